@@ -1,0 +1,51 @@
+import type { Rpr } from '../predictor/rpr.js';
+
+/** What one node really did and used during a run, next to what it was given. */
+export interface NodeCompletion {
+  node_id: string;
+  kind: 'function' | 'read' | 'write' | 'source';
+  records_in: number;
+  records_out: number;
+  dead_lettered: number;
+  /** Measured on the resource: user + system CPU seconds spent on this node. */
+  cpu_seconds: number;
+  /** cpu_seconds * 1e6 / records_in (0 when no input). */
+  cpu_us_per_record: number;
+  /** Peak resident memory of the resource while it ran this node, in bytes. */
+  peak_memory_bytes: number;
+  /** Distinct keys held in state at the end (keyed functions). */
+  state_keys?: number;
+  records_per_s: number;
+  /** The RPR the node ran on (null for nodes run in the orchestrator). */
+  rpr: Rpr | null;
+  /** The resource that ran it. */
+  resource_id: string | null;
+  /** Whether that resource came from the warm pool. */
+  warm: boolean;
+}
+
+/**
+ * The Dataflow Completion Status, `warmflow run --json`'s output and what
+ * history learns from. Field names are a public contract.
+ */
+export interface CompletionStatus {
+  execution_id: string;
+  template: string;
+  tenant: string;
+  outcome: 'succeeded' | 'failed' | 'cancelled';
+  /** Present when outcome is not succeeded: what failed, where. */
+  error?: { code: string; message: string; node_id?: string };
+  /** Whether resources came from the warm pool, on-demand, or both. */
+  provisioning: 'warm' | 'on_demand' | 'mixed';
+  started_at: string;
+  finished_at: string;
+  timings: {
+    /** Execution request received -> first output record written by any sink. */
+    request_to_first_record_ms: number | null;
+    request_to_ready_ms: number;
+    total_ms: number;
+  };
+  records: { in: number; out: number; dead_lettered: number };
+  dead_letter_file: string | null;
+  nodes: NodeCompletion[];
+}

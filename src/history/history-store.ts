@@ -1,0 +1,57 @@
+import type { CompletionStatus } from '../execute/completion-status.js';
+import type { Dcp } from '../profiler/dcp.js';
+import type { Rpr } from '../predictor/rpr.js';
+
+/** One past run as history keeps it. */
+export interface RunRecord {
+  execution_id: string;
+  tenant: string;
+  template: string;
+  /** Stable hash of the template's structure, so renamed flows with the same shape match. */
+  template_fingerprint: string;
+  recorded_at: string;
+  dcp: Dcp | null;
+  rprs: Rpr[];
+  status: CompletionStatus;
+  /** Extra facts observed, e.g. `{ node_id, event: 'oom_killed' }`. */
+  events?: Array<{ node_id: string; event: string; detail?: string }>;
+}
+
+/** Per-function measurements across templates, what the predictor learns from. */
+export interface FunctionObservation {
+  execution_id: string;
+  template: string;
+  node_id: string;
+  /** Hash of the function's module source, so the same code in another template is recognised. */
+  function_fingerprint: string | null;
+  recorded_at: string;
+  records_in: number;
+  records_out: number;
+  avg_record_size: number;
+  records_per_second: number;
+  key_cardinality: number | null;
+  cpu_us_per_record: number;
+  peak_memory_bytes: number;
+  cpu_cores: number;
+  memory_gb: number;
+  oom_killed: boolean;
+}
+
+/**
+ * The history contract; `history/sqlite/` (embedded default, under WARMFLOW_HOME)
+ * and `history/postgres/` implement it and pass one conformance suite.
+ */
+export interface HistoryStore {
+  record(run: RunRecord, observations: FunctionObservation[]): Promise<void>;
+  runs(filter?: { tenant?: string; template?: string; limit?: number }): Promise<RunRecord[]>;
+  run(executionId: string, tenant?: string): Promise<RunRecord | undefined>;
+  /** Observations of a node of a template, newest first. */
+  observations(filter: {
+    tenant?: string;
+    template?: string;
+    node_id?: string;
+    function_fingerprint?: string;
+    limit?: number;
+  }): Promise<FunctionObservation[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,16 @@
+/**
+ * warmflow's public API. Everything a user or another tool may import is exported
+ * here; files inside the package import each other by relative path.
+ */
+export { WarmflowError, ValidationError, toFailure, formatPosition } from './errors.js';
+export type { Problem, SourcePosition, FunctionFailure } from './errors.js';
+export { warmflowHome, homeDatabasePath } from './home.js';
+export type * from './template/types.js';
+export type { UserFunction, FunctionContext, KeyedState } from './template/function-api.js';
+export type * from './profiler/dcp.js';
+export type * from './predictor/rpr.js';
+export type * from './provision/rac.js';
+export type * from './provision/provider.js';
+export type * from './execute/completion-status.js';
+export type * from './stores/store.js';
+export type * from './history/history-store.js';

@@ -1,0 +1,42 @@
+/**
+ * The Data Characteristic Profile. Top-level field names are the spec's and are fixed;
+ * `fields` and the other extra sections carry the detail behind them.
+ */
+
+export type ValueType = 'null' | 'boolean' | 'integer' | 'float' | 'string' | 'object' | 'array';
+
+/** Per-field detail (nested fields by dotted path, array elements as `path[]`). */
+export interface FieldProfile {
+  path: string;
+  /** Records in which the field is present (null included). */
+  present: number;
+  nulls: number;
+  types: Partial<Record<ValueType, number>>;
+  inferred_type: ValueType;
+  distinct: { estimate: number; exact: boolean; relative_error: number };
+  numeric?: { min: number; max: number; mean: number; quantiles: Record<string, number> };
+  string_length?: { min: number; max: number; mean: number };
+  frequent?: Array<{ value: string; count: number; error: number }>;
+}
+
+export interface Dcp {
+  /** Share of each type over all field values. */
+  dataTypeDistribution: Partial<Record<ValueType, number>>;
+  /** Distinct-count estimate per field (dotted path). */
+  cardinality: Record<string, number>;
+  volume: {
+    avg_record_size: number;
+    records_per_second: number;
+    /** How records_per_second was found. */
+    rate_source: 'event_time' | 'arrival' | 'none';
+    /** The event-time field used, if any. */
+    time_field?: string;
+    records: number;
+    bytes: number;
+  };
+  schema_evolution_probability: number;
+  data_quality_score: number;
+  quality?: { completeness: number; validity: number; consistency: number };
+  fields: Record<string, FieldProfile>;
+  malformed?: { count: number; examples: Array<{ line: number; error: string }> };
+}

@@ -1,0 +1,47 @@
+/**
+ * The signature of a user function, the stable contract user code is written against.
+ *
+ * ```ts
+ * // functions/sessionize.ts — a keyed function (flow says `key: user_id`)
+ * import type { FunctionContext } from 'warmflow';
+ * export async function sessionize(click: EnrichedClick, ctx: FunctionContext) {
+ *   const last = await ctx.state.get<number>('last_ts');
+ *   await ctx.state.set('last_ts', click.ts);
+ *   if (last !== undefined && click.ts - last > 30 * 60_000) return { user_id: ctx.key, ended: last };
+ *   return undefined; // filter: nothing out
+ * }
+ * ```
+ *
+ * A function returns one record (map), an array (flat-map) or `undefined` (filter),
+ * synchronously or as a promise.
+ */
+export type UserFunction<In = any, Out = any> = (
+  record: In,
+  ctx: FunctionContext,
+) => Out | Out[] | undefined | Promise<Out | Out[] | undefined>;
+
+/** Named values in the current key's state (keyed functions only). */
+export interface KeyedState {
+  get<T = unknown>(name: string): Promise<T | undefined>;
+  set(name: string, value: unknown): Promise<void>;
+  delete(name: string): Promise<void>;
+}
+
+/** What a function receives besides its record. */
+export interface FunctionContext {
+  /** The node (function name) being run. */
+  readonly node: string;
+  /** The template (flow name). */
+  readonly template: string;
+  /** The current record's key, for keyed functions; undefined otherwise. */
+  readonly key: string | undefined;
+  /** Per-key state; using it in an unkeyed function throws. */
+  readonly state: KeyedState;
+  /**
+   * A further input type of this function, looked up in its store by that type's
+   * `key` field, whose value is read from the current record. Undefined when absent.
+   */
+  input<T = unknown>(type: string): Promise<T | undefined>;
+  /** Explicit lookup of a stored type by key. */
+  lookup<T = unknown>(type: string, key: string): Promise<T | undefined>;
+}

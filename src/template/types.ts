@@ -1,0 +1,92 @@
+/**
+ * The flow file (what a user writes) and the Template (what warmflow infers from it).
+ * Field names of {@link Template} are a public contract: `warmflow template --json`
+ * prints exactly this shape.
+ */
+
+/** Kinds of data store a flow may name. */
+export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
+
+/** A data store instance in the flow's catalogue. */
+export interface StoreSpec {
+  kind: StoreKind;
+  /** sqlite: the database file (relative to the flow file). */
+  path?: string;
+  /** redis / postgres: connection URL. */
+  url?: string;
+}
+
+/** Where records arrive: a stream carrying records of one type. */
+export interface StreamSpec {
+  type: string;
+  /** Optional default source (a file path relative to the flow file) used by `run` and `profile`. */
+  source?: string;
+}
+
+/** Optional per-type placement: which store holds it, keyed by which field. */
+export interface TypeSpec {
+  store?: string;
+  key?: string;
+  /** Optional field -> type name map, e.g. `{ user_id: string, ts: integer }`. */
+  fields?: Record<string, string>;
+}
+
+/** A function descriptor: only its name and data types; no order. */
+export interface FunctionSpec {
+  name: string;
+  /** Module exporting a function of the same name; relative to the flow file. */
+  module?: string;
+  input: string[];
+  output: string[];
+  /** Field to partition by; a keyed function has per-key state. */
+  key?: string;
+  /** Whether the function can use a GPU. */
+  gpu?: 'none' | 'optional' | 'required';
+}
+
+/** A flow file as parsed (YAML or `defineFlow`). */
+export interface FlowSpec {
+  name: string;
+  streams?: Record<string, StreamSpec>;
+  stores?: Record<string, StoreSpec>;
+  types?: Record<string, TypeSpec>;
+  functions: FunctionSpec[];
+  /** Store for writes of types `types` does not place; default: JSONL files under the output folder. */
+  sink?: string;
+}
+
+export type NodeKind = 'function' | 'read' | 'write' | 'source';
+
+/** One node of the inferred DAG. Ids: function name, `read:T`, `write:T`, `source:S`. */
+export interface TemplateNode {
+  id: string;
+  kind: NodeKind;
+  /** The data type a read/write/source node carries. */
+  type?: string;
+  /** Store instance name a read/write node uses (absent: the default JSONL sink). */
+  data_store?: string;
+  /** For function nodes: partition key, if keyed. */
+  key?: string;
+}
+
+/** A typed edge: `from` produces `type`, `to` consumes it. */
+export interface TemplateEdge {
+  from: string;
+  to: string;
+  type: string;
+}
+
+/** The reads and writes around one invocation of `function`, done as one unit. */
+export interface TemplateTransaction {
+  function: string;
+  reads: string[];
+  writes: string[];
+}
+
+/** The inferred dataflow template. */
+export interface Template {
+  name: string;
+  nodes: TemplateNode[];
+  edges: TemplateEdge[];
+  transactions: TemplateTransaction[];
+}
