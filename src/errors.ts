@@ -52,7 +52,8 @@ export function formatPosition(position: SourcePosition | undefined): string {
   if (position === undefined) return '';
   const parts = [position.file ?? '<input>'];
   if (position.line !== undefined) parts.push(String(position.line));
-  if (position.line !== undefined && position.column !== undefined) parts.push(String(position.column));
+  if (position.line !== undefined && position.column !== undefined)
+    parts.push(String(position.column));
   return parts.join(':');
 }
 

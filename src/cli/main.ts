@@ -28,8 +28,13 @@ export function printError(error: unknown, verbose: boolean): number {
     process.stderr.write(`warmflow: ${error.message}\n`);
     if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
     if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
-    if (verbose && error.cause !== undefined) process.stderr.write(`cause: ${String(error.cause)}\n`);
-    return error instanceof ValidationError || error.code.startsWith('E_INVALID') ? EXIT.invalid : EXIT.failed;
+    if (verbose && error.cause !== undefined)
+      process.stderr.write(
+        `cause: ${error.cause instanceof Error ? error.cause.message : JSON.stringify(error.cause)}\n`,
+      );
+    return error instanceof ValidationError || error.code.startsWith('E_INVALID')
+      ? EXIT.invalid
+      : EXIT.failed;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`warmflow: internal error: ${message}\n`);
@@ -42,7 +47,7 @@ export function printError(error: unknown, verbose: boolean): number {
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     return printError(error, argv.includes('--verbose'));

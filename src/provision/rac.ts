@@ -1,7 +1,8 @@
 import type { Rpr } from '../predictor/rpr.js';
 
 /** Lifecycle of a provisioned resource. */
-export type ResourceStatus = 'provisioning' | 'ready' | 'claimed' | 'unhealthy' | 'failed' | 'released';
+export type ResourceStatus =
+  'provisioning' | 'ready' | 'claimed' | 'unhealthy' | 'failed' | 'released';
 
 /**
  * The Resource Allocation Confirmation: one per provisioned resource.
