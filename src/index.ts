@@ -14,3 +14,4 @@ export type * from './provision/provider.js';
 export type * from './execute/completion-status.js';
 export type * from './stores/store.js';
 export type * from './history/history-store.js';
+export * from './tenancy/index.js';

@@ -1,0 +1,137 @@
+import { WarmflowError } from '../errors.js';
+
+/**
+ * What one tenant may hold and ask for at once. Resource quotas (`cores`,
+ * `memory_gb`, `warm_resources`) bound what its pools and runs hold together;
+ * `concurrent_executions` bounds runs in flight; `max_body_bytes` bounds one request
+ * body; `requests_per_second` / `request_burst` are a token bucket that sheds a
+ * flooding tenant with 429 before it can starve the others.
+ */
+export interface Quotas {
+  cores: number;
+  memory_gb: number;
+  warm_resources: number;
+  concurrent_executions: number;
+  max_body_bytes: number;
+  requests_per_second: number;
+  request_burst: number;
+}
+
+/** The name of one quota, as error bodies and metrics name it. */
+export type QuotaName = keyof Quotas;
+
+/** Names of every quota, in a stable order. */
+export const QUOTA_NAMES: readonly QuotaName[] = Object.freeze([
+  'cores',
+  'memory_gb',
+  'warm_resources',
+  'concurrent_executions',
+  'max_body_bytes',
+  'requests_per_second',
+  'request_burst',
+]);
+
+/**
+ * Quotas a new tenant gets unless told otherwise: sized for one 2-core machine
+ * shared by a few tenants (a tenant may over-ask its share of cores because local
+ * providers refuse what the machine does not have anyway).
+ */
+export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
+  cores: 8,
+  memory_gb: 16,
+  warm_resources: 16,
+  concurrent_executions: 4,
+  max_body_bytes: 1024 * 1024,
+  requests_per_second: 200,
+  request_burst: 400,
+});
+
+/** Fills the gaps of a partial quota set with {@link DEFAULT_QUOTAS}. */
+export function withDefaultQuotas(partial: Partial<Quotas> | undefined): Quotas {
+  return { ...DEFAULT_QUOTAS, ...(partial ?? {}) };
+}
+
+/**
+ * A quota was exceeded. Carries the HTTP status (429 for held resources, runs and
+ * request rate; 413 for a body too large) and the quota's name, so the server
+ * answers without a mapping table and scripts can match on `quota`.
+ */
+export class QuotaExceededError extends WarmflowError {
+  override readonly name = 'QuotaExceededError';
+  readonly status: 429 | 413;
+  readonly quota: QuotaName;
+  readonly limit: number;
+  readonly requested: number;
+  /** Seconds after which a retry may succeed (rate quotas only). */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    quota: QuotaName,
+    limit: number,
+    requested: number,
+    options: { retryAfter?: number } = {},
+  ) {
+    super(
+      'E_QUOTA',
+      `quota "${quota}" exceeded: limit ${limit}, this request would need ${requested}`,
+      {
+        hint: `ask an admin to raise the tenant's "${quota}" quota, or wait for held resources to be released`,
+      },
+    );
+    this.quota = quota;
+    this.limit = limit;
+    this.requested = requested;
+    this.status = quota === 'max_body_bytes' ? 413 : 429;
+    this.retryAfter = options.retryAfter;
+  }
+
+  override toJSON(): {
+    code: string;
+    message: string;
+    hint?: string;
+    quota: QuotaName;
+    limit: number;
+  } {
+    return { ...super.toJSON(), quota: this.quota, limit: this.limit };
+  }
+}
+
+/** Throws 413 `max_body_bytes` when a body of `bytes` is larger than allowed. */
+export function enforceBodySize(quotas: Quotas, bytes: number): void {
+  if (bytes > quotas.max_body_bytes)
+    throw new QuotaExceededError('max_body_bytes', quotas.max_body_bytes, bytes);
+}
+
+/** Resources a tenant holds, or asks to add. */
+export interface ResourceAmount {
+  cores: number;
+  memory_gb: number;
+  warm_resources: number;
+}
+
+/**
+ * Throws 429 naming the first resource quota that `held + requested` would exceed.
+ * Called before provisioning, so a tenant is refused instead of squeezing others.
+ */
+export function enforceResources(
+  quotas: Quotas,
+  held: ResourceAmount,
+  requested: ResourceAmount,
+): void {
+  for (const quota of ['cores', 'memory_gb', 'warm_resources'] as const) {
+    const total = held[quota] + requested[quota];
+    // A tiny epsilon keeps fractional memory sums (0.1 + 0.2) from refusing an exact fit.
+    if (total > quotas[quota] + 1e-9) throw new QuotaExceededError(quota, quotas[quota], total);
+  }
+}
+
+/** Throws 429 `concurrent_executions` when one more run would exceed the quota. */
+export function enforceConcurrency(quotas: Quotas, running: number): void {
+  if (running + 1 > quotas.concurrent_executions) {
+    throw new QuotaExceededError(
+      'concurrent_executions',
+      quotas.concurrent_executions,
+      running + 1,
+    );
+  }
+}

@@ -1,0 +1,83 @@
+import { QuotaExceededError, type Quotas } from './quotas.js';
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * One token bucket per tenant (`requests_per_second` refill, `request_burst`
+ * capacity). A tenant that floods runs its own bucket dry and gets cheap 429s,
+ * while every other tenant's bucket is untouched: per-tenant fairness without a
+ * shared queue.
+ */
+export class RateLimiter {
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #now: () => number;
+
+  /** `now` in milliseconds; injectable so tests need not wait. */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** Takes one token for `tenantId` or throws 429 `requests_per_second`. */
+  take(tenantId: string, quotas: Pick<Quotas, 'requests_per_second' | 'request_burst'>): void {
+    const now = this.#now();
+    const capacity = Math.max(1, quotas.request_burst);
+    const bucket = this.#buckets.get(tenantId) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(
+      capacity,
+      bucket.tokens + ((now - bucket.at) / 1000) * quotas.requests_per_second,
+    );
+    bucket.at = now;
+    this.#buckets.set(tenantId, bucket);
+    if (bucket.tokens < 1) {
+      const retryAfter = Math.ceil(
+        (1 - bucket.tokens) / Math.max(quotas.requests_per_second, 1e-9),
+      );
+      throw new QuotaExceededError(
+        'requests_per_second',
+        quotas.requests_per_second,
+        quotas.requests_per_second + 1,
+        {
+          retryAfter,
+        },
+      );
+    }
+    bucket.tokens -= 1;
+  }
+}
+
+/**
+ * Counts each tenant's runs in flight against `concurrent_executions`.
+ * `acquire` throws 429 when full and otherwise returns the release function.
+ */
+export class ExecutionSlots {
+  readonly #running = new Map<string, number>();
+
+  /** Runs in flight for a tenant. */
+  running(tenantId: string): number {
+    return this.#running.get(tenantId) ?? 0;
+  }
+
+  /** Claims a slot or throws 429 `concurrent_executions`; call the result exactly once when done. */
+  acquire(tenantId: string, quotas: Pick<Quotas, 'concurrent_executions'>): () => void {
+    const running = this.running(tenantId);
+    if (running + 1 > quotas.concurrent_executions) {
+      throw new QuotaExceededError(
+        'concurrent_executions',
+        quotas.concurrent_executions,
+        running + 1,
+      );
+    }
+    this.#running.set(tenantId, running + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.running(tenantId) - 1;
+      if (left <= 0) this.#running.delete(tenantId);
+      else this.#running.set(tenantId, left);
+    };
+  }
+}
