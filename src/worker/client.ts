@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { WarmflowError } from '../errors.js';
+import { FramedSocket } from './framed-socket.js';
+import { PROTOCOL_VERSION, fromWireError, type Frame, type WireMessage } from './protocol.js';
+
+/** What the worker says about itself in its `hello` response. */
+export interface WorkerHello {
+  resource_id: string;
+  node_ids: string[];
+  pid: number;
+  version: number;
+}
+
+/** Parses `host:port` (IPv6 as `[::1]:port`). */
+export function parseAddress(address: string): { host: string; port: number } {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (match === null) throw new WarmflowError('E_ADDRESS', `not a host:port address: ${address}`);
+  return { host: match[1], port: Number(match[2]) };
+}
+
+interface Pending {
+  resolve: (frame: Frame) => void;
+  reject: (error: Error) => void;
+  type: string;
+}
+
+/**
+ * A connection to a worker: authenticates with the pool's token, then correlates requests with
+ * responses by id. Frames that answer no request (heartbeats, data-plane events) are emitted as
+ * `message`.
+ *
+ * ```ts
+ * const client = await WorkerClient.connect(rac.network_address, token);
+ * const { message } = await client.request({ type: 'health' });
+ * client.on('message', ({ message, payload }) => { ... });
+ * ```
+ */
+export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error | undefined] }> {
+  readonly #socket: FramedSocket;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  /** What the worker answered to `hello`. */
+  hello: WorkerHello | undefined;
+
+  private constructor(socket: FramedSocket) {
+    super();
+    this.#socket = socket;
+    socket.on('frame', (frame) => this.#onFrame(frame));
+    socket.on('close', (error) => {
+      const reason = new WarmflowError('E_CONNECTION_CLOSED', 'connection to worker closed', {
+        cause: error,
+      });
+      for (const pending of this.#pending.values()) pending.reject(reason);
+      this.#pending.clear();
+      this.emit('close', error);
+    });
+  }
+
+  /** Opens a connection and authenticates; rejects when the worker refuses the token. */
+  static async connect(
+    address: string,
+    token: string,
+    options: { timeoutMs?: number } = {},
+  ): Promise<WorkerClient> {
+    const { host, port } = parseAddress(address);
+    const socket = net.connect({ host, port });
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new WarmflowError(
+            'E_CONNECT',
+            `no connection to worker at ${address} after ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve();
+      });
+      socket.once('error', (cause) => {
+        clearTimeout(timer);
+        reject(
+          new WarmflowError(
+            'E_CONNECT',
+            `cannot connect to worker at ${address}: ${cause.message}`,
+            { cause },
+          ),
+        );
+      });
+    });
+    const client = new WorkerClient(new FramedSocket(socket));
+    const { message } = await client.request({ type: 'hello', version: PROTOCOL_VERSION, token });
+    client.hello = message as unknown as WorkerHello;
+    return client;
+  }
+
+  get closed(): boolean {
+    return this.#socket.closed;
+  }
+
+  get writableNeedDrain(): boolean {
+    return this.#socket.writableNeedDrain;
+  }
+
+  /** Sends a request and resolves with the response frame; rejects with the worker's error. */
+  request(message: WireMessage, payload?: Buffer): Promise<Frame> {
+    const id = this.#nextId++;
+    return new Promise<Frame>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, type: message.type });
+      try {
+        this.#socket.send({ ...message, id }, payload);
+      } catch (error) {
+        this.#pending.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  /** Sends a frame that expects no response. Returns false when the caller should `drain()`. */
+  send(message: WireMessage, payload?: Buffer): boolean {
+    return this.#socket.send(message, payload);
+  }
+
+  /** Resolves once the socket can take more. */
+  drain(): Promise<void> {
+    return this.#socket.drain();
+  }
+
+  /** One round trip; resolves with the worker's uptime figures. */
+  async ping(): Promise<void> {
+    await this.request({ type: 'ping' });
+  }
+
+  /** Closes the connection (pending requests reject). */
+  close(): void {
+    this.#socket.end();
+  }
+
+  #onFrame(frame: Frame): void {
+    const re = frame.message.re;
+    const pending = re === undefined ? undefined : this.#pending.get(re);
+    if (pending === undefined) {
+      this.emit('message', frame);
+      return;
+    }
+    this.#pending.delete(re!);
+    if (frame.message.ok === false)
+      pending.reject(fromWireError(frame.message.error, `worker ${pending.type}`));
+    else pending.resolve(frame);
+  }
+}

@@ -1,0 +1,74 @@
+import type { WarmSpec } from '../provision/provider.js';
+import type { WireMessage } from './protocol.js';
+
+/**
+ * What a data plane sees of one authenticated connection to the worker. Frames carry a JSON
+ * message and an optional opaque payload (a record batch encoded once); nothing is re-encoded.
+ *
+ * Backpressure: `send` returns false when the socket buffer is full; `await drain()` before
+ * sending the next batch (or check `writableNeedDrain`).
+ */
+export interface WorkerConnection {
+  /** Unique per worker process, for per-connection state in the data plane. */
+  readonly id: number;
+  /** `host:port` of the peer, for logs. */
+  readonly remoteAddress: string;
+  readonly closed: boolean;
+  readonly writableNeedDrain: boolean;
+  /** Sends an unsolicited frame (an event, a produced batch). */
+  send(message: WireMessage, payload?: Buffer): boolean;
+  /** Answers a request (copies its `id` into `re`, sets `ok: true`). */
+  reply(
+    request: WireMessage,
+    body: Omit<WireMessage, 'type'> & { type?: string },
+    payload?: Buffer,
+  ): boolean;
+  /** Answers a request with an error (a WarmflowError keeps its code and hint). */
+  fail(request: WireMessage, error: unknown): boolean;
+  /** Resolves once the socket can take more. */
+  drain(): Promise<void>;
+  /** Registers a listener called once when the connection closes. */
+  onClose(listener: () => void): void;
+}
+
+/** A minimal structured logger (pino-compatible subset) the worker hands to its data plane. */
+export interface WorkerLog {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** What the worker knows when it creates its data plane. */
+export interface DataPlaneContext {
+  warm: WarmSpec;
+  /** Node instances that may run in parallel (threads). */
+  cpuCores: number;
+  memoryGb: number;
+  resourceId: string;
+  log: WorkerLog;
+}
+
+/**
+ * The extension point where record processing plugs into the worker. The worker itself handles
+ * `hello`, `ping`, `health`, `usage`, `watch` and `shutdown`; every other message of an
+ * authenticated connection goes to {@link DataPlane.handle}. When `handle` throws or rejects for
+ * a request (a message with `id`), the worker answers it with the error.
+ */
+export interface DataPlane {
+  handle(
+    message: WireMessage,
+    payload: Buffer | undefined,
+    connection: WorkerConnection,
+  ): Promise<void> | void;
+  /** Extra figures reported with `health` and on the heartbeat (queue depths, records/s...). */
+  stats?(): unknown;
+  /** Stops threads and closes store connections; called once on shutdown. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the data plane. The worker calls it **while warming**, before it reports ready, so
+ * loading function modules, starting threads and opening store connections are all paid before
+ * any request. Implemented in `worker/dataplane/`.
+ */
+export type CreateDataPlane = (context: DataPlaneContext) => Promise<DataPlane>;

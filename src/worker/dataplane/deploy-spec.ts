@@ -1,0 +1,81 @@
+import type { StoreSpec, Template } from '../../template/types.js';
+
+/** Where a run's records come from, as the data plane sees it. */
+export type SourceSpec =
+  | {
+      /** Each thread reads and parses its own byte range of a local JSONL file (no bytes cross threads). */
+      mode: 'file';
+      node_id: string;
+      type: string;
+      path: string;
+    }
+  | {
+      /** The orchestrator pushes batches (`df.batch`); used for stdin, CSV, gzip and `--rate` replay. */
+      mode: 'push';
+      node_id: string;
+      type: string;
+    };
+
+/** A memory-store lookup table to load before the run (`types.T.seed`), in every thread. */
+export interface SeedSpec {
+  type: string;
+  store: string;
+  key: string;
+  /** Absolute JSONL path. */
+  file: string;
+}
+
+/**
+ * What `df.run` deploys onto a resource: the nodes it runs, where its records come from,
+ * which stores they use. Everything is plain JSON so it crosses the wire and threads as is.
+ */
+export interface DeploySpec {
+  execution_id: string;
+  template: Template;
+  /** Template nodes this resource runs (functions, and the source/read/write nodes around them). */
+  node_ids: string[];
+  /** Store catalogue with sqlite paths already absolute. */
+  stores: Record<string, StoreSpec>;
+  /** Key field of each type placed in a store (`types.T.key`). */
+  type_keys: Record<string, string>;
+  seeds: SeedSpec[];
+  source: SourceSpec;
+  /** Records per batch (default 1000). */
+  batch_size?: number;
+}
+
+/** Per-node figures one thread (or the whole resource, summed) reports at the end of a run. */
+export interface NodeStats {
+  records_in: number;
+  records_out: number;
+  dead_lettered: number;
+  /** Wall milliseconds the thread spent inside this node (the CPU attribution weight). */
+  busy_ms: number;
+  /** Keyed nodes: distinct keys this thread's partition saw. */
+  keys?: number;
+}
+
+/** What the resource answers to `df.run` when the run is over. */
+export interface RunResult {
+  nodes: Record<string, NodeStats>;
+  /** user + system CPU seconds of the whole resource (all threads) during the run. */
+  cpu_seconds: number;
+  peak_rss_bytes: number;
+  /** Milliseconds from `df.run` received to its end, on the resource. */
+  elapsed_ms: number;
+  threads: number;
+  /** Epoch ms at which the first record reached a store-backed write node, if any. */
+  first_store_write_at: number | null;
+}
+
+/** Adds `b` into `a` per node. */
+export function mergeNodeStats(a: Record<string, NodeStats>, b: Record<string, NodeStats>): void {
+  for (const [id, s] of Object.entries(b)) {
+    const t = (a[id] ??= { records_in: 0, records_out: 0, dead_lettered: 0, busy_ms: 0 });
+    t.records_in += s.records_in;
+    t.records_out += s.records_out;
+    t.dead_lettered += s.dead_lettered;
+    t.busy_ms += s.busy_ms;
+    if (s.keys !== undefined) t.keys = (t.keys ?? 0) + s.keys;
+  }
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createDataPlane } from './index.js';
+
+const fixtures = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../test/worker/fixtures',
+);
+const log = { info: () => {}, warn: () => {}, error: () => {} };
+const context = (functions: Array<{ node_id: string; module: string; export: string }>) => ({
+  warm: { functions, stores: {} },
+  cpuCores: 1,
+  memoryGb: 0.5,
+  resourceId: 'r-test',
+  log,
+});
+
+describe('createDataPlane (warming stub)', () => {
+  it('loads TypeScript and JavaScript function modules while warming', async () => {
+    const plane = await createDataPlane(
+      context([
+        { node_id: 'double', module: path.join(fixtures, 'double.ts'), export: 'double' },
+        { node_id: 'upper', module: path.join(fixtures, 'upper.js'), export: 'upper' },
+      ]),
+    );
+    expect(plane.stats?.()).toEqual({ functions_loaded: 2 });
+    await plane.close();
+  });
+
+  it('names the node and export when the export is not a function', async () => {
+    await expect(
+      createDataPlane(
+        context([
+          { node_id: 'bad', module: path.join(fixtures, 'double.ts'), export: 'notAFunction' },
+        ]),
+      ),
+    ).rejects.toThrow(/node "bad".*no exported function "notAFunction"/);
+  });
+
+  it('names the module when it cannot be loaded', async () => {
+    await expect(
+      createDataPlane(
+        context([{ node_id: 'gone', module: path.join(fixtures, 'missing.ts'), export: 'x' }]),
+      ),
+    ).rejects.toThrow(/cannot load function module .*missing\.ts/);
+  });
+
+  it('refuses data messages with a clear error', async () => {
+    const plane = await createDataPlane(context([]));
+    const failures: unknown[] = [];
+    const connection = { fail: (_m: unknown, e: unknown) => failures.push(e) } as never;
+    await plane.handle({ type: 'batch', id: 1 }, undefined, connection);
+    expect(String(failures[0])).toMatch(/no data plane for message "batch"/);
+  });
+});

@@ -1,0 +1,11 @@
+/** The worker: the process a resource runs, its wire protocol and the client to reach it. */
+export * from './protocol.js';
+export { FrameDecoder } from './frame-decoder.js';
+export { FramedSocket } from './framed-socket.js';
+export { WorkerClient, parseAddress } from './client.js';
+export type { WorkerHello } from './client.js';
+export { WorkerServer } from './worker-server.js';
+export type { WorkerServerConfig } from './worker-server.js';
+export { UsageMeter } from './usage-meter.js';
+export { loadFunction, importModule } from './load-function.js';
+export type * from './dataplane-contract.js';

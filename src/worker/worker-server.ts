@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { WarmflowError } from '../errors.js';
+import type { DataPlane, WorkerConnection, WorkerLog } from './dataplane-contract.js';
+import { FramedSocket } from './framed-socket.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  PRE_AUTH_MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  tokenMatches,
+  type Frame,
+} from './protocol.js';
+import { UsageMeter } from './usage-meter.js';
+
+/** Configuration of a {@link WorkerServer}. */
+export interface WorkerServerConfig {
+  token: string;
+  resourceId: string;
+  nodeIds: string[];
+  dataPlane: DataPlane;
+  log: WorkerLog;
+  /** Listen host; loopback unless a provider needs the worker reachable from elsewhere (pods). */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** A connection that has not said a valid `hello` by then is dropped. */
+  authTimeoutMs?: number;
+}
+
+/**
+ * The worker's TCP server. Every connection must authenticate first (`hello` with the pool's token,
+ * compared in constant time); anything else before that, a wrong token or silence past the auth
+ * timeout drops the connection. Authenticated connections get `ping`, `health`, `usage`, `watch`
+ * (heartbeats every `interval_ms`) and `shutdown` from the worker; every other message goes to the
+ * data plane.
+ *
+ * Events: `shutdown` (reason) when asked to stop; `control` (count of connections watching
+ * heartbeats, i.e. orchestrators) whenever it changes.
+ */
+export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [number] }> {
+  readonly #config: Readonly<WorkerServerConfig>;
+  readonly #server: net.Server;
+  readonly #meter = new UsageMeter();
+  readonly #connections = new Set<FramedSocket>();
+  #watchers = 0;
+  #nextConnectionId = 1;
+  readonly startedAt = Date.now();
+
+  constructor(config: WorkerServerConfig) {
+    super();
+    this.#config = Object.freeze({ ...config });
+    this.#server = net.createServer((socket) => this.#accept(socket));
+  }
+
+  /** Starts listening; resolves with `host:port`. */
+  async listen(): Promise<string> {
+    const host = this.#config.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#config.port ?? 0, host, () => resolve());
+    });
+    const address = this.#server.address() as net.AddressInfo;
+    return address.family === 'IPv6'
+      ? `[${address.address}]:${address.port}`
+      : `${address.address}:${address.port}`;
+  }
+
+  /** Orchestrator connections currently watching heartbeats. */
+  get watchers(): number {
+    return this.#watchers;
+  }
+
+  /** Health as reported to `health` and on heartbeats. */
+  health(): Record<string, unknown> {
+    return {
+      status: 'ready',
+      resource_id: this.#config.resourceId,
+      node_ids: this.#config.nodeIds,
+      pid: process.pid,
+      uptime_ms: Date.now() - this.startedAt,
+      connections: this.#connections.size,
+      usage: this.#meter.sample(),
+      data_plane: this.#config.dataPlane.stats?.(),
+    };
+  }
+
+  /** Stops accepting and closes every connection. */
+  async close(): Promise<void> {
+    for (const connection of this.#connections) connection.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(socket: net.Socket): void {
+    const framed = new FramedSocket(socket, { maxFrameBytes: PRE_AUTH_MAX_FRAME_BYTES });
+    const id = this.#nextConnectionId++;
+    const closeListeners: Array<() => void> = [];
+    let authenticated = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    this.#connections.add(framed);
+    const authTimer = setTimeout(() => {
+      if (!authenticated)
+        framed.destroy(new WarmflowError('E_AUTH', 'no hello before the auth timeout'));
+    }, this.#config.authTimeoutMs ?? 5_000);
+    const connection: WorkerConnection = {
+      id,
+      get remoteAddress() {
+        return framed.remoteAddress;
+      },
+      get closed() {
+        return framed.closed;
+      },
+      get writableNeedDrain() {
+        return framed.writableNeedDrain;
+      },
+      send: (message, payload) => framed.send(message, payload),
+      reply: (request, body, payload) => framed.reply(request, body, payload),
+      fail: (request, error) => framed.fail(request, error),
+      drain: () => framed.drain(),
+      onClose: (listener) => closeListeners.push(listener),
+    };
+    framed.on('close', () => {
+      clearTimeout(authTimer);
+      this.#connections.delete(framed);
+      if (heartbeat !== undefined) {
+        clearInterval(heartbeat);
+        this.#watchers--;
+        this.emit('control', this.#watchers);
+      }
+      for (const listener of closeListeners) listener();
+    });
+    framed.on('frame', (frame: Frame) => {
+      const { message, payload } = frame;
+      if (!authenticated) {
+        // The only thing a stranger may say is a valid hello; anything else ends the connection
+        // without an answer that could help guess.
+        if (message.type !== 'hello' || !tokenMatches(message.token, this.#config.token)) {
+          this.#config.log.warn(
+            { remote: framed.remoteAddress, type: message.type },
+            'connection refused: not authenticated',
+          );
+          framed.fail(message, new WarmflowError('E_AUTH', 'authentication failed'));
+          framed.end();
+          framed.destroy();
+          return;
+        }
+        if (message.version !== PROTOCOL_VERSION) {
+          framed.fail(
+            message,
+            new WarmflowError(
+              'E_PROTOCOL_VERSION',
+              `worker speaks protocol ${PROTOCOL_VERSION}, not ${String(message.version)}`,
+            ),
+          );
+          framed.end();
+          return;
+        }
+        authenticated = true;
+        clearTimeout(authTimer);
+        framed.maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+        framed.reply(message, {
+          resource_id: this.#config.resourceId,
+          node_ids: this.#config.nodeIds,
+          pid: process.pid,
+          version: PROTOCOL_VERSION,
+        });
+        return;
+      }
+      switch (message.type) {
+        case 'ping':
+          framed.reply(message, {});
+          return;
+        case 'health':
+          framed.reply(message, this.health());
+          return;
+        case 'usage':
+          framed.reply(message, { usage: this.#meter.sample() });
+          return;
+        case 'watch': {
+          const interval = Math.max(50, Number(message.interval_ms ?? 1000));
+          if (heartbeat === undefined) {
+            this.#watchers++;
+            this.emit('control', this.#watchers);
+          } else clearInterval(heartbeat);
+          heartbeat = setInterval(() => {
+            if (!framed.closed) framed.send({ type: 'heartbeat', ...this.health() });
+          }, interval);
+          heartbeat.unref();
+          framed.reply(message, { interval_ms: interval });
+          return;
+        }
+        case 'shutdown':
+          framed.reply(message, {});
+          this.emit(
+            'shutdown',
+            typeof message.reason === 'string' ? message.reason : 'shutdown requested',
+          );
+          return;
+        default:
+          this.#dispatch(connection, message, payload);
+      }
+    });
+  }
+
+  #dispatch(
+    connection: WorkerConnection,
+    message: Frame['message'],
+    payload: Buffer | undefined,
+  ): void {
+    const fail = (error: unknown) => {
+      if (message.id !== undefined && !connection.closed) connection.fail(message, error);
+      else
+        this.#config.log.error({ type: message.type, error: String(error) }, 'data plane failed');
+    };
+    try {
+      const result = this.#config.dataPlane.handle(message, payload, connection);
+      if (result instanceof Promise) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+}
