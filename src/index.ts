@@ -15,3 +15,12 @@ export type * from './execute/completion-status.js';
 export type * from './stores/store.js';
 export type * from './history/history-store.js';
 export * from './tenancy/index.js';
+export { openStore, StoreError, KeyedStateStore, MemoryStore, SqliteStore, openSqliteDatabase } from './stores/index.js';
+export type {
+  OpenStoreOptions,
+  KeyedStateOptions,
+  MemoryStoreConfig,
+  SqliteStoreConfig,
+  SqliteDatabase,
+  SqliteStatement,
+} from './stores/index.js';

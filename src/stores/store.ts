@@ -10,6 +10,14 @@ import type { StoreKind } from '../template/types.js';
  * - A type placed in a store (`types: { T: { store, key } }`) lives in namespace `type/<T>`,
  *   keyed by the value of its key field; `read:T` nodes `get` from it, `write:T` nodes `put`.
  * - A written type without a key is appended to table `<T>`.
+ *
+ * Values are JSON: what `get` returns is what `JSON.parse(JSON.stringify(value))` would
+ * give, never the object that was put. `undefined` is not JSON, so putting `undefined`
+ * (with `put` or inside `putMany`) deletes the key; `get` of a missing key resolves to
+ * `undefined`. Namespaces, table names and keys are arbitrary strings (NUL included);
+ * a namespace and a table of the same name are distinct. `putMany` is atomic, and with a
+ * key repeated the last entry wins. `entries` has no defined order; `readAll` yields in
+ * append order.
  */
 export interface DataStore {
   readonly kind: StoreKind;

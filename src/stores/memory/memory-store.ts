@@ -1,0 +1,122 @@
+import type { DataStore } from '../store.js';
+import { StoreError } from '../store-error.js';
+import { decodeValue, encodeValue } from '../json-value.js';
+
+/** Configuration of a {@link MemoryStore}. */
+export interface MemoryStoreConfig {
+  /** Instance name from the flow's store catalogue. */
+  name: string;
+}
+
+/**
+ * A data store held in this process's memory; gone when the process ends.
+ *
+ * Values are kept as JSON text, not as the objects put, so a caller mutating an object
+ * after `put` (or a value after `get`) cannot change what is stored — the same
+ * semantics as the SQLite, Redis and PostgreSQL stores, which the conformance suite checks.
+ *
+ * ```ts
+ * const store = new MemoryStore({ name: 'scratch' });
+ * await store.put('type/User', 'u1', { name: 'Ada' });
+ * ```
+ */
+export class MemoryStore implements DataStore {
+  readonly kind = 'memory' as const;
+  readonly #config: Readonly<MemoryStoreConfig>;
+  readonly #namespaces = new Map<string, Map<string, string>>();
+  readonly #tables = new Map<string, string[]>();
+  #closed = false;
+
+  constructor(config: MemoryStoreConfig) {
+    this.#config = Object.freeze({ ...config });
+  }
+
+  get name(): string {
+    return this.#config.name;
+  }
+
+  async get(namespace: string, key: string): Promise<unknown> {
+    this.#open();
+    return decodeValue(this.#namespaces.get(namespace)?.get(key));
+  }
+
+  async getMany(namespace: string, keys: readonly string[]): Promise<unknown[]> {
+    this.#open();
+    const items = this.#namespaces.get(namespace);
+    return keys.map((key) => decodeValue(items?.get(key)));
+  }
+
+  async put(namespace: string, key: string, value: unknown): Promise<void> {
+    await this.putMany(namespace, [[key, value]]);
+  }
+
+  async putMany(
+    namespace: string,
+    entries: ReadonlyArray<readonly [string, unknown]>,
+  ): Promise<void> {
+    this.#open();
+    // Encode everything first so a bad value leaves the namespace untouched (atomic).
+    const encoded = entries.map(
+      ([key, value]) => [key, encodeValue(this, `"${key}" in "${namespace}"`, value)] as const,
+    );
+    let items = this.#namespaces.get(namespace);
+    for (const [key, text] of encoded) {
+      if (text === undefined) {
+        items?.delete(key);
+        continue;
+      }
+      if (items === undefined) this.#namespaces.set(namespace, (items = new Map()));
+      items.set(key, text);
+    }
+  }
+
+  async delete(namespace: string, key: string): Promise<void> {
+    this.#open();
+    this.#namespaces.get(namespace)?.delete(key);
+  }
+
+  async *entries(namespace: string): AsyncIterable<[string, unknown]> {
+    this.#open();
+    // Snapshot so writes during iteration neither skip nor repeat keys.
+    const snapshot = [...(this.#namespaces.get(namespace) ?? [])];
+    for (const [key, text] of snapshot) yield [key, decodeValue(text)];
+  }
+
+  async count(namespace: string): Promise<number> {
+    this.#open();
+    return this.#namespaces.get(namespace)?.size ?? 0;
+  }
+
+  async append(table: string, records: readonly unknown[]): Promise<void> {
+    this.#open();
+    const encoded = records.map(
+      (record, i) => encodeValue(this, `record ${i} of table "${table}"`, record) ?? 'null',
+    );
+    let rows = this.#tables.get(table);
+    if (rows === undefined) this.#tables.set(table, (rows = []));
+    for (const text of encoded) rows.push(text);
+  }
+
+  async *readAll(table: string): AsyncIterable<unknown> {
+    this.#open();
+    const rows = this.#tables.get(table) ?? [];
+    const end = rows.length;
+    for (let i = 0; i < end; i++) yield decodeValue(rows[i]);
+  }
+
+  async drop(name: string): Promise<void> {
+    this.#open();
+    this.#namespaces.delete(name);
+    this.#tables.delete(name);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#namespaces.clear();
+    this.#tables.clear();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreError('E_STORE_CLOSED', this, 'used after close()');
+  }
+}

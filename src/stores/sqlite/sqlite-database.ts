@@ -1,0 +1,34 @@
+/**
+ * The part of better-sqlite3 the SQLite store and the SQLite history use. Typing
+ * against this subset keeps the driver swappable and fakes easy; a
+ * `better-sqlite3` `Database` satisfies it as is.
+ */
+export interface SqliteStatement {
+  run(...params: unknown[]): unknown;
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+
+/** A better-sqlite3-like connection; see {@link SqliteStatement}. */
+export interface SqliteDatabase {
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): unknown;
+  pragma(source: string): unknown;
+  transaction<F extends (...args: never[]) => unknown>(fn: F): F;
+  close(): unknown;
+}
+
+/**
+ * Opens a better-sqlite3 database at `file` (created if missing) in WAL mode: readers do
+ * not block the writer, and several processes (node workers) can share one file.
+ * The driver is imported lazily so that code not using SQLite never loads the native module.
+ */
+export async function openSqliteDatabase(file: string): Promise<SqliteDatabase> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  return db as unknown as SqliteDatabase;
+}
