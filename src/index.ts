@@ -15,6 +15,18 @@ export type * from './execute/completion-status.js';
 export type * from './stores/store.js';
 export type * from './history/history-store.js';
 export * from './tenancy/index.js';
+export {
+  parseFlow,
+  loadFlow,
+  inferTemplate,
+  topologicalStages,
+  defineFlow,
+  defineFunction,
+  flowJsonSchema,
+  formatTemplateText,
+  formatTemplateDot,
+} from './template/index.js';
+export type { ParsedFlow, LoadedFlow, LoadedFunction, InferOptions } from './template/index.js';
 export { openStore, StoreError, KeyedStateStore, MemoryStore, SqliteStore, openSqliteDatabase } from './stores/index.js';
 export type {
   OpenStoreOptions,

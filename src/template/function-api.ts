@@ -15,6 +15,8 @@
  * A function returns one record (map), an array (flat-map) or `undefined` (filter),
  * synchronously or as a promise.
  */
+// `any` defaults on purpose: a record's shape is the user's, and `unknown` would force casts in every function.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type UserFunction<In = any, Out = any> = (
   record: In,
   ctx: FunctionContext,

@@ -29,6 +29,12 @@ export interface TypeSpec {
   key?: string;
   /** Optional field -> type name map, e.g. `{ user_id: string, ts: integer }`. */
   fields?: Record<string, string>;
+  /**
+   * Optional JSONL file (relative to the flow file) whose records are loaded into the
+   * type's store, keyed by `key`, before a run: how lookup tables such as user profiles
+   * or a product catalogue get into a `memory` store.
+   */
+  seed?: string;
 }
 
 /** A function descriptor: only its name and data types; no order. */
@@ -36,6 +42,10 @@ export interface FunctionSpec {
   name: string;
   /** Module exporting a function of the same name; relative to the flow file. */
   module?: string;
+  /** Name of the module's export, when it differs from `name` (default: `name`). */
+  export?: string;
+  /** Free text for people and `--help`-like listings. */
+  description?: string;
   input: string[];
   output: string[];
   /** Field to partition by; a keyed function has per-key state. */
@@ -47,6 +57,8 @@ export interface FunctionSpec {
 /** A flow file as parsed (YAML or `defineFlow`). */
 export interface FlowSpec {
   name: string;
+  /** Free text: what the flow does. */
+  description?: string;
   streams?: Record<string, StreamSpec>;
   stores?: Record<string, StoreSpec>;
   types?: Record<string, TypeSpec>;
