@@ -9,3 +9,8 @@ export type { WorkerServerConfig } from './worker-server.js';
 export { UsageMeter } from './usage-meter.js';
 export { loadFunction, importModule } from './load-function.js';
 export type * from './dataplane-contract.js';
+export { runWorker, parseWorkerArgs, TOKEN_ENV, SPEC_ENV } from './main.js';
+export type { WorkerOptions } from './main.js';
+export { OrphanWatch } from './orphan-watch.js';
+export { spawnWorker, waitForReady, workerCommand, heapLimitMb } from './spawn.js';
+export type { SpawnWorkerOptions } from './spawn.js';

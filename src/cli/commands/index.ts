@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { registerTemplate } from './template.js';
+import { registerWorker } from './worker.js';
 
 /** Every `warmflow` subcommand, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
   registerTemplate(program);
+  registerWorker(program);
 }

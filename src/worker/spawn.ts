@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WarmflowError } from '../errors.js';
+import type { WarmSpec } from '../provision/provider.js';
+import { fromWireError, type WireError } from './protocol.js';
+import { SPEC_ENV, TOKEN_ENV } from './main.js';
+
+/**
+ * The command that starts a worker from this installation: the compiled entry under `dist/`, or the
+ * TypeScript entry through tsx when warmflow itself runs from sources (vitest, `tsx src/...`).
+ * tsx is given as an absolute URL because workers run in per-tenant folders where a bare
+ * `--import tsx` would not resolve.
+ */
+export function workerCommand(): { command: string; args: string[] } {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(fromSources ? './entry.ts' : './entry.js', import.meta.url));
+  if (!fromSources) return { command: process.execPath, args: [entry] };
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return { command: process.execPath, args: ['--import', tsx, entry] };
+}
+
+/** V8 old-space limit for a worker bounded to `memoryGb`: 3/4 of it, leaving room for code, stacks and buffers. */
+export function heapLimitMb(memoryGb: number): number {
+  return Math.max(64, Math.floor(memoryGb * 1024 * 0.75));
+}
+
+/** What {@link spawnWorker} needs. */
+export interface SpawnWorkerOptions {
+  resourceId: string;
+  nodeIds: string[];
+  cpuCores: number;
+  memoryGb: number;
+  token: string;
+  warm: WarmSpec;
+  cwd: string;
+  /** Replaces the inherited environment (the provider builds a per-tenant one). */
+  env: Record<string, string>;
+  orchestratorPid?: number;
+  orphanGraceMs?: number;
+  watchTimeoutMs?: number;
+  /** File descriptor receiving the worker's stdout and stderr (its log); default: ignored. */
+  logFd?: number;
+}
+
+/** Starts a worker as a child process with an IPC channel (used for the ready message and to notice the parent's death). */
+export function spawnWorker(options: SpawnWorkerOptions): ChildProcess {
+  const { command, args } = workerCommand();
+  const argv = [
+    `--max-old-space-size=${heapLimitMb(options.memoryGb)}`,
+    ...args,
+    '--resource-id',
+    options.resourceId,
+    '--nodes',
+    options.nodeIds.join(','),
+    '--cpu-cores',
+    String(options.cpuCores),
+    '--memory-gb',
+    String(options.memoryGb),
+    '--orphan-grace-ms',
+    String(options.orphanGraceMs ?? 0),
+    '--watch-timeout-ms',
+    String(options.watchTimeoutMs ?? 0),
+  ];
+  if (options.orchestratorPid !== undefined)
+    argv.push('--orchestrator-pid', String(options.orchestratorPid));
+  const out = options.logFd ?? 'ignore';
+  return spawn(command, argv, {
+    cwd: options.cwd,
+    env: { ...options.env, [TOKEN_ENV]: options.token, [SPEC_ENV]: JSON.stringify(options.warm) },
+    stdio: ['ignore', out, out, 'ipc'],
+  });
+}
+
+/** Resolves with the worker's address once it reports ready; rejects if it fails, exits or times out first. */
+export function waitForReady(
+  child: ChildProcess,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ address: string; pid: number }> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (error: Error) => {
+      cleanup();
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const onMessage = (message: {
+      type?: string;
+      address?: string;
+      pid?: number;
+      error?: WireError;
+    }) => {
+      if (message.type === 'ready') {
+        cleanup();
+        resolve({ address: message.address!, pid: message.pid ?? child.pid! });
+      } else if (message.type === 'failed')
+        fail(fromWireError(message.error, 'worker failed while warming'));
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      fail(
+        new WarmflowError(
+          'E_WORKER_EXIT',
+          `worker exited before ready (code ${code}, signal ${signal})`,
+        ),
+      );
+    const onAbort = () => fail(new WarmflowError('E_ABORTED', 'provisioning aborted'));
+    const timer = setTimeout(
+      () => fail(new WarmflowError('E_WORKER_TIMEOUT', `worker not ready after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
