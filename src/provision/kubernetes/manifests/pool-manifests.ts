@@ -1,0 +1,155 @@
+import { isIP } from 'node:net';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule';
+import type { StoreSpec } from '../../../template/types.js';
+import type { WarmSpec } from '../../provider.js';
+import { shortHash } from '../names.js';
+import { LABEL, WORKER_SELECTOR, poolId, poolLabels } from './labels.js';
+import { tenantNamespace } from './tenant-manifests.js';
+import type { ManifestOptions } from './manifest-options.js';
+
+/** Key of the worker token inside the pool Secret. */
+export const TOKEN_KEY = 'token';
+
+const DEFAULT_PORTS: Record<string, number> = {
+  redis: 6379,
+  rediss: 6379,
+  postgres: 5432,
+  postgresql: 5432,
+};
+
+/** Name of a pool's Secret (token and WarmSpecs). */
+export function poolSecretName(template: string): string {
+  return `wf-pool-${poolId(template)}`;
+}
+
+/**
+ * Name of the egress policy of one store of a pool. One policy per store (NetworkPolicies add
+ * up), so provisioning a node that names one store never narrows what other nodes of the
+ * same pool were allowed; the hash covers the URL, so a changed URL is a new policy.
+ */
+export function storeEgressPolicyName(template: string, store: string, url: string): string {
+  return `wf-st-${poolId(template)}-${shortHash(`${store}\n${url}`, 8)}`;
+}
+
+/**
+ * Key of one WarmSpec inside the pool Secret, content-addressed: the same spec always lands
+ * on the same key, so merging keys into the Secret never disturbs a running pod's entry.
+ */
+export function warmKey(warm: WarmSpec): string {
+  return `warm-${shortHash(JSON.stringify(warm), 12)}`;
+}
+
+/**
+ * The pool's Secret: its per-tenant worker token and the WarmSpecs of its pods. WarmSpecs
+ * live here rather than in the pod spec because their store URLs may carry passwords, and
+ * anyone who can read pods must not read those.
+ */
+export function buildPoolSecret(
+  tenant: string,
+  template: string,
+  token: string,
+  warms: readonly WarmSpec[],
+  options: ManifestOptions,
+): Secret {
+  const stringData: Record<string, string> = { [TOKEN_KEY]: token };
+  for (const warm of warms) stringData[warmKey(warm)] = JSON.stringify(warm);
+  return new Secret({
+    metadata: {
+      name: poolSecretName(template),
+      namespace: tenantNamespace(tenant, options.namespacePrefix),
+      labels: poolLabels(tenant, template),
+    },
+    type: 'Opaque',
+    // stringData keeps the manifest readable and lets the API server do the base64.
+    stringData,
+  });
+}
+
+/** Where one data store is reached, as a NetworkPolicy can express it. */
+export interface StoreEndpoint {
+  store: string;
+  url: string;
+  port: number;
+  /** How the destination is matched: an IP block, a Service's namespace, or only the port. */
+  match: { ipBlock: string } | { namespace: string } | { port: 'any-destination'; host: string };
+}
+
+/**
+ * Reads host and port from the URLs of the flow's network stores (redis, postgres). An IP
+ * becomes an ipBlock; a `svc.namespace.svc[.cluster.local]` name selects that namespace; any
+ * other host name can only be allowed by port, because NetworkPolicy cannot match DNS names.
+ */
+export function storeEndpoints(stores: Record<string, StoreSpec>): StoreEndpoint[] {
+  const endpoints: StoreEndpoint[] = [];
+  for (const [store, spec] of Object.entries(stores)) {
+    if (spec.url === undefined || (spec.kind !== 'redis' && spec.kind !== 'postgres')) continue;
+    let url: URL;
+    try {
+      url = new URL(spec.url);
+    } catch {
+      continue; // the template validator reports malformed URLs; a policy cannot help here
+    }
+    const scheme = url.protocol.replace(/:$/, '');
+    const port =
+      url.port === ''
+        ? (DEFAULT_PORTS[scheme] ?? (spec.kind === 'redis' ? 6379 : 5432))
+        : Number(url.port);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const ipVersion = isIP(host);
+    const service = /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(\.cluster\.local)?\.?$/.exec(host);
+    const match: StoreEndpoint['match'] =
+      ipVersion !== 0
+        ? { ipBlock: `${host}/${ipVersion === 4 ? 32 : 128}` }
+        : service !== null
+          ? { namespace: service[1] }
+          : { port: 'any-destination', host };
+    endpoints.push({ store, url: spec.url, port, match });
+  }
+  return endpoints;
+}
+
+/**
+ * The pool's holes for data: one egress policy per network store its flow names, from the
+ * pool's workers to that store's host and port. No store, no policy: default deny stands.
+ */
+export function buildStoreEgressPolicies(
+  tenant: string,
+  template: string,
+  stores: Record<string, StoreSpec>,
+  options: ManifestOptions,
+): NetworkPolicy[] {
+  const labels = poolLabels(tenant, template);
+  return storeEndpoints(stores).map((endpoint) => {
+    const ports = [{ protocol: 'TCP' as const, port: endpoint.port }];
+    const rule: INetworkPolicyEgressRule =
+      'ipBlock' in endpoint.match
+        ? { to: [{ ipBlock: { cidr: endpoint.match.ipBlock } }], ports }
+        : 'namespace' in endpoint.match
+          ? {
+              to: [
+                {
+                  namespaceSelector: {
+                    matchLabels: { 'kubernetes.io/metadata.name': endpoint.match.namespace },
+                  },
+                },
+              ],
+              ports,
+            }
+          : { ports };
+    return new NetworkPolicy({
+      metadata: {
+        name: storeEgressPolicyName(template, endpoint.store, endpoint.url),
+        namespace: tenantNamespace(tenant, options.namespacePrefix),
+        labels,
+        annotations: { 'warmflow.dev/store': endpoint.store },
+      },
+      spec: {
+        podSelector: { matchLabels: { ...WORKER_SELECTOR, [LABEL.pool]: labels[LABEL.pool] } },
+        policyTypes: ['Egress'],
+        egress: [rule],
+      },
+    });
+  });
+}
