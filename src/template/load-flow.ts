@@ -149,7 +149,7 @@ function unwrapDefault(module: { default?: unknown }): unknown {
     !('functions' in value) &&
     'default' in value
   ) {
-    return (value).default;
+    return value.default;
   }
   return value;
 }
