@@ -1,0 +1,94 @@
+import type { Dcp } from '../profiler/dcp.js';
+import type { Rpr } from '../predictor/rpr.js';
+import type { CompletionStatus } from '../execute/completion-status.js';
+import { ExecutionSlots, RateLimiter } from '../tenancy/rate-limiter.js';
+import type { TenancyPort } from './auth.js';
+import type {
+  ExecutorPort,
+  FlowRecord,
+  HistoryPort,
+  NodeProgress,
+  PoolsPort,
+  PredictorPort,
+  ProfilerPort,
+  TemplatePort,
+} from './ports.js';
+import { PoolTimeline } from './pool-timeline.js';
+import { ServerMetrics } from './server-metrics.js';
+import { TenantScopedMap } from './tenant-scoped-map.js';
+
+/** Everything the app is built from; each part is one of the small ports. */
+export interface AppDeps {
+  tenancy: TenancyPort;
+  template: TemplatePort;
+  profiler: ProfilerPort;
+  predictor: PredictorPort;
+  pools: PoolsPort;
+  executor: ExecutorPort;
+  history: HistoryPort;
+}
+
+/** Options of the app. */
+export interface AppOptions {
+  /** Folders server-side paths (flow files, sources) must lie in; default the working directory. */
+  fileRoots?: string[];
+  metrics?: ServerMetrics;
+  /** Logs unexpected errors; default console.error. */
+  log?: (message: string, error: unknown) => void;
+}
+
+/** A stored profile. */
+export interface ProfileRecord {
+  id: string;
+  tenant: string;
+  flow_id: string | null;
+  created_at: string;
+  dcp: Dcp;
+}
+
+/** One execution as the API shows it. */
+export interface ExecutionRecord {
+  id: string;
+  tenant: string;
+  flow_id: string;
+  template: string;
+  status: 'running' | CompletionStatus['outcome'];
+  submitted_at: string;
+  nodes: NodeProgress[];
+  rprs: Rpr[] | null;
+  dcp: Dcp | null;
+  completion: CompletionStatus | null;
+}
+
+/** The state shared by the routes of one app. */
+export interface AppState {
+  deps: AppDeps;
+  fileRoots: string[];
+  metrics: ServerMetrics;
+  log: (message: string, error: unknown) => void;
+  limiter: RateLimiter;
+  slots: ExecutionSlots;
+  flows: TenantScopedMap<FlowRecord>;
+  profiles: TenantScopedMap<ProfileRecord>;
+  executions: TenantScopedMap<ExecutionRecord>;
+  timeline: PoolTimeline;
+  /** Runs still going, so `close` can wait for them. */
+  running: Set<Promise<unknown>>;
+}
+
+/** Builds the state of a new app. */
+export function createAppState(deps: AppDeps, options: AppOptions = {}): AppState {
+  return {
+    deps,
+    fileRoots: options.fileRoots ?? [process.cwd()],
+    metrics: options.metrics ?? new ServerMetrics(),
+    log: options.log ?? ((message, error) => console.error(message, error)),
+    limiter: new RateLimiter(),
+    slots: new ExecutionSlots(),
+    flows: new TenantScopedMap(),
+    profiles: new TenantScopedMap({ maxPerTenant: 200 }),
+    executions: new TenantScopedMap({ maxPerTenant: 500 }),
+    timeline: new PoolTimeline(),
+    running: new Set(),
+  };
+}

@@ -1,0 +1,93 @@
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Principal, Tenant, TenancyStore } from '../tenancy/tenancy-store.js';
+import { DEFAULT_QUOTAS, QuotaExceededError, enforceBodySize } from '../tenancy/quotas.js';
+import type { RateLimiter } from '../tenancy/rate-limiter.js';
+import { HttpError, sendError } from './http-error.js';
+
+/** What the app keeps per request. */
+export interface AppEnv {
+  Variables: { principal: Principal };
+}
+
+/** The subset of the tenancy store the server uses. */
+export type TenancyPort = Pick<
+  TenancyStore,
+  | 'authenticate'
+  | 'createTenant'
+  | 'createKey'
+  | 'revokeKey'
+  | 'getTenant'
+  | 'listTenants'
+  | 'listKeys'
+>;
+
+/**
+ * Bearer authentication, then the tenant's rate bucket and body-size quota, in
+ * that order so that a flooding or oversized request is refused before any body
+ * is read or parsed. Unauthenticated requests get one 401 body whatever the reason,
+ * so a caller cannot tell a revoked key from one that never existed.
+ */
+export function authenticate(
+  tenancy: TenancyPort,
+  limiter: RateLimiter,
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const principal = match === null ? undefined : tenancy.authenticate(match[1]);
+    if (principal === undefined) {
+      c.header('WWW-Authenticate', 'Bearer realm="warmflow"');
+      const message =
+        header === undefined
+          ? 'missing API key: send "Authorization: Bearer <key>"'
+          : 'invalid or revoked API key';
+      return sendError(c, new HttpError(401, 'E_UNAUTHORIZED', message));
+    }
+    c.set('principal', principal);
+    const quotas = principal.kind === 'tenant' ? principal.tenant.quotas : DEFAULT_QUOTAS;
+    try {
+      if (principal.kind === 'tenant') limiter.take(principal.tenant.id, quotas);
+      const declared = c.req.header('content-length');
+      if (declared !== undefined && /^\d+$/.test(declared))
+        enforceBodySize(quotas, Number(declared));
+    } catch (error) {
+      return sendError(c, error);
+    }
+    // Bodies without a length (chunked) are counted while they are read.
+    return bodyLimit({
+      maxSize: quotas.max_body_bytes,
+      onError: (ctx) =>
+        sendError(
+          ctx,
+          new QuotaExceededError(
+            'max_body_bytes',
+            quotas.max_body_bytes,
+            quotas.max_body_bytes + 1,
+          ),
+        ),
+    })(c, next);
+  };
+}
+
+/** The tenant of a request, or a 403 for the admin key (which owns no flows, pools or runs). */
+export function requireTenant(principal: Principal): Tenant {
+  if (principal.kind === 'tenant') return principal.tenant;
+  throw new HttpError(
+    403,
+    'E_FORBIDDEN',
+    'the admin key manages tenants only; use a tenant key for this route',
+    {
+      hint: 'create one with `POST /v1/tenants/{id}/keys` or `warmflow tenant key <tenant>`',
+    },
+  );
+}
+
+/** Throws 403 unless the request carries the admin key. */
+export function requireAdmin(principal: Principal): void {
+  if (principal.kind !== 'admin') {
+    throw new HttpError(403, 'E_FORBIDDEN', 'this route needs the admin key', {
+      hint: 'the admin key is WARMFLOW_ADMIN_KEY or the admin.key file under WARMFLOW_HOME',
+    });
+  }
+}

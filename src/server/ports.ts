@@ -1,0 +1,98 @@
+/**
+ * The small contracts the HTTP app is written against. Each is the subset of a
+ * library part the server uses, so the app runs in tests with fakes and in
+ * `warmflow serve` with the real template/profiler/predictor/provision/execute/
+ * history implementations (see `wiring.ts`). Every call takes the tenant id: the
+ * server never asks a part for something across tenants.
+ */
+import type { FlowSpec, Template } from '../template/types.js';
+import type { Dcp } from '../profiler/dcp.js';
+import type { Rpr } from '../predictor/rpr.js';
+import type { Rac } from '../provision/rac.js';
+import type { CompletionStatus } from '../execute/completion-status.js';
+import type { RunRecord } from '../history/history-store.js';
+
+/** A flow registered by a tenant, with the template inferred from it. */
+export interface FlowRecord {
+  id: string;
+  tenant: string;
+  name: string;
+  created_at: string;
+  spec: FlowSpec;
+  template: Template;
+  /** Where the flow file lives on the server (resolves `module` and `source` paths), if given. */
+  file: string | null;
+  /** The profile last posted for this flow, used by predict and executions by default. */
+  profile_id: string | null;
+}
+
+/** Turns flow text into a spec and its template; throws `ValidationError` listing every problem. */
+export interface TemplatePort {
+  compile(text: string, file: string | undefined): { spec: FlowSpec; template: Template };
+}
+
+/** What a profile is made from: records in the request, or a source path on the server. */
+export type ProfileInput = { records: unknown[] } | { source: string };
+
+/** Builds a DCP. */
+export interface ProfilerPort {
+  profile(
+    input: ProfileInput,
+    options: { tenant: string; flow: FlowRecord | undefined },
+  ): Promise<Dcp>;
+}
+
+/** Predicts one RPR per template node. */
+export interface PredictorPort {
+  predict(input: { tenant: string; flow: FlowRecord; dcp: Dcp | null }): Promise<Rpr[]>;
+}
+
+/** One warm pool as the API shows it. */
+export interface PoolView {
+  id: string;
+  tenant: string;
+  flow_id: string;
+  template: string;
+  created_at: string;
+  resources: Rac[];
+  /** What the pool holds, counted against the tenant's quotas. */
+  held: { cores: number; memory_gb: number; warm_resources: number };
+}
+
+/** Warm pools per tenant and template. */
+export interface PoolsPort {
+  preProvision(input: { tenant: string; flow: FlowRecord; rprs: Rpr[] }): Promise<PoolView>;
+  list(tenant: string): Promise<PoolView[]>;
+  /** Releases everything in the pool; false when the tenant has no such pool. */
+  drain(tenant: string, poolId: string): Promise<boolean>;
+}
+
+/** Live state of one node during a run. */
+export interface NodeProgress {
+  node_id: string;
+  state: 'pending' | 'running' | 'succeeded' | 'failed';
+  records_in: number;
+  records_out: number;
+}
+
+/** What an execution request carries once the server resolved it. */
+export interface ExecutionInput {
+  execution_id: string;
+  tenant: string;
+  flow: FlowRecord;
+  rprs: Rpr[] | null;
+  dcp: Dcp | null;
+  source: string | undefined;
+  records: unknown[] | undefined;
+  onProgress: (nodes: NodeProgress[]) => void;
+}
+
+/** Runs a flow and resolves with its CompletionStatus (a failed run resolves too). */
+export interface ExecutorPort {
+  execute(input: ExecutionInput): Promise<CompletionStatus>;
+}
+
+/** Past runs of a tenant. */
+export interface HistoryPort {
+  runs(filter: { tenant: string; template?: string; limit?: number }): Promise<RunRecord[]>;
+}

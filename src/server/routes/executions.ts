@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Tenant } from '../../tenancy/tenancy-store.js';
+import { enforceResources } from '../../tenancy/quotas.js';
+import type { AppEnv } from '../auth.js';
+import { requireTenant } from '../auth.js';
+import type { AppState, ExecutionRecord } from '../app-state.js';
+import { notFound } from '../http-error.js';
+import { ExecutionCreate, IdParam, WaitQuery } from '../schemas.js';
+import { resolveServerPath } from '../server-paths.js';
+import type { z } from '@hono/zod-openapi';
+import { errors, jsonBody, ok } from './route-helpers.js';
+import { flowBase } from './flows.js';
+import { profileFor, tenantFlow } from './lookups.js';
+import { amountOf, heldBy } from './pools.js';
+
+/**
+ * Starts a run: checks the concurrency and resource quotas, then hands the run to
+ * the executor in the background. Nodes a warm pool of this flow already covers
+ * are not counted again; the rest would be provisioned on demand and must fit.
+ */
+async function startExecution(
+  state: AppState,
+  tenant: Tenant,
+  body: z.infer<typeof ExecutionCreate>,
+) {
+  const flow = tenantFlow(state, tenant.id, body.flow_id);
+  const profile = profileFor(state, tenant.id, flow, body.profile_id);
+  const source =
+    body.source === undefined
+      ? undefined
+      : resolveServerPath(body.source, state.fileRoots, flowBase(flow));
+  const release = state.slots.acquire(tenant.id, tenant.quotas);
+  let record: ExecutionRecord;
+  try {
+    const dcp = profile?.dcp ?? null;
+    const rprs = await state.deps.predictor.predict({ tenant: tenant.id, flow, dcp });
+    const pools = await state.deps.pools.list(tenant.id);
+    const warmNodes = new Set(
+      pools
+        .filter((p) => p.flow_id === flow.id)
+        .flatMap((p) => p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids)),
+    );
+    enforceResources(
+      tenant.quotas,
+      heldBy(pools),
+      amountOf(rprs.filter((r) => !warmNodes.has(r.node_id))),
+    );
+    record = {
+      id: `x_${randomBytes(6).toString('hex')}`,
+      tenant: tenant.id,
+      flow_id: flow.id,
+      template: flow.template.name,
+      status: 'running',
+      submitted_at: new Date().toISOString(),
+      nodes: flow.template.nodes.map((n) => ({
+        node_id: n.id,
+        state: 'pending',
+        records_in: 0,
+        records_out: 0,
+      })),
+      rprs,
+      dcp,
+      completion: null,
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
+  state.executions.set(tenant.id, record.id, record);
+  const run = state.deps.executor
+    .execute({
+      execution_id: record.id,
+      tenant: tenant.id,
+      flow,
+      rprs: record.rprs,
+      dcp: record.dcp,
+      source,
+      records: body.records,
+      onProgress: (nodes) => {
+        record.nodes = nodes;
+      },
+    })
+    .then(
+      (completion) => {
+        record.completion = completion;
+        record.status = completion.outcome;
+        state.metrics.completed(completion);
+        state.timeline.addFallbacks(
+          tenant.id,
+          completion.nodes.filter((n) => n.resource_id !== null && !n.warm).length,
+        );
+      },
+      (error: unknown) => {
+        record.status = 'failed';
+        state.log(`execution ${record.id} failed`, error);
+      },
+    )
+    .finally(async () => {
+      release();
+      state.running.delete(run);
+      try {
+        state.timeline.sample(tenant.id, await state.deps.pools.list(tenant.id));
+      } catch {
+        // A pool listing failing after a run must not turn the run into an unhandled rejection.
+      }
+    });
+  state.running.add(run);
+  return { record, run };
+}
+
+/** Executions: submit, follow, list. */
+export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppState): void {
+  const tags = ['executions'];
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/executions',
+      tags,
+      summary: 'Run a flow; answers 202 at once, or 200 with the CompletionStatus with ?wait=true',
+      request: { query: WaitQuery, body: jsonBody(ExecutionCreate) },
+      responses: {
+        200: ok('the finished execution'),
+        202: ok('the started execution; follow it at /v1/executions/{id}'),
+        ...errors(400, 401, 403, 404, 413, 429),
+      },
+    }),
+    async (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const { record, run } = await startExecution(state, tenant, c.req.valid('json'));
+      if (c.req.valid('query').wait === 'true') {
+        await run;
+        return c.json(record, 200);
+      }
+      return c.json(record, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/executions',
+      tags,
+      summary: "The tenant's recent executions, newest first",
+      responses: { 200: ok('executions'), ...errors(401, 403, 429) },
+    }),
+    (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      return c.json({ executions: state.executions.list(tenant.id).reverse() }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/executions/{id}',
+      tags,
+      summary: 'An execution: status, per-node progress, the CompletionStatus once finished',
+      request: { params: IdParam },
+      responses: { 200: ok('the execution'), ...errors(401, 403, 404, 429) },
+    }),
+    (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const { id } = c.req.valid('param');
+      const record = state.executions.get(tenant.id, id);
+      if (record === undefined) throw notFound('execution', id);
+      return c.json(record, 200);
+    },
+  );
+}

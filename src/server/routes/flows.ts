@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../auth.js';
+import { requireTenant } from '../auth.js';
+import type { AppState } from '../app-state.js';
+import { HttpError } from '../http-error.js';
+import type { FlowRecord } from '../ports.js';
+import { IdParam, PredictInput } from '../schemas.js';
+import { resolveServerPath } from '../server-paths.js';
+import { errors, jsonBody, ok } from './route-helpers.js';
+import { profileFor, tenantFlow } from './lookups.js';
+
+const FLOW_MEDIA_TYPES = /^(application\/(x-)?yaml|text\/(x-)?yaml|application\/json)\s*(;.*)?$/i;
+
+/** The view of a flow in lists: no spec, no template. */
+function summary(flow: FlowRecord) {
+  return {
+    id: flow.id,
+    name: flow.name,
+    created_at: flow.created_at,
+    nodes: flow.template.nodes.length,
+    profile_id: flow.profile_id,
+  };
+}
+
+/** Flows: register (YAML or JSON), list, read, predict. */
+export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): void {
+  const tags = ['flows'];
+  const flowFileSchema = {
+    type: 'string' as const,
+    description: 'the flow file (see docs/template.md)',
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/flows',
+      tags,
+      summary: 'Register a flow file; answers with the inferred template',
+      description:
+        'Body: the flow file as YAML (`application/yaml`) or the same document as JSON. ' +
+        'An invalid flow is a 400 listing every problem with its position.',
+      request: {
+        query: z.strictObject({
+          file: z.string().min(1).optional().openapi({
+            description:
+              'where the flow file lives on the server; relative `module` and `source` paths resolve against it',
+          }),
+        }),
+        body: {
+          required: true,
+          content: {
+            'application/yaml': { schema: flowFileSchema },
+            'application/json': { schema: { type: 'object' as const } },
+          },
+        },
+      },
+      responses: {
+        201: ok('the registered flow with its template'),
+        ...errors(400, 401, 403, 413, 415, 429),
+      },
+    }),
+    async (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const contentType = c.req.header('content-type') ?? '';
+      if (!FLOW_MEDIA_TYPES.test(contentType)) {
+        throw new HttpError(
+          415,
+          'E_MEDIA_TYPE',
+          `content type "${contentType}" is not a flow file`,
+          {
+            hint: 'send the flow as application/yaml or application/json',
+          },
+        );
+      }
+      const { file } = c.req.valid('query');
+      const flowFile = file === undefined ? undefined : resolveServerPath(file, state.fileRoots);
+      const text = await c.req.text();
+      if (text.trim() === '')
+        throw new HttpError(
+          400,
+          'E_INVALID_REQUEST',
+          'the request body is empty; send a flow file',
+        );
+      const { spec, template } = state.deps.template.compile(
+        text,
+        flowFile ?? `request.${contentType.includes('json') ? 'json' : 'yaml'}`,
+      );
+      const flow: FlowRecord = {
+        id: `f_${randomBytes(6).toString('hex')}`,
+        tenant: tenant.id,
+        name: spec.name,
+        created_at: new Date().toISOString(),
+        spec,
+        template,
+        file: flowFile ?? null,
+        profile_id: null,
+      };
+      state.flows.set(tenant.id, flow.id, flow);
+      return c.json({ ...summary(flow), file: flow.file, template }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/flows',
+      tags,
+      summary: "List the tenant's flows",
+      responses: { 200: ok('flows'), ...errors(401, 403, 429) },
+    }),
+    (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      return c.json({ flows: state.flows.list(tenant.id).map(summary) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/flows/{id}',
+      tags,
+      summary: 'A flow with its spec and template',
+      request: { params: IdParam },
+      responses: { 200: ok('the flow'), ...errors(401, 403, 404, 429) },
+    }),
+    (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const flow = tenantFlow(state, tenant.id, c.req.valid('param').id);
+      return c.json(
+        { ...summary(flow), file: flow.file, spec: flow.spec, template: flow.template },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/flows/{id}/predict',
+      tags,
+      summary: 'Predict one RPR per node, from a profile (the flow’s latest by default)',
+      request: { params: IdParam, body: { ...jsonBody(PredictInput), required: false } },
+      responses: { 200: ok('the RPRs'), ...errors(400, 401, 403, 404, 429) },
+    }),
+    async (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const flow = tenantFlow(state, tenant.id, c.req.valid('param').id);
+      const { profile_id } = c.req.valid('json');
+      const profile = profileFor(state, tenant.id, flow, profile_id);
+      const rprs = await state.deps.predictor.predict({
+        tenant: tenant.id,
+        flow,
+        dcp: profile?.dcp ?? null,
+      });
+      return c.json({ flow_id: flow.id, profile_id: profile?.id ?? null, rprs }, 200);
+    },
+  );
+}
+
+/** The folder a flow's relative paths resolve against. */
+export function flowBase(flow: FlowRecord): string | undefined {
+  return flow.file === null ? undefined : path.dirname(flow.file);
+}

@@ -1,0 +1,109 @@
+import { z } from '@hono/zod-openapi';
+
+/** Every request body is a strict object: an unknown field is a 400 naming it, not silently ignored. */
+const quotaNumber = z.number().positive().finite();
+
+/** Partial quotas an admin may set on a tenant. */
+export const QuotasInput = z
+  .strictObject({
+    cores: quotaNumber.optional(),
+    memory_gb: quotaNumber.optional(),
+    warm_resources: z.number().int().nonnegative().optional(),
+    concurrent_executions: z.number().int().positive().optional(),
+    max_body_bytes: z.number().int().positive().optional(),
+    requests_per_second: quotaNumber.optional(),
+    request_burst: z.number().int().positive().optional(),
+  })
+  .openapi('QuotasInput');
+
+export const TenantCreate = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+        'letters, digits, "_", "." and "-", starting with a letter or digit',
+      ),
+    quotas: QuotasInput.optional(),
+  })
+  .openapi('TenantCreate');
+
+export const ProfileCreate = z
+  .strictObject({
+    flow_id: z.string().min(1).optional(),
+    records: z.array(z.unknown()).min(1).max(1_000_000).optional(),
+    source: z.string().min(1).optional(),
+  })
+  .refine((body) => (body.records === undefined) !== (body.source === undefined), {
+    message:
+      'give exactly one of "records" (an array of records) or "source" (a path on the server)',
+  })
+  .openapi('ProfileCreate');
+
+export const PredictInput = z
+  .strictObject({ profile_id: z.string().min(1).optional() })
+  .openapi('PredictInput');
+
+const RprInput = z.strictObject({
+  node_id: z.string().min(1),
+  resource_type: z.enum(['CPU', 'GPU']),
+  cpu_cores: z.number().positive().finite(),
+  memory_gb: z.number().positive().finite(),
+  gpu_enabled: z.boolean(),
+  data_store_instance: z.string().nullable(),
+});
+
+export const PoolCreate = z
+  .strictObject({
+    flow_id: z.string().min(1),
+    profile_id: z.string().min(1).optional(),
+    rprs: z.array(RprInput).min(1).max(256).optional(),
+  })
+  .openapi('PoolCreate');
+
+export const ExecutionCreate = z
+  .strictObject({
+    flow_id: z.string().min(1),
+    profile_id: z.string().min(1).optional(),
+    source: z.string().min(1).optional(),
+    records: z.array(z.unknown()).max(1_000_000).optional(),
+  })
+  .refine((body) => body.records === undefined || body.source === undefined, {
+    message: 'give at most one of "records" or "source"',
+  })
+  .openapi('ExecutionCreate');
+
+export const WaitQuery = z.strictObject({
+  wait: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'answer only once the run has finished' }),
+});
+
+export const HistoryQuery = z.strictObject({
+  template: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+export const IdParam = z.strictObject({ id: z.string().min(1).max(128) });
+export const KeyParam = z.strictObject({
+  id: z.string().min(1).max(128),
+  keyId: z.string().min(1).max(64),
+});
+
+/** Any JSON document (responses are described in the docs; the shapes are the public contracts). */
+export const AnyJson = z.any().openapi('Document', { type: 'object' });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      hint: z.string().optional(),
+      quota: z.string().optional(),
+      problems: z.array(z.looseObject({ code: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi('Error');

@@ -1,0 +1,121 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CompletionStatus } from '../execute/completion-status.js';
+import type { PoolView } from './ports.js';
+
+/**
+ * The server's Prometheus metrics, in a registry of its own (so two servers in one
+ * process, as in tests, do not collide). Pool sizes are read from the pools at
+ * scrape time; run figures are recorded when a run completes.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly #poolResources: Gauge;
+  readonly #warmHits: Counter;
+  readonly #fallbacks: Counter;
+  readonly #firstRecord: Histogram;
+  readonly #recordsPerSecond: Gauge;
+  readonly #predictionError: Histogram;
+  readonly #requests: Counter;
+  readonly #executions: Counter;
+
+  constructor() {
+    const registers = [this.registry];
+    this.#poolResources = new Gauge({
+      name: 'warmflow_pool_resources',
+      help: 'Resources in warm pools, by tenant and status',
+      labelNames: ['tenant', 'status'],
+      registers,
+    });
+    this.#warmHits = new Counter({
+      name: 'warmflow_warm_hits_total',
+      help: 'Nodes that ran on a resource from the warm pool',
+      labelNames: ['tenant'],
+      registers,
+    });
+    this.#fallbacks = new Counter({
+      name: 'warmflow_on_demand_fallbacks_total',
+      help: 'Nodes that had no warm resource and were provisioned on demand',
+      labelNames: ['tenant'],
+      registers,
+    });
+    this.#firstRecord = new Histogram({
+      name: 'warmflow_request_to_first_record_seconds',
+      help: 'Execution request received to first output record written',
+      labelNames: ['tenant'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#recordsPerSecond = new Gauge({
+      name: 'warmflow_records_per_second',
+      help: 'Records in per second of the latest completed run',
+      labelNames: ['tenant', 'template'],
+      registers,
+    });
+    this.#predictionError = new Histogram({
+      name: 'warmflow_prediction_error_ratio',
+      help: 'Per node |predicted - measured| / predicted, for cpu cores and memory',
+      labelNames: ['resource'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers,
+    });
+    this.#requests = new Counter({
+      name: 'warmflow_http_requests_total',
+      help: 'HTTP requests by status class',
+      labelNames: ['status'],
+      registers,
+    });
+    this.#executions = new Counter({
+      name: 'warmflow_executions_total',
+      help: 'Completed executions by outcome',
+      labelNames: ['tenant', 'outcome'],
+      registers,
+    });
+  }
+
+  /** Counts one answered request. */
+  request(status: number): void {
+    this.#requests.inc({ status: `${Math.floor(status / 100)}xx` });
+  }
+
+  /** Sets pool gauges from the pools as they are now. */
+  pools(pools: readonly PoolView[]): void {
+    this.#poolResources.reset();
+    for (const pool of pools) {
+      for (const rac of pool.resources)
+        this.#poolResources.inc({ tenant: pool.tenant, status: rac.status });
+    }
+  }
+
+  /** Records what a finished run measured. */
+  completed(status: CompletionStatus): void {
+    const tenant = status.tenant;
+    this.#executions.inc({ tenant, outcome: status.outcome });
+    const first = status.timings.request_to_first_record_ms;
+    if (first !== null) this.#firstRecord.observe({ tenant }, first / 1000);
+    if (status.timings.total_ms > 0) {
+      this.#recordsPerSecond.set(
+        { tenant, template: status.template },
+        status.records.in / (status.timings.total_ms / 1000),
+      );
+    }
+    const seconds = Math.max(status.timings.total_ms / 1000, 1e-3);
+    for (const node of status.nodes) {
+      if (node.resource_id !== null) (node.warm ? this.#warmHits : this.#fallbacks).inc({ tenant });
+      if (node.rpr === null) continue;
+      if (node.rpr.cpu_cores > 0) {
+        const measuredCores = node.cpu_seconds / seconds;
+        this.#predictionError.observe(
+          { resource: 'cpu' },
+          Math.abs(node.rpr.cpu_cores - measuredCores) / node.rpr.cpu_cores,
+        );
+      }
+      if (node.rpr.memory_gb > 0) {
+        const measuredGb = node.peak_memory_bytes / 1024 ** 3;
+        this.#predictionError.observe(
+          { resource: 'memory' },
+          Math.abs(node.rpr.memory_gb - measuredGb) / node.rpr.memory_gb,
+        );
+      }
+    }
+  }
+}

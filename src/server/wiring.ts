@@ -1,0 +1,13 @@
+import { inferTemplate } from '../template/infer-template.js';
+import { parseFlow } from '../template/parse-flow.js';
+import type { TemplatePort } from './ports.js';
+
+/** The template part as the server uses it: parse (YAML or JSON text) then infer. */
+export function templatePort(): TemplatePort {
+  return {
+    compile(text, file) {
+      const spec = parseFlow(text, file);
+      return { spec, template: inferTemplate(spec, file === undefined ? {} : { file }) };
+    },
+  };
+}

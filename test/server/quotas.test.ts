@@ -1,0 +1,108 @@
+import { describe, it, expect } from 'vitest';
+import { makeHarness } from './harness.js';
+
+/** One test per quota: exceeding it is a 429 or 413 naming it, and other tenants are untouched. */
+describe('server: quotas', () => {
+  it('cores: a pool needing more cores than the quota is a 429 naming "cores"', async () => {
+    const h = makeHarness({ cores: 2, memoryGb: 0.25 });
+    const a = await h.tenant('a', { cores: 3 });
+    const flow = await h.flow(a.key);
+    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: flow });
+    expect([res.status, res.json.error.quota]).toEqual([429, 'cores']);
+    expect((await h.call('GET', '/v1/pools', a.key)).json.pools).toEqual([]);
+    const b = await h.tenant('b');
+    expect(
+      (await h.call('POST', '/v1/pools', b.key, { flow_id: await h.flow(b.key) })).status,
+    ).toBe(201);
+  });
+
+  it('memory_gb: held plus requested memory beyond the quota is a 429 naming "memory_gb"', async () => {
+    const h = makeHarness({ cores: 0.5, memoryGb: 2 });
+    const a = await h.tenant('a', { memory_gb: 6 });
+    const flow = await h.flow(a.key);
+    expect((await h.call('POST', '/v1/pools', a.key, { flow_id: flow })).status).toBe(201);
+    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: flow });
+    expect([res.status, res.json.error.quota, res.json.error.limit]).toEqual([429, 'memory_gb', 6]);
+  });
+
+  it('warm_resources: more warm resources than allowed is a 429 naming "warm_resources"', async () => {
+    const h = makeHarness({ cores: 0.5, memoryGb: 0.25 });
+    const a = await h.tenant('a', { warm_resources: 3 });
+    const flow = await h.flow(a.key);
+    const rpr = {
+      node_id: 'enrich',
+      resource_type: 'CPU',
+      cpu_cores: 0.5,
+      memory_gb: 0.25,
+      gpu_enabled: false,
+      data_store_instance: null,
+    };
+    expect(
+      (await h.call('POST', '/v1/pools', a.key, { flow_id: flow, rprs: [rpr, rpr, rpr] })).status,
+    ).toBe(201);
+    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: flow, rprs: [rpr] });
+    expect([res.status, res.json.error.quota]).toEqual([429, 'warm_resources']);
+  });
+
+  it('concurrent_executions: a run beyond the quota is a 429 while others run; freed when they end', async () => {
+    const h = makeHarness({ cores: 0.5, memoryGb: 0.25 });
+    const a = await h.tenant('a', { concurrent_executions: 1 });
+    const b = await h.tenant('b', { concurrent_executions: 1 });
+    const flow = await h.flow(a.key);
+    let open!: () => void;
+    h.executor.gate = new Promise<void>((resolve) => (open = resolve));
+    const first = await h.call('POST', '/v1/executions', a.key, { flow_id: flow });
+    expect([first.status, first.json.status]).toEqual([202, 'running']);
+    const second = await h.call('POST', '/v1/executions', a.key, { flow_id: flow });
+    expect([second.status, second.json.error.quota]).toEqual([429, 'concurrent_executions']);
+    expect(
+      (await h.call('POST', '/v1/executions', b.key, { flow_id: await h.flow(b.key) })).status,
+    ).toBe(202);
+    open();
+    await Promise.all([...h.state.running]);
+    h.executor.gate = undefined;
+    expect((await h.call('GET', `/v1/executions/${first.json.id}`, a.key)).json.status).toBe(
+      'succeeded',
+    );
+    expect((await h.call('POST', '/v1/executions', a.key, { flow_id: flow })).status).toBe(202);
+  });
+
+  it('max_body_bytes: a body over the quota is a 413 naming "max_body_bytes", with or without a length', async () => {
+    const h = makeHarness();
+    const a = await h.tenant('a', { max_body_bytes: 200 });
+    const big = { records: Array.from({ length: 50 }, (_, i) => ({ i })) };
+    const res = await h.call('POST', '/v1/profiles', a.key, big);
+    expect([res.status, res.json.error.quota]).toEqual([413, 'max_body_bytes']);
+    const body = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(JSON.stringify(big)));
+        controller.close();
+      },
+    });
+    const streamed = await h.app.request('/v1/profiles', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.key}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    });
+    expect(streamed.status).toBe(413);
+    expect(((await streamed.json()) as { error: { quota: string } }).error.quota).toBe(
+      'max_body_bytes',
+    );
+    expect((await h.call('POST', '/v1/profiles', a.key, { records: [{ i: 1 }] })).status).toBe(201);
+  });
+
+  it('requests_per_second: a tenant that floods is shed with 429 and Retry-After; others are not', async () => {
+    const h = makeHarness();
+    const flood = await h.tenant('flood', { requests_per_second: 1, request_burst: 5 });
+    const quiet = await h.tenant('quiet');
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await h.call('GET', '/v1/flows', flood.key)).status);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    const shed = await h.call('GET', '/v1/flows', flood.key);
+    expect(shed.json.error.quota).toBe('requests_per_second');
+    expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await h.call('GET', '/v1/flows', quiet.key)).status).toBe(200);
+  });
+});
