@@ -27,7 +27,14 @@ export {
   formatTemplateDot,
 } from './template/index.js';
 export type { ParsedFlow, LoadedFlow, LoadedFunction, InferOptions } from './template/index.js';
-export { openStore, StoreError, KeyedStateStore, MemoryStore, SqliteStore, openSqliteDatabase } from './stores/index.js';
+export {
+  openStore,
+  StoreError,
+  KeyedStateStore,
+  MemoryStore,
+  SqliteStore,
+  openSqliteDatabase,
+} from './stores/index.js';
 export type {
   OpenStoreOptions,
   KeyedStateOptions,
@@ -35,4 +42,13 @@ export type {
   SqliteStoreConfig,
   SqliteDatabase,
   SqliteStatement,
+} from './stores/index.js';
+export { RedisStore, connectRedis, PostgresStore, connectPostgres } from './stores/index.js';
+export type {
+  RedisStoreConfig,
+  RedisClient,
+  RedisBatch,
+  PostgresStoreConfig,
+  PgPool,
+  PgQueryable,
 } from './stores/index.js';

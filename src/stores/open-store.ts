@@ -6,6 +6,10 @@ import { StoreError } from './store-error.js';
 import { MemoryStore } from './memory/memory-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { openSqliteDatabase } from './sqlite/sqlite-database.js';
+import { RedisStore } from './redis/redis-store.js';
+import { connectRedis } from './redis/redis-client.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+import { connectPostgres } from './postgres/postgres-pool.js';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -55,12 +59,44 @@ function sqliteFile(name: string, spec: StoreSpec, options: OpenStoreOptions): s
 }
 
 async function openNetworkStore(name: string, spec: StoreSpec): Promise<DataStore> {
-  throw new StoreError(
-    'E_STORE_CONFIG',
-    { name, kind: spec.kind },
-    `unknown store kind "${String(spec.kind)}"`,
-    {
+  const id = { name, kind: spec.kind };
+  if (spec.kind !== 'redis' && spec.kind !== 'postgres') {
+    throw new StoreError('E_STORE_CONFIG', id, `unknown store kind "${String(spec.kind)}"`, {
       hint: 'use one of memory, sqlite, redis, postgres',
-    },
-  );
+    });
+  }
+  if (spec.url === undefined) {
+    throw new StoreError('E_STORE_CONFIG', id, 'needs a `url`', {
+      hint:
+        spec.kind === 'redis'
+          ? 'e.g. url: redis://127.0.0.1:6379/0'
+          : 'e.g. url: postgres://user@127.0.0.1:5432/db',
+    });
+  }
+  try {
+    return spec.kind === 'redis'
+      ? new RedisStore({ name, client: await connectRedis(spec.url) })
+      : new PostgresStore({ name, pool: await connectPostgres(spec.url) });
+  } catch (cause) {
+    throw new StoreError(
+      'E_STORE',
+      id,
+      `cannot connect to ${redactUrl(spec.url)}: ${(cause as Error).message}`,
+      {
+        cause,
+        hint: `check that ${spec.kind} is running and the URL is right`,
+      },
+    );
+  }
+}
+
+/** Hides a password in a connection URL before it goes into a message. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<invalid URL>';
+  }
 }

@@ -1,0 +1,63 @@
+/**
+ * The part of node-postgres (`pg`) the PostgreSQL store and history use. Typing against
+ * this subset keeps `pg` optional and fakes easy; a `pg.Pool` provides it.
+ */
+export interface PgQuery {
+  /** Naming a query makes pg prepare it once per connection. */
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
+/** Something that runs queries: a pool or one checked-out client. */
+export interface PgQueryable {
+  query(query: PgQuery): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number | null }>;
+}
+
+/** A client checked out of the pool, for transactions. */
+export interface PgPoolClient extends PgQueryable {
+  release(error?: Error | boolean): void;
+}
+
+/** A `pg.Pool`-like connection pool. */
+export interface PgPool extends PgQueryable {
+  connect(): Promise<PgPoolClient>;
+  end(): Promise<void>;
+}
+
+/**
+ * Creates a `pg.Pool` for `url` and checks it can connect, so a wrong URL fails at open
+ * time. Idle-client errors (a server restart) are absorbed; the next query reconnects.
+ */
+export async function connectPostgres(url: string, max = 4): Promise<PgPool> {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return pool;
+}
+
+/** Runs `fn` in a transaction on one client; rolls back and rethrows on error. */
+export async function inTransaction<T>(
+  pool: PgPool,
+  fn: (client: PgQueryable) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query({ text: 'BEGIN' });
+    const result = await fn(client);
+    await client.query({ text: 'COMMIT' });
+    client.release();
+    return result;
+  } catch (error) {
+    await client.query({ text: 'ROLLBACK' }).catch(() => undefined);
+    client.release(error instanceof Error ? error : true);
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The part of an ioredis client the Redis store uses. Typing against this subset keeps
+ * ioredis optional and lets tests substitute a fake; an ioredis `Redis` provides it.
+ */
+export interface RedisClient {
+  hget(key: string, field: string): Promise<string | null>;
+  hlen(key: string): Promise<number>;
+  hscan(
+    key: string,
+    cursor: string,
+    countToken: 'COUNT',
+    count: number,
+  ): Promise<[string, string[]]>;
+  lrange(key: string, start: number, stop: number): Promise<string[]>;
+  del(...keys: string[]): Promise<number>;
+  hdel(key: string, ...fields: string[]): Promise<number>;
+  /** A MULTI/EXEC transaction: queued commands are sent in one write and applied atomically. */
+  multi(): RedisBatch;
+  /** A pipeline: queued commands are sent in one write, not atomically. */
+  pipeline(): RedisBatch;
+  quit(): Promise<unknown>;
+}
+
+/** Commands queued on a pipeline or transaction; `exec` answers `[error, result]` per command. */
+export interface RedisBatch {
+  hmget(key: string, ...fields: string[]): RedisBatch;
+  hset(key: string, ...fieldsAndValues: string[]): RedisBatch;
+  hdel(key: string, ...fields: string[]): RedisBatch;
+  rpush(key: string, ...values: string[]): RedisBatch;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+}
+
+/**
+ * Connects an ioredis client to `url` and waits until it is ready, so a wrong URL fails
+ * here with a clear error instead of queueing commands forever.
+ */
+export async function connectRedis(url: string): Promise<RedisClient> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5000,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  // A dropped connection is retried by ioredis; commands meanwhile fail after maxRetriesPerRequest.
+  client.on('error', () => undefined);
+  return client;
+}
