@@ -90,13 +90,14 @@ function shortestWayRound(
     for (const edge of out.get(node) ?? []) {
       if (!members.has(edge.to)) continue;
       if (edge.to === start) {
+        // Walked backwards from the closing edge; reversed once at the end (unshift is quadratic).
         const cycle: Cycle = [edge];
         for (let at = node; at !== start;) {
           const back = via.get(at)!;
-          cycle.unshift(back);
+          cycle.push(back);
           at = back.from;
         }
-        return cycle;
+        return cycle.reverse();
       }
       if (!via.has(edge.to)) {
         via.set(edge.to, edge);
