@@ -1,7 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Principal, Tenant, TenancyStore } from '../tenancy/tenancy-store.js';
-import { DEFAULT_QUOTAS, QuotaExceededError, enforceBodySize } from '../tenancy/quotas.js';
+import {
+  COSTLY_REQUEST_TOKENS,
+  DEFAULT_QUOTAS,
+  QuotaExceededError,
+  enforceBodySize,
+} from '../tenancy/quotas.js';
 import type { RateLimiter } from '../tenancy/rate-limiter.js';
 import { HttpError, sendError } from './http-error.js';
 
@@ -47,7 +52,13 @@ export function authenticate(
     c.set('principal', principal);
     const quotas = principal.kind === 'tenant' ? principal.tenant.quotas : DEFAULT_QUOTAS;
     try {
-      if (principal.kind === 'tenant') limiter.take(principal.tenant.id, quotas);
+      if (principal.kind === 'tenant') {
+        limiter.take(
+          principal.tenant.id,
+          quotas,
+          c.req.method === 'POST' ? COSTLY_REQUEST_TOKENS : 1,
+        );
+      }
       const declared = c.req.header('content-length');
       if (declared !== undefined && /^\d+$/.test(declared))
         enforceBodySize(quotas, Number(declared));

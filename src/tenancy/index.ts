@@ -13,6 +13,7 @@ export { resolveAdminKey, ADMIN_KEY_FILE } from './admin-key.js';
 export type { AdminKey } from './admin-key.js';
 export {
   DEFAULT_QUOTAS,
+  COSTLY_REQUEST_TOKENS,
   QUOTA_NAMES,
   QuotaExceededError,
   withDefaultQuotas,

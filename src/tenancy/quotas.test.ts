@@ -84,4 +84,13 @@ describe('quota enforcement', () => {
     expect(() => limiter.take('flood', q)).not.toThrow();
     expect(() => limiter.take('flood', q)).toThrow(QuotaExceededError);
   });
+
+  it('rate: a costly request takes more tokens than a read', () => {
+    const limiter = new RateLimiter(() => 0);
+    const q = { requests_per_second: 10, request_burst: 20 };
+    limiter.take('t', q, 10);
+    limiter.take('t', q, 10);
+    expect(caught(() => limiter.take('t', q, 10)).quota).toBe('requests_per_second');
+    expect(caught(() => limiter.take('t', q, 1)).quota).toBe('requests_per_second');
+  });
 });

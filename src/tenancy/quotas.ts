@@ -5,7 +5,9 @@ import { WarmflowError } from '../errors.js';
  * `memory_gb`, `warm_resources`) bound what its pools and runs hold together;
  * `concurrent_executions` bounds runs in flight; `max_body_bytes` bounds one request
  * body; `requests_per_second` / `request_burst` are a token bucket that sheds a
- * flooding tenant with 429 before it can starve the others.
+ * flooding tenant with 429 before it can starve the others (a read costs one
+ * token, a request that makes the server compute, e.g. a POST, costs
+ * {@link COSTLY_REQUEST_TOKENS}).
  */
 export interface Quotas {
   cores: number;
@@ -45,6 +47,9 @@ export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
   requests_per_second: 200,
   request_burst: 400,
 });
+
+/** Tokens a request that makes the server compute (POST) takes from the rate bucket. */
+export const COSTLY_REQUEST_TOKENS = 10;
 
 /** Fills the gaps of a partial quota set with {@link DEFAULT_QUOTAS}. */
 export function withDefaultQuotas(partial: Partial<Quotas> | undefined): Quotas {

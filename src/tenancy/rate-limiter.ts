@@ -20,8 +20,16 @@ export class RateLimiter {
     this.#now = now;
   }
 
-  /** Takes one token for `tenantId` or throws 429 `requests_per_second`. */
-  take(tenantId: string, quotas: Pick<Quotas, 'requests_per_second' | 'request_burst'>): void {
+  /**
+   * Takes `cost` tokens for `tenantId` or throws 429 `requests_per_second`. Costly
+   * requests (a flow to parse and infer, a run to start) take more than a read, so
+   * the quota bounds the work a tenant causes, not only its request count.
+   */
+  take(
+    tenantId: string,
+    quotas: Pick<Quotas, 'requests_per_second' | 'request_burst'>,
+    cost = 1,
+  ): void {
     const now = this.#now();
     const capacity = Math.max(1, quotas.request_burst);
     const bucket = this.#buckets.get(tenantId) ?? { tokens: capacity, at: now };
@@ -31,9 +39,11 @@ export class RateLimiter {
     );
     bucket.at = now;
     this.#buckets.set(tenantId, bucket);
-    if (bucket.tokens < 1) {
+    // A cost above the burst could never be paid; cap it so such a request is merely slow to earn.
+    const needed = Math.min(cost, capacity);
+    if (bucket.tokens < needed) {
       const retryAfter = Math.ceil(
-        (1 - bucket.tokens) / Math.max(quotas.requests_per_second, 1e-9),
+        (needed - bucket.tokens) / Math.max(quotas.requests_per_second, 1e-9),
       );
       throw new QuotaExceededError(
         'requests_per_second',
@@ -44,7 +54,7 @@ export class RateLimiter {
         },
       );
     }
-    bucket.tokens -= 1;
+    bucket.tokens -= needed;
   }
 }
 

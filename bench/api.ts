@@ -1,0 +1,179 @@
+/**
+ * API fairness under a flood: two tenants on one local server; the quiet one reads
+ * its flow at a steady rate while the other floods flow registrations (YAML parse
+ * and template inference per request, the costliest API call that needs no
+ * workers). Three phases, each alternating in one run so drift hits them alike:
+ *
+ *   alone     quiet tenant only
+ *   flooded   + flooding tenant with default quotas (its token bucket sheds it with 429)
+ *   unlimited + flooding tenant whose rate quota is effectively off (what fairness buys)
+ *
+ * The server and the flooding client each run in their own process so neither
+ * shares an event loop with the quiet client that measures. Loopback only; every
+ * phase is bounded in time. Last line: one JSON object.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const PHASE_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 2);
+const QUIET_RATE = 100; // requests/s of the quiet tenant: an ordinary client
+const FLOOD_CONNECTIONS = 32;
+const FLOW = `name: bench
+streams:
+  events: { type: Event }
+functions:
+  - { name: parse, input: [Event], output: [Parsed] }
+  - { name: enrich, input: [Parsed], output: [Enriched] }
+  - { name: count, input: [Enriched], output: [Count] }
+`;
+
+interface Setup {
+  url: string;
+  quietKey: string;
+  floodKey: string;
+  unlimitedKey: string;
+  flowId: string;
+}
+
+async function serverProcess(): Promise<void> {
+  const { startServer } = await import('../src/server/start-server.js');
+  const { refusingDeps } = await import('./api-deps.js');
+  const running = await startServer({
+    port: 0,
+    adminKey: 'bench-admin-key-0123456789',
+    deps: refusingDeps(),
+  });
+  const admin = {
+    authorization: 'Bearer bench-admin-key-0123456789',
+    'content-type': 'application/json',
+  };
+  const tenant = async (name: string, quotas?: object) => {
+    const res = await fetch(`${running.url}/v1/tenants`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name, quotas }),
+    });
+    return ((await res.json()) as { api_key: string }).api_key;
+  };
+  const quietKey = await tenant('quiet');
+  const floodKey = await tenant('flood');
+  const unlimitedKey = await tenant('unlimited', { requests_per_second: 1e9, request_burst: 1e9 });
+  const res = await fetch(`${running.url}/v1/flows`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${quietKey}`, 'content-type': 'application/yaml' },
+    body: FLOW,
+  });
+  const flowId = ((await res.json()) as { id: string }).id;
+  process.send!({ url: running.url, quietKey, floodKey, unlimitedKey, flowId } satisfies Setup);
+  process.once('disconnect', () => void running.close().then(() => process.exit(0)));
+}
+
+async function floodProcess(url: string, key: string): Promise<void> {
+  const result = await autocannon({
+    url: `${url}/v1/flows`,
+    method: 'POST',
+    connections: FLOOD_CONNECTIONS,
+    duration: PHASE_SECONDS + 1,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/yaml' },
+    body: FLOW,
+  });
+  process.send!({
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    statuses: result.statusCodeStats ?? {},
+  });
+}
+
+function quiet(setup: Setup) {
+  return autocannon({
+    url: `${setup.url}/v1/flows/${setup.flowId}`,
+    connections: 2,
+    overallRate: QUIET_RATE,
+    duration: PHASE_SECONDS,
+    headers: { authorization: `Bearer ${setup.quietKey}` },
+  });
+}
+
+function self(args: string[]): ChildProcess {
+  return fork(fileURLToPath(import.meta.url), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+function message<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'wf-bench-api-'));
+  process.env.WARMFLOW_HOME = home;
+  const server = self(['--serve']);
+  try {
+    const setup = await message<Setup>(server);
+    const p99 = { alone: [] as number[], flooded: [] as number[], unlimited: [] as number[] };
+    const shed: number[] = [];
+    let quietErrors = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const alone = await quiet(setup);
+      p99.alone.push(alone.latency.p99);
+      quietErrors += alone.non2xx + alone.errors;
+      for (const phase of ['flooded', 'unlimited'] as const) {
+        const flooder = self([
+          '--flood',
+          setup.url,
+          phase === 'flooded' ? setup.floodKey : setup.unlimitedKey,
+        ]);
+        const floodDone = message<{ requests: number; non2xx: number }>(flooder);
+        await new Promise((r) => setTimeout(r, 500)); // let the flood build up first
+        const measured = await quiet(setup);
+        const flood = await floodDone;
+        p99[phase].push(measured.latency.p99);
+        quietErrors += measured.non2xx + measured.errors;
+        if (phase === 'flooded')
+          shed.push(flood.requests === 0 ? 0 : flood.non2xx / flood.requests);
+        console.error(
+          `round ${round + 1} ${phase}: quiet p99 ${measured.latency.p99} ms; flood ${flood.requests} requests, ${flood.non2xx} refused`,
+        );
+      }
+      console.error(`round ${round + 1} alone: quiet p99 ${alone.latency.p99} ms`);
+    }
+    const alone = median(p99.alone);
+    const flooded = median(p99.flooded);
+    const unlimited = median(p99.unlimited);
+    console.log(
+      JSON.stringify({
+        benchmark: 'api',
+        phase_seconds: PHASE_SECONDS,
+        rounds: ROUNDS,
+        quiet_rate_per_s: QUIET_RATE,
+        flood_connections: FLOOD_CONNECTIONS,
+        quiet_p99_ms_alone: alone,
+        quiet_p99_ms_flooded: flooded,
+        ratio: Math.round((flooded / Math.max(alone, 1e-3)) * 100) / 100,
+        quiet_p99_ms_flooded_without_rate_quota: unlimited,
+        ratio_without_rate_quota: Math.round((unlimited / Math.max(alone, 1e-3)) * 100) / 100,
+        flood_shed_fraction: Math.round(median(shed) * 1000) / 1000,
+        quiet_errors: quietErrors,
+      }),
+    );
+  } finally {
+    server.disconnect();
+    await new Promise((r) => server.once('exit', r));
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+const [mode, ...rest] = process.argv.slice(2);
+if (mode === '--serve') await serverProcess();
+else if (mode === '--flood') await floodProcess(rest[0]!, rest[1]!);
+else await main();

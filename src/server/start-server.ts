@@ -1,0 +1,119 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { WarmflowError } from '../errors.js';
+import { resolveAdminKey, type AdminKey } from '../tenancy/admin-key.js';
+import { TenancyStore } from '../tenancy/tenancy-store.js';
+import type { AppDeps, AppOptions } from './app-state.js';
+import { createApp, type WarmflowApp } from './create-app.js';
+import { defaultDeps } from './wiring.js';
+
+/** Options of {@link createServer} / {@link startServer}. */
+export interface ServerOptions extends AppOptions {
+  /** Port to listen on; 0 picks a free one. Default 7070. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1 (loopback): exposing it is an explicit choice. */
+  host?: string;
+  /** Parts to use instead of the defaults (the pools a `serve` process owns, fakes in tests). */
+  deps?: Partial<AppDeps>;
+  /** The admin key; default `resolveAdminKey()` (WARMFLOW_ADMIN_KEY or the admin.key file). */
+  adminKey?: string;
+  /** SQLite file for tenants; default the home database. */
+  databasePath?: string;
+  /** How often live pool sizes are sampled for the dashboard while runs go. Default 1000 ms. */
+  sampleIntervalMs?: number;
+}
+
+/** A built (not yet listening) server. */
+export interface WarmflowServer extends WarmflowApp {
+  adminKey: AdminKey;
+  /** Waits for running executions, then stops sampling and closes what the server opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the app with the real parts (template, profiler, predictor, pools,
+ * executor, history) unless `options.deps` brings its own, and the tenant store.
+ */
+export function createServer(options: ServerOptions = {}): WarmflowServer {
+  const adminKey: AdminKey =
+    options.adminKey === undefined ? resolveAdminKey() : { key: options.adminKey, source: 'env' };
+  const ownTenancy = options.deps?.tenancy === undefined;
+  const tenancy =
+    options.deps?.tenancy ??
+    new TenancyStore({
+      adminKey: adminKey.key,
+      ...(options.databasePath ? { path: options.databasePath } : {}),
+    });
+  const defaults = defaultDeps({ tenancy, fileRoots: options.fileRoots ?? [process.cwd()] });
+  const deps = { ...defaults.deps, ...options.deps, tenancy } as Partial<AppDeps>;
+  const missing = (
+    ['template', 'profiler', 'predictor', 'pools', 'executor', 'history'] as const
+  ).filter((k) => deps[k] === undefined);
+  if (missing.length > 0) {
+    throw new WarmflowError('E_SERVER_PARTS', `the server has no ${missing.join(', ')} to serve`, {
+      hint: 'pass them in options.deps (see docs/server.md)',
+    });
+  }
+  const built = createApp(deps as AppDeps, options);
+  const sampler = setInterval(() => {
+    if (built.state.running.size === 0) return;
+    for (const tenant of built.state.timeline.tenants()) {
+      deps.pools!.list(tenant).then(
+        (pools) => built.state.timeline.sample(tenant, pools),
+        () => {},
+      );
+    }
+  }, options.sampleIntervalMs ?? 1000);
+  sampler.unref();
+  return {
+    ...built,
+    adminKey,
+    async close() {
+      clearInterval(sampler);
+      await Promise.allSettled([...built.state.running]);
+      await defaults.close();
+      if (ownTenancy && tenancy instanceof TenancyStore) tenancy.close();
+    },
+  };
+}
+
+/** A listening server. */
+export interface RunningServer {
+  url: string;
+  server: WarmflowServer;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP server and resolves once it listens.
+ *
+ * ```ts
+ * const { url, close } = await startServer({ port: 0 });
+ * // ... GET `${url}/healthz`
+ * await close();
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const server = createServer(options);
+  const host = options.host ?? '127.0.0.1';
+  let http!: ServerType;
+  const address = await new Promise<AddressInfo>((resolve, reject) => {
+    http = serve({ fetch: server.app.fetch, port: options.port ?? 7070, hostname: host }, (info) =>
+      resolve(info),
+    );
+    http.once('error', reject);
+  });
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${address.port}`,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        // Keep-alive connections would hold close() open until they time out.
+        if ('closeAllConnections' in http) http.closeAllConnections();
+      });
+      await server.close();
+    },
+  };
+}
