@@ -61,3 +61,14 @@ export function selectorString(labels: Readonly<Record<string, string>>): string
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
 }
+
+/** Labels selecting what belongs to a tenant and/or a template (for list and teardown). */
+export function labelsFor(filter: {
+  tenant?: string | undefined;
+  template?: string | undefined;
+}): Record<string, string> {
+  const labels: Record<string, string> = { ...MANAGED_LABELS };
+  if (filter.tenant !== undefined) labels[LABEL.tenant] = labelValue(filter.tenant);
+  if (filter.template !== undefined) labels[LABEL.template] = labelValue(filter.template);
+  return labels;
+}

@@ -16,6 +16,9 @@ import {
   unknownFields,
   FIELD_ALLOW_LIST,
   type KubeManifest,
+  TOKEN_ENV,
+  WARM_ENV,
+  heapLimitMb,
 } from './index.js';
 import { isDns1123Label } from '../names.js';
 
@@ -261,5 +264,28 @@ describe('manifests', () => {
     const secrets = applyOrder([built, other]).filter((m) => m.kind === 'Secret');
     expect(secrets).toHaveLength(1);
     expect(Object.keys((secrets[0].toJSON() as any).stringData)).toHaveLength(3);
+  });
+});
+
+describe('the worker invocation', () => {
+  it('speaks the flags and environment of src/worker', async () => {
+    const main = await import('../../../worker/main.js');
+    const spawn = await import('../../../worker/spawn.js');
+    expect(TOKEN_ENV).toBe(main.TOKEN_ENV);
+    expect(WARM_ENV).toBe(main.SPEC_ENV);
+    for (const gb of [0.25, 1, 1.5, 8]) expect(heapLimitMb(gb)).toBe(spawn.heapLimitMb(gb));
+    const container = pod.spec.containers[0];
+    const parsed = main.parseWorkerArgs(container.args, {
+      [main.TOKEN_ENV]: 'x'.repeat(32),
+      [main.SPEC_ENV]: JSON.stringify(request.warm),
+    });
+    expect(parsed).toMatchObject({
+      resourceId: 'wf-click-stream-parse-enrich-0a1b2c',
+      nodeIds: ['parse', 'enrich'],
+      cpuCores: 2,
+      memoryGb: 1.5,
+      host: '0.0.0.0',
+      port: options.workerPort,
+    });
   });
 });

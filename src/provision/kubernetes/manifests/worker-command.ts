@@ -5,10 +5,18 @@ import { TOKEN_KEY, poolSecretName, warmKey } from './pool-manifests.js';
 /** Working directory of the worker image (see the Dockerfile). */
 export const IMAGE_WORKDIR = '/app';
 
+// These three mirror src/worker (main.ts, spawn.ts); manifests.test.ts checks they agree, and
+// they are copied rather than imported so that building manifests never loads the worker runtime.
+
 /** Environment variable carrying the pool token into the worker. */
 export const TOKEN_ENV = 'WARMFLOW_WORKER_TOKEN';
 /** Environment variable carrying the JSON WarmSpec into the worker. */
 export const WARM_ENV = 'WARMFLOW_WARM_SPEC';
+
+/** V8 old-space limit for a worker bounded to `memoryGb`, as the local provider sets it. */
+export function heapLimitMb(memoryGb: number): number {
+  return Math.max(64, Math.floor(memoryGb * 1024 * 0.75));
+}
 
 /** What the pod's container runs, as `command` + `args` + `env`. */
 export interface WorkerInvocation {
@@ -34,7 +42,14 @@ export function workerInvocation(input: {
   port: number;
 }): WorkerInvocation {
   return {
-    command: ['node', 'bin/warmflow.js', 'worker'],
+    // The container's memory limit kills the whole process; the heap limit makes V8 fail
+    // (and report) first, exactly as for a local worker.
+    command: [
+      'node',
+      `--max-old-space-size=${heapLimitMb(input.memoryGb)}`,
+      'bin/warmflow.js',
+      'worker',
+    ],
     args: [
       '--listen',
       `0.0.0.0:${input.port}`,

@@ -1,0 +1,566 @@
+import { WarmflowError } from '../../errors.js';
+import type { Capacity, Provider, ProvisionRequest, ResourceEvent } from '../provider.js';
+import type { Rac } from '../rac.js';
+import type { KubeApi, KubeObject } from './kube-api.js';
+import { MERGE_PATCH } from './kube-api.js';
+import { isStatus, toWarmflowError } from './kubernetes-errors.js';
+import {
+  ANNOTATION,
+  LABEL,
+  TENANT_OBJECT,
+  WORKER_SELECTOR,
+  buildProvisionManifests,
+  labelsFor,
+  resolveManifestOptions,
+  resolveTenantQuotas,
+  selectorString,
+  tenantNamespace,
+  workerPodName,
+  type KubeManifest,
+  type ManifestOptions,
+  type TenantQuotas,
+} from './manifests/index.js';
+import { PodWatcher } from './pod-watcher.js';
+import { viewPod, type PodView } from './pod-view.js';
+import { readCapacity } from './quota-capacity.js';
+
+/** Configuration of a {@link KubernetesProvider}. */
+export interface KubernetesProviderConfig {
+  api: KubeApi;
+  /** Image, namespace prefix, worker port, node selector, tolerations, network peers. */
+  manifests?: Partial<ManifestOptions>;
+  /** Quotas of a tenant's namespace: one set for all, or per tenant (missing fields take the defaults). */
+  quotas?: Partial<TenantQuotas> | ((tenant: string) => Partial<TenantQuotas> | undefined);
+  /** A pod not Ready by then is deleted and reported with the scheduler's reason. Default 120 s. */
+  readyTimeoutMs?: number;
+}
+
+interface Tracked {
+  rac: Rac;
+  namespace: string;
+  view: PodView | undefined;
+  releasing: boolean;
+  waiter?: { resolve(podIP: string): void; reject(error: Error): void };
+}
+
+/**
+ * The Kubernetes provider: every resource is a pod running `warmflow worker` in its tenant's
+ * locked-down namespace, confirmed (RAC) once the pod is Ready, at `podIP:port`.
+ *
+ * One list-then-watch over all warmflow worker pods feeds everything: provisioning waits on it,
+ * and it turns evictions, failures and OOM kills into `exited` events (OOM kills with
+ * `oom_killed: true`, so history learns from them) and lost readiness into `unhealthy`.
+ * `list()` finds pods by label and adopts them, so a restarted orchestrator picks up its pods.
+ *
+ * ```ts
+ * const provider = await createKubernetesProvider({ manifests: { image: 'registry/warmflow-worker:0.1.0' } });
+ * const rac = await provider.provision(request); // rac.network_address === '10.1.2.3:7470'
+ * ```
+ */
+export class KubernetesProvider implements Provider {
+  readonly name = 'kubernetes';
+  readonly #config: Readonly<{
+    api: KubeApi;
+    manifests: ManifestOptions;
+    quotas: (tenant: string) => TenantQuotas;
+    readyTimeoutMs: number;
+  }>;
+  readonly #resources = new Map<string, Tracked>();
+  readonly #listeners = new Set<(event: ResourceEvent) => void>();
+  readonly #tenants = new Map<string, Promise<void>>();
+  readonly #watcher: PodWatcher;
+  #closed = false;
+
+  constructor(config: KubernetesProviderConfig) {
+    const quotas = config.quotas;
+    this.#config = Object.freeze({
+      api: config.api,
+      manifests: resolveManifestOptions(config.manifests),
+      quotas: (tenant: string) =>
+        resolveTenantQuotas(typeof quotas === 'function' ? quotas(tenant) : quotas),
+      readyTimeoutMs: config.readyTimeoutMs ?? 120_000,
+    });
+    this.#watcher = new PodWatcher({
+      api: config.api,
+      labelSelector: selectorString(WORKER_SELECTOR),
+      handlers: {
+        onPod: (type, pod) => this.#onPod(type, pod),
+        onResync: (pods) => this.#onResync(pods),
+      },
+    });
+  }
+
+  /** Watch diagnostics: how often the pod watch had to re-list after 410 Gone. */
+  get resyncs(): number {
+    return this.#watcher.resyncs;
+  }
+
+  /**
+   * What the tenant namespaces' ResourceQuotas allow and have handed out: one tenant's when
+   * `filter.tenant` is given (an extra, optional argument), else the sum over the tenants this
+   * provider has seen. A tenant whose namespace does not exist yet counts its configured quota.
+   */
+  async capacity(filter: { tenant?: string } = {}): Promise<Capacity> {
+    const tenants = filter.tenant !== undefined ? [filter.tenant] : this.#knownTenants();
+    const total: Capacity = {
+      cpu_cores: 0,
+      memory_gb: 0,
+      gpus: 0,
+      allocated: { cpu_cores: 0, memory_gb: 0, gpus: 0 },
+    };
+    for (const tenant of tenants) {
+      const one = await readCapacity(
+        this.#config.api,
+        this.#namespace(tenant),
+        this.#config.quotas(tenant),
+      );
+      total.cpu_cores += one.cpu_cores;
+      total.memory_gb += one.memory_gb;
+      total.gpus += one.gpus;
+      total.allocated.cpu_cores += one.allocated.cpu_cores;
+      total.allocated.memory_gb += one.allocated.memory_gb;
+      total.allocated.gpus += one.allocated.gpus;
+    }
+    return total;
+  }
+
+  /** The manifests {@link provision} would apply for `request` (what `warmflow k8s manifests` prints). */
+  manifestsFor(
+    request: ProvisionRequest,
+    resourceId = workerPodName(request.template, request.rpr.node_id),
+  ) {
+    return buildProvisionManifests(
+      request,
+      resourceId,
+      this.#config.quotas(request.tenant),
+      this.#config.manifests,
+    );
+  }
+
+  async provision(request: ProvisionRequest, options: { signal?: AbortSignal } = {}): Promise<Rac> {
+    if (this.#closed) throw new WarmflowError('E_CLOSED', 'the Kubernetes provider is closed');
+    options.signal?.throwIfAborted();
+    const resourceId = workerPodName(request.template, request.rpr.node_id);
+    const manifests = this.manifestsFor(request, resourceId);
+    await this.#watcher.start();
+    await this.#ensureTenant(request.tenant, manifests.tenant);
+    await this.#refuseBeyondQuota(request);
+    for (const manifest of manifests.pool) await this.#ensure(manifest, request.tenant);
+    const namespace = this.#namespace(request.tenant);
+    const tracked: Tracked = {
+      namespace,
+      view: undefined,
+      releasing: false,
+      rac: {
+        resource_id: resourceId,
+        status: 'provisioning',
+        network_address: '',
+        node_id: request.rpr.node_id,
+        node_ids: [...request.node_ids],
+        template: request.template,
+        tenant: request.tenant,
+        provider: this.name,
+        ready_at: null,
+        rpr: request.rpr,
+      },
+    };
+    const ready = new Promise<string>((resolve, reject) => (tracked.waiter = { resolve, reject }));
+    ready.catch(() => undefined); // rejections are awaited below; never unhandled
+    this.#resources.set(resourceId, tracked);
+    try {
+      await this.#config.api.objects.create(manifests.pod.toJSON());
+    } catch (error) {
+      this.#resources.delete(resourceId);
+      throw toWarmflowError(
+        error,
+        `pod ${resourceId} (node "${request.rpr.node_id}")`,
+        request.tenant,
+      );
+    }
+    const onAbort = () =>
+      tracked.waiter?.reject(
+        new WarmflowError('E_ABORTED', `provisioning ${resourceId} was aborted`),
+      );
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => void this.#timedOut(tracked), this.#config.readyTimeoutMs);
+    try {
+      const podIP = await ready;
+      tracked.rac.status = 'ready';
+      tracked.rac.network_address = `${podIP}:${this.#config.manifests.workerPort}`;
+      tracked.rac.ready_at = new Date().toISOString();
+      const rac = structuredClone(tracked.rac);
+      this.#emit({ type: 'ready', rac });
+      return rac;
+    } catch (error) {
+      await this.release(resourceId);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      delete tracked.waiter;
+    }
+  }
+
+  async release(resourceId: string): Promise<void> {
+    const tracked = this.#resources.get(resourceId);
+    const targets: Array<{ name: string; namespace: string }> = [];
+    if (tracked !== undefined) {
+      tracked.releasing = true;
+      tracked.rac.status = 'released';
+      targets.push({ name: resourceId, namespace: tracked.namespace });
+    } else {
+      // Not known to this process (e.g. after a restart): find it by its label.
+      const pods = await this.#listPods(
+        `${selectorString(WORKER_SELECTOR)},${LABEL.resourceId}=${resourceId}`,
+      );
+      for (const pod of pods)
+        targets.push({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace! });
+    }
+    for (const target of targets) {
+      try {
+        await this.#config.api.objects.delete({ apiVersion: 'v1', kind: 'Pod', metadata: target });
+      } catch (error) {
+        if (!isStatus(error, 404)) throw toWarmflowError(error, `deleting pod ${target.name}`);
+      }
+    }
+    this.#resources.delete(resourceId);
+  }
+
+  /**
+   * Every worker pod warmflow runs (optionally one tenant's / template's), found by label and
+   * adopted: after a restart, this is how the provider takes its pods back.
+   */
+  async list(filter: { tenant?: string; template?: string } = {}): Promise<Rac[]> {
+    const labels: Record<string, string> = { ...WORKER_SELECTOR, ...labelsFor(filter) };
+    const racs: Rac[] = [];
+    for (const pod of await this.#listPods(selectorString(labels))) {
+      const tracked = this.#track(pod);
+      if (tracked === undefined || tracked.releasing) continue;
+      if (filter.tenant !== undefined && tracked.rac.tenant !== filter.tenant) continue;
+      if (filter.template !== undefined && tracked.rac.template !== filter.template) continue;
+      racs.push(structuredClone(tracked.rac));
+    }
+    await this.#watcher.start();
+    return racs;
+  }
+
+  watch(listener: (event: ResourceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    void this.#watcher.start().catch(() => undefined);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Deletes every pod this provider holds and stops watching. Namespaces and pool Secrets stay. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const tracked of this.#resources.values()) {
+      tracked.waiter?.reject(new WarmflowError('E_CLOSED', 'the Kubernetes provider was closed'));
+    }
+    await Promise.allSettled([...this.#resources.keys()].map((id) => this.release(id)));
+    this.#watcher.stop();
+    this.#listeners.clear();
+  }
+
+  /**
+   * Deletes a pool's leftovers (its Secret and store policies) after its pods are released:
+   * what `pool down` calls last. With `namespace: true`, deletes the tenant's whole namespace.
+   */
+  async teardown(
+    tenant: string,
+    options: { template?: string; namespace?: boolean } = {},
+  ): Promise<void> {
+    const namespace = this.#namespace(tenant);
+    const remove = async (apiVersion: string, kind: string, name: string, ns?: string) => {
+      try {
+        await this.#config.api.objects.delete({
+          apiVersion,
+          kind,
+          metadata: ns === undefined ? { name } : { name, namespace: ns },
+        });
+      } catch (error) {
+        if (!isStatus(error, 404)) throw toWarmflowError(error, `deleting ${kind} ${name}`, tenant);
+      }
+    };
+    if (options.namespace === true) {
+      this.#tenants.delete(tenant);
+      await remove('v1', 'Namespace', namespace);
+      return;
+    }
+    const selector = selectorString(labelsFor({ tenant, template: options.template }));
+    for (const [apiVersion, kind] of [
+      ['v1', 'Secret'],
+      ['networking.k8s.io/v1', 'NetworkPolicy'],
+    ] as const) {
+      const list = await this.#config.api.objects.list(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        selector,
+      );
+      for (const item of list.items) {
+        // Tenant-wide policies carry no pool label; keep them unless the namespace goes.
+        if (item.metadata?.labels?.[LABEL.pool] === undefined) continue;
+        await remove(apiVersion, kind, item.metadata.name!, namespace);
+      }
+    }
+  }
+
+  #namespace(tenant: string): string {
+    return tenantNamespace(tenant, this.#config.manifests.namespacePrefix);
+  }
+
+  #knownTenants(): string[] {
+    const tenants = new Set(this.#tenants.keys());
+    for (const tracked of this.#resources.values()) tenants.add(tracked.rac.tenant);
+    return [...tenants];
+  }
+
+  /** Applies the tenant's namespace objects once per process (and again if that failed). */
+  #ensureTenant(tenant: string, manifests: KubeManifest[]): Promise<void> {
+    let pending = this.#tenants.get(tenant);
+    if (pending === undefined) {
+      pending = (async () => {
+        for (const manifest of manifests) await this.#ensure(manifest, tenant);
+      })();
+      pending.catch(() => this.#tenants.delete(tenant));
+      this.#tenants.set(tenant, pending);
+    }
+    return pending;
+  }
+
+  /** Creates an object; when it exists (409), merge-patches it to what warmflow wants now. */
+  async #ensure(manifest: KubeManifest, tenant: string): Promise<void> {
+    const body = manifest.toJSON() as KubeObject;
+    const what = `${manifest.kind} ${manifest.metadata?.name ?? ''}`;
+    try {
+      await this.#config.api.objects.create(body);
+    } catch (error) {
+      if (!isStatus(error, 409)) throw toWarmflowError(error, `creating ${what}`, tenant);
+      try {
+        await this.#config.api.objects.patch(
+          body,
+          undefined,
+          undefined,
+          'warmflow',
+          undefined,
+          MERGE_PATCH,
+        );
+      } catch (patchError) {
+        throw toWarmflowError(patchError, `updating ${what}`, tenant);
+      }
+    }
+  }
+
+  /** Refuses, before creating anything, a pod the tenant's quota has no room for. */
+  async #refuseBeyondQuota(request: ProvisionRequest): Promise<void> {
+    const capacity = await readCapacity(
+      this.#config.api,
+      this.#namespace(request.tenant),
+      this.#config.quotas(request.tenant),
+    );
+    const short: string[] = [];
+    const free = (key: 'cpu_cores' | 'memory_gb' | 'gpus') =>
+      capacity[key] - capacity.allocated[key];
+    if (request.rpr.cpu_cores > free('cpu_cores') + 1e-9)
+      short.push(`cpu_cores: asks ${request.rpr.cpu_cores}, ${free('cpu_cores')} free`);
+    if (request.rpr.memory_gb > free('memory_gb') + 1e-9)
+      short.push(`memory_gb: asks ${request.rpr.memory_gb}, ${free('memory_gb')} free`);
+    if (request.rpr.gpu_enabled && free('gpus') < 1)
+      short.push(`gpus: asks 1, ${free('gpus')} free`);
+    if (short.length > 0) {
+      throw new WarmflowError(
+        'E_QUOTA',
+        `tenant "${request.tenant}" has no room for node "${request.rpr.node_id}" in quota "${TENANT_OBJECT.quota}" (namespace ${this.#namespace(request.tenant)}): ${short.join('; ')}`,
+        {
+          hint: `raise the tenant's quota, lower the RPR, or release warm resources with \`warmflow pool down\``,
+        },
+      );
+    }
+  }
+
+  async #listPods(labelSelector: string): Promise<KubeObject[]> {
+    try {
+      const list = await this.#config.api.objects.list(
+        'v1',
+        'Pod',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      );
+      return list.items;
+    } catch (error) {
+      throw toWarmflowError(error, 'listing worker pods');
+    }
+  }
+
+  /** Finds or adopts the resource of a pod; undefined for pods warmflow cannot read back. */
+  #track(pod: KubeObject): Tracked | undefined {
+    const name = pod.metadata?.name;
+    if (name === undefined) return undefined;
+    const known = this.#resources.get(name);
+    if (known !== undefined) return known;
+    const annotations = pod.metadata?.annotations ?? {};
+    let rpr: Rac['rpr'];
+    let nodeIds: string[];
+    try {
+      rpr = JSON.parse(annotations[ANNOTATION.rpr] ?? '') as Rac['rpr'];
+      nodeIds = JSON.parse(annotations[ANNOTATION.nodeIds] ?? '') as string[];
+    } catch {
+      return undefined;
+    }
+    const view = viewPod(pod);
+    const tracked: Tracked = {
+      namespace: pod.metadata!.namespace!,
+      view,
+      releasing: false,
+      rac: {
+        resource_id: name,
+        status:
+          view.state === 'ready'
+            ? 'ready'
+            : view.state === 'pending'
+              ? 'provisioning'
+              : view.state === 'unready'
+                ? 'unhealthy'
+                : 'failed',
+        network_address:
+          view.state === 'ready' ? `${view.podIP}:${this.#config.manifests.workerPort}` : '',
+        node_id: annotations[ANNOTATION.nodeId] ?? rpr.node_id,
+        node_ids: nodeIds,
+        template: annotations[ANNOTATION.template] ?? '',
+        tenant: annotations[ANNOTATION.tenant] ?? '',
+        provider: this.name,
+        ready_at: view.state === 'ready' ? new Date().toISOString() : null,
+        rpr,
+      },
+    };
+    this.#resources.set(name, tracked);
+    return tracked;
+  }
+
+  #onResync(pods: KubeObject[]): void {
+    const present = new Set(pods.map((pod) => pod.metadata?.name));
+    for (const pod of pods) this.#onPod('MODIFIED', pod);
+    for (const [id, tracked] of [...this.#resources]) {
+      if (!present.has(id) && tracked.waiter === undefined)
+        this.#gone(tracked, 'pod disappeared while the watch was down', false);
+    }
+  }
+
+  #onPod(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject): void {
+    const tracked = this.#resources.get(pod.metadata?.name ?? '');
+    if (tracked === undefined) return; // not ours (yet): list() adopts
+    if (tracked.releasing) {
+      if (type === 'DELETED') this.#resources.delete(tracked.rac.resource_id);
+      return;
+    }
+    const view: PodView =
+      type === 'DELETED'
+        ? { state: 'exited', reason: 'pod was deleted', oomKilled: false }
+        : viewPod(pod);
+    const previous = tracked.view;
+    tracked.view = view;
+    if (tracked.waiter !== undefined) {
+      if (view.state === 'ready') tracked.waiter.resolve(view.podIP);
+      else if (view.state === 'exited') {
+        this.#emit({
+          type: 'exited',
+          resource_id: tracked.rac.resource_id,
+          reason: view.reason,
+          oom_killed: view.oomKilled,
+        });
+        tracked.waiter.reject(
+          new WarmflowError(
+            'E_K8S_POD_FAILED',
+            `pod ${tracked.rac.resource_id} (node "${tracked.rac.node_id}") failed before it was ready: ${view.reason}`,
+            {
+              hint: view.oomKilled
+                ? 'the RPR memory_gb is too small for this node'
+                : 'see `kubectl describe pod` in the tenant namespace',
+            },
+          ),
+        );
+      }
+      return;
+    }
+    if (view.state === 'exited') {
+      this.#gone(tracked, view.reason, view.oomKilled);
+    } else if (view.state === 'ready' && previous?.state !== 'ready') {
+      tracked.rac.status = 'ready';
+      tracked.rac.network_address = `${view.podIP}:${this.#config.manifests.workerPort}`;
+      tracked.rac.ready_at ??= new Date().toISOString();
+      this.#emit({ type: 'ready', rac: structuredClone(tracked.rac) });
+    } else if (view.state !== 'ready' && previous?.state === 'ready') {
+      tracked.rac.status = 'unhealthy';
+      this.#emit({ type: 'unhealthy', resource_id: tracked.rac.resource_id, reason: view.detail });
+    }
+  }
+
+  /** A resource died: report it, forget it, and delete what is left of its pod. */
+  #gone(tracked: Tracked, reason: string, oomKilled: boolean): void {
+    this.#resources.delete(tracked.rac.resource_id);
+    tracked.rac.status = 'failed';
+    this.#emit({
+      type: 'exited',
+      resource_id: tracked.rac.resource_id,
+      reason,
+      oom_killed: oomKilled,
+    });
+    const metadata = { name: tracked.rac.resource_id, namespace: tracked.namespace };
+    this.#config.api.objects
+      .delete({ apiVersion: 'v1', kind: 'Pod', metadata })
+      .catch(() => undefined);
+  }
+
+  /** A pod not Ready in time: read why (the scheduler's message), then fail the provision. */
+  async #timedOut(tracked: Tracked): Promise<void> {
+    if (tracked.waiter === undefined) return;
+    let view = tracked.view;
+    try {
+      const pod = await this.#config.api.objects.read({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: tracked.rac.resource_id, namespace: tracked.namespace },
+      });
+      view = viewPod(pod);
+    } catch {
+      // keep what the watch last said
+    }
+    const why =
+      view === undefined
+        ? 'no status reported'
+        : view.state === 'pending' || view.state === 'unready'
+          ? view.detail
+          : view.state;
+    const seconds = Math.round(this.#config.readyTimeoutMs / 1000);
+    tracked.waiter?.reject(
+      new WarmflowError(
+        'E_K8S_NOT_READY',
+        `pod ${tracked.rac.resource_id} (node "${tracked.rac.node_id}") was not Ready after ${seconds} s: ${why}`,
+        {
+          hint: /not scheduled/.test(why)
+            ? 'no node can take it: lower the RPR, add nodes, or fix the node selector / tolerations'
+            : 'check the image and the worker logs (`kubectl logs` in the tenant namespace)',
+        },
+      ),
+    );
+  }
+
+  #emit(event: ResourceEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // one listener's failure must not starve the others
+      }
+    }
+  }
+}
