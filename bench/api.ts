@@ -112,7 +112,7 @@ function message<T>(child: ChildProcess): Promise<T> {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'wf-bench-api-'));
@@ -175,5 +175,5 @@ async function main(): Promise<void> {
 
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === '--serve') await serverProcess();
-else if (mode === '--flood') await floodProcess(rest[0]!, rest[1]!);
+else if (mode === '--flood') await floodProcess(rest[0], rest[1]);
 else await main();
