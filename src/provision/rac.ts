@@ -24,4 +24,6 @@ export interface Rac {
   ready_at: string | null;
   /** The request it was provisioned from. */
   rpr: Rpr;
+  /** Local provider only: the worker's process id (for clean-up after an orchestrator restart). */
+  process_id?: number;
 }

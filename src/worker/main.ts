@@ -10,7 +10,7 @@ import { WorkerServer } from './worker-server.js';
 /** Environment variable carrying the pool's token (never argv: other users can read argv). */
 export const TOKEN_ENV = 'WARMFLOW_WORKER_TOKEN';
 /** Environment variable carrying the WarmSpec as JSON (alternative: `--spec FILE`). */
-export const SPEC_ENV = 'WARMFLOW_WORKER_SPEC';
+export const SPEC_ENV = 'WARMFLOW_WARM_SPEC';
 
 /** Everything `warmflow worker` needs; see {@link parseWorkerArgs}. */
 export interface WorkerOptions {
@@ -60,6 +60,8 @@ export function parseWorkerArgs(
       'memory-gb': { type: 'string', default: '0.5' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '0' },
+      /** `host:port` in one flag (what pods use); overrides --host/--port. */
+      listen: { type: 'string' },
       spec: { type: 'string' },
       'orchestrator-pid': { type: 'string' },
       'orphan-grace-ms': { type: 'string', default: '0' },
@@ -81,13 +83,23 @@ export function parseWorkerArgs(
   const warm = (
     specText === undefined ? { functions: [], stores: {} } : JSON.parse(specText)
   ) as WarmSpec;
+  let host = values.host;
+  let port = Number(values.port);
+  if (values.listen !== undefined) {
+    const at = values.listen.lastIndexOf(':');
+    host = values.listen.slice(0, at).replace(/^\[|\]$/g, '') || host;
+    port = Number(values.listen.slice(at + 1));
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new WarmflowError('E_INVALID_WORKER', `not a port: ${values.listen ?? values.port}`);
+  }
   const options: WorkerOptions = {
     resourceId: values['resource-id'] ?? `worker-${process.pid}`,
     nodeIds: values.nodes.split(',').filter((id) => id.length > 0),
     cpuCores: Number(values['cpu-cores']),
     memoryGb: Number(values['memory-gb']),
-    host: values.host,
-    port: Number(values.port),
+    host,
+    port,
     token,
     warm,
     orphanGraceMs: Number(values['orphan-grace-ms']),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 /**
  * `warmflow worker`: runs one worker process (what a resource runs: a local child of the
  * orchestrator, or a pod's container). The pool token comes from WARMFLOW_WORKER_TOKEN and the
- * WarmSpec from WARMFLOW_WORKER_SPEC or `--spec FILE`; never from argv.
+ * WarmSpec from WARMFLOW_WARM_SPEC or `--spec FILE`; never from argv.
  */
 export function registerWorker(program: Command): void {
   program
@@ -19,7 +19,8 @@ export function registerWorker(program: Command): void {
     )
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port (0: any free port)', '0')
-    .option('--spec <file>', 'WarmSpec JSON file (default: $WARMFLOW_WORKER_SPEC)')
+    .option('--listen <host:port>', 'listen address in one flag (overrides --host/--port)')
+    .option('--spec <file>', 'WarmSpec JSON file (default: $WARMFLOW_WARM_SPEC)')
     .option('--orchestrator-pid <pid>', 'exit when this process is gone')
     .option(
       '--orphan-grace-ms <ms>',

@@ -1,0 +1,318 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { WarmflowError } from '../../errors.js';
+import { warmflowHome } from '../../home.js';
+import { WorkerClient } from '../../worker/client.js';
+import { spawnWorker, waitForReady } from '../../worker/spawn.js';
+import type {
+  Capacity,
+  Provider,
+  ProvisionRequest,
+  ResourceEvent,
+  ResourceUsage,
+} from '../provider.js';
+import type { Rac } from '../rac.js';
+import { checkCapacity, type Allocation } from './capacity-check.js';
+import { detectMachineCapacity, roundCores, type MachineCapacity } from './machine-capacity.js';
+
+/** Configuration of a {@link LocalProvider}. */
+export interface LocalProviderConfig {
+  /** Folder holding per-tenant working directories; default `$WARMFLOW_HOME/workers`. */
+  root?: string;
+  /** Declared capacity instead of the detected one (e.g. to reserve part of the machine). */
+  capacity?: Partial<Pick<MachineCapacity, 'cpu_cores' | 'memory_gb' | 'gpus'>>;
+  /** Heartbeat interval asked of every worker; default 1000 ms. */
+  heartbeatMs?: number;
+  /** A worker silent this long is reported unhealthy; default 3 heartbeats. */
+  unhealthyAfterMs?: number;
+  /** Spawn-to-ready limit; default 30 s. */
+  readyTimeoutMs?: number;
+  /** A worker whose RSS exceeds `memory_gb` times this is killed (reported as oom_killed); default 1.1. */
+  memoryTolerance?: number;
+}
+
+interface LocalResource {
+  rac: Rac;
+  child: ChildProcess;
+  client: WorkerClient | undefined;
+  allocation: Allocation;
+  gpuIndex: number | undefined;
+  lastBeat: number;
+  usage: ResourceUsage | undefined;
+  releasing: boolean;
+  memoryKilled: boolean;
+  exited: Promise<void>;
+}
+
+/** Makes a tenant or template name safe as a path segment and in ids. */
+function safeSegment(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64) || '_';
+}
+
+/**
+ * The local provider: each resource is a `warmflow worker` child process on this machine, in its
+ * own per-tenant working directory with a per-tenant environment (the orchestrator's environment
+ * is not inherited). It knows the machine's cores, memory and GPUs and refuses, naming what is
+ * short, any request beyond what is still free: it never over-commits.
+ *
+ * Bounds in force: V8 heap (`--max-old-space-size`, 3/4 of `memory_gb`) and an RSS watchdog on the
+ * heartbeat (kills a worker over `memory_gb` × tolerance). cgroup limits are not applied locally.
+ */
+export class LocalProvider implements Provider {
+  readonly name = 'local';
+  readonly #config: Readonly<LocalProviderConfig>;
+  readonly #resources = new Map<string, LocalResource>();
+  readonly #listeners = new Set<(event: ResourceEvent) => void>();
+  readonly #allocated: Allocation = { cpu_cores: 0, memory_gb: 0, gpus: 0 };
+  readonly #gpusInUse = new Set<number>();
+  #machine: Promise<MachineCapacity> | undefined;
+  readonly #healthTimer: NodeJS.Timeout;
+
+  constructor(config: LocalProviderConfig = {}) {
+    this.#config = Object.freeze({ ...config });
+    this.#healthTimer = setInterval(() => this.#checkHealth(), this.#heartbeatMs);
+    this.#healthTimer.unref();
+  }
+
+  get #heartbeatMs(): number {
+    return this.#config.heartbeatMs ?? 1_000;
+  }
+
+  async #machineCapacity(): Promise<MachineCapacity> {
+    this.#machine ??= detectMachineCapacity().then((detected) => ({
+      ...detected,
+      ...this.#config.capacity,
+    }));
+    return this.#machine;
+  }
+
+  async capacity(): Promise<Capacity> {
+    const machine = await this.#machineCapacity();
+    return {
+      cpu_cores: machine.cpu_cores,
+      memory_gb: machine.memory_gb,
+      gpus: machine.gpus,
+      allocated: { ...this.#allocated },
+    };
+  }
+
+  async provision(request: ProvisionRequest, options: { signal?: AbortSignal } = {}): Promise<Rac> {
+    const machine = await this.#machineCapacity();
+    const want: Allocation = {
+      cpu_cores: roundCores(request.rpr.cpu_cores),
+      memory_gb: request.rpr.memory_gb,
+      gpus: request.rpr.gpu_enabled || request.rpr.resource_type === 'GPU' ? 1 : 0,
+    };
+    checkCapacity(want, machine, this.#allocated, request);
+    this.#allocated.cpu_cores += want.cpu_cores;
+    this.#allocated.memory_gb += want.memory_gb;
+    this.#allocated.gpus += want.gpus;
+    let gpuIndex: number | undefined;
+    if (want.gpus > 0) {
+      gpuIndex = [...Array(machine.gpus).keys()].find((index) => !this.#gpusInUse.has(index));
+      if (gpuIndex !== undefined) this.#gpusInUse.add(gpuIndex);
+    }
+
+    const resourceId = `local-${safeSegment(request.tenant)}-${randomUUID().slice(0, 8)}`;
+    const cwd = path.join(
+      this.#config.root ?? path.join(warmflowHome(), 'workers'),
+      safeSegment(request.tenant),
+      resourceId,
+    );
+    mkdirSync(cwd, { recursive: true, mode: 0o700 });
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: cwd,
+      TMPDIR: cwd,
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      NODE_ENV: process.env.NODE_ENV ?? 'production',
+      WARMFLOW_TENANT: request.tenant,
+      WARMFLOW_TEMPLATE: request.template,
+      WARMFLOW_RESOURCE_ID: resourceId,
+      ...(gpuIndex === undefined ? {} : { CUDA_VISIBLE_DEVICES: String(gpuIndex) }),
+      ...request.warm.env,
+    };
+    const logFd = openSync(path.join(cwd, 'worker.log'), 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawnWorker({
+        resourceId,
+        nodeIds: request.node_ids,
+        cpuCores: want.cpu_cores,
+        memoryGb: want.memory_gb,
+        token: request.token,
+        warm: request.warm,
+        cwd,
+        env,
+        orchestratorPid: process.pid,
+        logFd,
+      });
+    } finally {
+      closeSync(logFd); // the child holds its own copy
+    }
+    const rac: Rac = {
+      resource_id: resourceId,
+      status: 'provisioning',
+      network_address: '',
+      node_id: request.node_ids.join('+'),
+      node_ids: [...request.node_ids],
+      template: request.template,
+      tenant: request.tenant,
+      provider: this.name,
+      ready_at: null,
+      rpr: { ...request.rpr, cpu_cores: want.cpu_cores },
+    };
+    if (child.pid !== undefined) rac.process_id = child.pid;
+    const resource: LocalResource = {
+      rac,
+      child,
+      client: undefined,
+      allocation: want,
+      gpuIndex,
+      lastBeat: Date.now(),
+      usage: undefined,
+      releasing: false,
+      memoryKilled: false,
+      exited: new Promise((resolve) => child.once('exit', () => resolve())),
+    };
+    this.#resources.set(resourceId, resource);
+    child.once('exit', (code, signal) => this.#onExit(resource, code, signal));
+
+    try {
+      const ready = await waitForReady(child, {
+        timeoutMs: this.#config.readyTimeoutMs ?? 30_000,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      const client = await WorkerClient.connect(ready.address, request.token);
+      resource.client = client;
+      client.on('message', ({ message }) => {
+        if (message.type === 'heartbeat')
+          this.#onHeartbeat(resource, message.usage as ResourceUsage);
+      });
+      await client.request({ type: 'watch', interval_ms: this.#heartbeatMs });
+      rac.network_address = ready.address;
+      rac.process_id = ready.pid;
+      rac.status = 'ready';
+      rac.ready_at = new Date().toISOString();
+      resource.lastBeat = Date.now();
+    } catch (error) {
+      resource.releasing = true;
+      child.kill('SIGKILL');
+      await resource.exited;
+      throw error instanceof WarmflowError
+        ? error
+        : new WarmflowError(
+            'E_PROVISION',
+            `worker for node "${rac.node_id}" did not start: ${String(error)}`,
+            { cause: error },
+          );
+    }
+    this.#emit({ type: 'ready', rac: { ...rac } });
+    return { ...rac };
+  }
+
+  async release(resourceId: string): Promise<void> {
+    const resource = this.#resources.get(resourceId);
+    if (resource === undefined) return;
+    resource.releasing = true;
+    if (resource.child.exitCode === null && resource.child.signalCode === null) {
+      // Ask politely (the data plane closes its stores), then insist.
+      const client = resource.client;
+      if (client !== undefined && !client.closed)
+        client.request({ type: 'shutdown', reason: 'released' }).catch(() => {});
+      else resource.child.kill('SIGTERM');
+      const timer = setTimeout(() => resource.child.kill('SIGKILL'), 2_000);
+      await resource.exited;
+      clearTimeout(timer);
+    }
+    await resource.exited;
+  }
+
+  async list(filter: { tenant?: string; template?: string } = {}): Promise<Rac[]> {
+    return [...this.#resources.values()]
+      .map((resource) => resource.rac)
+      .filter(
+        (rac) =>
+          (filter.tenant === undefined || rac.tenant === filter.tenant) &&
+          (filter.template === undefined || rac.template === filter.template),
+      )
+      .map((rac) => ({ ...rac }));
+  }
+
+  /** Last usage a resource reported, if any. */
+  usage(resourceId: string): ResourceUsage | undefined {
+    return this.#resources.get(resourceId)?.usage;
+  }
+
+  watch(listener: (event: ResourceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#healthTimer);
+    await Promise.all([...this.#resources.keys()].map((id) => this.release(id)));
+    this.#listeners.clear();
+  }
+
+  #emit(event: ResourceEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must not stop the others from hearing about the resource.
+      }
+    }
+  }
+
+  #onHeartbeat(resource: LocalResource, usage: ResourceUsage): void {
+    resource.lastBeat = Date.now();
+    resource.usage = usage;
+    if (resource.rac.status === 'unhealthy') resource.rac.status = 'ready';
+    this.#emit({ type: 'usage', resource_id: resource.rac.resource_id, usage });
+    const limit = resource.allocation.memory_gb * 2 ** 30 * (this.#config.memoryTolerance ?? 1.1);
+    if (usage.rss_bytes > limit && !resource.memoryKilled) {
+      resource.memoryKilled = true;
+      resource.child.kill('SIGKILL');
+    }
+  }
+
+  #checkHealth(): void {
+    const silentFor = this.#config.unhealthyAfterMs ?? 3 * this.#heartbeatMs;
+    const now = Date.now();
+    for (const resource of this.#resources.values()) {
+      if (resource.rac.status !== 'ready' || resource.releasing) continue;
+      if (now - resource.lastBeat > silentFor) {
+        resource.rac.status = 'unhealthy';
+        this.#emit({
+          type: 'unhealthy',
+          resource_id: resource.rac.resource_id,
+          reason: `no heartbeat for ${now - resource.lastBeat} ms`,
+        });
+      }
+    }
+  }
+
+  #onExit(resource: LocalResource, code: number | null, signal: NodeJS.Signals | null): void {
+    const id = resource.rac.resource_id;
+    this.#resources.delete(id);
+    this.#allocated.cpu_cores -= resource.allocation.cpu_cores;
+    this.#allocated.memory_gb -= resource.allocation.memory_gb;
+    this.#allocated.gpus -= resource.allocation.gpus;
+    if (resource.gpuIndex !== undefined) this.#gpusInUse.delete(resource.gpuIndex);
+    resource.client?.close();
+    const wasReady = resource.rac.status !== 'provisioning';
+    resource.rac.status = resource.releasing ? 'released' : 'failed';
+    // V8 aborts (SIGABRT, exit 134) when its heap limit is hit; the watchdog SIGKILLs on RSS.
+    const oom = resource.memoryKilled || signal === 'SIGABRT' || code === 134;
+    const reason = resource.releasing
+      ? 'released'
+      : oom
+        ? `memory limit of ${resource.allocation.memory_gb} GB exceeded`
+        : `worker exited (code ${code}, signal ${signal})`;
+    if (wasReady || !resource.releasing)
+      this.#emit({ type: 'exited', resource_id: id, reason, oom_killed: oom });
+  }
+}

@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto';
+import { WarmflowError } from '../../errors.js';
+import type { Rpr } from '../../predictor/rpr.js';
+import type { Provider } from '../provider.js';
+import type { Rac } from '../rac.js';
+import type { Claim } from './claim.js';
+import type { PoolStateStore } from './pool-state-store.js';
+import { planResources, type PoolFlow, type ResourcePlan } from './resource-plan.js';
+import { killStaleWorkers } from './stale-workers.js';
+import { WarmPool, type PoolStatus } from './warm-pool.js';
+
+/** What `preProvision` takes. */
+export interface PreProvisionInput {
+  /** The loaded flow (`LoadedFlow` of `template/`, or the subset in {@link PoolFlow}). */
+  flow: PoolFlow;
+  rprs: Rpr[];
+  tenant: string;
+  /** Node ids co-located on one resource each; default one resource per function node. */
+  groups?: string[][];
+  /** Ready sets to keep; default 1. */
+  sets?: number;
+  /** Idle expiry of the pool; default the service's (10 minutes). 0: never. */
+  keepAliveMs?: number;
+}
+
+/** Configuration of a {@link PreProvisioningService}. */
+export interface PreProvisioningConfig {
+  provider: Provider;
+  /** Where pool state is persisted; omit for a purely in-memory service (tests). */
+  store?: PoolStateStore;
+  defaultKeepAliveMs?: number;
+  /** How often idle pools are checked for expiry; default 1 s. */
+  expiryCheckMs?: number;
+}
+
+const key = (tenant: string, template: string) => `${tenant}\u0000${template}`;
+
+/**
+ * The Pre-Provisioning Service: turns RPRs into warm resources before any execution request,
+ * one warm pool per (tenant, template), and answers claims from them.
+ *
+ * ```ts
+ * const service = new PreProvisioningService({ provider: new LocalProvider(), store });
+ * const racs = await service.preProvision({ flow, rprs, tenant: 'default' });
+ * const claim = service.claim(flow.template.name, 'default'); // null: fall back to on-demand
+ * ```
+ */
+export class PreProvisioningService {
+  readonly #config: Readonly<PreProvisioningConfig>;
+  readonly #pools = new Map<string, WarmPool>();
+  readonly #unwatch: () => void;
+  readonly #expiryTimer: NodeJS.Timeout;
+
+  constructor(config: PreProvisioningConfig) {
+    this.#config = Object.freeze({ ...config });
+    this.#unwatch = config.provider.watch((event) => {
+      for (const pool of this.#pools.values()) pool.onResourceEvent(event);
+    });
+    this.#expiryTimer = setInterval(() => this.expireIdle(), config.expiryCheckMs ?? 1_000);
+    this.#expiryTimer.unref();
+  }
+
+  /** Fills (or creates) the pool of `flow` for `tenant` and resolves with the RACs of its ready sets. */
+  async preProvision(input: PreProvisionInput): Promise<Rac[]> {
+    const plans = planResources(input.flow, input.rprs, input.groups);
+    return this.provisionPlans({
+      tenant: input.tenant,
+      template: input.flow.template.name,
+      plans,
+      sets: input.sets ?? 1,
+      keepAliveMs: input.keepAliveMs ?? this.#config.defaultKeepAliveMs ?? 600_000,
+    });
+  }
+
+  /** Like {@link preProvision}, from already planned resources (what a restart restores). */
+  async provisionPlans(input: {
+    tenant: string;
+    template: string;
+    plans: ResourcePlan[];
+    sets: number;
+    keepAliveMs: number;
+  }): Promise<Rac[]> {
+    if (!Number.isInteger(input.sets) || input.sets < 0) {
+      throw new WarmflowError(
+        'E_INVALID_SETS',
+        `sets must be a whole number >= 0, not ${input.sets}`,
+      );
+    }
+    const id = key(input.tenant, input.template);
+    let pool = this.#pools.get(id);
+    if (
+      pool !== undefined &&
+      (pool.expired || JSON.stringify(pool.plans) !== JSON.stringify(input.plans))
+    ) {
+      // New requests (or an expired pool): its sets no longer fit; claimed ones retire on release.
+      this.#pools.delete(id);
+      await pool.close();
+      pool = undefined;
+    }
+    if (pool === undefined) {
+      pool = new WarmPool({
+        tenant: input.tenant,
+        template: input.template,
+        plans: input.plans,
+        sets: input.sets,
+        keepAliveMs: input.keepAliveMs,
+        token: randomBytes(32).toString('hex'),
+        provider: this.#config.provider,
+        store: this.#config.store,
+      });
+      this.#pools.set(id, pool);
+    }
+    this.#config.store?.savePool({
+      tenant: input.tenant,
+      template: input.template,
+      plans: input.plans,
+      sets: input.sets,
+      keep_alive_ms: input.keepAliveMs,
+      created_at: new Date().toISOString(),
+    });
+    return pool.fill(input.sets);
+  }
+
+  /** Hands a ready set of `template` for `tenant` to exactly one caller; null when none is warm. */
+  claim(template: string, tenant: string): Claim | null {
+    return this.#pools.get(key(tenant, template))?.claim() ?? null;
+  }
+
+  /** Returns a claimed set to its pool, or retires it (`retire: true`, or when one of its resources died). */
+  async release(claim: Claim, options: { retire?: boolean } = {}): Promise<void> {
+    const pool = this.#pools.get(key(claim.tenant, claim.template));
+    if (pool === undefined) {
+      for (const resource of claim.resources) {
+        resource.client.close();
+        await this.#config.provider.release(resource.rac.resource_id);
+      }
+      return;
+    }
+    await pool.release(claim, options);
+  }
+
+  /** Status of every pool (optionally one tenant's). */
+  status(filter: { tenant?: string; template?: string } = {}): PoolStatus[] {
+    return [...this.#pools.values()]
+      .filter(
+        (pool) =>
+          (filter.tenant === undefined || pool.tenant === filter.tenant) &&
+          (filter.template === undefined || pool.template === filter.template),
+      )
+      .map((pool) => pool.status());
+  }
+
+  /** Releases pools (all, one tenant's, or one template's) and forgets them. Returns how many. */
+  async down(filter: { tenant?: string; template?: string } = {}): Promise<number> {
+    const matching = [...this.#pools.entries()].filter(
+      ([, pool]) =>
+        (filter.tenant === undefined || pool.tenant === filter.tenant) &&
+        (filter.template === undefined || pool.template === filter.template),
+    );
+    for (const [id, pool] of matching) {
+      this.#pools.delete(id);
+      this.#config.store?.deletePool(pool.tenant, pool.template);
+    }
+    await Promise.all(matching.map(([, pool]) => pool.close()));
+    return matching.length;
+  }
+
+  /** Expires pools idle past their keep-alive; an expired pool is forgotten once nothing is claimed from it. */
+  expireIdle(now = Date.now()): void {
+    for (const [id, pool] of this.#pools) {
+      pool.expireIfIdle(now);
+      if (pool.expired && !pool.claimed) {
+        this.#pools.delete(id);
+        this.#config.store?.deletePool(pool.tenant, pool.template);
+      }
+    }
+  }
+
+  /**
+   * After a restart: kills the workers a previous orchestrator left (recorded pids that still run a
+   * worker of that resource), forgets them, and builds the persisted pools again. Resolves with
+   * what it did; a pool that cannot be rebuilt is reported, not thrown.
+   */
+  async restore(): Promise<{
+    killed: number;
+    restored: string[];
+    failed: Array<{ template: string; tenant: string; error: string }>;
+  }> {
+    const store = this.#config.store;
+    if (store === undefined) return { killed: 0, restored: [], failed: [] };
+    const leftovers = store.resources();
+    const killed = await killStaleWorkers(leftovers.map((row) => row.rac));
+    for (const row of leftovers) store.deleteResource(row.resource_id);
+    const restored: string[] = [];
+    const failed: Array<{ template: string; tenant: string; error: string }> = [];
+    for (const definition of store.pools()) {
+      try {
+        await this.provisionPlans({
+          tenant: definition.tenant,
+          template: definition.template,
+          plans: definition.plans,
+          sets: definition.sets,
+          keepAliveMs: definition.keep_alive_ms,
+        });
+        restored.push(`${definition.tenant}/${definition.template}`);
+      } catch (error) {
+        failed.push({
+          tenant: definition.tenant,
+          template: definition.template,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    return { killed, restored, failed };
+  }
+
+  /** Releases every pool's resources (pool definitions stay persisted for the next start). */
+  async close(): Promise<void> {
+    clearInterval(this.#expiryTimer);
+    this.#unwatch();
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+}

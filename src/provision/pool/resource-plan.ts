@@ -1,0 +1,124 @@
+import path from 'node:path';
+import { ValidationError, type Problem } from '../../errors.js';
+import type { Rpr } from '../../predictor/rpr.js';
+import type { StoreSpec, Template } from '../../template/types.js';
+import type { WarmSpec } from '../provider.js';
+
+/**
+ * The part of a loaded flow (`LoadedFlow` of `template/`) pools need: the template, each
+ * function's absolute module path and export, and the store catalogue (relative sqlite paths are
+ * resolved against `dir`).
+ */
+export interface PoolFlow {
+  template: Template;
+  functions: Array<{ name: string; module: string | null; export: string }>;
+  spec?: { stores?: Record<string, StoreSpec> };
+  dir?: string;
+}
+
+/** One resource of a warm set: the nodes it serves, its (merged) request and what it warms. */
+export interface ResourcePlan {
+  node_ids: string[];
+  rpr: Rpr;
+  warm: WarmSpec;
+}
+
+/** Merges the RPRs of co-located nodes: cores summed and rounded up, memory summed, stores united. */
+export function mergeRprs(rprs: Rpr[]): Rpr {
+  if (rprs.length === 1) return { ...rprs[0] };
+  const stores = [
+    ...new Set(rprs.map((r) => r.data_store_instance).filter((s): s is string => s !== null)),
+  ];
+  const gpu = rprs.some((r) => r.gpu_enabled || r.resource_type === 'GPU');
+  return {
+    node_id: rprs.map((r) => r.node_id).join('+'),
+    resource_type: gpu ? 'GPU' : 'CPU',
+    cpu_cores: Math.ceil(rprs.reduce((sum, r) => sum + r.cpu_cores, 0) - 1e-9),
+    memory_gb: Math.round(rprs.reduce((sum, r) => sum + r.memory_gb, 0) * 1000) / 1000,
+    gpu_enabled: gpu,
+    data_store_instance: stores.length === 0 ? null : stores.join('+'),
+    reasoning: {
+      basis: 'rule',
+      notes: [`merged from ${rprs.map((r) => r.node_id).join(', ')} (co-located)`],
+    },
+  };
+}
+
+/**
+ * Plans one warm set: one resource per group (default: one per function node), each with its
+ * merged RPR and the WarmSpec its worker loads before it is ready. Problems (an RPR missing for a
+ * grouped node, a node in two groups, an unknown node, a function without module) are reported
+ * together.
+ */
+export function planResources(flow: PoolFlow, rprs: Rpr[], groups?: string[][]): ResourcePlan[] {
+  const problems: Problem[] = [];
+  const nodes = new Map(flow.template.nodes.map((node) => [node.id, node]));
+  const byNode = new Map(rprs.map((rpr) => [rpr.node_id, rpr]));
+  const chosen =
+    groups ??
+    flow.template.nodes.filter((node) => node.kind === 'function').map((node) => [node.id]);
+  const seen = new Set<string>();
+  for (const [index, group] of chosen.entries()) {
+    if (group.length === 0)
+      problems.push({
+        code: 'E_EMPTY_GROUP',
+        message: `group ${index} is empty`,
+        path: `groups[${index}]`,
+      });
+    for (const id of group) {
+      if (!nodes.has(id))
+        problems.push({
+          code: 'E_UNKNOWN_NODE',
+          message: `node "${id}" is not in template "${flow.template.name}"`,
+          involves: [id],
+        });
+      else if (!byNode.has(id))
+        problems.push({
+          code: 'E_MISSING_RPR',
+          message: `no RPR for node "${id}"`,
+          involves: [id],
+        });
+      if (seen.has(id))
+        problems.push({
+          code: 'E_NODE_TWICE',
+          message: `node "${id}" is in two groups`,
+          involves: [id],
+        });
+      seen.add(id);
+      const fn = flow.functions.find((f) => f.name === id);
+      if (nodes.get(id)?.kind === 'function' && (fn === undefined || fn.module === null)) {
+        problems.push({
+          code: 'E_NO_MODULE',
+          message: `function "${id}" names no module, so no worker can load it`,
+          involves: [id],
+        });
+      }
+    }
+  }
+  if (problems.length > 0)
+    throw new ValidationError(`cannot plan resources for "${flow.template.name}"`, problems);
+
+  return chosen.map((group) => {
+    const groupRprs = group.map((id) => byNode.get(id)!);
+    const storeNames = new Set(
+      groupRprs.map((r) => r.data_store_instance).filter((s): s is string => s !== null),
+    );
+    const stores: Record<string, StoreSpec> = {};
+    for (const name of storeNames) {
+      const spec = flow.spec?.stores?.[name];
+      if (spec === undefined) continue;
+      stores[name] =
+        spec.path !== undefined && flow.dir !== undefined
+          ? { ...spec, path: path.resolve(flow.dir, spec.path) }
+          : { ...spec };
+    }
+    const functions = group
+      .map((id) => flow.functions.find((f) => f.name === id))
+      .filter(
+        (f): f is { name: string; module: string; export: string } =>
+          f !== undefined && f.module !== null,
+      )
+      .map((f) => ({ node_id: f.name, module: f.module, export: f.export }));
+    return { node_ids: [...group], rpr: mergeRprs(groupRprs), warm: { functions, stores } };
+  });
+}

@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import { WarmflowError } from '../../errors.js';
+import { WorkerClient } from '../../worker/client.js';
+import type { Provider, ResourceEvent } from '../provider.js';
+import type { Rac } from '../rac.js';
+import { Claim } from './claim.js';
+import type { PoolStateStore } from './pool-state-store.js';
+import type { ResourcePlan } from './resource-plan.js';
+
+/** Configuration of one {@link WarmPool}. */
+export interface WarmPoolConfig {
+  tenant: string;
+  template: string;
+  plans: ResourcePlan[];
+  /** Ready sets to keep (claimed sets do not count). */
+  sets: number;
+  /** Idle pool expiry; 0 keeps it until `down`. */
+  keepAliveMs: number;
+  token: string;
+  provider: Provider;
+  store: PoolStateStore | undefined;
+}
+
+interface Slot {
+  rac: Rac | undefined;
+  client: WorkerClient | undefined;
+  abort: AbortController;
+  ready: Promise<void>;
+}
+
+type SetState = 'warming' | 'ready' | 'claimed' | 'retired';
+
+interface WarmSet {
+  id: string;
+  state: SetState;
+  slots: Slot[];
+  claimId: string | undefined;
+  /** A resource of a claimed set died: retire the set on release. */
+  broken: boolean;
+}
+
+/** Reads the state through a call so checks after an `await` are not narrowed away. */
+function retired(set: WarmSet): boolean {
+  return set.state === 'retired';
+}
+
+/** What `status` says about one set. */
+export interface SetStatus {
+  set_id: string;
+  state: SetState;
+  claim_id: string | null;
+  resources: Rac[];
+}
+
+/** What a pool holds, for `pool status`. */
+export interface PoolStatus {
+  tenant: string;
+  template: string;
+  target_sets: number;
+  keep_alive_ms: number;
+  ready_sets: number;
+  warming_sets: number;
+  claimed_sets: number;
+  expires_at: string | null;
+  expired: boolean;
+  last_error: string | null;
+  held: { cpu_cores: number; memory_gb: number; resources: number };
+  sets: SetStatus[];
+}
+
+/**
+ * A warm pool for one (tenant, template): keeps `sets` ready sets (one resource per plan) and
+ * hands each to exactly one claim. Claims are synchronous (one JS turn, persisted in the same
+ * turn), so two callers can never get the same set. Lost resources of idle sets are replaced;
+ * claimed sets are refilled behind the claim; an idle pool expires after its keep-alive.
+ */
+export class WarmPool {
+  readonly #config: Readonly<WarmPoolConfig>;
+  readonly #sets = new Map<string, WarmSet>();
+  #target: number;
+  #lastActivity = Date.now();
+  #lastError: string | undefined;
+  #expired = false;
+  #closed = false;
+
+  constructor(config: WarmPoolConfig) {
+    this.#config = Object.freeze({ ...config });
+    this.#target = config.sets;
+  }
+
+  get tenant(): string {
+    return this.#config.tenant;
+  }
+  get template(): string {
+    return this.#config.template;
+  }
+  get plans(): ResourcePlan[] {
+    return this.#config.plans;
+  }
+  get expired(): boolean {
+    return this.#expired;
+  }
+  /** Whether any claim still holds a set. */
+  get claimed(): boolean {
+    return [...this.#sets.values()].some((set) => set.state === 'claimed');
+  }
+
+  /** Sets the number of ready sets to keep and provisions what is missing; resolves when they are ready. */
+  async fill(sets = this.#target): Promise<Rac[]> {
+    if (this.#closed)
+      throw new WarmflowError('E_POOL_CLOSED', `pool ${this.#config.template} is closed`);
+    this.#target = sets;
+    this.#expired = false;
+    this.touch();
+    while (this.#available().length < this.#target) this.#startSet();
+    void this.#trim();
+    const pending = this.#available();
+    const results = await Promise.allSettled(
+      pending.flatMap((set) => set.slots.map((slot) => slot.ready)),
+    );
+    const ready = pending.filter((set) => set.state === 'ready');
+    const failed = results.find((result) => result.status === 'rejected');
+    // A set retired meanwhile (trimmed, expired) is not a failure; too few ready sets is.
+    if (failed !== undefined && ready.length < Math.min(this.#target, pending.length))
+      throw failed.reason;
+    return ready.flatMap((set) => set.slots.map((slot) => ({ ...slot.rac! })));
+  }
+
+  /** Records activity (postpones expiry). */
+  touch(): void {
+    this.#lastActivity = Date.now();
+  }
+
+  /** Hands a ready set to one caller, or null when none is ready. Atomic: synchronous. */
+  claim(): Claim | null {
+    if (this.#closed || this.#expired) return null;
+    this.touch();
+    for (const set of this.#sets.values()) {
+      if (set.state !== 'ready') continue;
+      if (!set.slots.every((slot) => slot.client !== undefined && !slot.client.closed)) continue;
+      const claimId = randomUUID();
+      set.state = 'claimed';
+      set.claimId = claimId;
+      for (const slot of set.slots) slot.rac!.status = 'claimed';
+      this.#config.store?.setState(
+        set.slots.map((slot) => slot.rac!.resource_id),
+        'claimed',
+        claimId,
+      );
+      // Refill behind the claim so the next execution finds a warm set too.
+      setImmediate(() => this.#refill());
+      return new Claim({
+        claim_id: claimId,
+        tenant: this.#config.tenant,
+        template: this.#config.template,
+        set_id: set.id,
+        token: this.#config.token,
+        resources: set.slots.map((slot) => ({ rac: slot.rac!, client: slot.client! })),
+      });
+    }
+    return null;
+  }
+
+  /** Gives a claimed set back (ready again) or retires it. Releasing twice is a no-op. */
+  async release(claim: Claim, options: { retire?: boolean } = {}): Promise<void> {
+    const set = this.#sets.get(claim.set_id);
+    if (set === undefined || set.state !== 'claimed' || set.claimId !== claim.claim_id) return;
+    this.touch();
+    set.claimId = undefined;
+    if (options.retire === true || set.broken || this.#expired || this.#closed) {
+      await this.#retire(set);
+      this.#refill();
+      return;
+    }
+    set.state = 'ready';
+    for (const slot of set.slots) slot.rac!.status = 'ready';
+    this.#config.store?.setState(
+      set.slots.map((slot) => slot.rac!.resource_id),
+      'ready',
+      null,
+    );
+    await this.#trim();
+  }
+
+  /** Reacts to a provider event about one of this pool's resources. */
+  onResourceEvent(event: ResourceEvent): void {
+    if (event.type !== 'exited' && event.type !== 'unhealthy') return;
+    for (const set of this.#sets.values()) {
+      const index = set.slots.findIndex((slot) => slot.rac?.resource_id === event.resource_id);
+      if (index < 0 || set.state === 'retired') continue;
+      if (set.state === 'claimed') {
+        set.broken = true;
+        return;
+      }
+      this.#replace(
+        set,
+        index,
+        event.type === 'exited' ? event.reason : `unhealthy: ${event.reason}`,
+      );
+      return;
+    }
+  }
+
+  /** Expires the pool if it has been idle past its keep-alive. Returns true when it expired now. */
+  expireIfIdle(now = Date.now()): boolean {
+    const keepAlive = this.#config.keepAliveMs;
+    if (this.#expired || keepAlive <= 0 || now - this.#lastActivity < keepAlive) return false;
+    this.#expired = true;
+    this.#target = 0;
+    for (const set of this.#sets.values()) if (set.state !== 'claimed') void this.#retire(set);
+    return true;
+  }
+
+  /** Releases every resource, claimed ones too. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#target = 0;
+    await Promise.all([...this.#sets.values()].map((set) => this.#retire(set)));
+  }
+
+  status(): PoolStatus {
+    const sets = [...this.#sets.values()].filter((set) => set.state !== 'retired');
+    const racs = sets.flatMap((set) =>
+      set.slots.map((slot) => slot.rac).filter((rac): rac is Rac => rac !== undefined),
+    );
+    const count = (state: SetState) => sets.filter((set) => set.state === state).length;
+    return {
+      tenant: this.#config.tenant,
+      template: this.#config.template,
+      target_sets: this.#target,
+      keep_alive_ms: this.#config.keepAliveMs,
+      ready_sets: count('ready'),
+      warming_sets: count('warming'),
+      claimed_sets: count('claimed'),
+      expires_at:
+        this.#config.keepAliveMs > 0 && !this.#expired
+          ? new Date(this.#lastActivity + this.#config.keepAliveMs).toISOString()
+          : null,
+      expired: this.#expired,
+      last_error: this.#lastError ?? null,
+      held: {
+        cpu_cores: racs.reduce((sum, rac) => sum + rac.rpr.cpu_cores, 0),
+        memory_gb: Math.round(racs.reduce((sum, rac) => sum + rac.rpr.memory_gb, 0) * 1000) / 1000,
+        resources: racs.length,
+      },
+      sets: sets.map((set) => ({
+        set_id: set.id,
+        state: set.state,
+        claim_id: set.claimId ?? null,
+        resources: set.slots
+          .filter((slot) => slot.rac !== undefined)
+          .map((slot) => ({ ...slot.rac! })),
+      })),
+    };
+  }
+
+  /** Sets that serve or will serve claims (not claimed, not retired). */
+  #available(): WarmSet[] {
+    return [...this.#sets.values()].filter(
+      (set) => set.state === 'ready' || set.state === 'warming',
+    );
+  }
+
+  #refill(): void {
+    if (this.#closed || this.#expired) return;
+    if (this.#available().length >= this.#target) return;
+    this.fill().catch((error: unknown) => {
+      this.#lastError = error instanceof Error ? error.message : String(error);
+    });
+  }
+
+  /** Retires sets beyond the target, warming ones first (their start is cheapest to give up). */
+  async #trim(): Promise<void> {
+    const available = this.#available().sort(
+      (a, b) => (a.state === 'warming' ? -1 : 0) - (b.state === 'warming' ? -1 : 0),
+    );
+    const surplus = available.length - this.#target;
+    if (surplus > 0) await Promise.all(available.slice(0, surplus).map((set) => this.#retire(set)));
+  }
+
+  #startSet(): WarmSet {
+    const set: WarmSet = {
+      id: randomUUID().slice(0, 8),
+      state: 'warming',
+      slots: [],
+      claimId: undefined,
+      broken: false,
+    };
+    this.#sets.set(set.id, set);
+    set.slots = this.#config.plans.map((_, index) => this.#startSlot(set, index));
+    return set;
+  }
+
+  #startSlot(set: WarmSet, index: number): Slot {
+    const plan = this.#config.plans[index];
+    const abort = new AbortController();
+    const slot: Slot = { rac: undefined, client: undefined, abort, ready: Promise.resolve() };
+    slot.ready = (async () => {
+      try {
+        const rac = await this.#config.provider.provision(
+          {
+            tenant: this.#config.tenant,
+            template: this.#config.template,
+            rpr: plan.rpr,
+            node_ids: plan.node_ids,
+            warm: plan.warm,
+            token: this.#config.token,
+          },
+          { signal: abort.signal },
+        );
+        if (rac.tenant !== this.#config.tenant) {
+          throw new WarmflowError(
+            'E_TENANT',
+            `provider returned a resource of tenant "${rac.tenant}" for "${this.#config.tenant}"`,
+          );
+        }
+        slot.rac = rac;
+        if (set.state === 'retired' || abort.signal.aborted) {
+          await this.#config.provider.release(rac.resource_id);
+          return;
+        }
+        slot.client = await WorkerClient.connect(rac.network_address, this.#config.token);
+        this.#config.store?.saveResource({
+          resource_id: rac.resource_id,
+          tenant: rac.tenant,
+          template: rac.template,
+          set_id: set.id,
+          state: 'warming',
+          claim_id: null,
+          rac,
+        });
+        // The set may have been retired while this worker connected (the await above).
+        if (retired(set)) {
+          await this.#releaseSlot(slot);
+          return;
+        }
+        this.#lastError = undefined;
+        this.#markReadyIfComplete(set);
+      } catch (error) {
+        this.#lastError = error instanceof Error ? error.message : String(error);
+        if (set.state !== 'retired') await this.#retire(set);
+        throw error;
+      }
+    })();
+    slot.ready.catch(() => {}); // observed by fill(); a background refill's failure is in last_error
+    return slot;
+  }
+
+  #markReadyIfComplete(set: WarmSet): void {
+    if (set.state !== 'warming') return;
+    if (!set.slots.every((slot) => slot.client !== undefined && slot.rac !== undefined)) return;
+    set.state = 'ready';
+    for (const slot of set.slots) slot.rac!.status = 'ready';
+    this.#config.store?.setState(
+      set.slots.map((slot) => slot.rac!.resource_id),
+      'ready',
+      null,
+    );
+  }
+
+  /** Replaces a lost resource of an idle set in place. */
+  #replace(set: WarmSet, index: number, reason: string): void {
+    const old = set.slots[index];
+    this.#lastError = `resource ${old.rac?.resource_id ?? '?'} lost (${reason}); replacing it`;
+    set.state = 'warming';
+    void this.#releaseSlot(old);
+    set.slots[index] = this.#startSlot(set, index);
+  }
+
+  async #releaseSlot(slot: Slot): Promise<void> {
+    slot.abort.abort();
+    slot.client?.close();
+    const rac = slot.rac;
+    if (rac === undefined) return;
+    this.#config.store?.deleteResource(rac.resource_id);
+    await this.#config.provider.release(rac.resource_id).catch(() => {});
+    rac.status = 'released';
+  }
+
+  async #retire(set: WarmSet): Promise<void> {
+    if (set.state === 'retired') return;
+    set.state = 'retired';
+    this.#sets.delete(set.id);
+    await Promise.all(set.slots.map((slot) => this.#releaseSlot(slot)));
+  }
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  Capacity,
+  Provider,
+  ProvisionRequest,
+  ResourceEvent,
+} from '../../src/provision/provider.js';
+import type { Rac } from '../../src/provision/rac.js';
+import { WorkerServer } from '../../src/worker/worker-server.js';
+
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * A provider whose resources are in-process worker servers (real TCP, real token check, no child
+ * processes), so model-based tests of the pool run fast. `kill` simulates a resource dying.
+ */
+export class FakeProvider implements Provider {
+  readonly name = 'fake';
+  readonly #resources = new Map<string, { rac: Rac; server: WorkerServer }>();
+  readonly #listeners = new Set<(event: ResourceEvent) => void>();
+  provisioned = 0;
+
+  async capacity(): Promise<Capacity> {
+    return {
+      cpu_cores: 1e6,
+      memory_gb: 1e6,
+      gpus: 0,
+      allocated: { cpu_cores: 0, memory_gb: 0, gpus: 0 },
+    };
+  }
+
+  async provision(request: ProvisionRequest): Promise<Rac> {
+    const id = `fake-${request.tenant}-${randomUUID().slice(0, 8)}`;
+    const server = new WorkerServer({
+      token: request.token,
+      resourceId: id,
+      nodeIds: request.node_ids,
+      dataPlane: { handle: () => {}, close: async () => {} },
+      log: silent,
+    });
+    const address = await server.listen();
+    const rac: Rac = {
+      resource_id: id,
+      status: 'ready',
+      network_address: address,
+      node_id: request.node_ids.join('+'),
+      node_ids: request.node_ids,
+      template: request.template,
+      tenant: request.tenant,
+      provider: this.name,
+      ready_at: new Date().toISOString(),
+      rpr: request.rpr,
+    };
+    this.#resources.set(id, { rac, server });
+    this.provisioned++;
+    return { ...rac };
+  }
+
+  async release(resourceId: string): Promise<void> {
+    const resource = this.#resources.get(resourceId);
+    if (resource === undefined) return;
+    this.#resources.delete(resourceId);
+    await resource.server.close();
+  }
+
+  /** Simulates the resource dying. */
+  async kill(resourceId: string): Promise<void> {
+    await this.release(resourceId);
+    for (const listener of this.#listeners)
+      listener({
+        type: 'exited',
+        resource_id: resourceId,
+        reason: 'killed by test',
+        oom_killed: false,
+      });
+  }
+
+  async list(filter: { tenant?: string; template?: string } = {}): Promise<Rac[]> {
+    return [...this.#resources.values()]
+      .map((r) => r.rac)
+      .filter(
+        (rac) =>
+          (filter.tenant ?? rac.tenant) === rac.tenant &&
+          (filter.template ?? rac.template) === rac.template,
+      );
+  }
+
+  watch(listener: (event: ResourceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#resources.keys()].map((id) => this.release(id)));
+  }
+}
