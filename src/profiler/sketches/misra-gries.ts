@@ -1,0 +1,210 @@
+import { HASH, hashValue } from './hash64.js';
+
+/** A value the frequent-items summary can hold. */
+export type FrequentKey = string | number | boolean;
+
+/** Serialised form of a {@link MisraGries} summary: entries are `[value, count, hashHi, hashLo]`. */
+export interface MisraGriesJson {
+  k: number;
+  error: number;
+  total: number;
+  entries: Array<[FrequentKey, number, number, number]>;
+}
+
+/** Longer strings are kept by a prefix, so one huge value cannot pin memory. */
+const MAX_KEY_LENGTH = 200;
+
+/**
+ * Misra-Gries frequent items with the mergeable-summaries merge (Agarwal et al. 2012).
+ * Every value whose true count exceeds `total / (k + 1)` is kept; a kept value's
+ * count is a lower bound and `count + error` an upper bound of its true count, where
+ * `error` is the total amount subtracted so far.
+ *
+ * Values are identified by their 64-bit hash (the one the distinct counter already
+ * computed), in an open-addressing table of typed arrays, so counting a value
+ * allocates nothing. The table holds up to `2k` entries; when it overflows, the
+ * (k+1)-th largest count is subtracted from every entry at once and those reaching
+ * zero are dropped (one O(k) rebuild per at least k new values: O(1) amortised).
+ *
+ * ```ts
+ * const mg = new MisraGries(64);
+ * for (const country of countries) mg.add(country);
+ * mg.top(10); // [{ value: 'US', count: 1234, error: 0 }, ...]
+ * ```
+ */
+export class MisraGries {
+  readonly k: number;
+  readonly #limit: number;
+  readonly #mask: number;
+  #hi: Int32Array;
+  #lo: Int32Array;
+  #counts: Float64Array;
+  #values: Array<FrequentKey | undefined>;
+  /** The arrays prune() rebuilds into, kept to avoid allocating on every pruning. */
+  #spare:
+    | {
+        hi: Int32Array;
+        lo: Int32Array;
+        counts: Float64Array;
+        values: Array<FrequentKey | undefined>;
+      }
+    | undefined;
+  #size = 0;
+  #error = 0;
+  #total = 0;
+
+  constructor(k = 64) {
+    if (!Number.isInteger(k) || k < 1)
+      throw new RangeError(`MisraGries k must be a positive integer, got ${k}`);
+    this.k = k;
+    this.#limit = 2 * k;
+    // At most 2k entries in 2^ceil(log2(4k)) slots: the load stays at or below one half.
+    const slots = 1 << Math.ceil(Math.log2(4 * k));
+    this.#mask = slots - 1;
+    this.#hi = new Int32Array(slots);
+    this.#lo = new Int32Array(slots);
+    this.#counts = new Float64Array(slots);
+    this.#values = new Array<FrequentKey | undefined>(slots).fill(undefined);
+  }
+
+  /** Total weight added. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Upper bound on how much any count was undercounted. */
+  get error(): number {
+    return this.#error;
+  }
+
+  /** Adds a value, hashing it first. */
+  add(value: FrequentKey, weight = 1): void {
+    hashValue(value);
+    this.addHashed(HASH[0], HASH[1], value, weight);
+  }
+
+  /** Adds a value whose 64-bit hash (`hashValue`'s) is already known. */
+  addHashed(hi: number, lo: number, value: FrequentKey, weight = 1): void {
+    this.#total += weight;
+    const counts = this.#counts;
+    let slot = lo & this.#mask;
+    for (;;) {
+      const c = counts[slot];
+      if (c === 0) break;
+      if (this.#hi[slot] === hi && this.#lo[slot] === lo) {
+        counts[slot] = c + weight;
+        return;
+      }
+      slot = (slot + 1) & this.#mask;
+    }
+    if (this.#size >= this.#limit) {
+      this.#prune();
+      slot = this.#freeSlot(lo);
+    }
+    this.#hi[slot] = hi;
+    this.#lo[slot] = lo;
+    counts[slot] = weight;
+    this.#values[slot] =
+      typeof value === 'string' && value.length > MAX_KEY_LENGTH
+        ? value.slice(0, MAX_KEY_LENGTH) + '…'
+        : value;
+    this.#size++;
+  }
+
+  #freeSlot(lo: number): number {
+    let slot = lo & this.#mask;
+    while (this.#counts[slot] !== 0) slot = (slot + 1) & this.#mask;
+    return slot;
+  }
+
+  /** Subtracts the (k+1)-th largest count from all entries and rebuilds the table. */
+  #prune(): void {
+    if (this.#size <= this.k) return;
+    const live = new Float64Array(this.#size);
+    let n = 0;
+    for (let i = 0; i < this.#counts.length; i++)
+      if (this.#counts[i] !== 0) live[n++] = this.#counts[i]!;
+    live.sort();
+    const cut = live[n - 1 - this.k];
+    this.#error += cut;
+    const hi = this.#hi;
+    const lo = this.#lo;
+    const counts = this.#counts;
+    const values = this.#values;
+    const spare = this.#spare ?? {
+      hi: new Int32Array(hi.length),
+      lo: new Int32Array(lo.length),
+      counts: new Float64Array(counts.length),
+      values: new Array<FrequentKey | undefined>(values.length).fill(undefined),
+    };
+    this.#hi = spare.hi;
+    this.#lo = spare.lo;
+    this.#counts = spare.counts;
+    this.#values = spare.values;
+    this.#size = 0;
+    for (let i = 0; i < counts.length; i++) {
+      const c = counts[i] - cut;
+      if (counts[i] === 0 || c <= 0) continue;
+      const slot = this.#freeSlot(lo[i]);
+      this.#hi[slot] = hi[i]!;
+      this.#lo[slot] = lo[i]!;
+      this.#counts[slot] = c;
+      this.#values[slot] = values[i];
+      this.#size++;
+    }
+    // Only counts mark occupancy, so clearing them (and the value references) suffices.
+    counts.fill(0);
+    values.fill(undefined);
+    this.#spare = { hi, lo, counts, values };
+  }
+
+  #entries(): Array<[FrequentKey, number, number, number]> {
+    const entries: Array<[FrequentKey, number, number, number]> = [];
+    for (let i = 0; i < this.#counts.length; i++) {
+      if (this.#counts[i] !== 0)
+        entries.push([this.#values[i]!, this.#counts[i], this.#hi[i], this.#lo[i]]);
+    }
+    return entries;
+  }
+
+  /** Adds `other`'s counters (error bounds add up); prunes like add() does. */
+  merge(other: MisraGries): this {
+    const total = this.#total;
+    for (const [value, count, hi, lo] of other.#entries()) this.addHashed(hi, lo, value, count);
+    this.#total = total + other.#total;
+    this.#error += other.#error;
+    return this;
+  }
+
+  /**
+   * The `n` values with the highest counts, most frequent first. Once anything has been
+   * subtracted, only values whose lower bound exceeds the error are reported: the
+   * others may be noise left over from the last pruning.
+   */
+  top(n = 10): Array<{ value: FrequentKey; count: number; error: number }> {
+    return this.#entries()
+      .filter(([, count]) => this.#error === 0 || count > this.#error)
+      .sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])))
+      .slice(0, n)
+      .map(([value, count]) => ({ value, count, error: this.#error }));
+  }
+
+  /** The count of the most frequent value (a lower bound), 0 when empty. */
+  maxCount(): number {
+    let max = 0;
+    for (let i = 0; i < this.#counts.length; i++) if (this.#counts[i] > max) max = this.#counts[i]!;
+    return max;
+  }
+
+  toJSON(): MisraGriesJson {
+    return { k: this.k, error: this.#error, total: this.#total, entries: this.#entries() };
+  }
+
+  static fromJSON(json: MisraGriesJson): MisraGries {
+    const mg = new MisraGries(json.k);
+    for (const [value, count, hi, lo] of json.entries) mg.addHashed(hi, lo, value, count);
+    mg.#total = json.total;
+    mg.#error = json.error;
+    return mg;
+  }
+}
