@@ -52,3 +52,12 @@ export type {
   PgPool,
   PgQueryable,
 } from './stores/index.js';
+export {
+  openHistory,
+  observationsFromStatus,
+  sourceFingerprint,
+  templateFingerprint,
+  SqliteHistory,
+  PostgresHistory,
+} from './history/index.js';
+export type { ObservationExtras, SqliteHistoryConfig, PostgresHistoryConfig } from './history/index.js';
