@@ -14,6 +14,8 @@ import { lines, runInProcess } from './run-in-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const example = (name: string) => path.join(root, 'examples', name);
+// Raw JSON rows of the data files; the checks below read their fields freely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;
 
 describe('example data', () => {
