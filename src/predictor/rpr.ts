@@ -21,4 +21,10 @@ export interface RprReasoning {
   confidence?: { cpu_cores: [number, number]; memory_gb: [number, number] };
   hourly_cost?: number;
   notes?: string[];
+  /** Point estimates before margins and rounding (what benchmarks score against measured runs). */
+  estimate?: { cpu_us_per_record: number; cores_needed: number; peak_memory_bytes: number };
+  /** Why `data_store_instance` is what it is. */
+  data_store_reason?: string;
+  /** Why `gpu_enabled` is what it is. */
+  gpu_reason?: string;
 }

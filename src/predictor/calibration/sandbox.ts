@@ -1,0 +1,94 @@
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { WarmflowError } from '../../errors.js';
+import type {
+  CalibrateRequest,
+  CalibrateResult,
+  MeasureRequest,
+  MeasureResult,
+  SandboxReply,
+} from './sandbox-protocol.js';
+
+/**
+ * The runner script next to this file: `.js` once compiled, `.ts` when warmflow runs
+ * from source (tests, tsx), which then needs the tsx loader too.
+ */
+function runnerPath(): { path: string; typescript: boolean } {
+  const js = fileURLToPath(new URL('./sandbox-runner.js', import.meta.url));
+  if (existsSync(js)) return { path: js, typescript: false };
+  return { path: fileURLToPath(new URL('./sandbox-runner.ts', import.meta.url)), typescript: true };
+}
+
+/** Options of {@link runInSandbox}. */
+export interface SandboxOptions {
+  /** Kill the child after this long (ms). */
+  timeoutMs: number;
+  /** V8 heap limit of the child in MiB, so a runaway function cannot take the machine. */
+  maxOldSpaceMb?: number;
+}
+
+/**
+ * Runs one request in a fresh child process (`--expose-gc`; `--import tsx` when the
+ * runner or the user module is TypeScript) and resolves to its result. The child is
+ * killed on timeout; a crash or an error inside it rejects with E_CALIBRATION.
+ */
+export function runInSandbox(
+  request: CalibrateRequest,
+  options: SandboxOptions,
+): Promise<CalibrateResult>;
+export function runInSandbox(
+  request: MeasureRequest,
+  options: SandboxOptions,
+): Promise<MeasureResult>;
+export function runInSandbox(
+  request: CalibrateRequest | MeasureRequest,
+  options: SandboxOptions,
+): Promise<CalibrateResult | MeasureResult> {
+  const runner = runnerPath();
+  const execArgv = ['--expose-gc', `--max-old-space-size=${options.maxOldSpaceMb ?? 1024}`];
+  if (runner.typescript || /\.[cm]?tsx?$/.test(request.module)) {
+    execArgv.push('--import', import.meta.resolve('tsx'));
+  }
+  return new Promise((resolve, reject) => {
+    const child = fork(runner.path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    let settled = false;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4000) stderr += chunk.toString();
+    });
+    const fail = (message: string, cause?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(
+        new WarmflowError('E_CALIBRATION', `calibrating "${request.node}": ${message}`, {
+          cause,
+          hint: 'run with --no-calibrate to predict from history and defaults only',
+        }),
+      );
+    };
+    const timer = setTimeout(
+      () => fail(`no result within ${options.timeoutMs} ms`),
+      options.timeoutMs,
+    );
+    child.once('message', (reply: SandboxReply<CalibrateResult | MeasureResult>) => {
+      if (settled) return;
+      if (!reply.ok) return fail(reply.error);
+      settled = true;
+      clearTimeout(timer);
+      resolve(reply.result);
+    });
+    child.once('error', (error) => fail(error.message, error));
+    child.once('exit', (code, signal) => {
+      if (!settled)
+        fail(
+          `sandbox exited (${signal ?? code}) before replying${stderr ? `: ${stderr.trim()}` : ''}`,
+        );
+    });
+    child.send(request, (error) => {
+      if (error) fail(`could not send the sample: ${error.message}`, error);
+    });
+  });
+}

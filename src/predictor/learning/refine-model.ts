@@ -1,0 +1,125 @@
+import type { FunctionObservation } from '../../history/history-store.js';
+import { cpuUsPerRecord, peakMemoryBytes, type FunctionModel } from '../model/function-model.js';
+import { decayWeights, huberLine, relativeSpread, weightedMedian } from './robust-fit.js';
+
+/** Options of {@link refineModel}. */
+export interface RefineOptions {
+  /** Records in flight in a node's buffers (the executor's batches × batches in flight). */
+  bufferedRecords: number;
+  /** Runs after which an observation counts half (default 5). */
+  halfLife?: number;
+  /** Extra weight factor per observation (e.g. 0.5 for other templates' runs of the same code). */
+  weights?: number[];
+}
+
+/**
+ * Refines a prior model (calibration or defaults) from measured runs, newest first.
+ *
+ * CPU: with three or more runs spread over record sizes (≥ 20 %), a Huber line of µs
+ * per record on record size; otherwise the prior's shape scaled by the weighted median
+ * of measured / predicted. Memory: peak minus the buffer term, regressed (Huber) on
+ * key cardinality when runs differ in it, else the prior scaled the same way. Weights
+ * decay by run age. The confidence widths come from the robust spread of the runs'
+ * relative residuals.
+ */
+export function refineModel(
+  prior: FunctionModel,
+  observations: readonly FunctionObservation[],
+  options: RefineOptions,
+): FunctionModel {
+  const obs = observations.filter((o) => o.records_in > 0);
+  if (obs.length === 0) return prior;
+  const decay = decayWeights(obs.length, options.halfLife ?? 5);
+  const ws = decay.map((w, i) => w * (options.weights?.[i] ?? 1));
+  const model: FunctionModel = { ...prior, notes: [...prior.notes] };
+  const n = obs.length;
+
+  // CPU per record against record size.
+  const sizes = obs.map((o) => o.avg_record_size);
+  const cpus = obs.map((o) => o.cpu_us_per_record);
+  if (n >= 3 && relativeSpread(sizes) >= 0.2) {
+    const fit = huberLine(sizes, cpus, ws);
+    if (fit.a >= 0) {
+      model.cpu_us_base = fit.a;
+      model.cpu_us_per_byte = fit.b;
+    } else {
+      model.cpu_us_base = 0;
+      model.cpu_us_per_byte = weightedMedian(
+        cpus.map((c, i) => c / Math.max(1, sizes[i])),
+        ws,
+      );
+    }
+  } else {
+    const factor = weightedMedian(
+      obs.map((o, i) => cpus[i] / Math.max(1e-9, cpuUsPerRecord(prior, o.avg_record_size))),
+      ws,
+    );
+    model.cpu_us_base = prior.cpu_us_base * factor;
+    model.cpu_us_per_byte = prior.cpu_us_per_byte * factor;
+  }
+
+  // Peak memory against key cardinality, the buffer term taken out first.
+  const keys = obs.map((o) => o.key_cardinality ?? 0);
+  const buffers = obs.map(
+    (o) =>
+      peakMemoryBytes(prior, {
+        recordSize: o.avg_record_size,
+        bufferedRecords: options.bufferedRecords,
+        keys: 0,
+        records: 0,
+      }).buffers,
+  );
+  const rest = obs.map((o, i) => o.peak_memory_bytes - buffers[i]);
+  const keyed = keys.some((k) => k > 0);
+  if (keyed && n >= 3 && relativeSpread(keys) >= 0.2) {
+    const fit = huberLine(keys, rest, ws);
+    model.memory_per_key_bytes = fit.b;
+    model.memory_base_bytes = Math.max(0, fit.a);
+    model.memory_retained_per_record_bytes = 0;
+  } else {
+    const predicted = obs.map((o, i) => {
+      const m = peakMemoryBytes(prior, {
+        recordSize: o.avg_record_size,
+        bufferedRecords: options.bufferedRecords,
+        keys: keys[i],
+        records: o.records_in,
+      });
+      return m.total - m.buffers;
+    });
+    const factor = weightedMedian(
+      rest.map((r, i) => r / Math.max(1, predicted[i])),
+      ws,
+    );
+    model.memory_base_bytes = prior.memory_base_bytes * factor;
+    model.memory_per_key_bytes = prior.memory_per_key_bytes * factor;
+    model.memory_retained_per_record_bytes = prior.memory_retained_per_record_bytes * factor;
+  }
+
+  const selectivities = obs.map((o) => o.records_out / o.records_in);
+  model.selectivity = weightedMedian(selectivities, ws);
+
+  // Confidence: robust spread of relative residuals, wider with few runs.
+  const cpuRel = obs.map((o, i) => relError(cpus[i], cpuUsPerRecord(model, o.avg_record_size)));
+  const memRel = obs.map((o, i) =>
+    relError(
+      o.peak_memory_bytes,
+      peakMemoryBytes(model, {
+        recordSize: o.avg_record_size,
+        bufferedRecords: options.bufferedRecords,
+        keys: keys[i],
+        records: o.records_in,
+      }).total,
+    ),
+  );
+  const widen = 1 + 1 / n;
+  model.cpu_rel_error = Math.max(0.05, 1.4826 * weightedMedian(cpuRel, ws)) * widen;
+  model.mem_rel_error = Math.max(0.05, 1.4826 * weightedMedian(memRel, ws)) * widen;
+  model.basis = 'history';
+  model.history_runs = n;
+  model.notes.push(`refined from ${n} measured run${n === 1 ? '' : 's'} (recent weighted more)`);
+  return model;
+}
+
+function relError(measured: number, predicted: number): number {
+  return predicted > 0 ? Math.abs(measured - predicted) / predicted : 1;
+}

@@ -1,0 +1,152 @@
+import type { Dcp } from '../profiler/dcp.js';
+import type { TemplateNode } from '../template/types.js';
+import { calibrateFlow, type CalibrationOutcome } from './calibration/calibrate-flow.js';
+import { hourlyCost, resolvePrices } from './cost/price-table.js';
+import { functionFingerprint } from './learning/function-fingerprint.js';
+import { gatherHistory, type NodeHistory } from './learning/history-context.js';
+import { refineModel } from './learning/refine-model.js';
+import { defaultFunctionModel, ioNodeModel } from './model/defaults.js';
+import type { FunctionModel } from './model/function-model.js';
+import { DEFAULT_SIZING, type SizingPolicy } from './model/sizing.js';
+import { assignGpus } from './placement/assign-gpus.js';
+import { DEFAULT_PLACEMENT } from './placement/choose-store.js';
+import type { PredictOptions, PredictionResult } from './prediction.js';
+import { propagateRates } from './rates/dag-rates.js';
+import { sizeNode } from './size-node.js';
+
+/**
+ * Predicts one RPR per template node (functions, and also source, read and write
+ * nodes, which get small allocations and their store) from the DCP, the template, a
+ * calibration of each function on the sample, and past runs.
+ *
+ * ```ts
+ * const flow = await loadFlow('examples/clickstream/flow.yaml');
+ * const dcp = await profile('examples/clickstream/clicks.jsonl');
+ * const { rprs, total_hourly_cost } = await predict({ flow, dcp, history: await openHistory() });
+ * ```
+ */
+export async function predict(options: PredictOptions): Promise<PredictionResult> {
+  const { flow, dcp } = options;
+  const template = flow.template;
+  const sizing: SizingPolicy = {
+    ...DEFAULT_SIZING,
+    ...(options.targetUtilisation !== undefined
+      ? { targetUtilisation: options.targetUtilisation }
+      : {}),
+    ...(options.coreStep !== undefined ? { coreStep: options.coreStep } : {}),
+    ...(options.memoryMargin !== undefined ? { memoryMargin: options.memoryMargin } : {}),
+  };
+  const prices = resolvePrices(options.prices);
+  const bufferedRecords = options.bufferedRecords ?? 4000;
+  const functions = new Map(flow.functions.map((f) => [f.name, f]));
+
+  const priorFor = (node: TemplateNode): FunctionModel =>
+    node.kind === 'function' ? defaultFunctionModel() : ioNodeModel(node.kind);
+  const models = new Map<string, FunctionModel>(template.nodes.map((n) => [n.id, priorFor(n)]));
+
+  if (options.calibrate !== false) {
+    const calibration = typeof options.calibrate === 'object' ? options.calibrate : {};
+    const outcomes = await calibrateFlow(flow, () => defaultFunctionModel(), calibration);
+    for (const outcome of outcomes.values()) applyCalibration(models, outcome);
+  }
+
+  let histories = new Map<string, NodeHistory>();
+  if (options.history) {
+    const fingerprints = new Map<string, string | null>();
+    for (const node of template.nodes) {
+      fingerprints.set(node.id, await functionFingerprint(functions.get(node.id)?.module ?? null));
+    }
+    histories = await gatherHistory(options.history, {
+      template: template.name,
+      tenant: options.tenant,
+      fingerprints,
+    });
+    for (const [id, history] of histories) {
+      const observations = [...history.own, ...history.shared];
+      if (observations.length === 0) continue;
+      // Runs of the same code in other templates count half: same function, other data.
+      const weights = [...history.own.map(() => 1), ...history.shared.map(() => 0.5)];
+      const refined = refineModel(models.get(id)!, observations, { bufferedRecords, weights });
+      if (history.own.length === 0)
+        refined.notes.push(
+          `learned from ${history.shared.length} run(s) of the same code in other templates`,
+        );
+      models.set(id, refined);
+    }
+  }
+
+  const dcpFor = (node: TemplateNode): Dcp => {
+    const stream = node.kind === 'source' ? node.id.replace(/^source:/, '') : undefined;
+    return (stream !== undefined ? options.dcps?.[stream] : undefined) ?? dcp;
+  };
+  const defaultRate = options.defaultRate ?? 1000;
+  const rateOf = (profile: Dcp): number =>
+    profile.volume.records_per_second > 0 ? profile.volume.records_per_second : defaultRate;
+  const rates = propagateRates(template, {
+    sourceRate: (node) => rateOf(dcpFor(node)),
+    sourceRecordSize: (node) => dcpFor(node).volume.avg_record_size,
+    selectivity: (id) => models.get(id)?.selectivity ?? 1,
+    sizeRatio: (id) => models.get(id)?.output_size_ratio ?? 1,
+    primaryInput: (id) => functions.get(id)?.input[0],
+    outputTypes: (id) => functions.get(id)?.output,
+  });
+
+  const sourceRate = rateOf(dcp);
+  const placement = { ...DEFAULT_PLACEMENT, ...options.placement };
+  const nodes = template.nodes.map((node) => {
+    const sized = sizeNode(
+      node,
+      rates.get(node.id)!,
+      models.get(node.id)!,
+      histories.get(node.id),
+      {
+        flow,
+        dcp,
+        sourceRate,
+        sizing,
+        placement,
+        bufferedRecords,
+      },
+    );
+    if (dcp.volume.records_per_second <= 0 && node.kind === 'source') {
+      sized.rpr.reasoning!.notes!.push(
+        `the profile found no rate: assumed ${defaultRate} records/s`,
+      );
+    }
+    return sized;
+  });
+
+  const gpus = assignGpus(
+    nodes.map((n) => ({
+      node_id: n.node_id,
+      gpu: functions.get(n.node_id)?.gpu ?? 'none',
+      cores_needed: n.cores_needed,
+    })),
+    options.gpus ?? 0,
+  );
+  let total = 0;
+  for (const n of nodes) {
+    const decision = gpus.get(n.node_id)!;
+    n.rpr.gpu_enabled = decision.gpu_enabled;
+    n.rpr.resource_type = decision.gpu_enabled ? 'GPU' : 'CPU';
+    n.rpr.reasoning!.gpu_reason = decision.reason;
+    const cost = hourlyCost(n.rpr, prices);
+    n.rpr.reasoning!.hourly_cost = Math.round(cost * 1e6) / 1e6;
+    total += cost;
+  }
+  return {
+    template: template.name,
+    rprs: nodes.map((n) => n.rpr),
+    nodes,
+    total_hourly_cost: Math.round(total * 1e6) / 1e6,
+    prices,
+  };
+}
+
+function applyCalibration(models: Map<string, FunctionModel>, outcome: CalibrationOutcome): void {
+  if ('model' in outcome) {
+    models.set(outcome.node_id, outcome.model);
+    return;
+  }
+  models.get(outcome.node_id)?.notes.push(`not calibrated: ${outcome.skipped}`);
+}

@@ -1,0 +1,274 @@
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FunctionObservation, RunRecord } from '../../src/history/history-store.js';
+import type { Dcp } from '../../src/profiler/dcp.js';
+import { functionFingerprint } from '../../src/predictor/learning/function-fingerprint.js';
+import { predict, ruleRprs, type PredictorFlow } from '../../src/predictor/index.js';
+import { loadFlow } from '../../src/template/load-flow.js';
+import { MemoryHistory } from './memory-history.js';
+
+const GiB = 1024 ** 3;
+let flow: PredictorFlow;
+
+function dcp(rate: number, users: number, size = 120): Dcp {
+  return {
+    dataTypeDistribution: { string: 1 },
+    cardinality: { user: users, user_id: users },
+    volume: {
+      avg_record_size: size,
+      records_per_second: rate,
+      rate_source: 'event_time',
+      records: 200_000,
+      bytes: 200_000 * size,
+    },
+    schema_evolution_probability: 0.05,
+    data_quality_score: 0.99,
+    fields: {},
+  };
+}
+
+/** A past run of the clickstream flow where every node cost `cpuUs` per record and sessionize held `perKey` B per key. */
+function pastRun(
+  i: number,
+  keys: number,
+  cpuUs: number,
+  perKey: number,
+  template = 'clickstream',
+  fingerprint: string | null = null,
+) {
+  const base = 60e6;
+  const observations: FunctionObservation[] = ['parse', 'enrich', 'sessionize'].map((node) => ({
+    execution_id: `${template}-${i}`,
+    template,
+    node_id: node,
+    function_fingerprint: node === 'sessionize' ? fingerprint : null,
+    recorded_at: new Date(Date.UTC(2026, 10, 1 + i)).toISOString(),
+    records_in: 100_000,
+    records_out: 100_000,
+    avg_record_size: 120,
+    records_per_second: 5000,
+    key_cardinality: node === 'sessionize' ? keys : null,
+    cpu_us_per_record: cpuUs,
+    peak_memory_bytes: base + (node === 'sessionize' ? perKey * keys : 0),
+    cpu_cores: 1,
+    memory_gb: 1,
+    oom_killed: false,
+  }));
+  const run: RunRecord = {
+    execution_id: `${template}-${i}`,
+    tenant: 'default',
+    template,
+    template_fingerprint: 'fp',
+    recorded_at: observations[0].recorded_at,
+    dcp: dcp(5000, keys),
+    rprs: [],
+    status: {
+      execution_id: `${template}-${i}`,
+      template,
+      tenant: 'default',
+      outcome: 'succeeded',
+      provisioning: 'warm',
+      started_at: observations[0].recorded_at,
+      finished_at: observations[0].recorded_at,
+      timings: { request_to_first_record_ms: 1, request_to_ready_ms: 1, total_ms: 20_000 },
+      records: { in: 100_000, out: 100_000, dead_lettered: 0 },
+      dead_letter_file: null,
+      nodes: observations.map((o) => ({
+        node_id: o.node_id,
+        kind: 'function',
+        records_in: o.records_in,
+        records_out: o.records_out,
+        dead_lettered: 0,
+        cpu_seconds: (o.cpu_us_per_record * o.records_in) / 1e6,
+        cpu_us_per_record: o.cpu_us_per_record,
+        peak_memory_bytes: o.peak_memory_bytes,
+        ...(o.key_cardinality !== null ? { state_keys: o.key_cardinality } : {}),
+        records_per_s: 5000,
+        rpr: null,
+        resource_id: null,
+        warm: true,
+      })),
+    },
+  };
+  return { run, observations };
+}
+
+beforeAll(async () => {
+  flow = await loadFlow(
+    fileURLToPath(new URL('../../examples/clickstream/flow.yaml', import.meta.url)),
+  );
+});
+
+describe('predict', () => {
+  it('gives one RPR per template node with the spec fields, rates through the DAG and a total cost', async () => {
+    const result = await predict({ flow, dcp: dcp(5000, 1000), calibrate: false });
+    expect(result.rprs.map((r) => r.node_id).sort()).toEqual(
+      flow.template.nodes.map((n) => n.id).sort(),
+    );
+    for (const rpr of result.rprs) {
+      expect(Object.keys(rpr)).toEqual(
+        expect.arrayContaining([
+          'node_id',
+          'resource_type',
+          'cpu_cores',
+          'memory_gb',
+          'gpu_enabled',
+          'data_store_instance',
+        ]),
+      );
+      expect(rpr.cpu_cores).toBeGreaterThanOrEqual(1);
+      expect(rpr.memory_gb % 0.25).toBe(0);
+      expect(rpr.reasoning!.basis).toBe('defaults');
+    }
+    const session = result.nodes.find((n) => n.node_id === 'sessionize')!;
+    expect(session.rates.input_rate).toBe(5000);
+    expect(session.key).toMatchObject({ field: 'user_id', keys: 1000 });
+    expect(result.rprs.find((r) => r.node_id === 'read:UserProfile')!.data_store_instance).toBe(
+      'profiles',
+    );
+    expect(result.rprs.find((r) => r.node_id === 'write:Session')!.data_store_instance).toBe(
+      'warehouse',
+    );
+    const sum = result.rprs.reduce((s, r) => s + r.reasoning!.hourly_cost!, 0);
+    expect(result.total_hourly_cost).toBeCloseTo(sum, 5);
+  });
+
+  it('needs more cores at a higher rate', async () => {
+    const slow = await predict({ flow, dcp: dcp(1000, 1000), calibrate: false });
+    const fast = await predict({ flow, dcp: dcp(400_000, 1000), calibrate: false });
+    const cores = (r: typeof slow, id: string) => r.rprs.find((x) => x.node_id === id)!.cpu_cores;
+    expect(cores(slow, 'parse')).toBe(1);
+    expect(cores(fast, 'parse')).toBeGreaterThan(1);
+    const parse = fast.nodes.find((n) => n.node_id === 'parse')!;
+    expect(cores(fast, 'parse')).toBe(Math.ceil((400_000 * parse.cpu_us_per_record) / 1e6 / 0.7));
+  });
+
+  it('moves state that outgrows the node to the catalogue’s shared store', async () => {
+    const result = await predict({ flow, dcp: dcp(5000, 40_000_000), calibrate: false });
+    const session = result.nodes.find((n) => n.node_id === 'sessionize')!;
+    expect(session.rpr.data_store_instance).toBe('warehouse');
+    expect(session.memory.state).toBe(0);
+    expect(session.rpr.reasoning!.data_store_reason).toMatch(/exceeds/);
+  });
+
+  it('learns per-record costs from history and converges on what the runs measured', async () => {
+    const history = new MemoryHistory();
+    for (let i = 0; i < 6; i++) {
+      const { run, observations } = pastRun(
+        i,
+        2000 + i * 3000,
+        9 * (1 + (i % 2 ? 0.02 : -0.02)),
+        500,
+      );
+      await history.record(run, observations);
+    }
+    const result = await predict({ flow, dcp: dcp(5000, 30_000), calibrate: false, history });
+    const session = result.nodes.find((n) => n.node_id === 'sessionize')!;
+    expect(session.rpr.reasoning!.basis).toBe('history');
+    expect(session.rpr.reasoning!.history_runs).toBe(6);
+    expect(session.cpu_us_per_record).toBeCloseTo(9, 0);
+    expect(session.model.memory_per_key_bytes).toBeCloseTo(500, -1);
+    expect(
+      Math.abs(session.memory.total / (60e6 + 500 * 30_000 + session.memory.buffers) - 1),
+    ).toBeLessThan(0.05);
+  });
+
+  it('never sizes below the last run’s real usage without saying why, and raises memory after an OOM kill', async () => {
+    const history = new MemoryHistory();
+    const big = pastRun(1, 5_000_000, 9, 500); // 2.6 GB peak at 5 M keys
+    await history.record(big.run, big.observations);
+    const same = await predict({
+      flow,
+      dcp: dcp(5000, 5_000_000),
+      calibrate: false,
+      history,
+      memoryMargin: 0,
+    });
+    const s1 = same.rprs.find((r) => r.node_id === 'sessionize')!;
+    expect(s1.memory_gb * GiB).toBeGreaterThanOrEqual(big.observations[2].peak_memory_bytes);
+
+    const smaller = await predict({ flow, dcp: dcp(5000, 100_000), calibrate: false, history });
+    const s2 = smaller.rprs.find((r) => r.node_id === 'sessionize')!;
+    expect(s2.memory_gb * GiB).toBeLessThan(big.observations[2].peak_memory_bytes);
+    expect(s2.reasoning!.notes!.join('\n')).toMatch(
+      /below the last run's .* because this input has 100000 keys/,
+    );
+
+    const oom = pastRun(2, 1000, 9, 500);
+    oom.run.events = [{ node_id: 'parse', event: 'oom_killed' }];
+    oom.run.rprs = [
+      {
+        node_id: 'parse',
+        resource_type: 'CPU',
+        cpu_cores: 1,
+        memory_gb: 2,
+        gpu_enabled: false,
+        data_store_instance: null,
+      },
+    ];
+    await history.record(oom.run, oom.observations);
+    const after = await predict({ flow, dcp: dcp(5000, 1000), calibrate: false, history });
+    const parse = after.rprs.find((r) => r.node_id === 'parse')!;
+    expect(parse.memory_gb).toBeGreaterThanOrEqual(3);
+    expect(parse.reasoning!.notes!.join('\n')).toMatch(/OOM-killed with 2 GiB/);
+  });
+
+  it('reuses what was learned about the same function code in another template', async () => {
+    const history = new MemoryHistory();
+    const fingerprint = await functionFingerprint(
+      flow.functions.find((f) => f.name === 'sessionize')!.module,
+    );
+    for (let i = 0; i < 3; i++) {
+      const { run, observations } = pastRun(i, 10_000, 42, 700, 'another-flow', fingerprint);
+      await history.record(run, observations);
+    }
+    const result = await predict({ flow, dcp: dcp(5000, 10_000), calibrate: false, history });
+    const session = result.nodes.find((n) => n.node_id === 'sessionize')!;
+    expect(session.model.basis).toBe('history');
+    expect(session.cpu_us_per_record).toBeCloseTo(42, 0);
+    expect(session.model.notes.join('\n')).toMatch(/same code in other templates/);
+    expect(result.nodes.find((n) => n.node_id === 'parse')!.model.basis).toBe('defaults');
+  });
+
+  it('enables a GPU as the function and the provider allow, and refuses a required one without', async () => {
+    const withGpu: PredictorFlow = {
+      ...flow,
+      functions: flow.functions.map((f) =>
+        f.name === 'enrich' ? { ...f, gpu: 'required' as const } : f,
+      ),
+    };
+    await expect(predict({ flow: withGpu, dcp: dcp(5000, 10), calibrate: false })).rejects.toThrow(
+      /"enrich" requires a GPU/,
+    );
+    const result = await predict({
+      flow: withGpu,
+      dcp: dcp(5000, 10),
+      calibrate: false,
+      gpus: 1,
+      prices: { gpu_hour: 1 },
+    });
+    const enrich = result.rprs.find((r) => r.node_id === 'enrich')!;
+    expect(enrich).toMatchObject({ gpu_enabled: true, resource_type: 'GPU' });
+    expect(enrich.reasoning!.hourly_cost).toBeGreaterThan(1);
+  });
+
+  it('calibrates on the flow’s own sample when asked', async () => {
+    const result = await predict({
+      flow,
+      dcp: dcp(5000, 200),
+      calibrate: { sampleSize: 500, minCpuMsPerBucket: 5 },
+    });
+    for (const id of ['parse', 'enrich', 'sessionize']) {
+      expect(result.rprs.find((r) => r.node_id === id)!.reasoning!.basis).toBe('calibration');
+    }
+    const parse = result.nodes.find((n) => n.node_id === 'parse')!;
+    expect(parse.model.calibration!.records).toBe(500);
+  });
+
+  it('ruleRprs sizes every node by its kind', () => {
+    const rprs = ruleRprs(flow.template);
+    expect(rprs.find((r) => r.node_id === 'sessionize')!.memory_gb).toBe(1);
+    expect(rprs.find((r) => r.node_id === 'parse')!.memory_gb).toBe(0.5);
+    expect(rprs.every((r) => r.reasoning!.basis === 'rule')).toBe(true);
+  });
+});
