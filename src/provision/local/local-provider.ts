@@ -116,16 +116,20 @@ export class LocalProvider implements Provider {
     }
 
     const resourceId = `local-${safeSegment(request.tenant)}-${randomUUID().slice(0, 8)}`;
-    const cwd = path.join(
+    const tenantDir = path.join(
       this.#config.root ?? path.join(warmflowHome(), 'workers'),
       safeSegment(request.tenant),
-      resourceId,
     );
+    const cwd = path.join(tenantDir, resourceId);
+    // One temp folder per tenant, shared by its workers: tsx caches compiled TypeScript there, so
+    // a tenant's second worker does not compile its functions again; tenants never share it.
+    const tmp = path.join(tenantDir, '.tmp');
     mkdirSync(cwd, { recursive: true, mode: 0o700 });
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: cwd,
-      TMPDIR: cwd,
+      TMPDIR: tmp,
       LANG: process.env.LANG ?? 'C.UTF-8',
       NODE_ENV: process.env.NODE_ENV ?? 'production',
       WARMFLOW_TENANT: request.tenant,
