@@ -61,3 +61,10 @@ export {
   PostgresHistory,
 } from './history/index.js';
 export type { ObservationExtras, SqliteHistoryConfig, PostgresHistoryConfig } from './history/index.js';
+export { createKubernetesProvider, KubernetesProvider, fromTenancyQuotas } from './provision/kubernetes/index.js';
+export type {
+  KubernetesProviderOptions,
+  KubernetesProviderConfig,
+  TenantQuotas as KubernetesTenantQuotas,
+  ManifestOptions as KubernetesManifestOptions,
+} from './provision/kubernetes/index.js';

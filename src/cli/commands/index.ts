@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { registerTemplate } from './template.js';
 import { registerWorker } from './worker.js';
+import { registerK8s } from './k8s.js';
 
 /** Every `warmflow` subcommand, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
   registerTemplate(program);
   registerWorker(program);
+  registerK8s(program);
 }

@@ -1,58 +1,52 @@
 import { resolve } from 'node:path';
 import type { Rpr } from '../../predictor/rpr.js';
-import type { FlowSpec, StoreSpec } from '../../template/types.js';
+import type { StoreSpec } from '../../template/types.js';
 import type { ProvisionRequest, WarmSpec } from '../provider.js';
 
-/** Token shown in printed manifests; the provider generates a real one per pool. */
+/** Token shown in printed manifests; the pool generates a real one per pool. */
 export const TOKEN_PLACEHOLDER = 'generated-per-pool-at-provision-time';
 
+/** The part of a loaded flow (`loadFlow` of `template/`) printing manifests needs. */
+export interface ManifestFlow {
+  spec: { name: string; stores?: Record<string, StoreSpec> };
+  dir: string;
+  functions: Array<{ name: string; module: string | null; export: string }>;
+}
+
 /**
- * The WarmSpec of one RPR of a flow: the function modules of the nodes it serves (absolute,
- * resolved against the flow file's folder) and the stores those nodes touch — the RPR's own
- * `data_store_instance`, the stores that place the types the nodes read or write, the sink.
+ * The WarmSpec of one RPR, built the way the warm pool builds it (`pool/resource-plan.ts`):
+ * the function modules of the nodes it serves and the stores named by its
+ * `data_store_instance` (merged requests join several with `+`), sqlite paths made absolute.
  */
-export function warmSpecFor(flow: FlowSpec, flowDir: string, rpr: Rpr): WarmSpec {
-  const nodeIds = rpr.node_id.split('+');
-  const storeNames = new Set<string>();
-  const placeType = (type: string) => {
-    const store = flow.types?.[type]?.store;
-    if (store !== undefined) storeNames.add(store);
-  };
+export function warmSpecFor(flow: ManifestFlow, rpr: Rpr): WarmSpec {
   const functions: WarmSpec['functions'] = [];
-  for (const nodeId of nodeIds) {
+  for (const nodeId of rpr.node_id.split('+')) {
     const fn = flow.functions.find((candidate) => candidate.name === nodeId);
-    if (fn !== undefined) {
-      if (fn.module !== undefined)
-        functions.push({ node_id: nodeId, module: resolve(flowDir, fn.module), export: fn.name });
-      [...fn.input, ...fn.output].forEach(placeType);
-    } else if (/^(read|write):/.test(nodeId)) {
-      placeType(nodeId.slice(nodeId.indexOf(':') + 1));
-      if (nodeId.startsWith('write:') && flow.sink !== undefined) storeNames.add(flow.sink);
-    }
+    if (fn?.module) functions.push({ node_id: nodeId, module: fn.module, export: fn.export });
   }
-  if (rpr.data_store_instance !== null) storeNames.add(rpr.data_store_instance);
   const stores: Record<string, StoreSpec> = {};
-  for (const name of storeNames) {
-    const spec = flow.stores?.[name];
-    if (spec !== undefined) stores[name] = { ...spec };
+  for (const name of rpr.data_store_instance?.split('+') ?? []) {
+    const spec = flow.spec.stores?.[name];
+    if (spec === undefined) continue;
+    stores[name] =
+      spec.path !== undefined ? { ...spec, path: resolve(flow.dir, spec.path) } : { ...spec };
   }
   return { functions, stores };
 }
 
-/** One ProvisionRequest per RPR of a flow, as a pool would send them to a provider. */
+/** One ProvisionRequest per RPR of a flow, as the pool sends them to a provider. */
 export function flowProvisionRequests(
-  flow: FlowSpec,
-  flowDir: string,
+  flow: ManifestFlow,
   rprs: readonly Rpr[],
   tenant: string,
   token = TOKEN_PLACEHOLDER,
 ): ProvisionRequest[] {
   return rprs.map((rpr) => ({
     tenant,
-    template: flow.name,
+    template: flow.spec.name,
     rpr,
     node_ids: rpr.node_id.split('+'),
-    warm: warmSpecFor(flow, flowDir, rpr),
+    warm: warmSpecFor(flow, rpr),
     token,
   }));
 }

@@ -12,6 +12,7 @@ export type { PodView } from './pod-view.js';
 export { apiFailure, toWarmflowError as kubernetesError } from './kubernetes-errors.js';
 export { readCapacity } from './quota-capacity.js';
 export { flowProvisionRequests, warmSpecFor, TOKEN_PLACEHOLDER } from './flow-requests.js';
+export type { ManifestFlow } from './flow-requests.js';
 export * from './manifests/index.js';
 export { dnsLabel, isDns1123Label, isLabelValue, labelValue } from './names.js';
 export { parseQuantity, cpuQuantity, memoryQuantity } from './quantity.js';

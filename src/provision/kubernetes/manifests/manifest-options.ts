@@ -80,3 +80,23 @@ export function resolveManifestOptions(options: Partial<ManifestOptions> = {}): 
 export function resolveTenantQuotas(quotas: Partial<TenantQuotas> = {}): TenantQuotas {
   return { ...DEFAULT_TENANT_QUOTAS, ...quotas };
 }
+
+/**
+ * Maps a tenant's quotas as `tenancy/` keeps them (`cores`, `memory_gb`, `warm_resources`)
+ * onto its namespace quota: a warm resource is a pod, so `warm_resources` bounds `pods`.
+ *
+ * ```ts
+ * createKubernetesProvider({ quotas: (tenant) => fromTenancyQuotas(registry.get(tenant).quotas) });
+ * ```
+ */
+export function fromTenancyQuotas(quotas: {
+  cores?: number;
+  memory_gb?: number;
+  warm_resources?: number;
+}): Partial<TenantQuotas> {
+  const mapped: Partial<TenantQuotas> = {};
+  if (quotas.cores !== undefined) mapped.cpu_cores = quotas.cores;
+  if (quotas.memory_gb !== undefined) mapped.memory_gb = quotas.memory_gb;
+  if (quotas.warm_resources !== undefined) mapped.pods = quotas.warm_resources;
+  return mapped;
+}

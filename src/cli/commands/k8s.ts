@@ -1,0 +1,184 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { WarmflowError } from '../../errors.js';
+import type { Rpr } from '../../predictor/rpr.js';
+import { flowProvisionRequests } from '../../provision/kubernetes/flow-requests.js';
+import {
+  applyOrder,
+  buildProvisionManifests,
+  resolveManifestOptions,
+  resolveTenantQuotas,
+  toYaml,
+  workerPodName,
+  type ManifestOptions,
+  type TenantQuotas,
+} from '../../provision/kubernetes/manifests/index.js';
+import { loadFlow } from '../../template/load-flow.js';
+
+interface ManifestsFlags {
+  rpr: string;
+  tenant: string;
+  image?: string;
+  namespacePrefix?: string;
+  workerPort?: string;
+  nodeSelector: string[];
+  quota?: string;
+  json?: boolean;
+}
+
+/**
+ * `warmflow k8s manifests FLOW --rpr RPR.json --tenant T`: prints, offline, every object the
+ * Kubernetes provider would apply for that flow's RPRs — for a cluster admin to review or
+ * `kubectl apply --dry-run=server -f -`.
+ */
+export function registerK8s(program: Command): void {
+  const k8s = program.command('k8s').description('Kubernetes provider tools');
+  k8s
+    .command('manifests')
+    .description(
+      'print the namespace, policies, Secret and pods the Kubernetes provider would apply',
+    )
+    .argument('<flow>', 'flow file (.yaml or a .ts/.js module exporting defineFlow(...))')
+    .requiredOption(
+      '--rpr <file>',
+      'RPRs as JSON: an array, { "rprs": [...] } (predict --json), or one RPR',
+    )
+    .option('--tenant <tenant>', 'tenant whose namespace the pods go to', 'default')
+    .option('--image <image>', 'worker image')
+    .option('--namespace-prefix <prefix>', 'prefix of tenant namespaces', 'warmflow-')
+    .option('--worker-port <port>', 'port the worker listens on in the pod')
+    .option('--node-selector <key=value>', 'node selector label (repeatable)', collect, [])
+    .option('--quota <k=v,...>', 'tenant quota: cpu_cores, memory_gb, pods, gpus')
+    .option('--json', 'print a JSON array instead of multi-document YAML')
+    .addHelpText(
+      'after',
+      '\nPod names end in a stable suffix here; the provider uses a random one per pod.\n' +
+        'The Secret shows a placeholder token; the pool generates a real one per pool.',
+    )
+    .action(async (flowFile: string, flags: ManifestsFlags) => {
+      const flow = await loadFlow(flowFile);
+      const rprs = await readRprs(flags.rpr);
+      const options = manifestOptions(flags);
+      const quotas = parseQuotas(flags.quota);
+      const requests = flowProvisionRequests(flow, rprs, flags.tenant);
+      const groups = requests.map((request) =>
+        buildProvisionManifests(
+          request,
+          workerPodName(request.template, request.rpr.node_id, 'sample'),
+          quotas,
+          options,
+        ),
+      );
+      const manifests = applyOrder(groups);
+      for (const request of requests) {
+        for (const [name, store] of Object.entries(request.warm.stores)) {
+          if (store.kind === 'sqlite' && !store.path?.startsWith('/tmp/')) {
+            process.stderr.write(
+              `warning: node "${request.rpr.node_id}" uses sqlite store "${name}" at ${store.path}; a worker pod's root ` +
+                'filesystem is read-only (only /tmp is writable, and lost with the pod): use redis or postgres on Kubernetes\n',
+            );
+          }
+        }
+      }
+      if (flags.json)
+        process.stdout.write(
+          JSON.stringify(
+            manifests.map((m) => m.toJSON()),
+            null,
+            2,
+          ) + '\n',
+        );
+      else process.stdout.write(toYaml(manifests));
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function manifestOptions(flags: ManifestsFlags): ManifestOptions {
+  const nodeSelector: Record<string, string> = {};
+  for (const pair of flags.nodeSelector) {
+    const [key, value] = pair.split('=');
+    if (!key || value === undefined) {
+      throw new WarmflowError('E_INVALID_ARGUMENTS', `--node-selector "${pair}" is not key=value`);
+    }
+    nodeSelector[key] = value;
+  }
+  const partial: Partial<ManifestOptions> = { nodeSelector };
+  if (flags.image !== undefined) partial.image = flags.image;
+  if (flags.namespacePrefix !== undefined) partial.namespacePrefix = flags.namespacePrefix;
+  if (flags.workerPort !== undefined) {
+    const port = Number(flags.workerPort);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new WarmflowError(
+        'E_INVALID_ARGUMENTS',
+        `--worker-port ${flags.workerPort} is not a TCP port`,
+      );
+    }
+    partial.workerPort = port;
+  }
+  return resolveManifestOptions(partial);
+}
+
+function parseQuotas(text: string | undefined): TenantQuotas {
+  const quotas: Partial<TenantQuotas> = {};
+  for (const pair of (text ?? '').split(',').filter(Boolean)) {
+    const [key, value] = pair.split('=');
+    const amount = Number(value);
+    if (!['cpu_cores', 'memory_gb', 'pods', 'gpus'].includes(key ?? '') || !(amount >= 0)) {
+      throw new WarmflowError(
+        'E_INVALID_ARGUMENTS',
+        `--quota "${pair}" is not one of cpu_cores, memory_gb, pods, gpus = a number`,
+      );
+    }
+    quotas[key as keyof TenantQuotas] = amount;
+  }
+  return resolveTenantQuotas(quotas);
+}
+
+async function readRprs(file: string): Promise<Rpr[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new WarmflowError(
+      'E_INVALID_RPR',
+      `cannot read RPRs from ${file}: ${(error as Error).message}`,
+      {
+        hint: 'write them with `warmflow predict FLOW --json > rpr.json`',
+      },
+    );
+  }
+  const list = Array.isArray(parsed)
+    ? parsed
+    : parsed !== null &&
+        typeof parsed === 'object' &&
+        Array.isArray((parsed as { rprs?: unknown }).rprs)
+      ? (parsed as { rprs: unknown[] }).rprs
+      : [parsed];
+  const bad = list.findIndex(
+    (r) =>
+      r === null ||
+      typeof r !== 'object' ||
+      typeof (r as Rpr).node_id !== 'string' ||
+      typeof (r as Rpr).cpu_cores !== 'number' ||
+      !((r as Rpr).cpu_cores > 0) ||
+      typeof (r as Rpr).memory_gb !== 'number' ||
+      !((r as Rpr).memory_gb > 0),
+  );
+  if (list.length === 0 || bad >= 0) {
+    throw new WarmflowError(
+      'E_INVALID_RPR',
+      `${file}: ${list.length === 0 ? 'no RPRs' : `RPR ${bad} needs node_id, cpu_cores > 0 and memory_gb > 0`}`,
+    );
+  }
+  return (list as Array<Partial<Rpr> & Pick<Rpr, 'node_id' | 'cpu_cores' | 'memory_gb'>>).map(
+    (r) => ({
+      ...r,
+      resource_type: r.resource_type ?? (r.gpu_enabled ? 'GPU' : 'CPU'),
+      gpu_enabled: r.gpu_enabled ?? false,
+      data_store_instance: r.data_store_instance ?? null,
+    }),
+  );
+}
