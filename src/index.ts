@@ -60,7 +60,11 @@ export {
   SqliteHistory,
   PostgresHistory,
 } from './history/index.js';
-export type { ObservationExtras, SqliteHistoryConfig, PostgresHistoryConfig } from './history/index.js';
+export type {
+  ObservationExtras,
+  SqliteHistoryConfig,
+  PostgresHistoryConfig,
+} from './history/index.js';
 export { createKubernetesProvider, KubernetesProvider, fromTenancyQuotas } from './provision/kubernetes/index.js';
 export type {
   KubernetesProviderOptions,
@@ -68,3 +72,39 @@ export type {
   TenantQuotas as KubernetesTenantQuotas,
   ManifestOptions as KubernetesManifestOptions,
 } from './provision/kubernetes/index.js';
+export { historyReport, runReport, formatHistoryText } from './history/index.js';
+export type { HistoryRunReport, HistoryNodeReport } from './history/index.js';
+export {
+  predict,
+  ruleRprs,
+  formatPrediction,
+  functionFingerprint,
+  calibrateFlow,
+  runInSandbox,
+  refineModel,
+  propagateRates,
+  chooseStore,
+  assignGpus,
+  hourlyCost,
+  loadPrices,
+  resolvePrices,
+  DEFAULT_PRICES,
+  DEFAULT_SIZING,
+  requiredCores,
+  provisionMemoryGb,
+  defaultFunctionModel,
+} from './predictor/index.js';
+export type {
+  PredictOptions,
+  PredictionResult,
+  NodePrediction,
+  PredictorFlow,
+  FunctionModel,
+  PriceTable,
+  NodeRates,
+  Placement,
+  SizingPolicy,
+  CalibrationOptions,
+  CalibrateResult,
+  MeasureResult,
+} from './predictor/index.js';

@@ -10,3 +10,6 @@ export { migrateSqlite, SQLITE_HISTORY_MIGRATIONS } from './sqlite/sqlite-migrat
 export { PostgresHistory } from './postgres/postgres-history.js';
 export type { PostgresHistoryConfig } from './postgres/postgres-history.js';
 export { migratePostgres, POSTGRES_HISTORY_MIGRATIONS } from './postgres/postgres-migrations.js';
+export { historyReport, runReport } from './history-report.js';
+export type { HistoryRunReport, HistoryNodeReport } from './history-report.js';
+export { formatHistoryText } from './format-history.js';

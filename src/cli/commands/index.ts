@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { registerTemplate } from './template.js';
 import { registerWorker } from './worker.js';
 import { registerK8s } from './k8s.js';
+import { registerHistory } from './history.js';
 
 /** Every `warmflow` subcommand, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
   registerTemplate(program);
   registerWorker(program);
   registerK8s(program);
+  registerHistory(program);
 }
