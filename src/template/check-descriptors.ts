@@ -47,7 +47,8 @@ export function checkDescriptors(
       );
     } else {
       first.set(fn.name, index);
-      kept.push({ fn, index });
+      // Specs built in code may skip the lists the schema defaults; inference needs them.
+      kept.push({ fn: { ...fn, input: fn.input ?? [], output: fn.output ?? [] }, index });
     }
     for (const side of ['input', 'output'] as const) {
       const types = fn[side] ?? [];

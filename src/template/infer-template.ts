@@ -47,6 +47,9 @@ export function inferTemplate(spec: FlowSpec, options: InferOptions = {}): Templ
     positions?.at(path) ?? (file === undefined ? undefined : { file });
   const problems: Problem[] = [];
   const functions = checkDescriptors(spec, locate, problems);
+  // Own properties only: a type named `constructor` must not find Object's.
+  const placement = (type: string) =>
+    spec.types !== undefined && Object.hasOwn(spec.types, type) ? spec.types[type] : undefined;
 
   const producers = new Map<string, string[]>();
   const consumers = new Set<string>();
@@ -84,12 +87,12 @@ export function inferTemplate(spec: FlowSpec, options: InferOptions = {}): Templ
         ...(producers.get(type) ?? []),
       ];
       if (from.length === 0) {
-        const store = spec.types?.[type]?.store;
+        const store = placement(type)?.store;
         if (store === undefined) {
           problems.push(unsatisfiable(locate, fn.name, type, fn.input.indexOf(type), index));
           return;
         }
-        if (!reads.has(type)) reads.set(type, ioNode('read', type, store, spec.types?.[type]?.key));
+        if (!reads.has(type)) reads.set(type, ioNode('read', type, store, placement(type)?.key));
         from.push(`read:${type}`);
       }
       for (const producer of from) {
@@ -103,8 +106,8 @@ export function inferTemplate(spec: FlowSpec, options: InferOptions = {}): Templ
     for (const type of new Set(fn.output)) {
       if (consumers.has(type)) continue;
       if (!writes.has(type)) {
-        const store = spec.types?.[type]?.store ?? spec.sink;
-        writes.set(type, ioNode('write', type, store, spec.types?.[type]?.key));
+        const store = placement(type)?.store ?? spec.sink;
+        writes.set(type, ioNode('write', type, store, placement(type)?.key));
       }
       edges.push({ from: fn.name, to: `write:${type}`, type });
     }

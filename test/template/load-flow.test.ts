@@ -152,6 +152,16 @@ describe('loadFlow', () => {
 });
 
 describe('parseFlow and defineFlow', () => {
+  it('examples/iot/flow.ts is the same flow as examples/iot/flow.yaml', async () => {
+    const fromTs = await loadFlow(path.join(root, 'examples/iot/flow.ts'));
+    const fromYaml = await loadFlow(path.join(root, 'examples/iot/flow.yaml'));
+    expect(JSON.parse(JSON.stringify(fromTs.spec))).toEqual(
+      JSON.parse(JSON.stringify(fromYaml.spec)),
+    );
+    expect(fromTs.template).toEqual(fromYaml.template);
+    expect(fromTs.functions).toEqual(fromYaml.functions);
+  });
+
   it('give the same template for the same flow, with positions only on the parsed one', () => {
     const yaml = [
       'name: same',
