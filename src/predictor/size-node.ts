@@ -71,6 +71,11 @@ export function sizeNode(
       explicit: explicitStore(ctx.flow, node.id),
       sink: ctx.flow.spec.sink,
       catalogue: ctx.flow.spec.stores ?? {},
+      placedTypes: new Set(
+        Object.values(ctx.flow.spec.types ?? {}).flatMap((t) =>
+          t.store === undefined ? [] : [t.store],
+        ),
+      ),
       keyed: key !== undefined,
       keys: key?.keys ?? 0,
       bytesPerKey: model.memory_per_key_bytes,

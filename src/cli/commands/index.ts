@@ -3,6 +3,7 @@ import { registerTemplate } from './template.js';
 import { registerWorker } from './worker.js';
 import { registerK8s } from './k8s.js';
 import { registerHistory } from './history.js';
+import { registerPredict } from './predict.js';
 
 /** Every `warmflow` subcommand, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerWorker(program);
   registerK8s(program);
   registerHistory(program);
+  registerPredict(program);
 }

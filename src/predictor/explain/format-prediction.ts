@@ -40,12 +40,12 @@ function formatNode(node: NodePrediction, currency: string): string[] {
     `  per record: ${node.cpu_us_per_record.toFixed(2)} µs CPU ` +
       `(${model.cpu_us_base.toFixed(2)} + ${model.cpu_us_per_byte.toFixed(4)}×bytes), ` +
       `selectivity ${model.selectivity.toFixed(3)} — from ${basis}`,
-    `  cores: ${node.cores_needed.toFixed(3)} needed at the target utilisation, ` +
-      `interval ${why.confidence!.cpu_cores.join('–')}`,
+    `  cores: ${sig(node.cores_needed)} needed at the target utilisation, ` +
+      `interval ${why.confidence!.cpu_cores.map(sig).join('–')}`,
     `  memory: ${formatBytes(node.memory.total)} peak = base ${formatBytes(node.memory.base)} + buffers ` +
       `${formatBytes(node.memory.buffers)} + state ${formatBytes(node.memory.state)}` +
       (node.memory.retained > 0 ? ` + retained ${formatBytes(node.memory.retained)}` : '') +
-      `, interval ${why.confidence!.memory_gb.join('–')} GiB`,
+      `, interval ${why.confidence!.memory_gb.map(sig).join('–')} GiB`,
     `  store: ${why.data_store_reason ?? '-'}`,
   ];
   if (why.gpu_reason && why.gpu_reason !== 'no GPU use declared')
@@ -53,6 +53,10 @@ function formatNode(node: NodePrediction, currency: string): string[] {
   for (const note of why.notes ?? []) out.push(`  note: ${note}`);
   out.push(`  cost: ${money(why.hourly_cost ?? 0, currency)}/hour`);
   return out;
+}
+
+function sig(value: number): string {
+  return value === 0 ? '0' : String(Number(value.toPrecision(3)));
 }
 
 function fixed(value: number): string {

@@ -30,6 +30,8 @@ export interface PlacementInput {
   /** The flow's default sink for unplaced writes. */
   sink?: string | undefined;
   catalogue: Record<string, StoreSpec>;
+  /** Store instances the flow already places types in (not reused for a node's private state). */
+  placedTypes?: ReadonlySet<string>;
   keyed: boolean;
   keys: number;
   bytesPerKey: number;
@@ -48,8 +50,8 @@ export interface Placement {
 
 /**
  * Chooses where a node's state or I/O lives. An explicit store in the flow always
- * wins. Keyed state stays in process (the catalogue's `memory` instance, or the
- * engine's default when the catalogue has none: `null`) while it fits the node's
+ * wins. Keyed state stays in process (a `memory` instance of the catalogue that no
+ * type is placed in, else the engine's default: `null`) while it fits the node's
  * memory budget; past that it goes to a shared store of the catalogue: Redis for hot
  * or small values that fit its limit, else PostgreSQL, else SQLite.
  */
@@ -91,7 +93,10 @@ export function chooseStore(
 
   const stateBytes = input.keys * input.bytesPerKey;
   const budget = policy.maxNodeMemoryGb * GiB - input.otherBytes;
-  const memory = firstOfKind(catalogue, 'memory');
+  // A memory instance that holds a placed type (a lookup table) is not this node's state.
+  const memory = Object.entries(catalogue).find(
+    ([name, spec]) => spec.kind === 'memory' && !(input.placedTypes?.has(name) ?? false),
+  )?.[0];
   const size = `${input.keys} keys × ${Math.round(input.bytesPerKey)} B = ${formatBytes(stateBytes)}`;
   if (stateBytes <= budget) {
     return {

@@ -27,6 +27,10 @@ describe('chooseStore', () => {
     expect(p).toMatchObject({ data_store_instance: 'local', in_process: true });
     expect(p.reason).toMatch(/fits/);
     expect(chooseStore({ ...base, catalogue: {} }).data_store_instance).toBeNull();
+    // A memory instance that holds a lookup table is not reused for private state.
+    expect(
+      chooseStore({ ...base, placedTypes: new Set(['local']) }).data_store_instance,
+    ).toBeNull();
   });
 
   it('moves small values past the budget to Redis, large ones to PostgreSQL, then SQLite', () => {

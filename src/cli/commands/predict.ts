@@ -1,0 +1,169 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import ora from 'ora';
+import { WarmflowError } from '../../errors.js';
+import { openHistory } from '../../history/open-history.js';
+import type { HistoryStore } from '../../history/history-store.js';
+import { readSample } from '../../predictor/calibration/sample-reader.js';
+import { loadPrices } from '../../predictor/cost/price-table.js';
+import { formatPrediction } from '../../predictor/explain/format-prediction.js';
+import { predict } from '../../predictor/predict.js';
+import type { PredictOptions } from '../../predictor/prediction.js';
+import { profile } from '../../profiler/profile.js';
+import type { Dcp } from '../../profiler/dcp.js';
+import { loadFlow, type LoadedFlow } from '../../template/load-flow.js';
+
+interface PredictFlags {
+  profile?: string;
+  input?: string;
+  timeField?: string;
+  history?: string | false;
+  calibrate: boolean;
+  sample: string;
+  prices?: string;
+  gpus: string;
+  tenant?: string;
+  targetUtilisation: string;
+  coreStep: string;
+  json?: boolean;
+}
+
+/**
+ * `warmflow predict FLOW (--profile DCP.json | --input SOURCE)`: one RPR per node and
+ * why. Without either, the flow's own stream source is profiled.
+ */
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description(
+      'predict per-node resources (RPRs) from a data profile, calibration and run history',
+    )
+    .argument('<flow>', 'flow file (.yaml, or a .ts/.js module exporting defineFlow(...))')
+    .option('--profile <dcp.json>', 'a DCP written by `warmflow profile --json`')
+    .option(
+      '--input <source>',
+      'profile this source first (JSONL, CSV, JSON array, .gz) and calibrate on it',
+    )
+    .option('--time-field <field>', 'event-time field for the rate, when profiling --input')
+    .option(
+      '--history <url>',
+      'history: postgres://… or a SQLite file (default: the embedded one under WARMFLOW_HOME)',
+    )
+    .option('--no-history', 'ignore past runs')
+    .option('--no-calibrate', 'do not run the functions on a sample (history and defaults only)')
+    .option('--sample <n>', 'records per function for calibration', '2000')
+    .option(
+      '--prices <file>',
+      'JSON price table: {cpu_core_hour, memory_gib_hour, gpu_hour, currency}',
+    )
+    .option('--gpus <n>', 'GPUs the provider offers', '0')
+    .option('--tenant <tenant>', 'learn only from this tenant’s runs')
+    .option('--target-utilisation <u>', 'CPU share a node may keep busy, in (0, 1]', '0.7')
+    .option('--core-step <step>', 'smallest core step the provider allocates (1 or 0.5)', '1')
+    .option('--json', 'print the array of RPRs (with reasoning) as JSON')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 prediction failed (e.g. a required GPU is missing), 2 invalid input.',
+    )
+    .action(async (file: string, flags: PredictFlags) => {
+      if (flags.profile !== undefined && flags.input !== undefined) {
+        throw new WarmflowError('E_INVALID_ARGUMENTS', '--profile and --input cannot be combined', {
+          hint: 'give a ready profile with --profile, or a source to profile with --input',
+        });
+      }
+      const spinner = !flags.json && process.stderr.isTTY ? ora({ stream: process.stderr }) : null;
+      const flow = await loadFlow(file);
+      spinner?.start('profiling');
+      let history: HistoryStore | undefined;
+      try {
+        const { dcp, sampleFrom } = await loadProfile(flow, flags);
+        const options: PredictOptions = {
+          flow,
+          dcp,
+          gpus: number(flags.gpus, '--gpus', 0),
+          targetUtilisation: number(flags.targetUtilisation, '--target-utilisation', 0.01),
+          coreStep: number(flags.coreStep, '--core-step', 0.01),
+        };
+        const sample = number(flags.sample, '--sample', 1);
+        if (!flags.calibrate) options.calibrate = false;
+        else if (sampleFrom !== undefined) {
+          options.calibrate = { sample: await readSample(sampleFrom, sample), sampleSize: sample };
+        } else options.calibrate = { sampleSize: sample };
+        if (flags.prices !== undefined) options.prices = await loadPrices(flags.prices);
+        if (flags.tenant !== undefined) options.tenant = flags.tenant;
+        if (flags.history !== false) {
+          history = await openHistory(flags.history);
+          options.history = history;
+        }
+        spinner?.start(flags.calibrate ? 'calibrating functions on the sample' : 'predicting');
+        const result = await predict(options);
+        spinner?.stop();
+        process.stdout.write(
+          flags.json ? JSON.stringify(result.rprs, null, 2) + '\n' : formatPrediction(result),
+        );
+      } finally {
+        spinner?.stop();
+        await history?.close();
+      }
+    });
+}
+
+async function loadProfile(
+  flow: LoadedFlow,
+  flags: PredictFlags,
+): Promise<{ dcp: Dcp; sampleFrom?: string }> {
+  const profileOptions = flags.timeField === undefined ? {} : { timeField: flags.timeField };
+  if (flags.profile !== undefined) {
+    let dcp: Dcp;
+    try {
+      dcp = JSON.parse(await readFile(flags.profile, 'utf8')) as Dcp;
+    } catch (error) {
+      throw new WarmflowError(
+        'E_INVALID_PROFILE',
+        `cannot read the profile ${flags.profile}: ${(error as Error).message}`,
+        {
+          hint: 'write one with `warmflow profile SOURCE --json > dcp.json`',
+        },
+      );
+    }
+    if (
+      typeof dcp?.volume?.records_per_second !== 'number' ||
+      typeof dcp.cardinality !== 'object'
+    ) {
+      throw new WarmflowError(
+        'E_INVALID_PROFILE',
+        `${flags.profile} is not a DCP (no volume.records_per_second or cardinality)`,
+        {
+          hint: 'write one with `warmflow profile SOURCE --json > dcp.json`',
+        },
+      );
+    }
+    return { dcp };
+  }
+  if (flags.input !== undefined)
+    return { dcp: await profile(flags.input, profileOptions), sampleFrom: flags.input };
+  const stream = Object.values(flow.spec.streams ?? {}).find((s) => s.source !== undefined);
+  if (stream?.source === undefined) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      'predict needs a profile: give --profile DCP.json or --input SOURCE',
+      {
+        hint: `warmflow predict ${path.relative(process.cwd(), flow.file)} --input data.jsonl`,
+      },
+    );
+  }
+  // The flow's own stream source: calibration reads every stream's source itself.
+  return { dcp: await profile(path.resolve(flow.dir, stream.source), profileOptions) };
+}
+
+function number(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      `${flag} must be a number ≥ ${min}, got "${value}"`,
+    );
+  }
+  return n;
+}
