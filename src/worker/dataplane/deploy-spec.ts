@@ -3,7 +3,7 @@ import type { StoreSpec, Template } from '../../template/types.js';
 /** Where a run's records come from, as the data plane sees it. */
 export type SourceSpec =
   | {
-      /** Each thread reads and parses its own byte range of a local JSONL file (no bytes cross threads). */
+      /** Threads read and parse interleaved chunks of a local JSONL file themselves (no bytes cross threads). */
       mode: 'file';
       node_id: string;
       type: string;
@@ -38,8 +38,12 @@ export interface DeploySpec {
   stores: Record<string, StoreSpec>;
   /** Key field of each type placed in a store (`types.T.key`). */
   type_keys: Record<string, string>;
+  /** Store of each type placed in one (`types.T.store`): where `ctx.input(T)` looks. */
+  type_stores: Record<string, string>;
+  /** Store holding each keyed node's state (its RPR's `data_store_instance`); absent: a memory store per run. */
+  state_stores: Record<string, string>;
   seeds: SeedSpec[];
-  source: SourceSpec;
+  sources: SourceSpec[];
   /** Records per batch (default 1000). */
   batch_size?: number;
 }

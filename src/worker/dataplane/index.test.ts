@@ -16,7 +16,7 @@ const context = (functions: Array<{ node_id: string; module: string; export: str
   log,
 });
 
-describe('createDataPlane (warming stub)', () => {
+describe('createDataPlane (warming)', () => {
   it('loads TypeScript and JavaScript function modules while warming', async () => {
     const plane = await createDataPlane(
       context([
@@ -24,7 +24,7 @@ describe('createDataPlane (warming stub)', () => {
         { node_id: 'upper', module: path.join(fixtures, 'upper.js'), export: 'upper' },
       ]),
     );
-    expect(plane.stats?.()).toEqual({ functions_loaded: 2 });
+    expect(plane.stats?.()).toEqual({ threads: 1, running: false, runs: 0 });
     await plane.close();
   });
 
@@ -46,11 +46,10 @@ describe('createDataPlane (warming stub)', () => {
     ).rejects.toThrow(/cannot load function module .*missing\.ts/);
   });
 
-  it('refuses data messages with a clear error', async () => {
+  it('refuses data messages when no run is active', async () => {
     const plane = await createDataPlane(context([]));
-    const failures: unknown[] = [];
-    const connection = { fail: (_m: unknown, e: unknown) => failures.push(e) } as never;
-    await plane.handle({ type: 'batch', id: 1 }, undefined, connection);
-    expect(String(failures[0])).toMatch(/no data plane for message "batch"/);
+    const connection = {} as never;
+    expect(() => plane.handle({ type: 'df.batch', id: 1 }, undefined, connection)).toThrow(/no run is active/);
+    await plane.close();
   });
 });

@@ -25,8 +25,8 @@ export interface NodeGraph {
   /** Function nodes in topological order. */
   functions: GraphNode[];
   byId: Map<string, GraphNode>;
-  /** Routes of the source node, by the type it carries. */
-  sourceRoutes: Route[];
+  /** Routes of each source node. */
+  sourceRoutes: Map<string, Route[]>;
   /** Number of keyed exchanges on the longest path; the drain needs one round per exchange. */
   exchanges: number;
 }
@@ -42,14 +42,15 @@ function stripRead(name: string): string {
 export function compileGraph(
   template: Template,
   nodeIds: readonly string[],
-  sourceId: string,
+  sourceIds: readonly string[],
   typeKeys: Record<string, string>,
 ): NodeGraph {
   const inGroup = new Set(nodeIds);
   const nodes = new Map<string, TemplateNode>(template.nodes.map((n) => [n.id, n]));
   const routeTo = (to: string, type: string): Route | undefined => {
     const target = nodes.get(to);
-    if (target === undefined || target.kind === 'read' || target.kind === 'source') return undefined;
+    if (target === undefined || target.kind === 'read' || target.kind === 'source')
+      return undefined;
     if (!inGroup.has(to)) {
       throw new WarmflowError('E_PLAN', `edge ${type} -> "${to}" leaves the resource's group`, {
         hint: 'deploy the whole connected group of nodes onto one resource (see planGroups)',
@@ -89,19 +90,22 @@ export function compileGraph(
       order: index,
     };
   });
-  const sourceRoutes = [...routesFrom(sourceId).values()].flat();
+  const sourceRoutes = new Map(sourceIds.map((id) => [id, [...routesFrom(id).values()].flat()]));
   return {
     functions,
     byId: new Map(functions.map((f) => [f.id, f])),
     sourceRoutes,
-    exchanges: countExchanges(template, sourceId, nodes),
+    exchanges: Math.max(0, ...sourceIds.map((id) => countExchanges(template, id, nodes))),
   };
 }
 
 function topologicalFunctions(template: Template, inGroup: Set<string>): string[] {
-  const ids = template.nodes.filter((n) => n.kind === 'function' && inGroup.has(n.id)).map((n) => n.id);
+  const ids = template.nodes
+    .filter((n) => n.kind === 'function' && inGroup.has(n.id))
+    .map((n) => n.id);
   const indegree = new Map(ids.map((id) => [id, 0]));
-  for (const e of template.edges) if (indegree.has(e.to) && indegree.has(e.from)) indegree.set(e.to, indegree.get(e.to)! + 1);
+  for (const e of template.edges)
+    if (indegree.has(e.to) && indegree.has(e.from)) indegree.set(e.to, indegree.get(e.to)! + 1);
   const ready = ids.filter((id) => indegree.get(id) === 0);
   const out: string[] = [];
   while (ready.length > 0) {
@@ -114,12 +118,17 @@ function topologicalFunctions(template: Template, inGroup: Set<string>): string[
       if (left === 0) ready.push(e.to);
     }
   }
-  if (out.length !== ids.length) throw new WarmflowError('E_PLAN', 'the template has a cycle among function nodes');
+  if (out.length !== ids.length)
+    throw new WarmflowError('E_PLAN', 'the template has a cycle among function nodes');
   return out;
 }
 
 /** Longest number of keyed nodes on any path from the source. */
-function countExchanges(template: Template, sourceId: string, nodes: Map<string, TemplateNode>): number {
+function countExchanges(
+  template: Template,
+  sourceId: string,
+  nodes: Map<string, TemplateNode>,
+): number {
   const memo = new Map<string, number>();
   const depth = (id: string): number => {
     const known = memo.get(id);
@@ -142,7 +151,8 @@ function countExchanges(template: Template, sourceId: string, nodes: Map<string,
 export function outputTypeOf(node: GraphNode, record: unknown): string | undefined {
   if (node.outputs.length === 1) return node.outputs[0];
   if (record !== null && typeof record === 'object') {
-    const tagged = (record as Record<string, unknown>).$type ?? (record as Record<string, unknown>).type;
+    const tagged =
+      (record as Record<string, unknown>).$type ?? (record as Record<string, unknown>).type;
     if (typeof tagged === 'string' && node.outputs.includes(tagged)) return tagged;
   }
   return undefined;

@@ -1,0 +1,81 @@
+import path from 'node:path';
+import type { Rpr } from '../predictor/rpr.js';
+import type { StoreSpec } from '../template/types.js';
+import type { LoadedFlow } from '../template/load-flow.js';
+import type { DeploySpec, SeedSpec } from '../worker/dataplane/deploy-spec.js';
+import type { ResolvedSource } from './sources.js';
+
+/** The store catalogue of a run: the flow's, with overrides, sqlite paths absolute. */
+export function runStores(
+  flow: LoadedFlow,
+  overrides: Record<string, StoreSpec> = {},
+): Record<string, StoreSpec> {
+  const stores: Record<string, StoreSpec> = {};
+  for (const [name, spec] of Object.entries({ ...(flow.spec.stores ?? {}), ...overrides })) {
+    stores[name] =
+      spec.kind === 'sqlite' && spec.path !== undefined && spec.path !== ':memory:'
+        ? { ...spec, path: path.resolve(flow.dir, spec.path) }
+        : { ...spec };
+  }
+  return stores;
+}
+
+/**
+ * Builds what `df.run` deploys onto the resource serving `nodeIds`: the template, its
+ * sources, the stores, where each type lives and each keyed node keeps its state (the
+ * node's RPR `data_store_instance` when it names a store of the catalogue).
+ */
+export function buildDeploySpec(options: {
+  executionId: string;
+  flow: LoadedFlow;
+  nodeIds: string[];
+  rprs: readonly Rpr[];
+  sources: readonly ResolvedSource[];
+  stores: Record<string, StoreSpec>;
+  stateStore?: string;
+}): DeploySpec {
+  const { flow, stores } = options;
+  const typeKeys: Record<string, string> = {};
+  const typeStores: Record<string, string> = {};
+  const seeds: SeedSpec[] = [];
+  for (const [type, spec] of Object.entries(flow.spec.types ?? {})) {
+    if (spec.key !== undefined) typeKeys[type] = spec.key;
+    if (spec.store !== undefined) typeStores[type] = spec.store;
+    if (spec.seed !== undefined && spec.store !== undefined && spec.key !== undefined) {
+      seeds.push({
+        type,
+        store: spec.store,
+        key: spec.key,
+        file: path.resolve(flow.dir, spec.seed),
+      });
+    }
+  }
+  const stateStores: Record<string, string> = {};
+  for (const node of flow.template.nodes) {
+    if (node.kind !== 'function' || node.key === undefined) continue;
+    const named =
+      options.stateStore ??
+      options.rprs.find((r) => r.node_id === node.id)?.data_store_instance ??
+      undefined;
+    if (named !== undefined && named !== null && stores[named] !== undefined)
+      stateStores[node.id] = named;
+  }
+  const inGroup = new Set(options.nodeIds);
+  return {
+    execution_id: options.executionId,
+    template: flow.template,
+    node_ids: options.nodeIds,
+    stores,
+    type_keys: typeKeys,
+    type_stores: typeStores,
+    state_stores: stateStores,
+    seeds,
+    sources: options.sources
+      .filter((s) => inGroup.has(s.node_id))
+      .map((s) =>
+        s.mode === 'file'
+          ? { mode: 'file' as const, node_id: s.node_id, type: s.type, path: s.input }
+          : { mode: 'push' as const, node_id: s.node_id, type: s.type },
+      ),
+  };
+}

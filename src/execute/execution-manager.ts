@@ -1,0 +1,291 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { WarmflowError } from '../errors.js';
+import type { Rpr } from '../predictor/rpr.js';
+import type { Provider } from '../provision/provider.js';
+import type { Rac } from '../provision/rac.js';
+import type { Claim } from '../provision/pool/claim.js';
+import { planResources } from '../provision/pool/resource-plan.js';
+import { openStore } from '../stores/open-store.js';
+import type { StoreSpec } from '../template/types.js';
+import type { LoadedFlow } from '../template/load-flow.js';
+import { WorkerClient } from '../worker/client.js';
+import type { RunResult } from '../worker/dataplane/deploy-spec.js';
+import { loadSeed } from '../worker/dataplane/run-stores.js';
+import { DEAD_LETTER_TYPE } from '../worker/dataplane/thread-messages.js';
+import type { CompletionStatus } from './completion-status.js';
+import { buildDeploySpec, runStores } from './deploy-plan.js';
+import { completionStatus } from './completion-builder.js';
+import { planGroups } from './plan.js';
+import { feedSource, type FeederStats } from './push-feeder.js';
+import { preciseNow, ResourceSession } from './resource-session.js';
+import { SinkFiles } from './sinks.js';
+import { resolveSources } from './sources.js';
+
+/** A Dataflow Execution Request. */
+export interface ExecutionRequest {
+  execution_id?: string;
+  /** Default `default`. */
+  tenant?: string;
+  flow: LoadedFlow;
+  /** One RPR per node (what the pool was, or on-demand resources will be, provisioned from). */
+  rprs: Rpr[];
+  /** Placement groups; default {@link planGroups}. Must match the pool's to use it. */
+  groups?: string[][];
+  /** Input per stream name (`*`: the only stream); default each stream's `source`. */
+  inputs?: Record<string, string>;
+  /** Replay sources at this many records per second. */
+  rate?: number;
+  /** Folder of the JSONL sinks and the dead-letter file. */
+  out_dir: string;
+  /** Store catalogue overrides (by name; new names allowed). */
+  stores?: Record<string, StoreSpec>;
+  /** Keep every keyed node's state in this store instead of its RPR's. */
+  state_store?: string;
+}
+
+/** Where resources come from. */
+export interface ExecutionEnvironment {
+  /** The provider on-demand resources are created with (the pool's own). */
+  provider: Provider;
+  /** The warm pools; absent or `cold`: on-demand only. */
+  pool?: {
+    claim(template: string, tenant: string): Claim | null;
+    release(claim: Claim, options?: { retire?: boolean }): Promise<void>;
+  } | null;
+  cold?: boolean;
+  /** Progress, for the CLI: `claimed`, `provisioned`, `deployed`, `finished`. */
+  onEvent?: (event: string, detail?: Record<string, unknown>) => void;
+}
+
+interface Placed {
+  group: string[];
+  rac: Rac;
+  client: WorkerClient;
+  warm: boolean;
+}
+
+/**
+ * The Dataflow Execution Manager — the spec's `executeDataflow`:
+ *
+ * ```
+ * rac = getResourceAllocationConfirmation(template)   // claim a warm set
+ * if rac is null: provisionResources(request, template) // on-demand, same provider
+ * deployNodes(request, template, rac)                 // df.run: spec onto each resource
+ * executeNodes(request, template)                     // sources -> nodes -> sinks
+ * return getCompletionStatus(request, template)
+ * ```
+ *
+ * Never throws for a failed run: a failure (a worker that died, a store that refused a
+ * write) is in the returned status with the node and the reason. Throws only for a
+ * request that cannot start (no input, no capacity for on-demand resources).
+ */
+export async function executeDataflow(
+  request: ExecutionRequest,
+  env: ExecutionEnvironment,
+): Promise<CompletionStatus> {
+  const requestedAt = preciseNow();
+  const started = performance.now();
+  const executionId = request.execution_id ?? randomUUID();
+  const tenant = request.tenant ?? 'default';
+  const flow = request.flow;
+  const groups = request.groups ?? planGroups(flow.template);
+  const sources = resolveSources(flow, request.inputs ?? {}, request.rate);
+  const stores = runStores(flow, request.stores);
+
+  const exits = new Map<string, string>();
+  const unwatch = env.provider.watch((event) => {
+    if (event.type === 'exited')
+      exits.set(
+        event.resource_id,
+        `${event.reason}${event.oom_killed ? ' (over its memory limit)' : ''}`,
+      );
+  });
+  let claim = env.cold === true ? null : (env.pool?.claim(flow.template.name, tenant) ?? null);
+  let placed: Placed[] | null = claim === null ? null : placeFromClaim(claim, groups);
+  if (claim !== null && placed === null) {
+    await env.pool!.release(claim);
+    claim = null;
+  }
+  env.onEvent?.(claim !== null ? 'claimed' : 'provisioning', { warm: claim !== null });
+  const onDemand: Placed[] = [];
+  let failed = false;
+  try {
+    if (placed === null) {
+      placed = await provisionOnDemand(request, env.provider, tenant, groups);
+      onDemand.push(...placed);
+      env.onEvent?.('provisioned', { resources: placed.length });
+    }
+    await seedStores(request, stores);
+    const sinks = new SinkFiles(request.out_dir);
+    const sessions = placed.map((p) => {
+      const spec = buildDeploySpec({
+        executionId,
+        flow,
+        nodeIds: p.group,
+        rprs: request.rprs,
+        sources,
+        stores,
+        ...(request.state_store !== undefined ? { stateStore: request.state_store } : {}),
+      });
+      return new ResourceSession({ client: p.client, rac: p.rac, warm: p.warm, spec, sinks });
+    });
+    const runs = sessions.map((s) => s.run());
+    const feeders = new Map<string, FeederStats>();
+    const feeding = feedPushSources(sources, sessions, request.rate, feeders, sinks);
+    const settled = await Promise.allSettled([...runs, feeding]);
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure !== undefined) for (const s of sessions) s.cancel();
+    await sinks.close();
+    const results = settled
+      .slice(0, sessions.length)
+      .map((s) => (s.status === 'fulfilled' ? (s.value as RunResult) : null));
+    failed = failure !== undefined;
+    let error: CompletionStatus['error'];
+    if (failure !== undefined) {
+      const reason = failure.reason as WarmflowError & { node_id?: string };
+      const resource = sessions.find((s) => reason.message?.includes(s.rac.resource_id))?.rac
+        .resource_id;
+      if (resource !== undefined && !exits.has(resource))
+        await new Promise((r) => setTimeout(r, 200));
+      const exit = resource === undefined ? undefined : exits.get(resource);
+      error = {
+        code: reason.code ?? 'E_RUN',
+        message: `${reason.message ?? String(reason)}${exit !== undefined ? ` (worker: ${exit})` : ''}`,
+        ...(reason.node_id !== undefined ? { node_id: reason.node_id } : {}),
+      };
+    }
+    const status = completionStatus({
+      executionId,
+      tenant,
+      flow,
+      rprs: request.rprs,
+      sessions,
+      results,
+      feeders,
+      sources,
+      sinks,
+      requestedAt,
+      totalMs: performance.now() - started,
+      ...(error !== undefined ? { error } : {}),
+    });
+    env.onEvent?.('finished', { outcome: status.outcome });
+    return status;
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    unwatch();
+    if (claim !== null) await env.pool!.release(claim, { retire: failed });
+    for (const p of onDemand) {
+      p.client.close();
+      await env.provider.release(p.rac.resource_id);
+    }
+  }
+}
+
+function placeFromClaim(claim: Claim, groups: string[][]): Placed[] | null {
+  const placed: Placed[] = [];
+  for (const group of groups) {
+    const resource = claim.resources.find((r) => group.every((id) => r.rac.node_ids.includes(id)));
+    if (resource === undefined) return null;
+    placed.push({ group, rac: resource.rac, client: resource.client, warm: true });
+  }
+  return placed;
+}
+
+async function provisionOnDemand(
+  request: ExecutionRequest,
+  provider: Provider,
+  tenant: string,
+  groups: string[][],
+): Promise<Placed[]> {
+  const plans = planResources(request.flow, request.rprs, groups);
+  const token = randomBytes(24).toString('hex');
+  const placed: Placed[] = [];
+  try {
+    await Promise.all(
+      plans.map(async (plan, i) => {
+        const rac = await provider.provision({
+          tenant,
+          template: request.flow.template.name,
+          rpr: plan.rpr,
+          node_ids: plan.node_ids,
+          warm: plan.warm,
+          token,
+        });
+        const client = await WorkerClient.connect(rac.network_address, token);
+        placed[i] = { group: groups[i], rac, client, warm: false };
+      }),
+    );
+  } catch (error) {
+    for (const p of placed.filter(Boolean)) {
+      p.client.close();
+      await provider.release(p.rac.resource_id);
+    }
+    throw error;
+  }
+  return placed;
+}
+
+/** Seeds lookup tables into persistent stores (memory stores are seeded in every thread). */
+async function seedStores(
+  request: ExecutionRequest,
+  stores: Record<string, StoreSpec>,
+): Promise<void> {
+  for (const [type, spec] of Object.entries(request.flow.spec.types ?? {})) {
+    if (spec.seed === undefined || spec.store === undefined || spec.key === undefined) continue;
+    const storeSpec = stores[spec.store];
+    if (storeSpec === undefined || storeSpec.kind === 'memory') continue;
+    const store = await openStore(spec.store, storeSpec);
+    try {
+      await loadSeed(store, {
+        type,
+        store: spec.store,
+        key: spec.key,
+        file: path.resolve(request.flow.dir, spec.seed),
+      });
+    } finally {
+      await store.close();
+    }
+  }
+}
+
+async function feedPushSources(
+  sources: ReturnType<typeof resolveSources>,
+  sessions: ResourceSession[],
+  rate: number | undefined,
+  feeders: Map<string, FeederStats>,
+  sinks: SinkFiles,
+): Promise<void> {
+  const counts = new Map<ResourceSession, Record<string, number>>();
+  await Promise.all(
+    sources
+      .filter((s) => s.mode === 'push')
+      .map(async (source) => {
+        const session =
+          sessions.find(
+            (s) => s.rac.node_ids.includes(source.node_id) || s.rac.node_ids.length === 0,
+          ) ?? sessions[0];
+        const fed = await feedSource({
+          source: source.node_id,
+          input: source.input,
+          ...(rate !== undefined ? { rate } : {}),
+          send: (batch) => session.push(batch),
+        });
+        feeders.set(source.node_id, fed);
+        if (fed.malformed.length > 0) {
+          const lines = fed.malformed.map((m) =>
+            JSON.stringify({
+              node_id: source.node_id,
+              error: { type: 'SyntaxError', message: m.error, retryable: false },
+              input: { source: source.node_id, line: m.line },
+            }),
+          );
+          await sinks.write(DEAD_LETTER_TYPE, lines.length, Buffer.from(lines.join('\n') + '\n'));
+        }
+        counts.set(session, { ...(counts.get(session) ?? {}), [source.node_id]: fed.batches });
+      }),
+  );
+  for (const session of sessions) session.end(counts.get(session) ?? {});
+}

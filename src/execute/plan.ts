@@ -1,0 +1,80 @@
+import type { Rpr } from '../predictor/rpr.js';
+import type { Template } from '../template/types.js';
+
+/**
+ * Placement groups: which template nodes share one resource. A group is a connected part
+ * of the template — every function node with its source, read and write nodes — because
+ * the data plane chains all of them inside one resource: neighbouring functions pass
+ * records as objects (no serialization), and a keyed function's partitioning is done
+ * between the resource's threads (one per core), each owning a share of the keys. Records
+ * never cross a process boundary inside a group, which is what makes one resource of N
+ * cores beat N one-core resources joined by a network exchange on the same machine.
+ *
+ * ```ts
+ * planGroups(template); // [['source:clicks', 'read:UserProfile', 'parse', 'enrich', 'sessionize', 'write:Session']]
+ * ```
+ */
+export function planGroups(template: Template): string[][] {
+  const parent = new Map(template.nodes.map((n) => [n.id, n.id]));
+  const find = (id: string): string => {
+    let root = id;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    parent.set(id, root);
+    return root;
+  };
+  for (const edge of template.edges) {
+    if (parent.has(edge.from) && parent.has(edge.to)) parent.set(find(edge.from), find(edge.to));
+  }
+  const groups = new Map<string, string[]>();
+  for (const node of template.nodes) {
+    const root = find(node.id);
+    groups.set(root, [...(groups.get(root) ?? []), node.id]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The RPRs a group is provisioned with. The pools merge a group's RPRs by summing cores;
+ * a predictor sizes each node as if alone (at least one core each), so a group of six
+ * nodes would ask for six cores although its nodes share threads. When a group's sum
+ * exceeds `maxCores` (the provider's capacity), its nodes' cores are scaled down
+ * proportionally — the shares stay what the predictor said, the total fits. Memory is kept.
+ */
+export function fitGroupRprs(
+  rprs: readonly Rpr[],
+  groups: readonly string[][],
+  maxCores: number,
+): Rpr[] {
+  const byNode = new Map(rprs.map((r) => [r.node_id, r]));
+  const fitted = new Map<string, Rpr>();
+  for (const group of groups) {
+    const members = group.map((id) => byNode.get(id)).filter((r): r is Rpr => r !== undefined);
+    const total = members.reduce((sum, r) => sum + r.cpu_cores, 0);
+    const scale = total > maxCores && total > 0 ? maxCores / total : 1;
+    for (const rpr of members) {
+      if (scale === 1) {
+        fitted.set(rpr.node_id, rpr);
+        continue;
+      }
+      const cores = Math.max(0.01, Math.floor(rpr.cpu_cores * scale * 100) / 100);
+      const notes = [
+        ...(rpr.reasoning?.notes ?? []),
+        `co-located in a group of ${group.length} nodes: ${rpr.cpu_cores} -> ${cores} cores to fit ${maxCores}`,
+      ];
+      fitted.set(rpr.node_id, {
+        ...rpr,
+        cpu_cores: cores,
+        reasoning: { ...(rpr.reasoning ?? { basis: 'rule' }), notes },
+      });
+    }
+  }
+  return rprs.map((r) => fitted.get(r.node_id) ?? r);
+}
+
+/** Threads a group's resource runs: its merged cores (at least one). */
+export function groupParallelism(rprs: readonly Rpr[], group: readonly string[]): number {
+  const total = rprs
+    .filter((r) => group.includes(r.node_id))
+    .reduce((sum, r) => sum + r.cpu_cores, 0);
+  return Math.max(1, Math.ceil(total - 1e-9));
+}

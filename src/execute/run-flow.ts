@@ -1,0 +1,118 @@
+import path from 'node:path';
+import type { Dcp } from '../profiler/dcp.js';
+import { profile } from '../profiler/profile.js';
+import { predict } from '../predictor/predict.js';
+import type { Rpr } from '../predictor/rpr.js';
+import { LocalProvider } from '../provision/local/local-provider.js';
+import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
+import type { Provider } from '../provision/provider.js';
+import type { Rac } from '../provision/rac.js';
+import { loadFlow } from '../template/load-flow.js';
+import type { LoadedFlow } from '../template/load-flow.js';
+import type { StoreSpec } from '../template/types.js';
+import type { CompletionStatus } from './completion-status.js';
+import { executeDataflow } from './execution-manager.js';
+import { fitGroupRprs, planGroups } from './plan.js';
+import { ruleRprs } from './rule-rprs.js';
+import { resolveSources } from './sources.js';
+
+/** Options of {@link runFlow}. */
+export interface RunFlowOptions {
+  /** Input per stream (`*`: the only one); default the flow's own sources. */
+  inputs?: Record<string, string>;
+  rate?: number;
+  /** On-demand resources only, no warm pool. */
+  cold?: boolean;
+  /** Default `./out/<flow>`. */
+  outDir?: string;
+  stores?: Record<string, StoreSpec>;
+  stateStore?: string;
+  tenant?: string;
+  /** Records the profiler reads per stream (default 20,000). */
+  sample?: number;
+  /** The provider (default a LocalProvider under WARMFLOW_HOME); closed by runFlow only if it created it. */
+  provider?: Provider;
+  onEvent?: (event: string, detail?: Record<string, unknown>) => void;
+}
+
+/** Everything one `warmflow run` did, for the report. */
+export interface RunFlowResult {
+  flow: LoadedFlow;
+  dcps: Record<string, Dcp>;
+  rprs: Rpr[];
+  /** `predictor` or `rule` (when the predictor could not run, with why). */
+  rpr_source: { basis: 'predictor' | 'rule'; reason?: string };
+  groups: string[][];
+  racs: Rac[];
+  pool_ms: number | null;
+  status: CompletionStatus;
+}
+
+/**
+ * The whole job of `warmflow run`: load the flow, profile each input, predict one RPR per
+ * node (the plain rule if the predictor fails), pre-provision the warm pool from them, then
+ * send the execution request, which takes its resources from the pool (or, `cold`,
+ * provisions on demand), and return what happened.
+ */
+export async function runFlow(
+  flowFile: string,
+  options: RunFlowOptions = {},
+): Promise<RunFlowResult> {
+  const flow = await loadFlow(flowFile);
+  const inputs = options.inputs ?? {};
+  const sources = resolveSources(flow, inputs, options.rate);
+  options.onEvent?.('profiling');
+  const dcps: Record<string, Dcp> = {};
+  for (const source of sources)
+    dcps[source.stream] = await profile(source.input, { sample: options.sample ?? 20_000 });
+  const first = dcps[sources[0].stream];
+  options.onEvent?.('predicting');
+  let rprs: Rpr[];
+  let rprSource: RunFlowResult['rpr_source'] = { basis: 'predictor' };
+  try {
+    rprs = (await predict({ flow, dcp: first, dcps })).rprs;
+  } catch (error) {
+    rprs = ruleRprs(flow.template, first.volume.avg_record_size || 200);
+    rprSource = { basis: 'rule', reason: error instanceof Error ? error.message : String(error) };
+  }
+  const provider = options.provider ?? new LocalProvider();
+  const groups = planGroups(flow.template);
+  const capacity = await provider.capacity();
+  rprs = fitGroupRprs(rprs, groups, Math.max(1, capacity.cpu_cores - capacity.allocated.cpu_cores));
+  const pool = options.cold === true ? null : new PreProvisioningService({ provider });
+  const tenant = options.tenant ?? 'default';
+  try {
+    let racs: Rac[] = [];
+    let poolMs: number | null = null;
+    if (pool !== null) {
+      options.onEvent?.('pre-provisioning');
+      const t = performance.now();
+      racs = await pool.preProvision({ flow, rprs, tenant, groups, sets: 1 });
+      poolMs = performance.now() - t;
+    }
+    options.onEvent?.('executing');
+    const status = await executeDataflow(
+      {
+        tenant,
+        flow,
+        rprs,
+        groups,
+        inputs,
+        ...(options.rate !== undefined ? { rate: options.rate } : {}),
+        out_dir: options.outDir ?? path.resolve('out', flow.template.name),
+        ...(options.stores !== undefined ? { stores: options.stores } : {}),
+        ...(options.stateStore !== undefined ? { state_store: options.stateStore } : {}),
+      },
+      {
+        provider,
+        pool,
+        cold: options.cold === true,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      },
+    );
+    return { flow, dcps, rprs, rpr_source: rprSource, groups, racs, pool_ms: poolMs, status };
+  } finally {
+    await pool?.close();
+    if (options.provider === undefined) await provider.close();
+  }
+}

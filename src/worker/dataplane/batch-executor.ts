@@ -1,0 +1,314 @@
+import type { UserFunction } from '../../template/function-api.js';
+import { KeyedStateStore } from '../../stores/keyed-state.js';
+import type { DataStore } from '../../stores/store.js';
+import type { NodeStats } from './deploy-spec.js';
+import { outputTypeOf, type GraphNode, type NodeGraph, type Route } from './node-graph.js';
+import { NodeContext, fieldOf, keyString, partitionOf, type LookupTarget } from './node-context.js';
+
+/** Where an executor hands records that leave its thread. */
+export interface ExecutorOutlets {
+  /** A record for keyed node `node` that belongs to another thread's partition. */
+  exchange(partition: number, node: string, record: unknown, position: number): void;
+  /** A record for a write node without a store: goes back to the orchestrator's JSONL sink. */
+  sink(node: string, type: string, record: unknown): void;
+  /** A record a node could not process. */
+  dead(node: string, record: unknown, error: unknown, position: number): void;
+  /** Called after the first successful write to a store-backed write node. */
+  stored(): void;
+}
+
+/** How often changed keyed state is written back to its store during a run. */
+const STATE_FLUSH_MS = 250;
+
+interface Pending {
+  recs: unknown[];
+  pos: number[];
+}
+
+interface StoreWrite {
+  route: Extract<Route, { kind: 'store' }>;
+  entries: Array<[string, unknown]>;
+  rows: unknown[];
+  store: DataStore;
+}
+
+/**
+ * Runs batches through the function nodes of one thread's partition. A batch runs
+ * breadth-first in topological order — each node sees all of its input for the batch at
+ * once, which is what lets a keyed node prefetch its keys' state in one `getMany` and
+ * write it back in one `putMany` — and records stay objects between chained nodes.
+ */
+export class BatchExecutor {
+  readonly stats: Record<string, NodeStats> = {};
+  readonly #graph: NodeGraph;
+  readonly #functions: ReadonlyMap<string, UserFunction>;
+  readonly #contexts = new Map<string, NodeContext>();
+  readonly #states = new Map<string, KeyedStateStore>();
+  readonly #stores: ReadonlyMap<string, DataStore>;
+  readonly #outlets: ExecutorOutlets;
+  readonly #partition: number;
+  readonly #partitions: number;
+  readonly #keys = new Map<string, Set<string>>();
+  #writes = new Map<string, StoreWrite>();
+  #stored = false;
+  #ordered = false;
+  #lastStateFlush = performance.now();
+
+  constructor(options: {
+    graph: NodeGraph;
+    template: string;
+    functions: ReadonlyMap<string, UserFunction>;
+    stores: ReadonlyMap<string, DataStore>;
+    /** Store per keyed node (its `data_store_instance`). */
+    stateStores: ReadonlyMap<string, DataStore>;
+    lookups: ReadonlyMap<string, LookupTarget>;
+    outlets: ExecutorOutlets;
+    partition: number;
+    partitions: number;
+  }) {
+    this.#graph = options.graph;
+    this.#functions = options.functions;
+    this.#stores = options.stores;
+    this.#outlets = options.outlets;
+    this.#partition = options.partition;
+    this.#partitions = options.partitions;
+    for (const node of options.graph.functions) {
+      this.stats[node.id] = { records_in: 0, records_out: 0, dead_lettered: 0, busy_ms: 0 };
+      let state: KeyedStateStore | undefined;
+      if (node.key !== undefined) {
+        const store = options.stateStores.get(node.id);
+        if (store !== undefined) state = new KeyedStateStore(store, options.template, node.id);
+        if (state !== undefined) this.#states.set(node.id, state);
+        this.#keys.set(node.id, new Set());
+      }
+      this.#contexts.set(
+        node.id,
+        new NodeContext(node.id, options.template, state, options.lookups),
+      );
+    }
+  }
+
+  /**
+   * Runs a batch source `source` produced. With `ordered`, records bound for a keyed node
+   * are all handed to `outlets.exchange` — this thread's own partition included — so the
+   * runtime can deliver them to every owner in chunk order (per-key input order holds).
+   */
+  async runSource(source: string, recs: unknown[], pos: number[], ordered: boolean): Promise<void> {
+    const pending = new Map<string, Pending>();
+    this.#ordered = ordered && this.#partitions > 1;
+    try {
+      this.#route(this.#graph.sourceRoutes.get(source) ?? [], recs, pos, pending);
+      await this.#drive(pending);
+    } finally {
+      this.#ordered = false;
+    }
+  }
+
+  /** Runs records that were routed to keyed nodes of this partition (by this or another thread). */
+  async runAt(
+    items: ReadonlyArray<{ node: string; recs: unknown[]; pos: number[] }>,
+  ): Promise<void> {
+    const pending = new Map<string, Pending>();
+    for (const item of items) {
+      const target = pending.get(item.node);
+      if (target === undefined) pending.set(item.node, { recs: item.recs, pos: item.pos });
+      else {
+        target.recs.push(...item.recs);
+        target.pos.push(...item.pos);
+      }
+    }
+    await this.#drive(pending);
+  }
+
+  /** Distinct keys this partition saw per keyed node. */
+  keyCounts(): Record<string, number> {
+    return Object.fromEntries([...this.#keys].map(([id, keys]) => [id, keys.size]));
+  }
+
+  async #drive(pending: Map<string, Pending>): Promise<void> {
+    for (const node of this.#graph.functions) {
+      const input = pending.get(node.id);
+      if (input === undefined || input.recs.length === 0) continue;
+      pending.delete(node.id);
+      await this.#runNode(node, input, pending);
+    }
+    await this.#flushWrites();
+    // State is written back every STATE_FLUSH_MS, not per batch: the cache already makes
+    // reads local, and per-batch putMany (JSON per value) cost as much as the function.
+    if (performance.now() - this.#lastStateFlush > STATE_FLUSH_MS) await this.flushState();
+  }
+
+  /** Writes every keyed node's changed state to its store (also called at the end of a run). */
+  async flushState(): Promise<void> {
+    this.#lastStateFlush = performance.now();
+    for (const [node, state] of this.#states) {
+      const started = performance.now();
+      await state.flush();
+      this.stats[node].busy_ms += performance.now() - started;
+    }
+  }
+
+  async #runNode(node: GraphNode, input: Pending, pending: Map<string, Pending>): Promise<void> {
+    const started = performance.now();
+    const fn = this.#functions.get(node.id)!;
+    const ctx = this.#contexts.get(node.id)!;
+    const stats = this.stats[node.id];
+    const state = this.#states.get(node.id);
+    const { recs, pos } = input;
+    stats.records_in += recs.length;
+    let keys: string[] | undefined;
+    if (node.key !== undefined) {
+      keys = recs.map((r) => keyString(fieldOf(r, node.key!)));
+      const seen = this.#keys.get(node.id)!;
+      for (const k of keys) seen.add(k);
+      if (state !== undefined) await state.prefetch(new Set(keys));
+    }
+    const single = node.outputs.length === 1 ? node.routes.get(node.outputs[0]) : undefined;
+    const outRecs: unknown[] = [];
+    const outPos: number[] = [];
+    const typed = new Map<string, Pending>();
+    const emit = (record: unknown, position: number): void => {
+      if (single !== undefined || node.outputs.length === 1) {
+        outRecs.push(record);
+        outPos.push(position);
+        return;
+      }
+      const type = outputTypeOf(node, record);
+      if (type === undefined) {
+        this.#dead(
+          node.id,
+          record,
+          new Error(
+            `cannot tell which of ${node.outputs.join(', ')} this record is; tag it with $type`,
+          ),
+          position,
+        );
+        return;
+      }
+      const bucket = typed.get(type) ?? { recs: [], pos: [] };
+      bucket.recs.push(record);
+      bucket.pos.push(position);
+      typed.set(type, bucket);
+    };
+    for (let i = 0; i < recs.length; i++) {
+      const record = recs[i];
+      ctx.record = record;
+      if (keys !== undefined) ctx.key = keys[i];
+      let result: unknown;
+      try {
+        result = fn(record, ctx);
+        if (
+          result !== null &&
+          typeof result === 'object' &&
+          typeof (result as Promise<unknown>).then === 'function'
+        ) {
+          result = await Promise.resolve(result);
+        }
+      } catch (error) {
+        this.#dead(node.id, record, error, pos[i]);
+        continue;
+      }
+      if (result === undefined || result === null) continue;
+      if (Array.isArray(result)) for (const r of result) emit(r, pos[i]);
+      else emit(result, pos[i]);
+    }
+    stats.records_out += outRecs.length;
+    stats.busy_ms += performance.now() - started;
+    if (single !== undefined) this.#route(single, outRecs, outPos, pending);
+    for (const [type, bucket] of typed) {
+      stats.records_out += bucket.recs.length;
+      this.#route(node.routes.get(type) ?? [], bucket.recs, bucket.pos, pending);
+    }
+  }
+
+  #route(
+    routes: readonly Route[],
+    recs: unknown[],
+    pos: number[],
+    pending: Map<string, Pending>,
+  ): void {
+    for (const route of routes) {
+      if (route.kind === 'function') {
+        const target = pending.get(route.node) ?? { recs: [], pos: [] };
+        pending.set(route.node, target);
+        if (route.key === undefined) {
+          for (let i = 0; i < recs.length; i++) {
+            target.recs.push(recs[i]);
+            target.pos.push(pos[i]);
+          }
+          continue;
+        }
+        for (let i = 0; i < recs.length; i++) {
+          const value = fieldOf(recs[i], route.key);
+          if (value === undefined || value === null) {
+            this.#dead(
+              route.node,
+              recs[i],
+              new Error(`record has no key field "${route.key}"`),
+              pos[i],
+            );
+            continue;
+          }
+          const p = this.#partitions === 1 ? 0 : partitionOf(keyString(value), this.#partitions);
+          if (p === this.#partition && !this.#ordered) {
+            target.recs.push(recs[i]);
+            target.pos.push(pos[i]);
+          } else this.#outlets.exchange(p, route.node, recs[i], pos[i]);
+        }
+      } else if (route.kind === 'sink') {
+        for (const r of recs) this.#outlets.sink(route.node, route.type, r);
+      } else {
+        this.#bufferWrite(route, recs);
+      }
+    }
+  }
+
+  #bufferWrite(route: Extract<Route, { kind: 'store' }>, recs: unknown[]): void {
+    let write = this.#writes.get(route.node);
+    if (write === undefined) {
+      write = { route, entries: [], rows: [], store: this.#stores.get(route.store)! };
+      this.#writes.set(route.node, write);
+    }
+    for (const r of recs) {
+      if (route.key === undefined) write.rows.push(r);
+      else write.entries.push([keyString(fieldOf(r, route.key)), r]);
+    }
+  }
+
+  async #flushWrites(): Promise<void> {
+    if (this.#writes.size === 0) return;
+    const writes = this.#writes;
+    this.#writes = new Map();
+    for (const [node, write] of writes) {
+      const started = performance.now();
+      const count = write.entries.length + write.rows.length;
+      if (write.entries.length > 0)
+        await write.store.putMany(`type/${write.route.type}`, write.entries);
+      if (write.rows.length > 0) await write.store.append(write.route.type, write.rows);
+      const stats = (this.stats[node] ??= {
+        records_in: 0,
+        records_out: 0,
+        dead_lettered: 0,
+        busy_ms: 0,
+      });
+      stats.records_in += count;
+      stats.records_out += count;
+      stats.busy_ms += performance.now() - started;
+      if (!this.#stored && count > 0) {
+        this.#stored = true;
+        this.#outlets.stored();
+      }
+    }
+  }
+
+  #dead(node: string, record: unknown, error: unknown, position: number): void {
+    const stats = (this.stats[node] ??= {
+      records_in: 0,
+      records_out: 0,
+      dead_lettered: 0,
+      busy_ms: 0,
+    });
+    stats.dead_lettered++;
+    this.#outlets.dead(node, record, error, position);
+  }
+}

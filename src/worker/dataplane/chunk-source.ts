@@ -1,0 +1,107 @@
+import type { FileHandle } from 'node:fs/promises';
+
+/** A malformed line, kept for the dead-letter file. */
+export interface BadLine {
+  offset: number;
+  text: string;
+  error: string;
+}
+
+/** Records parsed from one chunk, with each record's byte offset in the file. */
+export interface ParsedChunk {
+  records: unknown[];
+  positions: number[];
+  bad: BadLine[];
+  bytes: number;
+}
+
+/** Nominal bytes per chunk: ~3,000 records of ~90 bytes, a good exchange batch. */
+export const CHUNK_BYTES = 256 * 1024;
+
+/** Number of chunks of a file of `size` bytes. */
+export function chunkCount(size: number, chunkBytes = CHUNK_BYTES): number {
+  return Math.max(1, Math.ceil(size / chunkBytes));
+}
+
+/**
+ * Reads and parses chunk `index` of a JSONL file: every line whose first byte lies in
+ * `[index * chunkBytes, (index + 1) * chunkBytes)`. Any thread can find its chunks'
+ * line boundaries on its own (a line starts after a newline), so threads split a file
+ * by passing nothing but the path and chunk numbers.
+ */
+export async function readChunk(
+  handle: FileHandle,
+  size: number,
+  index: number,
+  chunkBytes = CHUNK_BYTES,
+): Promise<ParsedChunk> {
+  const nominal = index * chunkBytes;
+  const limit = Math.min(size, nominal + chunkBytes);
+  const empty: ParsedChunk = { records: [], positions: [], bad: [], bytes: 0 };
+  if (nominal >= size) return empty;
+  // Read one byte before the chunk: a line starts at `nominal` only if that byte is a newline.
+  const from = Math.max(0, nominal - 1);
+  let buffer = Buffer.allocUnsafe(Math.min(size - from, chunkBytes + 1 + 16 * 1024));
+  let length = (await handle.read(buffer, 0, buffer.length, from)).bytesRead;
+  let start = 0;
+  if (nominal > 0) {
+    const nl = buffer.indexOf(10);
+    if (nl < 0 || from + nl + 1 >= limit) return empty;
+    start = nl + 1;
+  }
+  // Extend until the line that starts last before `limit` is complete.
+  const stopAt = limit - from;
+  for (;;) {
+    const nl = buffer.subarray(0, length).indexOf(10, Math.max(stopAt - 1, start));
+    if (nl >= 0 || from + length >= size) break;
+    const bigger = Buffer.allocUnsafe(buffer.length * 2);
+    buffer.copy(bigger, 0, 0, length);
+    const more = (await handle.read(bigger, length, bigger.length - length, from + length))
+      .bytesRead;
+    buffer = bigger;
+    if (more === 0) break;
+    length += more;
+  }
+  const endNl = buffer.subarray(0, length).indexOf(10, Math.max(stopAt - 1, start));
+  const end = endNl < 0 ? length : endNl + 1;
+  return parseLines(buffer, start, end, from);
+}
+
+/** Splits `buffer[start, end)` into lines and parses each; offsets are file byte offsets. */
+export function parseLines(
+  buffer: Buffer,
+  start: number,
+  end: number,
+  fileOffset: number,
+): ParsedChunk {
+  const chunk: ParsedChunk = { records: [], positions: [], bad: [], bytes: end - start };
+  const text = buffer.toString('utf8', start, end);
+  // For ASCII text, string index = byte index; otherwise offsets are counted per line.
+  const ascii = text.length === end - start;
+  let byteOffset = fileOffset + start;
+  let at = 0;
+  while (at < text.length) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    let stop = nl;
+    if (stop > at && text.charCodeAt(stop - 1) === 13) stop--;
+    const lineAt = ascii ? fileOffset + start + at : byteOffset;
+    if (stop > at) {
+      const line = text.slice(at, stop);
+      try {
+        chunk.records.push(JSON.parse(line));
+        chunk.positions.push(lineAt);
+      } catch (error) {
+        if (line.trim() !== '')
+          chunk.bad.push({
+            offset: lineAt,
+            text: line.slice(0, 4096),
+            error: (error as Error).message,
+          });
+      }
+    }
+    if (!ascii) byteOffset += Buffer.byteLength(text.slice(at, nl)) + 1;
+    at = nl + 1;
+  }
+  return chunk;
+}

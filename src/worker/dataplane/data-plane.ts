@@ -1,0 +1,70 @@
+import os from 'node:os';
+import { WarmflowError } from '../../errors.js';
+import type { DataPlane, DataPlaneContext, WorkerConnection } from '../dataplane-contract.js';
+import type { WireMessage } from '../protocol.js';
+import type { DeploySpec } from './deploy-spec.js';
+import { ResourceRun } from './resource-run.js';
+import { ThreadPool } from './thread-pool.js';
+
+/** How many threads a resource of `cpuCores` runs: one per core, at least one. */
+export function threadCount(cpuCores: number): number {
+  return Math.max(1, Math.min(Math.round(cpuCores) || 1, os.availableParallelism()));
+}
+
+/**
+ * The worker's data plane. While the worker warms it starts one worker_thread per core,
+ * each importing every function module and opening the persistent stores; afterwards a
+ * `df.run` request deploys a run onto those threads and records start moving at once.
+ *
+ * Wire messages (all prefixed `df.`): `run` (request; answered with the run's figures when
+ * it is over), `batch` / `end` (pushed source records), `out-ack`, `cancel` from the
+ * orchestrator; `deployed`, `ack`, `out` (sink records and dead letters, JSONL payload),
+ * `first-write` to it.
+ */
+export async function createWarmflowDataPlane(context: DataPlaneContext): Promise<DataPlane> {
+  const pool = await ThreadPool.start(threadCount(context.cpuCores), context.warm);
+  context.log.info(
+    { threads: pool.threads.length, nodes: context.warm.functions.map((f) => f.node_id) },
+    'data plane warm',
+  );
+  let current: ResourceRun | null = null;
+  const runs = { started: 0 };
+  return {
+    handle(message: WireMessage, payload: Buffer | undefined, connection: WorkerConnection): void {
+      if (message.type === 'df.run') {
+        if (current !== null && !current.done) {
+          throw new WarmflowError(
+            'E_BUSY',
+            `resource ${context.resourceId} is already running a dataflow`,
+          );
+        }
+        const run = new ResourceRun({
+          pool,
+          connection,
+          request: message,
+          spec: message.spec as DeploySpec,
+          onEnd: () => {
+            if (current === run) current = null;
+          },
+        });
+        current = run;
+        runs.started++;
+        connection.onClose(() =>
+          run.fail(new WarmflowError('E_CONNECTION_CLOSED', 'the orchestrator went away')),
+        );
+        void run.start().catch((error: unknown) => run.fail(error));
+        return;
+      }
+      if (current === null) {
+        if (message.type === 'df.out-ack' || message.type === 'df.cancel') return;
+        throw new WarmflowError(
+          'E_NO_RUN',
+          `no run is active on resource ${context.resourceId} for "${message.type}"`,
+        );
+      }
+      current.handle(message, payload);
+    },
+    stats: () => ({ threads: pool.threads.length, running: current !== null, runs: runs.started }),
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,438 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { MessagePort } from 'node:worker_threads';
+import { toFailure, WarmflowError } from '../../errors.js';
+import type { UserFunction } from '../../template/function-api.js';
+import { BatchExecutor } from './batch-executor.js';
+import { chunkCount, readChunk } from './chunk-source.js';
+import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
+import { compileGraph } from './node-graph.js';
+import { OutputChannel } from './output-channel.js';
+import type { RunStores } from './run-stores.js';
+import {
+  POSITION_SOURCE_FACTOR,
+  type ExchangeItem,
+  type FromThread,
+  type PeerMessage,
+  type ToThread,
+} from './thread-messages.js';
+
+/** FIFO batches (second keyed exchange and beyond) a thread may have unacknowledged per peer. */
+const PEER_CREDITS = 4;
+/** How many chunks past the slowest owner a thread may read ahead. */
+const WINDOW = 4;
+
+interface SourceState {
+  spec: SourceSpec;
+  index: number;
+  handle: FileHandle | null;
+  size: number;
+  /** Chunks in all (push: known at `end`). */
+  total: number;
+  /** Next chunk this thread reads (file mode). */
+  nextRead: number;
+  /** Next chunk this thread processes as an owner. */
+  nextOwn: number;
+  /** Chunks received but not yet processed, by chunk number. */
+  reorder: Map<number, ExchangeItem[]>;
+  /** Each thread's `nextOwn` as last heard (own included). */
+  marks: number[];
+  pushed: Array<{ seq: number; recs: unknown[]; pos: number[] }>;
+  stats: NodeStats;
+}
+
+/**
+ * One data-plane thread during one run. Threads read interleaved chunks of each source
+ * (chunk c by thread c mod n), run the unkeyed prefix of the flow on them, and send each
+ * owner its share of the keyed records tagged with the chunk number; owners process
+ * chunks strictly in order, so every key sees its records in input order although
+ * parsing runs on all threads. A thread reads at most {@link WINDOW} chunks past the
+ * slowest owner, which bounds memory. Exchanges further down go FIFO with credits.
+ * Processing never waits on a peer (no deadlock); it stops only while output to the
+ * orchestrator is out of credits (a slow sink), which in turn stops reading.
+ */
+export class PartitionRuntime {
+  readonly #post: (message: FromThread) => void;
+  readonly #peers: ReadonlyArray<MessagePort | null>;
+  readonly #index: number;
+  readonly #n: number;
+  readonly #functions: ReadonlyMap<string, UserFunction>;
+  readonly #stores: RunStores;
+  #spec!: DeploySpec;
+  #executor!: BatchExecutor;
+  #out!: OutputChannel;
+  #sources: SourceState[] = [];
+  #byId = new Map<string, SourceState>();
+  #collect: Array<Map<string, ExchangeItem>> = [];
+  #fifoIn: Array<{ from: number; items: ExchangeItem[] }> = [];
+  #fifo: Array<{ inflight: number; queue: PeerMessage[]; partial: Map<string, ExchangeItem> }> = [];
+  #pushEnded = false;
+  #sourceDoneSent = false;
+  #drainRequested = false;
+  #finishRequested = false;
+  #stateFlushed = false;
+  #activity = 0;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+
+  constructor(options: {
+    index: number;
+    peers: ReadonlyArray<MessagePort | null>;
+    functions: ReadonlyMap<string, UserFunction>;
+    stores: RunStores;
+    post: (message: FromThread) => void;
+  }) {
+    this.#index = options.index;
+    this.#peers = options.peers;
+    this.#n = options.peers.length;
+    this.#functions = options.functions;
+    this.#stores = options.stores;
+    this.#post = options.post;
+  }
+
+  /** Prepares a run: compiles the graph, opens its stores and sources, starts the loop. */
+  async deploy(spec: DeploySpec): Promise<void> {
+    this.#spec = spec;
+    const graph = compileGraph(
+      spec.template,
+      spec.node_ids,
+      spec.sources.map((s) => s.node_id),
+      spec.type_keys,
+    );
+    const opened = await this.#stores.forRun(spec);
+    this.#out = new OutputChannel(spec.batch_size ?? 1000, this.#post, () => this.#poke());
+    this.#fifo = this.#peers.map(() => ({ inflight: 0, queue: [], partial: new Map() }));
+    this.#executor = new BatchExecutor({
+      graph,
+      template: spec.template.name,
+      functions: this.#functions,
+      stores: opened.stores,
+      stateStores: opened.stateStores,
+      lookups: opened.lookups,
+      partition: this.#index,
+      partitions: this.#n,
+      outlets: {
+        exchange: (p, node, rec, pos) => this.#exchange(p, node, rec, pos),
+        sink: (node, type, rec) => this.#out.add(node, type, JSON.stringify(rec)),
+        dead: (node, rec, error, pos) => this.#deadLetter(node, rec, error, pos),
+        stored: () => this.#post({ k: 'first-store-write', at: Date.now() }),
+      },
+    });
+    for (const [index, source] of spec.sources.entries()) {
+      const state: SourceState = {
+        spec: source,
+        index,
+        handle: null,
+        size: 0,
+        total: Number.POSITIVE_INFINITY,
+        nextRead: this.#index,
+        nextOwn: 0,
+        reorder: new Map(),
+        marks: new Array<number>(this.#n).fill(0),
+        pushed: [],
+        stats: { records_in: 0, records_out: 0, dead_lettered: 0, busy_ms: 0 },
+      };
+      if (source.mode === 'file') {
+        state.handle = await open(source.path, 'r');
+        state.size = (await state.handle.stat()).size;
+        state.total = chunkCount(state.size);
+      }
+      this.#sources.push(state);
+      this.#byId.set(source.node_id, state);
+    }
+    if (!spec.sources.some((s) => s.mode === 'push')) this.#pushEnded = true;
+    void this.#loop()
+      .catch((error: unknown) => this.#fail(error))
+      .finally(() => this.#closeSources());
+  }
+
+  handle(message: ToThread): void {
+    switch (message.k) {
+      case 'push': {
+        const { records, positions } = JSON.parse(message.data) as {
+          records: unknown[];
+          positions: number[];
+        };
+        const state = this.#byId.get(message.source);
+        if (state === undefined)
+          throw new WarmflowError('E_PROTOCOL', `push for unknown source "${message.source}"`);
+        const base = state.index * POSITION_SOURCE_FACTOR;
+        state.pushed.push({ seq: message.seq, recs: records, pos: positions.map((p) => base + p) });
+        break;
+      }
+      case 'end':
+        for (const state of this.#sources)
+          if (state.spec.mode === 'push') state.total = message.counts[state.spec.node_id] ?? 0;
+        this.#pushEnded = true;
+        break;
+      case 'drain':
+        this.#drainRequested = true;
+        break;
+      case 'finish':
+        this.#finishRequested = true;
+        break;
+      case 'out-ack':
+        this.#out.ack();
+        break;
+      case 'cancel':
+        this.#stopped = true;
+        break;
+      default:
+        return;
+    }
+    this.#poke();
+  }
+
+  /** A message from peer thread `from` (the thread entry subscribes once and forwards). */
+  peerMessage(from: number, message: PeerMessage): void {
+    switch (message.k) {
+      case 'o':
+        this.#sources[message.source].reorder.set(message.chunk, message.items);
+        break;
+      case 'wm':
+        this.#sources[message.source].marks[from] = message.next;
+        break;
+      case 'x':
+        this.#fifoIn.push({ from, items: message.items });
+        break;
+      case 'a': {
+        const link = this.#fifo[from];
+        link.inflight--;
+        const next = link.queue.shift();
+        if (next !== undefined) {
+          link.inflight++;
+          this.#peers[from]!.postMessage(next);
+        }
+        break;
+      }
+    }
+    this.#poke();
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      if (this.#out.blocked) {
+        await this.#idle();
+        continue;
+      }
+      if (await this.#step()) continue;
+      if (!this.#sourceDoneSent && this.#sourcesDone()) {
+        this.#sourceDoneSent = true;
+        this.#post({ k: 'source-done' });
+      }
+      // Nothing to do right now: ship partial batches so a slow stream still flows.
+      this.#flushPartials();
+      if (this.#drainRequested && this.#sourceDoneSent && this.#fifoQuiet()) {
+        this.#drainRequested = false;
+        this.#post({ k: 'drained', activity: this.#activity });
+        this.#activity = 0;
+        continue;
+      }
+      if (this.#finishRequested && this.#sourceDoneSent && this.#fifoQuiet()) {
+        if (!this.#stateFlushed) {
+          this.#stateFlushed = true;
+          await this.#executor.flushState();
+          continue;
+        }
+        if (this.#out.idle) {
+          this.#post({ k: 'finished', nodes: this.#stats() });
+          return;
+        }
+      }
+      await this.#idle();
+    }
+  }
+
+  /** Does one unit of work, most downstream first; false when there is none. */
+  async #step(): Promise<boolean> {
+    const fifo = this.#fifoIn.shift();
+    if (fifo !== undefined) {
+      this.#activity++;
+      await this.#executor.runAt(fifo.items);
+      this.#peers[fifo.from]!.postMessage({ k: 'a' } satisfies PeerMessage);
+      return true;
+    }
+    for (const state of this.#sources) {
+      const items = state.reorder.get(state.nextOwn);
+      if (items === undefined) continue;
+      state.reorder.delete(state.nextOwn);
+      if (items.length > 0) await this.#executor.runAt(items);
+      state.nextOwn++;
+      state.marks[this.#index] = state.nextOwn;
+      this.#broadcast({ k: 'wm', source: state.index, next: state.nextOwn });
+      return true;
+    }
+    if (this.#fifo.some((l) => l.inflight + l.queue.length >= PEER_CREDITS)) return false;
+    for (const state of this.#sources) {
+      const floor = Math.min(...state.marks) + WINDOW;
+      if (state.spec.mode === 'push') {
+        const at = state.pushed.findIndex((b) => b.seq < floor);
+        if (at < 0) continue;
+        const [batch] = state.pushed.splice(at, 1);
+        state.stats.records_in += batch.recs.length;
+        state.stats.records_out += batch.recs.length;
+        await this.#runChunk(state, batch.seq, batch.recs, batch.pos);
+        this.#post({ k: 'push-ack', source: state.spec.node_id, seq: batch.seq });
+        return true;
+      }
+      if (state.nextRead >= state.total || state.nextRead >= floor) continue;
+      const chunk = state.nextRead;
+      state.nextRead += this.#n;
+      const started = performance.now();
+      const parsed = await readChunk(state.handle!, state.size, chunk);
+      state.stats.busy_ms += performance.now() - started;
+      state.stats.records_in += parsed.records.length + parsed.bad.length;
+      state.stats.records_out += parsed.records.length;
+      const base = state.index * POSITION_SOURCE_FACTOR;
+      for (const bad of parsed.bad) this.#badLine(state, bad.text, bad.error, bad.offset);
+      if (base !== 0) for (let i = 0; i < parsed.positions.length; i++) parsed.positions[i] += base;
+      await this.#runChunk(state, chunk, parsed.records, parsed.positions);
+      return true;
+    }
+    return false;
+  }
+
+  /** Runs the unkeyed prefix on one chunk and hands every owner its share, tagged with the chunk. */
+  async #runChunk(
+    state: SourceState,
+    chunk: number,
+    recs: unknown[],
+    pos: number[],
+  ): Promise<void> {
+    this.#collect = this.#peers.map(() => new Map());
+    await this.#executor.runSource(state.spec.node_id, recs, pos, this.#n > 1);
+    const collected = this.#collect;
+    this.#collect = [];
+    collected.forEach((items, p) => {
+      const list = [...items.values()];
+      if (p === this.#index) state.reorder.set(chunk, list);
+      else
+        this.#peers[p]!.postMessage({
+          k: 'o',
+          source: state.index,
+          chunk,
+          items: list,
+        } satisfies PeerMessage);
+    });
+  }
+
+  #sourcesDone(): boolean {
+    if (!this.#pushEnded) return false;
+    return this.#sources.every(
+      (s) =>
+        s.nextOwn >= s.total &&
+        s.pushed.length === 0 &&
+        (s.spec.mode === 'push' || s.nextRead >= s.total),
+    );
+  }
+
+  #exchange(p: number, node: string, rec: unknown, pos: number): void {
+    if (this.#collect.length > 0) {
+      const items = this.#collect[p];
+      let item = items.get(node);
+      if (item === undefined) items.set(node, (item = { node, recs: [], pos: [] }));
+      item.recs.push(rec);
+      item.pos.push(pos);
+      return;
+    }
+    const link = this.#fifo[p];
+    let item = link.partial.get(node);
+    if (item === undefined) link.partial.set(node, (item = { node, recs: [], pos: [] }));
+    item.recs.push(rec);
+    item.pos.push(pos);
+    if (item.recs.length >= (this.#spec.batch_size ?? 1000)) {
+      link.partial.delete(node);
+      this.#sendFifo(p, { k: 'x', items: [item] });
+    }
+  }
+
+  #sendFifo(p: number, message: PeerMessage): void {
+    const link = this.#fifo[p];
+    this.#activity++;
+    if (link.inflight < PEER_CREDITS) {
+      link.inflight++;
+      this.#peers[p]!.postMessage(message);
+    } else link.queue.push(message);
+  }
+
+  #broadcast(message: PeerMessage): void {
+    this.#peers.forEach((peer) => peer?.postMessage(message));
+  }
+
+  #flushPartials(): void {
+    this.#fifo.forEach((link, p) => {
+      if (link.partial.size > 0) this.#sendFifo(p, { k: 'x', items: [...link.partial.values()] });
+      link.partial.clear();
+    });
+    this.#out.flush();
+  }
+
+  #fifoQuiet(): boolean {
+    return (
+      this.#fifoIn.length === 0 &&
+      this.#fifo.every((l) => l.inflight === 0 && l.queue.length === 0 && l.partial.size === 0)
+    );
+  }
+
+  #idle(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  #stats(): Record<string, NodeStats> {
+    const nodes: Record<string, NodeStats> = { ...this.#executor.stats };
+    for (const [id, keys] of Object.entries(this.#executor.keyCounts()))
+      if (nodes[id]) nodes[id].keys = keys;
+    for (const s of this.#sources) nodes[s.spec.node_id] = s.stats;
+    return nodes;
+  }
+
+  #position(position: number): Record<string, string | number> {
+    const source = this.#sources[Math.floor(position / POSITION_SOURCE_FACTOR)];
+    const at = position % POSITION_SOURCE_FACTOR;
+    if (source === undefined) return { position: at };
+    return source.spec.mode === 'file'
+      ? { source: source.spec.node_id, offset: at }
+      : { source: source.spec.node_id, line: at };
+  }
+
+  #deadLetter(node: string, record: unknown, error: unknown, position: number): void {
+    const failure = toFailure(error);
+    delete failure.stack;
+    this.#out.dead(node, {
+      node_id: node,
+      error: failure,
+      input: this.#position(position),
+      record,
+    });
+  }
+
+  #badLine(state: SourceState, text: string, error: string, offset: number): void {
+    state.stats.dead_lettered++;
+    const node = state.spec.node_id;
+    const failure = { type: 'SyntaxError', message: error, retryable: false };
+    this.#out.dead(node, {
+      node_id: node,
+      error: failure,
+      input: { source: node, offset },
+      raw: text,
+    });
+  }
+
+  #fail(error: unknown): void {
+    this.#stopped = true;
+    const code = error instanceof WarmflowError ? error.code : 'E_DATAPLANE';
+    this.#post({
+      k: 'failed',
+      error: { code, message: error instanceof Error ? error.message : String(error) },
+    });
+  }
+
+  async #closeSources(): Promise<void> {
+    await Promise.allSettled(this.#sources.map((s) => s.handle?.close() ?? Promise.resolve()));
+  }
+}

@@ -1,0 +1,194 @@
+import { WarmflowError } from '../../errors.js';
+import type { WorkerConnection } from '../dataplane-contract.js';
+import type { WireMessage } from '../protocol.js';
+import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
+import type { FromThread } from './thread-messages.js';
+import type { ThreadPool } from './thread-pool.js';
+
+/**
+ * One `df.run` on the worker's main thread: deploys the spec onto every thread, relays
+ * pushed batches and produced output between the orchestrator's connection and the
+ * threads (payloads are passed through, never re-encoded here), runs the drain rounds
+ * once the source is exhausted, and answers the request with the measured figures.
+ *
+ * CPU is measured for the whole process (`process.cpuUsage()` is process-wide, threads
+ * included) from deploy to finish; the orchestrator attributes it to nodes by busy time.
+ */
+export class ResourceRun {
+  readonly #pool: ThreadPool;
+  readonly #connection: WorkerConnection;
+  readonly #request: WireMessage;
+  readonly #spec: DeploySpec;
+  readonly #count: number;
+  readonly #started = performance.now();
+  readonly #cpuStart = process.cpuUsage();
+  #peakRss = process.memoryUsage.rss();
+  #sampler: NodeJS.Timeout | undefined;
+  #waiting = new Map<string, { left: number; resolve: () => void }>();
+  #nodes: Record<string, NodeStats> = {};
+  #activity = 0;
+  #firstStoreWrite: number | null = null;
+  #done = false;
+  #onEnd: () => void;
+
+  constructor(options: {
+    pool: ThreadPool;
+    connection: WorkerConnection;
+    request: WireMessage;
+    spec: DeploySpec;
+    onEnd: () => void;
+  }) {
+    this.#pool = options.pool;
+    this.#connection = options.connection;
+    this.#request = options.request;
+    this.#spec = options.spec;
+    this.#count = options.pool.threads.length;
+    this.#onEnd = options.onEnd;
+  }
+
+  async start(): Promise<void> {
+    this.#pool.listen(
+      (index, message) => this.#onThread(index, message),
+      (index, reason) =>
+        this.fail(new WarmflowError('E_THREAD', `data-plane thread ${index} died: ${reason}`)),
+    );
+    this.#sampler = setInterval(() => {
+      this.#peakRss = Math.max(this.#peakRss, process.memoryUsage.rss());
+    }, 20);
+    this.#sampler.unref();
+    const deployed = this.#expect('deployed');
+    this.#pool.broadcast({ k: 'deploy', spec: this.#spec });
+    await deployed;
+    this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
+    await this.#expect('source-done');
+    // Each round flushes every partial exchange batch and waits for its acks; records a
+    // round delivers may create more, so rounds repeat until one moves nothing.
+    for (;;) {
+      this.#activity = 0;
+      const drained = this.#expect('drained');
+      this.#pool.broadcast({ k: 'drain' });
+      await drained;
+      if (this.#activity === 0) break;
+    }
+    const finished = this.#expect('finished');
+    this.#pool.broadcast({ k: 'finish' });
+    await finished;
+    this.#finish();
+  }
+
+  /** A message of the orchestrator's for this run. */
+  handle(message: WireMessage, payload: Buffer | undefined): void {
+    switch (message.type) {
+      case 'df.batch': {
+        // Batch `seq` of a source goes to thread seq mod n, as file chunks do (owners go in seq order).
+        const seq = Number(message.seq);
+        const data =
+          payload === undefined ? '{"records":[],"positions":[]}' : payload.toString('utf8');
+        this.#pool.post(seq % this.#count, {
+          k: 'push',
+          source: String(message.source),
+          seq,
+          data,
+        });
+        return;
+      }
+      case 'df.end':
+        this.#pool.broadcast({
+          k: 'end',
+          counts: (message.counts ?? {}) as Record<string, number>,
+        });
+        return;
+      case 'df.out-ack':
+        this.#pool.post(Number(message.thread), { k: 'out-ack' });
+        return;
+      case 'df.cancel':
+        this.fail(new WarmflowError('E_CANCELLED', 'the run was cancelled by the orchestrator'));
+        return;
+      default:
+        throw new WarmflowError('E_PROTOCOL', `unknown data-plane message "${message.type}"`);
+    }
+  }
+
+  #onThread(index: number, message: FromThread): void {
+    switch (message.k) {
+      case 'out':
+        this.#connection.send(
+          {
+            type: 'df.out',
+            node: message.node,
+            data_type: message.type,
+            count: message.count,
+            thread: index,
+          },
+          Buffer.from(message.lines, 'utf8'),
+        );
+        return;
+      case 'push-ack':
+        this.#connection.send({ type: 'df.ack', source: message.source, seq: message.seq });
+        return;
+      case 'first-store-write':
+        if (this.#firstStoreWrite === null) {
+          this.#firstStoreWrite = message.at;
+          this.#connection.send({ type: 'df.first-write', at: message.at });
+        }
+        return;
+      case 'failed':
+        this.fail(
+          new WarmflowError(message.error.code, `thread ${index}: ${message.error.message}`),
+        );
+        return;
+      case 'drained':
+        this.#activity += message.activity;
+        break;
+      case 'finished':
+        mergeNodeStats(this.#nodes, message.nodes);
+        break;
+      default:
+        break;
+    }
+    if (this.#waiting.has(message.k)) this.#arrive(message.k);
+  }
+
+  #arrive(kind: string): void {
+    const wait = this.#waiting.get(kind)!;
+    if (--wait.left === 0) {
+      this.#waiting.delete(kind);
+      wait.resolve();
+    }
+  }
+
+  #expect(kind: string): Promise<void> {
+    return new Promise((resolve) => this.#waiting.set(kind, { left: this.#count, resolve }));
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearInterval(this.#sampler);
+    const cpu = process.cpuUsage(this.#cpuStart);
+    const result: RunResult = {
+      nodes: this.#nodes,
+      cpu_seconds: (cpu.user + cpu.system) / 1e6,
+      peak_rss_bytes: Math.max(this.#peakRss, process.memoryUsage.rss()),
+      elapsed_ms: performance.now() - this.#started,
+      threads: this.#count,
+      first_store_write_at: this.#firstStoreWrite,
+    };
+    this.#connection.reply(this.#request, { result });
+    this.#onEnd();
+  }
+
+  /** Ends the run with an error answer; threads are told to stop. */
+  fail(error: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearInterval(this.#sampler);
+    this.#pool.broadcast({ k: 'cancel' });
+    this.#connection.fail(this.#request, error);
+    this.#onEnd();
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+}

@@ -1,0 +1,71 @@
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { WarmflowError } from '../../errors.js';
+import type { UserFunction } from '../../template/function-api.js';
+import { loadFunction } from '../load-function.js';
+import { PartitionRuntime } from './partition-runtime.js';
+import { RunStores } from './run-stores.js';
+import type { FromThread, PeerMessage, ToThread } from './thread-messages.js';
+
+/**
+ * Entry of a data-plane thread. At warm time it imports every function module and opens
+ * the persistent stores, so a run only has to compile its routing and go.
+ */
+const port = parentPort!;
+const post = (message: FromThread): void => port.postMessage(message);
+const functions = new Map<string, UserFunction>();
+const stores = new RunStores();
+let peers: Array<MessagePort | null> = [];
+let index = 0;
+let runtime: PartitionRuntime | null = null;
+
+port.on('message', (message: ToThread & { peers?: Array<MessagePort | null> }) => {
+  void onMessage(message).catch((error: unknown) => {
+    post({
+      k: 'failed',
+      error: {
+        code: error instanceof WarmflowError ? error.code : 'E_DATAPLANE',
+        message: error instanceof Error ? error.message : String(error),
+      },
+    });
+  });
+});
+
+async function onMessage(message: ToThread & { peers?: Array<MessagePort | null> }): Promise<void> {
+  switch (message.k) {
+    case 'warm': {
+      index = message.index;
+      peers = message.peers ?? [];
+      peers.forEach((peer, p) =>
+        peer?.on('message', (m: PeerMessage) => runtime?.peerMessage(p, m)),
+      );
+      for (const spec of message.warm.functions)
+        functions.set(spec.node_id, await loadFunction(spec));
+      await stores.warm(message.warm.stores);
+      post({ k: 'ready', loaded: [...functions.keys()] });
+      return;
+    }
+    case 'deploy': {
+      runtime?.handle({ k: 'cancel' });
+      for (const node of message.spec.node_ids) {
+        const isFunction = message.spec.template.nodes.some(
+          (n) => n.id === node && n.kind === 'function',
+        );
+        if (isFunction && !functions.has(node)) {
+          throw new WarmflowError('E_DEPLOY', `node "${node}" was not warmed on this resource`);
+        }
+      }
+      runtime = new PartitionRuntime({
+        index,
+        peers: peers.length > 0 ? peers : [null],
+        functions,
+        stores,
+        post,
+      });
+      await runtime.deploy(message.spec);
+      post({ k: 'deployed' });
+      return;
+    }
+    default:
+      runtime?.handle(message);
+  }
+}

@@ -1,0 +1,50 @@
+import type { WarmSpec } from '../../provision/provider.js';
+import type { DeploySpec, NodeStats } from './deploy-spec.js';
+
+/** Messages from the worker's main thread to a data-plane thread. */
+export type ToThread =
+  | { k: 'warm'; warm: WarmSpec; index: number; count: number }
+  | { k: 'deploy'; spec: DeploySpec }
+  | { k: 'push'; source: string; seq: number; data: string }
+  | { k: 'end'; counts: Record<string, number> }
+  | { k: 'drain' }
+  | { k: 'finish' }
+  | { k: 'out-ack' }
+  | { k: 'cancel' };
+
+/** Messages from a data-plane thread to the worker's main thread. */
+export type FromThread =
+  | { k: 'ready'; loaded: string[] }
+  | { k: 'deployed' }
+  | { k: 'push-ack'; source: string; seq: number }
+  | { k: 'source-done' }
+  | { k: 'drained'; activity: number }
+  | { k: 'finished'; nodes: Record<string, NodeStats> }
+  | { k: 'out'; node: string; type: string; count: number; lines: string }
+  | { k: 'first-store-write'; at: number }
+  | { k: 'failed'; error: { code: string; message: string; node_id?: string } };
+
+/** Records for keyed nodes of one partition, by node. */
+export interface ExchangeItem {
+  node: string;
+  recs: unknown[];
+  pos: number[];
+}
+
+/**
+ * Messages between two data-plane threads. `o`: the records of source chunk `chunk` that the
+ * receiver owns (sent even when empty, so owners can go in chunk order); `wm`: the sender
+ * has processed chunks below `next` of `source` (flow control of `o`); `x` / `a`: a batch
+ * for a keyed node further down (FIFO with credits) and its acknowledgement.
+ */
+export type PeerMessage =
+  | { k: 'o'; source: number; chunk: number; items: ExchangeItem[] }
+  | { k: 'wm'; source: number; next: number }
+  | { k: 'x'; items: ExchangeItem[] }
+  | { k: 'a' };
+
+/** Positions carry their source's index above this factor, the byte offset or line below it. */
+export const POSITION_SOURCE_FACTOR = 2 ** 40;
+
+/** The pseudo type under which dead letters travel to the orchestrator. */
+export const DEAD_LETTER_TYPE = '$dead-letter';

@@ -1,0 +1,115 @@
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { WarmflowError } from '../../errors.js';
+import type { WarmSpec } from '../../provision/provider.js';
+import type { FromThread, ToThread } from './thread-messages.js';
+
+/** Listener of one thread's messages, with the thread's index. */
+export type ThreadListener = (index: number, message: FromThread) => void;
+
+/**
+ * Starts the worker_threads of a data plane: a full mesh of MessageChannels between them
+ * (the keyed exchange goes thread to thread, never through the main thread), then warms
+ * each (function modules imported, store connections opened) and resolves when all are ready.
+ */
+export class ThreadPool {
+  readonly threads: Worker[] = [];
+  #listener: ThreadListener = () => undefined;
+  #onExit: (index: number, reason: string) => void = () => undefined;
+  #closing = false;
+
+  private constructor() {}
+
+  static async start(count: number, warm: WarmSpec): Promise<ThreadPool> {
+    const pool = new ThreadPool();
+    const ports: Array<Array<MessagePort | null>> = Array.from({ length: count }, () =>
+      new Array<MessagePort | null>(count).fill(null),
+    );
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const channel = new MessageChannel();
+        ports[i][j] = channel.port1;
+        ports[j][i] = channel.port2;
+      }
+    }
+    const ready: Array<Promise<void>> = [];
+    for (let i = 0; i < count; i++) {
+      const thread = spawnThread();
+      pool.threads.push(thread);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const onEarlyExit = (code: number) =>
+            reject(
+              new WarmflowError(
+                'E_THREAD',
+                `data-plane thread ${i} exited with code ${code} while warming`,
+              ),
+            );
+          thread.once('error', reject);
+          thread.once('exit', onEarlyExit);
+          thread.on('message', (message: FromThread) => {
+            if (message.k === 'ready') {
+              thread.off('error', reject);
+              thread.off('exit', onEarlyExit);
+              resolve();
+            } else if (message.k === 'failed')
+              reject(new WarmflowError(message.error.code, message.error.message));
+            else pool.#listener(i, message);
+          });
+        }),
+      );
+      const peers = ports[i];
+      thread.postMessage(
+        { k: 'warm', warm, index: i, count, peers },
+        peers.filter((p): p is MessagePort => p !== null),
+      );
+    }
+    try {
+      await Promise.all(ready);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    pool.threads.forEach((thread, i) => {
+      thread.on('error', (error) => pool.#exited(i, `thread error: ${error.message}`));
+      thread.on('exit', (code) => pool.#exited(i, `thread exited with code ${code}`));
+    });
+    return pool;
+  }
+
+  /** Sets who receives thread messages (the current run). */
+  listen(listener: ThreadListener, onExit: (index: number, reason: string) => void): void {
+    this.#listener = listener;
+    this.#onExit = onExit;
+  }
+
+  post(index: number, message: ToThread): void {
+    this.threads[index].postMessage(message);
+  }
+
+  broadcast(message: ToThread): void {
+    for (const thread of this.threads) thread.postMessage(message);
+  }
+
+  #exited(index: number, reason: string): void {
+    if (!this.#closing) this.#onExit(index, reason);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+}
+
+/**
+ * Compiled (dist) the entry is a `.js` file Node runs directly; from source (tests, tsx)
+ * it is `.ts`, and the thread first registers tsx's loader, then imports it.
+ */
+function spawnThread(): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.js')) return new Worker(new URL('./thread-entry.js', here));
+  const entry = new URL('./thread-entry.ts', here).href;
+  // Absolute, because workers run in per-tenant folders where a bare `tsx` does not resolve.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(code, { eval: true });
+}
