@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { registerTemplate } from './template.js';
 import { registerWorker } from './worker.js';
+import { registerPool } from './pool.js';
+import { registerServe } from './serve.js';
 import { registerK8s } from './k8s.js';
 import { registerHistory } from './history.js';
 import { registerPredict } from './predict.js';
@@ -9,6 +11,8 @@ import { registerPredict } from './predict.js';
 export function registerCommands(program: Command): void {
   registerTemplate(program);
   registerWorker(program);
+  registerPool(program);
+  registerServe(program);
   registerK8s(program);
   registerHistory(program);
   registerPredict(program);
