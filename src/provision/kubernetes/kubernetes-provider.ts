@@ -98,10 +98,14 @@ export class KubernetesProvider implements Provider {
   /**
    * What the tenant namespaces' ResourceQuotas allow and have handed out: one tenant's when
    * `filter.tenant` is given (an extra, optional argument), else the sum over the tenants this
-   * provider has seen. A tenant whose namespace does not exist yet counts its configured quota.
+   * provider has seen (tenant "default" before any). A tenant whose namespace does not exist
+   * yet counts its configured quota.
    */
   async capacity(filter: { tenant?: string } = {}): Promise<Capacity> {
-    const tenants = filter.tenant !== undefined ? [filter.tenant] : this.#knownTenants();
+    const known = this.#knownTenants();
+    // Before any tenant is seen, say what the CLI's tenant ("default") would get.
+    const tenants =
+      filter.tenant !== undefined ? [filter.tenant] : known.length > 0 ? known : ['default'];
     const total: Capacity = {
       cpu_cores: 0,
       memory_gb: 0,
