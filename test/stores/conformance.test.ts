@@ -98,6 +98,18 @@ describe.each(all)('DataStore conformance: $kind', (backend) => {
     const n = ns('json');
     await store.put(n, 'd', { at: new Date('2026-01-02T03:04:05.000Z'), gone: undefined });
     expect(await store.get(n, 'd')).toEqual({ at: '2026-01-02T03:04:05.000Z' });
+    await store.putMany(n, [
+      ['nan', NaN],
+      ['inf', -Infinity],
+      ['negzero', -0],
+      ['nested', { nan: NaN, list: [undefined] }],
+    ]);
+    expect(await store.getMany(n, ['nan', 'inf', 'nested'])).toEqual([
+      null,
+      null,
+      { nan: null, list: [null] },
+    ]);
+    expect(await store.get(n, 'negzero')).toBe(0);
   });
 
   it('overwrites, deletes, and treats put(undefined) as delete', async () => {

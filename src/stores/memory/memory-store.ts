@@ -1,6 +1,41 @@
 import type { DataStore } from '../store.js';
 import { StoreError } from '../store-error.js';
-import { decodeValue, encodeValue } from '../json-value.js';
+import { encodeValue } from '../json-value.js';
+
+/** An object or array held as its JSON text (primitives are held as themselves). */
+class JsonText {
+  constructor(readonly text: string) {}
+}
+
+type Held = string | number | boolean | null | JsonText;
+
+/**
+ * What JSON would make of a primitive, kept as is: copying a number through JSON text
+ * costs more than the keyed function that counts with it. Objects are held as JSON text.
+ */
+function hold(store: MemoryStore, where: string, value: unknown): Held | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      // JSON turns NaN and ±Infinity into null and -0 into 0.
+      return Number.isFinite(value) ? value + 0 : null;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default: {
+      if (value === null) return null;
+      const text = encodeValue(store, where, value);
+      return text === undefined ? undefined : new JsonText(text);
+    }
+  }
+}
+
+function release(held: Held | undefined): unknown {
+  return held instanceof JsonText ? JSON.parse(held.text) : held;
+}
 
 /** Configuration of a {@link MemoryStore}. */
 export interface MemoryStoreConfig {
@@ -11,7 +46,7 @@ export interface MemoryStoreConfig {
 /**
  * A data store held in this process's memory; gone when the process ends.
  *
- * Values are kept as JSON text, not as the objects put, so a caller mutating an object
+ * Objects are kept as JSON text, not as the objects put, so a caller mutating an object
  * after `put` (or a value after `get`) cannot change what is stored — the same
  * semantics as the SQLite, Redis and PostgreSQL stores, which the conformance suite checks.
  *
@@ -23,8 +58,8 @@ export interface MemoryStoreConfig {
 export class MemoryStore implements DataStore {
   readonly kind = 'memory' as const;
   readonly #config: Readonly<MemoryStoreConfig>;
-  readonly #namespaces = new Map<string, Map<string, string>>();
-  readonly #tables = new Map<string, string[]>();
+  readonly #namespaces = new Map<string, Map<string, Held>>();
+  readonly #tables = new Map<string, Held[]>();
   #closed = false;
 
   constructor(config: MemoryStoreConfig) {
@@ -37,13 +72,13 @@ export class MemoryStore implements DataStore {
 
   async get(namespace: string, key: string): Promise<unknown> {
     this.#open();
-    return decodeValue(this.#namespaces.get(namespace)?.get(key));
+    return release(this.#namespaces.get(namespace)?.get(key));
   }
 
   async getMany(namespace: string, keys: readonly string[]): Promise<unknown[]> {
     this.#open();
     const items = this.#namespaces.get(namespace);
-    return keys.map((key) => decodeValue(items?.get(key)));
+    return keys.map((key) => release(items?.get(key)));
   }
 
   async put(namespace: string, key: string, value: unknown): Promise<void> {
@@ -57,7 +92,7 @@ export class MemoryStore implements DataStore {
     this.#open();
     // Encode everything first so a bad value leaves the namespace untouched (atomic).
     const encoded = entries.map(
-      ([key, value]) => [key, encodeValue(this, `"${key}" in "${namespace}"`, value)] as const,
+      ([key, value]) => [key, hold(this, `"${key}" in "${namespace}"`, value)] as const,
     );
     let items = this.#namespaces.get(namespace);
     for (const [key, text] of encoded) {
@@ -79,7 +114,7 @@ export class MemoryStore implements DataStore {
     this.#open();
     // Snapshot so writes during iteration neither skip nor repeat keys.
     const snapshot = [...(this.#namespaces.get(namespace) ?? [])];
-    for (const [key, text] of snapshot) yield [key, decodeValue(text)];
+    for (const [key, held] of snapshot) yield [key, release(held)];
   }
 
   async count(namespace: string): Promise<number> {
@@ -90,7 +125,7 @@ export class MemoryStore implements DataStore {
   async append(table: string, records: readonly unknown[]): Promise<void> {
     this.#open();
     const encoded = records.map(
-      (record, i) => encodeValue(this, `record ${i} of table "${table}"`, record) ?? 'null',
+      (record, i) => hold(this, `record ${i} of table "${table}"`, record) ?? null,
     );
     let rows = this.#tables.get(table);
     if (rows === undefined) this.#tables.set(table, (rows = []));
@@ -101,7 +136,7 @@ export class MemoryStore implements DataStore {
     this.#open();
     const rows = this.#tables.get(table) ?? [];
     const end = rows.length;
-    for (let i = 0; i < end; i++) yield decodeValue(rows[i]);
+    for (let i = 0; i < end; i++) yield release(rows[i]);
   }
 
   async drop(name: string): Promise<void> {
