@@ -4,7 +4,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError, WarmflowError } from '../../src/errors.js';
-import { defineFlow, defineFunction, inferTemplate, loadFlow, parseFlow } from '../../src/index.js';
+import {
+  defineFlow,
+  defineFunction,
+  inferTemplate,
+  loadFlow,
+  parseFlow,
+} from '../../src/template/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const defineFlowModule = path.join(root, 'src/template/define-flow.ts');
