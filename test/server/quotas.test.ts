@@ -79,12 +79,14 @@ describe('server: quotas', () => {
         controller.close();
       },
     });
-    const streamed = await h.app.request('/v1/profiles', {
+    // Node's fetch needs `duplex` for a stream body; DOM's RequestInit does not know it.
+    const init: RequestInit & { duplex: 'half' } = {
       method: 'POST',
       headers: { authorization: `Bearer ${a.key}`, 'content-type': 'application/json' },
       body,
       duplex: 'half',
-    });
+    };
+    const streamed = await h.app.request('/v1/profiles', init);
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as { error: { quota: string } }).error.quota).toBe(
       'max_body_bytes',
