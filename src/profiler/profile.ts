@@ -6,7 +6,10 @@ import type { SourceItem, SourceOptions } from './sources/source-item.js';
 import type { Dcp } from './dcp.js';
 
 /** Options of {@link profile}: the profiler's and the source's. */
-export interface ProfileOptions extends ProfilerOptions, SourceOptions {}
+export interface ProfileOptions extends ProfilerOptions, SourceOptions {
+  /** Called after each batch with the number of records profiled so far (for progress). */
+  onRecords?: (records: number) => void;
+}
 
 /** What {@link profile} accepts: a path (or `-`), an async iterable of source items, or records in memory. */
 export type ProfileInput = string | AsyncIterable<SourceItem> | Iterable<unknown>;
@@ -41,7 +44,10 @@ export async function collectProfile(
 ): Promise<Profiler> {
   const profiler = new Profiler(options);
   if (typeof source === 'string') {
-    for await (const batch of openSourceBatches(source, options)) feed(profiler, batch);
+    for await (const batch of openSourceBatches(source, options)) {
+      feed(profiler, batch);
+      options.onRecords?.(profiler.records);
+    }
     return profiler;
   }
   if (Symbol.asyncIterator in source) {
@@ -49,7 +55,10 @@ export async function collectProfile(
     if (options.sample !== undefined) batches = takeFirst(batches, options.sample);
     else if (options.reservoir !== undefined)
       batches = reservoirSample(batches, options.reservoir, options.seed);
-    for await (const batch of batches) feed(profiler, batch);
+    for await (const batch of batches) {
+      feed(profiler, batch);
+      options.onRecords?.(profiler.records);
+    }
     return profiler;
   }
   let left = options.sample ?? Infinity;

@@ -5,6 +5,7 @@ import { FAMILY, FieldState, type FieldStateJson, type SketchSettings } from './
 import { SchemaWindows, type SchemaWindowsJson } from './schema-windows.js';
 import { compileConstraints, type FieldExpectation } from './field-expectation.js';
 import { buildDcp } from './dcp-builder.js';
+import { parseDate } from './parse-date.js';
 import type { Dcp } from './dcp.js';
 
 /** Options of a {@link Profiler} (and of `profile()`). */
@@ -251,13 +252,13 @@ export class Profiler {
     }
   }
 
-  /** Cheap shape test first (digit, digit, digit, digit, '-' or '/'), then Date.parse. */
+  /** Cheap shape test first (a digit, then '-' or '/' at index 4), then the date parser. */
   #maybeDate(field: FieldState, value: string): void {
     const sep = value.charCodeAt(4);
     if (sep !== 45 && sep !== 47) return;
     const c0 = value.charCodeAt(0);
     if (c0 < 48 || c0 > 57) return;
-    const ms = Date.parse(value);
+    const ms = parseDate(value);
     if (ms !== ms) return;
     field.dateCount++;
     if (ms < field.dateMin) field.dateMin = ms;

@@ -49,6 +49,7 @@ export class MisraGries {
         values: Array<FrequentKey | undefined>;
       }
     | undefined;
+  #scratch: Float64Array | undefined;
   #size = 0;
   #error = 0;
   #total = 0;
@@ -103,7 +104,8 @@ export class MisraGries {
     }
     this.#hi[slot] = hi;
     this.#lo[slot] = lo;
-    counts[slot] = weight;
+    // Not `counts`: a pruning swapped the arrays.
+    this.#counts[slot] = weight;
     this.#values[slot] =
       typeof value === 'string' && value.length > MAX_KEY_LENGTH
         ? value.slice(0, MAX_KEY_LENGTH) + '…'
@@ -120,12 +122,11 @@ export class MisraGries {
   /** Subtracts the (k+1)-th largest count from all entries and rebuilds the table. */
   #prune(): void {
     if (this.#size <= this.k) return;
-    const live = new Float64Array(this.#size);
+    const live = (this.#scratch ??= new Float64Array(this.#limit + 1));
     let n = 0;
     for (let i = 0; i < this.#counts.length; i++)
-      if (this.#counts[i] !== 0) live[n++] = this.#counts[i]!;
-    live.sort();
-    const cut = live[n - 1 - this.k];
+      if (this.#counts[i] !== 0) live[n++] = this.#counts[i];
+    const cut = select(live, n, n - 1 - this.k);
     this.#error += cut;
     const hi = this.#hi;
     const lo = this.#lo;
@@ -207,4 +208,30 @@ export class MisraGries {
     mg.#error = json.error;
     return mg;
   }
+}
+
+/** The value of rank `rank` (0-based, ascending) among `a[0..n)`, by quickselect (reorders `a`). */
+function select(a: Float64Array, n: number, rank: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >>> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (rank <= j) hi = j;
+    else if (rank >= i) lo = i;
+    else return a[rank];
+  }
+  return a[rank];
 }

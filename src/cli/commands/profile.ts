@@ -1,0 +1,140 @@
+import type { Command } from 'commander';
+import { WarmflowError } from '../../errors.js';
+import { profile, type ProfileOptions } from '../../profiler/profile.js';
+import { formatDcp } from '../../profiler/format-dcp.js';
+import type { SourceFormat } from '../../profiler/sources/source-item.js';
+
+interface ProfileFlags {
+  json?: boolean;
+  sample?: number;
+  reservoir?: number;
+  seed?: number;
+  timeField?: string;
+  window?: number;
+  format?: SourceFormat;
+}
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new WarmflowError(
+        'E_INVALID_OPTION',
+        `${flag} must be a positive integer, got "${value}"`,
+      );
+    }
+    return n;
+  };
+}
+
+function format(value: string): SourceFormat {
+  if (value === 'jsonl' || value === 'csv' || value === 'tsv' || value === 'json') return value;
+  throw new WarmflowError(
+    'E_INVALID_OPTION',
+    `--format must be jsonl, csv, tsv or json, got "${value}"`,
+  );
+}
+
+/**
+ * A progress line on a terminal: shown only once the input has taken a second, with
+ * bytes read and records per second; never when piped or with --json.
+ */
+async function withProgress<T>(
+  enabled: boolean,
+  run: (
+    onBytes: (read: number, total: number | undefined) => void,
+    onRecords: (n: number) => void,
+  ) => Promise<T>,
+): Promise<T> {
+  if (!enabled)
+    return run(
+      () => undefined,
+      () => undefined,
+    );
+  const { default: ora } = await import('ora');
+  const started = Date.now();
+  let read = 0;
+  let total: number | undefined;
+  let records = 0;
+  let spinner: ReturnType<typeof ora> | undefined;
+  const render = () => {
+    const seconds = (Date.now() - started) / 1000;
+    const mb = (read / 1024 ** 2).toFixed(1);
+    const of = total === undefined ? '' : ` of ${(total / 1024 ** 2).toFixed(1)}`;
+    return `profiling: ${mb}${of} MiB read, ${records.toLocaleString('en-US')} records, ${Math.round(records / seconds).toLocaleString('en-US')} records/s`;
+  };
+  const timer = setInterval(() => {
+    if (Date.now() - started < 1000) return;
+    spinner ??= ora({ stream: process.stderr }).start();
+    spinner.text = render();
+  }, 200);
+  try {
+    return await run(
+      (r, t) => {
+        read = r;
+        total = t;
+      },
+      (n) => {
+        records = n;
+      },
+    );
+  } finally {
+    clearInterval(timer);
+    spinner?.stop();
+  }
+}
+
+/** `warmflow profile SOURCE`: the Data Characteristic Profile of a file or standard input. */
+export function registerProfile(program: Command): void {
+  program
+    .command('profile')
+    .description(
+      'profile a data source (JSON Lines, CSV/TSV, JSON array, .gz, "-" for stdin) and print its DCP',
+    )
+    .argument('<source>', 'file to read, or "-" for standard input')
+    .option('--json', 'print the DCP document as JSON')
+    .option('--sample <n>', 'profile only the first N records', positiveInt('--sample'))
+    .option(
+      '--reservoir <n>',
+      'profile a uniform random sample of N records over the whole input',
+      positiveInt('--reservoir'),
+    )
+    .option('--seed <n>', 'seed of the reservoir sample (reproducible runs)', positiveInt('--seed'))
+    .option(
+      '--time-field <path>',
+      'event-time field (dotted path) for records_per_second; detected when clear',
+    )
+    .option(
+      '--window <n>',
+      'records per schema window for schema_evolution_probability',
+      positiveInt('--window'),
+      1000,
+    )
+    .option(
+      '--format <format>',
+      'jsonl, csv, tsv or json (default: from the extension, else sniffed)',
+      format,
+    )
+    .action(async (source: string, flags: ProfileFlags) => {
+      if (flags.sample !== undefined && flags.reservoir !== undefined) {
+        throw new WarmflowError('E_INVALID_OPTION', '--sample and --reservoir cannot be combined', {
+          hint: '--sample N takes the first N records, --reservoir N a uniform sample of the whole input',
+        });
+      }
+      const options: ProfileOptions = { window: flags.window ?? 1000 };
+      if (flags.sample !== undefined) options.sample = flags.sample;
+      if (flags.reservoir !== undefined) options.reservoir = flags.reservoir;
+      if (flags.seed !== undefined) options.seed = flags.seed;
+      if (flags.timeField !== undefined) options.timeField = flags.timeField;
+      if (flags.format !== undefined) options.format = flags.format;
+      const tty = process.stderr.isTTY === true && flags.json !== true;
+      const dcp = await withProgress(tty, (onProgress, onRecords) =>
+        profile(source, { ...options, onProgress, onRecords }),
+      );
+      process.stdout.write(
+        flags.json === true
+          ? JSON.stringify(dcp, null, 2) + '\n'
+          : formatDcp(dcp, source === '-' ? 'stdin' : source),
+      );
+    });
+}
