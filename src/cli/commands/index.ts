@@ -4,10 +4,8 @@ import { registerWorker } from './worker.js';
 import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerK8s } from './k8s.js';
-import { registerPredict } from './predict.js';
 import { registerHistory } from './history.js';
-import { registerRun } from './run.js';
-import { registerDemo } from './demo.js';
+import { registerPredict } from './predict.js';
 import { registerProfile } from './profile.js';
 
 /** Every `warmflow` subcommand, in the order `--help` lists them. */
@@ -17,9 +15,7 @@ export function registerCommands(program: Command): void {
   registerPool(program);
   registerServe(program);
   registerK8s(program);
-  registerPredict(program);
   registerHistory(program);
-  registerRun(program);
-  registerDemo(program);
+  registerPredict(program);
   registerProfile(program);
 }
