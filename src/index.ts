@@ -108,3 +108,23 @@ export type {
   CalibrateResult,
   MeasureResult,
 } from './predictor/index.js';
+export {
+  profile,
+  collectProfile,
+  Profiler,
+  openSource,
+  openSourceBatches,
+  HyperLogLog,
+  DDSketch,
+  MisraGries,
+} from './profiler/index.js';
+export type {
+  ProfileOptions,
+  ProfileInput,
+  ProfilerOptions,
+  ProfilerJson,
+  FieldExpectation,
+  SourceItem,
+  SourceFormat,
+  SourceOptions,
+} from './profiler/index.js';
