@@ -100,6 +100,8 @@ function issueToProblems(
 ): Problem[] {
   const path = pathToString(issue.path);
   const owner = functionOwner(issue.path, root);
+  const fnName = valueAt(root, ['functions', issue.path[1] ?? -1, 'name']);
+  const involves = issue.path[0] === 'functions' && typeof fnName === 'string' ? [fnName] : [];
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const keyPath = pathToString([...issue.path, key]);
@@ -107,6 +109,7 @@ function issueToProblems(
         code: 'E_UNKNOWN_FIELD',
         message: `${owner}unknown field "${key}"`,
         path: keyPath,
+        involves,
       };
       const position = positions.keyAt(keyPath);
       if (position) problem.position = position;
@@ -120,6 +123,7 @@ function issueToProblems(
       ? `${owner}missing required field "${String(issue.path.at(-1) ?? 'name')}"`
       : `${owner}${path ? `${path}: ` : ''}${issue.message.replace(/^Invalid input: /, '')}`,
     path,
+    involves,
   };
   const position = positions.at(path);
   if (position) problem.position = position;

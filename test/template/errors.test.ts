@@ -185,6 +185,7 @@ describe('flow problems name the functions, types and line', () => {
     const unknown = problems.find((p) => p.code === 'E_UNKNOWN_FIELD')!;
     expect(unknown.message).toBe('function "f": unknown field "keyed_by"');
     expect(unknown.position).toEqual({ file: 'flow.yaml', line: 7, column: 5 });
+    expect(unknown.involves).toEqual(['f']);
     const shape = problems.find((p) => p.code === 'E_SHAPE')!;
     expect(shape.message).toContain('function "g"');
     expect(shape.message).toContain('functions[1].input');
