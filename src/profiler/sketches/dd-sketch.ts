@@ -69,7 +69,8 @@ export class DDSketch {
   quantile(q: number): number {
     const count = this.count;
     if (count === 0) return NaN;
-    const rank = q * (count - 1);
+    // The value of rank floor(q (n - 1)), the lower of the two around a fractional rank.
+    const rank = Math.floor(Math.min(1, Math.max(0, q)) * (count - 1));
     const negTotal = this.#negative.total;
     if (rank < negTotal) {
       // Negative values sorted ascending are magnitudes sorted descending.

@@ -68,12 +68,14 @@ export class DenseStore {
     this.#offset = offset;
   }
 
-  /** The bucket index holding the value of rank `rank` (0-based, fractional allowed). */
+  /** The bucket index holding the value of rank `rank` (0-based integer) in ascending index order. */
   keyAtRank(rank: number): number {
     let running = 0;
     const counts = this.#counts;
     for (let i = 0; i < counts.length; i++) {
-      running += counts[i];
+      const c = counts[i];
+      if (c === 0) continue;
+      running += c;
       if (running > rank) return i + this.#offset;
     }
     return this.#max;
