@@ -29,6 +29,8 @@ export interface PreProvisioningConfig {
   /** Where pool state is persisted; omit for a purely in-memory service (tests). */
   store?: PoolStateStore;
   defaultKeepAliveMs?: number;
+  /** Delay before a pool refills behind a claim (default 250 ms, see `WarmPoolConfig.refillDelayMs`). */
+  refillDelayMs?: number;
   /** How often idle pools are checked for expiry; default 1 s. */
   expiryCheckMs?: number;
 }
@@ -107,6 +109,9 @@ export class PreProvisioningService {
         token: randomBytes(32).toString('hex'),
         provider: this.#config.provider,
         store: this.#config.store,
+        ...(this.#config.refillDelayMs === undefined
+          ? {}
+          : { refillDelayMs: this.#config.refillDelayMs }),
       });
       this.#pools.set(id, pool);
     }

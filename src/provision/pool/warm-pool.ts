@@ -19,6 +19,12 @@ export interface WarmPoolConfig {
   token: string;
   provider: Provider;
   store: PoolStateStore | undefined;
+  /**
+   * Delay before refilling behind a claim; default 250 ms. Spawning a worker blocks the
+   * orchestrator's event loop for milliseconds, which must not land on the claimer's first
+   * round trips.
+   */
+  refillDelayMs?: number;
 }
 
 interface Slot {
@@ -147,8 +153,8 @@ export class WarmPool {
         'claimed',
         claimId,
       );
-      // Refill behind the claim so the next execution finds a warm set too.
-      setImmediate(() => this.#refill());
+      // Refill behind the claim so the next execution finds a warm set too — a little later.
+      setTimeout(() => this.#refill(), this.#config.refillDelayMs ?? 250).unref();
       return new Claim({
         claim_id: claimId,
         tenant: this.#config.tenant,
