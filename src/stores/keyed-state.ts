@@ -63,11 +63,7 @@ export class KeyedStateStore {
 
   /** The state of one record key, as a user function receives it. */
   forKey(key: string): KeyedState {
-    return {
-      get: <T>(name: string) => this.get(key, name) as Promise<T | undefined>,
-      set: (name: string, value: unknown) => this.set(key, name, value),
-      delete: (name: string) => this.delete(key, name),
-    };
+    return new KeyState(this, key);
   }
 
   /** Loads, in one `getMany`, every known state name of `keys` not yet cached. */
@@ -172,5 +168,31 @@ export class KeyedStateStore {
     this.#cache.clear();
     this.#dirty = 0;
     await this.#store.drop(this.namespace);
+  }
+}
+
+/**
+ * One key's view of a {@link KeyedStateStore}: a class rather than three closures,
+ * since the executor makes one per record.
+ */
+class KeyState implements KeyedState {
+  readonly #owner: KeyedStateStore;
+  readonly #key: string;
+
+  constructor(owner: KeyedStateStore, key: string) {
+    this.#owner = owner;
+    this.#key = key;
+  }
+
+  get<T = unknown>(name: string): Promise<T | undefined> {
+    return this.#owner.get(this.#key, name) as Promise<T | undefined>;
+  }
+
+  set(name: string, value: unknown): Promise<void> {
+    return this.#owner.set(this.#key, name, value);
+  }
+
+  delete(name: string): Promise<void> {
+    return this.#owner.delete(this.#key, name);
   }
 }
