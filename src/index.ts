@@ -128,3 +128,53 @@ export type {
   SourceFormat,
   SourceOptions,
 } from './profiler/index.js';
+export {
+  LocalProvider,
+  PreProvisioningService,
+  WarmPool,
+  Claim,
+  PoolStateStore,
+  planResources,
+  mergeRprs,
+  detectMachineCapacity,
+  checkCapacity,
+  killStaleWorkers,
+} from './provision/index.js';
+export type {
+  LocalProviderConfig,
+  PreProvisionInput,
+  PreProvisioningConfig,
+  WarmPoolConfig,
+  PoolStatus,
+  SetStatus,
+  ClaimedResource,
+  PoolDefinition,
+  PoolFlow,
+  ResourcePlan,
+  MachineCapacity,
+} from './provision/index.js';
+export {
+  WorkerClient,
+  WorkerServer,
+  FramedSocket,
+  FrameDecoder,
+  encodeFrame,
+  tokenMatches,
+  spawnWorker,
+  waitForReady,
+  workerCommand,
+  runWorker,
+  PROTOCOL_VERSION,
+} from './worker/index.js';
+export type {
+  WireMessage,
+  WireError,
+  Frame,
+  WorkerHello,
+  DataPlane,
+  DataPlaneContext,
+  CreateDataPlane,
+  WorkerConnection,
+  WorkerLog,
+  SpawnWorkerOptions,
+} from './worker/index.js';
