@@ -42,6 +42,13 @@ export interface ExecutionRequest {
   stores?: Record<string, StoreSpec>;
   /** Keep every keyed node's state in this store instead of its RPR's. */
   state_store?: string;
+  /**
+   * Continue from the keyed state a previous execution left in persistent stores. Default
+   * false: an execution starts with empty state (a re-run of the same input gives the same
+   * result); state lives in `state/<template>/<node>` of the store, so a later recovery can
+   * resume from it.
+   */
+  keep_state?: boolean;
 }
 
 /** Where resources come from. */
@@ -116,7 +123,7 @@ export async function executeDataflow(
       onDemand.push(...placed);
       env.onEvent?.('provisioned', { resources: placed.length });
     }
-    await seedStores(request, stores);
+    await prepareStores(request, stores, groups, executionId);
     const sinks = new SinkFiles(request.out_dir);
     const sessions = placed.map((p) => {
       const spec = buildDeploySpec({
@@ -228,11 +235,40 @@ async function provisionOnDemand(
   return placed;
 }
 
-/** Seeds lookup tables into persistent stores (memory stores are seeded in every thread). */
-async function seedStores(
+/**
+ * Before the run, in persistent stores: clears the keyed state of the previous execution
+ * (unless `keep_state`) and loads the lookup tables' seeds (memory stores are seeded in
+ * every thread instead).
+ */
+async function prepareStores(
   request: ExecutionRequest,
   stores: Record<string, StoreSpec>,
+  groups: string[][],
+  executionId: string,
 ): Promise<void> {
+  if (request.keep_state !== true) {
+    for (const group of groups) {
+      const spec = buildDeploySpec({
+        executionId,
+        flow: request.flow,
+        nodeIds: group,
+        rprs: request.rprs,
+        sources: [],
+        stores,
+        ...(request.state_store !== undefined ? { stateStore: request.state_store } : {}),
+      });
+      for (const [node, name] of Object.entries(spec.state_stores)) {
+        const storeSpec = stores[name];
+        if (storeSpec === undefined || storeSpec.kind === 'memory') continue;
+        const store = await openStore(name, storeSpec);
+        try {
+          await store.drop(`state/${request.flow.template.name}/${node}`);
+        } finally {
+          await store.close();
+        }
+      }
+    }
+  }
   for (const [type, spec] of Object.entries(request.flow.spec.types ?? {})) {
     if (spec.seed === undefined || spec.store === undefined || spec.key === undefined) continue;
     const storeSpec = stores[spec.store];

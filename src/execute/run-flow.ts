@@ -1,4 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { HistoryStore, RunRecord } from '../history/history-store.js';
+import { observationsFromStatus } from '../history/observations-from-status.js';
+import { templateFingerprint } from '../history/template-fingerprint.js';
 import type { Dcp } from '../profiler/dcp.js';
 import { profile } from '../profiler/profile.js';
 import { predict } from '../predictor/predict.js';
@@ -32,6 +36,8 @@ export interface RunFlowOptions {
   sample?: number;
   /** The provider (default a LocalProvider under WARMFLOW_HOME); closed by runFlow only if it created it. */
   provider?: Provider;
+  /** Past runs: the predictor learns from them and this run is recorded into them. */
+  history?: HistoryStore;
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -70,7 +76,16 @@ export async function runFlow(
   let rprs: Rpr[];
   let rprSource: RunFlowResult['rpr_source'] = { basis: 'predictor' };
   try {
-    rprs = (await predict({ flow, dcp: first, dcps })).rprs;
+    rprs = (
+      await predict({
+        flow,
+        dcp: first,
+        dcps,
+        ...(options.history
+          ? { history: options.history, tenant: options.tenant ?? 'default' }
+          : {}),
+      })
+    ).rprs;
   } catch (error) {
     rprs = ruleRprs(flow.template, first.volume.avg_record_size || 200);
     rprSource = { basis: 'rule', reason: error instanceof Error ? error.message : String(error) };
@@ -110,9 +125,34 @@ export async function runFlow(
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       },
     );
+    if (options.history !== undefined) await recordRun(options.history, flow, first, rprs, status);
     return { flow, dcps, rprs, rpr_source: rprSource, groups, racs, pool_ms: poolMs, status };
   } finally {
     await pool?.close();
     if (options.provider === undefined) await provider.close();
   }
+}
+
+/** Records a run and its per-function observations (with module fingerprints) into history. */
+export async function recordRun(
+  history: HistoryStore,
+  flow: LoadedFlow,
+  dcp: Dcp | null,
+  rprs: Rpr[],
+  status: CompletionStatus,
+): Promise<void> {
+  const run: RunRecord = {
+    execution_id: status.execution_id,
+    tenant: status.tenant,
+    template: status.template,
+    template_fingerprint: templateFingerprint(flow.template),
+    recorded_at: new Date().toISOString(),
+    dcp,
+    rprs,
+    status,
+  };
+  const moduleSources: Record<string, Uint8Array> = {};
+  for (const fn of flow.functions)
+    if (fn.module !== null) moduleSources[fn.name] = await readFile(fn.module);
+  await history.record(run, observationsFromStatus(run, { moduleSources }));
 }

@@ -4,8 +4,10 @@ import { registerWorker } from './worker.js';
 import { registerPool } from './pool.js';
 import { registerServe } from './serve.js';
 import { registerK8s } from './k8s.js';
-import { registerHistory } from './history.js';
 import { registerPredict } from './predict.js';
+import { registerHistory } from './history.js';
+import { registerRun } from './run.js';
+import { registerDemo } from './demo.js';
 import { registerProfile } from './profile.js';
 
 /** Every `warmflow` subcommand, in the order `--help` lists them. */
@@ -15,7 +17,9 @@ export function registerCommands(program: Command): void {
   registerPool(program);
   registerServe(program);
   registerK8s(program);
-  registerHistory(program);
   registerPredict(program);
+  registerHistory(program);
+  registerRun(program);
+  registerDemo(program);
   registerProfile(program);
 }

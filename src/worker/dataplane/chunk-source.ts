@@ -18,6 +18,15 @@ export interface ParsedChunk {
 /** Nominal bytes per chunk: ~3,000 records of ~90 bytes, a good exchange batch. */
 export const CHUNK_BYTES = 256 * 1024;
 
+/**
+ * Chunk size for a file read by `threads` threads: at least 8 chunks per thread so small
+ * files are parsed in parallel too and the first records come out after a small chunk,
+ * between 16 KiB and {@link CHUNK_BYTES}. Every thread computes the same from the same size.
+ */
+export function chunkBytesFor(size: number, threads: number): number {
+  return Math.max(16 * 1024, Math.min(CHUNK_BYTES, Math.ceil(size / (threads * 8))));
+}
+
 /** Number of chunks of a file of `size` bytes. */
 export function chunkCount(size: number, chunkBytes = CHUNK_BYTES): number {
   return Math.max(1, Math.ceil(size / chunkBytes));

@@ -49,7 +49,9 @@ describe('createDataPlane (warming)', () => {
   it('refuses data messages when no run is active', async () => {
     const plane = await createDataPlane(context([]));
     const connection = {} as never;
-    expect(() => plane.handle({ type: 'df.batch', id: 1 }, undefined, connection)).toThrow(/no run is active/);
+    expect(() => plane.handle({ type: 'df.batch', id: 1 }, undefined, connection)).toThrow(
+      /no run is active/,
+    );
     await plane.close();
   });
 });

@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { toFailure, WarmflowError } from '../../errors.js';
 import type { UserFunction } from '../../template/function-api.js';
 import { BatchExecutor } from './batch-executor.js';
-import { chunkCount, readChunk } from './chunk-source.js';
+import { CHUNK_BYTES, chunkBytesFor, chunkCount, readChunk } from './chunk-source.js';
 import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
 import { compileGraph } from './node-graph.js';
 import { OutputChannel } from './output-channel.js';
@@ -26,6 +26,7 @@ interface SourceState {
   index: number;
   handle: FileHandle | null;
   size: number;
+  chunkBytes: number;
   /** Chunks in all (push: known at `end`). */
   total: number;
   /** Next chunk this thread reads (file mode). */
@@ -123,6 +124,7 @@ export class PartitionRuntime {
         index,
         handle: null,
         size: 0,
+        chunkBytes: CHUNK_BYTES,
         total: Number.POSITIVE_INFINITY,
         nextRead: this.#index,
         nextOwn: 0,
@@ -134,7 +136,8 @@ export class PartitionRuntime {
       if (source.mode === 'file') {
         state.handle = await open(source.path, 'r');
         state.size = (await state.handle.stat()).size;
-        state.total = chunkCount(state.size);
+        state.chunkBytes = chunkBytesFor(state.size, this.#n);
+        state.total = chunkCount(state.size, state.chunkBytes);
       }
       this.#sources.push(state);
       this.#byId.set(source.node_id, state);
@@ -284,7 +287,7 @@ export class PartitionRuntime {
       const chunk = state.nextRead;
       state.nextRead += this.#n;
       const started = performance.now();
-      const parsed = await readChunk(state.handle!, state.size, chunk);
+      const parsed = await readChunk(state.handle!, state.size, chunk, state.chunkBytes);
       state.stats.busy_ms += performance.now() - started;
       state.stats.records_in += parsed.records.length + parsed.bad.length;
       state.stats.records_out += parsed.records.length;

@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import { WarmflowError } from '../../errors.js';
+import { formatRunReport } from '../../execute/format-run.js';
+import { runFlow, type RunFlowOptions } from '../../execute/run-flow.js';
+import { parseInputs } from '../../execute/sources.js';
+import { openHistory } from '../../history/open-history.js';
+import type { StoreKind, StoreSpec } from '../../template/types.js';
+import { EXIT } from '../main.js';
+
+const KINDS: StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
+
+/** Parses `--store-override NAME=KIND[:LOCATION]` (sqlite path or redis/postgres URL). */
+export function parseStoreOverride(
+  value: string,
+  previous: Record<string, StoreSpec> = {},
+): Record<string, StoreSpec> {
+  const match = /^([^=]+)=([a-z]+)(?::(.+))?$/.exec(value);
+  const kind = match?.[2] as StoreKind | undefined;
+  if (match === null || kind === undefined || !KINDS.includes(kind)) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      `--store-override ${value}: expected NAME=KIND[:LOCATION]`,
+      {
+        hint: 'e.g. --store-override warehouse=postgres:postgres://postgres@127.0.0.1:5432/test or warehouse=memory',
+      },
+    );
+  }
+  const location = match[3];
+  const spec: StoreSpec = { kind };
+  if (location !== undefined) {
+    if (kind === 'sqlite') spec.path = location;
+    else spec.url = location;
+  }
+  return { ...previous, [match[1]]: spec };
+}
+
+/** Options shared by `run` and `demo`. */
+export interface RunCommandOptions {
+  input?: string[];
+  rate?: string;
+  cold?: boolean;
+  out?: string;
+  json?: boolean;
+  storeOverride?: Record<string, StoreSpec>;
+  stateStore?: string;
+  tenant?: string;
+  history?: boolean;
+}
+
+/** Runs a flow for `run`/`demo`, prints the report or the CompletionStatus JSON, sets the exit code. */
+export async function runAndReport(flowFile: string, options: RunCommandOptions): Promise<void> {
+  const rate = options.rate === undefined ? undefined : Number(options.rate);
+  if (rate !== undefined && !(rate > 0)) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      `--rate ${options.rate}: expected records per second > 0`,
+    );
+  }
+  const progress =
+    !options.json && process.stderr.isTTY
+      ? (await import('ora')).default({ stream: process.stderr })
+      : null;
+  const history =
+    options.history === false ? undefined : await openHistory().catch(() => undefined);
+  const runOptions: RunFlowOptions = {
+    inputs: parseInputs(options.input ?? []),
+    cold: options.cold === true,
+    ...(rate !== undefined ? { rate } : {}),
+    ...(options.out !== undefined ? { outDir: options.out } : {}),
+    ...(options.storeOverride !== undefined ? { stores: options.storeOverride } : {}),
+    ...(options.stateStore !== undefined ? { stateStore: options.stateStore } : {}),
+    ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+    ...(history !== undefined ? { history } : {}),
+    onEvent: (event) => {
+      if (progress === null) return;
+      if (event === 'finished') progress.stop();
+      else progress.start(event);
+    },
+  };
+  try {
+    const result = await runFlow(flowFile, runOptions);
+    if (options.json) process.stdout.write(JSON.stringify(result.status, null, 2) + '\n');
+    else process.stdout.write(formatRunReport(result));
+    if (result.status.outcome !== 'succeeded') process.exitCode = EXIT.failed;
+  } finally {
+    progress?.stop();
+    await history?.close();
+  }
+}
+
+/** Adds the options `run` and `demo` share. */
+export function withRunOptions(command: Command): Command {
+  return command
+    .option('--rate <R>', 'replay the input at R records per second, as a live stream would arrive')
+    .option('--cold', 'no warm pool: provision on demand after the request (for comparison)')
+    .option('--out <DIR>', 'folder of JSONL sinks and dead-letters.jsonl (default ./out/<flow>)')
+    .option('--json', 'print the CompletionStatus as JSON (stdout only JSON)')
+    .option(
+      '--store-override <NAME=KIND[:LOCATION]>',
+      'replace or add a store of the flow (repeatable)',
+      parseStoreOverride,
+    )
+    .option('--state-store <NAME>', "keep every keyed function's state in this store")
+    .option('--tenant <NAME>', 'tenant whose pool and history are used', 'default')
+    .option('--no-history', 'neither learn from nor record into the history database');
+}
+
+/**
+ * `warmflow run FLOW --input SOURCE`: profile, predict, pre-provision the warm pool, then
+ * execute the request from it; exits 1 only when the run failed.
+ */
+export function registerRun(program: Command): void {
+  withRunOptions(
+    program
+      .command('run')
+      .description(
+        'run a flow: profile its input, predict per-node resources, warm them, execute, report',
+      )
+      .argument('<flow>', 'flow file (.yaml, or a .ts/.js defineFlow module)')
+      .option(
+        '--input <SOURCE>',
+        "input file (.jsonl, .csv, .json, .gz) or - for stdin; STREAM=FILE for flows with several streams (repeatable; default: the flow's sources)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      ),
+  )
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 succeeded, 1 the run failed (status says where), 2 invalid flow or flags.',
+    )
+    .action(async (flow: string, options: RunCommandOptions) => runAndReport(flow, options));
+}

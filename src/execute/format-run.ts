@@ -1,0 +1,128 @@
+import type { CompletionStatus } from './completion-status.js';
+import type { RunFlowResult } from './run-flow.js';
+
+const MiB = 1024 * 1024;
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map(
+      (r) =>
+        '  ' +
+        r
+          .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+          .join('  '),
+    )
+    .join('\n');
+}
+
+const num = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The run part of the report: outcome, timings, records, and each node's measured usage next to its RPR. */
+export function formatStatus(status: CompletionStatus): string {
+  const t = status.timings;
+  const lines = [
+    `Run ${status.execution_id} — ${status.outcome.toUpperCase()} (${status.provisioning === 'warm' ? 'warm pool' : status.provisioning === 'on_demand' ? 'on-demand, cold' : 'mixed'})`,
+    `  request -> ready ${num(t.request_to_ready_ms, 1)} ms, -> first output record ${t.request_to_first_record_ms === null ? '—' : num(t.request_to_first_record_ms, 1) + ' ms'}, total ${num(t.total_ms, 0)} ms`,
+    `  records in ${num(status.records.in)}, out ${num(status.records.out)}, dead-lettered ${num(status.records.dead_lettered)}${status.dead_letter_file ? ` (${status.dead_letter_file})` : ''}`,
+  ];
+  if (status.error)
+    lines.push(
+      `  error ${status.error.code}${status.error.node_id ? ` at node "${status.error.node_id}"` : ''}: ${status.error.message}`,
+    );
+  const totalS = Math.max(t.total_ms / 1000, 1e-9);
+  const rows = [
+    ['node', 'in', 'out', 'dead', 'cpu s', 'µs/rec', 'cores used/RPR', 'peak MiB/RPR', 'rec/s'],
+  ];
+  for (const n of status.nodes) {
+    rows.push([
+      n.node_id,
+      num(n.records_in),
+      num(n.records_out),
+      num(n.dead_lettered),
+      num(n.cpu_seconds, 3),
+      num(n.cpu_us_per_record, 1),
+      `${num(n.cpu_seconds / totalS, 2)}/${n.rpr ? num(n.rpr.cpu_cores, 2) : '—'}`,
+      `${n.peak_memory_bytes > 0 ? num(n.peak_memory_bytes / MiB) : '—'}/${n.rpr ? num(n.rpr.memory_gb * 1024) : '—'}`,
+      num(n.records_per_s),
+    ]);
+  }
+  lines.push('', table(rows));
+  lines.push(
+    '',
+    '  cpu s: CPU seconds measured on the resource, split over its nodes by the time its threads spent in each;',
+    '  peak MiB: peak RSS of the resource (nodes sharing a resource share it); —: ran in the orchestrator.',
+  );
+  return lines.join('\n');
+}
+
+/** The whole newcomer's report of `warmflow run` / `warmflow demo`. */
+export function formatRunReport(result: RunFlowResult): string {
+  const { flow, status } = result;
+  const out: string[] = [];
+  const tpl = flow.template;
+  out.push(`Template "${tpl.name}": ${tpl.nodes.length} nodes, ${tpl.edges.length} edges`);
+  for (const node of tpl.nodes) {
+    const next = tpl.edges.filter((e) => e.from === node.id).map((e) => `${e.to} (${e.type})`);
+    const extra = node.key
+      ? ` [keyed by ${node.key}]`
+      : node.data_store
+        ? ` [store ${node.data_store}]`
+        : '';
+    out.push(
+      `  ${node.kind.padEnd(8)} ${node.id}${extra}${next.length ? ' -> ' + next.join(', ') : ''}`,
+    );
+  }
+  out.push('');
+  for (const [stream, dcp] of Object.entries(result.dcps)) {
+    const top = Object.entries(dcp.cardinality)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([f, c]) => `${f} ~${num(c)}`)
+      .join(', ');
+    out.push(
+      `Profile of "${stream}": ${num(dcp.volume.records)} records sampled, ${num(dcp.volume.avg_record_size)} B/record, ` +
+        `${num(dcp.volume.records_per_second, 1)} records/s (${dcp.volume.rate_source}), quality ${num(dcp.data_quality_score, 2)}, ` +
+        `schema evolution p=${num(dcp.schema_evolution_probability, 2)}`,
+    );
+    if (top) out.push(`  cardinality: ${top}`);
+  }
+  out.push(
+    '',
+    `Resource requests (RPRs, from the ${result.rpr_source.basis}${result.rpr_source.reason ? `: ${result.rpr_source.reason}` : ''}):`,
+  );
+  out.push(
+    table([
+      ['node', 'cores', 'memory GiB', 'store', 'basis'],
+      ...result.rprs.map((r) => [
+        r.node_id,
+        num(r.cpu_cores, 2),
+        num(r.memory_gb, 2),
+        r.data_store_instance ?? '—',
+        r.reasoning?.basis ?? '—',
+      ]),
+    ]),
+  );
+  out.push(
+    '',
+    `Placement: ${result.groups.length} group${result.groups.length === 1 ? '' : 's'} (nodes chained on one resource, one thread per core)`,
+  );
+  for (const g of result.groups) out.push(`  [${g.join(', ')}]`);
+  if (result.racs.length > 0) {
+    out.push(
+      '',
+      `Warm pool: ${result.racs.length} resource${result.racs.length === 1 ? '' : 's'} ready in ${num(result.pool_ms ?? 0)} ms, before the request`,
+    );
+    for (const rac of result.racs)
+      out.push(
+        `  ${rac.resource_id} ${rac.status} at ${rac.network_address}: ${rac.rpr.cpu_cores} cores, ${rac.rpr.memory_gb} GiB for ${rac.node_ids.length} nodes`,
+      );
+  } else
+    out.push(
+      '',
+      'Warm pool: none (--cold): resources were provisioned on demand after the request',
+    );
+  out.push('', formatStatus(status));
+  return out.join('\n') + '\n';
+}
