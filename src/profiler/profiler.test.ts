@@ -89,8 +89,14 @@ describe('Profiler', () => {
           const pa = new Profiler({ window });
           const pb = new Profiler({ window });
           const seq = new Profiler({ window });
-          for (const r of a) (pa.add(r), seq.add(r));
-          for (const r of b) (pb.add(r), seq.add(r));
+          for (const r of a) {
+            pa.add(r);
+            seq.add(r);
+          }
+          for (const r of b) {
+            pb.add(r);
+            seq.add(r);
+          }
           pa.merge(pb);
           const merged = pa.snapshot();
           const sequential = seq.snapshot();

@@ -45,8 +45,14 @@ describe('DDSketch', () => {
         const sa = new DDSketch();
         const sb = new DDSketch();
         const sab = new DDSketch();
-        for (const v of a) (sa.add(v), sab.add(v));
-        for (const v of b) (sb.add(v), sab.add(v));
+        for (const v of a) {
+          sa.add(v);
+          sab.add(v);
+        }
+        for (const v of b) {
+          sb.add(v);
+          sab.add(v);
+        }
         sa.merge(sb);
         expect(sa.toJSON()).toEqual(sab.toJSON());
         expectWithin(sa, [...a, ...b], 0.01);
