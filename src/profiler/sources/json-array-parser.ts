@@ -107,13 +107,9 @@ export class JsonArrayParser implements ChunkParser {
       return;
     }
     if (this.#mode === 'array') {
-      const pending = Buffer.concat(this.#carry);
-      this.#carry = [];
-      out.push({
-        error: 'unterminated JSON array (missing "]")',
-        line: this.#index + 1,
-        bytes: pending.length,
-      });
+      // The last element may be whole even though the closing ']' never came.
+      if (this.#carry.length > 0) this.#emit(Buffer.alloc(0), 0, 0, out);
+      out.push({ error: 'unterminated JSON array (missing "]")', line: this.#index + 1, bytes: 0 });
       this.#mode = 'done';
     }
   }
