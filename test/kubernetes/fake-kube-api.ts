@@ -54,6 +54,8 @@ export class FakeKubeApi {
   #nextIp = 10;
   /** Decides each new pod's fate; default: Ready after 20 ms. */
   podFate: (pod: Obj) => PodFate = () => ({ kind: 'ready', afterMs: 20 });
+  /** The IP a pod gets when it starts (point it at an in-process worker to test the link). */
+  podIP: () => string = () => `10.244.0.${this.#nextIp++}`;
   /** When set, a watch from a compacted version gets HTTP 410 instead of an ERROR event. */
   goneAsHttpStatus = false;
   /** Failures to inject: `METHOD plural` → status + message, used once each. */
@@ -354,7 +356,7 @@ export class FakeKubeApi {
         if (this.pod(name) === undefined) return;
         this.setPodStatus(name, {
           phase: 'Running',
-          podIP: `10.244.0.${this.#nextIp++}`,
+          podIP: this.podIP(),
           conditions: [
             { type: 'PodScheduled', status: 'True' },
             { type: 'Ready', status: 'True' },

@@ -1,16 +1,22 @@
 import { createKubeApi, createKubernetesProvider } from '../../src/provision/kubernetes/index.js';
 import { describeProviderConformance } from '../provision/provider-conformance.js';
 import { FakeKubeApi } from './fake-kube-api.js';
+import { startInProcessWorker } from './in-process-worker.js';
+
+const TOKEN = 'conformance-token-0123456789';
 
 // The provider-agnostic contract, run against the Kubernetes provider through the real client
 // and a fake API server (pods become Ready after 20 ms; quotas are enforced as admission would).
 describeProviderConformance('kubernetes (fake API server)', async () => {
   const api = new FakeKubeApi();
   await api.start();
+  const worker = await startInProcessWorker(TOKEN);
+  api.podIP = () => '127.0.0.1';
   const provider = await createKubernetesProvider({
     api: await createKubeApi({ kubeconfigYaml: api.kubeconfigYaml() }),
     readyTimeoutMs: 2_000,
     quotas: { cpu_cores: 8, memory_gb: 16 },
+    manifests: { workerPort: worker.port },
   });
   return {
     provider,
@@ -28,8 +34,11 @@ describeProviderConformance('kubernetes (fake API server)', async () => {
       },
       node_ids: [nodeId],
       warm: { functions: [], stores: {} },
-      token: 'conformance-token-0123456789',
+      token: TOKEN,
     }),
-    cleanup: () => api.close(),
+    cleanup: async () => {
+      await api.close();
+      await worker.close();
+    },
   };
 });

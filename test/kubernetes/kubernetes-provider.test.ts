@@ -6,6 +6,9 @@ import {
   type KubernetesProvider,
 } from '../../src/provision/kubernetes/index.js';
 import { FakeKubeApi } from './fake-kube-api.js';
+import { startInProcessWorker } from './in-process-worker.js';
+
+const TOKEN = 'pool-token-0123456789abcdef';
 
 const request = (
   nodeId: string,
@@ -25,7 +28,7 @@ const request = (
   },
   node_ids: [nodeId],
   warm: { functions: [], stores: { cache: { kind: 'redis', url: 'redis://10.1.2.3:6379' } } },
-  token: 'pool-token-0123456789abcdef',
+  token: TOKEN,
 });
 
 /** Resolves when `predicate` holds, polling; fails the test after `ms`. */
@@ -40,12 +43,19 @@ async function until(predicate: () => boolean, ms = 5_000): Promise<void> {
 let api: FakeKubeApi;
 let provider: KubernetesProvider;
 let events: ResourceEvent[];
+let worker: Awaited<ReturnType<typeof startInProcessWorker>>;
 
 async function makeProvider(
   options: Parameters<typeof createKubernetesProvider>[0] = {},
 ): Promise<KubernetesProvider> {
   const client = await createKubeApi({ kubeconfigYaml: api.kubeconfigYaml() });
-  const made = await createKubernetesProvider({ api: client, readyTimeoutMs: 1_000, ...options });
+  const made = await createKubernetesProvider({
+    api: client,
+    readyTimeoutMs: 1_000,
+    heartbeatMs: 100,
+    manifests: { workerPort: worker.port },
+    ...options,
+  });
   made.watch((event) => events.push(event));
   return made;
 }
@@ -53,6 +63,8 @@ async function makeProvider(
 beforeEach(async () => {
   api = new FakeKubeApi();
   await api.start();
+  worker = await startInProcessWorker(TOKEN);
+  api.podIP = () => '127.0.0.1';
   events = [];
   provider = await makeProvider();
 });
@@ -60,6 +72,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await provider.close();
   await api.close();
+  await worker.close();
 });
 
 describe('KubernetesProvider against a fake API server', () => {
@@ -72,7 +85,7 @@ describe('KubernetesProvider against a fake API server', () => {
       template: 'clicks',
       provider: 'kubernetes',
     });
-    expect(rac.network_address).toMatch(/^10\.244\.0\.\d+:7470$/);
+    expect(rac.network_address).toBe(`127.0.0.1:${worker.port}`);
     expect(rac.ready_at).not.toBeNull();
     const ns = api.list('Namespace')[0];
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
@@ -80,7 +93,7 @@ describe('KubernetesProvider against a fake API server', () => {
       expect(api.list(kind, ns.metadata.name)).toHaveLength(1);
     expect(api.list('NetworkPolicy', ns.metadata.name)).toHaveLength(4); // deny, dns, orchestrator, one store
     const secret = api.list('Secret')[0];
-    expect(Buffer.from(secret.data.token, 'base64').toString()).toBe('pool-token-0123456789abcdef');
+    expect(Buffer.from(secret.data.token, 'base64').toString()).toBe(TOKEN);
     expect(api.pod(rac.resource_id)).toBeDefined();
     expect(events).toContainEqual({ type: 'ready', rac });
   });
@@ -128,6 +141,8 @@ describe('KubernetesProvider against a fake API server', () => {
     // the adopted resource is watched: its OOM kill is reported by the new process
     const seen: ResourceEvent[] = [];
     restarted.watch((e) => seen.push(e));
+    // it reconnects to the adopted workers with the token read back from the pool Secret
+    await until(() => seen.some((e) => e.type === 'usage' && e.resource_id === a.resource_id));
     api.oomKill(a.resource_id);
     await until(() => seen.some((e) => e.type === 'exited'));
     await restarted.release(b.resource_id);
@@ -282,6 +297,8 @@ describe('KubernetesProvider against a fake API server', () => {
 
   it('aborting a provision deletes its pod', async () => {
     api.podFate = () => ({ kind: 'stay-pending' });
+    await provider.close();
+    provider = await makeProvider({ readyTimeoutMs: 30_000 }); // only the abort may end this wait
     const controller = new AbortController();
     const pending = provider.provision(request('parse'), { signal: controller.signal });
     await until(() => api.list('Pod').length === 1);
@@ -305,5 +322,34 @@ describe('KubernetesProvider against a fake API server', () => {
     ).toEqual(['warmflow-allow-dns', 'warmflow-allow-orchestrator', 'warmflow-default-deny']);
     await provider.teardown('acme', { namespace: true });
     expect(api.list('Namespace')).toEqual([]);
+  });
+
+  it('watches the worker heartbeats and reports its usage', async () => {
+    const rac = await provider.provision(request('parse'));
+    await until(() => events.filter((e) => e.type === 'usage').length >= 2);
+    const usage = events.find((e) => e.type === 'usage');
+    expect(usage).toMatchObject({
+      resource_id: rac.resource_id,
+      usage: { rss_bytes: expect.any(Number) },
+    });
+  });
+
+  it('a worker that refuses the pool token fails the provision and its pod is deleted', async () => {
+    await expect(
+      provider.provision({ ...request('parse'), token: 'another-token-0123456789' }),
+    ).rejects.toMatchObject({
+      code: 'E_K8S_WORKER_UNREACHABLE',
+    });
+    expect(api.list('Pod')).toEqual([]);
+  });
+
+  it('a worker that stops answering is reported unhealthy while its pod still looks Ready', async () => {
+    const rac = await provider.provision(request('parse'));
+    await worker.close();
+    await until(() => events.some((e) => e.type === 'unhealthy'));
+    expect(events.find((e) => e.type === 'unhealthy')).toMatchObject({
+      resource_id: rac.resource_id,
+    });
+    expect((await provider.list())[0].status).toBe('unhealthy');
   });
 });

@@ -8,7 +8,9 @@ import {
   ANNOTATION,
   LABEL,
   TENANT_OBJECT,
+  TOKEN_KEY,
   WORKER_SELECTOR,
+  poolSecretName,
   buildProvisionManifests,
   labelsFor,
   resolveManifestOptions,
@@ -23,6 +25,7 @@ import {
 import { PodWatcher } from './pod-watcher.js';
 import { viewPod, type PodView } from './pod-view.js';
 import { readCapacity } from './quota-capacity.js';
+import { WorkerLink } from './worker-link.js';
 
 /** Configuration of a {@link KubernetesProvider}. */
 export interface KubernetesProviderConfig {
@@ -33,6 +36,14 @@ export interface KubernetesProviderConfig {
   quotas?: Partial<TenantQuotas> | ((tenant: string) => Partial<TenantQuotas> | undefined);
   /** A pod not Ready by then is deleted and reported with the scheduler's reason. Default 120 s. */
   readyTimeoutMs?: number;
+  /**
+   * Connect to each ready worker with the pool token and watch its heartbeats (usage events,
+   * silence → unhealthy), as the local provider does. Default true; turn off only when the
+   * orchestrator cannot reach pod IPs and another component talks to the workers.
+   */
+  connectToWorkers?: boolean;
+  /** Heartbeat interval asked of workers. Default 1 s. */
+  heartbeatMs?: number;
 }
 
 interface Tracked {
@@ -40,6 +51,10 @@ interface Tracked {
   namespace: string;
   view: PodView | undefined;
   releasing: boolean;
+  /** The pool token, when this process provisioned the pod (adopted pods read it from the Secret). */
+  token?: string;
+  link?: WorkerLink;
+  linking?: boolean;
   waiter?: { resolve(podIP: string): void; reject(error: Error): void };
 }
 
@@ -64,6 +79,8 @@ export class KubernetesProvider implements Provider {
     manifests: ManifestOptions;
     quotas: (tenant: string) => TenantQuotas;
     readyTimeoutMs: number;
+    connectToWorkers: boolean;
+    heartbeatMs: number;
   }>;
   readonly #resources = new Map<string, Tracked>();
   readonly #listeners = new Set<(event: ResourceEvent) => void>();
@@ -79,6 +96,8 @@ export class KubernetesProvider implements Provider {
       quotas: (tenant: string) =>
         resolveTenantQuotas(typeof quotas === 'function' ? quotas(tenant) : quotas),
       readyTimeoutMs: config.readyTimeoutMs ?? 120_000,
+      connectToWorkers: config.connectToWorkers ?? true,
+      heartbeatMs: config.heartbeatMs ?? 1_000,
     });
     this.#watcher = new PodWatcher({
       api: config.api,
@@ -155,6 +174,7 @@ export class KubernetesProvider implements Provider {
       namespace,
       view: undefined,
       releasing: false,
+      token: request.token,
       rac: {
         resource_id: resourceId,
         status: 'provisioning',
@@ -170,10 +190,18 @@ export class KubernetesProvider implements Provider {
     };
     const ready = new Promise<string>((resolve, reject) => (tracked.waiter = { resolve, reject }));
     ready.catch(() => undefined); // rejections are awaited below; never unhandled
+    options.signal?.throwIfAborted();
     this.#resources.set(resourceId, tracked);
+    // Listen before creating: an abort while the create is in flight must still end the wait.
+    const onAbort = () =>
+      tracked.waiter?.reject(
+        new WarmflowError('E_ABORTED', `provisioning ${resourceId} was aborted`),
+      );
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this.#config.api.objects.create(manifests.pod.toJSON());
     } catch (error) {
+      options.signal?.removeEventListener('abort', onAbort);
       this.#resources.delete(resourceId);
       throw toWarmflowError(
         error,
@@ -181,16 +209,12 @@ export class KubernetesProvider implements Provider {
         request.tenant,
       );
     }
-    const onAbort = () =>
-      tracked.waiter?.reject(
-        new WarmflowError('E_ABORTED', `provisioning ${resourceId} was aborted`),
-      );
-    options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => void this.#timedOut(tracked), this.#config.readyTimeoutMs);
     try {
       const podIP = await ready;
-      tracked.rac.status = 'ready';
       tracked.rac.network_address = `${podIP}:${this.#config.manifests.workerPort}`;
+      if (this.#config.connectToWorkers) await this.#link(tracked, request.token);
+      tracked.rac.status = 'ready';
       tracked.rac.ready_at = new Date().toISOString();
       const rac = structuredClone(tracked.rac);
       this.#emit({ type: 'ready', rac });
@@ -211,6 +235,7 @@ export class KubernetesProvider implements Provider {
     if (tracked !== undefined) {
       tracked.releasing = true;
       tracked.rac.status = 'released';
+      tracked.link?.close();
       targets.push({ name: resourceId, namespace: tracked.namespace });
     } else {
       // Not known to this process (e.g. after a restart): find it by its label.
@@ -447,7 +472,73 @@ export class KubernetesProvider implements Provider {
       },
     };
     this.#resources.set(name, tracked);
+    if (view.state === 'ready' && this.#config.connectToWorkers) void this.#adoptLink(tracked);
     return tracked;
+  }
+
+  /** Connects to a worker and watches its heartbeats; throws when it cannot be reached or refuses the token. */
+  async #link(tracked: Tracked, token: string): Promise<void> {
+    const link = new WorkerLink({
+      address: tracked.rac.network_address,
+      token,
+      heartbeatMs: this.#config.heartbeatMs,
+      onUsage: (usage) =>
+        this.#emit({ type: 'usage', resource_id: tracked.rac.resource_id, usage }),
+      onLost: (reason) => this.#markUnhealthy(tracked, reason),
+      onBack: () => {
+        if (tracked.view?.state === 'ready') this.#markReady(tracked);
+      },
+    });
+    try {
+      await link.open();
+    } catch (error) {
+      link.close();
+      throw new WarmflowError(
+        'E_K8S_WORKER_UNREACHABLE',
+        `pod ${tracked.rac.resource_id} is Ready but its worker at ${tracked.rac.network_address} did not accept the pool token: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+          hint: 'the orchestrator must reach pod IPs (run it in the cluster, or route to the pod network and set orchestrator.cidr)',
+        },
+      );
+    }
+    if (tracked.releasing || !this.#resources.has(tracked.rac.resource_id)) link.close();
+    else tracked.link = link;
+  }
+
+  /** After a restart: read the pool token back from its Secret and reconnect to the worker. */
+  async #adoptLink(tracked: Tracked): Promise<void> {
+    if (tracked.linking) return;
+    tracked.linking = true;
+    try {
+      const secret = await this.#config.api.objects.read({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: poolSecretName(tracked.rac.template), namespace: tracked.namespace },
+      });
+      const encoded = (secret.data as Record<string, string> | undefined)?.[TOKEN_KEY];
+      if (encoded === undefined)
+        throw new Error(`Secret ${poolSecretName(tracked.rac.template)} holds no token`);
+      await this.#link(tracked, Buffer.from(encoded, 'base64').toString('utf8'));
+      if (tracked.view?.state === 'ready') this.#markReady(tracked);
+    } catch (error) {
+      this.#markUnhealthy(tracked, error instanceof Error ? error.message : String(error));
+    } finally {
+      tracked.linking = false;
+    }
+  }
+
+  #markUnhealthy(tracked: Tracked, reason: string): void {
+    if (tracked.releasing || tracked.rac.status !== 'ready') return;
+    tracked.rac.status = 'unhealthy';
+    this.#emit({ type: 'unhealthy', resource_id: tracked.rac.resource_id, reason });
+  }
+
+  #markReady(tracked: Tracked): void {
+    if (tracked.releasing || tracked.rac.status === 'ready') return;
+    tracked.rac.status = 'ready';
+    tracked.rac.ready_at ??= new Date().toISOString();
+    this.#emit({ type: 'ready', rac: structuredClone(tracked.rac) });
   }
 
   #onResync(pods: KubeObject[]): void {
@@ -498,19 +589,19 @@ export class KubernetesProvider implements Provider {
     if (view.state === 'exited') {
       this.#gone(tracked, view.reason, view.oomKilled);
     } else if (view.state === 'ready' && previous?.state !== 'ready') {
-      tracked.rac.status = 'ready';
       tracked.rac.network_address = `${view.podIP}:${this.#config.manifests.workerPort}`;
-      tracked.rac.ready_at ??= new Date().toISOString();
-      this.#emit({ type: 'ready', rac: structuredClone(tracked.rac) });
+      if (tracked.link === undefined && this.#config.connectToWorkers)
+        void this.#adoptLink(tracked);
+      else this.#markReady(tracked);
     } else if (view.state !== 'ready' && previous?.state === 'ready') {
-      tracked.rac.status = 'unhealthy';
-      this.#emit({ type: 'unhealthy', resource_id: tracked.rac.resource_id, reason: view.detail });
+      this.#markUnhealthy(tracked, view.detail);
     }
   }
 
   /** A resource died: report it, forget it, and delete what is left of its pod. */
   #gone(tracked: Tracked, reason: string, oomKilled: boolean): void {
     this.#resources.delete(tracked.rac.resource_id);
+    tracked.link?.close();
     tracked.rac.status = 'failed';
     this.#emit({
       type: 'exited',
