@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { serviceAvailable, SERVICES } from '../helpers/services.js';
 import { openHistory } from '../../src/history/open-history.js';
 import { observationsFromStatus } from '../../src/history/observations-from-status.js';
@@ -16,6 +17,8 @@ const run = randomUUID();
 const tenantA = `a-${run}`;
 const tenantB = `b-${run}`;
 const id = (name: string) => `${name}-${run}`;
+/** Tenants the property test creates, cleaned up with the others. */
+const propertyTenants: string[] = [];
 
 const backends: Array<{ kind: string; location: string; cleanup: () => Promise<void> }> = [
   {
@@ -33,7 +36,7 @@ if (await serviceAvailable('postgres')) {
       for (const table of ['warmflow_history_runs', 'warmflow_history_observations']) {
         await pool.query({
           text: `DELETE FROM ${table} WHERE tenant = ANY($1::text[])`,
-          values: [[tenantA, tenantB]],
+          values: [[tenantA, tenantB, ...propertyTenants]],
         });
       }
       await pool.end();
@@ -134,6 +137,42 @@ describe.each(backends)('HistoryStore conformance: $kind', (backend) => {
     } finally {
       await again.close();
     }
+  });
+
+  it('lists any set of runs newest first, as a sort by UTC time would', async () => {
+    const offsets = ['Z', '+02:00', '-05:30'];
+    const runArb = fc.record({
+      template: fc.constantFrom('t1', 't2'),
+      at: fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2027, 0, 1) }),
+      offset: fc.constantFrom(...offsets),
+    });
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(runArb, { minLength: 1, maxLength: 8 }), async (specs) => {
+        const tenant = `p${round++}-${run}`;
+        propertyTenants.push(tenant);
+        const recorded = specs.map((spec, i) => {
+          const hours = spec.offset === 'Z' ? 0 : Number(spec.offset.slice(0, 3));
+          const minutes =
+            spec.offset === 'Z' ? 0 : Math.sign(hours || 1) * Number(spec.offset.slice(4));
+          const local = new Date(spec.at + (hours * 60 + minutes) * 60_000)
+            .toISOString()
+            .slice(0, 23);
+          return { ...spec, i, recordedAt: `${local}${spec.offset}` };
+        });
+        for (const r of recorded) {
+          await history.record(makeRun(`r${r.i}`, tenant, r.template, r.recordedAt), []);
+        }
+        // Newest first; equal instants: the later recorded first.
+        const expected = [...recorded]
+          .sort((a, b) => b.at - a.at || b.i - a.i)
+          .filter((r) => r.template === 't1')
+          .map((r) => `r${r.i}`);
+        const got = await history.runs({ tenant, template: 't1' });
+        expect(got.map((r) => r.execution_id)).toEqual(expected);
+      }),
+      { numRuns: backend.kind === 'postgres' ? 15 : 40 },
+    );
   });
 
   it('refuses to work after close()', async () => {
