@@ -1,5 +1,6 @@
 import type { UserFunction } from '../../template/function-api.js';
 import { KeyedStateStore } from '../../stores/keyed-state.js';
+import { LocalKeyedState, type StateBackend } from './local-keyed-state.js';
 import type { DataStore } from '../../stores/store.js';
 import type { NodeStats } from './deploy-spec.js';
 import { outputTypeOf, type GraphNode, type NodeGraph, type Route } from './node-graph.js';
@@ -43,7 +44,7 @@ export class BatchExecutor {
   readonly #graph: NodeGraph;
   readonly #functions: ReadonlyMap<string, UserFunction>;
   readonly #contexts = new Map<string, NodeContext>();
-  readonly #states = new Map<string, KeyedStateStore>();
+  readonly #states = new Map<string, StateBackend>();
   readonly #stores: ReadonlyMap<string, DataStore>;
   readonly #outlets: ExecutorOutlets;
   readonly #partition: number;
@@ -74,11 +75,14 @@ export class BatchExecutor {
     this.#partitions = options.partitions;
     for (const node of options.graph.functions) {
       this.stats[node.id] = { records_in: 0, records_out: 0, dead_lettered: 0, busy_ms: 0 };
-      let state: KeyedStateStore | undefined;
+      let state: StateBackend | undefined;
       if (node.key !== undefined) {
         const store = options.stateStores.get(node.id);
-        if (store !== undefined) state = new KeyedStateStore(store, options.template, node.id);
-        if (state !== undefined) this.#states.set(node.id, state);
+        state =
+          store === undefined || store.kind === 'memory'
+            ? new LocalKeyedState()
+            : new KeyedStateStore(store, options.template, node.id);
+        this.#states.set(node.id, state);
         this.#keys.set(node.id, new Set());
       }
       this.#contexts.set(
@@ -122,7 +126,12 @@ export class BatchExecutor {
 
   /** Distinct keys this partition saw per keyed node. */
   keyCounts(): Record<string, number> {
-    return Object.fromEntries([...this.#keys].map(([id, keys]) => [id, keys.size]));
+    return Object.fromEntries(
+      [...this.#keys].map(([id, keys]) => {
+        const state = this.#states.get(id);
+        return [id, state instanceof LocalKeyedState ? state.size : keys.size];
+      }),
+    );
   }
 
   async #drive(pending: Map<string, Pending>): Promise<void> {
@@ -158,10 +167,14 @@ export class BatchExecutor {
     stats.records_in += recs.length;
     let keys: string[] | undefined;
     if (node.key !== undefined) {
-      keys = recs.map((r) => keyString(fieldOf(r, node.key!)));
-      const seen = this.#keys.get(node.id)!;
-      for (const k of keys) seen.add(k);
-      if (state !== undefined) await state.prefetch(new Set(keys));
+      const field = node.key;
+      keys = recs.map((r) => keyString(fieldOf(r, field)));
+      if (!(state instanceof LocalKeyedState)) {
+        // Distinct keys are counted here only for stores; local state knows its own size.
+        const seen = this.#keys.get(node.id)!;
+        for (const k of keys) seen.add(k);
+        if (state !== undefined) await state.prefetch(new Set(keys));
+      }
     }
     const single = node.outputs.length === 1 ? node.routes.get(node.outputs[0]) : undefined;
     const outRecs: unknown[] = [];

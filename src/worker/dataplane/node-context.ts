@@ -1,6 +1,6 @@
 import { WarmflowError } from '../../errors.js';
 import type { FunctionContext, KeyedState } from '../../template/function-api.js';
-import type { KeyedStateStore } from '../../stores/keyed-state.js';
+import type { StateBackend } from './local-keyed-state.js';
 import type { DataStore } from '../../stores/store.js';
 
 /** A type placed in a store, as `ctx.input` / `ctx.lookup` find it. */
@@ -26,7 +26,7 @@ export class NodeContext implements FunctionContext {
   constructor(
     node: string,
     template: string,
-    keyed: KeyedStateStore | undefined,
+    keyed: StateBackend | undefined,
     lookups: ReadonlyMap<string, LookupTarget>,
   ) {
     this.node = node;

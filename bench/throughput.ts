@@ -1,0 +1,193 @@
+/**
+ * `npm run bench:throughput`: records/s through parse -> map -> filter -> keyed count over
+ * 1 M JSONL records (a temp file), three ways, alternating, medians:
+ *   ours     — warmflow: a warm resource (one thread per core) runs the flow; request to completion;
+ *   loop     — a hand-written single-threaded loop doing the same work (read, split, parse, map, filter, count);
+ *   streams  — the same as Node stream.pipeline with object-mode Transform streams.
+ * Last line: one JSON object with records_per_s, loop_records_per_s, streams_records_per_s, vs_loop, vs_streams.
+ */
+import { closeSync, createReadStream, openSync, readSync, rmSync } from 'node:fs';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { executeDataflow } from '../src/execute/execution-manager.js';
+import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
+import { ruleRprs } from '../src/execute/rule-rprs.js';
+import { LocalProvider } from '../src/provision/local/local-provider.js';
+import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
+import { loadFlow } from '../src/template/load-flow.js';
+import { throughputFlow } from './bench-flows.js';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
+
+interface Event {
+  user: string;
+  kind: string;
+  amount: number;
+}
+
+function shape(e: Event): { user: string; kind: string; cents: number } {
+  return { user: e.user, kind: e.kind, cents: Math.round(e.amount * 100) };
+}
+
+/** The loop baseline: what one core does with no framework at all. */
+function loop(file: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let carry = '';
+  try {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      const text = carry + buffer.toString('utf8', 0, n);
+      let from = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', from);
+        if (nl < 0) break;
+        const line = text.slice(from, nl);
+        from = nl + 1;
+        if (line.length === 0) continue;
+        let e: Event;
+        try {
+          e = JSON.parse(line) as Event;
+        } catch {
+          continue;
+        }
+        const s = shape(e);
+        if (s.kind !== 'buy') continue;
+        counts.set(s.user, (counts.get(s.user) ?? 0) + 1);
+      }
+      carry = text.slice(from);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return counts;
+}
+
+/** The streams baseline: object-mode Transforms in stream.pipeline. */
+async function streams(file: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let carry = '';
+  await pipeline(
+    createReadStream(file, { highWaterMark: 1 << 16 }),
+    new Transform({
+      readableObjectMode: true,
+      transform(chunk: Buffer, _enc, done) {
+        const lines = (carry + chunk.toString('utf8')).split('\n');
+        carry = lines.pop() ?? '';
+        for (const line of lines) if (line.length > 0) this.push(line);
+        done();
+      },
+      flush(done) {
+        if (carry.length > 0) this.push(carry);
+        done();
+      },
+    }),
+    new Transform({
+      objectMode: true,
+      transform(line: string, _enc, done) {
+        try {
+          done(null, JSON.parse(line));
+        } catch {
+          done();
+        }
+      },
+    }),
+    new Transform({ objectMode: true, transform: (e: Event, _enc, done) => done(null, shape(e)) }),
+    new Transform({
+      objectMode: true,
+      transform: (s: { kind: string }, _enc, done) => (s.kind === 'buy' ? done(null, s) : done()),
+    }),
+    new Writable({
+      objectMode: true,
+      write(s: { user: string }, _enc, done) {
+        counts.set(s.user, (counts.get(s.user) ?? 0) + 1);
+        done();
+      },
+    }),
+  );
+  return counts;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1
+    ? s[(s.length - 1) / 2]!
+    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const bench = throughputFlow(RECORDS);
+  const flow = await loadFlow(bench.flowFile);
+  const provider = new LocalProvider();
+  const pool = new PreProvisioningService({ provider });
+  try {
+    const groups = planGroups(flow.template);
+    const capacity = await provider.capacity();
+    const rprs = fitGroupRprs(ruleRprs(flow.template, 90), groups, capacity.cpu_cores);
+    await pool.preProvision({ flow, rprs, tenant: 'bench', groups, sets: 1 });
+    const expected = loop(bench.input);
+    const buys = [...expected.values()].reduce((a, b) => a + b, 0);
+    const times = { ours: [] as number[], loop: [] as number[], streams: [] as number[] };
+    for (let trial = 0; trial < TRIALS; trial++) {
+      let t = performance.now();
+      loop(bench.input);
+      times.loop.push(performance.now() - t);
+      t = performance.now();
+      await streams(bench.input);
+      times.streams.push(performance.now() - t);
+      t = performance.now();
+      const status = await executeDataflow(
+        {
+          tenant: 'bench',
+          flow,
+          rprs,
+          groups,
+          out_dir: `${bench.dir}/out`,
+          inputs: { '*': bench.input },
+        },
+        { provider, pool },
+      );
+      times.ours.push(performance.now() - t);
+      const count = status.nodes.find((n) => n.node_id === 'count')!;
+      if (
+        status.outcome !== 'succeeded' ||
+        status.provisioning !== 'warm' ||
+        count.records_in !== buys ||
+        count.state_keys !== expected.size
+      ) {
+        throw new Error(
+          `warmflow's run does not match the loop: ${JSON.stringify({ outcome: status.outcome, provisioning: status.provisioning, error: status.error, buys, got: count.records_in, keys: expected.size, got_keys: count.state_keys })}`,
+        );
+      }
+      const perS = (ms: number[]) => Math.round((RECORDS / ms[ms.length - 1]!) * 1000);
+      console.log(
+        `trial ${trial + 1}: ours ${perS(times.ours)}/s, loop ${perS(times.loop)}/s, streams ${perS(times.streams)}/s`,
+      );
+    }
+    const rate = (ms: number[]) => Math.round((RECORDS / median(ms)) * 1000);
+    const ours = rate(times.ours);
+    const loopRate = rate(times.loop);
+    const streamsRate = rate(times.streams);
+    console.log(
+      JSON.stringify({
+        records: RECORDS,
+        trials: TRIALS,
+        threads: Math.max(1, Math.ceil(rprs.reduce((s, r) => s + r.cpu_cores, 0) - 1e-9)),
+        records_per_s: ours,
+        loop_records_per_s: loopRate,
+        streams_records_per_s: streamsRate,
+        vs_loop: Math.round((ours / loopRate) * 100) / 100,
+        vs_streams: Math.round((ours / streamsRate) * 100) / 100,
+      }),
+    );
+  } finally {
+    await pool.close();
+    await provider.close();
+    rmSync(bench.dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,54 @@
+/**
+ * What the executor needs of a keyed node's state: {@link KeyedStateStore} (state in a
+ * DataStore, with a write-back cache) and {@link LocalKeyedState} both provide it.
+ */
+export interface StateBackend {
+  get(key: string, name: string): Promise<unknown>;
+  set(key: string, name: string, value: unknown): Promise<void>;
+  delete(key: string, name: string): Promise<void>;
+  prefetch(keys: Iterable<string>): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/**
+ * Keyed state held in the owning thread's memory, for keyed nodes whose state store is a
+ * `memory` store. A memory store of a run lives in one thread and dies with the run, and
+ * keyed partitioning gives each key to exactly one thread, so nothing else can ever read
+ * this state: a Map per key, holding values as they were set (as the write-back cache of
+ * the persistent stores does between flushes), is that store without the JSON round trip
+ * per value that would cost as much as the user's function.
+ */
+export class LocalKeyedState implements StateBackend {
+  readonly #keys = new Map<string, Map<string, unknown>>();
+
+  get(key: string, name: string): Promise<unknown> {
+    return Promise.resolve(this.#keys.get(key)?.get(name));
+  }
+
+  set(key: string, name: string, value: unknown): Promise<void> {
+    let slots = this.#keys.get(key);
+    if (slots === undefined) this.#keys.set(key, (slots = new Map()));
+    if (value === undefined) slots.delete(name);
+    else slots.set(name, value);
+    return Promise.resolve();
+  }
+
+  delete(key: string, name: string): Promise<void> {
+    return this.set(key, name, undefined);
+  }
+
+  prefetch(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Keys holding any state. */
+  get size(): number {
+    let count = 0;
+    for (const slots of this.#keys.values()) if (slots.size > 0) count++;
+    return count;
+  }
+}
