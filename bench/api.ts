@@ -42,11 +42,9 @@ interface Setup {
 
 async function serverProcess(): Promise<void> {
   const { startServer } = await import('../src/server/start-server.js');
-  const { refusingDeps } = await import('./api-deps.js');
   const running = await startServer({
     port: 0,
     adminKey: 'bench-admin-key-0123456789',
-    deps: refusingDeps(),
   });
   const admin = {
     authorization: 'Bearer bench-admin-key-0123456789',

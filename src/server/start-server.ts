@@ -1,11 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { WarmflowError } from '../errors.js';
 import { resolveAdminKey, type AdminKey } from '../tenancy/admin-key.js';
 import { TenancyStore } from '../tenancy/tenancy-store.js';
 import type { AppDeps, AppOptions } from './app-state.js';
 import { createApp, type WarmflowApp } from './create-app.js';
-import { defaultDeps } from './wiring.js';
+import { defaultDeps, type DefaultDepsOptions } from './wiring.js';
 
 /** Options of {@link createServer} / {@link startServer}. */
 export interface ServerOptions extends AppOptions {
@@ -13,8 +12,12 @@ export interface ServerOptions extends AppOptions {
   port?: number;
   /** Interface to listen on. Default 127.0.0.1 (loopback): exposing it is an explicit choice. */
   host?: string;
-  /** Parts to use instead of the defaults (the pools a `serve` process owns, fakes in tests). */
+  /** Parts to use instead of the defaults (fakes in tests). */
   deps?: Partial<AppDeps>;
+  /** The pool owner's service and provider (what `warmflow serve` holds); default the server's own. */
+  pools?: DefaultDepsOptions['pools'];
+  /** History location (as `openHistory`); default the home SQLite database. */
+  history?: string;
   /** The admin key; default `resolveAdminKey()` (WARMFLOW_ADMIN_KEY or the admin.key file). */
   adminKey?: string;
   /** SQLite file for tenants; default the home database. */
@@ -44,21 +47,24 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
       adminKey: adminKey.key,
       ...(options.databasePath ? { path: options.databasePath } : {}),
     });
-  const defaults = defaultDeps({ tenancy, fileRoots: options.fileRoots ?? [process.cwd()] });
-  const deps = { ...defaults.deps, ...options.deps, tenancy } as Partial<AppDeps>;
-  const missing = (
+  const given = options.deps ?? {};
+  const needsDefaults = (
     ['template', 'profiler', 'predictor', 'pools', 'executor', 'history'] as const
-  ).filter((k) => deps[k] === undefined);
-  if (missing.length > 0) {
-    throw new WarmflowError('E_SERVER_PARTS', `the server has no ${missing.join(', ')} to serve`, {
-      hint: 'pass them in options.deps (see docs/server.md)',
-    });
-  }
-  const built = createApp(deps as AppDeps, options);
+  ).some((part) => given[part] === undefined);
+  // Only build the real parts (a provider, pools, history) when something is left to fill.
+  const defaults = needsDefaults
+    ? defaultDeps({
+        fileRoots: options.fileRoots ?? [process.cwd()],
+        ...(options.pools !== undefined ? { pools: options.pools } : {}),
+        ...(options.history !== undefined ? { history: options.history } : {}),
+      })
+    : undefined;
+  const deps = { ...defaults?.deps, ...given, tenancy } as AppDeps;
+  const built = createApp(deps, options);
   const sampler = setInterval(() => {
     if (built.state.running.size === 0) return;
     for (const tenant of built.state.timeline.tenants()) {
-      deps.pools!.list(tenant).then(
+      deps.pools.list(tenant).then(
         (pools) => built.state.timeline.sample(tenant, pools),
         () => {},
       );
@@ -71,7 +77,7 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
     async close() {
       clearInterval(sampler);
       await Promise.allSettled([...built.state.running]);
-      await defaults.close();
+      await defaults?.close();
       if (ownTenancy && tenancy instanceof TenancyStore) tenancy.close();
     },
   };

@@ -1,6 +1,14 @@
+import path from 'node:path';
+import type { HistoryStore } from '../history/history-store.js';
+import { openHistory } from '../history/open-history.js';
+import { warmflowHome } from '../home.js';
+import { LocalProvider } from '../provision/local/local-provider.js';
+import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
+import type { Provider } from '../provision/provider.js';
 import { inferTemplate } from '../template/infer-template.js';
 import { parseFlow } from '../template/parse-flow.js';
 import type { AppDeps } from './app-state.js';
+import { executorPart, poolsPart, predictorPart, profilerPart } from './parts/local-parts.js';
 import type { TemplatePort } from './ports.js';
 
 /** The template part as the server uses it: parse (YAML or JSON text) then infer. */
@@ -13,13 +21,55 @@ export function templatePort(): TemplatePort {
   };
 }
 
+/** Where the server's parts come from. */
+export interface DefaultDepsOptions {
+  fileRoots: readonly string[];
+  /**
+   * The pools to serve: `warmflow serve` passes its pool owner's service and
+   * provider; without them the server makes its own (in memory, closed with it).
+   */
+  pools?: { service: PreProvisioningService; provider: Provider };
+  /** History location (as `openHistory`); default the home SQLite database. */
+  history?: string;
+  /** Root of per-run output folders; default `$WARMFLOW_HOME/server-runs`. */
+  outRoot?: string;
+}
+
 /**
- * The real parts behind the server, adapted to its ports, and how to close what
- * they opened.
+ * The real parts behind the server — template, profiler, predictor, pools,
+ * executor, history — adapted to its ports, and how to close what they opened.
  */
-export function defaultDeps(_options: { tenancy: AppDeps['tenancy']; fileRoots: string[] }): {
-  deps: Partial<AppDeps>;
+export function defaultDeps(options: DefaultDepsOptions): {
+  deps: Omit<AppDeps, 'tenancy'>;
   close: () => Promise<void>;
 } {
-  return { deps: { template: templatePort() }, close: async () => {} };
+  const own = options.pools === undefined;
+  const provider = options.pools?.provider ?? new LocalProvider();
+  const service = options.pools?.service ?? new PreProvisioningService({ provider });
+  let history: Promise<HistoryStore> | undefined;
+  const openedHistory = () => (history ??= openHistory(options.history));
+  const config = {
+    service,
+    provider,
+    history: openedHistory,
+    outRoot: options.outRoot ?? path.join(warmflowHome(), 'server-runs'),
+    fileRoots: options.fileRoots,
+  };
+  return {
+    deps: {
+      template: templatePort(),
+      profiler: profilerPart({}),
+      predictor: predictorPart(config),
+      pools: poolsPart(config),
+      executor: executorPart(config),
+      history: { runs: async (filter) => (await openedHistory()).runs(filter) },
+    },
+    async close() {
+      if (history !== undefined) await (await history).close();
+      if (own) {
+        await service.close();
+        await provider.close();
+      }
+    },
+  };
 }

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { TenancyStore } from '../../src/tenancy/tenancy-store.js';
-import { dashboardDeps } from './dashboard-deps.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'dashboard-test-admin-key-0123456789';
@@ -25,19 +24,16 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   let server: RunningServer;
   let browser: Browser;
   let tenancy: TenancyStore;
-  let close: () => Promise<void>;
 
   beforeAll(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'wf-dashboard-'));
     process.env.WARMFLOW_HOME = home;
     tenancy = new TenancyStore({ path: path.join(home, 'tenancy.db'), adminKey: ADMIN });
-    const parts = await dashboardDeps(home);
-    close = parts.close;
     server = await startServer({
       port: 0,
       adminKey: ADMIN,
       fileRoots: [root, home],
-      deps: { tenancy, ...parts.deps },
+      deps: { tenancy },
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -57,7 +53,6 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    await close?.();
     tenancy?.close();
     rmSync(home, { recursive: true, force: true });
   });
@@ -79,7 +74,7 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
         body:
           body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
-      const json = (await res.json());  
+      const json = await res.json();
       if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
       return json;
     };

@@ -79,13 +79,6 @@ export class Charts {
         { scale: 'ms', label: 'ms' },
         { scale: 'rps', side: 1, label: 'records/s', grid: { show: false } },
       ],
-      // One run is one instant; give it a minute either side instead of uPlot's years.
-      scales: {
-        x: {
-          range: (_u: UPlot, min: number, max: number) =>
-            max - min < 60 ? [min - 60, max + 60] : [min, max],
-        },
-      },
     }));
     const last = done.at(-1);
     container.dataset.last =
@@ -184,6 +177,11 @@ export class Charts {
       this.#charts.set(name, chart);
     } else {
       chart.setData(data);
+    }
+    // A time axis over one instant (one run, one sample) would span years; show a minute either side.
+    const xs = data[0] as ArrayLike<number>;
+    if (xs.length > 0 && chart.scales.x?.time !== false && xs[xs.length - 1] - xs[0] < 60) {
+      chart.setScale('x', { min: xs[0] - 60, max: xs[xs.length - 1] + 60 });
     }
   }
 }

@@ -46,7 +46,12 @@ export function renderDag(
   g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 60, marginx: 8, marginy: 8 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const node of template.nodes) {
-    g.setNode(node.id, { width: Math.max(110, node.id.length * 7.5 + 20), height: 44 });
+    const p = progress.get(node.id);
+    const figures = p === undefined ? 0 : `in ${p.records_in} · out ${p.records_out}`.length;
+    g.setNode(node.id, {
+      width: Math.max(110, Math.max(node.id.length, figures) * 7.5 + 24),
+      height: 44,
+    });
   }
   template.edges.forEach((edge, i) =>
     g.setEdge(
