@@ -52,7 +52,8 @@ describe('worker process', () => {
     expect(client.hello?.node_ids).toEqual(['double']);
     const { message } = await client.request({ type: 'health' });
     expect(message.status).toBe('ready');
-    expect((message.data_plane as { functions_loaded: number }).functions_loaded).toBe(1);
+    expect(message.node_ids).toEqual(['double']);
+    expect((message.usage as { rss_bytes: number }).rss_bytes).toBeGreaterThan(0);
     await expect(WorkerClient.connect(address, 'wrong-token-0123456789')).rejects.toThrow(
       /authentication failed/,
     );
