@@ -1,0 +1,88 @@
+/**
+ * `npm run bench:latency`: execution request -> first output record, from the warm pool
+ * versus `--cold` (on-demand: start a worker, load the function, then run), 30 trials each,
+ * alternating. Measured by the CompletionStatus' `request_to_first_record_ms` (orchestrator
+ * clock, request received -> first record written to the JSONL sink).
+ * Last line: one JSON object with cold_ms_p50, warm_ms_p50 and ratio (cold / warm).
+ */
+import { rmSync } from 'node:fs';
+import { executeDataflow } from '../src/execute/execution-manager.js';
+import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
+import { ruleRprs } from '../src/execute/rule-rprs.js';
+import { LocalProvider } from '../src/provision/local/local-provider.js';
+import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
+import { loadFlow } from '../src/template/load-flow.js';
+import { latencyFlow } from './bench-flows.js';
+
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 30);
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (at - lo);
+};
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+async function main(): Promise<void> {
+  const bench = latencyFlow();
+  const flow = await loadFlow(bench.flowFile);
+  const provider = new LocalProvider();
+  const pool = new PreProvisioningService({ provider });
+  try {
+    const groups = planGroups(flow.template);
+    // One core per set, so the warm set and a cold one fit side by side on a 2-core machine.
+    const rprs = fitGroupRprs(ruleRprs(flow.template, 60), groups, 1);
+    await pool.preProvision({ flow, rprs, tenant: 'bench', groups, sets: 1 });
+    const request = {
+      tenant: 'bench',
+      flow,
+      rprs,
+      groups,
+      out_dir: `${bench.dir}/out`,
+      inputs: { '*': bench.input },
+    };
+    const warm: number[] = [];
+    const cold: number[] = [];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const w = await executeDataflow(request, { provider, pool });
+      const c = await executeDataflow(request, { provider, pool, cold: true });
+      for (const [status, into, kind] of [
+        [w, warm, 'warm'],
+        [c, cold, 'on_demand'],
+      ] as const) {
+        if (
+          status.outcome !== 'succeeded' ||
+          status.provisioning !== kind ||
+          status.records.out !== 200
+        ) {
+          throw new Error(
+            `trial ${trial + 1}: ${kind} run did not succeed: ${JSON.stringify(status.error ?? status.records)}`,
+          );
+        }
+        into.push(status.timings.request_to_first_record_ms!);
+      }
+      console.log(`trial ${trial + 1}: warm ${r2(warm.at(-1)!)} ms, cold ${r2(cold.at(-1)!)} ms`);
+      // Let the pool's refill timer see the returned set before the next claim.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const warmP50 = quantile(warm, 0.5);
+    const coldP50 = quantile(cold, 0.5);
+    console.log(
+      JSON.stringify({
+        trials: TRIALS,
+        warm_ms_p50: r2(warmP50),
+        warm_ms_p90: r2(quantile(warm, 0.9)),
+        cold_ms_p50: r2(coldP50),
+        cold_ms_p90: r2(quantile(cold, 0.9)),
+        ratio: r2(coldP50 / warmP50),
+      }),
+    );
+  } finally {
+    await pool.close();
+    await provider.close();
+    rmSync(bench.dir, { recursive: true, force: true });
+  }
+}
+
+await main();
