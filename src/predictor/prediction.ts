@@ -47,7 +47,12 @@ export interface NodePrediction {
   model: FunctionModel;
   /** Key field and distinct keys for keyed functions. */
   key?: { field: string; keys: number; source: string };
+  /** Warm CPU µs per record (what cores are sized by). */
   cpu_us_per_record: number;
+  /** CPU µs per record over a run of `run_records`, the one-off start-up cost included. */
+  cpu_us_per_record_run: number;
+  /** Records the node is expected to process over the profiled volume. */
+  run_records: number;
   cores_needed: number;
   memory: MemoryBreakdown;
   rpr: Rpr;

@@ -22,7 +22,13 @@ export interface RprReasoning {
   hourly_cost?: number;
   notes?: string[];
   /** Point estimates before margins and rounding (what benchmarks score against measured runs). */
-  estimate?: { cpu_us_per_record: number; cores_needed: number; peak_memory_bytes: number };
+  estimate?: {
+    cpu_us_per_record: number;
+    /** Over a whole run of the profiled volume, start-up cost included. */
+    cpu_us_per_record_run?: number;
+    cores_needed: number;
+    peak_memory_bytes: number;
+  };
   /** Why `data_store_instance` is what it is. */
   data_store_reason?: string;
   /** Why `gpu_enabled` is what it is. */

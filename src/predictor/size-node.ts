@@ -2,7 +2,12 @@ import type { Dcp } from '../profiler/dcp.js';
 import type { TemplateNode } from '../template/types.js';
 import type { NodeHistory } from './learning/history-context.js';
 import { keyCardinality } from './learning/key-cardinality.js';
-import { cpuUsPerRecord, peakMemoryBytes, type FunctionModel } from './model/function-model.js';
+import {
+  cpuUsPerRecord,
+  cpuUsPerRecordOverRun,
+  peakMemoryBytes,
+  type FunctionModel,
+} from './model/function-model.js';
 import {
   coresNeeded,
   provisionMemoryGb,
@@ -58,6 +63,7 @@ export function sizeNode(
     const found = keyCardinality(ctx.dcp, fn.key, Math.round(runRecords), sample);
     key = { field: fn.key, keys: found.keys, source: found.source };
   }
+  const cpuRun = cpuUsPerRecordOverRun(model, size, runRecords);
   const load = {
     recordSize: size,
     bufferedRecords: ctx.bufferedRecords,
@@ -138,6 +144,8 @@ export function sizeNode(
     model,
     ...(key ? { key } : {}),
     cpu_us_per_record: cpuUs,
+    cpu_us_per_record_run: cpuRun,
+    run_records: runRecords,
     cores_needed: needed,
     memory,
     rpr: {
@@ -161,6 +169,7 @@ export function sizeNode(
         },
         estimate: {
           cpu_us_per_record: round(cpuUs, 3),
+          cpu_us_per_record_run: round(cpuRun, 3),
           cores_needed: round(needed, 4),
           peak_memory_bytes: Math.round(memory.total),
         },

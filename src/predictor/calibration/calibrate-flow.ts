@@ -115,7 +115,7 @@ function append(
  * (read once per prediction). A type without a seed or key is left out: its lookups
  * answer undefined.
  */
-async function seedLookups(
+export async function seedLookups(
   flow: PredictorFlow,
   types: string[],
   cache: Map<string, LookupTable | null>,

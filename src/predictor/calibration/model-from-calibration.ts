@@ -9,9 +9,9 @@ const MIN_BYTES_PER_KEY = 160;
 /**
  * Turns what the sandbox measured into coefficients. CPU: least squares of µs per
  * record on record size over the size buckets (slope ≥ 0; a single bucket or a narrow
- * size range gives a flat cost). Memory: the sandbox's RSS with the module loaded is
- * the base, heap per parsed record gives the buffer factor, heap growth per distinct
- * key the state term.
+ * size range gives a flat cost); the cold pass's extra CPU is the one-off cost. Memory:
+ * the sandbox's peak RSS less what only calibration held is the base, heap per parsed
+ * record gives the buffer factor, heap growth per distinct key the state term.
  */
 export function modelFromCalibration(
   result: CalibrateResult,
@@ -30,7 +30,19 @@ export function modelFromCalibration(
       model.output_size_ratio = result.avg_output_size / result.avg_input_size;
     }
   }
-  model.memory_base_bytes = result.base_rss_bytes;
+  model.cpu_fixed_us = result.cold_extra_cpu_us;
+  // The base is the child's peak RSS (V8's young generation and heap slack fill up while
+  // records stream through) less what only calibration held: the sample twice parsed,
+  // its JSON text, and the state it built.
+  const sampleText = result.avg_input_size * result.records;
+  const calibrationOnly =
+    2 * result.record_heap_bytes * result.records +
+    sampleText +
+    Math.max(0, result.state_heap_growth_bytes);
+  model.memory_base_bytes = Math.max(
+    result.base_rss_bytes,
+    result.peak_rss_bytes - calibrationOnly,
+  );
   if (result.avg_input_size > 0 && result.record_heap_bytes > 0) {
     model.memory_record_factor = result.record_heap_bytes / result.avg_input_size;
   }

@@ -49,6 +49,10 @@ export interface CalibrateResult {
   rss_growth_bytes: number;
   /** CPU µs per record (parse input + call + stringify output) per size bucket. */
   buckets: Array<{ avg_size: number; cpu_us: number; records: number; reps: number }>;
+  /** CPU µs the first (cold) pass cost beyond the same pass warm: module init and JIT. */
+  cold_extra_cpu_us: number;
+  /** Peak RSS of the child over the whole calibration (getrusage maxrss). */
+  peak_rss_bytes: number;
   timed_out: boolean;
 }
 

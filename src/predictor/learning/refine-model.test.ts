@@ -134,3 +134,45 @@ describe('refineModel (learning from history)', () => {
     expect(model.cpu_us_per_byte / model.cpu_us_base).toBeCloseTo(0.005);
   });
 });
+
+describe('refineModel one-off cost', () => {
+  it('separates a per-run start-up cost from the per-record cost when runs differ in length', () => {
+    const fixed = 40_000; // 40 ms of JIT and init per run
+    const perRecord = 8;
+    const observations = runs(6, 0, 5).map((o, i) => {
+      const records = 2000 * (i + 1);
+      return {
+        ...o,
+        records_in: records,
+        avg_record_size: 200,
+        cpu_us_per_record: perRecord + fixed / records,
+      };
+    });
+    const model = refineModel(defaultFunctionModel(), observations, { bufferedRecords: BUFFERED });
+    expect(model.cpu_fixed_us).toBeCloseTo(fixed, -3);
+    expect(cpuUsPerRecord(model, 200)).toBeCloseTo(perRecord, 1);
+  });
+});
+
+describe('refineModel memory of unkeyed nodes', () => {
+  it('learns peak memory that grows with run length', () => {
+    const observations = runs(5, 0, 11).map((o, i) => {
+      const records = 4000 * (i + 1);
+      return {
+        ...o,
+        key_cardinality: null,
+        records_in: records,
+        avg_record_size: 100,
+        peak_memory_bytes: 80e6 + 250 * records,
+      };
+    });
+    const model = refineModel(defaultFunctionModel(), observations, { bufferedRecords: 0 });
+    const at = peakMemoryBytes(model, {
+      recordSize: 100,
+      bufferedRecords: 0,
+      keys: 0,
+      records: 48_000,
+    }).total;
+    expect(at / (80e6 + 250 * 48_000)).toBeCloseTo(1, 2);
+  });
+});

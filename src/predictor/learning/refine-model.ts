@@ -1,5 +1,10 @@
 import type { FunctionObservation } from '../../history/history-store.js';
-import { cpuUsPerRecord, peakMemoryBytes, type FunctionModel } from '../model/function-model.js';
+import {
+  cpuUsPerRecord,
+  cpuUsPerRecordOverRun,
+  peakMemoryBytes,
+  type FunctionModel,
+} from '../model/function-model.js';
 import { decayWeights, huberLine, relativeSpread, weightedMedian } from './robust-fit.js';
 
 /** Options of {@link refineModel}. */
@@ -15,12 +20,13 @@ export interface RefineOptions {
 /**
  * Refines a prior model (calibration or defaults) from measured runs, newest first.
  *
- * CPU: with three or more runs spread over record sizes (≥ 20 %), a Huber line of µs
- * per record on record size; otherwise the prior's shape scaled by the weighted median
- * of measured / predicted. Memory: peak minus the buffer term, regressed (Huber) on
- * key cardinality when runs differ in it, else the prior scaled the same way. Weights
- * decay by run age. The confidence widths come from the robust spread of the runs'
- * relative residuals.
+ * CPU: when runs differ in length, a Huber line of total CPU on the work done gives
+ * the one-off cost per run (its intercept); then, with three or more runs spread over
+ * record sizes (≥ 20 %), a Huber line of warm µs per record on record size, otherwise
+ * the prior's shape scaled by the weighted median of measured / predicted. Memory: peak
+ * minus the buffer term, regressed (Huber) on key cardinality when runs differ in it
+ * (unkeyed nodes: on run length), else the prior scaled the same way. Weights decay by
+ * run age. The confidence widths come from the robust spread of relative residuals.
  */
 export function refineModel(
   prior: FunctionModel,
@@ -34,9 +40,25 @@ export function refineModel(
   const model: FunctionModel = { ...prior, notes: [...prior.notes] };
   const n = obs.length;
 
-  // CPU per record against record size.
+  // One-off CPU per run: the intercept of total CPU against the work the runs did, when
+  // their lengths differ enough to tell it apart; else what the prior says.
+  const totals = obs.map((o) => o.cpu_us_per_record * o.records_in);
+  const work = obs.map(
+    (o) => o.records_in * Math.max(1e-9, cpuUsPerRecord(prior, o.avg_record_size)),
+  );
+  model.cpu_fixed_us = prior.cpu_fixed_us;
+  if (n >= 3 && relativeSpread(work) >= 0.2) {
+    // Weighted by 1/work so long and short runs count alike (errors are relative).
+    const fit = huberLine(
+      work,
+      totals,
+      ws.map((w, i) => w / work[i]),
+    );
+    model.cpu_fixed_us = Math.max(0, fit.a);
+  }
+  // Warm CPU per record of each run, its share of the one-off cost taken out.
   const sizes = obs.map((o) => o.avg_record_size);
-  const cpus = obs.map((o) => o.cpu_us_per_record);
+  const cpus = obs.map((o, i) => Math.max(0, (totals[i] - model.cpu_fixed_us) / o.records_in));
   if (n >= 3 && relativeSpread(sizes) >= 0.2) {
     const fit = huberLine(sizes, cpus, ws);
     if (fit.a >= 0) {
@@ -76,6 +98,16 @@ export function refineModel(
     model.memory_per_key_bytes = fit.b;
     model.memory_base_bytes = Math.max(0, fit.a);
     model.memory_retained_per_record_bytes = 0;
+  } else if (!keyed && n >= 3 && relativeSpread(obs.map((o) => o.records_in)) >= 0.2) {
+    // An unkeyed node's peak still grows with run length (heap expanded between major
+    // GCs, caches): a line in records processed.
+    const fit = huberLine(
+      obs.map((o) => o.records_in),
+      rest,
+      ws,
+    );
+    model.memory_retained_per_record_bytes = fit.b;
+    model.memory_base_bytes = Math.max(0, fit.a);
   } else {
     const predicted = obs.map((o, i) => {
       const m = peakMemoryBytes(prior, {
@@ -99,7 +131,9 @@ export function refineModel(
   model.selectivity = weightedMedian(selectivities, ws);
 
   // Confidence: robust spread of relative residuals, wider with few runs.
-  const cpuRel = obs.map((o, i) => relError(cpus[i], cpuUsPerRecord(model, o.avg_record_size)));
+  const cpuRel = obs.map((o) =>
+    relError(o.cpu_us_per_record, cpuUsPerRecordOverRun(model, o.avg_record_size, o.records_in)),
+  );
   const memRel = obs.map((o, i) =>
     relError(
       o.peak_memory_bytes,

@@ -12,6 +12,7 @@ export function defaultFunctionModel(): FunctionModel {
   return {
     cpu_us_base: 4,
     cpu_us_per_byte: 0.02,
+    cpu_fixed_us: 0,
     selectivity: 1,
     output_size_ratio: 1,
     memory_base_bytes: 48 * MiB,

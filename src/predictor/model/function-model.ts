@@ -18,6 +18,11 @@ export type ModelBasis = 'defaults' | 'calibration' | 'history';
 export interface FunctionModel {
   cpu_us_base: number;
   cpu_us_per_byte: number;
+  /**
+   * One-off CPU µs per run (module initialisation, JIT compilation): negligible for a
+   * long stream, a visible share of CPU per record for a short batch.
+   */
+  cpu_fixed_us: number;
   /** Records out per record in (0 = filters everything, 2 = flat-maps to two). */
   selectivity: number;
   /** Output record size / input record size. */
@@ -46,9 +51,18 @@ export interface FunctionModel {
   notes: string[];
 }
 
-/** CPU µs one record of `recordSize` bytes costs under `model`. */
+/** CPU µs one record of `recordSize` bytes costs under `model`, once warm. */
 export function cpuUsPerRecord(model: FunctionModel, recordSize: number): number {
   return Math.max(0, model.cpu_us_base + model.cpu_us_per_byte * Math.max(0, recordSize));
+}
+
+/** CPU µs per record over a whole run of `records`: the warm cost plus the run's one-off cost spread over it. */
+export function cpuUsPerRecordOverRun(
+  model: FunctionModel,
+  recordSize: number,
+  records: number,
+): number {
+  return cpuUsPerRecord(model, recordSize) + (records > 0 ? model.cpu_fixed_us / records : 0);
 }
 
 /** What a node holds at its peak, the inputs of {@link peakMemoryBytes}. */
