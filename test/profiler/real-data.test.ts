@@ -47,7 +47,7 @@ function exactCounts(records: unknown[]): Map<string, Exact> {
       f.distinct.add(`n:${value}`);
     } else {
       type = typeof value;
-      f.distinct.add(`${type[0]}:${String(value)}`);
+      f.distinct.add(`${type[0]}:${JSON.stringify(value)}`);
     }
     f.types[type] = (f.types[type] ?? 0) + 1;
   };
