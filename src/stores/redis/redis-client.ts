@@ -41,13 +41,18 @@ export async function connectRedis(url: string): Promise<RedisClient> {
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
   });
+  // Listening before connecting: ioredis reports an unheard error on stderr. Once
+  // connected, a dropped connection is retried; commands meanwhile fail after
+  // maxRetriesPerRequest, and the store wraps that failure.
+  let lastError: Error | undefined;
+  client.on('error', (error: Error) => {
+    lastError = error;
+  });
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw error;
+    throw lastError ?? error;
   }
-  // A dropped connection is retried by ioredis; commands meanwhile fail after maxRetriesPerRequest.
-  client.on('error', () => undefined);
   return client;
 }
