@@ -74,6 +74,8 @@ export class PartitionRuntime {
   #activity = 0;
   #stopped = false;
   #wake: (() => void) | null = null;
+  /** Messages that arrived before deploy finished, replayed in order after it. */
+  #early: Array<() => void> | null = [];
 
   constructor(options: {
     index: number;
@@ -143,12 +145,19 @@ export class PartitionRuntime {
       this.#byId.set(source.node_id, state);
     }
     if (!spec.sources.some((s) => s.mode === 'push')) this.#pushEnded = true;
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const replay of early) replay();
     void this.#loop()
       .catch((error: unknown) => this.#fail(error))
       .finally(() => this.#closeSources());
   }
 
   handle(message: ToThread): void {
+    if (this.#early !== null && message.k !== 'cancel') {
+      this.#early.push(() => this.handle(message));
+      return;
+    }
     switch (message.k) {
       case 'push': {
         const { records, positions } = JSON.parse(message.data) as {
@@ -187,6 +196,11 @@ export class PartitionRuntime {
 
   /** A message from peer thread `from` (the thread entry subscribes once and forwards). */
   peerMessage(from: number, message: PeerMessage): void {
+    // A faster peer may be sending before this thread has finished deploying.
+    if (this.#early !== null) {
+      this.#early.push(() => this.peerMessage(from, message));
+      return;
+    }
     switch (message.k) {
       case 'o':
         this.#sources[message.source].reorder.set(message.chunk, message.items);

@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  executeDataflow,
+  type ExecutionEnvironment,
+  type ExecutionRequest,
+} from '../../src/execute/execution-manager.js';
+import { fitGroupRprs, planGroups } from '../../src/execute/plan.js';
+import { ruleRprs } from '../../src/execute/rule-rprs.js';
+import type { CompletionStatus } from '../../src/execute/completion-status.js';
+import type { Provider } from '../../src/provision/provider.js';
+import { openStore } from '../../src/stores/open-store.js';
+import type { StoreSpec } from '../../src/template/types.js';
+import { loadFlow, type LoadedFlow } from '../../src/template/load-flow.js';
+
+export const repo = path.resolve(import.meta.dirname, '../..');
+
+/** A fresh temporary folder. */
+export function tempDir(prefix = 'warmflow-exec-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs a flow on the engine with rule RPRs fitted to two cores (two threads: exchanges and ordering are exercised). */
+export async function runOnEngine(
+  flowOrFile: LoadedFlow | string,
+  provider: Provider,
+  request: Partial<ExecutionRequest> = {},
+  env: Partial<ExecutionEnvironment> = {},
+): Promise<{ flow: LoadedFlow; status: CompletionStatus; outDir: string }> {
+  const flow = typeof flowOrFile === 'string' ? await loadFlow(flowOrFile) : flowOrFile;
+  const groups = planGroups(flow.template);
+  const rprs = fitGroupRprs(ruleRprs(flow.template, 100), groups, 2);
+  const outDir = request.out_dir ?? tempDir('warmflow-out-');
+  const status = await executeDataflow(
+    { flow, rprs, groups, out_dir: outDir, ...request },
+    { provider, cold: true, ...env },
+  );
+  return { flow, status, outDir };
+}
+
+/** Every entry of `type/<T>` in a store, as a Map. */
+export async function storeTable(
+  name: string,
+  spec: StoreSpec,
+  type: string,
+): Promise<Map<string, unknown>> {
+  const store = await openStore(name, spec);
+  try {
+    const table = new Map<string, unknown>();
+    for await (const [key, value] of store.entries(`type/${type}`)) table.set(key, value);
+    return table;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Lines of a JSONL output file (none when the file does not exist). */
+export function outputLines(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+}
