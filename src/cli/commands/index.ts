@@ -9,6 +9,7 @@ import { registerHistory } from './history.js';
 import { registerRun } from './run.js';
 import { registerDemo } from './demo.js';
 import { registerProfile } from './profile.js';
+import { registerTenant } from './tenant.js';
 
 /** Every `warmflow` subcommand, in the order `--help` lists them. */
 export function registerCommands(program: Command): void {
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerDemo(program);
   registerProfile(program);
+  registerTenant(program);
 }
