@@ -61,6 +61,8 @@ export interface ExecutionEnvironment {
     release(claim: Claim, options?: { retire?: boolean }): Promise<void>;
   } | null;
   cold?: boolean;
+  /** Creates the JSONL sinks (default {@link SinkFiles}); lets embedders and tests wrap them. */
+  sinks?: (dir: string) => SinkFiles;
   /** Progress, for the CLI: `claimed`, `provisioned`, `deployed`, `finished`. */
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
 }
@@ -124,7 +126,7 @@ export async function executeDataflow(
       env.onEvent?.('provisioned', { resources: placed.length });
     }
     await prepareStores(request, stores, groups, executionId);
-    const sinks = new SinkFiles(request.out_dir);
+    const sinks = env.sinks?.(request.out_dir) ?? new SinkFiles(request.out_dir);
     const sessions = placed.map((p) => {
       const spec = buildDeploySpec({
         executionId,

@@ -17,7 +17,7 @@ const sortedJson = (values: Iterable<unknown>): string[] =>
   [...values].map((v) => JSON.stringify(v)).sort();
 
 /** Runs an example on the engine (its sqlite stores redirected to a temp folder) and compares with the reference. */
-async function checkExample(name: string): Promise<void> {
+async function checkExample(name: string, request: { rate?: number } = {}): Promise<void> {
   const flow = await loadFlow(path.join(repo, 'examples', name, 'flow.yaml'));
   const dir = tempDir();
   const stores: Record<string, StoreSpec> = {};
@@ -25,7 +25,7 @@ async function checkExample(name: string): Promise<void> {
     if (spec.kind === 'sqlite')
       stores[store] = { kind: 'sqlite', path: path.join(dir, `${store}.db`) };
   }
-  const { status, outDir } = await runOnEngine(flow, provider, { stores });
+  const { status, outDir } = await runOnEngine(flow, provider, { stores, ...request });
   const expected = await referenceRun(flow);
   expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
   expect(status.provisioning).toBe('on_demand');
@@ -61,5 +61,8 @@ describe('every example flow, end to end, against an independent reference run',
   });
   it('orders: two sources fanning in, a diamond, running balances per account', async () => {
     await checkExample('orders');
+  });
+  it('iot replayed at a rate (the orchestrator reads and pushes batches by the clock) gives the same result', async () => {
+    await checkExample('iot', { rate: 50_000 });
   });
 });
