@@ -178,3 +178,55 @@ export type {
   WorkerLog,
   SpawnWorkerOptions,
 } from './worker/index.js';
+export { createApp, createServer, startServer, ServerMetrics, templatePort, defaultDeps, HttpError } from './server/index.js';
+export type {
+  WarmflowApp,
+  ServerOptions,
+  WarmflowServer,
+  RunningServer,
+  AppDeps,
+  AppOptions,
+  ExecutionRecord,
+  ProfileRecord,
+  FlowRecord,
+  TemplatePort,
+  ProfilerPort,
+  ProfileInput as ServerProfileInput,
+  PredictorPort,
+  PoolsPort,
+  PoolView,
+  ExecutorPort,
+  ExecutionInput,
+  NodeProgress,
+  HistoryPort,
+  TenancyPort,
+} from './server/index.js';
+export {
+  executeDataflow,
+  planGroups,
+  fitGroupRprs,
+  groupParallelism,
+  ruleRprs as executeRuleRprs,
+  runFlow,
+  recordRun,
+  resolveSources,
+  parseInputs,
+  SinkFiles,
+  DEAD_LETTER_FILE,
+  feedSource,
+  buildDeploySpec,
+  runStores,
+  formatRunReport,
+  formatStatus,
+} from './execute/index.js';
+export type {
+  ExecutionRequest,
+  ExecutionEnvironment,
+  RunFlowOptions,
+  RunFlowResult,
+  ResolvedSource,
+  PushBatch,
+  FeederStats,
+} from './execute/index.js';
+export { createDataPlane, threadCount, partitionOf } from './worker/dataplane/index.js';
+export type { DeploySpec, SourceSpec, SeedSpec, NodeStats, RunResult } from './worker/dataplane/index.js';
