@@ -201,32 +201,3 @@ export type {
   HistoryPort,
   TenancyPort,
 } from './server/index.js';
-export {
-  executeDataflow,
-  planGroups,
-  fitGroupRprs,
-  groupParallelism,
-  ruleRprs as executeRuleRprs,
-  runFlow,
-  recordRun,
-  resolveSources,
-  parseInputs,
-  SinkFiles,
-  DEAD_LETTER_FILE,
-  feedSource,
-  buildDeploySpec,
-  runStores,
-  formatRunReport,
-  formatStatus,
-} from './execute/index.js';
-export type {
-  ExecutionRequest,
-  ExecutionEnvironment,
-  RunFlowOptions,
-  RunFlowResult,
-  ResolvedSource,
-  PushBatch,
-  FeederStats,
-} from './execute/index.js';
-export { createDataPlane, threadCount, partitionOf } from './worker/dataplane/index.js';
-export type { DeploySpec, SourceSpec, SeedSpec, NodeStats, RunResult } from './worker/dataplane/index.js';
