@@ -20,4 +20,5 @@ export type {
 export type { TenancyPort } from './auth.js';
 export { ServerMetrics } from './server-metrics.js';
 export { templatePort, defaultDeps } from './wiring.js';
+export type { DefaultDepsOptions } from './wiring.js';
 export { HttpError } from './http-error.js';
