@@ -352,4 +352,14 @@ describe('KubernetesProvider against a fake API server', () => {
     });
     expect((await provider.list())[0].status).toBe('unhealthy');
   });
+
+  it('does not list or adopt pods that are terminating or failed', async () => {
+    const rac = await provider.provision(request('parse'));
+    const pod = api.pod(rac.resource_id)!;
+    const restarted = await makeProvider({ connectToWorkers: false });
+    pod.metadata.deletionTimestamp = new Date().toISOString(); // Terminating, still listed
+    expect(await restarted.list()).toEqual([]);
+    await restarted.close();
+    expect(api.pod(rac.resource_id)).toBeDefined(); // closing a provider never touches pods it did not adopt
+  });
 });

@@ -263,6 +263,8 @@ export class KubernetesProvider implements Provider {
     const labels: Record<string, string> = { ...WORKER_SELECTOR, ...labelsFor(filter) };
     const racs: Rac[] = [];
     for (const pod of await this.#listPods(selectorString(labels))) {
+      // A pod that is terminating or has failed is no resource any more (the watch reports it).
+      if (viewPod(pod).state === 'exited') continue;
       const tracked = this.#track(pod);
       if (tracked === undefined || tracked.releasing) continue;
       if (filter.tenant !== undefined && tracked.rac.tenant !== filter.tenant) continue;
