@@ -106,11 +106,41 @@ export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error
     return this.#socket.writableNeedDrain;
   }
 
-  /** Sends a request and resolves with the response frame; rejects with the worker's error. */
-  request(message: WireMessage, payload?: Buffer): Promise<Frame> {
+  /**
+   * Sends a request and resolves with the response frame; rejects with the worker's error, when
+   * the connection closes first, or after `timeoutMs` (default: no limit).
+   */
+  request(
+    message: WireMessage,
+    payload?: Buffer,
+    options: { timeoutMs?: number } = {},
+  ): Promise<Frame> {
     const id = this.#nextId++;
     return new Promise<Frame>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, type: message.type });
+      let timer: NodeJS.Timeout | undefined;
+      if (options.timeoutMs !== undefined) {
+        const timeoutMs = options.timeoutMs;
+        timer = setTimeout(() => {
+          this.#pending.delete(id);
+          reject(
+            new WarmflowError(
+              'E_WORKER_TIMEOUT',
+              `worker did not answer "${message.type}" within ${timeoutMs} ms`,
+            ),
+          );
+        }, timeoutMs);
+      }
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          fn(value);
+        };
+      this.#pending.set(id, {
+        resolve: settle(resolve),
+        reject: settle(reject),
+        type: message.type,
+      });
       try {
         this.#socket.send({ ...message, id }, payload);
       } catch (error) {

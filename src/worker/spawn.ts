@@ -116,6 +116,7 @@ export function waitForReady(
     );
     child.on('message', onMessage);
     child.once('exit', onExit);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted === true) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -100,3 +100,23 @@ describe('WorkerServer', () => {
     client.close();
   });
 });
+
+describe('WorkerClient.request timeout', () => {
+  it('rejects a request the data plane never answers', async () => {
+    const server = new WorkerServer({
+      token: 'right',
+      resourceId: 'r2',
+      nodeIds: [],
+      dataPlane: { handle: () => {}, close: async () => {} },
+      log: silent,
+    });
+    const address = await server.listen();
+    const client = await WorkerClient.connect(address, 'right');
+    await expect(client.request({ type: 'never' }, undefined, { timeoutMs: 50 })).rejects.toThrow(
+      /did not answer "never" within 50 ms/,
+    );
+    await client.ping(); // the connection stays usable
+    client.close();
+    await server.close();
+  });
+});

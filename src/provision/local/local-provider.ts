@@ -100,6 +100,8 @@ export class LocalProvider implements Provider {
 
   async provision(request: ProvisionRequest, options: { signal?: AbortSignal } = {}): Promise<Rac> {
     const machine = await this.#machineCapacity();
+    if (options.signal?.aborted === true)
+      throw new WarmflowError('E_ABORTED', 'provisioning aborted');
     const want: Allocation = {
       cpu_cores: roundCores(request.rpr.cpu_cores),
       memory_gb: request.rpr.memory_gb,
