@@ -5,7 +5,8 @@
  * workers). Three phases, each alternating in one run so drift hits them alike:
  *
  *   alone     quiet tenant only
- *   flooded   + flooding tenant with default quotas (its token bucket sheds it with 429)
+ *   flooded   + flooding tenant with default quotas (its token bucket sheds it with 429,
+ *             each 429 held up to 500 ms so a flooder cannot keep the event loop busy)
  *   unlimited + flooding tenant whose rate quota is effectively off (what fairness buys)
  *
  * The server and the flooding client each run in their own process so neither
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 const PHASE_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 3);
 const QUIET_RATE = 100; // requests/s of the quiet tenant: an ordinary client
 const FLOOD_CONNECTIONS = 32;
 const FLOW = `name: bench

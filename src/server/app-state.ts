@@ -33,6 +33,11 @@ export interface AppOptions {
   /** Folders server-side paths (flow files, sources) must lie in; default the working directory. */
   fileRoots?: string[];
   metrics?: ServerMetrics;
+  /**
+   * How long a request shed by the rate quota is held before its 429 (capped at its
+   * Retry-After); default 500 ms. 0 answers at once.
+   */
+  shedDelayMs?: number;
   /** Logs unexpected errors; default console.error. */
   log?: (message: string, error: unknown) => void;
 }

@@ -36,6 +36,7 @@ export type TenancyPort = Pick<
 export function authenticate(
   tenancy: TenancyPort,
   limiter: RateLimiter,
+  shedDelayMs = 0,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
@@ -63,6 +64,19 @@ export function authenticate(
       if (declared !== undefined && /^\d+$/.test(declared))
         enforceBodySize(quotas, Number(declared));
     } catch (error) {
+      // Answering a shed request at once invites the next one at once: a flooding client on
+      // keep-alive connections would keep the event loop busy with 429s alone. Holding each
+      // 429 (never longer than the Retry-After) caps a flooder at one request per connection
+      // per delay, which is what keeps the other tenants' latency flat.
+      if (
+        shedDelayMs > 0 &&
+        error instanceof QuotaExceededError &&
+        error.quota === 'requests_per_second'
+      ) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(shedDelayMs, (error.retryAfter ?? 1) * 1000)),
+        );
+      }
       return sendError(c, error);
     }
     // Bodies without a length (chunked) are counted while they are read.

@@ -33,7 +33,7 @@ export function makeHarness(options: { cores?: number; memoryGb?: number } = {})
       executor,
       history: new FakeHistory(executor),
     },
-    { log: () => {} },
+    { log: () => {}, shedDelayMs: 0 },
   );
 
   async function call(
