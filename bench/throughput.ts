@@ -114,8 +114,8 @@ async function streams(file: string): Promise<Map<string, number>> {
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1
-    ? s[(s.length - 1) / 2]!
-    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    ? s[(s.length - 1) / 2]
+    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
 async function main(): Promise<void> {
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
           `warmflow's run does not match the loop: ${JSON.stringify({ outcome: status.outcome, provisioning: status.provisioning, error: status.error, buys, got: count.records_in, keys: expected.size, got_keys: count.state_keys })}`,
         );
       }
-      const perS = (ms: number[]) => Math.round((RECORDS / ms[ms.length - 1]!) * 1000);
+      const perS = (ms: number[]) => Math.round((RECORDS / ms[ms.length - 1]) * 1000);
       console.log(
         `trial ${trial + 1}: ours ${perS(times.ours)}/s, loop ${perS(times.loop)}/s, streams ${perS(times.streams)}/s`,
       );

@@ -65,7 +65,11 @@ export type {
   SqliteHistoryConfig,
   PostgresHistoryConfig,
 } from './history/index.js';
-export { createKubernetesProvider, KubernetesProvider, fromTenancyQuotas } from './provision/kubernetes/index.js';
+export {
+  createKubernetesProvider,
+  KubernetesProvider,
+  fromTenancyQuotas,
+} from './provision/kubernetes/index.js';
 export type {
   KubernetesProviderOptions,
   KubernetesProviderConfig,
@@ -178,7 +182,15 @@ export type {
   WorkerLog,
   SpawnWorkerOptions,
 } from './worker/index.js';
-export { createApp, createServer, startServer, ServerMetrics, templatePort, defaultDeps, HttpError } from './server/index.js';
+export {
+  createApp,
+  createServer,
+  startServer,
+  ServerMetrics,
+  templatePort,
+  defaultDeps,
+  HttpError,
+} from './server/index.js';
 export type {
   WarmflowApp,
   ServerOptions,
@@ -201,3 +213,38 @@ export type {
   HistoryPort,
   TenancyPort,
 } from './server/index.js';
+export {
+  executeDataflow,
+  planGroups,
+  fitGroupRprs,
+  groupParallelism,
+  ruleRprs as executeRuleRprs,
+  runFlow,
+  recordRun,
+  resolveSources,
+  parseInputs,
+  SinkFiles,
+  DEAD_LETTER_FILE,
+  feedSource,
+  buildDeploySpec,
+  runStores,
+  formatRunReport,
+  formatStatus,
+} from './execute/index.js';
+export type {
+  ExecutionRequest,
+  ExecutionEnvironment,
+  RunFlowOptions,
+  RunFlowResult,
+  ResolvedSource,
+  PushBatch,
+  FeederStats,
+} from './execute/index.js';
+export { createDataPlane, threadCount, partitionOf } from './worker/dataplane/index.js';
+export type {
+  DeploySpec,
+  SourceSpec,
+  SeedSpec,
+  NodeStats,
+  RunResult,
+} from './worker/dataplane/index.js';

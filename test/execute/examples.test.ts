@@ -31,10 +31,10 @@ async function checkExample(name: string, request: { rate?: number } = {}): Prom
   expect(status.provisioning).toBe('on_demand');
   expect(status.records.dead_lettered).toBe(expected.dead);
   for (const [type, table] of expected.stores) {
-    const storeName = flow.spec.types![type]!.store!;
+    const storeName = flow.spec.types![type].store!;
     const actual = await storeTable(
       storeName,
-      stores[storeName] ?? flow.spec.stores![storeName]!,
+      stores[storeName] ?? flow.spec.stores![storeName],
       type,
     );
     expect(actual.size, `${type} rows`).toBe(table.size);

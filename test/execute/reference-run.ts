@@ -32,7 +32,7 @@ export async function referenceRun(
       string,
       (r: unknown, ctx: FunctionContext) => unknown
     >;
-    fns.set(fn.name, module[fn.export]!);
+    fns.set(fn.name, module[fn.export]);
   }
   const lookups = new Map<string, Map<string, unknown>>();
   for (const [type, spec] of Object.entries(flow.spec.types ?? {})) {
@@ -40,7 +40,7 @@ export async function referenceRun(
     const table = new Map<string, unknown>();
     for (const line of readLines(path.resolve(flow.dir, spec.seed))) {
       const record = JSON.parse(line) as Record<string, unknown>;
-      table.set(String(record[spec.key]), record);
+      table.set(asKey(record[spec.key]), record);
     }
     lookups.set(type, table);
   }
@@ -81,7 +81,7 @@ export async function referenceRun(
       result.dead++;
       return;
     }
-    const k = keyValue === undefined ? undefined : String(keyValue);
+    const k = keyValue === undefined ? undefined : asKey(keyValue);
     const keyed: KeyedState = {
       get: async <T>(name: string) => state.get(`${node}\u0000${k}\u0000${name}`) as T | undefined,
       set: async (name: string, value: unknown) => {
@@ -102,7 +102,7 @@ export async function referenceRun(
       input: async <T>(type: string) => {
         const field = flow.spec.types?.[type]?.key;
         const value = field === undefined ? undefined : (record as Record<string, unknown>)[field];
-        return (value === undefined ? undefined : lookups.get(type)?.get(String(value))) as
+        return (value === undefined ? undefined : lookups.get(type)?.get(asKey(value))) as
           T | undefined;
       },
       lookup: async <T>(type: string, key: string) => lookups.get(type)?.get(key) as T | undefined,
@@ -120,7 +120,7 @@ export async function referenceRun(
 
   for (const source of flow.template.nodes.filter((n) => n.kind === 'source')) {
     const stream = source.id.slice('source:'.length);
-    const file = inputs[stream] ?? path.resolve(flow.dir, flow.spec.streams![stream]!.source!);
+    const file = inputs[stream] ?? path.resolve(flow.dir, flow.spec.streams![stream].source!);
     for (const line of readLines(file)) {
       let record: unknown;
       try {
@@ -140,4 +140,8 @@ function readLines(file: string): string[] {
     .split('\n')
     .map((l) => l.replace(/\r$/, ''))
     .filter((l) => l.trim() !== '');
+}
+
+function asKey(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -1,0 +1,15 @@
+/** The Dataflow Execution Manager: runs a template on warm (or on-demand) resources and reports. */
+export type * from './completion-status.js';
+export { executeDataflow } from './execution-manager.js';
+export type { ExecutionRequest, ExecutionEnvironment } from './execution-manager.js';
+export { planGroups, fitGroupRprs, groupParallelism } from './plan.js';
+export { ruleRprs } from './rule-rprs.js';
+export { runFlow, recordRun } from './run-flow.js';
+export type { RunFlowOptions, RunFlowResult } from './run-flow.js';
+export { resolveSources, parseInputs } from './sources.js';
+export type { ResolvedSource } from './sources.js';
+export { SinkFiles, DEAD_LETTER_FILE } from './sinks.js';
+export { feedSource } from './push-feeder.js';
+export type { PushBatch, FeederStats } from './push-feeder.js';
+export { buildDeploySpec, runStores } from './deploy-plan.js';
+export { formatRunReport, formatStatus } from './format-run.js';

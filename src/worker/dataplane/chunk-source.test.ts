@@ -1,0 +1,72 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { chunkBytesFor, chunkCount, readChunk } from './chunk-source.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-chunks-'));
+
+/** Reads every chunk of a file and returns what they parsed, in chunk order. */
+async function readAll(file: string, chunkBytes: number) {
+  const handle = await open(file, 'r');
+  const size = (await handle.stat()).size;
+  const records: unknown[] = [];
+  const positions: number[] = [];
+  const bad: number[] = [];
+  for (let i = 0; i < chunkCount(size, chunkBytes); i++) {
+    const chunk = await readChunk(handle, size, i, chunkBytes);
+    records.push(...chunk.records);
+    positions.push(...chunk.positions);
+    bad.push(...chunk.bad.map((b) => b.offset));
+  }
+  await handle.close();
+  return { records, positions, bad };
+}
+
+describe('readChunk', () => {
+  it('chunks cover every line exactly once, in order, with exact byte offsets (any chunk size, any text)', async () => {
+    const line = fc.oneof(
+      fc
+        .record({ s: fc.string({ unit: 'grapheme', maxLength: 40 }), n: fc.integer() })
+        .map((r) => JSON.stringify(r)),
+      fc.constantFrom('{broken', '', '   '),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.boolean(),
+        async (lines, chunkBytes, crlf) => {
+          const file = path.join(dir, 'lines.jsonl');
+          const text = lines.join(crlf ? '\r\n' : '\n');
+          writeFileSync(file, text);
+          const got = await readAll(file, chunkBytes);
+          const expected: unknown[] = [];
+          const offsets: number[] = [];
+          const bad: number[] = [];
+          let at = 0;
+          for (const l of lines) {
+            if (l === '{broken') bad.push(at);
+            else if (l.trim() !== '') {
+              expected.push(JSON.parse(l));
+              offsets.push(at);
+            }
+            at += Buffer.byteLength(l) + (crlf ? 2 : 1);
+          }
+          expect(got.records).toEqual(expected);
+          expect(got.positions).toEqual(offsets);
+          expect(got.bad).toEqual(bad);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('sizes chunks for parallel reading: small files get several chunks per thread, large ones 256 KiB', () => {
+    expect(chunkBytesFor(100_000_000, 2)).toBe(256 * 1024);
+    expect(chunkCount(1_000_000, chunkBytesFor(1_000_000, 2))).toBeGreaterThanOrEqual(16);
+    expect(chunkBytesFor(1000, 2)).toBe(16 * 1024);
+  });
+});
