@@ -63,6 +63,8 @@ export interface ExecutionRecord {
   rprs: Rpr[] | null;
   dcp: Dcp | null;
   completion: CompletionStatus | null;
+  /** Why a run could not start or crashed (a run that ran and failed says so in `completion`). */
+  error?: { code: string; message: string };
 }
 
 /** The state shared by the routes of one app. */

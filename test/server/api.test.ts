@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { ADMIN_KEY, FLOW_YAML, makeHarness } from './harness.js';
+import { FakeExecutor } from './fakes.js';
 
 describe('server: auth', () => {
   it('serves health and the OpenAPI document without a key', async () => {
@@ -213,5 +214,26 @@ functions:
     expect(res.status).toBe(500);
     expect(res.text).not.toContain('secret');
     expect((await h.call('GET', `/v1/flows/${flowId}`, a.key)).status).toBe(200);
+  });
+});
+
+describe('server: failed runs', () => {
+  it('marks a run that could not start as failed with the reason', async () => {
+    const { WarmflowError } = await import('../../src/errors.js');
+    const h = makeHarness();
+    const a = await h.tenant('a');
+    const flowId = await h.flow(a.key);
+    h.executor.execute = () => Promise.reject(new WarmflowError('E_CAPACITY', 'no cores left'));
+    const run = await h.call('POST', '/v1/executions?wait=true', a.key, { flow_id: flowId });
+    expect(run.json).toMatchObject({
+      status: 'failed',
+      error: { code: 'E_CAPACITY', message: 'no cores left' },
+    });
+    expect(run.json.nodes.every((n: { state: string }) => n.state === 'failed')).toBe(true);
+    // The slot was given back.
+    h.executor.execute = FakeExecutor.prototype.execute.bind(h.executor);
+    expect(
+      (await h.call('POST', '/v1/executions?wait=true', a.key, { flow_id: flowId })).json.status,
+    ).toBe('succeeded');
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { WarmflowError } from '../../errors.js';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Tenant } from '../../tenancy/tenancy-store.js';
 import { enforceResources } from '../../tenancy/quotas.js';
@@ -93,6 +94,13 @@ async function startExecution(
       },
       (error: unknown) => {
         record.status = 'failed';
+        record.nodes = record.nodes.map((n) =>
+          n.state === 'succeeded' ? n : { ...n, state: 'failed' },
+        );
+        record.error =
+          error instanceof WarmflowError
+            ? { code: error.code, message: error.message }
+            : { code: 'E_INTERNAL', message: 'the run crashed; see the server log' };
         state.log(`execution ${record.id} failed`, error);
       },
     )
