@@ -1,7 +1,7 @@
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
-import { ExecutionSlots, RateLimiter } from '../tenancy/rate-limiter.js';
+import { ExecutionSlots, InFlightSlots, RateLimiter } from '../tenancy/rate-limiter.js';
 import type { TenancyPort } from './auth.js';
 import type {
   ExecutorPort,
@@ -75,6 +75,8 @@ export interface AppState {
   log: (message: string, error: unknown) => void;
   limiter: RateLimiter;
   slots: ExecutionSlots;
+  /** Requests being handled per tenant (`concurrent_requests`). */
+  requestSlots: InFlightSlots;
   flows: TenantScopedMap<FlowRecord>;
   profiles: TenantScopedMap<ProfileRecord>;
   executions: TenantScopedMap<ExecutionRecord>;
@@ -92,6 +94,7 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
     log: options.log ?? ((message, error) => console.error(message, error)),
     limiter: new RateLimiter(),
     slots: new ExecutionSlots(),
+    requestSlots: new InFlightSlots('concurrent_requests'),
     flows: new TenantScopedMap(),
     profiles: new TenantScopedMap({ maxPerTenant: 200 }),
     executions: new TenantScopedMap({ maxPerTenant: 500 }),

@@ -7,7 +7,7 @@ import {
   QuotaExceededError,
   enforceBodySize,
 } from '../tenancy/quotas.js';
-import type { RateLimiter } from '../tenancy/rate-limiter.js';
+import { InFlightSlots, type RateLimiter } from '../tenancy/rate-limiter.js';
 import { HttpError, sendError } from './http-error.js';
 
 /** What the app keeps per request. */
@@ -37,6 +37,7 @@ export function authenticate(
   tenancy: TenancyPort,
   limiter: RateLimiter,
   shedDelayMs = 0,
+  requests: InFlightSlots = new InFlightSlots('concurrent_requests'),
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
@@ -52,6 +53,7 @@ export function authenticate(
     }
     c.set('principal', principal);
     const quotas = principal.kind === 'tenant' ? principal.tenant.quotas : DEFAULT_QUOTAS;
+    let release = () => {};
     try {
       if (principal.kind === 'tenant') {
         limiter.take(
@@ -59,6 +61,7 @@ export function authenticate(
           quotas,
           c.req.method === 'POST' ? COSTLY_REQUEST_TOKENS : 1,
         );
+        release = requests.acquire(principal.tenant.id, quotas);
       }
       const declared = c.req.header('content-length');
       if (declared !== undefined && /^\d+$/.test(declared))
@@ -68,10 +71,11 @@ export function authenticate(
       // keep-alive connections would keep the event loop busy with 429s alone. Holding each
       // 429 (never longer than the Retry-After) caps a flooder at one request per connection
       // per delay, which is what keeps the other tenants' latency flat.
+      release();
       if (
         shedDelayMs > 0 &&
         error instanceof QuotaExceededError &&
-        error.quota === 'requests_per_second'
+        (error.quota === 'requests_per_second' || error.quota === 'concurrent_requests')
       ) {
         await new Promise((resolve) =>
           setTimeout(resolve, Math.min(shedDelayMs, (error.retryAfter ?? 1) * 1000)),
@@ -80,18 +84,22 @@ export function authenticate(
       return sendError(c, error);
     }
     // Bodies without a length (chunked) are counted while they are read.
-    return bodyLimit({
-      maxSize: quotas.max_body_bytes,
-      onError: (ctx) =>
-        sendError(
-          ctx,
-          new QuotaExceededError(
-            'max_body_bytes',
-            quotas.max_body_bytes,
-            quotas.max_body_bytes + 1,
+    try {
+      return await bodyLimit({
+        maxSize: quotas.max_body_bytes,
+        onError: (ctx) =>
+          sendError(
+            ctx,
+            new QuotaExceededError(
+              'max_body_bytes',
+              quotas.max_body_bytes,
+              quotas.max_body_bytes + 1,
+            ),
           ),
-        ),
-    })(c, next);
+      })(c, next);
+    } finally {
+      release();
+    }
   };
 }
 

@@ -108,7 +108,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
     security: [{ bearer: [] }],
   });
 
-  app.use('/v1/*', authenticate(deps.tenancy, state.limiter, options.shedDelayMs ?? 500));
+  app.use(
+    '/v1/*',
+    authenticate(deps.tenancy, state.limiter, options.shedDelayMs ?? 500, state.requestSlots),
+  );
   registerTenantRoutes(app, state);
   registerFlowRoutes(app, state);
   registerProfileRoutes(app, state);

@@ -10,6 +10,7 @@ export const QuotasInput = z
     memory_gb: quotaNumber.optional(),
     warm_resources: z.number().int().nonnegative().optional(),
     concurrent_executions: z.number().int().positive().optional(),
+    concurrent_requests: z.number().int().positive().optional(),
     max_body_bytes: z.number().int().positive().optional(),
     requests_per_second: quotaNumber.optional(),
     request_burst: z.number().int().positive().optional(),

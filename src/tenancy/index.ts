@@ -22,4 +22,4 @@ export {
   enforceConcurrency,
 } from './quotas.js';
 export type { Quotas, QuotaName, ResourceAmount } from './quotas.js';
-export { RateLimiter, ExecutionSlots } from './rate-limiter.js';
+export { RateLimiter, ExecutionSlots, InFlightSlots } from './rate-limiter.js';

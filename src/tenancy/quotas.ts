@@ -14,6 +14,8 @@ export interface Quotas {
   memory_gb: number;
   warm_resources: number;
   concurrent_executions: number;
+  /** Requests of the tenant being handled at once (a flood is shed at the door, not queued). */
+  concurrent_requests: number;
   max_body_bytes: number;
   requests_per_second: number;
   request_burst: number;
@@ -28,6 +30,7 @@ export const QUOTA_NAMES: readonly QuotaName[] = Object.freeze([
   'memory_gb',
   'warm_resources',
   'concurrent_executions',
+  'concurrent_requests',
   'max_body_bytes',
   'requests_per_second',
   'request_burst',
@@ -43,9 +46,10 @@ export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
   memory_gb: 16,
   warm_resources: 16,
   concurrent_executions: 4,
+  concurrent_requests: 8,
   max_body_bytes: 1024 * 1024,
   requests_per_second: 200,
-  request_burst: 400,
+  request_burst: 200,
 });
 
 /** Tokens a request that makes the server compute (POST) takes from the rate bucket. */

@@ -58,28 +58,32 @@ export class RateLimiter {
   }
 }
 
-/**
- * Counts each tenant's runs in flight against `concurrent_executions`.
- * `acquire` throws 429 when full and otherwise returns the release function.
- */
-export class ExecutionSlots {
-  readonly #running = new Map<string, number>();
+/** Quotas that count things in flight per tenant. */
+type InFlightQuota = 'concurrent_executions' | 'concurrent_requests';
 
-  /** Runs in flight for a tenant. */
+/**
+ * Counts each tenant's things in flight (runs, or requests being handled) against
+ * one quota. `acquire` throws 429 naming that quota when full and otherwise
+ * returns the release function.
+ */
+export class InFlightSlots {
+  readonly #running = new Map<string, number>();
+  readonly #quota: InFlightQuota;
+
+  constructor(quota: InFlightQuota) {
+    this.#quota = quota;
+  }
+
+  /** How many a tenant has in flight. */
   running(tenantId: string): number {
     return this.#running.get(tenantId) ?? 0;
   }
 
-  /** Claims a slot or throws 429 `concurrent_executions`; call the result exactly once when done. */
-  acquire(tenantId: string, quotas: Pick<Quotas, 'concurrent_executions'>): () => void {
+  /** Claims a slot or throws 429; call the result exactly once when done (later calls do nothing). */
+  acquire(tenantId: string, quotas: Pick<Quotas, InFlightQuota>): () => void {
     const running = this.running(tenantId);
-    if (running + 1 > quotas.concurrent_executions) {
-      throw new QuotaExceededError(
-        'concurrent_executions',
-        quotas.concurrent_executions,
-        running + 1,
-      );
-    }
+    const limit = quotas[this.#quota];
+    if (running + 1 > limit) throw new QuotaExceededError(this.#quota, limit, running + 1);
     this.#running.set(tenantId, running + 1);
     let released = false;
     return () => {
@@ -89,5 +93,12 @@ export class ExecutionSlots {
       if (left <= 0) this.#running.delete(tenantId);
       else this.#running.set(tenantId, left);
     };
+  }
+}
+
+/** Runs in flight per tenant against `concurrent_executions`. */
+export class ExecutionSlots extends InFlightSlots {
+  constructor() {
+    super('concurrent_executions');
   }
 }

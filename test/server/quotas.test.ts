@@ -107,4 +107,25 @@ describe('server: quotas', () => {
     expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await h.call('GET', '/v1/flows', quiet.key)).status).toBe(200);
   });
+
+  it('concurrent_requests: requests beyond the in-flight quota are a 429; the slots come back', async () => {
+    const h = makeHarness({ cores: 0.5, memoryGb: 0.25 });
+    const a = await h.tenant('a', { concurrent_requests: 2, concurrent_executions: 4 });
+    const flow = await h.flow(a.key);
+    let open!: () => void;
+    h.executor.gate = new Promise<void>((resolve) => (open = resolve));
+    const waiting = [
+      h.call('POST', '/v1/executions?wait=true', a.key, { flow_id: flow }),
+      h.call('POST', '/v1/executions?wait=true', a.key, { flow_id: flow }),
+    ];
+    while (h.state.running.size < 2) await new Promise((r) => setTimeout(r, 5));
+    const third = await h.call('GET', '/v1/flows', a.key);
+    expect([third.status, third.json.error.quota]).toEqual([429, 'concurrent_requests']);
+    const b = await h.tenant('b');
+    expect((await h.call('GET', '/v1/flows', b.key)).status).toBe(200);
+    open();
+    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([200, 200]);
+    h.executor.gate = undefined;
+    expect((await h.call('GET', '/v1/flows', a.key)).status).toBe(200);
+  });
 });

@@ -72,6 +72,7 @@ function quotasFrom(options: Record<string, string | undefined>): Partial<Quotas
     ['memoryGb', 'memory_gb'],
     ['warmResources', 'warm_resources'],
     ['concurrentExecutions', 'concurrent_executions'],
+    ['concurrentRequests', 'concurrent_requests'],
     ['maxBodyBytes', 'max_body_bytes'],
     ['requestsPerSecond', 'requests_per_second'],
   ];
@@ -116,6 +117,7 @@ export function registerTenant(program: Command): void {
       .option('--memory-gb <n>', 'quota: memory held at once')
       .option('--warm-resources <n>', 'quota: warm resources held at once')
       .option('--concurrent-executions <n>', 'quota: runs at once')
+      .option('--concurrent-requests <n>', 'quota: requests handled at once')
       .option('--max-body-bytes <n>', 'quota: request body size')
       .option('--requests-per-second <n>', 'quota: request rate (a POST counts 10)'),
   ).action(async (name: string, options: Common & Record<string, string | undefined>) => {
