@@ -195,6 +195,7 @@ describe('openSource', () => {
     writeFileSync(join(dir, 'data.csv.gz'), gzipSync('i,s\n1,a\n'));
     writeFileSync(join(dir, 'data.json'), JSON.stringify(records, null, 1));
     writeFileSync(join(dir, 'data.tsv'), 'i\ts\n1\ta b\n');
+    writeFileSync(join(dir, 'bom.csv'), '\ufeffi,s\n1,a\n');
     writeFileSync(join(dir, 'noext'), '[{"x":1}]');
     writeFileSync(join(dir, 'bad.gz'), 'this is not gzip');
     writeFileSync(join(dir, 'empty.jsonl'), '');
@@ -218,6 +219,7 @@ describe('openSource', () => {
       { i: 1, s: 'a b' },
     ]);
     expect((await collect(join(dir, 'noext'))).map((i) => i.record)).toEqual([{ x: 1 }]);
+    expect((await collect(join(dir, 'bom.csv'))).map((i) => i.record)).toEqual([{ i: 1, s: 'a' }]);
   });
 
   it('reads standard input, gzip-compressed or not', async () => {

@@ -137,7 +137,13 @@ export async function* openSourceBatches(
     options.format === undefined ? undefined : parserFor(options.format);
   const hinted = formatFromPath(path);
   async function* parsed(): AsyncGenerator<SourceItem[]> {
-    for await (const chunk of rawChunks(path, options)) {
+    let first = true;
+    for await (let chunk of rawChunks(path, options)) {
+      if (first) {
+        first = false;
+        // A UTF-8 byte order mark (Excel writes one) is not part of the first record.
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      }
       // A .json file may hold an array or JSON Lines: the array parser tells them apart.
       parser ??= parserFor(hinted ?? sniff(chunk));
       const out: SourceItem[] = [];
