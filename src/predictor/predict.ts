@@ -67,6 +67,10 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
       // Runs of the same code in other templates count half: same function, other data.
       const weights = [...history.own.map(() => 1), ...history.shared.map(() => 0.5)];
       const refined = refineModel(models.get(id)!, observations, { bufferedRecords, weights });
+      if (history.apportioned) {
+        refined.memory_shared = true;
+        refined.notes.push('its runs shared a resource: learned its share of the resource memory');
+      }
       if (history.own.length === 0)
         refined.notes.push(
           `learned from ${history.shared.length} run(s) of the same code in other templates`,
@@ -93,6 +97,8 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
 
   const sourceRate = rateOf(dcp);
   const placement = { ...DEFAULT_PLACEMENT, ...options.placement };
+  const groupSize = new Map<string, number>();
+  for (const group of options.groups ?? []) for (const id of group) groupSize.set(id, group.length);
   const nodes = template.nodes.map((node) => {
     const sized = sizeNode(
       node,
@@ -106,6 +112,7 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
         sizing,
         placement,
         bufferedRecords,
+        groupSize: groupSize.get(node.id) ?? 1,
       },
     );
     if (dcp.volume.records_per_second <= 0 && node.kind === 'source') {

@@ -37,6 +37,12 @@ export interface PredictOptions {
   /** Records per second assumed when the DCP found no rate (default 1 000). */
   defaultRate?: number;
   placement?: Partial<PlacementPolicy>;
+  /**
+   * Nodes the engine co-locates on one resource (e.g. `planGroups(template)`): the
+   * runtime's base memory is then counted once per group, split evenly over its nodes,
+   * since the pool sums a group's RPRs into one resource.
+   */
+  groups?: string[][];
 }
 
 /** Everything behind one node's RPR. */

@@ -29,6 +29,8 @@ export interface SizeContext {
   sizing: SizingPolicy;
   placement: PlacementPolicy;
   bufferedRecords: number;
+  /** Nodes on this node's resource (1: alone). */
+  groupSize?: number;
 }
 
 /**
@@ -70,7 +72,16 @@ export function sizeNode(
     keys: key?.keys ?? 0,
     records: runRecords,
   };
-  const full = peakMemoryBytes(model, load);
+  let full = peakMemoryBytes(model, load);
+  const k = ctx.groupSize ?? 1;
+  if (k > 1 && model.memory_shared !== true) {
+    // One runtime serves the whole group: this node carries 1/k of its base.
+    const base = full.base / k;
+    full = { ...full, base, total: full.total - full.base + base };
+    notes.push(
+      `shares its resource with ${k - 1} other node${k === 2 ? '' : 's'}: 1/${k} of the runtime base`,
+    );
+  }
   const placement = chooseStore(
     {
       node,

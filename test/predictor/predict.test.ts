@@ -272,3 +272,40 @@ describe('predict', () => {
     expect(rprs.every((r) => r.reasoning!.basis === 'rule')).toBe(true);
   });
 });
+
+describe('predict with co-located nodes', () => {
+  it('counts the runtime base once per group, and learns each node’s share of a shared resource', async () => {
+    const group = [flow.template.nodes.map((n) => n.id)];
+    const alone = await predict({ flow, dcp: dcp(5000, 1000), calibrate: false });
+    const together = await predict({ flow, dcp: dcp(5000, 1000), calibrate: false, groups: group });
+    const parse = (r: typeof alone) => r.nodes.find((n) => n.node_id === 'parse')!.memory;
+    expect(parse(together).base).toBeCloseTo(parse(alone).base / group[0].length);
+
+    // Three function nodes on one resource of 300 MB: each learns a third of it.
+    const history = new MemoryHistory();
+    for (let i = 0; i < 4; i++) {
+      const { run, observations } = pastRun(i, 1000, 9, 0);
+      for (const n of run.status.nodes) {
+        n.resource_id = 'worker-1';
+        n.peak_memory_bytes = 300e6;
+      }
+      await history.record(
+        run,
+        observations.map((o) => ({ ...o, peak_memory_bytes: 300e6 })),
+      );
+    }
+    const learned = await predict({
+      flow,
+      dcp: dcp(5000, 1000),
+      calibrate: false,
+      history,
+      groups: group,
+      memoryMargin: 0,
+    });
+    const functions = learned.nodes.filter((n) => n.kind === 'function');
+    for (const n of functions) expect(n.model.memory_shared).toBe(true);
+    const sum = functions.reduce((s, n) => s + n.memory.total, 0);
+    expect(sum / 300e6).toBeGreaterThan(0.9);
+    expect(sum / 300e6).toBeLessThan(1.2);
+  });
+});

@@ -47,7 +47,7 @@ export interface CalibrateResult {
   /** Heap growth over one pass with fresh state, after GC. */
   state_heap_growth_bytes: number;
   rss_growth_bytes: number;
-  /** CPU µs per record (parse input + call + stringify output) per size bucket. */
+  /** CPU µs per record of the function call alone (records handed over parsed), per size bucket. */
   buckets: Array<{ avg_size: number; cpu_us: number; records: number; reps: number }>;
   /** CPU µs the first (cold) pass cost beyond the same pass warm: module init and JIT. */
   cold_extra_cpu_us: number;

@@ -1,4 +1,5 @@
 import type { FunctionObservation, HistoryStore, RunRecord } from '../../history/history-store.js';
+import type { Rpr } from '../rpr.js';
 
 /** What history says about one node, gathered once per prediction. */
 export interface NodeHistory {
@@ -18,6 +19,11 @@ export interface NodeHistory {
   };
   /** The largest memory (GiB) the node was given in a run where it was OOM-killed. */
   oom_memory_gb?: number;
+  /**
+   * Whether some of its runs shared a resource with other nodes: their peak memory was
+   * the resource's, and has been apportioned to this node by its share of the RPR memory.
+   */
+  apportioned: boolean;
 }
 
 /** Options of {@link gatherHistory}. */
@@ -42,20 +48,37 @@ export async function gatherHistory(
   const tenant = options.tenant === undefined ? {} : { tenant: options.tenant };
   const runs = await history.runs({ ...tenant, template: options.template, limit: 20 });
   const out = new Map<string, NodeHistory>();
+  const byId = new Map(runs.map((r) => [r.execution_id, r]));
+  const runOf = async (id: string): Promise<RunRecord | undefined> => {
+    if (!byId.has(id)) {
+      const run = await history.run(id);
+      if (run) byId.set(id, run);
+    }
+    return byId.get(id);
+  };
   for (const [nodeId, fingerprint] of options.fingerprints) {
-    const own = await history.observations({
-      ...tenant,
-      template: options.template,
-      node_id: nodeId,
-      limit,
-    });
+    let apportioned = false;
+    const apportion = async (list: FunctionObservation[]): Promise<FunctionObservation[]> => {
+      const out: FunctionObservation[] = [];
+      for (const o of list) {
+        const share = colocatedShare(await runOf(o.execution_id), o.node_id);
+        if (share < 1) apportioned = true;
+        out.push(share < 1 ? { ...o, peak_memory_bytes: o.peak_memory_bytes * share } : o);
+      }
+      return out;
+    };
+    const own = await apportion(
+      await history.observations({ ...tenant, template: options.template, node_id: nodeId, limit }),
+    );
     const shared =
       fingerprint === null
         ? []
-        : (
-            await history.observations({ ...tenant, function_fingerprint: fingerprint, limit })
-          ).filter((o) => o.template !== options.template);
-    const entry: NodeHistory = { own, shared };
+        : await apportion(
+            (
+              await history.observations({ ...tenant, function_fingerprint: fingerprint, limit })
+            ).filter((o) => o.template !== options.template),
+          );
+    const entry: NodeHistory = { own, shared, apportioned };
     const last = lastUsage(runs[0], nodeId, own);
     if (last) entry.last = last;
     const oom = oomMemory(runs, own, nodeId);
@@ -77,7 +100,7 @@ function lastUsage(
   const rpr = node.rpr ?? run.rprs.find((r) => r.node_id === nodeId) ?? null;
   return {
     execution_id: run.execution_id,
-    peak_memory_bytes: node.peak_memory_bytes,
+    peak_memory_bytes: node.peak_memory_bytes * colocatedShare(run, nodeId),
     cores_used: node.cpu_seconds / seconds,
     memory_gb: rpr?.memory_gb ?? null,
     key_cardinality: observation?.key_cardinality ?? node.state_keys ?? null,
@@ -97,4 +120,24 @@ function oomMemory(
     if (rpr) given.push(rpr.memory_gb);
   }
   return given.length > 0 ? Math.max(...given) : undefined;
+}
+
+/**
+ * This node's share of its resource in a run: 1 when it ran alone; when the engine
+ * co-located several nodes on one resource (same `resource_id`), each reports the
+ * resource's peak, which is split by the nodes' RPR memory (evenly without RPRs), so
+ * that the per-node predictions the pool sums add up to what the resource used.
+ */
+export function colocatedShare(run: RunRecord | undefined, nodeId: string): number {
+  const me = run?.status.nodes.find((n) => n.node_id === nodeId);
+  if (run === undefined || me === undefined || me.resource_id === null) return 1;
+  // Only function nodes learn from history, so the resource is split among them alone.
+  const group = run.status.nodes.filter(
+    (n) => n.resource_id === me.resource_id && n.kind === me.kind,
+  );
+  if (group.length <= 1) return 1;
+  const memory = (id: string, rpr: Rpr | null): number =>
+    rpr?.memory_gb ?? run.rprs.find((r) => r.node_id === id)?.memory_gb ?? 1;
+  const total = group.reduce((s, n) => s + memory(n.node_id, n.rpr), 0);
+  return total > 0 ? memory(me.node_id, me.rpr) / total : 1 / group.length;
 }

@@ -32,6 +32,11 @@ export interface FunctionModel {
   memory_record_factor: number;
   memory_per_key_bytes: number;
   memory_retained_per_record_bytes: number;
+  /**
+   * True when the memory coefficients describe this node's share of a resource it shares
+   * with co-located nodes (learned from apportioned history), not the node alone.
+   */
+  memory_shared?: boolean;
   /** Relative half-width of the confidence interval of CPU per record (0.2 = ±20 %). */
   cpu_rel_error: number;
   /** Relative half-width of the confidence interval of peak memory. */
