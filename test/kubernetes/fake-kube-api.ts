@@ -1,5 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  matches,
+  mergePatch,
+  normalise,
+  parseSelector,
+  podUsage,
+  quantity,
+  readBody,
+} from './fake-kube-helpers.js';
 
 /* A small in-process Kubernetes API server for tests: enough of the real one's behaviour
  * (discovery, create/read/patch/delete/list, 409 AlreadyExists, ResourceQuota admission with
@@ -483,76 +492,4 @@ export class FakeKubeApi {
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseSelector(text: string): Record<string, string> {
-  const selector: Record<string, string> = {};
-  for (const part of text.split(',').filter(Boolean)) {
-    const [key, value] = part.split('=');
-    selector[key] = value ?? '';
-  }
-  return selector;
-}
-
-function matches(object: Obj, selector: Record<string, string>): boolean {
-  const labels: Record<string, string> = object.metadata?.labels ?? {};
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
-
-/** RFC 7386 JSON merge patch. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
-    return structuredClone(patch);
-  const result: Obj =
-    target !== null && typeof target === 'object' && !Array.isArray(target)
-      ? structuredClone(target as Obj)
-      : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key], value);
-  }
-  return result;
-}
-
-/** What the API server does on write: Secret stringData folds into base64 data. */
-function normalise(object: Obj): void {
-  if (object.kind === 'Secret' && object.stringData !== undefined) {
-    object.data = { ...object.data };
-    for (const [k, v] of Object.entries(object.stringData as Record<string, string>)) {
-      object.data[k] = Buffer.from(v).toString('base64');
-    }
-    delete object.stringData;
-  }
-}
-
-function quantity(text: string): number {
-  const m = /^([0-9.]+)(m|Ki|Mi|Gi)?$/.exec(String(text));
-  if (m === null) return Number(text);
-  const scale: Record<string, number> = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
-  return Number(m[1]) * (m[2] === undefined ? 1 : scale[m[2]]);
-}
-
-function podUsage(pod: Obj): Record<string, number> {
-  const usage: Record<string, number> = { pods: 1 };
-  for (const container of pod.spec?.containers ?? []) {
-    for (const [k, v] of Object.entries(
-      (container.resources?.limits ?? {}) as Record<string, string>,
-    )) {
-      const key = k === 'nvidia.com/gpu' ? 'requests.nvidia.com/gpu' : `limits.${k}`;
-      usage[key] = (usage[key] ?? 0) + quantity(v);
-    }
-    for (const [k, v] of Object.entries(
-      (container.resources?.requests ?? {}) as Record<string, string>,
-    )) {
-      if (k === 'nvidia.com/gpu') continue;
-      usage[`requests.${k}`] = (usage[`requests.${k}`] ?? 0) + quantity(v);
-    }
-  }
-  return usage;
 }

@@ -89,3 +89,39 @@ export function toWarmflowError(error: unknown, doing: string, tenant?: string):
     { cause: error, hint },
   );
 }
+
+/** A pod that died before it was Ready (an OOM kill while warming says the RPR is too small). */
+export function podFailedError(
+  resourceId: string,
+  nodeId: string,
+  reason: string,
+  oomKilled: boolean,
+): WarmflowError {
+  return new WarmflowError(
+    'E_K8S_POD_FAILED',
+    `pod ${resourceId} (node "${nodeId}") failed before it was ready: ${reason}`,
+    {
+      hint: oomKilled
+        ? 'the RPR memory_gb is too small for this node'
+        : 'see `kubectl describe pod` in the tenant namespace',
+    },
+  );
+}
+
+/** A pod not Ready in time, with why: the scheduler's message or the container's waiting reason. */
+export function notReadyError(
+  resourceId: string,
+  nodeId: string,
+  why: string,
+  timeoutMs: number,
+): WarmflowError {
+  return new WarmflowError(
+    'E_K8S_NOT_READY',
+    `pod ${resourceId} (node "${nodeId}") was not Ready after ${Math.round(timeoutMs / 1000)} s: ${why}`,
+    {
+      hint: /not scheduled/.test(why)
+        ? 'no node can take it: lower the RPR, add nodes, or fix the node selector / tolerations'
+        : 'check the image and the worker logs (`kubectl logs` in the tenant namespace)',
+    },
+  );
+}

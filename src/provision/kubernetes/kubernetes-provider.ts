@@ -2,15 +2,10 @@ import { WarmflowError } from '../../errors.js';
 import type { Capacity, Provider, ProvisionRequest, ResourceEvent } from '../provider.js';
 import type { Rac } from '../rac.js';
 import type { KubeApi, KubeObject } from './kube-api.js';
-import { MERGE_PATCH } from './kube-api.js';
-import { isStatus, toWarmflowError } from './kubernetes-errors.js';
+import { notReadyError, podFailedError, toWarmflowError } from './kubernetes-errors.js';
 import {
-  ANNOTATION,
   LABEL,
-  TENANT_OBJECT,
-  TOKEN_KEY,
   WORKER_SELECTOR,
-  poolSecretName,
   buildProvisionManifests,
   labelsFor,
   resolveManifestOptions,
@@ -18,13 +13,14 @@ import {
   selectorString,
   tenantNamespace,
   workerPodName,
-  type KubeManifest,
   type ManifestOptions,
   type TenantQuotas,
 } from './manifests/index.js';
 import { PodWatcher } from './pod-watcher.js';
 import { viewPod, type PodView } from './pod-view.js';
-import { readCapacity } from './quota-capacity.js';
+import { assertQuotaRoom, readCapacity } from './quota-capacity.js';
+import { ObjectApplier } from './object-applier.js';
+import { racFromPod } from './pod-rac.js';
 import { WorkerLink } from './worker-link.js';
 
 /** Configuration of a {@link KubernetesProvider}. */
@@ -84,7 +80,7 @@ export class KubernetesProvider implements Provider {
   }>;
   readonly #resources = new Map<string, Tracked>();
   readonly #listeners = new Set<(event: ResourceEvent) => void>();
-  readonly #tenants = new Map<string, Promise<void>>();
+  readonly #applier: ObjectApplier;
   readonly #watcher: PodWatcher;
   #closed = false;
 
@@ -99,6 +95,7 @@ export class KubernetesProvider implements Provider {
       connectToWorkers: config.connectToWorkers ?? true,
       heartbeatMs: config.heartbeatMs ?? 1_000,
     });
+    this.#applier = new ObjectApplier(config.api);
     this.#watcher = new PodWatcher({
       api: config.api,
       labelSelector: selectorString(WORKER_SELECTOR),
@@ -166,10 +163,14 @@ export class KubernetesProvider implements Provider {
     const resourceId = workerPodName(request.template, request.rpr.node_id);
     const manifests = this.manifestsFor(request, resourceId);
     await this.#watcher.start();
-    await this.#ensureTenant(request.tenant, manifests.tenant);
-    await this.#refuseBeyondQuota(request);
-    for (const manifest of manifests.pool) await this.#ensure(manifest, request.tenant);
+    await this.#applier.ensureOnce(request.tenant, manifests.tenant, request.tenant);
     const namespace = this.#namespace(request.tenant);
+    assertQuotaRoom(
+      await readCapacity(this.#config.api, namespace, this.#config.quotas(request.tenant)),
+      request,
+      namespace,
+    );
+    for (const manifest of manifests.pool) await this.#applier.ensure(manifest, request.tenant);
     const tracked: Tracked = {
       namespace,
       view: undefined,
@@ -239,19 +240,14 @@ export class KubernetesProvider implements Provider {
       targets.push({ name: resourceId, namespace: tracked.namespace });
     } else {
       // Not known to this process (e.g. after a restart): find it by its label.
-      const pods = await this.#listPods(
+      const pods = await this.#applier.listPods(
         `${selectorString(WORKER_SELECTOR)},${LABEL.resourceId}=${resourceId}`,
       );
       for (const pod of pods)
         targets.push({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace! });
     }
-    for (const target of targets) {
-      try {
-        await this.#config.api.objects.delete({ apiVersion: 'v1', kind: 'Pod', metadata: target });
-      } catch (error) {
-        if (!isStatus(error, 404)) throw toWarmflowError(error, `deleting pod ${target.name}`);
-      }
-    }
+    for (const target of targets)
+      await this.#applier.remove({ apiVersion: 'v1', kind: 'Pod', ...target });
     this.#resources.delete(resourceId);
   }
 
@@ -262,7 +258,7 @@ export class KubernetesProvider implements Provider {
   async list(filter: { tenant?: string; template?: string } = {}): Promise<Rac[]> {
     const labels: Record<string, string> = { ...WORKER_SELECTOR, ...labelsFor(filter) };
     const racs: Rac[] = [];
-    for (const pod of await this.#listPods(selectorString(labels))) {
+    for (const pod of await this.#applier.listPods(selectorString(labels))) {
       // A pod that is terminating or has failed is no resource any more (the watch reports it).
       if (viewPod(pod).state === 'exited') continue;
       const tracked = this.#track(pod);
@@ -302,43 +298,12 @@ export class KubernetesProvider implements Provider {
     options: { template?: string; namespace?: boolean } = {},
   ): Promise<void> {
     const namespace = this.#namespace(tenant);
-    const remove = async (apiVersion: string, kind: string, name: string, ns?: string) => {
-      try {
-        await this.#config.api.objects.delete({
-          apiVersion,
-          kind,
-          metadata: ns === undefined ? { name } : { name, namespace: ns },
-        });
-      } catch (error) {
-        if (!isStatus(error, 404)) throw toWarmflowError(error, `deleting ${kind} ${name}`, tenant);
-      }
-    };
     if (options.namespace === true) {
-      this.#tenants.delete(tenant);
-      await remove('v1', 'Namespace', namespace);
+      this.#applier.forget(tenant);
+      await this.#applier.remove({ apiVersion: 'v1', kind: 'Namespace', name: namespace }, tenant);
       return;
     }
-    const selector = selectorString(labelsFor({ tenant, template: options.template }));
-    for (const [apiVersion, kind] of [
-      ['v1', 'Secret'],
-      ['networking.k8s.io/v1', 'NetworkPolicy'],
-    ] as const) {
-      const list = await this.#config.api.objects.list(
-        apiVersion,
-        kind,
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        selector,
-      );
-      for (const item of list.items) {
-        // Tenant-wide policies carry no pool label; keep them unless the namespace goes.
-        if (item.metadata?.labels?.[LABEL.pool] === undefined) continue;
-        await remove(apiVersion, kind, item.metadata.name!, namespace);
-      }
-    }
+    await this.#applier.removePoolObjects(tenant, namespace, options.template);
   }
 
   #namespace(tenant: string): string {
@@ -346,134 +311,20 @@ export class KubernetesProvider implements Provider {
   }
 
   #knownTenants(): string[] {
-    const tenants = new Set(this.#tenants.keys());
+    const tenants = new Set(this.#applier.keys);
     for (const tracked of this.#resources.values()) tenants.add(tracked.rac.tenant);
     return [...tenants];
   }
 
-  /** Applies the tenant's namespace objects once per process (and again if that failed). */
-  #ensureTenant(tenant: string, manifests: KubeManifest[]): Promise<void> {
-    let pending = this.#tenants.get(tenant);
-    if (pending === undefined) {
-      pending = (async () => {
-        for (const manifest of manifests) await this.#ensure(manifest, tenant);
-      })();
-      pending.catch(() => this.#tenants.delete(tenant));
-      this.#tenants.set(tenant, pending);
-    }
-    return pending;
-  }
-
-  /** Creates an object; when it exists (409), merge-patches it to what warmflow wants now. */
-  async #ensure(manifest: KubeManifest, tenant: string): Promise<void> {
-    const body = manifest.toJSON() as KubeObject;
-    const what = `${manifest.kind} ${manifest.metadata?.name ?? ''}`;
-    try {
-      await this.#config.api.objects.create(body);
-    } catch (error) {
-      if (!isStatus(error, 409)) throw toWarmflowError(error, `creating ${what}`, tenant);
-      try {
-        await this.#config.api.objects.patch(
-          body,
-          undefined,
-          undefined,
-          'warmflow',
-          undefined,
-          MERGE_PATCH,
-        );
-      } catch (patchError) {
-        throw toWarmflowError(patchError, `updating ${what}`, tenant);
-      }
-    }
-  }
-
-  /** Refuses, before creating anything, a pod the tenant's quota has no room for. */
-  async #refuseBeyondQuota(request: ProvisionRequest): Promise<void> {
-    const capacity = await readCapacity(
-      this.#config.api,
-      this.#namespace(request.tenant),
-      this.#config.quotas(request.tenant),
-    );
-    const short: string[] = [];
-    const free = (key: 'cpu_cores' | 'memory_gb' | 'gpus') =>
-      capacity[key] - capacity.allocated[key];
-    if (request.rpr.cpu_cores > free('cpu_cores') + 1e-9)
-      short.push(`cpu_cores: asks ${request.rpr.cpu_cores}, ${free('cpu_cores')} free`);
-    if (request.rpr.memory_gb > free('memory_gb') + 1e-9)
-      short.push(`memory_gb: asks ${request.rpr.memory_gb}, ${free('memory_gb')} free`);
-    if (request.rpr.gpu_enabled && free('gpus') < 1)
-      short.push(`gpus: asks 1, ${free('gpus')} free`);
-    if (short.length > 0) {
-      throw new WarmflowError(
-        'E_QUOTA',
-        `tenant "${request.tenant}" has no room for node "${request.rpr.node_id}" in quota "${TENANT_OBJECT.quota}" (namespace ${this.#namespace(request.tenant)}): ${short.join('; ')}`,
-        {
-          hint: `raise the tenant's quota, lower the RPR, or release warm resources with \`warmflow pool down\``,
-        },
-      );
-    }
-  }
-
-  async #listPods(labelSelector: string): Promise<KubeObject[]> {
-    try {
-      const list = await this.#config.api.objects.list(
-        'v1',
-        'Pod',
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        labelSelector,
-      );
-      return list.items;
-    } catch (error) {
-      throw toWarmflowError(error, 'listing worker pods');
-    }
-  }
-
   /** Finds or adopts the resource of a pod; undefined for pods warmflow cannot read back. */
   #track(pod: KubeObject): Tracked | undefined {
-    const name = pod.metadata?.name;
-    if (name === undefined) return undefined;
-    const known = this.#resources.get(name);
+    const known = this.#resources.get(pod.metadata?.name ?? '');
     if (known !== undefined) return known;
-    const annotations = pod.metadata?.annotations ?? {};
-    let rpr: Rac['rpr'];
-    let nodeIds: string[];
-    try {
-      rpr = JSON.parse(annotations[ANNOTATION.rpr] ?? '') as Rac['rpr'];
-      nodeIds = JSON.parse(annotations[ANNOTATION.nodeIds] ?? '') as string[];
-    } catch {
-      return undefined;
-    }
     const view = viewPod(pod);
-    const tracked: Tracked = {
-      namespace: pod.metadata!.namespace!,
-      view,
-      releasing: false,
-      rac: {
-        resource_id: name,
-        status:
-          view.state === 'ready'
-            ? 'ready'
-            : view.state === 'pending'
-              ? 'provisioning'
-              : view.state === 'unready'
-                ? 'unhealthy'
-                : 'failed',
-        network_address:
-          view.state === 'ready' ? `${view.podIP}:${this.#config.manifests.workerPort}` : '',
-        node_id: annotations[ANNOTATION.nodeId] ?? rpr.node_id,
-        node_ids: nodeIds,
-        template: annotations[ANNOTATION.template] ?? '',
-        tenant: annotations[ANNOTATION.tenant] ?? '',
-        provider: this.name,
-        ready_at: view.state === 'ready' ? new Date().toISOString() : null,
-        rpr,
-      },
-    };
-    this.#resources.set(name, tracked);
+    const rac = racFromPod(pod, view, this.#config.manifests.workerPort, this.name);
+    if (rac === undefined) return undefined;
+    const tracked: Tracked = { namespace: pod.metadata!.namespace!, view, releasing: false, rac };
+    this.#resources.set(rac.resource_id, tracked);
     if (view.state === 'ready' && this.#config.connectToWorkers) void this.#adoptLink(tracked);
     return tracked;
   }
@@ -491,19 +342,7 @@ export class KubernetesProvider implements Provider {
         if (tracked.view?.state === 'ready') this.#markReady(tracked);
       },
     });
-    try {
-      await link.open();
-    } catch (error) {
-      link.close();
-      throw new WarmflowError(
-        'E_K8S_WORKER_UNREACHABLE',
-        `pod ${tracked.rac.resource_id} is Ready but its worker at ${tracked.rac.network_address} did not accept the pool token: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-          hint: 'the orchestrator must reach pod IPs (run it in the cluster, or route to the pod network and set orchestrator.cidr)',
-        },
-      );
-    }
+    await link.open();
     if (tracked.releasing || !this.#resources.has(tracked.rac.resource_id)) link.close();
     else tracked.link = link;
   }
@@ -513,15 +352,8 @@ export class KubernetesProvider implements Provider {
     if (tracked.linking) return;
     tracked.linking = true;
     try {
-      const secret = await this.#config.api.objects.read({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: poolSecretName(tracked.rac.template), namespace: tracked.namespace },
-      });
-      const encoded = (secret.data as Record<string, string> | undefined)?.[TOKEN_KEY];
-      if (encoded === undefined)
-        throw new Error(`Secret ${poolSecretName(tracked.rac.template)} holds no token`);
-      await this.#link(tracked, Buffer.from(encoded, 'base64').toString('utf8'));
+      const token = await this.#applier.readPoolToken(tracked.namespace, tracked.rac.template);
+      await this.#link(tracked, token);
       if (tracked.view?.state === 'ready') this.#markReady(tracked);
     } catch (error) {
       this.#markUnhealthy(tracked, error instanceof Error ? error.message : String(error));
@@ -575,15 +407,7 @@ export class KubernetesProvider implements Provider {
           oom_killed: view.oomKilled,
         });
         tracked.waiter.reject(
-          new WarmflowError(
-            'E_K8S_POD_FAILED',
-            `pod ${tracked.rac.resource_id} (node "${tracked.rac.node_id}") failed before it was ready: ${view.reason}`,
-            {
-              hint: view.oomKilled
-                ? 'the RPR memory_gb is too small for this node'
-                : 'see `kubectl describe pod` in the tenant namespace',
-            },
-          ),
+          podFailedError(tracked.rac.resource_id, tracked.rac.node_id, view.reason, view.oomKilled),
         );
       }
       return;
@@ -637,17 +461,8 @@ export class KubernetesProvider implements Provider {
         : view.state === 'pending' || view.state === 'unready'
           ? view.detail
           : view.state;
-    const seconds = Math.round(this.#config.readyTimeoutMs / 1000);
     tracked.waiter?.reject(
-      new WarmflowError(
-        'E_K8S_NOT_READY',
-        `pod ${tracked.rac.resource_id} (node "${tracked.rac.node_id}") was not Ready after ${seconds} s: ${why}`,
-        {
-          hint: /not scheduled/.test(why)
-            ? 'no node can take it: lower the RPR, add nodes, or fix the node selector / tolerations'
-            : 'check the image and the worker logs (`kubectl logs` in the tenant namespace)',
-        },
-      ),
+      notReadyError(tracked.rac.resource_id, tracked.rac.node_id, why, this.#config.readyTimeoutMs),
     );
   }
 

@@ -1,4 +1,5 @@
-import type { Capacity } from '../provider.js';
+import { WarmflowError } from '../../errors.js';
+import type { Capacity, ProvisionRequest } from '../provider.js';
 import type { KubeApi } from './kube-api.js';
 import { isStatus, toWarmflowError } from './kubernetes-errors.js';
 import { TENANT_OBJECT, type TenantQuotas } from './manifests/index.js';
@@ -58,4 +59,30 @@ export async function readCapacity(
       gpus: amount(used, 'requests.nvidia.com/gpu') ?? 0,
     },
   };
+}
+
+/**
+ * Refuses, before anything is created, a request the tenant's quota has no room for, naming
+ * the quota and every amount that is short.
+ */
+export function assertQuotaRoom(
+  capacity: Capacity,
+  request: ProvisionRequest,
+  namespace: string,
+): void {
+  const free = (key: 'cpu_cores' | 'memory_gb' | 'gpus') => capacity[key] - capacity.allocated[key];
+  const short: string[] = [];
+  if (request.rpr.cpu_cores > free('cpu_cores') + 1e-9)
+    short.push(`cpu_cores: asks ${request.rpr.cpu_cores}, ${free('cpu_cores')} free`);
+  if (request.rpr.memory_gb > free('memory_gb') + 1e-9)
+    short.push(`memory_gb: asks ${request.rpr.memory_gb}, ${free('memory_gb')} free`);
+  if (request.rpr.gpu_enabled && free('gpus') < 1) short.push(`gpus: asks 1, ${free('gpus')} free`);
+  if (short.length === 0) return;
+  throw new WarmflowError(
+    'E_QUOTA',
+    `tenant "${request.tenant}" has no room for node "${request.rpr.node_id}" in quota "${TENANT_OBJECT.quota}" (namespace ${namespace}): ${short.join('; ')}`,
+    {
+      hint: "raise the tenant's quota, lower the RPR, or release warm resources with `warmflow pool down`",
+    },
+  );
 }

@@ -1,3 +1,4 @@
+import { WarmflowError } from '../../errors.js';
 import { WorkerClient } from '../../worker/client.js';
 import type { ResourceUsage } from '../provider.js';
 
@@ -33,8 +34,28 @@ export class WorkerLink {
     this.#config = Object.freeze({ ...config });
   }
 
-  /** Connects, says hello with the token and starts watching heartbeats; rejects if the worker refuses. */
+  /**
+   * Connects, says hello with the token and starts watching heartbeats. Rejects with
+   * `E_K8S_WORKER_UNREACHABLE` (and stays closed) when the worker cannot be reached or
+   * refuses the token.
+   */
   async open(timeoutMs = 10_000): Promise<void> {
+    try {
+      await this.#open(timeoutMs);
+    } catch (error) {
+      this.close();
+      throw new WarmflowError(
+        'E_K8S_WORKER_UNREACHABLE',
+        `the worker at ${this.#config.address} is Ready but did not accept the pool token: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+          hint: 'the orchestrator must reach pod IPs (run it in the cluster, or route to the pod network and set orchestrator.cidr)',
+        },
+      );
+    }
+  }
+
+  async #open(timeoutMs: number): Promise<void> {
     const client = await WorkerClient.connect(this.#config.address, this.#config.token, {
       timeoutMs,
     });
@@ -80,7 +101,7 @@ export class WorkerLink {
   #check(): void {
     if (this.#closed) return;
     if (this.#client === undefined) {
-      this.open().catch(() => undefined); // try again next tick
+      this.#open(10_000).catch(() => undefined); // try again next tick
       return;
     }
     const silentFor = Date.now() - this.#lastBeat;
