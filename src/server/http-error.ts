@@ -73,9 +73,13 @@ export function toErrorResponse(error: unknown): {
     // Library errors are the caller's fault unless they say otherwise: input that cannot be run.
     const status = error.code.startsWith('E_INVALID')
       ? 400
-      : error.code === 'E_CAPACITY'
-        ? 503
-        : 422;
+      : error.code === 'E_TENANT_EXISTS'
+        ? 409
+        : error.code === 'E_NO_TENANT'
+          ? 404
+          : error.code === 'E_CAPACITY'
+            ? 503
+            : 422;
     return { status, body: { error: error.toJSON() } };
   }
   return {

@@ -142,6 +142,8 @@ functions:
     const wrongType = await h.call('POST', '/v1/profiles', a.key, { records: 'nope' });
     expect(wrongType.status).toBe(400);
     expect(wrongType.json.error.problems[0].path).toBe('records');
+    const duplicate = await h.call('POST', '/v1/tenants', ADMIN_KEY, { name: 'a' });
+    expect([duplicate.status, duplicate.json.error.code]).toEqual([409, 'E_TENANT_EXISTS']);
     const unknown = await h.call('POST', '/v1/tenants', ADMIN_KEY, { name: 'x', colour: 'red' });
     expect(unknown.status).toBe(400);
     expect(unknown.json.error.problems[0]).toMatchObject({
