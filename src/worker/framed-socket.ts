@@ -63,8 +63,9 @@ export class FramedSocket extends EventEmitter<{
     return `${this.#socket.remoteAddress ?? '?'}:${this.#socket.remotePort ?? '?'}`;
   }
 
+  /** True once the connection is closed or its socket destroyed (the close event may lag). */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed || this.#socket.destroyed;
   }
 
   /** True when the kernel buffer is full: wait for {@link drain} before sending more batches. */
