@@ -19,7 +19,7 @@ import {
 /** FIFO batches (second keyed exchange and beyond) a thread may have unacknowledged per peer. */
 const PEER_CREDITS = 4;
 /** How many chunks past the slowest owner a thread may read ahead. */
-const WINDOW = 4;
+const WINDOW = 32;
 
 interface SourceState {
   spec: SourceSpec;
@@ -29,8 +29,8 @@ interface SourceState {
   chunkBytes: number;
   /** Chunks in all (push: known at `end`). */
   total: number;
-  /** Next chunk this thread reads (file mode). */
-  nextRead: number;
+  /** Whether the shared counter has run past the last chunk (file mode). */
+  readDone: boolean;
   /** Next chunk this thread processes as an owner. */
   nextOwn: number;
   /** Chunks received but not yet processed, by chunk number. */
@@ -42,8 +42,8 @@ interface SourceState {
 }
 
 /**
- * One data-plane thread during one run. Threads read interleaved chunks of each source
- * (chunk c by thread c mod n), run the unkeyed prefix of the flow on them, and send each
+ * One data-plane thread during one run. Threads take the chunks of each source in turn
+ * from a shared counter (pushed batch c goes to thread c mod n), run the unkeyed prefix of the flow on them, and send each
  * owner its share of the keyed records tagged with the chunk number; owners process
  * chunks strictly in order, so every key sees its records in input order although
  * parsing runs on all threads. A thread reads at most {@link WINDOW} chunks past the
@@ -59,6 +59,7 @@ export class PartitionRuntime {
   readonly #functions: ReadonlyMap<string, UserFunction>;
   readonly #stores: RunStores;
   #spec!: DeploySpec;
+  #counters!: Int32Array;
   #executor!: BatchExecutor;
   #out!: OutputChannel;
   #sources: SourceState[] = [];
@@ -93,8 +94,9 @@ export class PartitionRuntime {
   }
 
   /** Prepares a run: compiles the graph, opens its stores and sources, starts the loop. */
-  async deploy(spec: DeploySpec): Promise<void> {
+  async deploy(spec: DeploySpec, counters: Int32Array): Promise<void> {
     this.#spec = spec;
+    this.#counters = counters;
     const graph = compileGraph(
       spec.template,
       spec.node_ids,
@@ -128,7 +130,7 @@ export class PartitionRuntime {
         size: 0,
         chunkBytes: CHUNK_BYTES,
         total: Number.POSITIVE_INFINITY,
-        nextRead: this.#index,
+        readDone: false,
         nextOwn: 0,
         reorder: new Map(),
         marks: new Array<number>(this.#n).fill(0),
@@ -297,9 +299,18 @@ export class PartitionRuntime {
         this.#post({ k: 'push-ack', source: state.spec.node_id, seq: batch.seq });
         return true;
       }
-      if (state.nextRead >= state.total || state.nextRead >= floor) continue;
-      const chunk = state.nextRead;
-      state.nextRead += this.#n;
+      if (state.readDone) continue;
+      const next = Atomics.load(this.#counters, state.index);
+      if (next >= state.total) {
+        state.readDone = true;
+        continue;
+      }
+      if (next >= floor) continue;
+      const chunk = Atomics.add(this.#counters, state.index, 1);
+      if (chunk >= state.total) {
+        state.readDone = true;
+        continue;
+      }
       const started = performance.now();
       const parsed = await readChunk(state.handle!, state.size, chunk, state.chunkBytes);
       state.stats.busy_ms += performance.now() - started;
@@ -342,9 +353,7 @@ export class PartitionRuntime {
     if (!this.#pushEnded) return false;
     return this.#sources.every(
       (s) =>
-        s.nextOwn >= s.total &&
-        s.pushed.length === 0 &&
-        (s.spec.mode === 'push' || s.nextRead >= s.total),
+        s.nextOwn >= s.total && s.pushed.length === 0 && (s.spec.mode === 'push' || s.readDone),
     );
   }
 

@@ -57,7 +57,10 @@ export class ResourceRun {
     }, 20);
     this.#sampler.unref();
     const deployed = this.#expect('deployed');
-    this.#pool.broadcast({ k: 'deploy', spec: this.#spec });
+    // One shared "next chunk" counter per source: threads take chunks as they get to them
+    // (a busy or descheduled thread does not hold the others back).
+    const counters = new SharedArrayBuffer(4 * Math.max(1, this.#spec.sources.length));
+    this.#pool.broadcast({ k: 'deploy', spec: this.#spec, counters });
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
     await this.#expect('source-done');

@@ -61,7 +61,7 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
         stores,
         post,
       });
-      await runtime.deploy(message.spec);
+      await runtime.deploy(message.spec, new Int32Array(message.counters));
       post({ k: 'deployed' });
       return;
     }

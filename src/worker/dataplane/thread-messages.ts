@@ -4,7 +4,7 @@ import type { DeploySpec, NodeStats } from './deploy-spec.js';
 /** Messages from the worker's main thread to a data-plane thread. */
 export type ToThread =
   | { k: 'warm'; warm: WarmSpec; index: number; count: number }
-  | { k: 'deploy'; spec: DeploySpec }
+  | { k: 'deploy'; spec: DeploySpec; counters: SharedArrayBuffer }
   | { k: 'push'; source: string; seq: number; data: string }
   | { k: 'end'; counts: Record<string, number> }
   | { k: 'drain' }
