@@ -65,8 +65,10 @@ async function withProgress<T>(
   };
   const timer = setInterval(() => {
     if (Date.now() - started < 1000) return;
-    spinner ??= ora({ stream: process.stderr }).start();
-    spinner.text = render();
+    // One line, never wider than the terminal: ora clears by counting wrapped lines.
+    const width = Math.max(20, (process.stderr.columns || 80) - 4);
+    spinner ??= ora({ stream: process.stderr, discardStdin: false }).start();
+    spinner.text = render().slice(0, width);
   }, 200);
   try {
     return await run(
@@ -127,7 +129,10 @@ export function registerProfile(program: Command): void {
       if (flags.seed !== undefined) options.seed = flags.seed;
       if (flags.timeField !== undefined) options.timeField = flags.timeField;
       if (flags.format !== undefined) options.format = flags.format;
-      const tty = process.stderr.isTTY === true && flags.json !== true;
+      // A terminal that reports 0 columns (some pseudo-terminals) would make ora count
+      // infinitely many wrapped lines to clear: no progress there.
+      const tty =
+        process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0 && flags.json !== true;
       const dcp = await withProgress(tty, (onProgress, onRecords) =>
         profile(source, { ...options, onProgress, onRecords }),
       );
