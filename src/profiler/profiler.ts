@@ -1,51 +1,20 @@
 import { HASH, hashBoolean, hashNumber, hashString } from './sketches/hash64.js';
 import { DDSketch } from './sketches/dd-sketch.js';
-import { MisraGries, type MisraGriesJson } from './sketches/misra-gries.js';
-import { FAMILY, FieldState, type FieldStateJson, type SketchSettings } from './field-state.js';
-import { SchemaWindows, type SchemaWindowsJson } from './schema-windows.js';
-import { compileConstraints, type FieldExpectation } from './field-expectation.js';
+import { MisraGries } from './sketches/misra-gries.js';
+import { FAMILY, FieldState, type SketchSettings } from './field-state.js';
+import { SchemaWindows } from './schema-windows.js';
+import { compileConstraints } from './field-expectation.js';
 import { buildDcp } from './dcp-builder.js';
 import { parseDate } from './parse-date.js';
 import type { Dcp } from './dcp.js';
+import {
+  resolveProfilerOptions,
+  type ProfilerConfig,
+  type ProfilerJson,
+  type ProfilerOptions,
+} from './profiler-options.js';
 
-/** Options of a {@link Profiler} (and of `profile()`). */
-export interface ProfilerOptions {
-  /** Records per schema window for `schema_evolution_probability` (default 1000). */
-  window?: number;
-  /** Event-time field (dotted path) for `records_per_second`; detected when omitted. */
-  timeField?: string;
-  /** Declared types and constraints per field path, checked for the validity score. */
-  expect?: Record<string, FieldExpectation>;
-  /** Most fields tracked (default 256); more are counted in `overflow_fields` only. */
-  maxFields?: number;
-  /** HyperLogLog precision p, m = 2^p registers (default 16: 0.41 % error, 64 KiB per field once dense). */
-  hllPrecision?: number;
-  /** DDSketch relative accuracy of quantiles (default 0.01). */
-  quantileAccuracy?: number;
-  /** Misra-Gries counters per field (default 64). */
-  frequentK?: number;
-  /** Frequent values reported per field (default 10). */
-  topValues?: number;
-  /** Malformed-line examples kept (default 10). */
-  malformedExamples?: number;
-}
-
-type Config = Required<Omit<ProfilerOptions, 'timeField' | 'expect'>> &
-  Pick<ProfilerOptions, 'timeField'> & { expect: Record<string, FieldExpectation> };
-
-/** Serialised {@link Profiler}, for shipping a partial profile between processes. */
-export interface ProfilerJson {
-  version: 1;
-  options: ProfilerOptions;
-  records: number;
-  bytes: number;
-  arrivals: [number, number, number];
-  overflowFields: number;
-  malformed: { count: number; examples: Array<{ line: number; error: string }> };
-  fields: FieldStateJson[];
-  fingerprints: MisraGriesJson;
-  windows: SchemaWindowsJson;
-}
+export type { ProfilerJson, ProfilerOptions } from './profiler-options.js';
 
 /**
  * The incremental, mergeable data profiler behind the DCP. Feed it records with
@@ -60,7 +29,7 @@ export interface ProfilerJson {
  * ```
  */
 export class Profiler {
-  readonly #config: Readonly<Config>;
+  readonly #config: ProfilerConfig;
   readonly #settings: SketchSettings;
   readonly #root = new Map<string, FieldState>();
   readonly #rootShape: Array<FieldState | undefined> = [];
@@ -83,20 +52,8 @@ export class Profiler {
   #fpB = 0;
 
   constructor(options: ProfilerOptions = {}) {
-    const window = options.window ?? 1000;
-    if (!Number.isInteger(window) || window < 1)
-      throw new RangeError(`window must be a positive integer, got ${window}`);
-    this.#config = Object.freeze({
-      window,
-      timeField: options.timeField,
-      expect: { ...(options.expect ?? {}) },
-      maxFields: options.maxFields ?? 256,
-      hllPrecision: options.hllPrecision ?? 16,
-      quantileAccuracy: options.quantileAccuracy ?? 0.01,
-      frequentK: options.frequentK ?? 64,
-      topValues: options.topValues ?? 10,
-      malformedExamples: options.malformedExamples ?? 10,
-    });
+    this.#config = resolveProfilerOptions(options);
+    const window = this.#config.window;
     this.#settings = {
       hllPrecision: this.#config.hllPrecision,
       quantileAccuracy: this.#config.quantileAccuracy,
