@@ -130,7 +130,8 @@ describe('refineModel (learning from history)', () => {
     const prior = { ...defaultFunctionModel(), cpu_us_base: 2, cpu_us_per_byte: 0.01 };
     const [one] = runs(1, 0, 9);
     const model = refineModel(prior, [one], { bufferedRecords: BUFFERED });
-    expect(cpuUsPerRecord(model, one.avg_record_size)).toBeCloseTo(one.cpu_us_per_record, 6);
+    // One run (±10 %) outweighs the defaults' ±100 % a hundredfold: within 2 % of it.
+    expect(cpuUsPerRecord(model, one.avg_record_size) / one.cpu_us_per_record).toBeCloseTo(1, 1);
     expect(model.cpu_us_per_byte / model.cpu_us_base).toBeCloseTo(0.005);
   });
 });
@@ -174,5 +175,30 @@ describe('refineModel memory of unkeyed nodes', () => {
       records: 48_000,
     }).total;
     expect(at / (80e6 + 250 * 48_000)).toBeCloseTo(1, 2);
+  });
+});
+
+describe('refineModel blends CPU with a calibration when runs scatter', () => {
+  it('leans on a precise calibration over wildly scattered runs, and on consistent runs over it', () => {
+    const calibrated = {
+      ...defaultFunctionModel(),
+      cpu_us_base: 10,
+      cpu_us_per_byte: 0,
+      cpu_rel_error: 0.2,
+      basis: 'calibration' as const,
+    };
+    const scattered = runs(6, 0, 21).map((o, i) => ({
+      ...o,
+      cpu_us_per_record: [2, 40, 5, 30, 3, 25][i],
+    }));
+    const noisy = refineModel(calibrated, scattered, { bufferedRecords: BUFFERED });
+    const consistent = refineModel(
+      calibrated,
+      runs(6, 0, 21).map((o) => ({ ...o, cpu_us_per_record: 20 })),
+      { bufferedRecords: BUFFERED },
+    );
+    const at = (m: typeof noisy) => cpuUsPerRecord(m, 200);
+    expect(Math.abs(Math.log(at(noisy) / 10))).toBeLessThan(Math.log(1.5));
+    expect(at(consistent)).toBeGreaterThan(18.5); // ±6 % runs outweigh a ±20 % calibration twelvefold
   });
 });

@@ -148,6 +148,7 @@ export function refineModel(
   const widen = 1 + 1 / n;
   model.cpu_rel_error = Math.max(0.05, 1.4826 * weightedMedian(cpuRel, ws)) * widen;
   model.mem_rel_error = Math.max(0.05, 1.4826 * weightedMedian(memRel, ws)) * widen;
+  blendCpuWithPrior(model, prior, sizes, ws);
   model.basis = 'history';
   model.history_runs = n;
   model.notes.push(`refined from ${n} measured run${n === 1 ? '' : 's'} (recent weighted more)`);
@@ -156,4 +157,34 @@ export function refineModel(
 
 function relError(measured: number, predicted: number): number {
   return predicted > 0 ? Math.abs(measured - predicted) / predicted : 1;
+}
+
+/**
+ * Inverse-variance blend of the warm CPU per record learned from history with the
+ * prior's (calibration or defaults), in log space at the runs' mean record size. Runs
+ * that agree with each other dominate; runs that scatter (a noisy machine, apportioned
+ * CPU) lean on a calibration measured on this very code and data.
+ */
+function blendCpuWithPrior(
+  model: FunctionModel,
+  prior: FunctionModel,
+  sizes: number[],
+  ws: number[],
+): void {
+  const size = sizes.reduce((s, x, i) => s + x * ws[i], 0) / ws.reduce((s, w) => s + w, 0);
+  const learned = cpuUsPerRecord(model, size);
+  const before = cpuUsPerRecord(prior, size);
+  if (!(learned > 0 && before > 0)) return;
+  const wLearned = 1 / model.cpu_rel_error ** 2;
+  const wPrior = 1 / Math.max(0.05, prior.cpu_rel_error) ** 2;
+  const blended = Math.exp(
+    (wLearned * Math.log(learned) + wPrior * Math.log(before)) / (wLearned + wPrior),
+  );
+  model.cpu_us_base *= blended / learned;
+  model.cpu_us_per_byte *= blended / learned;
+  model.cpu_rel_error = 1 / Math.sqrt(wLearned + wPrior);
+  if (wPrior > wLearned)
+    model.notes.push(
+      `past runs scatter (±${Math.round(100 / Math.sqrt(wLearned))} %): CPU leans on the ${prior.basis}`,
+    );
 }
