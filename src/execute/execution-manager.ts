@@ -127,6 +127,11 @@ export async function executeDataflow(
     }
     await prepareStores(request, stores, groups, executionId);
     const sinks = env.sinks?.(request.out_dir) ?? new SinkFiles(request.out_dir);
+    sinks.prepare(
+      flow.template.nodes
+        .filter((n) => n.kind === 'write' && n.data_store === undefined)
+        .map((n) => n.type ?? n.id),
+    );
     const sessions = placed.map((p) => {
       const spec = buildDeploySpec({
         executionId,

@@ -30,14 +30,27 @@ export class SinkFiles {
     return path.join(this.dir, type === DEAD_LETTER_TYPE ? DEAD_LETTER_FILE : `${type}.jsonl`);
   }
 
-  write(type: string, records: number, bytes: Buffer): Promise<void> {
-    const started = performance.now();
+  /**
+   * Opens the files of `types` now (the open runs while the run is being deployed), so the
+   * first batch's write is a single write, not an open and a write.
+   */
+  prepare(types: Iterable<string>): void {
+    for (const type of types) this.#file(type);
+  }
+
+  #file(type: string): WriteStream {
     let file = this.#files.get(type);
     if (file === undefined) {
       mkdirSync(this.dir, { recursive: true });
       file = createWriteStream(this.fileFor(type));
       this.#files.set(type, file);
     }
+    return file;
+  }
+
+  write(type: string, records: number, bytes: Buffer): Promise<void> {
+    const started = performance.now();
+    const file = this.#file(type);
     this.counts.set(type, (this.counts.get(type) ?? 0) + records);
     if (type === DEAD_LETTER_TYPE) this.deadLettered += records;
     return new Promise((resolve, reject) => {

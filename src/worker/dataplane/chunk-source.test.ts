@@ -1,5 +1,5 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -9,19 +9,19 @@ import { chunkBytesFor, chunkCount, readChunk } from './chunk-source.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-chunks-'));
 
 /** Reads every chunk of a file and returns what they parsed, in chunk order. */
-async function readAll(file: string, chunkBytes: number) {
-  const handle = await open(file, 'r');
-  const size = (await handle.stat()).size;
+function readAll(file: string, chunkBytes: number) {
+  const fd = openSync(file, 'r');
+  const size = fstatSync(fd).size;
   const records: unknown[] = [];
   const positions: number[] = [];
   const bad: number[] = [];
   for (let i = 0; i < chunkCount(size, chunkBytes); i++) {
-    const chunk = await readChunk(handle, size, i, chunkBytes);
+    const chunk = readChunk(fd, size, i, chunkBytes);
     records.push(...chunk.records);
     positions.push(...chunk.positions);
     bad.push(...chunk.bad.map((b) => b.offset));
   }
-  await handle.close();
+  closeSync(fd);
   return { records, positions, bad };
 }
 
@@ -42,7 +42,7 @@ describe('readChunk', () => {
           const file = path.join(dir, 'lines.jsonl');
           const text = lines.join(crlf ? '\r\n' : '\n');
           writeFileSync(file, text);
-          const got = await readAll(file, chunkBytes);
+          const got = readAll(file, chunkBytes);
           const expected: unknown[] = [];
           const offsets: number[] = [];
           const bad: number[] = [];

@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { toFailure, WarmflowError } from '../../errors.js';
 import type { UserFunction } from '../../template/function-api.js';
@@ -24,7 +24,7 @@ const WINDOW = 32;
 interface SourceState {
   spec: SourceSpec;
   index: number;
-  handle: FileHandle | null;
+  fd: number | null;
   size: number;
   chunkBytes: number;
   /** Chunks in all (push: known at `end`). */
@@ -126,7 +126,7 @@ export class PartitionRuntime {
       const state: SourceState = {
         spec: source,
         index,
-        handle: null,
+        fd: null,
         size: 0,
         chunkBytes: CHUNK_BYTES,
         total: Number.POSITIVE_INFINITY,
@@ -138,8 +138,8 @@ export class PartitionRuntime {
         stats: { records_in: 0, records_out: 0, dead_lettered: 0, busy_ms: 0 },
       };
       if (source.mode === 'file') {
-        state.handle = await open(source.path, 'r');
-        state.size = (await state.handle.stat()).size;
+        state.fd = openSync(source.path, 'r');
+        state.size = fstatSync(state.fd).size;
         state.chunkBytes = chunkBytesFor(state.size, this.#n);
         state.total = chunkCount(state.size, state.chunkBytes);
       }
@@ -312,7 +312,7 @@ export class PartitionRuntime {
         continue;
       }
       const started = performance.now();
-      const parsed = await readChunk(state.handle!, state.size, chunk, state.chunkBytes);
+      const parsed = readChunk(state.fd!, state.size, chunk, state.chunkBytes);
       state.stats.busy_ms += performance.now() - started;
       state.stats.records_in += parsed.records.length + parsed.bad.length;
       state.stats.records_out += parsed.records.length;
@@ -458,7 +458,10 @@ export class PartitionRuntime {
     });
   }
 
-  async #closeSources(): Promise<void> {
-    await Promise.allSettled(this.#sources.map((s) => s.handle?.close() ?? Promise.resolve()));
+  #closeSources(): void {
+    for (const source of this.#sources) {
+      if (source.fd !== null) closeSync(source.fd);
+      source.fd = null;
+    }
   }
 }
