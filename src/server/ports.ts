@@ -26,7 +26,10 @@ export interface FlowRecord {
   profile_id: string | null;
 }
 
-/** Turns flow text into a spec and its template; throws `ValidationError` listing every problem. */
+/**
+ * Turns flow text into a spec and its template; throws `ValidationError` listing
+ * every problem. `file` is where the flow lives on the server, when the request said.
+ */
 export interface TemplatePort {
   compile(text: string, file: string | undefined): { spec: FlowSpec; template: Template };
 }

@@ -8,15 +8,23 @@ import type { Provider } from '../provision/provider.js';
 import { inferTemplate } from '../template/infer-template.js';
 import { parseFlow } from '../template/parse-flow.js';
 import type { AppDeps } from './app-state.js';
+import { functionsOf } from './parts/loaded-flow.js';
 import { executorPart, poolsPart, predictorPart, profilerPart } from './parts/local-parts.js';
 import type { TemplatePort } from './ports.js';
 
-/** The template part as the server uses it: parse (YAML or JSON text) then infer. */
-export function templatePort(): TemplatePort {
+/**
+ * The template part as the server uses it: parse (YAML or JSON text), infer, and
+ * check that every function module exists (against the flow file's folder, else
+ * the first of `roots`), so a flow that could never run is refused when registered.
+ */
+export function templatePort(roots: readonly string[] = [process.cwd()]): TemplatePort {
   return {
     compile(text, file) {
-      const spec = parseFlow(text, file);
-      return { spec, template: inferTemplate(spec, file === undefined ? {} : { file }) };
+      const shown = file ?? 'request.yaml';
+      const spec = parseFlow(text, shown);
+      const template = inferTemplate(spec, { file: shown });
+      functionsOf(spec, file === undefined ? (roots[0] ?? process.cwd()) : path.dirname(file));
+      return { spec, template };
     },
   };
 }
@@ -57,7 +65,7 @@ export function defaultDeps(options: DefaultDepsOptions): {
   };
   return {
     deps: {
-      template: templatePort(),
+      template: templatePort(options.fileRoots),
       profiler: profilerPart({}),
       predictor: predictorPart(config),
       pools: poolsPart(config),

@@ -239,3 +239,25 @@ describe('server: failed runs', () => {
     ).toBe('succeeded');
   });
 });
+
+describe('server: flows that could never run', () => {
+  it('refuses a flow whose function module does not exist, naming it', async () => {
+    const h = makeHarness();
+    const a = await h.tenant('a');
+    const res = await h.call(
+      'POST',
+      '/v1/flows',
+      a.key,
+      FLOW_YAML.replace(
+        '  - name: enrich\n',
+        '  - name: enrich\n    module: ./nowhere/enrich.ts\n',
+      ),
+      'application/yaml',
+    );
+    expect(res.status).toBe(400);
+    expect(res.json.error.problems[0]).toMatchObject({
+      code: 'E_MODULE_NOT_FOUND',
+      involves: ['enrich'],
+    });
+  });
+});

@@ -83,10 +83,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
           'E_INVALID_REQUEST',
           'the request body is empty; send a flow file',
         );
-      const { spec, template } = state.deps.template.compile(
-        text,
-        flowFile ?? `request.${contentType.includes('json') ? 'json' : 'yaml'}`,
-      );
+      const { spec, template } = state.deps.template.compile(text, flowFile);
       const flow: FlowRecord = {
         id: `f_${randomBytes(6).toString('hex')}`,
         tenant: tenant.id,
