@@ -1,73 +1,134 @@
 import type { Command } from 'commander';
 import { WarmflowError } from '../../errors.js';
+import type { Provider } from '../../provision/provider.js';
+
+interface ServeOptions {
+  http: boolean;
+  port: string;
+  host: string;
+  root?: string[];
+  provider: string;
+  cpuCores?: string;
+  memoryGb?: string;
+  json?: boolean;
+}
+
+function positiveNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      `${flag} must be a positive number, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+async function makeProvider(options: ServeOptions): Promise<Provider | undefined> {
+  if (options.provider === 'local') return undefined;
+  if (options.provider === 'kubernetes') {
+    const { createKubernetesProvider } = await import('../../provision/kubernetes/index.js');
+    return createKubernetesProvider();
+  }
+  throw new WarmflowError(
+    'E_INVALID_ARGUMENTS',
+    `unknown provider "${options.provider}"; use local or kubernetes`,
+  );
+}
 
 /**
- * `warmflow serve --no-http`: the long-lived owner of this WARMFLOW_HOME's warm pools. It cleans
- * up workers a previous owner left, rebuilds the persisted pools, and answers `warmflow pool`
- * over the control socket `$WARMFLOW_HOME/control.sock` until SIGINT/SIGTERM, when it releases
- * every worker (pool definitions stay persisted and come back on the next start).
+ * `warmflow serve`: the long-lived orchestrator. It owns this WARMFLOW_HOME's warm pools (cleans
+ * up workers a previous owner left, rebuilds the persisted pools, answers `warmflow pool` over
+ * `$WARMFLOW_HOME/control.sock`) and, unless `--no-http`, serves the HTTP API and the dashboard.
+ * On SIGINT/SIGTERM it releases every worker; pool definitions stay and come back next start.
  */
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('own the warm pools of this WARMFLOW_HOME (pool up/status/down talk to it)')
-    .option(
-      '--no-http',
-      'serve only the local control socket (the HTTP API is wired in separately)',
-    )
-    .option(
-      '--cpu-cores <n>',
-      'cores the local provider may hand out (default: all of this machine)',
-    )
-    .option(
-      '--memory-gb <n>',
-      'memory the local provider may hand out (default: all of this machine)',
-    )
+    .description('run the orchestrator: own the warm pools and serve the HTTP API + dashboard')
+    .option('--no-http', 'serve only the local control socket (pool up/status/down)')
+    .option('--port <n>', 'HTTP port', '7070')
+    .option('--host <addr>', 'HTTP listen address', '127.0.0.1')
+    .option('--root <dir...>', 'folders whose files API requests may name (default: cwd)')
+    .option('--provider <name>', 'where resources run: local | kubernetes', 'local')
+    .option('--cpu-cores <n>', 'cores the local provider may hand out (default: all)')
+    .option('--memory-gb <n>', 'memory the local provider may hand out (default: all)')
     .option('--json', 'print the ready line and the restore report as JSON')
-    .action(
-      async (options: { http: boolean; cpuCores?: string; memoryGb?: string; json?: boolean }) => {
-        if (options.http) {
-          throw new WarmflowError(
-            'E_INVALID_ARGUMENTS',
-            'this command serves pools only; the HTTP API is not part of it yet',
-            {
-              hint: 'run `warmflow serve --no-http`',
-            },
-          );
+    .action(async (options: ServeOptions) => {
+      const capacity: { cpu_cores?: number; memory_gb?: number } = {};
+      const cores = positiveNumber('--cpu-cores', options.cpuCores);
+      const memory = positiveNumber('--memory-gb', options.memoryGb);
+      if (cores !== undefined) capacity.cpu_cores = cores;
+      if (memory !== undefined) capacity.memory_gb = memory;
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new WarmflowError(
+          'E_INVALID_ARGUMENTS',
+          `--port must be 0..65535, got "${options.port}"`,
+        );
+      }
+      const providerInstance = await makeProvider(options);
+      const { startPoolOwner } = await import('../../provision/control/pool-owner.js');
+      const owner = await startPoolOwner({
+        provider: { capacity },
+        ...(providerInstance ? { providerInstance } : {}),
+      });
+      let http: { url: string; close(): Promise<void>; admin: string } | undefined;
+      if (options.http) {
+        try {
+          const { startServer } = await import('../../server/start-server.js');
+          const running = await startServer({
+            port,
+            host: options.host,
+            pools: { service: owner.service, provider: owner.provider },
+            fileRoots: options.root ?? [process.cwd()],
+          });
+          const key = running.server.adminKey;
+          const admin =
+            key.source === 'env'
+              ? 'from WARMFLOW_ADMIN_KEY'
+              : `in ${key.file ?? 'the home folder'}`;
+          http = { url: running.url, close: () => running.close(), admin };
+        } catch (error) {
+          await owner.close();
+          throw error;
         }
-        const { startPoolOwner } = await import('../../provision/control/pool-owner.js');
-        const capacity: { cpu_cores?: number; memory_gb?: number } = {};
-        if (options.cpuCores !== undefined) capacity.cpu_cores = Number(options.cpuCores);
-        if (options.memoryGb !== undefined) capacity.memory_gb = Number(options.memoryGb);
-        const owner = await startPoolOwner({ provider: { capacity } });
-        const ready = {
-          type: 'ready',
-          pid: process.pid,
-          control_socket: owner.socketPath,
-          ...owner.restored,
-        };
-        if (options.json) process.stdout.write(JSON.stringify(ready) + '\n');
-        else {
+      }
+      const ready = {
+        type: 'ready',
+        pid: process.pid,
+        provider: owner.provider.name,
+        control_socket: owner.socketPath,
+        ...(http ? { url: http.url, dashboard: `${http.url}/`, admin_key: http.admin } : {}),
+        ...owner.restored,
+      };
+      if (options.json) process.stdout.write(JSON.stringify(ready) + '\n');
+      else {
+        process.stdout.write(
+          `warmflow serve: owning pools (${owner.provider.name} provider), control socket ${owner.socketPath} (pid ${process.pid})\n`,
+        );
+        if (http) {
+          process.stdout.write(`  HTTP API ${http.url}/v1  (OpenAPI: ${http.url}/openapi.json)\n`);
+          process.stdout.write(`  dashboard ${http.url}/   admin key ${http.admin}\n`);
+        }
+        if (owner.restored.killed > 0)
           process.stdout.write(
-            `warmflow serve: owning pools, control socket ${owner.socketPath} (pid ${process.pid})\n`,
+            `  cleaned up ${owner.restored.killed} worker(s) left by a previous owner\n`,
           );
-          if (owner.restored.killed > 0)
-            process.stdout.write(
-              `  cleaned up ${owner.restored.killed} worker(s) left by a previous owner\n`,
-            );
-          for (const pool of owner.restored.restored)
-            process.stdout.write(`  restored pool ${pool}\n`);
-          for (const failure of owner.restored.failed) {
-            process.stdout.write(
-              `  could not restore ${failure.tenant}/${failure.template}: ${failure.error}\n`,
-            );
-          }
+        for (const pool of owner.restored.restored)
+          process.stdout.write(`  restored pool ${pool}\n`);
+        for (const failure of owner.restored.failed) {
+          process.stdout.write(
+            `  could not restore ${failure.tenant}/${failure.template}: ${failure.error}\n`,
+          );
         }
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        await owner.close();
-      },
-    );
+      }
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await http?.close();
+      await owner.close();
+    });
 }

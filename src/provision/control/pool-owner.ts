@@ -5,6 +5,7 @@ import { WarmflowError } from '../../errors.js';
 import { homeDatabasePath } from '../../home.js';
 import { loadFlow } from '../../template/load-flow.js';
 import { LocalProvider, type LocalProviderConfig } from '../local/local-provider.js';
+import type { Provider } from '../provider.js';
 import { PoolStateStore } from '../pool/pool-state-store.js';
 import { PreProvisioningService } from '../pool/pre-provisioning-service.js';
 import { listenControl } from './control-server.js';
@@ -13,7 +14,7 @@ import { controlSocketPath, type ControlRequest } from './control-protocol.js';
 /** The running owner of the local pools (what `warmflow serve` holds). */
 export interface PoolOwner {
   service: PreProvisioningService;
-  provider: LocalProvider;
+  provider: Provider;
   socketPath: string;
   /** What the start-up clean-up did. */
   restored: Awaited<ReturnType<PreProvisioningService['restore']>>;
@@ -27,10 +28,15 @@ export interface PoolOwner {
  * talks to.
  */
 export async function startPoolOwner(
-  options: { provider?: LocalProviderConfig; socketPath?: string } = {},
+  options: {
+    provider?: LocalProviderConfig;
+    /** Another provider (e.g. Kubernetes) instead of the local one; `provider` is then ignored. */
+    providerInstance?: Provider;
+    socketPath?: string;
+  } = {},
 ): Promise<PoolOwner> {
   const socketPath = options.socketPath ?? controlSocketPath();
-  const provider = new LocalProvider(options.provider);
+  const provider = options.providerInstance ?? new LocalProvider(options.provider);
   const store = new PoolStateStore(homeDatabasePath());
   const service = new PreProvisioningService({ provider, store });
   let server: net.Server | undefined;

@@ -49,7 +49,7 @@ describe('manifests for any names and sizes', () => {
             options,
           );
           for (const manifest of applyOrder([built])) expect(checkManifest(manifest)).toEqual([]);
-          expect(podSecurityProblems(built.pod.toJSON() as IPod)).toEqual([]);
+          expect(podSecurityProblems(built.pod.toJSON() as unknown as IPod)).toEqual([]);
         },
       ),
       { numRuns: 60 },
