@@ -106,10 +106,18 @@ export class ThreadPool {
  */
 function spawnThread(): Worker {
   const here = import.meta.url;
-  if (here.endsWith('.js')) return new Worker(new URL('./thread-entry.js', here));
+  if (here.endsWith('.js'))
+    return new Worker(new URL('./thread-entry.js', here), { resourceLimits: YOUNG });
   const entry = new URL('./thread-entry.ts', here).href;
   // Absolute, because workers run in per-tenant folders where a bare `tsx` does not resolve.
   const tsx = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true });
+  return new Worker(code, { eval: true, resourceLimits: YOUNG });
 }
+
+/**
+ * A larger young generation for the data-plane threads: a run keeps a few chunks of freshly
+ * parsed records alive at a time, and with V8's default semi-space those survive a
+ * scavenge and are copied; at 64 MiB most die young, which saves a measurable share of CPU.
+ */
+const YOUNG = { maxYoungGenerationSizeMb: 64 };
