@@ -9,8 +9,8 @@ export const EXIT = { ok: 0, failed: 1, invalid: 2, internal: 3 } as const;
 export function buildProgram(): Command {
   const program = new Command('warmflow')
     .description(
-      'Dataflows that start instantly: infer the template, profile the data, predict per-node\n' +
-        'resources, keep them warm, run on request.',
+      'Dataflows that start instantly: infer the template, profile the data, predict ' +
+        'per-node resources, keep them warm, run on request.',
     )
     .option('--verbose', 'print stack traces and debug detail', false)
     .showHelpAfterError('(run with --help for usage)')

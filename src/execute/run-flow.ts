@@ -54,6 +54,9 @@ export interface RunFlowResult {
   status: CompletionStatus;
 }
 
+/** Past runs of a template after which `run` stops calibrating and trusts history. */
+const CALIBRATE_UNTIL_RUNS = 3;
+
 /**
  * The whole job of `warmflow run`: load the flow, profile each input, predict one RPR per
  * node (the plain rule if the predictor fails), pre-provision the warm pool from them, then
@@ -75,15 +78,30 @@ export async function runFlow(
   options.onEvent?.('predicting');
   let rprs: Rpr[];
   let rprSource: RunFlowResult['rpr_source'] = { basis: 'predictor' };
+  // The predictor sizes co-located nodes as one resource, so it must know the placement.
+  const groups = planGroups(flow.template);
+  const tenant = options.tenant ?? 'default';
+  // Calibration runs every function in a sandbox (1-2 s each): worth it for a new flow,
+  // not once enough measured runs of this template are in history.
+  const pastRuns =
+    options.history === undefined
+      ? 0
+      : (
+          await options.history.runs({
+            tenant,
+            template: flow.template.name,
+            limit: CALIBRATE_UNTIL_RUNS,
+          })
+        ).length;
   try {
     rprs = (
       await predict({
         flow,
         dcp: first,
         dcps,
-        ...(options.history
-          ? { history: options.history, tenant: options.tenant ?? 'default' }
-          : {}),
+        groups,
+        calibrate: pastRuns < CALIBRATE_UNTIL_RUNS,
+        ...(options.history ? { history: options.history, tenant } : {}),
       })
     ).rprs;
   } catch (error) {
@@ -91,11 +109,9 @@ export async function runFlow(
     rprSource = { basis: 'rule', reason: error instanceof Error ? error.message : String(error) };
   }
   const provider = options.provider ?? new LocalProvider();
-  const groups = planGroups(flow.template);
   const capacity = await provider.capacity();
   rprs = fitGroupRprs(rprs, groups, Math.max(1, capacity.cpu_cores - capacity.allocated.cpu_cores));
   const pool = options.cold === true ? null : new PreProvisioningService({ provider });
-  const tenant = options.tenant ?? 'default';
   try {
     let racs: Rac[] = [];
     let poolMs: number | null = null;
@@ -154,5 +170,12 @@ export async function recordRun(
   const moduleSources: Record<string, Uint8Array> = {};
   for (const fn of flow.functions)
     if (fn.module !== null) moduleSources[fn.name] = await readFile(fn.module);
-  await history.record(run, observationsFromStatus(run, { moduleSources }));
+  // Each function is recorded with the size of the records it really received (as the
+  // predictor propagated it through the DAG), so size-dependent CPU costs are learned right.
+  const avgRecordSize: Record<string, number> = {};
+  for (const rpr of rprs) {
+    const size = rpr.reasoning?.inputs?.avg_record_size;
+    if (typeof size === 'number' && size > 0) avgRecordSize[rpr.node_id] = size;
+  }
+  await history.record(run, observationsFromStatus(run, { moduleSources, avgRecordSize }));
 }
