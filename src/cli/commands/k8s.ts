@@ -72,7 +72,9 @@ export function registerK8s(program: Command): void {
       const manifests = applyOrder(groups);
       for (const request of requests) {
         for (const [name, store] of Object.entries(request.warm.stores)) {
-          if (store.kind === 'sqlite' && !store.path?.startsWith('/tmp/')) {
+          // Whatever its path here, in a pod the file would be on a read-only root or in a
+          // /tmp emptyDir lost with the pod: sqlite never holds data across pods.
+          if (store.kind === 'sqlite') {
             process.stderr.write(
               `warning: node "${request.rpr.node_id}" uses sqlite store "${name}" at ${store.path}; a worker pod's root ` +
                 'filesystem is read-only (only /tmp is writable, and lost with the pod): use redis or postgres on Kubernetes\n',
