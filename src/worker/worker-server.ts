@@ -113,8 +113,11 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
         return framed.writableNeedDrain;
       },
       send: (message, payload) => framed.send(message, payload),
-      reply: (request, body, payload) => framed.reply(request, body, payload),
-      fail: (request, error) => framed.fail(request, error),
+      // An answer to a request whose connection has closed has nobody to reach: drop it
+      // rather than throw inside whatever noticed the close (that crashed the worker).
+      reply: (request, body, payload) =>
+        framed.closed ? false : framed.reply(request, body, payload),
+      fail: (request, error) => (framed.closed ? false : framed.fail(request, error)),
       drain: () => framed.drain(),
       onClose: (listener) => closeListeners.push(listener),
     };
