@@ -8,8 +8,12 @@ import { NodeContext, fieldOf, keyString, partitionOf, type LookupTarget } from 
 
 /** Where an executor hands records that leave its thread. */
 export interface ExecutorOutlets {
-  /** A record for keyed node `node` that belongs to another thread's partition. */
-  exchange(partition: number, node: string, record: unknown, position: number): void;
+  /**
+   * Records for keyed node `node` that belong to `partition` (another thread's, or any
+   * partition while a source batch runs ordered). The arrays are handed over: the executor
+   * never touches them again, so the runtime may keep them as they are.
+   */
+  exchange(partition: number, node: string, recs: unknown[], pos: number[]): void;
   /** A record for a write node without a store: goes back to the orchestrator's JSONL sink. */
   sink(node: string, type: string, record: unknown): void;
   /** A record a node could not process. */
@@ -93,7 +97,8 @@ export class BatchExecutor {
   }
 
   /**
-   * Runs a batch source `source` produced. With `ordered`, records bound for a keyed node
+   * Runs a batch source `source` produced (the arrays are taken over, not copied). With
+   * `ordered`, records bound for a keyed node
    * are all handed to `outlets.exchange` — this thread's own partition included — so the
    * runtime can deliver them to every owner in chunk order (per-key input order holds).
    */
@@ -101,7 +106,7 @@ export class BatchExecutor {
     const pending = new Map<string, Pending>();
     this.#ordered = ordered && this.#partitions > 1;
     try {
-      this.#route(this.#graph.sourceRoutes.get(source) ?? [], recs, pos, pending);
+      this.#route(this.#graph.sourceRoutes.get(source) ?? [], recs, pos, pending, true);
       await this.#drive(pending);
     } finally {
       this.#ordered = false;
@@ -164,28 +169,53 @@ export class BatchExecutor {
     const stats = this.stats[node.id];
     const state = this.#states.get(node.id);
     const { recs, pos } = input;
-    stats.records_in += recs.length;
-    let keys: string[] | undefined;
-    if (node.key !== undefined) {
-      const field = node.key;
-      keys = recs.map((r) => keyString(fieldOf(r, field)));
-      if (!(state instanceof LocalKeyedState)) {
-        // Distinct keys are counted here only for stores; local state knows its own size.
-        const seen = this.#keys.get(node.id)!;
-        for (const k of keys) seen.add(k);
-        if (state !== undefined) await state.prefetch(new Set(keys));
-      }
+    const n = recs.length;
+    stats.records_in += n;
+    const field = node.key;
+    if (field !== undefined && !(state instanceof LocalKeyedState)) {
+      // Distinct keys are counted here only for stores; local state knows its own size.
+      const keys = new Set<string>();
+      for (let i = 0; i < n; i++) keys.add(keyString(fieldOf(recs[i], field)));
+      const seen = this.#keys.get(node.id)!;
+      for (const k of keys) seen.add(k);
+      if (state !== undefined) await state.prefetch(keys);
     }
-    const single = node.outputs.length === 1 ? node.routes.get(node.outputs[0]) : undefined;
+    // The hot loop: no closure or allocation per record beyond what the function returns,
+    // and an await only when the function actually returned a promise (or thenable).
     const outRecs: unknown[] = [];
     const outPos: number[] = [];
-    const typed = new Map<string, Pending>();
-    const emit = (record: unknown, position: number): void => {
-      if (single !== undefined || node.outputs.length === 1) {
-        outRecs.push(record);
-        outPos.push(position);
-        return;
+    for (let i = 0; i < n; i++) {
+      const record = recs[i];
+      ctx.record = record;
+      if (field !== undefined) ctx.key = keyString(fieldOf(record, field));
+      let result: unknown;
+      try {
+        result = fn(record, ctx);
+        if (isThenable(result)) result = await result;
+      } catch (error) {
+        this.#dead(node.id, record, error, pos[i]);
+        continue;
       }
+      if (result === undefined || result === null) continue;
+      if (Array.isArray(result)) {
+        for (const r of result as unknown[]) {
+          outRecs.push(r);
+          outPos.push(pos[i]);
+        }
+      } else {
+        outRecs.push(result);
+        outPos.push(pos[i]);
+      }
+    }
+    stats.busy_ms += performance.now() - started;
+    if (node.outputs.length === 1) {
+      stats.records_out += outRecs.length;
+      this.#route(node.routes.get(node.outputs[0]) ?? [], outRecs, outPos, pending, true);
+      return;
+    }
+    const typed = new Map<string, Pending>();
+    for (let i = 0; i < outRecs.length; i++) {
+      const record = outRecs[i];
       const type = outputTypeOf(node, record);
       if (type === undefined) {
         this.#dead(
@@ -194,85 +224,95 @@ export class BatchExecutor {
           new Error(
             `cannot tell which of ${node.outputs.join(', ')} this record is; tag it with $type`,
           ),
-          position,
+          outPos[i],
         );
-        return;
-      }
-      const bucket = typed.get(type) ?? { recs: [], pos: [] };
-      bucket.recs.push(record);
-      bucket.pos.push(position);
-      typed.set(type, bucket);
-    };
-    for (let i = 0; i < recs.length; i++) {
-      const record = recs[i];
-      ctx.record = record;
-      if (keys !== undefined) ctx.key = keys[i];
-      let result: unknown;
-      try {
-        result = fn(record, ctx);
-        if (
-          result !== null &&
-          typeof result === 'object' &&
-          typeof (result as Promise<unknown>).then === 'function'
-        ) {
-          result = await Promise.resolve(result);
-        }
-      } catch (error) {
-        this.#dead(node.id, record, error, pos[i]);
         continue;
       }
-      if (result === undefined || result === null) continue;
-      if (Array.isArray(result)) for (const r of result) emit(r, pos[i]);
-      else emit(result, pos[i]);
+      let bucket = typed.get(type);
+      if (bucket === undefined) typed.set(type, (bucket = { recs: [], pos: [] }));
+      bucket.recs.push(record);
+      bucket.pos.push(outPos[i]);
     }
-    stats.records_out += outRecs.length;
-    stats.busy_ms += performance.now() - started;
-    if (single !== undefined) this.#route(single, outRecs, outPos, pending);
     for (const [type, bucket] of typed) {
       stats.records_out += bucket.recs.length;
-      this.#route(node.routes.get(type) ?? [], bucket.recs, bucket.pos, pending);
+      this.#route(node.routes.get(type) ?? [], bucket.recs, bucket.pos, pending, true);
     }
   }
 
+  /**
+   * Hands `recs` to every route. With `owned` the arrays belong to the caller and nobody
+   * else: the first unkeyed function route with nothing pending yet takes them as they
+   * are (chained nodes pass batches without copying); further routes get copies.
+   */
   #route(
     routes: readonly Route[],
     recs: unknown[],
     pos: number[],
     pending: Map<string, Pending>,
+    owned: boolean,
   ): void {
+    let give = owned;
     for (const route of routes) {
       if (route.kind === 'function') {
-        const target = pending.get(route.node) ?? { recs: [], pos: [] };
-        pending.set(route.node, target);
-        if (route.key === undefined) {
-          for (let i = 0; i < recs.length; i++) {
-            target.recs.push(recs[i]);
-            target.pos.push(pos[i]);
-          }
+        if (route.key !== undefined) {
+          this.#routeKeyed(route.node, route.key, recs, pos, pending);
+          continue;
+        }
+        const target = pending.get(route.node);
+        if (target === undefined && give) {
+          pending.set(route.node, { recs, pos });
+          give = false;
+          continue;
+        }
+        if (target === undefined) {
+          pending.set(route.node, { recs: recs.slice(), pos: pos.slice() });
           continue;
         }
         for (let i = 0; i < recs.length; i++) {
-          const value = fieldOf(recs[i], route.key);
-          if (value === undefined || value === null) {
-            this.#dead(
-              route.node,
-              recs[i],
-              new Error(`record has no key field "${route.key}"`),
-              pos[i],
-            );
-            continue;
-          }
-          const p = this.#partitions === 1 ? 0 : partitionOf(keyString(value), this.#partitions);
-          if (p === this.#partition && !this.#ordered) {
-            target.recs.push(recs[i]);
-            target.pos.push(pos[i]);
-          } else this.#outlets.exchange(p, route.node, recs[i], pos[i]);
+          target.recs.push(recs[i]);
+          target.pos.push(pos[i]);
         }
       } else if (route.kind === 'sink') {
         for (const r of recs) this.#outlets.sink(route.node, route.type, r);
       } else {
         this.#bufferWrite(route, recs);
       }
+    }
+  }
+
+  /** Splits records for keyed node `node` by partition: this one's stay, the others' go to the outlet in one array each. */
+  #routeKeyed(
+    node: string,
+    key: string,
+    recs: unknown[],
+    pos: number[],
+    pending: Map<string, Pending>,
+  ): void {
+    const partitions = this.#partitions;
+    const local = !this.#ordered;
+    let target = pending.get(node);
+    const parts: Array<Pending | undefined> = [];
+    for (let i = 0; i < recs.length; i++) {
+      const value = fieldOf(recs[i], key);
+      if (value === undefined || value === null) {
+        this.#dead(node, recs[i], new Error(`record has no key field "${key}"`), pos[i]);
+        continue;
+      }
+      const p = partitions === 1 ? 0 : partitionOf(keyString(value), partitions);
+      if (p === this.#partition && local) {
+        if (target === undefined) pending.set(node, (target = { recs: [], pos: [] }));
+        target.recs.push(recs[i]);
+        target.pos.push(pos[i]);
+        continue;
+      }
+      let part = parts[p];
+      if (part === undefined) parts[p] = part = { recs: [], pos: [] };
+      part.recs.push(recs[i]);
+      part.pos.push(pos[i]);
+    }
+    for (let p = 0; p < parts.length; p++) {
+      const part = parts[p];
+      if (part !== undefined) this.#outlets.exchange(p, node, part.recs, part.pos);
     }
   }
 
@@ -324,4 +364,13 @@ export class BatchExecutor {
     stats.dead_lettered++;
     this.#outlets.dead(node, record, error, position);
   }
+}
+
+/** Whether a function returned a promise (or any thenable) rather than its result. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }

@@ -11,6 +11,13 @@ export interface StateBackend {
 }
 
 /**
+ * One already-resolved promise for every call that resolves to nothing (a promise cannot
+ * be changed once settled, so sharing it is safe): a keyed function's `await ctx.state.set`
+ * then allocates no promise of ours per record.
+ */
+const DONE: Promise<undefined> = Promise.resolve(undefined);
+
+/**
  * Keyed state held in the owning thread's memory, for keyed nodes whose state store is a
  * `memory` store. A memory store of a run lives in one thread and dies with the run, and
  * keyed partitioning gives each key to exactly one thread, so nothing else can ever read
@@ -22,7 +29,8 @@ export class LocalKeyedState implements StateBackend {
   readonly #keys = new Map<string, Map<string, unknown>>();
 
   get(key: string, name: string): Promise<unknown> {
-    return Promise.resolve(this.#keys.get(key)?.get(name));
+    const value = this.#keys.get(key)?.get(name);
+    return value === undefined ? DONE : Promise.resolve(value);
   }
 
   set(key: string, name: string, value: unknown): Promise<void> {
@@ -30,7 +38,7 @@ export class LocalKeyedState implements StateBackend {
     if (slots === undefined) this.#keys.set(key, (slots = new Map()));
     if (value === undefined) slots.delete(name);
     else slots.set(name, value);
-    return Promise.resolve();
+    return DONE;
   }
 
   delete(key: string, name: string): Promise<void> {
@@ -38,11 +46,11 @@ export class LocalKeyedState implements StateBackend {
   }
 
   prefetch(): Promise<void> {
-    return Promise.resolve();
+    return DONE;
   }
 
   flush(): Promise<void> {
-    return Promise.resolve();
+    return DONE;
   }
 
   /** Keys holding any state. */

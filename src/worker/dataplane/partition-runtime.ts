@@ -116,7 +116,7 @@ export class PartitionRuntime {
       partition: this.#index,
       partitions: this.#n,
       outlets: {
-        exchange: (p, node, rec, pos) => this.#exchange(p, node, rec, pos),
+        exchange: (p, node, recs, pos) => this.#exchange(p, node, recs, pos),
         sink: (node, type, rec) => this.#out.add(node, type, JSON.stringify(rec)),
         dead: (node, rec, error, pos) => this.#deadLetter(node, rec, error, pos),
         stored: () => this.#post({ k: 'first-store-write', at: Date.now() }),
@@ -357,23 +357,30 @@ export class PartitionRuntime {
     );
   }
 
-  #exchange(p: number, node: string, rec: unknown, pos: number): void {
+  #exchange(p: number, node: string, recs: unknown[], pos: number[]): void {
     if (this.#collect.length > 0) {
+      // A chunk's share for one owner: the executor's arrays are kept as they are.
       const items = this.#collect[p];
-      let item = items.get(node);
-      if (item === undefined) items.set(node, (item = { node, recs: [], pos: [] }));
-      item.recs.push(rec);
-      item.pos.push(pos);
+      const item = items.get(node);
+      if (item === undefined) items.set(node, { node, recs, pos });
+      else
+        for (let i = 0; i < recs.length; i++) {
+          item.recs.push(recs[i]);
+          item.pos.push(pos[i]);
+        }
       return;
     }
     const link = this.#fifo[p];
-    let item = link.partial.get(node);
-    if (item === undefined) link.partial.set(node, (item = { node, recs: [], pos: [] }));
-    item.recs.push(rec);
-    item.pos.push(pos);
-    if (item.recs.length >= (this.#spec.batch_size ?? 1000)) {
-      link.partial.delete(node);
-      this.#sendFifo(p, { k: 'x', items: [item] });
+    const batch = this.#spec.batch_size ?? 1000;
+    for (let i = 0; i < recs.length; i++) {
+      let item = link.partial.get(node);
+      if (item === undefined) link.partial.set(node, (item = { node, recs: [], pos: [] }));
+      item.recs.push(recs[i]);
+      item.pos.push(pos[i]);
+      if (item.recs.length >= batch) {
+        link.partial.delete(node);
+        this.#sendFifo(p, { k: 'x', items: [item] });
+      }
     }
   }
 
