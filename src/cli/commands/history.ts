@@ -5,7 +5,9 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { WarmflowError } from '../../errors.js';
 import { openHistory } from '../../history/open-history.js';
-import { historyReport } from '../../history/history-report.js';
+import { historyReport, runReport } from '../../history/history-report.js';
+import type { RunRecord } from '../../history/history-store.js';
+import { callServer, serverTarget, withServerOption } from '../remote.js';
 import { formatHistoryText } from '../../history/format-history.js';
 
 /**
@@ -13,7 +15,7 @@ import { formatHistoryText } from '../../history/format-history.js';
  * newest first, with per node the predicted cores and memory against what it used.
  */
 export function registerHistory(program: Command): void {
-  program
+  const command = program
     .command('history')
     .description('list past runs with, per node, predicted resources against measured usage')
     .argument('[flow]', 'a flow name, or a flow file (its `name:` is used); omit for all flows')
@@ -23,35 +25,53 @@ export function registerHistory(program: Command): void {
     )
     .option('--tenant <tenant>', 'only runs of this tenant')
     .option('--limit <n>', 'at most N runs', parseLimit, 20)
-    .option('--json', 'print the runs as a JSON array')
-    .action(
-      async (
-        flow: string | undefined,
-        options: { history?: string; tenant?: string; limit: number; json?: boolean },
-      ) => {
-        const template = flow === undefined ? undefined : await flowName(flow);
-        const history = await openHistory(options.history ?? process.env.WARMFLOW_HISTORY);
-        try {
-          const runs = await historyReport(history, {
-            ...(template === undefined ? {} : { template }),
-            ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
-            limit: options.limit,
-          });
-          if (options.json) {
-            process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
-          } else if (runs.length === 0) {
-            process.stdout.write(
-              `no runs recorded${template === undefined ? '' : ` for flow "${template}"`} yet; ` +
-                '`warmflow run FLOW` records one\n',
-            );
-          } else {
-            process.stdout.write(formatHistoryText(runs));
-          }
-        } finally {
-          await history.close();
-        }
+    .option('--json', 'print the runs as a JSON array');
+  withServerOption(command).action(
+    async (
+      flow: string | undefined,
+      options: {
+        history?: string;
+        tenant?: string;
+        limit: number;
+        json?: boolean;
+        server?: string;
       },
-    );
+    ) => {
+      const template = flow === undefined ? undefined : await flowName(flow);
+      const target = serverTarget(options.server);
+      // Remotely the server answers with the key's tenant's runs only.
+      const history = target
+        ? null
+        : await openHistory(options.history ?? process.env.WARMFLOW_HISTORY);
+      try {
+        const runs = target
+          ? (
+              (
+                await callServer(target, 'GET', 'v1/history', {
+                  query: { template, limit: String(options.limit) },
+                })
+              ).runs as RunRecord[]
+            ).map(runReport)
+          : await historyReport(history!, {
+              ...(template === undefined ? {} : { template }),
+              ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+              limit: options.limit,
+            });
+        if (options.json) {
+          process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+        } else if (runs.length === 0) {
+          process.stdout.write(
+            `no runs recorded${template === undefined ? '' : ` for flow "${template}"`} yet; ` +
+              '`warmflow run FLOW` records one\n',
+          );
+        } else {
+          process.stdout.write(formatHistoryText(runs));
+        }
+      } finally {
+        await history?.close();
+      }
+    },
+  );
 }
 
 function parseLimit(value: string): number {

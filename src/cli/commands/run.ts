@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { WarmflowError } from '../../errors.js';
 import { formatRunReport } from '../../execute/format-run.js';
@@ -5,7 +7,9 @@ import { runFlow, type RunFlowOptions } from '../../execute/run-flow.js';
 import { parseInputs } from '../../execute/sources.js';
 import { openHistory } from '../../history/open-history.js';
 import type { StoreKind, StoreSpec } from '../../template/types.js';
+import type { CompletionStatus } from '../../execute/completion-status.js';
 import { EXIT } from '../main.js';
+import { callServer, serverTarget, type ServerTarget } from '../remote.js';
 
 const KINDS: StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
 
@@ -45,10 +49,68 @@ export interface RunCommandOptions {
   stateStore?: string;
   tenant?: string;
   history?: boolean;
+  server?: string;
+}
+
+/**
+ * `run --server`: the same job done by a running `warmflow serve` as the key's tenant:
+ * register the flow, pre-provision its warm pool (unless --cold), submit the execution
+ * and wait for its CompletionStatus.
+ */
+async function runOnServer(
+  target: ServerTarget,
+  flowFile: string,
+  options: RunCommandOptions,
+): Promise<void> {
+  const local = (
+    [
+      ['--rate', options.rate],
+      ['--out', options.out],
+      ['--store-override', options.storeOverride],
+      ['--state-store', options.stateStore],
+    ] as const
+  ).filter(([, value]) => value !== undefined);
+  if (local.length > 0 || (options.input?.length ?? 0) > 1 || options.input?.[0]?.includes('=')) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      `${[...local.map(([flag]) => flag), ...(options.input && options.input.length > 1 ? ['several --input'] : [])].join(', ') || '--input STREAM=FILE'} cannot be used with --server`,
+      { hint: 'with --server give at most one --input (a file path on the server)' },
+    );
+  }
+  const flow = await callServer(target, 'POST', 'v1/flows', {
+    yaml: await readFile(flowFile, 'utf8'),
+    query: { file: path.resolve(flowFile) },
+  });
+  if (options.cold !== true)
+    await callServer(target, 'POST', 'v1/pools', { json: { flow_id: flow.id } });
+  const input = options.input?.[0];
+  const record = await callServer(target, 'POST', 'v1/executions', {
+    json: { flow_id: flow.id, ...(input !== undefined ? { source: path.resolve(input) } : {}) },
+    query: { wait: 'true' },
+  });
+  const status = record.completion as CompletionStatus | null;
+  if (options.json) process.stdout.write(JSON.stringify(status ?? record, null, 2) + '\n');
+  else if (status === null) {
+    const error = record.error as { message?: string } | undefined;
+    process.stdout.write(
+      `execution ${String(record.id)} could not run: ${error?.message ?? 'unknown reason'}\n`,
+    );
+  } else {
+    process.stdout.write(
+      `execution ${status.execution_id} on ${target.url}: ${status.outcome.toUpperCase()} (${status.provisioning})\n` +
+        `  request -> first output record ${status.timings.request_to_first_record_ms?.toFixed(1) ?? '—'} ms, total ${status.timings.total_ms.toFixed(0)} ms\n` +
+        `  records in ${status.records.in}, out ${status.records.out}, dead-lettered ${status.records.dead_lettered}\n` +
+        (status.error ? `  error ${status.error.code}: ${status.error.message}\n` : '') +
+        `  (--json for the whole CompletionStatus; the dashboard shows it at ${target.url}/)\n`,
+    );
+  }
+  if (status?.outcome !== 'succeeded') process.exitCode = EXIT.failed;
 }
 
 /** Runs a flow for `run`/`demo`, prints the report or the CompletionStatus JSON, sets the exit code. */
 export async function runAndReport(flowFile: string, options: RunCommandOptions): Promise<void> {
+  const target = serverTarget(options.server);
+  if (target !== undefined) return runOnServer(target, flowFile, options);
   const rate = options.rate === undefined ? undefined : Number(options.rate);
   if (rate !== undefined && !(rate > 0)) {
     throw new WarmflowError(
@@ -102,7 +164,12 @@ export function withRunOptions(command: Command): Command {
     )
     .option('--state-store <NAME>', "keep every keyed function's state in this store")
     .option('--tenant <NAME>', 'tenant whose pool and history are used', 'default')
-    .option('--no-history', 'neither learn from nor record into the history database');
+    .option('--no-history', 'neither learn from nor record into the history database')
+    .option(
+      '--server <url>',
+      'run on a running `warmflow serve` (tenant key from WARMFLOW_API_KEY)',
+      process.env.WARMFLOW_SERVER,
+    );
 }
 
 /**

@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { startServer, type RunningServer } from '../../src/server/start-server.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+
+/** Runs the CLI in-process and returns its exit code and what it printed. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const stdout = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk) => ((out += String(chunk)), true));
+  const stderr = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk) => ((err += String(chunk)), true));
+  try {
+    process.exitCode = undefined;
+    const code = await main(['node', 'warmflow', ...args]);
+    return { code, out, err };
+  } finally {
+    process.exitCode = undefined;
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe('the CLI against a running server (--server, WARMFLOW_API_KEY)', () => {
+  let server: RunningServer;
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'wf-remote-cli-'));
+    server = await startServer({
+      port: 0,
+      adminKey: 'remote-cli-admin-key-0123456789',
+      fileRoots: [repo, scratch],
+    });
+    const created = await fetch(`${server.url}/v1/tenants`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer remote-cli-admin-key-0123456789',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ name: 'remote' }),
+    });
+    process.env.WARMFLOW_API_KEY = ((await created.json()) as { api_key: string }).api_key;
+  });
+  afterAll(async () => {
+    delete process.env.WARMFLOW_API_KEY;
+    await server.close();
+    const { rmSync } = await import('node:fs');
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('template: the server infers the same template the local command prints', async () => {
+    const flow = path.join(repo, 'examples/orders/flow.yaml');
+    const remote = await cli('template', flow, '--json', '--server', server.url);
+    const local = await cli('template', flow, '--json');
+    expect(remote.code).toBe(0);
+    expect(JSON.parse(remote.out)).toEqual(JSON.parse(local.out));
+  });
+
+  it('template: an invalid flow is refused with its problems and exit code 2, as locally', async () => {
+    const bad = path.join(scratch, 'bad.yaml');
+    writeFileSync(bad, 'name: bad\nfunctions:\n  - name: a\n    input: [X]\n    output: [Y]\n');
+    const remote = await cli('template', bad, '--server', server.url);
+    expect(remote.code).toBe(2);
+    expect(remote.err).toContain('bad.yaml:4');
+    expect(remote.err).toContain('"a" needs type "X"');
+  });
+
+  it('run and history: the server runs the flow from its warm pool and keeps the run', async () => {
+    const flow = path.join(repo, 'examples/clickstream/flow.yaml');
+    const run = await cli('run', flow, '--json', '--server', server.url);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    const status = JSON.parse(run.out) as {
+      outcome: string;
+      provisioning: string;
+      records: { in: number; dead_lettered: number };
+    };
+    expect(status.outcome).toBe('succeeded');
+    expect(status.provisioning).toBe('warm');
+    expect(status.records.dead_lettered).toBe(6);
+    const history = await cli('history', '--json', '--server', server.url);
+    expect(history.code).toBe(0);
+    const runs = JSON.parse(history.out) as Array<{ template: string }>;
+    expect(runs.map((r) => r.template)).toContain('clickstream');
+  });
+
+  it('refuses --server without a key, and flags that only work locally', async () => {
+    const key = process.env.WARMFLOW_API_KEY;
+    delete process.env.WARMFLOW_API_KEY;
+    const noKey = await cli('history', '--server', server.url);
+    process.env.WARMFLOW_API_KEY = key;
+    expect(noKey.code).toBe(2);
+    expect(noKey.err).toContain('WARMFLOW_API_KEY');
+    const rate = await cli(
+      'run',
+      path.join(repo, 'examples/clickstream/flow.yaml'),
+      '--rate',
+      '100',
+      '--server',
+      server.url,
+    );
+    expect(rate.code).toBe(2);
+    expect(rate.err).toContain('--rate');
+  });
+});
