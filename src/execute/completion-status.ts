@@ -48,4 +48,10 @@ export interface CompletionStatus {
   records: { in: number; out: number; dead_lettered: number };
   dead_letter_file: string | null;
   nodes: NodeCompletion[];
+  /**
+   * Facts observed about the resources during the run that the predictor must learn
+   * from, e.g. a worker killed for exceeding its memory (`oom_killed`), one entry per
+   * node it ran. Absent when nothing happened.
+   */
+  events?: Array<{ node_id: string; event: 'oom_killed'; resource_id: string; detail: string }>;
 }

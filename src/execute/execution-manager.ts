@@ -103,7 +103,9 @@ export async function executeDataflow(
   const stores = runStores(flow, request.stores);
 
   const exits = new Map<string, string>();
+  const oomKilled = new Map<string, string>();
   const unwatch = env.provider.watch((event) => {
+    if (event.type === 'exited' && event.oom_killed) oomKilled.set(event.resource_id, event.reason);
     if (event.type === 'exited')
       exits.set(
         event.resource_id,
@@ -160,8 +162,14 @@ export async function executeDataflow(
       const reason = failure.reason as WarmflowError & { node_id?: string };
       const resource = sessions.find((s) => reason.message?.includes(s.rac.resource_id))?.rac
         .resource_id;
-      if (resource !== undefined && !exits.has(resource))
-        await new Promise((r) => setTimeout(r, 200));
+      // The provider's exit event (and whether it was an OOM kill) may trail the closed
+      // connection a little, more so on a busy machine: wait up to a second for it.
+      for (
+        let waited = 0;
+        resource !== undefined && !exits.has(resource) && waited < 1000;
+        waited += 50
+      )
+        await new Promise((r) => setTimeout(r, 50));
       const exit = resource === undefined ? undefined : exits.get(resource);
       error = {
         code: reason.code ?? 'E_RUN',
@@ -183,6 +191,20 @@ export async function executeDataflow(
       totalMs: performance.now() - started,
       ...(error !== undefined ? { error } : {}),
     });
+    // An OOM kill is a measured fact about every node the resource ran: history keeps it
+    // and the predictor raises those nodes' memory floor.
+    const events: NonNullable<CompletionStatus['events']> = sessions.flatMap((s) => {
+      const detail = oomKilled.get(s.rac.resource_id);
+      return detail === undefined
+        ? []
+        : s.rac.node_ids.map((node_id) => ({
+            node_id,
+            event: 'oom_killed' as const,
+            resource_id: s.rac.resource_id,
+            detail,
+          }));
+    });
+    if (events.length > 0) status.events = events;
     env.onEvent?.('finished', { outcome: status.outcome });
     return status;
   } catch (error) {

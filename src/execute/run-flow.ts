@@ -166,6 +166,11 @@ export async function recordRun(
     dcp,
     rprs,
     status,
+    ...(status.events !== undefined
+      ? {
+          events: status.events.map(({ node_id, event, detail }) => ({ node_id, event, detail })),
+        }
+      : {}),
   };
   const moduleSources: Record<string, Uint8Array> = {};
   for (const fn of flow.functions)

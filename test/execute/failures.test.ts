@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordRun } from '../../src/execute/run-flow.js';
 import { SinkFiles } from '../../src/execute/sinks.js';
+import { openHistory } from '../../src/history/open-history.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
 import { outputLines, runOnEngine, tempDir } from './run-helpers.js';
 
@@ -23,6 +25,13 @@ export function boom(item) {
 }
 export function pass(item) {
   return { id: item.id, pad: item.pad };
+}
+const held = [];
+export function hog(item) {
+  // Off-heap memory the V8 heap limit does not see: only the RSS watchdog can stop it.
+  if (held.length < 48) held.push(Buffer.alloc(64 * 1024 * 1024, 1));
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  return { id: item.id };
 }
 `;
 
@@ -92,6 +101,27 @@ describe('a worker that dies mid-run', () => {
     expect(status.error?.node_id).toBe('boom');
     expect(status.error?.code).toBe('E_RESOURCE_DIED');
     expect(status.error?.message).toMatch(/"boom" went away mid-run/);
+  });
+});
+
+describe('a worker killed for exceeding its memory', () => {
+  it('fails the run, says so, and records the OOM kill for the predictor to learn from', async () => {
+    const lines = Array.from({ length: 20000 }, (_, id) => JSON.stringify({ id }));
+    const { flowFile } = itemFlow('hog', lines);
+    const { flow, status } = await runOnEngine(flowFile, provider);
+    expect(status.outcome).toBe('failed');
+    expect(status.error?.message).toMatch(/over its memory limit/);
+    expect(status.events).toContainEqual(
+      expect.objectContaining({ node_id: 'hog', event: 'oom_killed' }),
+    );
+    const history = await openHistory(path.join(tempDir(), 'history.db'));
+    try {
+      await recordRun(history, flow, null, [], status);
+      const [observation] = await history.observations({ template: 'hog_flow', node_id: 'hog' });
+      expect(observation.oom_killed).toBe(true);
+    } finally {
+      await history.close();
+    }
   });
 });
 
