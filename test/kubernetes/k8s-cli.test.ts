@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli.js';
 import {
   checkManifest,
   podSecurityProblems,
@@ -27,24 +27,7 @@ const MODELS = {
   NetworkPolicy,
 } as const;
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(['node', 'warmflow', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const run = (args: string[]) => runCli(...args);
 
 async function rprFile(content: unknown): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wf-k8s-'));

@@ -1,31 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 
-/** Runs the CLI in-process and returns its exit code and what it printed. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk) => ((out += String(chunk)), true));
-  const stderr = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk) => ((err += String(chunk)), true));
-  try {
-    process.exitCode = undefined;
-    const code = await main(['node', 'warmflow', ...args]);
-    return { code, out, err };
-  } finally {
-    process.exitCode = undefined;
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
+  const { code, stdout, stderr } = await runCli(...args);
+  return { code, out: stdout, err: stderr };
 }
 
 describe('the CLI against a running server (--server, WARMFLOW_API_KEY)', () => {

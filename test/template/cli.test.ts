@@ -2,8 +2,8 @@ import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { flowJsonSchema } from '../../src/template/flow-schema.js';
 import { loadFlow } from '../../src/template/load-flow.js';
 import { topologicalStages } from '../../src/template/topological-stages.js';
@@ -11,25 +11,7 @@ import { topologicalStages } from '../../src/template/topological-stages.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLES = ['clickstream', 'iot', 'orders'];
 
-/** Runs `warmflow ...args` in-process and captures what it prints. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'warmflow', 'template', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = (...args: string[]) => runCli('template', ...args);
 
 afterEach(() => {
   process.exitCode = undefined;

@@ -1,28 +1,14 @@
-import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { TenancyStore } from '../../src/tenancy/tenancy-store.js';
 
-/** Runs the CLI in-process and returns its exit code and what it printed. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk) => ((out += String(chunk)), true));
-  const stderr = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk) => ((err += String(chunk)), true));
-  try {
-    const code = await main(['node', 'warmflow', ...args]);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
+  const { code, stdout, stderr } = await runCli(...args);
+  return { code, out: stdout, err: stderr };
 }
 
 describe('warmflow tenant', () => {
