@@ -5,6 +5,7 @@ import { homeDatabasePath } from '../home.js';
 import type { HistoryStore } from './history-store.js';
 import { openSqliteDatabase } from '../stores/sqlite/sqlite-database.js';
 import { connectPostgres } from '../stores/postgres/postgres-pool.js';
+import { redactUrl } from '../stores/open-store.js';
 import { SqliteHistory } from './sqlite/sqlite-history.js';
 import { PostgresHistory } from './postgres/postgres-history.js';
 import { migratePostgres } from './postgres/postgres-migrations.js';
@@ -30,7 +31,7 @@ export async function openHistory(location?: string): Promise<HistoryStore> {
       await pool?.end().catch(() => undefined);
       throw new WarmflowError(
         'E_HISTORY',
-        `cannot open history at ${redact(location)}: ${(cause as Error).message}`,
+        `cannot open history at ${redactUrl(location)}: ${(cause as Error).message}`,
         {
           cause,
           hint: 'check that PostgreSQL is running and the URL (user, database) is right',
@@ -53,15 +54,5 @@ export async function openHistory(location?: string): Promise<HistoryStore> {
         hint: 'check that the folder is writable (set WARMFLOW_HOME to move it) and the file is a SQLite database',
       },
     );
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid URL>';
   }
 }

@@ -91,7 +91,7 @@ async function openNetworkStore(name: string, spec: StoreSpec): Promise<DataStor
 }
 
 /** Hides a password in a connection URL before it goes into a message. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
