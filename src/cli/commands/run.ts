@@ -62,18 +62,19 @@ async function runOnServer(
   flowFile: string,
   options: RunCommandOptions,
 ): Promise<void> {
-  const local = (
-    [
-      ['--rate', options.rate],
-      ['--out', options.out],
-      ['--store-override', options.storeOverride],
-      ['--state-store', options.stateStore],
-    ] as const
-  ).filter(([, value]) => value !== undefined);
-  if (local.length > 0 || (options.input?.length ?? 0) > 1 || options.input?.[0]?.includes('=')) {
+  const inputs = options.input ?? [];
+  const refused = [
+    options.rate !== undefined && '--rate',
+    options.out !== undefined && '--out',
+    options.storeOverride !== undefined && '--store-override',
+    options.stateStore !== undefined && '--state-store',
+    inputs.length > 1 && 'several --input',
+    inputs.some((input) => input.includes('=')) && '--input STREAM=FILE',
+  ].filter((flag): flag is string => flag !== false);
+  if (refused.length > 0) {
     throw new WarmflowError(
       'E_INVALID_ARGUMENTS',
-      `${[...local.map(([flag]) => flag), ...(options.input && options.input.length > 1 ? ['several --input'] : [])].join(', ') || '--input STREAM=FILE'} cannot be used with --server`,
+      `${refused.join(', ')} cannot be used with --server`,
       { hint: 'with --server give at most one --input (a file path on the server)' },
     );
   }
