@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkBytesFor, chunkCount, readChunk } from './chunk-source.js';
+import { chunkBytesFor, chunkCount, parseLines, readChunk } from './chunk-source.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-chunks-'));
 
@@ -61,6 +61,29 @@ describe('readChunk', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('decoding in small pieces parses exactly what decoding the whole buffer does (long lines, UTF-8, CRLF)', () => {
+    const line = fc.oneof(
+      fc
+        .record({ s: fc.string({ unit: 'grapheme', maxLength: 80 }), n: fc.integer() })
+        .map((r) => JSON.stringify(r)),
+      fc.constantFrom('{broken', '', '\r'),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (lines, pieceBytes, fileOffset) => {
+          const buffer = Buffer.from(lines.join('\n'));
+          const whole = parseLines(buffer, 0, buffer.length, fileOffset, Number.MAX_SAFE_INTEGER);
+          const pieces = parseLines(buffer, 0, buffer.length, fileOffset, pieceBytes);
+          expect(pieces).toEqual(whole);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
