@@ -18,7 +18,7 @@ import { buildDeploySpec, runStores } from './deploy-plan.js';
 import { completionStatus } from './completion-builder.js';
 import { planGroups } from './plan.js';
 import { feedSource, type FeederStats } from './push-feeder.js';
-import { preciseNow, ResourceSession } from './resource-session.js';
+import { DEFAULT_STALL_TIMEOUT_MS, preciseNow, ResourceSession } from './resource-session.js';
 import { SinkFiles } from './sinks.js';
 import { resolveSources } from './sources.js';
 
@@ -49,6 +49,12 @@ export interface ExecutionRequest {
    * resume from it.
    */
   keep_state?: boolean;
+  /**
+   * Fail the run (`E_STALLED`) when a resource makes no progress for this many
+   * milliseconds; 0 disables the watchdog. Default `WARMFLOW_STALL_TIMEOUT_MS`, else
+   * 120,000 — generous, since a function awaiting something slow is the only false positive.
+   */
+  stall_timeout_ms?: number;
 }
 
 /** Where resources come from. */
@@ -95,6 +101,7 @@ export async function executeDataflow(
 ): Promise<CompletionStatus> {
   const requestedAt = preciseNow();
   const started = performance.now();
+  const stallTimeoutMs = stallTimeout(request);
   const executionId = request.execution_id ?? randomUUID();
   const tenant = request.tenant ?? 'default';
   const flow = request.flow;
@@ -144,7 +151,14 @@ export async function executeDataflow(
         stores,
         ...(request.state_store !== undefined ? { stateStore: request.state_store } : {}),
       });
-      return new ResourceSession({ client: p.client, rac: p.rac, warm: p.warm, spec, sinks });
+      return new ResourceSession({
+        client: p.client,
+        rac: p.rac,
+        warm: p.warm,
+        spec,
+        sinks,
+        stallTimeoutMs,
+      });
     });
     const runs = sessions.map((s) => s.run());
     const feeders = new Map<string, FeederStats>();
@@ -163,10 +177,14 @@ export async function executeDataflow(
       const resource = sessions.find((s) => reason.message?.includes(s.rac.resource_id))?.rac
         .resource_id;
       // The provider's exit event (and whether it was an OOM kill) may trail the closed
-      // connection a little, more so on a busy machine: wait up to a second for it.
+      // connection a little, more so on a busy machine: wait up to a second for it (not
+      // for a stalled resource: it is still there).
       for (
         let waited = 0;
-        resource !== undefined && !exits.has(resource) && waited < 1000;
+        resource !== undefined &&
+        reason.code !== 'E_STALLED' &&
+        !exits.has(resource) &&
+        waited < 1000;
         waited += 50
       )
         await new Promise((r) => setTimeout(r, 50));
@@ -218,6 +236,23 @@ export async function executeDataflow(
       await env.provider.release(p.rac.resource_id);
     }
   }
+}
+
+/** The request's stall timeout, else `WARMFLOW_STALL_TIMEOUT_MS`, else the default. */
+function stallTimeout(request: ExecutionRequest): number {
+  const env = process.env.WARMFLOW_STALL_TIMEOUT_MS;
+  const [value, from] =
+    request.stall_timeout_ms !== undefined
+      ? [request.stall_timeout_ms, 'stall_timeout_ms']
+      : env !== undefined && env.trim() !== ''
+        ? [Number(env), 'WARMFLOW_STALL_TIMEOUT_MS']
+        : [DEFAULT_STALL_TIMEOUT_MS, 'the default'];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new WarmflowError(
+      'E_INVALID_REQUEST',
+      `${from} must be a number of milliseconds (0 disables the stall watchdog), not ${JSON.stringify(from === 'WARMFLOW_STALL_TIMEOUT_MS' ? env : value)}`,
+    );
+  return value;
 }
 
 function placeFromClaim(claim: Claim, groups: string[][]): Placed[] | null {
@@ -324,7 +359,9 @@ async function feedPushSources(
   sinks: SinkFiles,
 ): Promise<void> {
   const counts = new Map<ResourceSession, Record<string, number>>();
-  await Promise.all(
+  // Every feeder runs to its end (one whose resource failed ends at once) and every
+  // resource gets `df.end`, so one failed resource never leaves another waiting for input.
+  const fed = await Promise.allSettled(
     sources
       .filter((s) => s.mode === 'push')
       .map(async (source) => {
@@ -353,4 +390,6 @@ async function feedPushSources(
       }),
   );
   for (const session of sessions) session.end(counts.get(session) ?? {});
+  const failed = fed.find((f): f is PromiseRejectedResult => f.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }

@@ -14,6 +14,13 @@ const PUSH_CREDITS = 8;
  * resource's output batches to the sinks (acknowledging each once written), pushes source
  * batches with credits, and resolves with the resource's figures — or rejects, promptly,
  * when the worker goes away (its connection closes), naming the resource and its nodes.
+ *
+ * A stall watchdog rejects the run with `E_STALLED` when the resource makes no progress for
+ * `stallTimeoutMs`. Progress is an output batch, a push acknowledgement, the deploy or
+ * first-write notice, or a `df.progress` frame whose count advanced (the worker counts
+ * its threads' messages and the file chunks they took). The clock does not run while the
+ * resource waits for the orchestrator's input (pushed sources not ended, nothing in
+ * flight: stdin or a slow `--rate` replay), nor while this process itself was frozen.
  */
 export class ResourceSession {
   readonly rac: Rac;
@@ -29,7 +36,21 @@ export class ResourceSession {
   /** Epoch ms at which the resource reported its first write to a store. */
   firstStoreWriteAt: number | null = null;
   #closedReason: string | null = null;
+  /** Why the run failed without the connection closing (a stall, a sink): pushes stop too. */
+  #runError: Error | null = null;
   #failRun: ((error: Error) => void) | null = null;
+  /** 0: no stall watchdog. */
+  readonly #stallMs: number;
+  readonly #pushes: boolean;
+  #ended = false;
+  /** `performance.now()` of the last progress. */
+  #lastProgressAt = 0;
+  /** Figures for the stall message, and the worker's last `df.progress` count. */
+  #workerProgress = -1;
+  #chunks = 0;
+  #recordsOut = 0;
+  #pushedRecords = 0;
+  readonly #pushSizes = new Map<string, number>();
 
   constructor(options: {
     client: WorkerClient;
@@ -37,12 +58,16 @@ export class ResourceSession {
     warm: boolean;
     spec: DeploySpec;
     sinks: SinkFiles;
+    /** Fail the run after this long without progress; 0 or absent: never. */
+    stallTimeoutMs?: number;
   }) {
     this.#client = options.client;
     this.rac = options.rac;
     this.warm = options.warm;
     this.#spec = options.spec;
     this.#sinks = options.sinks;
+    this.#stallMs = options.stallTimeoutMs ?? 0;
+    this.#pushes = options.spec.sources.some((s) => s.mode === 'push');
     this.#onFrame = (frame) => this.#handle(frame);
     this.#onClose = (error) => {
       this.#closedReason = error?.message ?? 'connection closed';
@@ -52,18 +77,26 @@ export class ResourceSession {
 
   /** Runs the deployed spec; resolves with the resource's figures once it is over. */
   async run(): Promise<RunResult> {
+    let stopWatchdog = (): void => {};
     this.#client.on('message', this.#onFrame);
     this.#client.on('close', this.#onClose);
     try {
       if (this.#client.closed) throw this.#deathError('its connection was already closed');
       const died = new Promise<never>((_, reject) => (this.#failRun = reject));
-      const request = this.#client.request({ type: 'df.run', spec: this.#spec });
+      stopWatchdog = this.#watch();
+      const request = this.#client.request({
+        type: 'df.run',
+        spec: this.#spec,
+        progress_interval_ms: progressInterval(this.#stallMs),
+      });
       const frame = await Promise.race([request, died]);
       return frame.message.result as RunResult;
     } catch (error) {
       if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);
+      this.#runError = error as Error;
       throw error;
     } finally {
+      stopWatchdog();
       this.#failRun = null;
       this.#client.off('message', this.#onFrame);
       this.#client.off('close', this.#onClose);
@@ -75,18 +108,29 @@ export class ResourceSession {
   /** Sends one source batch once the resource has credit for it. */
   async push(batch: PushBatch): Promise<void> {
     const credit = this.#credit(batch.source);
-    while (credit.inflight >= PUSH_CREDITS && this.#closedReason === null) {
+    while (
+      credit.inflight >= PUSH_CREDITS &&
+      this.#closedReason === null &&
+      this.#runError === null
+    ) {
       await new Promise<void>((resolve) => credit.waiters.push(resolve));
     }
     if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);
+    if (this.#runError !== null) throw this.#runError;
+    // The resource was waiting for input: its clock starts now.
+    if (this.#awaitingInput()) this.#progressed();
     credit.inflight++;
+    this.#pushSizes.set(`${batch.source}\u0000${batch.seq}`, batch.records);
     this.#client.send({ type: 'df.batch', source: batch.source, seq: batch.seq }, batch.payload);
     if (this.#client.writableNeedDrain) await this.#client.drain();
   }
 
   /** Tells the resource that every source is done, with each pushed source's batch count. */
   end(counts: Record<string, number>): void {
-    if (!this.#client.closed) this.#client.send({ type: 'df.end', counts });
+    if (this.#awaitingInput()) this.#progressed();
+    this.#ended = true;
+    if (!this.#client.closed && this.#runError === null)
+      this.#client.send({ type: 'df.end', counts });
   }
 
   /** Asks the resource to stop the run. */
@@ -105,6 +149,8 @@ export class ResourceSession {
     switch (message.type) {
       case 'df.out': {
         const thread = message.thread;
+        this.#recordsOut += Number(message.count) || 0;
+        this.#progressed();
         void this.#sinks
           .write(String(message.data_type), Number(message.count), frame.payload ?? Buffer.alloc(0))
           .then(
@@ -120,25 +166,104 @@ export class ResourceSession {
       }
       case 'df.ack': {
         const credit = this.#credit(String(message.source));
+        const id = `${String(message.source)}\u0000${String(message.seq)}`;
+        this.#pushedRecords += this.#pushSizes.get(id) ?? 0;
+        this.#pushSizes.delete(id);
+        this.#progressed();
         credit.inflight--;
         credit.waiters.shift()?.();
         return;
       }
       case 'df.deployed':
         this.readyAt = preciseNow();
+        this.#progressed();
         return;
       case 'df.first-write':
         this.firstStoreWriteAt ??= preciseNow();
+        this.#progressed();
         return;
+      case 'df.progress': {
+        const progress = Number(message.progress);
+        if (!(progress > this.#workerProgress)) return;
+        this.#workerProgress = progress;
+        this.#chunks = Number(message.chunks) || 0;
+        this.#progressed();
+        return;
+      }
       default:
         return;
     }
   }
 
-  #deathError(reason: string): WarmflowError {
-    const nodes = this.rac.node_ids.filter((id) =>
+  #progressed(): void {
+    this.#lastProgressAt = performance.now();
+  }
+
+  /** True while the resource can only be waiting for pushed input the orchestrator has not sent. */
+  #awaitingInput(): boolean {
+    if (!this.#pushes || this.#ended) return false;
+    for (const credit of this.#credits.values()) if (credit.inflight > 0) return false;
+    return true;
+  }
+
+  /** Starts the stall watchdog; returns its stop. */
+  #watch(): () => void {
+    const limit = this.#stallMs;
+    if (!(limit > 0)) return () => {};
+    const every = Math.min(1000, Math.max(50, Math.round(limit / 10)));
+    this.#progressed();
+    let lastTick = performance.now();
+    let verdict: NodeJS.Immediate | undefined;
+    const stalled = (): boolean =>
+      !this.#awaitingInput() && performance.now() - this.#lastProgressAt >= limit;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      // Time this process was frozen (a blocked event loop, a descheduled process under
+      // heavy load) is not the resource's: frames may be waiting unread. Don't count it.
+      const frozen = now - lastTick - every;
+      if (frozen > every) this.#lastProgressAt += frozen;
+      lastTick = now;
+      if (this.#awaitingInput()) this.#progressed();
+      if (!stalled() || verdict !== undefined) return;
+      // Decide after the poll phase, so frames that already arrived are counted first.
+      verdict = setImmediate(() => {
+        verdict = undefined;
+        if (stalled()) this.#failRun?.(this.#stallError(limit));
+      });
+    }, every);
+    return () => {
+      clearInterval(timer);
+      if (verdict !== undefined) clearImmediate(verdict);
+    };
+  }
+
+  #stallError(limit: number): WarmflowError {
+    const nodes = this.#functionNodes();
+    const done = [
+      this.#chunks > 0 ? plural(this.#chunks, 'input chunk') + ' read' : '',
+      this.#pushedRecords > 0 ? plural(this.#pushedRecords, 'pushed record') + ' processed' : '',
+      plural(this.#recordsOut, 'record') + ' output',
+    ].filter((part) => part !== '');
+    const error = new WarmflowError(
+      'E_STALLED',
+      `resource ${this.rac.resource_id} running node${nodes.length === 1 ? '' : 's'} ${nodes.map((n) => `"${n}"`).join(', ')} made no progress for ${seconds(limit)} (${this.readyAt === null ? 'not deployed yet; ' : ''}last progress: ${done.join(', ')}); if a function legitimately waits that long, raise stall_timeout_ms or WARMFLOW_STALL_TIMEOUT_MS (0 disables the watchdog)`,
+      {
+        hint: `a function may be awaiting something that never answers (see the worker log under WARMFLOW_HOME/workers); the default timeout is ${DEFAULT_STALL_TIMEOUT_MS} ms`,
+      },
+    );
+    (error as WarmflowError & { node_id?: string }).node_id = nodes[0] ?? this.rac.node_id;
+    return error;
+  }
+
+  /** The function nodes this resource runs. */
+  #functionNodes(): string[] {
+    return this.rac.node_ids.filter((id) =>
       this.#spec.template.nodes.some((n) => n.id === id && n.kind === 'function'),
     );
+  }
+
+  #deathError(reason: string): WarmflowError {
+    const nodes = this.#functionNodes();
     const error = new WarmflowError(
       'E_RESOURCE_DIED',
       `resource ${this.rac.resource_id} running node${nodes.length === 1 ? '' : 's'} ${nodes.map((n) => `"${n}"`).join(', ')} went away mid-run: ${reason}`,
@@ -149,6 +274,22 @@ export class ResourceSession {
     (error as WarmflowError & { node_id?: string }).node_id = nodes[0] ?? this.rac.node_id;
     return error;
   }
+}
+
+/** Default stall timeout: generous, a function awaiting something slow for minutes is the only false positive. */
+export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
+
+/** How often the worker reports progress for a watchdog of `stallMs`: a few times per timeout, at most every second. */
+function progressInterval(stallMs: number): number {
+  return stallMs > 0 ? Math.max(100, Math.min(1000, Math.round(stallMs / 4))) : 1000;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1))} s`;
 }
 
 /** Epoch milliseconds with sub-millisecond precision. */

@@ -1,6 +1,8 @@
+import { statSync } from 'node:fs';
 import { WarmflowError } from '../../errors.js';
 import type { WorkerConnection } from '../dataplane-contract.js';
 import type { WireMessage } from '../protocol.js';
+import { chunkBytesFor, chunkCount } from './chunk-source.js';
 import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
 import type { FromThread } from './thread-messages.js';
 import type { ThreadPool } from './thread-pool.js';
@@ -13,6 +15,12 @@ import type { ThreadPool } from './thread-pool.js';
  *
  * CPU is measured for the whole process (`process.cpuUsage()` is process-wide, threads
  * included) from deploy to finish; the orchestrator attributes it to nodes by busy time.
+ *
+ * Progress: every `progress_interval_ms` of the request (default 1 s) it sends
+ * `df.progress` when the run moved since the last one, so the orchestrator's stall watchdog
+ * sees a run that writes only to stores (no `df.out`) advance. `progress` counts every
+ * message a thread sent plus the file chunks threads took (the shared counters); `chunks`
+ * is the file chunks read so far.
  */
 export class ResourceRun {
   readonly #pool: ThreadPool;
@@ -24,6 +32,13 @@ export class ResourceRun {
   readonly #cpuStart = process.cpuUsage();
   #peakRss = process.memoryUsage.rss();
   #sampler: NodeJS.Timeout | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  #counters: Int32Array | null = null;
+  /** Messages the threads sent during this run (any of them is work done). */
+  #events = 0;
+  #lastProgress = -1;
+  /** Chunks of each file source (the counters run past it by up to one per thread). */
+  #chunkTotals: number[] | null = null;
   #waiting = new Map<string, { left: number; resolve: () => void }>();
   #nodes: Record<string, NodeStats> = {};
   #activity = 0;
@@ -56,10 +71,17 @@ export class ResourceRun {
       this.#peakRss = Math.max(this.#peakRss, process.memoryUsage.rss());
     }, 20);
     this.#sampler.unref();
+    const every = Number(this.#request.progress_interval_ms);
+    this.#ticker = setInterval(
+      () => this.#reportProgress(),
+      Number.isFinite(every) && every > 0 ? Math.max(100, every) : 1000,
+    );
+    this.#ticker.unref();
     const deployed = this.#expect('deployed');
     // One shared "next chunk" counter per source: threads take chunks as they get to them
     // (a busy or descheduled thread does not hold the others back).
     const counters = new SharedArrayBuffer(4 * Math.max(1, this.#spec.sources.length));
+    this.#counters = new Int32Array(counters);
     this.#pool.broadcast({ k: 'deploy', spec: this.#spec, counters });
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
@@ -113,6 +135,7 @@ export class ResourceRun {
   }
 
   #onThread(index: number, message: FromThread): void {
+    this.#events++;
     switch (message.k) {
       case 'out':
         this.#connection.send(
@@ -152,6 +175,33 @@ export class ResourceRun {
     if (this.#waiting.has(message.k)) this.#arrive(message.k);
   }
 
+  /** Sends `df.progress` if the run moved since the last one. */
+  #reportProgress(): void {
+    if (this.#done || this.#connection.closed) return;
+    let taken = 0;
+    let chunks = 0;
+    if (this.#counters !== null) {
+      const totals = (this.#chunkTotals ??= this.#spec.sources.map((source) => {
+        if (source.mode !== 'file') return 0;
+        try {
+          const size = statSync(source.path).size;
+          return chunkCount(size, chunkBytesFor(size, this.#count));
+        } catch {
+          return Number.POSITIVE_INFINITY;
+        }
+      }));
+      for (let i = 0; i < totals.length; i++) {
+        const next = Atomics.load(this.#counters, i);
+        taken += next;
+        chunks += Math.min(next, totals[i]);
+      }
+    }
+    const progress = this.#events + taken;
+    if (progress === this.#lastProgress) return;
+    this.#lastProgress = progress;
+    this.#connection.send({ type: 'df.progress', progress, chunks });
+  }
+
   #arrive(kind: string): void {
     const wait = this.#waiting.get(kind)!;
     if (--wait.left === 0) {
@@ -168,6 +218,7 @@ export class ResourceRun {
     if (this.#done) return;
     this.#done = true;
     clearInterval(this.#sampler);
+    clearInterval(this.#ticker);
     const cpu = process.cpuUsage(this.#cpuStart);
     const result: RunResult = {
       nodes: this.#nodes,
@@ -186,6 +237,7 @@ export class ResourceRun {
     if (this.#done) return;
     this.#done = true;
     clearInterval(this.#sampler);
+    clearInterval(this.#ticker);
     this.#pool.broadcast({ k: 'cancel' });
     this.#connection.fail(this.#request, error);
     this.#onEnd();
