@@ -32,6 +32,9 @@ import type { PredictionResult } from '../src/predictor/prediction.js';
 import { repoRoot, type Score } from './predict-common.js';
 import { engineRun, generate } from './predict-engine.js';
 import { planGroups } from '../src/execute/plan.js';
+import { calibrateOnEngine } from '../src/execute/calibrate-on-engine.js';
+import { LocalProvider } from '../src/provision/local/local-provider.js';
+import type { EngineCalibration } from '../src/predictor/calibration/engine-calibration.js';
 import { measuredRun, record } from './predict-sandbox.js';
 
 const TRAINING_SIZES = [4_000, 7_000, 10_000, 14_000, 18_000];
@@ -81,7 +84,25 @@ async function scoreExample(example: string, root: string): Promise<Score[]> {
       calibrate: { samples, sampleSize: 2000 },
       ...(groups ? { groups } : {}),
     };
-    const calibrated = await predict(common);
+    // Engine mode calibrates as `warmflow run` does: the sandbox, then the sample on the engine.
+    let engineCalibration: EngineCalibration | undefined;
+    if (MODE === 'engine') {
+      const provider = new LocalProvider();
+      try {
+        engineCalibration = await calibrateOnEngine(flow, {
+          samples,
+          groups: groups!,
+          provider,
+          tenant: 'bench',
+        });
+      } finally {
+        await provider.close();
+      }
+    }
+    const calibrated = await predict({
+      ...common,
+      ...(engineCalibration ? { engineCalibration } : {}),
+    });
     const learned = await predict({ ...common, history, tenant: 'bench' });
     const staticCpu = cpuUsPerRecord(defaultFunctionModel(), first.volume.avg_record_size);
     const pick = (r: PredictionResult, id: string) => {

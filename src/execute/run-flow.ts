@@ -6,6 +6,8 @@ import { templateFingerprint } from '../history/template-fingerprint.js';
 import type { Dcp } from '../profiler/dcp.js';
 import { profile } from '../profiler/profile.js';
 import { predict } from '../predictor/predict.js';
+import type { EngineCalibration } from '../predictor/calibration/engine-calibration.js';
+import { readSample } from '../predictor/calibration/sample-reader.js';
 import type { Rpr } from '../predictor/rpr.js';
 import { LocalProvider } from '../provision/local/local-provider.js';
 import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
@@ -19,6 +21,7 @@ import { executeDataflow } from './execution-manager.js';
 import { fitGroupRprs, planGroups } from './plan.js';
 import { ruleRprs } from './rule-rprs.js';
 import { resolveSources } from './sources.js';
+import { calibrateOnEngine } from './calibrate-on-engine.js';
 
 /** Options of {@link runFlow}. */
 export interface RunFlowOptions {
@@ -38,6 +41,12 @@ export interface RunFlowOptions {
   provider?: Provider;
   /** Past runs: the predictor learns from them and this run is recorded into them. */
   history?: HistoryStore;
+  /**
+   * Calibrate the functions before predicting: `engine` (default) runs them in sandboxes
+   * and then the sample through the flow on the engine, `sandbox` only the former, `none`
+   * neither. Either way only while history holds fewer than 3 runs of the template.
+   */
+  calibrate?: 'engine' | 'sandbox' | 'none';
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -56,6 +65,8 @@ export interface RunFlowResult {
 
 /** Past runs of a template after which `run` stops calibrating and trusts history. */
 const CALIBRATE_UNTIL_RUNS = 3;
+/** Sample records per stream that calibration runs the functions on. */
+const SAMPLE = 2000;
 
 /**
  * The whole job of `warmflow run`: load the flow, profile each input, predict one RPR per
@@ -75,7 +86,6 @@ export async function runFlow(
   for (const source of sources)
     dcps[source.stream] = await profile(source.input, { sample: options.sample ?? 20_000 });
   const first = dcps[sources[0].stream];
-  options.onEvent?.('predicting');
   let rprs: Rpr[];
   let rprSource: RunFlowResult['rpr_source'] = { basis: 'predictor' };
   // The predictor sizes co-located nodes as one resource, so it must know the placement.
@@ -93,6 +103,31 @@ export async function runFlow(
             limit: CALIBRATE_UNTIL_RUNS,
           })
         ).length;
+  const provider = options.provider ?? new LocalProvider();
+  const mode = options.calibrate ?? 'engine';
+  const calibrating = mode !== 'none' && pastRuns < CALIBRATE_UNTIL_RUNS;
+  // Functions are calibrated on this run's inputs (not the flow's default sources).
+  const samples: Record<string, unknown[]> = {};
+  if (calibrating)
+    for (const source of sources) {
+      if (source.input === '-') continue;
+      try {
+        samples[source.stream] = await readSample(source.input, SAMPLE);
+      } catch {
+        // Unreadable here: the run reports it; calibration falls back to the flow's source.
+      }
+    }
+  let engineCalibration: EngineCalibration | undefined;
+  if (calibrating && mode === 'engine') {
+    options.onEvent?.('calibrating');
+    try {
+      engineCalibration = await calibrateOnEngine(flow, { samples, groups, provider, tenant });
+    } catch (error) {
+      // The sandbox calibration still grounds the prediction; the report says why.
+      options.onEvent?.('calibration-skipped', { reason: (error as Error).message });
+    }
+  }
+  options.onEvent?.('predicting');
   try {
     rprs = (
       await predict({
@@ -100,7 +135,8 @@ export async function runFlow(
         dcp: first,
         dcps,
         groups,
-        calibrate: pastRuns < CALIBRATE_UNTIL_RUNS,
+        calibrate: calibrating ? { samples, sampleSize: SAMPLE } : false,
+        ...(engineCalibration ? { engineCalibration } : {}),
         ...(options.history ? { history: options.history, tenant } : {}),
       })
     ).rprs;
@@ -108,7 +144,6 @@ export async function runFlow(
     rprs = ruleRprs(flow.template, first.volume.avg_record_size || 200);
     rprSource = { basis: 'rule', reason: error instanceof Error ? error.message : String(error) };
   }
-  const provider = options.provider ?? new LocalProvider();
   const capacity = await provider.capacity();
   rprs = fitGroupRprs(rprs, groups, Math.max(1, capacity.cpu_cores - capacity.allocated.cpu_cores));
   const pool = options.cold === true ? null : new PreProvisioningService({ provider });

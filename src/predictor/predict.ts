@@ -1,6 +1,7 @@
 import type { Dcp } from '../profiler/dcp.js';
 import type { TemplateNode } from '../template/types.js';
 import { calibrateFlow, type CalibrationOutcome } from './calibration/calibrate-flow.js';
+import { applyEngineCalibration } from './calibration/engine-calibration.js';
 import { hourlyCost, resolvePrices } from './cost/price-table.js';
 import { functionFingerprint } from './learning/function-fingerprint.js';
 import { gatherHistory, type NodeHistory } from './learning/history-context.js';
@@ -48,6 +49,12 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
     const calibration = typeof options.calibrate === 'object' ? options.calibrate : {};
     const outcomes = await calibrateFlow(flow, () => defaultFunctionModel(), calibration);
     for (const outcome of outcomes.values()) applyCalibration(models, outcome);
+  }
+  if (options.engineCalibration !== undefined) {
+    applyEngineCalibration(models, options.engineCalibration, template, {
+      bufferedRecords,
+      recordSize: () => dcp.volume.avg_record_size,
+    });
   }
 
   let histories = new Map<string, NodeHistory>();

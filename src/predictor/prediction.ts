@@ -2,6 +2,7 @@ import type { Dcp } from '../profiler/dcp.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { TemplateNode } from '../template/types.js';
 import type { CalibrationOptions } from './calibration/calibrate-flow.js';
+import type { EngineCalibration } from './calibration/engine-calibration.js';
 import type { PriceTable } from './cost/price-table.js';
 import type { PredictorFlow } from './flow-view.js';
 import type { FunctionModel, MemoryBreakdown } from './model/function-model.js';
@@ -43,6 +44,11 @@ export interface PredictOptions {
    * since the pool sums a group's RPRs into one resource.
    */
   groups?: string[][];
+  /**
+   * A run of the flow on the engine over the sample (`calibrateOnEngine` in src/execute):
+   * corrects each function's CPU and its resource's base memory for what the engine adds.
+   */
+  engineCalibration?: EngineCalibration;
 }
 
 /** Everything behind one node's RPR. */

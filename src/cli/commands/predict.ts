@@ -10,9 +10,13 @@ import { loadPrices } from '../../predictor/cost/price-table.js';
 import { formatPrediction } from '../../predictor/explain/format-prediction.js';
 import { predict } from '../../predictor/predict.js';
 import type { PredictOptions } from '../../predictor/prediction.js';
+import type { EngineCalibration } from '../../predictor/calibration/engine-calibration.js';
 import { profile } from '../../profiler/profile.js';
 import type { Dcp } from '../../profiler/dcp.js';
 import { loadFlow, type LoadedFlow } from '../../template/load-flow.js';
+import { calibrateOnEngine } from '../../execute/calibrate-on-engine.js';
+import { planGroups } from '../../execute/plan.js';
+import { LocalProvider } from '../../provision/local/local-provider.js';
 
 interface PredictFlags {
   profile?: string;
@@ -20,6 +24,7 @@ interface PredictFlags {
   timeField?: string;
   history?: string | false;
   calibrate: boolean;
+  engine: boolean;
   sample: string;
   prices?: string;
   gpus: string;
@@ -52,6 +57,10 @@ export function registerPredict(program: Command): void {
     )
     .option('--no-history', 'ignore past runs')
     .option('--no-calibrate', 'do not run the functions on a sample (history and defaults only)')
+    .option(
+      '--no-engine',
+      'calibrate each function in its sandbox only, without running the sample through the flow on local workers',
+    )
     .option('--sample <n>', 'records per function for calibration', '2000')
     .option(
       '--prices <file>',
@@ -81,6 +90,8 @@ export function registerPredict(program: Command): void {
         const options: PredictOptions = {
           flow,
           dcp,
+          // Sized as `warmflow run` places them: one resource per connected group.
+          groups: planGroups(flow.template),
           gpus: number(flags.gpus, '--gpus', 0),
           targetUtilisation: number(flags.targetUtilisation, '--target-utilisation', 0.01),
           coreStep: number(flags.coreStep, '--core-step', 0.01),
@@ -96,6 +107,12 @@ export function registerPredict(program: Command): void {
           history = await openHistory(flags.history);
           options.history = history;
         }
+        if (flags.calibrate && flags.engine) {
+          spinner?.start('calibrating the flow on the engine');
+          const engine = await engineCalibration(flow, options.groups!, sampleFrom, sample);
+          if ('calibration' in engine) options.engineCalibration = engine.calibration;
+          else process.stderr.write(`engine calibration skipped: ${engine.skipped}\n`);
+        }
         spinner?.start(flags.calibrate ? 'calibrating functions on the sample' : 'predicting');
         const result = await predict(options);
         spinner?.stop();
@@ -107,6 +124,33 @@ export function registerPredict(program: Command): void {
         await history?.close();
       }
     });
+}
+
+/**
+ * Runs the sample through the flow on local workers, as `warmflow run` does before it
+ * predicts; the sample is `--input`'s (for every stream) or each stream's own source.
+ */
+async function engineCalibration(
+  flow: LoadedFlow,
+  groups: string[][],
+  sampleFrom: string | undefined,
+  size: number,
+): Promise<{ calibration: EngineCalibration } | { skipped: string }> {
+  const provider = new LocalProvider();
+  try {
+    const samples: Record<string, unknown[]> = {};
+    for (const [name, stream] of Object.entries(flow.spec.streams ?? {})) {
+      const from =
+        sampleFrom ??
+        (stream.source === undefined ? undefined : path.resolve(flow.dir, stream.source));
+      if (from !== undefined) samples[name] = await readSample(from, size);
+    }
+    return { calibration: await calibrateOnEngine(flow, { samples, groups, provider }) };
+  } catch (error) {
+    return { skipped: (error as Error).message };
+  } finally {
+    await provider.close();
+  }
 }
 
 async function loadProfile(

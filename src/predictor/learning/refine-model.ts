@@ -46,7 +46,9 @@ export function refineModel(
   const work = obs.map(
     (o) => o.records_in * Math.max(1e-9, cpuUsPerRecord(prior, o.avg_record_size)),
   );
-  model.cpu_fixed_us = prior.cpu_fixed_us;
+  // A prior's one-off cost (measured on another resource, another run length) can exceed
+  // what a short run used in all: it may then be at most half of the smallest run's CPU.
+  model.cpu_fixed_us = Math.min(prior.cpu_fixed_us, 0.5 * Math.min(...totals));
   if (n >= 3 && relativeSpread(work) >= 0.2) {
     // Weighted by 1/work so long and short runs count alike (errors are relative).
     const fit = huberLine(
