@@ -59,6 +59,8 @@ export class PartitionRuntime {
   readonly #functions: ReadonlyMap<string, UserFunction>;
   readonly #stores: RunStores;
   #spec!: DeploySpec;
+  /** The execution this runtime runs (tags its peer messages). */
+  readonly #run: string;
   #counters!: Int32Array;
   #executor!: BatchExecutor;
   #out!: OutputChannel;
@@ -84,7 +86,10 @@ export class PartitionRuntime {
     functions: ReadonlyMap<string, UserFunction>;
     stores: RunStores;
     post: (message: FromThread) => void;
+    /** The execution id of the spec it will deploy. */
+    run: string;
   }) {
+    this.#run = options.run;
     this.#index = options.index;
     this.#peers = options.peers;
     this.#n = options.peers.length;
@@ -153,6 +158,11 @@ export class PartitionRuntime {
     void this.#loop()
       .catch((error: unknown) => this.#fail(error))
       .finally(() => this.#closeSources());
+  }
+
+  /** The execution this runtime runs. */
+  get run(): string {
+    return this.#run;
   }
 
   handle(message: ToThread): void {
@@ -273,7 +283,7 @@ export class PartitionRuntime {
     if (fifo !== undefined) {
       this.#activity++;
       await this.#executor.runAt(fifo.items);
-      this.#peers[fifo.from]!.postMessage({ k: 'a' } satisfies PeerMessage);
+      this.#peers[fifo.from]!.postMessage({ k: 'a', r: this.#run } satisfies PeerMessage);
       return true;
     }
     for (const state of this.#sources) {
@@ -283,7 +293,7 @@ export class PartitionRuntime {
       if (items.length > 0) await this.#executor.runAt(items);
       state.nextOwn++;
       state.marks[this.#index] = state.nextOwn;
-      this.#broadcast({ k: 'wm', source: state.index, next: state.nextOwn });
+      this.#broadcast({ k: 'wm', r: this.#run, source: state.index, next: state.nextOwn });
       return true;
     }
     if (this.#fifo.some((l) => l.inflight + l.queue.length >= PEER_CREDITS)) return false;
@@ -342,6 +352,7 @@ export class PartitionRuntime {
       else
         this.#peers[p]!.postMessage({
           k: 'o',
+          r: this.#run,
           source: state.index,
           chunk,
           items: list,
@@ -379,7 +390,7 @@ export class PartitionRuntime {
       item.pos.push(pos[i]);
       if (item.recs.length >= batch) {
         link.partial.delete(node);
-        this.#sendFifo(p, { k: 'x', items: [item] });
+        this.#sendFifo(p, { k: 'x', r: this.#run, items: [item] });
       }
     }
   }
@@ -399,7 +410,8 @@ export class PartitionRuntime {
 
   #flushPartials(): void {
     this.#fifo.forEach((link, p) => {
-      if (link.partial.size > 0) this.#sendFifo(p, { k: 'x', items: [...link.partial.values()] });
+      if (link.partial.size > 0)
+        this.#sendFifo(p, { k: 'x', r: this.#run, items: [...link.partial.values()] });
       link.partial.clear();
     });
     this.#out.flush();

@@ -77,7 +77,11 @@ export class ResourceRun {
       Number.isFinite(every) && every > 0 ? Math.max(100, every) : 1000,
     );
     this.#ticker.unref();
+    // Both expected before the deploy goes out: a thread with little to do can report
+    // `source-done` before a slower one has reported `deployed`, and an unexpected message
+    // is not counted (the run then waited for it forever).
     const deployed = this.#expect('deployed');
+    const sourceDone = this.#expect('source-done');
     // One shared "next chunk" counter per source: threads take chunks as they get to them
     // (a busy or descheduled thread does not hold the others back).
     const counters = new SharedArrayBuffer(4 * Math.max(1, this.#spec.sources.length));
@@ -85,7 +89,7 @@ export class ResourceRun {
     this.#pool.broadcast({ k: 'deploy', spec: this.#spec, counters });
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
-    await this.#expect('source-done');
+    await sourceDone;
     // Each round flushes every partial exchange batch and waits for its acks; records a
     // round delivers may create more, so rounds repeat until one moves nothing.
     for (;;) {

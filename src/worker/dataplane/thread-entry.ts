@@ -17,6 +17,14 @@ const stores = new RunStores();
 let peers: Array<MessagePort | null> = [];
 let index = 0;
 let runtime: PartitionRuntime | null = null;
+/** Peer messages of a run this thread has not deployed yet (or of one it has left). */
+const early: Array<[number, PeerMessage]> = [];
+
+/** Hands a peer's message to the run it belongs to, holding it if that run is not here yet. */
+function onPeer(from: number, message: PeerMessage): void {
+  if (runtime !== null && message.r === runtime.run) runtime.peerMessage(from, message);
+  else early.push([from, message]);
+}
 
 port.on('message', (message: ToThread & { peers?: Array<MessagePort | null> }) => {
   void onMessage(message).catch((error: unknown) => {
@@ -35,9 +43,7 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
     case 'warm': {
       index = message.index;
       peers = message.peers ?? [];
-      peers.forEach((peer, p) =>
-        peer?.on('message', (m: PeerMessage) => runtime?.peerMessage(p, m)),
-      );
+      peers.forEach((peer, p) => peer?.on('message', (m: PeerMessage) => onPeer(p, m)));
       for (const spec of message.warm.functions)
         functions.set(spec.node_id, await loadFunction(spec));
       await stores.warm(message.warm.stores);
@@ -60,7 +66,11 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
         functions,
         stores,
         post,
+        run: message.spec.execution_id,
       });
+      // What faster peers already sent for this run; anything older is from finished runs.
+      const held = early.splice(0);
+      for (const [from, m] of held) if (m.r === runtime.run) runtime.peerMessage(from, m);
       await runtime.deploy(message.spec, new Int32Array(message.counters));
       post({ k: 'deployed' });
       return;

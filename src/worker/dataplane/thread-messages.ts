@@ -35,13 +35,17 @@ export interface ExchangeItem {
  * Messages between two data-plane threads. `o`: the records of source chunk `chunk` that the
  * receiver owns (sent even when empty, so owners can go in chunk order); `wm`: the sender
  * has processed chunks below `next` of `source` (flow control of `o`); `x` / `a`: a batch
- * for a keyed node further down (FIFO with credits) and its acknowledgement.
+ * for a keyed node further down (FIFO with credits) and its acknowledgement. `r` is the
+ * execution the message belongs to: on a warm resource a fast peer may already send for the
+ * next run while the receiver is still between runs, and a slow one's last messages of a
+ * run may trail into the next; each must reach the run it was sent in.
  */
-export type PeerMessage =
+export type PeerMessage = { r: string } & (
   | { k: 'o'; source: number; chunk: number; items: ExchangeItem[] }
   | { k: 'wm'; source: number; next: number }
   | { k: 'x'; items: ExchangeItem[] }
-  | { k: 'a' };
+  | { k: 'a' }
+);
 
 /** Positions carry their source's index above this factor, the byte offset or line below it. */
 export const POSITION_SOURCE_FACTOR = 2 ** 40;
