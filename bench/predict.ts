@@ -36,6 +36,7 @@ import { repoRoot, type Score } from './predict-common.js';
 import { engineRun, generate } from './predict-engine.js';
 import { planGroups } from '../src/execute/plan.js';
 import { calibrateOnEngine } from '../src/execute/calibrate-on-engine.js';
+import { latestCalibration } from '../src/execute/run-flow.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import type { EngineCalibration } from '../src/predictor/calibration/engine-calibration.js';
 import { measuredRun, record } from './predict-sandbox.js';
@@ -116,7 +117,16 @@ async function scoreExample(example: string, root: string): Promise<Score[]> {
       ...common,
       ...(engineCalibration ? { engineCalibration } : {}),
     });
-    const learned = await predict({ ...common, history, tenant: 'bench' });
+    // What `warmflow run` predicts after five runs: it stopped calibrating at three, so
+    // history refines the engine calibration its first runs recorded.
+    const stored = await latestCalibration(history, 'bench', flow.template.name);
+    const learned = await predict({
+      ...common,
+      calibrate: false,
+      ...(stored ? { engineCalibration: stored } : {}),
+      history,
+      tenant: 'bench',
+    });
     const staticCpu = cpuUsPerRecord(defaultFunctionModel(), first.volume.avg_record_size);
     const pick = (r: PredictionResult, id: string) => {
       const n = r.nodes.find((x) => x.node_id === id)!;

@@ -118,6 +118,10 @@ export async function runFlow(
       }
     }
   let engineCalibration: EngineCalibration | undefined;
+  // A template past calibrating keeps its last engine calibration as the prior history refines.
+  let storedCalibration: EngineCalibration | undefined;
+  if (!calibrating && mode !== 'none' && options.history !== undefined)
+    storedCalibration = await latestCalibration(options.history, tenant, flow.template.name);
   if (calibrating && mode === 'engine') {
     options.onEvent?.('calibrating');
     try {
@@ -136,7 +140,9 @@ export async function runFlow(
         dcps,
         groups,
         calibrate: calibrating ? { samples, sampleSize: SAMPLE } : false,
-        ...(engineCalibration ? { engineCalibration } : {}),
+        ...((engineCalibration ?? storedCalibration)
+          ? { engineCalibration: engineCalibration ?? storedCalibration }
+          : {}),
         ...(options.history ? { history: options.history, tenant } : {}),
       })
     ).rprs;
@@ -176,12 +182,23 @@ export async function runFlow(
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       },
     );
-    if (options.history !== undefined) await recordRun(options.history, flow, first, rprs, status);
+    if (options.history !== undefined)
+      await recordRun(options.history, flow, first, rprs, status, engineCalibration);
     return { flow, dcps, rprs, rpr_source: rprSource, groups, racs, pool_ms: poolMs, status };
   } finally {
     await pool?.close();
     if (options.provider === undefined) await provider.close();
   }
+}
+
+/** The engine calibration of the template's most recent run that calibrated (of its last 50). */
+export async function latestCalibration(
+  history: HistoryStore,
+  tenant: string,
+  template: string,
+): Promise<EngineCalibration | undefined> {
+  const runs = await history.runs({ tenant, template, limit: 50 });
+  return runs.find((r) => r.calibration !== undefined)?.calibration;
 }
 
 /** Records a run and its per-function observations (with module fingerprints) into history. */
@@ -191,8 +208,10 @@ export async function recordRun(
   dcp: Dcp | null,
   rprs: Rpr[],
   status: CompletionStatus,
+  calibration?: EngineCalibration,
 ): Promise<void> {
   const run: RunRecord = {
+    ...(calibration !== undefined ? { calibration } : {}),
     execution_id: status.execution_id,
     tenant: status.tenant,
     template: status.template,

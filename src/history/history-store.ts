@@ -1,3 +1,4 @@
+import type { EngineCalibration } from '../predictor/calibration/engine-calibration.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
@@ -15,6 +16,11 @@ export interface RunRecord {
   status: CompletionStatus;
   /** Extra facts observed, e.g. `{ node_id, event: 'oom_killed' }`. */
   events?: Array<{ node_id: string; event: string; detail?: string }>;
+  /**
+   * The engine calibration this run's prediction used, when it calibrated: later runs
+   * that no longer calibrate take it as their prior (see `latestCalibration`).
+   */
+  calibration?: EngineCalibration;
 }
 
 /** Per-function measurements across templates, what the predictor learns from. */

@@ -86,6 +86,23 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
     }
   }
 
+  // Where the function nodes of a resource learned from its measured peak (split among
+  // them), that peak already holds the runtime the I/O nodes would add: they add nothing.
+  for (const group of options.groups ?? []) {
+    const learnedShared = group.some((id) => histories.get(id)?.apportioned === true);
+    if (!learnedShared) continue;
+    for (const id of group) {
+      const node = template.nodes.find((n) => n.id === id);
+      const model = models.get(id);
+      if (node === undefined || node.kind === 'function' || model === undefined) continue;
+      model.memory_base_bytes = 0;
+      model.memory_shared = true;
+      model.notes.push(
+        "its resource's memory is carried by the resource's function nodes, learned from its measured peak",
+      );
+    }
+  }
+
   const dcpFor = (node: TemplateNode): Dcp => {
     const stream = node.kind === 'source' ? node.id.replace(/^source:/, '') : undefined;
     return (stream !== undefined ? options.dcps?.[stream] : undefined) ?? dcp;

@@ -62,7 +62,8 @@ export function sizeNode(
       distinct: model.calibration.distinct_keys,
       sampled: model.calibration.records,
     };
-    const found = keyCardinality(ctx.dcp, fn.key, Math.round(runRecords), sample);
+    const past = history?.own.map((o) => ({ records: o.records_in, keys: o.key_cardinality }));
+    const found = keyCardinality(ctx.dcp, fn.key, Math.round(runRecords), sample, past);
     key = { field: fn.key, keys: found.keys, source: found.source };
   }
   const cpuRun = cpuUsPerRecordOverRun(model, size, runRecords);

@@ -1,5 +1,4 @@
 import type { FunctionObservation, HistoryStore, RunRecord } from '../../history/history-store.js';
-import type { Rpr } from '../rpr.js';
 
 /** What history says about one node, gathered once per prediction. */
 export interface NodeHistory {
@@ -21,7 +20,7 @@ export interface NodeHistory {
   oom_memory_gb?: number;
   /**
    * Whether some of its runs shared a resource with other nodes: their peak memory was
-   * the resource's, and has been apportioned to this node by its share of the RPR memory.
+   * the resource's, and has been split evenly over the resource's function nodes.
    */
   apportioned: boolean;
 }
@@ -125,8 +124,11 @@ function oomMemory(
 /**
  * This node's share of its resource in a run: 1 when it ran alone; when the engine
  * co-located several nodes on one resource (same `resource_id`), each reports the
- * resource's peak, which is split by the nodes' RPR memory (evenly without RPRs), so
- * that the per-node predictions the pool sums add up to what the resource used.
+ * resource's peak, which is split evenly over its function nodes, so that the per-node
+ * predictions the pool sums add up to what the resource used. Evenly, not by the RPRs the
+ * run had: those came from the previous prediction, and a node predicted larger would
+ * learn a larger share, be predicted larger still, and so on (seen: 1.4 GiB for a node
+ * of a 210 MiB resource after five runs).
  */
 export function colocatedShare(run: RunRecord | undefined, nodeId: string): number {
   const me = run?.status.nodes.find((n) => n.node_id === nodeId);
@@ -135,9 +137,5 @@ export function colocatedShare(run: RunRecord | undefined, nodeId: string): numb
   const group = run.status.nodes.filter(
     (n) => n.resource_id === me.resource_id && n.kind === me.kind,
   );
-  if (group.length <= 1) return 1;
-  const memory = (id: string, rpr: Rpr | null): number =>
-    rpr?.memory_gb ?? run.rprs.find((r) => r.node_id === id)?.memory_gb ?? 1;
-  const total = group.reduce((s, n) => s + memory(n.node_id, n.rpr), 0);
-  return total > 0 ? memory(me.node_id, me.rpr) / total : 1 / group.length;
+  return group.length <= 1 ? 1 : 1 / group.length;
 }
