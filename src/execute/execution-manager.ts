@@ -282,7 +282,9 @@ async function provisionOnDemand(
           template: request.flow.template.name,
           rpr: plan.rpr,
           node_ids: plan.node_ids,
-          warm: plan.warm,
+          // Warmed with the stores this request uses (overrides included), so connecting
+          // to them is part of provisioning, not of the deploy the run waits for.
+          warm: { ...plan.warm, stores: runStores(request.flow, request.stores) },
           token,
         });
         const client = await WorkerClient.connect(rac.network_address, token);

@@ -99,8 +99,13 @@ export class PartitionRuntime {
   }
 
   /** Prepares a run: compiles the graph, opens its stores and sources, starts the loop. */
-  async deploy(spec: DeploySpec, counters: Int32Array): Promise<void> {
+  async deploy(
+    spec: DeploySpec,
+    counters: Int32Array,
+    step: { at: string } = { at: '' },
+  ): Promise<void> {
     this.#spec = spec;
+    step.at = 'compiling the routing';
     this.#counters = counters;
     const graph = compileGraph(
       spec.template,
@@ -108,7 +113,9 @@ export class PartitionRuntime {
       spec.sources.map((s) => s.node_id),
       spec.type_keys,
     );
-    const opened = await this.#stores.forRun(spec);
+    step.at = 'opening the stores';
+    const opened = await this.#stores.forRun(spec, step);
+    step.at = 'opening the sources';
     this.#out = new OutputChannel(spec.batch_size ?? 1000, this.#post, () => this.#poke());
     this.#fifo = this.#peers.map(() => ({ inflight: 0, queue: [], partial: new Map() }));
     this.#executor = new BatchExecutor({

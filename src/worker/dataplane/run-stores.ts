@@ -30,10 +30,11 @@ export class RunStores {
     }
   }
 
-  async forRun(spec: DeploySpec): Promise<OpenedStores> {
+  async forRun(spec: DeploySpec, step: { at: string } = { at: '' }): Promise<OpenedStores> {
     await this.#closeMemory();
     const stores = new Map<string, DataStore>();
     for (const [name, storeSpec] of Object.entries(spec.stores)) {
+      step.at = `opening store "${name}" (${storeSpec.kind})`;
       if (storeSpec.kind === 'memory') {
         const store = await openStore(name, storeSpec);
         this.#memory.push(store);
@@ -41,6 +42,7 @@ export class RunStores {
       } else stores.set(name, await this.#persistent(name, storeSpec));
     }
     for (const seed of spec.seeds) {
+      step.at = `loading the seed of ${seed.type} into "${seed.store}"`;
       const store = stores.get(seed.store);
       if (store?.kind === 'memory') await loadSeed(store, seed);
     }

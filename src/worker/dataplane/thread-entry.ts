@@ -17,6 +17,8 @@ const stores = new RunStores();
 let peers: Array<MessagePort | null> = [];
 let index = 0;
 let runtime: PartitionRuntime | null = null;
+/** Where the current deploy is (for the log line of a deploy that hangs). */
+const deployStep = { at: 'starting' };
 /** Peer messages of a run this thread has not deployed yet (or of one it has left). */
 const early: Array<[number, PeerMessage]> = [];
 
@@ -71,7 +73,21 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
       // What faster peers already sent for this run; anything older is from finished runs.
       const held = early.splice(0);
       for (const [from, m] of held) if (m.r === runtime.run) runtime.peerMessage(from, m);
-      await runtime.deploy(message.spec, new Int32Array(message.counters));
+      // A deploy normally takes milliseconds; one that hangs (a store that never answers)
+      // leaves a line in the worker log saying where, for the stall the orchestrator reports.
+      const slow = setTimeout(
+        () =>
+          process.stderr.write(
+            `data-plane thread ${index}: run ${message.spec.execution_id} still deploying after 5 s (${deployStep.at})\n`,
+          ),
+        5000,
+      );
+      slow.unref();
+      try {
+        await runtime.deploy(message.spec, new Int32Array(message.counters), deployStep);
+      } finally {
+        clearTimeout(slow);
+      }
       post({ k: 'deployed' });
       return;
     }
