@@ -41,7 +41,8 @@ describe('calibration in a sandbox child', () => {
     expect(hash.buckets.length).toBe(4);
     // 60 passes over the payload per record: the cost per byte dominates.
     expect(model.cpu_us_per_byte).toBeGreaterThan(0);
-    expect(hash.buckets[3].cpu_us).toBeGreaterThan(hash.buckets[0].cpu_us * 2);
+    // (×1.5, not the ~2.5× the sizes differ by: CPU timing on a shared 2-core machine is noisy)
+    expect(hash.buckets[3].cpu_us).toBeGreaterThan(hash.buckets[0].cpu_us * 1.5);
   });
 
   it('counts keys and state bytes per key of a keyed function', async () => {
