@@ -1,8 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
-import { outputLines, runOnEngine, tempDir } from './execute/run-helpers.js';
+import { itemFlow as makeItemFlow, outputLines, runOnEngine } from './execute/run-helpers.js';
 
 let provider: LocalProvider;
 beforeAll(() => {
@@ -23,19 +22,7 @@ export async function slowDrop(item) {
 }
 `;
 
-/** A one-function flow in a temp folder: items -> fn -> a JSONL sink. */
-function itemFlow(fn: string, lines: string[]): { flowFile: string; input: string } {
-  const dir = tempDir('warmflow-stall-');
-  writeFileSync(path.join(dir, 'fns.mjs'), FUNCTIONS);
-  const flowFile = path.join(dir, 'flow.yaml');
-  writeFileSync(
-    flowFile,
-    `name: ${fn}_flow\nstreams:\n  items: { type: Item, source: ./items.jsonl }\nfunctions:\n  - { name: ${fn}, module: ./fns.mjs, input: [Item], output: [Out] }\n`,
-  );
-  const input = path.join(dir, 'items.jsonl');
-  writeFileSync(input, lines.join('\n') + '\n');
-  return { flowFile, input };
-}
+const itemFlow = (fn: string, lines: string[]) => makeItemFlow(fn, lines, FUNCTIONS);
 
 describe('the stall watchdog', () => {
   it('fails a run whose function never returns, names the node, and releases the resources', async () => {

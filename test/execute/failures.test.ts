@@ -1,11 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRun } from '../../src/execute/run-flow.js';
 import { SinkFiles } from '../../src/execute/sinks.js';
 import { openHistory } from '../../src/history/open-history.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
-import { outputLines, runOnEngine, tempDir } from './run-helpers.js';
+import { itemFlow as makeItemFlow, outputLines, runOnEngine, tempDir } from './run-helpers.js';
 
 let provider: LocalProvider;
 beforeAll(() => {
@@ -35,19 +34,7 @@ export function hog(item) {
 }
 `;
 
-/** A one-function flow in a temp folder: items -> fn -> a JSONL sink. */
-function itemFlow(fn: string, lines: string[]): { flowFile: string; input: string } {
-  const dir = tempDir();
-  writeFileSync(path.join(dir, 'fns.mjs'), FUNCTIONS);
-  const flowFile = path.join(dir, 'flow.yaml');
-  writeFileSync(
-    flowFile,
-    `name: ${fn}_flow\nstreams:\n  items: { type: Item, source: ./items.jsonl }\nfunctions:\n  - { name: ${fn}, module: ./fns.mjs, input: [Item], output: [Out] }\n`,
-  );
-  const input = path.join(dir, 'items.jsonl');
-  writeFileSync(input, lines.join('\n') + '\n');
-  return { flowFile, input };
-}
+const itemFlow = (fn: string, lines: string[]) => makeItemFlow(fn, lines, FUNCTIONS);
 
 describe('bad input goes to dead letters and the run goes on', () => {
   it('dead-letters malformed lines and records a function throws on, with node, error and input position', async () => {

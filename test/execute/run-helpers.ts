@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -61,4 +61,22 @@ export function outputLines(file: string): string[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l !== '');
+}
+
+/** A one-function flow in a temp folder: items -> `fn` (exported by `functions`) -> a JSONL sink. */
+export function itemFlow(
+  fn: string,
+  lines: string[],
+  functions: string,
+): { flowFile: string; input: string } {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'fns.mjs'), functions);
+  const flowFile = path.join(dir, 'flow.yaml');
+  writeFileSync(
+    flowFile,
+    `name: ${fn}_flow\nstreams:\n  items: { type: Item, source: ./items.jsonl }\nfunctions:\n  - { name: ${fn}, module: ./fns.mjs, input: [Item], output: [Out] }\n`,
+  );
+  const input = path.join(dir, 'items.jsonl');
+  writeFileSync(input, lines.join('\n') + '\n');
+  return { flowFile, input };
 }
