@@ -20,6 +20,7 @@
  * together: the engine measures CPU per process and splits it over co-located nodes by
  * their busy time, a split that GC pauses landing inside one node's batches make noisy.
  */
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,9 @@ async function scoreExample(example: string, root: string): Promise<Score[]> {
       const provider = new LocalProvider();
       try {
         engineCalibration = await calibrateOnEngine(flow, {
+          inputBytes: Object.fromEntries(
+            Object.entries(held.inputs).map(([stream, file]) => [stream, statSync(file).size]),
+          ),
           samples,
           groups: groups!,
           provider,

@@ -16,6 +16,7 @@ import { executeDataflow } from './execution-manager.js';
 import { fitGroupRprs, groupParallelism } from './plan.js';
 import { runStores } from './deploy-plan.js';
 import { ruleRprs } from './rule-rprs.js';
+import { chunkBytesFor } from '../worker/dataplane/chunk-source.js';
 
 /** Options of {@link calibrateOnEngine}. */
 export interface EngineCalibrationOptions {
@@ -29,6 +30,11 @@ export interface EngineCalibrationOptions {
   recordsPerPass?: number;
   /** Warm passes after the cold one (default 2). */
   warmPasses?: number;
+  /**
+   * Bytes of the real input per stream: file sources are then read in the chunks that input
+   * would be (a 10,000-record sample file would get smaller ones, and hold less read-ahead).
+   */
+  inputBytes?: Record<string, number>;
 }
 
 /**
@@ -104,6 +110,9 @@ export async function calibrateOnEngine(
       resources: placed,
     });
     const pool = { claim: () => claim, release: () => Promise.resolve() };
+    const threads = Math.max(...options.groups.map((g) => groupParallelism(rprs, g)));
+    const realBytes = Math.max(0, ...Object.values(options.inputBytes ?? {}));
+    const chunkBytes = realBytes > 0 ? chunkBytesFor(realBytes, threads) : undefined;
     const statuses: CompletionStatus[] = [];
     for (let pass = 0; pass <= warmPasses; pass++) {
       const status = await executeDataflow(
@@ -115,6 +124,7 @@ export async function calibrateOnEngine(
           inputs,
           out_dir: path.join(dir, 'out'),
           stores,
+          ...(chunkBytes !== undefined ? { chunk_bytes: chunkBytes } : {}),
         },
         { provider: options.provider, pool },
       );

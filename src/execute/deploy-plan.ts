@@ -31,6 +31,8 @@ export function buildDeploySpec(options: {
   nodeIds: string[];
   rprs: readonly Rpr[];
   sources: readonly ResolvedSource[];
+  /** Bytes per chunk of file sources (default: from the file size and threads). */
+  chunkBytes?: number;
   stores: Record<string, StoreSpec>;
   stateStore?: string;
 }): DeploySpec {
@@ -74,7 +76,13 @@ export function buildDeploySpec(options: {
       .filter((s) => inGroup.has(s.node_id))
       .map((s) =>
         s.mode === 'file'
-          ? { mode: 'file' as const, node_id: s.node_id, type: s.type, path: s.input }
+          ? {
+              mode: 'file' as const,
+              node_id: s.node_id,
+              type: s.type,
+              path: s.input,
+              ...(options.chunkBytes !== undefined ? { chunk_bytes: options.chunkBytes } : {}),
+            }
           : { mode: 'push' as const, node_id: s.node_id, type: s.type },
       ),
   };

@@ -55,6 +55,11 @@ export interface ExecutionRequest {
    * 120,000 — generous, since a function awaiting something slow is the only false positive.
    */
   stall_timeout_ms?: number;
+  /**
+   * Bytes per chunk of file sources read by the resources (default: from each file's size
+   * and the threads, 16-256 KiB). Engine calibration sets what the real input would get.
+   */
+  chunk_bytes?: number;
 }
 
 /** Where resources come from. */
@@ -150,6 +155,7 @@ export async function executeDataflow(
         sources,
         stores,
         ...(request.state_store !== undefined ? { stateStore: request.state_store } : {}),
+        ...(request.chunk_bytes !== undefined ? { chunkBytes: request.chunk_bytes } : {}),
       });
       return new ResourceSession({
         client: p.client,

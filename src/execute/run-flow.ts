@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HistoryStore, RunRecord } from '../history/history-store.js';
@@ -125,7 +126,13 @@ export async function runFlow(
   if (calibrating && mode === 'engine') {
     options.onEvent?.('calibrating');
     try {
-      engineCalibration = await calibrateOnEngine(flow, { samples, groups, provider, tenant });
+      engineCalibration = await calibrateOnEngine(flow, {
+        samples,
+        groups,
+        provider,
+        tenant,
+        inputBytes: inputSizes(sources),
+      });
     } catch (error) {
       // The sandbox calibration still grounds the prediction; the report says why.
       options.onEvent?.('calibration-skipped', { reason: (error as Error).message });
@@ -189,6 +196,20 @@ export async function runFlow(
     await pool?.close();
     if (options.provider === undefined) await provider.close();
   }
+}
+
+/** Bytes of each stream's input file (streams read from stdin or missing files left out). */
+function inputSizes(sources: ReturnType<typeof resolveSources>): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const source of sources) {
+    if (source.input === '-') continue;
+    try {
+      sizes[source.stream] = statSync(source.input).size;
+    } catch {
+      // Not a file here: calibration reads its sample in the default chunks.
+    }
+  }
+  return sizes;
 }
 
 /** The engine calibration of the template's most recent run that calibrated (of its last 50). */

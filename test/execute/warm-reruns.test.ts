@@ -6,7 +6,7 @@ import { planGroups } from '../../src/execute/plan.js';
 import { readSample } from '../../src/predictor/calibration/sample-reader.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
 import { loadFlow } from '../../src/template/load-flow.js';
-import { repo, tempDir } from './run-helpers.js';
+import { itemFlow, outputLines, repo, runOnEngine, tempDir } from './run-helpers.js';
 
 let provider: LocalProvider;
 const stallBefore = process.env.WARMFLOW_STALL_TIMEOUT_MS;
@@ -46,4 +46,24 @@ describe('back-to-back runs on the same warm resource', () => {
     expect(calibration.nodes.validate.records_in).toBe(3000);
     expect(calibration.nodes.detect.records_in).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('chunk_bytes', () => {
+  it('a run read in tiny chunks (chunk_bytes: 512) gives the same records as one in the default chunks', async () => {
+    const functions =
+      'export function tag(item) { return { id: item.id, even: item.id % 2 === 0 }; }\n';
+    const lines = Array.from({ length: 3000 }, (_, id) =>
+      JSON.stringify({ id, pad: 'x'.repeat(id % 50) }),
+    );
+    const { flowFile } = itemFlow('tag', lines, functions);
+    const sorted = (file: string) => outputLines(file).sort();
+    const plain = await runOnEngine(flowFile, provider);
+    // ~300 chunks of 512 bytes instead of 16 KiB ones: many more chunk hand-offs between the threads.
+    const tiny = await runOnEngine(flowFile, provider, { chunk_bytes: 512 });
+    expect(plain.status.outcome).toBe('succeeded');
+    expect(tiny.status.outcome).toBe('succeeded');
+    const a = sorted(path.join(plain.outDir, 'Out.jsonl'));
+    expect(a).toHaveLength(3000);
+    expect(sorted(path.join(tiny.outDir, 'Out.jsonl'))).toEqual(a);
+  });
 });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import ora from 'ora';
@@ -139,13 +139,18 @@ async function engineCalibration(
   const provider = new LocalProvider();
   try {
     const samples: Record<string, unknown[]> = {};
+    const inputBytes: Record<string, number> = {};
     for (const [name, stream] of Object.entries(flow.spec.streams ?? {})) {
       const from =
         sampleFrom ??
         (stream.source === undefined ? undefined : path.resolve(flow.dir, stream.source));
-      if (from !== undefined) samples[name] = await readSample(from, size);
+      if (from === undefined) continue;
+      samples[name] = await readSample(from, size);
+      if (from !== '-') inputBytes[name] = (await stat(from)).size;
     }
-    return { calibration: await calibrateOnEngine(flow, { samples, groups, provider }) };
+    return {
+      calibration: await calibrateOnEngine(flow, { samples, groups, provider, inputBytes }),
+    };
   } catch (error) {
     return { skipped: (error as Error).message };
   } finally {

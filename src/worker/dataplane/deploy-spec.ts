@@ -8,6 +8,12 @@ export type SourceSpec =
       node_id: string;
       type: string;
       path: string;
+      /**
+       * Bytes per chunk; default `chunkBytesFor(file size, threads)`. Engine calibration sets
+       * what the real input would get, so a small sample is read in chunks (and so holds
+       * read-ahead memory) like the run it stands for.
+       */
+      chunk_bytes?: number;
     }
   | {
       /** The orchestrator pushes batches (`df.batch`); used for stdin, CSV, gzip and `--rate` replay. */

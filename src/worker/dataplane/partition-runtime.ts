@@ -152,7 +152,7 @@ export class PartitionRuntime {
       if (source.mode === 'file') {
         state.fd = openSync(source.path, 'r');
         state.size = fstatSync(state.fd).size;
-        state.chunkBytes = chunkBytesFor(state.size, this.#n);
+        state.chunkBytes = source.chunk_bytes ?? chunkBytesFor(state.size, this.#n);
         state.total = chunkCount(state.size, state.chunkBytes);
       }
       this.#sources.push(state);

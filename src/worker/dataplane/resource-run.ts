@@ -189,7 +189,7 @@ export class ResourceRun {
         if (source.mode !== 'file') return 0;
         try {
           const size = statSync(source.path).size;
-          return chunkCount(size, chunkBytesFor(size, this.#count));
+          return chunkCount(size, source.chunk_bytes ?? chunkBytesFor(size, this.#count));
         } catch {
           return Number.POSITIVE_INFINITY;
         }
