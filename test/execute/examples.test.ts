@@ -48,6 +48,11 @@ async function checkExample(name: string, request: { rate?: number } = {}): Prom
       keys.size,
     );
   }
+  // Read nodes count the lookups functions made of their type, and the hits.
+  for (const [type, count] of expected.lookups) {
+    const read = status.nodes.find((n) => n.node_id === `read:${type}`);
+    expect({ in: read?.records_in, out: read?.records_out }, `read:${type}`).toEqual(count);
+  }
   const written = [...expected.stores.values()].length + [...expected.sinks.values()].length;
   expect(written).toBeGreaterThan(0);
 }

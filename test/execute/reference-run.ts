@@ -13,6 +13,8 @@ export interface ReferenceResult {
   dead: number;
   /** node -> distinct keys with state. */
   keys: Map<string, Set<string>>;
+  /** type -> lookups by functions (`ctx.input` / `ctx.lookup`) and how many found a record. */
+  lookups: Map<string, { in: number; out: number }>;
 }
 
 /**
@@ -25,7 +27,20 @@ export async function referenceRun(
   flow: LoadedFlow,
   inputs: Record<string, string> = {},
 ): Promise<ReferenceResult> {
-  const result: ReferenceResult = { stores: new Map(), sinks: new Map(), dead: 0, keys: new Map() };
+  const result: ReferenceResult = {
+    stores: new Map(),
+    sinks: new Map(),
+    dead: 0,
+    keys: new Map(),
+    lookups: new Map(),
+  };
+  const counted = <T>(type: string, found: T | undefined): T | undefined => {
+    const c = result.lookups.get(type) ?? { in: 0, out: 0 };
+    c.in++;
+    if (found !== undefined) c.out++;
+    result.lookups.set(type, c);
+    return found;
+  };
   const fns = new Map<string, (r: unknown, ctx: FunctionContext) => unknown>();
   for (const fn of flow.functions) {
     const module = (await import(pathToFileURL(fn.module!).href)) as Record<
@@ -102,10 +117,13 @@ export async function referenceRun(
       input: async <T>(type: string) => {
         const field = flow.spec.types?.[type]?.key;
         const value = field === undefined ? undefined : (record as Record<string, unknown>)[field];
-        return (value === undefined ? undefined : lookups.get(type)?.get(asKey(value))) as
-          T | undefined;
+        return counted(
+          type,
+          (value === undefined ? undefined : lookups.get(type)?.get(asKey(value))) as T | undefined,
+        );
       },
-      lookup: async <T>(type: string, key: string) => lookups.get(type)?.get(key) as T | undefined,
+      lookup: async <T>(type: string, key: string) =>
+        counted(type, lookups.get(type)?.get(key) as T | undefined),
     };
     let out: unknown;
     try {

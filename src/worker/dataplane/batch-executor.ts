@@ -91,7 +91,9 @@ export class BatchExecutor {
       }
       this.#contexts.set(
         node.id,
-        new NodeContext(node.id, options.template, state, options.lookups),
+        new NodeContext(node.id, options.template, state, options.lookups, (type, found) =>
+          this.#countLookup(type, found),
+        ),
       );
     }
   }
@@ -352,6 +354,18 @@ export class BatchExecutor {
         this.#outlets.stored();
       }
     }
+  }
+
+  /** A lookup of `type` by a function: the read node `read:<type>` counts it (in), and a hit (out). */
+  #countLookup(type: string, found: boolean): void {
+    const stats = (this.stats[`read:${type}`] ??= {
+      records_in: 0,
+      records_out: 0,
+      dead_lettered: 0,
+      busy_ms: 0,
+    });
+    stats.records_in++;
+    if (found) stats.records_out++;
   }
 
   #dead(node: string, record: unknown, error: unknown, position: number): void {

@@ -22,16 +22,20 @@ export class NodeContext implements FunctionContext {
   record: unknown = undefined;
   readonly state: KeyedState;
   readonly #lookups: ReadonlyMap<string, LookupTarget>;
+  readonly #counted: (type: string, found: boolean) => void;
 
   constructor(
     node: string,
     template: string,
     keyed: StateBackend | undefined,
     lookups: ReadonlyMap<string, LookupTarget>,
+    /** Told of every lookup (the read node of `type` counts them: in = lookups, out = found). */
+    counted: (type: string, found: boolean) => void = () => undefined,
   ) {
     this.node = node;
     this.template = template;
     this.#lookups = lookups;
+    this.#counted = counted;
     const current = (): string => {
       if (keyed === undefined || this.key === undefined) {
         throw new WarmflowError(
@@ -57,12 +61,19 @@ export class NodeContext implements FunctionContext {
       );
     }
     const value = fieldOf(this.record, target.key);
-    if (value === undefined || value === null) return undefined;
-    return (await target.store.get(`type/${type}`, keyString(value))) as T | undefined;
+    if (value === undefined || value === null) {
+      this.#counted(type, false);
+      return undefined;
+    }
+    const found = (await target.store.get(`type/${type}`, keyString(value))) as T | undefined;
+    this.#counted(type, found !== undefined);
+    return found;
   }
 
   async lookup<T = unknown>(type: string, key: string): Promise<T | undefined> {
-    return (await this.#target(type).store.get(`type/${type}`, key)) as T | undefined;
+    const found = (await this.#target(type).store.get(`type/${type}`, key)) as T | undefined;
+    this.#counted(type, found !== undefined);
+    return found;
   }
 
   #target(type: string): LookupTarget {
