@@ -26,6 +26,15 @@ export function echo(e) {
 }
 `;
 
+/** A fresh temporary folder holding the bench functions and a flow file of `lines`. */
+function writeFlow(prefix: string, lines: string[]): { dir: string; flowFile: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  writeFileSync(path.join(dir, 'functions.mjs'), FUNCTIONS);
+  const flowFile = path.join(dir, 'flow.yaml');
+  writeFileSync(flowFile, [...lines, ''].join('\n'));
+  return { dir, flowFile };
+}
+
 /** One event line as the generator writes it (~90 bytes). */
 export function eventLine(i: number): string {
   const kinds = ['view', 'view', 'cart', 'buy'];
@@ -42,22 +51,15 @@ export function eventLine(i: number): string {
  * the count kept in per-key state (`ctx.state`), as users of warmflow would write it.
  */
 export function throughputFlow(records: number): BenchFlow {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-bench-'));
-  writeFileSync(path.join(dir, 'functions.mjs'), FUNCTIONS);
-  const flowFile = path.join(dir, 'flow.yaml');
-  writeFileSync(
-    flowFile,
-    [
-      'name: bench_throughput',
-      'streams:',
-      '  events: { type: Event, source: ./events.jsonl }',
-      'functions:',
-      '  - { name: shape, module: ./functions.mjs, input: [Event], output: [Shaped] }',
-      '  - { name: purchases, module: ./functions.mjs, input: [Shaped], output: [Purchase] }',
-      '  - { name: count, module: ./functions.mjs, input: [Purchase], output: [Tally], key: user }',
-      '',
-    ].join('\n'),
-  );
+  const { dir, flowFile } = writeFlow('warmflow-bench-', [
+    'name: bench_throughput',
+    'streams:',
+    '  events: { type: Event, source: ./events.jsonl }',
+    'functions:',
+    '  - { name: shape, module: ./functions.mjs, input: [Event], output: [Shaped] }',
+    '  - { name: purchases, module: ./functions.mjs, input: [Shaped], output: [Purchase] }',
+    '  - { name: count, module: ./functions.mjs, input: [Purchase], output: [Tally], key: user }',
+  ]);
   const input = path.join(dir, 'events.jsonl');
   const lines: string[] = [];
   const parts: string[] = [];
@@ -75,20 +77,13 @@ export function throughputFlow(records: number): BenchFlow {
 
 /** The latency flow: a small input, one map, a JSONL sink. */
 export function latencyFlow(): BenchFlow {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-latency-'));
-  writeFileSync(path.join(dir, 'functions.mjs'), FUNCTIONS);
-  const flowFile = path.join(dir, 'flow.yaml');
-  writeFileSync(
-    flowFile,
-    [
-      'name: bench_latency',
-      'streams:',
-      '  items: { type: Item, source: ./items.jsonl }',
-      'functions:',
-      '  - { name: echo, module: ./functions.mjs, input: [Item], output: [Seen] }',
-      '',
-    ].join('\n'),
-  );
+  const { dir, flowFile } = writeFlow('warmflow-latency-', [
+    'name: bench_latency',
+    'streams:',
+    '  items: { type: Item, source: ./items.jsonl }',
+    'functions:',
+    '  - { name: echo, module: ./functions.mjs, input: [Item], output: [Seen] }',
+  ]);
   const input = path.join(dir, 'items.jsonl');
   writeFileSync(
     input,

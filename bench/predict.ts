@@ -63,7 +63,6 @@ interface ResourceCpu {
   history: number;
   static: number;
 }
-const resourceCpu: ResourceCpu[] = [];
 
 interface Measured {
   cpu_us: number;
@@ -71,7 +70,12 @@ interface Measured {
   keys: number;
 }
 
-async function scoreExample(example: string, root: string): Promise<Score[]> {
+/** Scores one example's held-out run; engine mode also adds its resources' CPU to `resourceCpu`. */
+async function scoreExample(
+  example: string,
+  root: string,
+  resourceCpu: ResourceCpu[],
+): Promise<Score[]> {
   const flow = await loadFlow(path.join(repoRoot(), 'examples', example, 'flow.yaml'));
   const history = await openHistory(path.join(root, `${example}-history.db`));
   try {
@@ -216,8 +220,10 @@ async function main(): Promise<void> {
   // The engine's local provider keeps its state under WARMFLOW_HOME: a fresh one per bench.
   process.env.WARMFLOW_HOME = path.join(root, 'home');
   const scores: Score[] = [];
+  const resourceCpu: ResourceCpu[] = [];
   try {
-    for (const example of EXAMPLES) scores.push(...(await scoreExample(example, root)));
+    for (const example of EXAMPLES)
+      scores.push(...(await scoreExample(example, root, resourceCpu)));
   } finally {
     if (previousHome === undefined) delete process.env.WARMFLOW_HOME;
     else process.env.WARMFLOW_HOME = previousHome;

@@ -1,20 +1,16 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { WarmflowError } from '../errors.js';
 import type { EngineCalibration } from '../predictor/calibration/engine-calibration.js';
 import { Claim } from '../provision/pool/claim.js';
-import { planResources } from '../provision/pool/resource-plan.js';
 import type { Provider } from '../provision/provider.js';
-import type { Rac } from '../provision/rac.js';
 import type { LoadedFlow } from '../template/load-flow.js';
 import type { StoreSpec } from '../template/types.js';
-import { WorkerClient } from '../worker/client.js';
 import type { CompletionStatus } from './completion-status.js';
-import { executeDataflow } from './execution-manager.js';
+import { executeDataflow, provisionResources, type Placed } from './execution-manager.js';
 import { fitGroupRprs, groupParallelism } from './plan.js';
-import { runStores } from './deploy-plan.js';
 import { ruleRprs } from './rule-rprs.js';
 import { chunkBytesFor } from '../worker/dataplane/chunk-source.js';
 
@@ -53,7 +49,7 @@ export async function calibrateOnEngine(
   const tenant = options.tenant ?? 'default';
   const perPass = options.recordsPerPass ?? 10_000;
   const warmPasses = options.warmPasses ?? 2;
-  const placed: Array<{ rac: Rac; client: WorkerClient }> = [];
+  const placed: Placed[] = [];
   try {
     const inputs: Record<string, string> = {};
     const recordsPerPass: Record<string, number> = {};
@@ -86,27 +82,20 @@ export async function calibrateOnEngine(
       options.groups,
       Math.max(1, capacity.cpu_cores - capacity.allocated.cpu_cores),
     );
-    const token = randomBytes(24).toString('hex');
-    const plans = planResources(flow, rprs, options.groups);
-    for (const plan of plans) {
-      const rac = await options.provider.provision({
-        tenant,
-        template: flow.template.name,
-        rpr: plan.rpr,
-        node_ids: plan.node_ids,
-        // Warmed with the temporary stores: a worker opens its stores while warming.
-        warm: { ...plan.warm, stores: runStores(flow, stores) },
-        token,
-      });
-      placed.push({ rac, client: await WorkerClient.connect(rac.network_address, token) });
-    }
+    const provisioned = await provisionResources(
+      { flow, rprs, stores },
+      options.provider,
+      tenant,
+      options.groups,
+    );
+    placed.push(...provisioned.placed);
     // The same resources for every pass, handed out the way a warm pool hands out a set.
     const claim = new Claim({
       claim_id: randomUUID(),
       tenant,
       template: flow.template.name,
       set_id: `calibration-${randomUUID()}`,
-      token,
+      token: provisioned.token,
       resources: placed,
     });
     const pool = { claim: () => claim, release: () => Promise.resolve() };

@@ -78,7 +78,8 @@ export interface ExecutionEnvironment {
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
-interface Placed {
+/** A group of nodes placed on a resource, with a connection to its worker. */
+export interface Placed {
   group: string[];
   rac: Rac;
   client: WorkerClient;
@@ -135,7 +136,7 @@ export async function executeDataflow(
   let failed = false;
   try {
     if (placed === null) {
-      placed = await provisionOnDemand(request, env.provider, tenant, groups);
+      placed = (await provisionResources(request, env.provider, tenant, groups)).placed;
       onDemand.push(...placed);
       env.onEvent?.('provisioned', { resources: placed.length });
     }
@@ -271,12 +272,17 @@ function placeFromClaim(claim: Claim, groups: string[][]): Placed[] | null {
   return placed;
 }
 
-async function provisionOnDemand(
-  request: ExecutionRequest,
+/**
+ * The spec's `provisionResources`: one on-demand resource per group, warmed with the stores
+ * the request uses, each with an authenticated connection; all released again if one fails.
+ * Also what engine calibration runs its passes on (`calibrateOnEngine`).
+ */
+export async function provisionResources(
+  request: Pick<ExecutionRequest, 'flow' | 'rprs' | 'stores'>,
   provider: Provider,
   tenant: string,
   groups: string[][],
-): Promise<Placed[]> {
+): Promise<{ token: string; placed: Placed[] }> {
   const plans = planResources(request.flow, request.rprs, groups);
   const token = randomBytes(24).toString('hex');
   const placed: Placed[] = [];
@@ -304,7 +310,7 @@ async function provisionOnDemand(
     }
     throw error;
   }
-  return placed;
+  return { token, placed };
 }
 
 /**

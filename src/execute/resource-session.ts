@@ -246,13 +246,18 @@ export class ResourceSession {
     ].filter((part) => part !== '');
     const error = new WarmflowError(
       'E_STALLED',
-      `resource ${this.rac.resource_id} running node${nodes.length === 1 ? '' : 's'} ${nodes.map((n) => `"${n}"`).join(', ')} made no progress for ${seconds(limit)} (${this.readyAt === null ? 'not deployed yet; ' : ''}last progress: ${done.join(', ')}); if a function legitimately waits that long, raise stall_timeout_ms or WARMFLOW_STALL_TIMEOUT_MS (0 disables the watchdog)`,
+      `${this.#who(nodes)} made no progress for ${seconds(limit)} (${this.readyAt === null ? 'not deployed yet; ' : ''}last progress: ${done.join(', ')}); if a function legitimately waits that long, raise stall_timeout_ms or WARMFLOW_STALL_TIMEOUT_MS (0 disables the watchdog)`,
       {
         hint: `a function may be awaiting something that never answers (see the worker log under WARMFLOW_HOME/workers); the default timeout is ${DEFAULT_STALL_TIMEOUT_MS} ms`,
       },
     );
     (error as WarmflowError & { node_id?: string }).node_id = nodes[0] ?? this.rac.node_id;
     return error;
+  }
+
+  /** `resource R running nodes "a", "b"`, for error messages. */
+  #who(nodes: string[]): string {
+    return `resource ${this.rac.resource_id} running node${nodes.length === 1 ? '' : 's'} ${nodes.map((n) => `"${n}"`).join(', ')}`;
   }
 
   /** The function nodes this resource runs. */
@@ -266,7 +271,7 @@ export class ResourceSession {
     const nodes = this.#functionNodes();
     const error = new WarmflowError(
       'E_RESOURCE_DIED',
-      `resource ${this.rac.resource_id} running node${nodes.length === 1 ? '' : 's'} ${nodes.map((n) => `"${n}"`).join(', ')} went away mid-run: ${reason}`,
+      `${this.#who(nodes)} went away mid-run: ${reason}`,
       {
         hint: 'see the worker log under WARMFLOW_HOME/workers; a worker over its memory limit is killed (raise memory_gb)',
       },

@@ -70,7 +70,7 @@ export function applyEngineCalibration(
     model.cpu_rel_error = Math.min(model.cpu_rel_error, 0.25);
     model.basis = 'calibration';
     model.notes.push(
-      `engine calibration: ${round(measured.warm_cpu_us_per_record)} µs/record warm over ${calibration.warm_passes} pass(es) of ${measured.records_in} records on a ${threadsOf(calibration, id)}-thread resource (the sandbox alone measured ${round(before)})`,
+      `engine calibration: ${round(measured.warm_cpu_us_per_record)} µs/record warm over ${calibration.warm_passes} pass(es) of ${measured.records_in} records on a ${threadsOf(calibration, id)}-thread resource (${model.calibration !== undefined ? 'the sandbox alone measured' : 'default coefficients said'} ${round(before)})`,
     );
   }
   for (const group of calibration.groups) {

@@ -76,6 +76,20 @@ export interface KubeApi {
 /** The JSON merge patch content type (the client's `PatchStrategy.MergePatch`). */
 export const MERGE_PATCH = 'application/merge-patch+json';
 
+/** Pods in every namespace matching `labelSelector`: the list, with its `resourceVersion`. */
+export function listPods(api: KubeApi, labelSelector: string): ReturnType<ObjectApi['list']> {
+  return api.objects.list(
+    'v1',
+    'Pod',
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    labelSelector,
+  );
+}
+
 /**
  * Builds the real client from a kubeconfig: `KUBECONFIG`, `~/.kube/config`, else the in-cluster
  * service account (what `KubeConfig.loadFromDefault` does), or from a kubeconfig file or

@@ -1,5 +1,5 @@
 import type { KubeApi, KubeObject } from './kube-api.js';
-import { MERGE_PATCH } from './kube-api.js';
+import { listPods, MERGE_PATCH } from './kube-api.js';
 import { isStatus, toWarmflowError } from './kubernetes-errors.js';
 import {
   LABEL,
@@ -102,17 +102,7 @@ export class ObjectApplier {
   /** Worker pods in every namespace matching a label selector. */
   async listPods(labelSelector: string): Promise<KubeObject[]> {
     try {
-      const list = await this.#api.objects.list(
-        'v1',
-        'Pod',
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        labelSelector,
-      );
-      return list.items;
+      return (await listPods(this.#api, labelSelector)).items;
     } catch (error) {
       throw toWarmflowError(error, 'listing worker pods');
     }

@@ -1,4 +1,4 @@
-import type { KubeApi, KubeObject } from './kube-api.js';
+import { listPods, type KubeApi, type KubeObject } from './kube-api.js';
 import { apiFailure } from './kubernetes-errors.js';
 
 /** What a {@link PodWatcher} reports. */
@@ -59,16 +59,7 @@ export class PodWatcher {
   }
 
   async #list(): Promise<void> {
-    const list = await this.#config.api.objects.list(
-      'v1',
-      'Pod',
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      this.#config.labelSelector,
-    );
+    const list = await listPods(this.#config.api, this.#config.labelSelector);
     this.#resourceVersion = list.metadata?.resourceVersion ?? '';
     this.#config.handlers.onResync(list.items);
   }

@@ -27,6 +27,15 @@ export function chunkBytesFor(size: number, threads: number): number {
   return Math.max(16 * 1024, Math.min(CHUNK_BYTES, Math.ceil(size / (threads * 8))));
 }
 
+/** Bytes per chunk of a file source: what the deploy spec says, else {@link chunkBytesFor}. */
+export function sourceChunkBytes(
+  source: { chunk_bytes?: number },
+  size: number,
+  threads: number,
+): number {
+  return source.chunk_bytes ?? chunkBytesFor(size, threads);
+}
+
 /** Number of chunks of a file of `size` bytes. */
 export function chunkCount(size: number, chunkBytes = CHUNK_BYTES): number {
   return Math.max(1, Math.ceil(size / chunkBytes));

@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { toFailure, WarmflowError } from '../../errors.js';
 import type { UserFunction } from '../../template/function-api.js';
 import { BatchExecutor } from './batch-executor.js';
-import { CHUNK_BYTES, chunkBytesFor, chunkCount, readChunk } from './chunk-source.js';
+import { CHUNK_BYTES, chunkCount, readChunk, sourceChunkBytes } from './chunk-source.js';
 import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
 import { compileGraph } from './node-graph.js';
 import { OutputChannel } from './output-channel.js';
@@ -152,7 +152,7 @@ export class PartitionRuntime {
       if (source.mode === 'file') {
         state.fd = openSync(source.path, 'r');
         state.size = fstatSync(state.fd).size;
-        state.chunkBytes = source.chunk_bytes ?? chunkBytesFor(state.size, this.#n);
+        state.chunkBytes = sourceChunkBytes(source, state.size, this.#n);
         state.total = chunkCount(state.size, state.chunkBytes);
       }
       this.#sources.push(state);

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { WarmflowError } from '../../errors.js';
 import type { WorkerConnection } from '../dataplane-contract.js';
 import type { WireMessage } from '../protocol.js';
-import { chunkBytesFor, chunkCount } from './chunk-source.js';
+import { chunkCount, sourceChunkBytes } from './chunk-source.js';
 import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
 import type { FromThread } from './thread-messages.js';
 import type { ThreadPool } from './thread-pool.js';
@@ -189,7 +189,7 @@ export class ResourceRun {
         if (source.mode !== 'file') return 0;
         try {
           const size = statSync(source.path).size;
-          return chunkCount(size, source.chunk_bytes ?? chunkBytesFor(size, this.#count));
+          return chunkCount(size, sourceChunkBytes(source, size, this.#count));
         } catch {
           return Number.POSITIVE_INFINITY;
         }
