@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import { executeDataflow } from '../src/execute/execution-manager.js';
 import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
-import { ruleRprs } from '../src/execute/rule-rprs.js';
+import { ruleRprs } from '../src/predictor/rule-rprs.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow } from '../src/template/load-flow.js';

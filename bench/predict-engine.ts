@@ -8,7 +8,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { writeExampleData } from '../examples/generate.js';
-import { runFlow } from '../src/execute/run-flow.js';
+import { runFlow } from '../src/flow/run-flow.js';
 import type { CompletionStatus } from '../src/execute/completion-status.js';
 import type { HistoryStore } from '../src/history/history-store.js';
 import type { LoadedFlow } from '../src/template/load-flow.js';

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { executeDataflow } from '../src/execute/execution-manager.js';
 import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
-import { ruleRprs } from '../src/execute/rule-rprs.js';
+import { ruleRprs } from '../src/predictor/rule-rprs.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow } from '../src/template/load-flow.js';

@@ -77,6 +77,28 @@ export type {
   ManifestOptions as KubernetesManifestOptions,
 } from './provision/kubernetes/index.js';
 export { historyReport, runReport, formatHistoryText } from './history/index.js';
+export { recordRun, latestCalibration } from './history/index.js';
+export {
+  runFlow,
+  planRprs,
+  calibrationSamples,
+  calibrateOnEngine,
+  executeAndRecord,
+  CALIBRATE_UNTIL_RUNS,
+  CALIBRATION_SAMPLE,
+  formatRunReport,
+  formatStatus,
+} from './flow/index.js';
+export type {
+  RunFlowOptions,
+  RunFlowResult,
+  PlanRprsOptions,
+  PlannedRprs,
+  RprSource,
+  CalibrationSamples,
+  EngineCalibrationOptions,
+  RecordInto,
+} from './flow/index.js';
 export type { HistoryRunReport, HistoryNodeReport } from './history/index.js';
 export {
   predict,
@@ -218,9 +240,6 @@ export {
   planGroups,
   fitGroupRprs,
   groupParallelism,
-  ruleRprs as executeRuleRprs,
-  runFlow,
-  recordRun,
   resolveSources,
   parseInputs,
   SinkFiles,
@@ -228,14 +247,10 @@ export {
   feedSource,
   buildDeploySpec,
   runStores,
-  formatRunReport,
-  formatStatus,
 } from './execute/index.js';
 export type {
   ExecutionRequest,
   ExecutionEnvironment,
-  RunFlowOptions,
-  RunFlowResult,
   ResolvedSource,
   PushBatch,
   FeederStats,

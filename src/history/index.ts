@@ -1,6 +1,7 @@
 /** Past runs and their measured usage: SQLite (embedded default) and PostgreSQL. */
 export type { HistoryStore, RunRecord, FunctionObservation } from './history-store.js';
 export { openHistory } from './open-history.js';
+export { recordRun, latestCalibration } from './record-run.js';
 export { observationsFromStatus, sourceFingerprint } from './observations-from-status.js';
 export type { ObservationExtras } from './observations-from-status.js';
 export { templateFingerprint } from './template-fingerprint.js';

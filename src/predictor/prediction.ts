@@ -45,7 +45,7 @@ export interface PredictOptions {
    */
   groups?: string[][];
   /**
-   * A run of the flow on the engine over the sample (`calibrateOnEngine` in src/execute):
+   * A run of the flow on the engine over the sample (`calibrateOnEngine` in src/flow):
    * corrects each function's CPU and its resource's base memory for what the engine adds.
    */
   engineCalibration?: EngineCalibration;

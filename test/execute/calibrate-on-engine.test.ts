@@ -2,7 +2,7 @@ import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExampleData } from '../../examples/generate.js';
-import { calibrateOnEngine } from '../../src/execute/calibrate-on-engine.js';
+import { calibrateOnEngine } from '../../src/flow/calibrate-on-engine.js';
 import { planGroups } from '../../src/execute/plan.js';
 import { readSample } from '../../src/predictor/calibration/sample-reader.js';
 import { predict } from '../../src/predictor/predict.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordRun } from '../../src/execute/run-flow.js';
+import { recordRun } from '../../src/history/record-run.js';
 import { SinkFiles } from '../../src/execute/sinks.js';
 import { openHistory } from '../../src/history/open-history.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';

@@ -7,7 +7,7 @@ import {
   type ExecutionRequest,
 } from '../../src/execute/execution-manager.js';
 import { fitGroupRprs, planGroups } from '../../src/execute/plan.js';
-import { ruleRprs } from '../../src/execute/rule-rprs.js';
+import { ruleRprs } from '../../src/predictor/rule-rprs.js';
 import type { CompletionStatus } from '../../src/execute/completion-status.js';
 import type { Provider } from '../../src/provision/provider.js';
 import { openStore } from '../../src/stores/open-store.js';

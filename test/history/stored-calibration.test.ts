@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { latestCalibration } from '../../src/execute/run-flow.js';
+import { latestCalibration } from '../../src/history/record-run.js';
 import { openHistory } from '../../src/history/open-history.js';
 import { colocatedShare } from '../../src/predictor/learning/history-context.js';
 import type { EngineCalibration } from '../../src/predictor/calibration/engine-calibration.js';

@@ -265,11 +265,20 @@ describe('predict', () => {
     expect(parse.model.calibration!.records).toBe(500);
   });
 
-  it('ruleRprs sizes every node by its kind', () => {
+  it('ruleRprs sizes every node by its kind and its record size', () => {
     const rprs = ruleRprs(flow.template);
-    expect(rprs.find((r) => r.node_id === 'sessionize')!.memory_gb).toBe(1);
-    expect(rprs.find((r) => r.node_id === 'parse')!.memory_gb).toBe(0.5);
+    const of = (list: typeof rprs, id: string) => list.find((r) => r.node_id === id)!;
+    // Small records: the 0.25 GiB floor, plus 0.25 GiB of state for the keyed node.
+    expect(of(rprs, 'sessionize').memory_gb).toBe(0.5);
+    expect(of(rprs, 'parse').memory_gb).toBe(0.25);
+    expect(of(rprs, 'parse').cpu_cores).toBe(1);
+    const source = rprs.find((r) => r.node_id.startsWith('source:'))!;
+    expect(source.cpu_cores).toBe(0.25);
     expect(rprs.every((r) => r.reasoning!.basis === 'rule')).toBe(true);
+    // 4 KiB records: 64 batches of 1,000 in flight, four times over, is ~0.98 GiB.
+    const large = ruleRprs(flow.template, 4096);
+    expect(of(large, 'parse').memory_gb).toBe(0.98);
+    expect(of(large, 'sessionize').memory_gb).toBe(1.23);
   });
 });
 

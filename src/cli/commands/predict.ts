@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import ora from 'ora';
@@ -14,7 +14,8 @@ import type { EngineCalibration } from '../../predictor/calibration/engine-calib
 import { profile } from '../../profiler/profile.js';
 import type { Dcp } from '../../profiler/dcp.js';
 import { loadFlow, type LoadedFlow } from '../../template/load-flow.js';
-import { calibrateOnEngine } from '../../execute/calibrate-on-engine.js';
+import { calibrateOnEngine } from '../../flow/calibrate-on-engine.js';
+import { calibrationSamples } from '../../flow/samples.js';
 import { planGroups } from '../../execute/plan.js';
 import { LocalProvider } from '../../provision/local/local-provider.js';
 
@@ -138,16 +139,16 @@ async function engineCalibration(
 ): Promise<{ calibration: EngineCalibration } | { skipped: string }> {
   const provider = new LocalProvider();
   try {
-    const samples: Record<string, unknown[]> = {};
-    const inputBytes: Record<string, number> = {};
+    const sources: { stream: string; input: string }[] = [];
     for (const [name, stream] of Object.entries(flow.spec.streams ?? {})) {
       const from =
         sampleFrom ??
         (stream.source === undefined ? undefined : path.resolve(flow.dir, stream.source));
-      if (from === undefined) continue;
-      samples[name] = await readSample(from, size);
-      if (from !== '-') inputBytes[name] = (await stat(from)).size;
+      if (from !== undefined) sources.push({ stream: name, input: from });
     }
+    const { samples, inputBytes, unreadable } = await calibrationSamples(sources, size);
+    const [stream, why] = Object.entries(unreadable)[0] ?? [];
+    if (stream !== undefined) return { skipped: `no sample of stream "${stream}": ${why}` };
     return {
       calibration: await calibrateOnEngine(flow, { samples, groups, provider, inputBytes }),
     };

@@ -3,7 +3,7 @@ import { cpuUsPerRecord, peakMemoryBytes, type FunctionModel } from '../model/fu
 
 /**
  * What a short run of the whole flow on the real engine measured (see
- * `calibrateOnEngine` in src/execute): the sample replayed through the flow on a
+ * `calibrateOnEngine` in src/flow): the sample replayed through the flow on a
  * resource like the ones the real run gets — same threads, batching, exchanges, stores
  * of the same kinds — once cold and then warm. The sandbox measures each function alone;
  * this measures what the engine adds around them (the runtime of a multi-threaded

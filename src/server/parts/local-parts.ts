@@ -1,12 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { executeDataflow } from '../../execute/execution-manager.js';
-import { fitGroupRprs, planGroups } from '../../execute/plan.js';
-import { ruleRprs } from '../../execute/rule-rprs.js';
-import { recordRun } from '../../execute/run-flow.js';
+import type { CompletionStatus } from '../../execute/completion-status.js';
+import { planGroups } from '../../execute/plan.js';
+import { executeAndRecord } from '../../flow/execute-and-record.js';
+import { planRprs } from '../../flow/plan-rprs.js';
 import type { HistoryStore } from '../../history/history-store.js';
-import { predict } from '../../predictor/predict.js';
-import type { Rpr } from '../../predictor/rpr.js';
 import { profile } from '../../profiler/profile.js';
 import type { PreProvisioningService } from '../../provision/pool/pre-provisioning-service.js';
 import type { PoolStatus } from '../../provision/pool/warm-pool.js';
@@ -45,27 +43,23 @@ export function profilerPart(config: Pick<LocalPartsConfig, 'sample'>): Profiler
 }
 
 /**
- * Predictions as `warmflow run` makes them: the predictor with history, the plain
- * rule when there is no profile or the predictor cannot run, then fitted to the
- * provider's free cores so a pool can actually be provisioned.
+ * Predictions as `warmflow run` makes them (the pipeline's predict stage): the predictor
+ * with history, else the plain rule, whose RPRs then say in their notes why the predictor
+ * could not run; fitted to the provider's free cores so a pool can actually be provisioned.
  */
 export function predictorPart(config: LocalPartsConfig): PredictorPort {
   return {
     async predict({ tenant, flow, dcp }) {
       const loaded = await loadedFlowOf(flow, config.fileRoots);
-      let rprs: Rpr[];
-      try {
-        if (dcp === null) throw new Error('no profile');
-        rprs = (await predict({ flow: loaded, dcp, history: await config.history(), tenant })).rprs;
-      } catch {
-        rprs = ruleRprs(flow.template, dcp?.volume.avg_record_size || 200);
-      }
-      const capacity = await config.provider.capacity();
-      return fitGroupRprs(
-        rprs,
-        planGroups(flow.template),
-        Math.max(1, capacity.cpu_cores - capacity.allocated.cpu_cores),
-      );
+      const planned = await planRprs({
+        flow: loaded,
+        dcp,
+        groups: planGroups(loaded.template),
+        provider: config.provider,
+        history: await config.history(),
+        tenant,
+      });
+      return planned.rprs;
     },
   };
 }
@@ -125,7 +119,21 @@ function progressOf(flow: FlowRecord, state: NodeProgress['state']): NodeProgres
   return flow.template.nodes.map((n) => ({ node_id: n.id, state, records_in: 0, records_out: 0 }));
 }
 
-/** Runs through the execution manager (warm claim, else on demand) and records each run in history. */
+/**
+ * Each node's final state as the run's status tells it: every node of a succeeded run
+ * succeeded; every node of a run that did not is `failed` (its outputs are incomplete;
+ * the status's error names the node that caused it).
+ */
+export function finalProgress(status: CompletionStatus): NodeProgress[] {
+  return status.nodes.map((n) => ({
+    node_id: n.node_id,
+    state: status.outcome === 'succeeded' ? 'succeeded' : 'failed',
+    records_in: n.records_in,
+    records_out: n.records_out,
+  }));
+}
+
+/** Runs through the pipeline's execute and record stages (warm claim, else on demand). */
 export function executorPart(config: LocalPartsConfig): ExecutorPort {
   return {
     async execute(input) {
@@ -139,14 +147,18 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
         writeFileSync(file, input.records.map((r) => JSON.stringify(r)).join('\n') + '\n');
         inputs['*'] = file;
       }
-      const rprs = input.rprs ?? ruleRprs(input.flow.template, 200);
-      const status = await executeDataflow(
+      const groups = planGroups(loaded.template);
+      // Without RPRs from the API, the run is sized as a prediction without a profile is.
+      const rprs =
+        input.rprs ??
+        (await planRprs({ flow: loaded, dcp: null, groups, provider: config.provider })).rprs;
+      const status = await executeAndRecord(
         {
           execution_id: input.execution_id,
           tenant: input.tenant,
           flow: loaded,
           rprs,
-          groups: planGroups(loaded.template),
+          groups,
           inputs,
           out_dir: outDir,
         },
@@ -158,21 +170,9 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
               input.onProgress(progressOf(input.flow, 'running'));
           },
         },
+        { history: await config.history(), dcp: input.dcp },
       );
-      input.onProgress(
-        status.nodes.map((n) => ({
-          node_id: n.node_id,
-          state:
-            status.outcome === 'succeeded'
-              ? 'succeeded'
-              : status.error?.node_id === n.node_id
-                ? 'failed'
-                : 'succeeded',
-          records_in: n.records_in,
-          records_out: n.records_out,
-        })),
-      );
-      await recordRun(await config.history(), loaded, input.dcp, rprs, status);
+      input.onProgress(finalProgress(status));
       return status;
     },
   };

@@ -8,10 +8,10 @@ import { Claim } from '../provision/pool/claim.js';
 import type { Provider } from '../provision/provider.js';
 import type { LoadedFlow } from '../template/load-flow.js';
 import type { StoreSpec } from '../template/types.js';
-import type { CompletionStatus } from './completion-status.js';
-import { executeDataflow, provisionResources, type Placed } from './execution-manager.js';
-import { fitGroupRprs, groupParallelism } from './plan.js';
-import { ruleRprs } from './rule-rprs.js';
+import type { CompletionStatus } from '../execute/completion-status.js';
+import { executeDataflow, provisionResources, type Placed } from '../execute/execution-manager.js';
+import { fitGroupRprs, groupParallelism } from '../execute/plan.js';
+import { ruleRprs } from '../predictor/rule-rprs.js';
 import { chunkBytesFor } from '../worker/dataplane/chunk-source.js';
 
 /** Options of {@link calibrateOnEngine}. */

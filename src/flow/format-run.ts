@@ -1,4 +1,4 @@
-import type { CompletionStatus } from './completion-status.js';
+import type { CompletionStatus } from '../execute/completion-status.js';
 import type { RunFlowResult } from './run-flow.js';
 
 const MiB = 1024 * 1024;

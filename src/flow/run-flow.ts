@@ -1,0 +1,212 @@
+import path from 'node:path';
+import type { HistoryStore } from '../history/history-store.js';
+import { latestCalibration } from '../history/record-run.js';
+import type { Dcp } from '../profiler/dcp.js';
+import { profile } from '../profiler/profile.js';
+import type { EngineCalibration } from '../predictor/calibration/engine-calibration.js';
+import type { Rpr } from '../predictor/rpr.js';
+import { LocalProvider } from '../provision/local/local-provider.js';
+import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
+import type { Provider } from '../provision/provider.js';
+import type { Rac } from '../provision/rac.js';
+import { loadFlow } from '../template/load-flow.js';
+import type { LoadedFlow } from '../template/load-flow.js';
+import type { StoreSpec } from '../template/types.js';
+import type { CompletionStatus } from '../execute/completion-status.js';
+import { planGroups } from '../execute/plan.js';
+import { resolveSources } from '../execute/sources.js';
+import { calibrateOnEngine } from './calibrate-on-engine.js';
+import { executeAndRecord } from './execute-and-record.js';
+import { planRprs, type RprSource } from './plan-rprs.js';
+import { calibrationSamples, type CalibrationSamples } from './samples.js';
+
+/** Options of {@link runFlow}. */
+export interface RunFlowOptions {
+  /** Input per stream (`*`: the only one); default the flow's own sources. */
+  inputs?: Record<string, string>;
+  rate?: number;
+  /** On-demand resources only, no warm pool. */
+  cold?: boolean;
+  /** Default `./out/<flow>`. */
+  outDir?: string;
+  stores?: Record<string, StoreSpec>;
+  stateStore?: string;
+  tenant?: string;
+  /** Records the profiler reads per stream (default 20,000). */
+  sample?: number;
+  /** The provider (default a LocalProvider under WARMFLOW_HOME); closed by runFlow only if it created it. */
+  provider?: Provider;
+  /** Past runs: the predictor learns from them and this run is recorded into them. */
+  history?: HistoryStore;
+  /**
+   * Calibrate the functions before predicting: `engine` (default) runs them in sandboxes
+   * and then the sample through the flow on the engine, `sandbox` only the former, `none`
+   * neither. Either way only while history holds fewer than 3 runs of the template.
+   */
+  calibrate?: 'engine' | 'sandbox' | 'none';
+  onEvent?: (event: string, detail?: Record<string, unknown>) => void;
+}
+
+/** Everything one `warmflow run` did, for the report. */
+export interface RunFlowResult {
+  flow: LoadedFlow;
+  dcps: Record<string, Dcp>;
+  rprs: Rpr[];
+  /** `predictor` or `rule` (when the predictor could not run, with why). */
+  rpr_source: RprSource;
+  groups: string[][];
+  racs: Rac[];
+  pool_ms: number | null;
+  status: CompletionStatus;
+}
+
+/** Past runs of a template after which `run` stops calibrating and trusts history. */
+export const CALIBRATE_UNTIL_RUNS = 3;
+/** Sample records per stream that calibration runs the functions on. */
+export const CALIBRATION_SAMPLE = 2000;
+
+/**
+ * The pipeline, the one every front door runs (`warmflow run` and `demo`, the benches):
+ * profile → calibrate → predict (or the rule) → fit → pool → execute → record. Loads the
+ * flow, profiles each input, calibrates while history is short, predicts one RPR per node
+ * (the plain rule if the predictor fails), pre-provisions the warm pool from them, then
+ * sends the execution request, which takes its resources from the pool (or, `cold`,
+ * provisions on demand), records the run and returns what happened.
+ */
+export async function runFlow(
+  flowFile: string,
+  options: RunFlowOptions = {},
+): Promise<RunFlowResult> {
+  const flow = await loadFlow(flowFile);
+  const inputs = options.inputs ?? {};
+  const sources = resolveSources(flow, inputs, options.rate);
+  options.onEvent?.('profiling');
+  const dcps: Record<string, Dcp> = {};
+  for (const source of sources)
+    dcps[source.stream] = await profile(source.input, { sample: options.sample ?? 20_000 });
+  const first = dcps[sources[0].stream];
+  // The predictor sizes co-located nodes as one resource, so it must know the placement.
+  const groups = planGroups(flow.template);
+  const tenant = options.tenant ?? 'default';
+  const provider = options.provider ?? new LocalProvider();
+  try {
+    const { calibration, samples, calibrating } = await calibrate(flow, sources, groups, {
+      ...options,
+      provider,
+      tenant,
+    });
+    options.onEvent?.('predicting');
+    const { rprs, rpr_source } = await planRprs({
+      flow,
+      dcp: first,
+      dcps,
+      groups,
+      provider,
+      tenant,
+      calibrate: calibrating ? { samples: samples.samples, sampleSize: CALIBRATION_SAMPLE } : false,
+      ...(calibration.engine !== undefined ? { engineCalibration: calibration.engine } : {}),
+      ...(options.history !== undefined ? { history: options.history } : {}),
+    });
+    const pool = options.cold === true ? null : new PreProvisioningService({ provider });
+    try {
+      let racs: Rac[] = [];
+      let poolMs: number | null = null;
+      if (pool !== null) {
+        options.onEvent?.('pre-provisioning');
+        const t = performance.now();
+        racs = await pool.preProvision({ flow, rprs, tenant, groups, sets: 1 });
+        poolMs = performance.now() - t;
+      }
+      options.onEvent?.('executing');
+      const status = await executeAndRecord(
+        {
+          tenant,
+          flow,
+          rprs,
+          groups,
+          inputs,
+          ...(options.rate !== undefined ? { rate: options.rate } : {}),
+          out_dir: options.outDir ?? path.resolve('out', flow.template.name),
+          ...(options.stores !== undefined ? { stores: options.stores } : {}),
+          ...(options.stateStore !== undefined ? { state_store: options.stateStore } : {}),
+        },
+        {
+          provider,
+          pool,
+          cold: options.cold === true,
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        },
+        options.history === undefined
+          ? undefined
+          : {
+              history: options.history,
+              dcp: first,
+              ...(calibration.made !== undefined ? { calibration: calibration.made } : {}),
+            },
+      );
+      return { flow, dcps, rprs, rpr_source, groups, racs, pool_ms: poolMs, status };
+    } finally {
+      await pool?.close();
+    }
+  } finally {
+    if (options.provider === undefined) await provider.close();
+  }
+}
+
+/**
+ * The calibrate stage: while history holds fewer than {@link CALIBRATE_UNTIL_RUNS} runs of
+ * the template, reads a sample of this run's inputs (not the flow's default sources) and,
+ * in `engine` mode, runs it through the flow on the engine; past that, the template's last
+ * engine calibration is the prior that history refines.
+ */
+async function calibrate(
+  flow: LoadedFlow,
+  sources: ReturnType<typeof resolveSources>,
+  groups: string[][],
+  options: RunFlowOptions & { provider: Provider; tenant: string },
+): Promise<{
+  calibrating: boolean;
+  samples: CalibrationSamples;
+  calibration: { engine?: EngineCalibration; made?: EngineCalibration };
+}> {
+  const mode = options.calibrate ?? 'engine';
+  // Calibration runs every function in a sandbox (1-2 s each): worth it for a new flow,
+  // not once enough measured runs of this template are in history.
+  const pastRuns =
+    options.history === undefined
+      ? 0
+      : (
+          await options.history.runs({
+            tenant: options.tenant,
+            template: flow.template.name,
+            limit: CALIBRATE_UNTIL_RUNS,
+          })
+        ).length;
+  const calibrating = mode !== 'none' && pastRuns < CALIBRATE_UNTIL_RUNS;
+  const samples: CalibrationSamples = calibrating
+    ? await calibrationSamples(sources, CALIBRATION_SAMPLE)
+    : { samples: {}, inputBytes: {}, unreadable: {} };
+  if (!calibrating) {
+    const stored =
+      mode !== 'none' && options.history !== undefined
+        ? await latestCalibration(options.history, options.tenant, flow.template.name)
+        : undefined;
+    return { calibrating, samples, calibration: stored !== undefined ? { engine: stored } : {} };
+  }
+  if (mode !== 'engine') return { calibrating, samples, calibration: {} };
+  options.onEvent?.('calibrating');
+  try {
+    const made = await calibrateOnEngine(flow, {
+      samples: samples.samples,
+      groups,
+      provider: options.provider,
+      tenant: options.tenant,
+      inputBytes: samples.inputBytes,
+    });
+    return { calibrating, samples, calibration: { engine: made, made } };
+  } catch (error) {
+    // The sandbox calibration still grounds the prediction; the report says why.
+    options.onEvent?.('calibration-skipped', { reason: (error as Error).message });
+    return { calibrating, samples, calibration: {} };
+  }
+}
