@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { RprSchema } from '../predictor/rpr-validation.js';
 
 /** Every request body is a strict object: an unknown field is a 400 naming it, not silently ignored. */
 const quotaNumber = z.number().positive().finite();
@@ -47,20 +48,12 @@ export const PredictInput = z
   .strictObject({ profile_id: z.string().min(1).optional() })
   .openapi('PredictInput');
 
-const RprInput = z.strictObject({
-  node_id: z.string().min(1),
-  resource_type: z.enum(['CPU', 'GPU']),
-  cpu_cores: z.number().positive().finite(),
-  memory_gb: z.number().positive().finite(),
-  gpu_enabled: z.boolean(),
-  data_store_instance: z.string().nullable(),
-});
-
 export const PoolCreate = z
   .strictObject({
     flow_id: z.string().min(1),
     profile_id: z.string().min(1).optional(),
-    rprs: z.array(RprInput).min(1).max(256).optional(),
+    // The one RPR validator's schema; the route then checks the RPRs against the flow.
+    rprs: z.array(RprSchema).min(1).max(256).optional(),
   })
   .openapi('PoolCreate');
 

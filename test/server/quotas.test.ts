@@ -27,20 +27,25 @@ describe('server: quotas', () => {
 
   it('warm_resources: more warm resources than allowed is a 429 naming "warm_resources"', async () => {
     const h = makeHarness({ cores: 0.5, memoryGb: 0.25 });
-    const a = await h.tenant('a', { warm_resources: 3 });
+    const a = await h.tenant('a', { warm_resources: 2 });
     const flow = await h.flow(a.key);
-    const rpr = {
-      node_id: 'enrich',
+    const rpr = (node_id: string) => ({
+      node_id,
       resource_type: 'CPU',
       cpu_cores: 0.5,
       memory_gb: 0.25,
       gpu_enabled: false,
       data_store_instance: null,
-    };
+    });
     expect(
-      (await h.call('POST', '/v1/pools', a.key, { flow_id: flow, rprs: [rpr, rpr, rpr] })).status,
+      (
+        await h.call('POST', '/v1/pools', a.key, {
+          flow_id: flow,
+          rprs: [rpr('enrich'), rpr('count')],
+        })
+      ).status,
     ).toBe(201);
-    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: flow, rprs: [rpr] });
+    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: flow, rprs: [rpr('enrich')] });
     expect([res.status, res.json.error.quota]).toEqual([429, 'warm_resources']);
   });
 

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { WarmflowError } from '../../errors.js';
-import type { Rpr } from '../../predictor/rpr.js';
+import { readRprsFile } from './rpr-file.js';
 import { flowProvisionRequests } from '../../provision/kubernetes/flow-requests.js';
 import {
   applyOrder,
@@ -57,7 +56,7 @@ export function registerK8s(program: Command): void {
     )
     .action(async (flowFile: string, flags: ManifestsFlags) => {
       const flow = await loadFlow(flowFile);
-      const rprs = await readRprs(flags.rpr);
+      const rprs = await readRprsFile(flags.rpr, flow.template);
       const options = manifestOptions(flags);
       const quotas = parseQuotas(flags.quota);
       const requests = flowProvisionRequests(flow, rprs, flags.tenant);
@@ -137,50 +136,4 @@ function parseQuotas(text: string | undefined): TenantQuotas {
     quotas[key as keyof TenantQuotas] = amount;
   }
   return resolveTenantQuotas(quotas);
-}
-
-async function readRprs(file: string): Promise<Rpr[]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new WarmflowError(
-      'E_INVALID_RPR',
-      `cannot read RPRs from ${file}: ${(error as Error).message}`,
-      {
-        hint: 'write them with `warmflow predict FLOW --json > rpr.json`',
-      },
-    );
-  }
-  const list = Array.isArray(parsed)
-    ? parsed
-    : parsed !== null &&
-        typeof parsed === 'object' &&
-        Array.isArray((parsed as { rprs?: unknown }).rprs)
-      ? (parsed as { rprs: unknown[] }).rprs
-      : [parsed];
-  const bad = list.findIndex(
-    (r) =>
-      r === null ||
-      typeof r !== 'object' ||
-      typeof (r as Rpr).node_id !== 'string' ||
-      typeof (r as Rpr).cpu_cores !== 'number' ||
-      !((r as Rpr).cpu_cores > 0) ||
-      typeof (r as Rpr).memory_gb !== 'number' ||
-      !((r as Rpr).memory_gb > 0),
-  );
-  if (list.length === 0 || bad >= 0) {
-    throw new WarmflowError(
-      'E_INVALID_RPR',
-      `${file}: ${list.length === 0 ? 'no RPRs' : `RPR ${bad} needs node_id, cpu_cores > 0 and memory_gb > 0`}`,
-    );
-  }
-  return (list as Array<Partial<Rpr> & Pick<Rpr, 'node_id' | 'cpu_cores' | 'memory_gb'>>).map(
-    (r) => ({
-      ...r,
-      resource_type: r.resource_type ?? (r.gpu_enabled ? 'GPU' : 'CPU'),
-      gpu_enabled: r.gpu_enabled ?? false,
-      data_store_instance: r.data_store_instance ?? null,
-    }),
-  );
 }

@@ -1,31 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { WarmflowError } from '../../errors.js';
-import type { Rpr } from '../../predictor/rpr.js';
+import { readRprsFile } from './rpr-file.js';
 import type { Rac } from '../../provision/rac.js';
 import type { PoolStatus } from '../../provision/pool/warm-pool.js';
-
-/** Reads RPRs from a file holding an array of RPRs or an object with an `rprs` array (a prediction). */
-function readRprs(file: string): Rpr[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new WarmflowError(
-      'E_INVALID_RPR',
-      `cannot read RPRs from ${file}: ${(cause as Error).message}`,
-      { cause },
-    );
-  }
-  const rprs = Array.isArray(parsed) ? parsed : (parsed as { rprs?: unknown }).rprs;
-  if (!Array.isArray(rprs) || rprs.some((r) => typeof (r as Rpr).node_id !== 'string')) {
-    throw new WarmflowError('E_INVALID_RPR', `${file} holds no RPR list`, {
-      hint: 'give a JSON array of RPRs, or the output of `warmflow predict --json` (an object with "rprs")',
-    });
-  }
-  return rprs as Rpr[];
-}
 
 function formatRac(rac: Rac): string {
   return `    ${rac.resource_id}  ${rac.node_id}  ${rac.status}  ${rac.network_address}  ${rac.rpr.cpu_cores} cores, ${rac.rpr.memory_gb} GB`;
@@ -73,7 +50,7 @@ export function registerPool(program: Command): void {
         const result = await sendControl({
           op: 'up',
           flow: path.resolve(flow),
-          rprs: readRprs(options.rpr),
+          rprs: await readRprsFile(options.rpr),
           sets: Number(options.sets),
           keep_alive_ms: Number(options.keepAlive),
         });

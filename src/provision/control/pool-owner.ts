@@ -3,6 +3,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { WarmflowError } from '../../errors.js';
 import { homeDatabasePath } from '../../home.js';
+import { parseRprs } from '../../predictor/rpr-validation.js';
 import { loadFlow } from '../../template/load-flow.js';
 import { LocalProvider, type LocalProviderConfig } from '../local/local-provider.js';
 import type { Provider } from '../provider.js';
@@ -83,7 +84,7 @@ async function handle(
       const flow = await loadFlow(path.resolve(request.flow));
       const input: Parameters<PreProvisioningService['preProvision']>[0] = {
         flow,
-        rprs: request.rprs,
+        rprs: parseRprs(request.rprs, 'the control request', flow.template),
         tenant: request.tenant ?? 'default',
         sets: request.sets ?? 1,
       };

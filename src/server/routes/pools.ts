@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Rpr } from '../../predictor/rpr.js';
+import { parseRprs } from '../../predictor/rpr-validation.js';
 import { enforceResources, type ResourceAmount } from '../../tenancy/quotas.js';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
@@ -53,7 +54,7 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       const body = c.req.valid('json');
       const flow = tenantFlow(state, tenant.id, body.flow_id);
       const rprs =
-        body.rprs ??
+        (body.rprs && parseRprs(body.rprs, 'rprs', flow.template)) ??
         (await state.deps.predictor.predict({
           tenant: tenant.id,
           flow,
