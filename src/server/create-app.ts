@@ -3,6 +3,7 @@ import type { Problem } from '../errors.js';
 import { createAppState, type AppDeps, type AppOptions, type AppState } from './app-state.js';
 import { authenticate, requireAdmin, type AppEnv } from './auth.js';
 import { HttpError, sendError } from './http-error.js';
+import { boundedJsonBodies } from './json-body-bounds.js';
 import { registerDashboard } from './dashboard/serve-dashboard.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerFlowRoutes } from './routes/flows.js';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
     '/v1/*',
     authenticate(deps.tenancy, state.limiter, options.shedDelayMs ?? 500, state.requestSlots),
   );
+  app.use('/v1/*', boundedJsonBodies());
   registerTenantRoutes(app, state);
   registerFlowRoutes(app, state);
   registerProfileRoutes(app, state);

@@ -1,6 +1,13 @@
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ValidationError, type Problem } from '../errors.js';
+import {
+  boundedCopy,
+  checkYamlBounds,
+  limitError,
+  FLOW_LIMITS,
+  type DocumentLimits,
+} from './document-limits.js';
 import { flowSchema } from './flow-schema.js';
 import { FlowPositions, pathToString } from './flow-positions.js';
 import { inferTemplate } from './infer-template.js';
@@ -22,7 +29,13 @@ export type ParsedFlow = FlowSpec & { readonly positions: FlowPositions };
  * const template = inferTemplate(flow);
  * ```
  */
-export function parseFlow(text: string, file?: string): ParsedFlow {
+export function parseFlow(
+  text: string,
+  file?: string,
+  limits: DocumentLimits = FLOW_LIMITS,
+): ParsedFlow {
+  // Bounded before composing: yaml's composer and everything after it recurse.
+  checkYamlBounds(text, limits, file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -42,7 +55,21 @@ export function parseFlow(text: string, file?: string): ParsedFlow {
     throw new ValidationError(`invalid flow ${file ?? '<input>'}`, problems);
   }
   const positions = FlowPositions.fromYaml(doc.contents, lineCounter, file);
-  return validateFlowSpec(doc.toJS({ maxAliasCount: 100 }), positions);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: limits.maxAliases });
+  } catch (error) {
+    // yaml refuses an alias bomb with a ReferenceError; it is the same limit as ours.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw limitError(
+      'flow',
+      `expanding the aliases takes more than ${limits.maxAliases} steps`,
+      'max_aliases',
+      'write the repeated parts out instead of aliasing them',
+      file,
+    );
+  }
+  return validateFlowSpec(boundedCopy(value, limits, file), positions);
 }
 
 /**

@@ -2,6 +2,7 @@ import { TenancyStore } from '../../src/tenancy/tenancy-store.js';
 import type { Quotas } from '../../src/tenancy/quotas.js';
 import { createApp } from '../../src/server/create-app.js';
 import { templatePort } from '../../src/server/wiring.js';
+import type { ProfilerPort } from '../../src/server/ports.js';
 import { FakeExecutor, FakeHistory, FakePools, FakePredictor, FakeProfiler } from './fakes.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -19,7 +20,9 @@ functions:
 `;
 
 /** An app over a real tenancy store (in memory), the real template part and fakes for the rest. */
-export function makeHarness(options: { cores?: number; memoryGb?: number } = {}) {
+export function makeHarness(
+  options: { cores?: number; memoryGb?: number; profiler?: ProfilerPort } = {},
+) {
   const tenancy = new TenancyStore({ path: ':memory:', adminKey: ADMIN_KEY });
   const executor = new FakeExecutor();
   const pools = new FakePools();
@@ -27,7 +30,7 @@ export function makeHarness(options: { cores?: number; memoryGb?: number } = {})
     {
       tenancy,
       template: templatePort(),
-      profiler: new FakeProfiler(),
+      profiler: options.profiler ?? new FakeProfiler(),
       predictor: new FakePredictor(options.cores, options.memoryGb),
       pools,
       executor,
