@@ -12,6 +12,7 @@ interface ProfileFlags {
   timeField?: string;
   window?: number;
   format?: SourceFormat;
+  maxRecordBytes?: number;
 }
 
 function positiveInt(flag: string) {
@@ -117,6 +118,11 @@ export function registerProfile(program: Command): void {
       'jsonl, csv, tsv or json (default: from the extension, else sniffed)',
       format,
     )
+    .option(
+      '--max-record-bytes <n>',
+      'longest record (line) accepted; a longer one stops the read with E_RECORD_TOO_LONG (default 64 MiB, or WARMFLOW_MAX_RECORD_BYTES)',
+      positiveInt('--max-record-bytes'),
+    )
     .action(async (source: string, flags: ProfileFlags) => {
       if (flags.sample !== undefined && flags.reservoir !== undefined) {
         throw new WarmflowError('E_INVALID_OPTION', '--sample and --reservoir cannot be combined', {
@@ -129,6 +135,7 @@ export function registerProfile(program: Command): void {
       if (flags.seed !== undefined) options.seed = flags.seed;
       if (flags.timeField !== undefined) options.timeField = flags.timeField;
       if (flags.format !== undefined) options.format = flags.format;
+      if (flags.maxRecordBytes !== undefined) options.maxRecordBytes = flags.maxRecordBytes;
       // A terminal that reports 0 columns (some pseudo-terminals) would make ora count
       // infinitely many wrapped lines to clear: no progress there.
       const tty =

@@ -1,5 +1,10 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { ChunkParser, SourceItem } from './source-item.js';
+import {
+  defaultMaxRecordBytes,
+  recordTooLong,
+  type ChunkParser,
+  type SourceItem,
+} from './source-item.js';
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
 const FLOAT = /^-?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -75,7 +80,10 @@ function countQuotes(text: string): number {
 export class CsvParser implements ChunkParser {
   readonly #delimiter: string;
   readonly #decoder = new StringDecoder('utf8');
-  #text = '';
+  readonly #maxRecordBytes: number;
+  /** Pieces of the physical line in progress, joined once its newline arrives (linear time). */
+  #text: string[] = [];
+  #textLength = 0;
   #header: string[] | undefined;
   #line = 0;
   /** A record whose quoted cell continues on the next line. */
@@ -83,26 +91,41 @@ export class CsvParser implements ChunkParser {
   #pendingLine = 0;
   #pendingQuotes = 0;
 
-  constructor(delimiter = ',') {
+  constructor(delimiter = ',', maxRecordBytes = defaultMaxRecordBytes()) {
     this.#delimiter = delimiter;
+    this.#maxRecordBytes = maxRecordBytes;
   }
 
   push(chunk: Buffer, out: SourceItem[]): void {
-    this.#text += this.#decoder.write(chunk);
+    const text = this.#decoder.write(chunk);
     let start = 0;
     for (;;) {
-      const end = this.#text.indexOf('\n', start);
+      const end = text.indexOf('\n', start);
       if (end === -1) break;
-      this.#physicalLine(this.#text.slice(start, end), out);
+      let line = text.slice(start, end);
+      if (this.#text.length > 0) {
+        this.#text.push(line);
+        line = this.#text.join('');
+        this.#text = [];
+        this.#textLength = 0;
+      }
+      this.#physicalLine(line, out);
       start = end + 1;
     }
-    this.#text = this.#text.slice(start);
+    if (start < text.length) {
+      const rest = text.slice(start);
+      this.#textLength += rest.length;
+      if (this.#textLength + this.#pending.length > this.#maxRecordBytes)
+        throw recordTooLong(this.#line + 1, this.#maxRecordBytes);
+      this.#text.push(rest);
+    }
   }
 
   end(out: SourceItem[]): void {
-    this.#text += this.#decoder.end();
-    if (this.#text.length > 0) this.#physicalLine(this.#text, out);
-    this.#text = '';
+    const text = this.#text.join('') + this.#decoder.end();
+    this.#text = [];
+    this.#textLength = 0;
+    if (text.length > 0) this.#physicalLine(text, out);
     if (this.#pending !== '') {
       out.push({
         error: 'unterminated quoted cell',
@@ -117,6 +140,9 @@ export class CsvParser implements ChunkParser {
     this.#line++;
     const quotes = countQuotes(raw);
     if (this.#pending !== '' || this.#pendingQuotes % 2 === 1) {
+      // A quoted cell left open makes one record of everything after it: bounded too.
+      if (this.#pending.length + raw.length > this.#maxRecordBytes)
+        throw recordTooLong(this.#pendingLine, this.#maxRecordBytes);
       this.#pending += '\n' + raw;
       this.#pendingQuotes += quotes;
     } else {

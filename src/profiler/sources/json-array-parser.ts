@@ -1,5 +1,10 @@
 import { JsonlParser } from './jsonl-parser.js';
-import type { ChunkParser, SourceItem } from './source-item.js';
+import {
+  defaultMaxRecordBytes,
+  recordTooLong,
+  type ChunkParser,
+  type SourceItem,
+} from './source-item.js';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -19,8 +24,14 @@ export class JsonArrayParser implements ChunkParser {
   #escape = false;
   /** Bytes of the element in progress that arrived in earlier chunks. */
   #carry: Buffer[] = [];
+  #carryBytes = 0;
   #inElement = false;
   #index = 0;
+  readonly #maxRecordBytes: number;
+
+  constructor(maxRecordBytes = defaultMaxRecordBytes()) {
+    this.#maxRecordBytes = maxRecordBytes;
+  }
 
   push(chunk: Buffer, out: SourceItem[]): void {
     let i = 0;
@@ -29,7 +40,7 @@ export class JsonArrayParser implements ChunkParser {
       if (i === chunk.length) return;
       if (chunk[i] !== 0x5b) {
         this.#mode = 'lines';
-        this.#lines = new JsonlParser();
+        this.#lines = new JsonlParser(this.#maxRecordBytes);
       } else {
         this.#mode = 'array';
         this.#depth = 1;
@@ -66,6 +77,7 @@ export class JsonArrayParser implements ChunkParser {
         if (b === 0x5d) {
           this.#mode = 'done';
           this.#carry = [];
+          this.#carryBytes = 0;
           return;
         }
         continue;
@@ -81,7 +93,12 @@ export class JsonArrayParser implements ChunkParser {
     this.#depth = depth;
     this.#inString = inString;
     this.#escape = escape;
-    if (start !== -1) this.#carry.push(Buffer.from(chunk.subarray(start)));
+    if (start !== -1) {
+      this.#carryBytes += chunk.length - start;
+      if (this.#carryBytes > this.#maxRecordBytes)
+        throw recordTooLong(this.#index + 1, this.#maxRecordBytes);
+      this.#carry.push(Buffer.from(chunk.subarray(start)));
+    }
   }
 
   #emit(chunk: Buffer, start: number, end: number, out: SourceItem[]): void {
@@ -89,6 +106,7 @@ export class JsonArrayParser implements ChunkParser {
     if (this.#carry.length > 0) {
       bytes = Buffer.concat([...this.#carry, bytes]);
       this.#carry = [];
+      this.#carryBytes = 0;
     }
     const line = ++this.#index;
     const text = bytes.toString('utf8');

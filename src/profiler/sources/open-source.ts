@@ -8,7 +8,13 @@ import { CsvParser } from './csv-parser.js';
 import { JsonArrayParser } from './json-array-parser.js';
 import { JsonlParser } from './jsonl-parser.js';
 import { reservoirSample, takeFirst } from './sampling.js';
-import type { ChunkParser, SourceFormat, SourceItem, SourceOptions } from './source-item.js';
+import {
+  defaultMaxRecordBytes,
+  type ChunkParser,
+  type SourceFormat,
+  type SourceItem,
+  type SourceOptions,
+} from './source-item.js';
 
 /** The format an extension names (after removing `.gz`), if any. */
 export function formatFromPath(path: string): SourceFormat | undefined {
@@ -31,16 +37,16 @@ function sniff(head: Buffer): SourceFormat {
   return 'jsonl';
 }
 
-function parserFor(format: SourceFormat): ChunkParser {
+function parserFor(format: SourceFormat, maxRecordBytes: number): ChunkParser {
   switch (format) {
     case 'jsonl':
-      return new JsonlParser();
+      return new JsonlParser(maxRecordBytes);
     case 'csv':
-      return new CsvParser(',');
+      return new CsvParser(',', maxRecordBytes);
     case 'tsv':
-      return new CsvParser('\t');
+      return new CsvParser('\t', maxRecordBytes);
     case 'json':
-      return new JsonArrayParser();
+      return new JsonArrayParser(maxRecordBytes);
   }
 }
 
@@ -133,8 +139,9 @@ export async function* openSourceBatches(
   path: string,
   options: SourceOptions = {},
 ): AsyncGenerator<SourceItem[]> {
+  const maxRecordBytes = options.maxRecordBytes ?? defaultMaxRecordBytes();
   let parser: ChunkParser | undefined =
-    options.format === undefined ? undefined : parserFor(options.format);
+    options.format === undefined ? undefined : parserFor(options.format, maxRecordBytes);
   const hinted = formatFromPath(path);
   async function* parsed(): AsyncGenerator<SourceItem[]> {
     let first = true;
@@ -145,7 +152,7 @@ export async function* openSourceBatches(
         if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
       }
       // A .json file may hold an array or JSON Lines: the array parser tells them apart.
-      parser ??= parserFor(hinted ?? sniff(chunk));
+      parser ??= parserFor(hinted ?? sniff(chunk), maxRecordBytes);
       const out: SourceItem[] = [];
       parser.push(chunk, out);
       if (out.length > 0) yield out;

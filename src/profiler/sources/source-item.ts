@@ -1,3 +1,5 @@
+import { WarmflowError } from '../../errors.js';
+
 /**
  * One item a source yields: a parsed record, or the error of a line that could not be
  * parsed (which never ends the stream). `line` is the 1-based line (JSONL, CSV) or
@@ -27,6 +29,12 @@ export interface SourceOptions {
   seed?: number;
   /** Called as raw bytes are read (compressed bytes for `.gz`), with the file size when known. */
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /**
+   * The longest record (a JSON line, a CSV record, a JSON array element) accepted, in
+   * bytes; a longer one ends the read with `E_RECORD_TOO_LONG` instead of growing memory
+   * without bound (`/dev/zero` has no newline). Default {@link defaultMaxRecordBytes}.
+   */
+  maxRecordBytes?: number;
   /** The stream `-` reads (default `process.stdin`); lets tests and embedders supply one. */
   stdin?: NodeJS.ReadableStream;
 }
@@ -40,4 +48,24 @@ export interface ChunkParser {
   push(chunk: Buffer, out: SourceItem[]): void;
   /** Flushes what is left at the end of input. */
   end(out: SourceItem[]): void;
+}
+
+/**
+ * The record-length limit when none is given: `WARMFLOW_MAX_RECORD_BYTES` if set, else
+ * 64 MiB (a record larger than that is not data a per-record function can handle).
+ */
+export function defaultMaxRecordBytes(): number {
+  const fromEnv = Number(process.env.WARMFLOW_MAX_RECORD_BYTES);
+  return Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : 64 * 1024 * 1024;
+}
+
+/** The error that ends a read at a record longer than the limit. */
+export function recordTooLong(line: number, limit: number): WarmflowError {
+  return new WarmflowError(
+    'E_RECORD_TOO_LONG',
+    `record ${line} of the input is longer than ${limit} bytes (limit "max_record_bytes"); the read stopped there`,
+    {
+      hint: 'check that the input is JSON Lines/CSV with newlines between records, or raise the limit with --max-record-bytes (WARMFLOW_MAX_RECORD_BYTES)',
+    },
+  );
 }

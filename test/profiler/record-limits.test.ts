@@ -1,0 +1,68 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { openSource } from '../../src/profiler/sources/open-source.js';
+import type { SourceItem, SourceOptions } from '../../src/profiler/sources/source-item.js';
+import { runCli } from '../helpers/cli.js';
+
+/** Feeds `text` as standard input in chunks of `chunk` bytes. */
+function stdinOf(text: string | Buffer, chunk = 64 * 1024): Readable {
+  const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk);
+    })(),
+  );
+}
+
+async function readAll(text: string | Buffer, options: SourceOptions): Promise<SourceItem[]> {
+  const items: SourceItem[] = [];
+  for await (const item of openSource('-', { stdin: stdinOf(text), ...options })) items.push(item);
+  return items;
+}
+
+describe('sources: a maximum record length', () => {
+  it('JSONL: a line spanning hundreds of chunks is read whole; one past the limit stops the read', async () => {
+    const long = JSON.stringify({ s: 'x'.repeat(5_000_000) });
+    const text = `{"a":1}\n${long}\n{"a":2}\n`;
+    const items = await readAll(text, { format: 'jsonl', maxRecordBytes: 6_000_000 });
+    expect(items.map((i) => i.line)).toEqual([1, 2, 3]);
+    expect((items[1]!.record as { s: string }).s.length).toBe(5_000_000);
+    await expect(
+      readAll(text, { format: 'jsonl', maxRecordBytes: 1_000_000 }),
+    ).rejects.toMatchObject({
+      code: 'E_RECORD_TOO_LONG',
+      message: expect.stringContaining('record 2'),
+    });
+    // A long line inside a single chunk is refused too.
+    await expect(readAll(text, { format: 'jsonl', maxRecordBytes: 100 })).rejects.toMatchObject({
+      code: 'E_RECORD_TOO_LONG',
+    });
+  });
+
+  it('CSV: a long row and an unterminated quote stop at the limit', async () => {
+    const row = `a,b\n1,${'y'.repeat(300_000)}\n2,3\n`;
+    await expect(readAll(row, { format: 'csv', maxRecordBytes: 100_000 })).rejects.toMatchObject({
+      code: 'E_RECORD_TOO_LONG',
+    });
+    const ok = await readAll(row, { format: 'csv', maxRecordBytes: 400_000 });
+    expect(ok.map((i) => (i.record as { a: number }).a)).toEqual([1, 2]);
+    const open = `a,b\n1,"${'z\n'.repeat(100_000)}`;
+    await expect(readAll(open, { format: 'csv', maxRecordBytes: 50_000 })).rejects.toMatchObject({
+      code: 'E_RECORD_TOO_LONG',
+    });
+  });
+
+  it('JSON array: an element past the limit stops the read', async () => {
+    const text = `[{"a":1}, {"s":"${'q'.repeat(200_000)}"}]`;
+    await expect(readAll(text, { format: 'json', maxRecordBytes: 50_000 })).rejects.toMatchObject({
+      code: 'E_RECORD_TOO_LONG',
+    });
+  });
+
+  it('`warmflow profile /dev/zero` stops at the limit with a clear error', async () => {
+    const res = await runCli('profile', '/dev/zero', '--max-record-bytes', '4000000');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('longer than 4000000 bytes');
+    expect(res.stderr).toContain('max_record_bytes');
+  });
+});
