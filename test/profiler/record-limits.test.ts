@@ -26,7 +26,7 @@ describe('sources: a maximum record length', () => {
     const text = `{"a":1}\n${long}\n{"a":2}\n`;
     const items = await readAll(text, { format: 'jsonl', maxRecordBytes: 6_000_000 });
     expect(items.map((i) => i.line)).toEqual([1, 2, 3]);
-    expect((items[1]!.record as { s: string }).s.length).toBe(5_000_000);
+    expect((items[1].record as { s: string }).s.length).toBe(5_000_000);
     await expect(
       readAll(text, { format: 'jsonl', maxRecordBytes: 1_000_000 }),
     ).rejects.toMatchObject({
