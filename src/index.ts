@@ -263,3 +263,28 @@ export type {
   NodeStats,
   RunResult,
 } from './worker/dataplane/index.js';
+export {
+  simulate,
+  parsePolicy,
+  parsePolicies,
+  fixedPolicy,
+  hybridPolicy,
+  warmflowPolicy,
+  loadTrace,
+  DEFAULT_COST_MODEL,
+  outcomeCost,
+} from './policy/index.js';
+export type {
+  PolicyReport,
+  SimulateOptions,
+  CostModel,
+  KeepAliveDecision,
+  KeepAlivePolicy,
+  PolicyLedger,
+  PolicyUnit,
+  UnitInfo,
+  Trace,
+  TraceFunction,
+  WarmflowPolicyOptions,
+  WarmflowTuning,
+} from './policy/index.js';

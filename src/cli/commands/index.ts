@@ -7,6 +7,7 @@ import { registerPredict } from './predict.js';
 import { registerProfile } from './profile.js';
 import { registerRun } from './run.js';
 import { registerServe } from './serve.js';
+import { registerSimulate } from './simulate.js';
 import { registerTemplate } from './template.js';
 import { registerTenant } from './tenant.js';
 import { registerWorker } from './worker.js';
@@ -20,6 +21,7 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerServe(program);
   registerPool(program);
+  registerSimulate(program);
   registerHistory(program);
   registerTenant(program);
   registerK8s(program);

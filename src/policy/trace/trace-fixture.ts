@@ -1,0 +1,52 @@
+import type { Trace } from './load-trace.js';
+
+/**
+ * Builds an in-memory trace from dense per-minute counts, one row per function
+ * (for tests and examples): `traceOf([[1, 0, 2]], [100])`.
+ */
+export function traceOf(
+  rows: readonly (readonly number[])[],
+  memoryMb: readonly number[],
+  triggers?: readonly string[],
+): Trace {
+  const minutes = rows.reduce((m, r) => Math.max(m, r.length), 0);
+  return {
+    functions: rows.map((row, i) => {
+      const at: number[] = [];
+      const counts: number[] = [];
+      row.forEach((c, t) => {
+        if (c > 0) {
+          at.push(t);
+          counts.push(c);
+        }
+      });
+      return {
+        id: `f${i}`,
+        app: `a${i}`,
+        owner: 'o',
+        trigger: triggers?.[i],
+        memoryMb: memoryMb[i],
+        memorySource: 'function' as const,
+        minutes: Int32Array.from(at),
+        counts: Float64Array.from(counts),
+      };
+    }),
+    minutes,
+    minuteLabels: Array.from({ length: minutes }, (_, t) => String(t + 1)),
+    medianMemoryMb: 0,
+  };
+}
+
+/** The first `n` minutes of a trace, as if the file ended there. */
+export function truncateTrace(trace: Trace, n: number): Trace {
+  return {
+    ...trace,
+    minutes: Math.min(n, trace.minutes),
+    minuteLabels: trace.minuteLabels.slice(0, n),
+    functions: trace.functions.map((f) => {
+      let k = 0;
+      while (k < f.minutes.length && f.minutes[k] < n) k++;
+      return { ...f, minutes: f.minutes.slice(0, k), counts: f.counts.slice(0, k) };
+    }),
+  };
+}
