@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { DEAD_LETTER_TYPE } from '../worker/dataplane/thread-messages.js';
+import { DEAD_LETTER_TYPE } from '../worker/worker-contract.js';
 
 /** The dead-letter file's name under the output folder. */
 export const DEAD_LETTER_FILE = 'dead-letters.jsonl';

@@ -2,6 +2,9 @@ import type { EngineCalibration } from '../predictor/calibration/engine-calibrat
 import type { CompletionStatus } from '../execute/completion-status.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
+import type { FunctionObservation, PastRuns } from '../predictor/learning/past-runs.js';
+
+export type { FunctionObservation } from '../predictor/learning/past-runs.js';
 
 /** One past run as history keeps it. */
 export interface RunRecord {
@@ -23,31 +26,11 @@ export interface RunRecord {
   calibration?: EngineCalibration;
 }
 
-/** Per-function measurements across templates, what the predictor learns from. */
-export interface FunctionObservation {
-  execution_id: string;
-  template: string;
-  node_id: string;
-  /** Hash of the function's module source, so the same code in another template is recognised. */
-  function_fingerprint: string | null;
-  recorded_at: string;
-  records_in: number;
-  records_out: number;
-  avg_record_size: number;
-  records_per_second: number;
-  key_cardinality: number | null;
-  cpu_us_per_record: number;
-  peak_memory_bytes: number;
-  cpu_cores: number;
-  memory_gb: number;
-  oom_killed: boolean;
-}
-
 /**
  * The history contract; `history/sqlite/` (embedded default, under WARMFLOW_HOME)
  * and `history/postgres/` implement it and pass one conformance suite.
  */
-export interface HistoryStore {
+export interface HistoryStore extends PastRuns {
   record(run: RunRecord, observations: FunctionObservation[]): Promise<void>;
   runs(filter?: { tenant?: string; template?: string; limit?: number }): Promise<RunRecord[]>;
   run(executionId: string, tenant?: string): Promise<RunRecord | undefined>;

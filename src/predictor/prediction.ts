@@ -1,5 +1,5 @@
 import type { Dcp } from '../profiler/dcp.js';
-import type { HistoryStore } from '../history/history-store.js';
+import type { PastRuns } from './learning/past-runs.js';
 import type { TemplateNode } from '../template/types.js';
 import type { CalibrationOptions } from './calibration/calibrate-flow.js';
 import type { EngineCalibration } from './calibration/engine-calibration.js';
@@ -17,7 +17,8 @@ export interface PredictOptions {
   dcp: Dcp;
   /** Profiles per stream name, for flows with several streams. */
   dcps?: Record<string, Dcp>;
-  history?: HistoryStore;
+  /** Past runs to learn from (a `HistoryStore` of `history/`). */
+  history?: PastRuns;
   tenant?: string;
   /**
    * Run each function on a sample in a sandbox (default true): `true` reads the

@@ -72,7 +72,7 @@ export function parseRprs(value: unknown, where: string, template?: Template): R
   const list: unknown[] = Array.isArray(value)
     ? value
     : value !== null && typeof value === 'object' && 'rprs' in value
-      ? ((value).rprs as unknown[])
+      ? (value.rprs as unknown[])
       : [value];
   const hint = 'write them with `warmflow predict FLOW --json > rprs.json`';
   if (!Array.isArray(list) || list.length === 0)

@@ -1,17 +1,8 @@
 import type { Rpr } from '../predictor/rpr.js';
-import type { StoreSpec } from '../template/types.js';
 import type { Rac } from './rac.js';
+import type { ResourceUsage, WarmSpec } from '../worker/worker-contract.js';
 
-/**
- * What a worker must warm before it is ready: the function modules of the nodes it
- * serves and the data-store connections they use. Paths are absolute.
- */
-export interface WarmSpec {
-  functions: Array<{ node_id: string; module: string; export: string }>;
-  stores: Record<string, StoreSpec>;
-  /** Extra environment for the worker (per tenant). */
-  env?: Record<string, string>;
-}
+export type { ResourceUsage, WarmSpec } from '../worker/worker-contract.js';
 
 /** Everything a provider needs to create one resource. */
 export interface ProvisionRequest {
@@ -32,16 +23,6 @@ export interface Capacity {
   gpus: number;
   /** What is already promised to live resources. */
   allocated: { cpu_cores: number; memory_gb: number; gpus: number };
-}
-
-/** Measured usage a worker reports on its heartbeat. */
-export interface ResourceUsage {
-  cpu_user_us: number;
-  cpu_system_us: number;
-  rss_bytes: number;
-  heap_used_bytes: number;
-  event_loop_utilization: number;
-  at: string;
 }
 
 export type ResourceEvent =

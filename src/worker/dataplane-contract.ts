@@ -1,4 +1,4 @@
-import type { WarmSpec } from '../provision/provider.js';
+import type { WarmSpec } from './worker-contract.js';
 import type { WireMessage } from './protocol.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WarmflowError } from '../errors.js';
-import type { WarmSpec } from '../provision/provider.js';
+import type { WarmSpec } from './worker-contract.js';
 import { createDataPlane } from './dataplane/index.js';
 import type { WorkerLog } from './dataplane-contract.js';
 import { OrphanWatch } from './orphan-watch.js';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WarmflowError } from '../errors.js';
-import type { WarmSpec } from '../provision/provider.js';
+import type { WarmSpec } from './worker-contract.js';
 import { fromWireError, type WireError } from './protocol.js';
 import { SPEC_ENV, TOKEN_ENV } from './main.js';
 

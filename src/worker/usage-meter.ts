@@ -1,5 +1,5 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import type { ResourceUsage } from '../provision/provider.js';
+import type { ResourceUsage } from './worker-contract.js';
 
 /**
  * Measures this process's usage for heartbeats: cumulative CPU time, RSS, V8 heap and the

@@ -1,4 +1,4 @@
-import type { FunctionObservation, HistoryStore, RunRecord } from '../../history/history-store.js';
+import type { FunctionObservation, PastRun, PastRuns } from './past-runs.js';
 
 /** What history says about one node, gathered once per prediction. */
 export interface NodeHistory {
@@ -40,7 +40,7 @@ export interface GatherOptions {
  * of the same code elsewhere, the last run's real usage and any OOM kill.
  */
 export async function gatherHistory(
-  history: HistoryStore,
+  history: PastRuns,
   options: GatherOptions,
 ): Promise<Map<string, NodeHistory>> {
   const limit = options.limit ?? 50;
@@ -48,7 +48,7 @@ export async function gatherHistory(
   const runs = await history.runs({ ...tenant, template: options.template, limit: 20 });
   const out = new Map<string, NodeHistory>();
   const byId = new Map(runs.map((r) => [r.execution_id, r]));
-  const runOf = async (id: string): Promise<RunRecord | undefined> => {
+  const runOf = async (id: string): Promise<PastRun | undefined> => {
     if (!byId.has(id)) {
       const run = await history.run(id);
       if (run) byId.set(id, run);
@@ -88,7 +88,7 @@ export async function gatherHistory(
 }
 
 function lastUsage(
-  run: RunRecord | undefined,
+  run: PastRun | undefined,
   nodeId: string,
   own: FunctionObservation[],
 ): NodeHistory['last'] {
@@ -108,7 +108,7 @@ function lastUsage(
 }
 
 function oomMemory(
-  runs: RunRecord[],
+  runs: PastRun[],
   own: FunctionObservation[],
   nodeId: string,
 ): number | undefined {
@@ -130,7 +130,7 @@ function oomMemory(
  * learn a larger share, be predicted larger still, and so on (seen: 1.4 GiB for a node
  * of a 210 MiB resource after five runs).
  */
-export function colocatedShare(run: RunRecord | undefined, nodeId: string): number {
+export function colocatedShare(run: PastRun | undefined, nodeId: string): number {
   const me = run?.status.nodes.find((n) => n.node_id === nodeId);
   if (run === undefined || me === undefined || me.resource_id === null) return 1;
   // Only function nodes learn from history, so the resource is split among them alone.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FunctionObservation } from '../../history/history-store.js';
+import type { FunctionObservation } from './past-runs.js';
 import { defaultFunctionModel } from '../model/defaults.js';
 import { cpuUsPerRecord, peakMemoryBytes } from '../model/function-model.js';
 import { refineModel } from './refine-model.js';

@@ -1,4 +1,4 @@
-import type { FunctionObservation } from '../../history/history-store.js';
+import type { FunctionObservation } from './past-runs.js';
 import {
   cpuUsPerRecord,
   cpuUsPerRecordOverRun,

@@ -1,4 +1,5 @@
-import type { WarmSpec } from '../../provision/provider.js';
+export { DEAD_LETTER_TYPE } from '../worker-contract.js';
+import type { WarmSpec } from '../worker-contract.js';
 import type { DeploySpec, NodeStats } from './deploy-spec.js';
 
 /** Messages from the worker's main thread to a data-plane thread. */
@@ -49,6 +50,3 @@ export type PeerMessage = { r: string } & (
 
 /** Positions carry their source's index above this factor, the byte offset or line below it. */
 export const POSITION_SOURCE_FACTOR = 2 ** 40;
-
-/** The pseudo type under which dead letters travel to the orchestrator. */
-export const DEAD_LETTER_TYPE = '$dead-letter';

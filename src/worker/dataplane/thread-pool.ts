@@ -1,6 +1,6 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WarmflowError } from '../../errors.js';
-import type { WarmSpec } from '../../provision/provider.js';
+import type { WarmSpec } from '../worker-contract.js';
 import type { FromThread, ToThread } from './thread-messages.js';
 
 /** Listener of one thread's messages, with the thread's index. */
