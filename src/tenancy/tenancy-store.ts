@@ -132,7 +132,8 @@ export class TenancyStore {
   }
 
   /** A tenant's keys, without secrets. */
-  listKeys(tenantId: string): ApiKeyInfo[] {
+  listKeys(tenantIdOrName: string): ApiKeyInfo[] {
+    const tenantId = this.getTenant(tenantIdOrName)?.id ?? tenantIdOrName;
     return this.#db
       .prepare(
         'SELECT key_id, tenant_id, created_at, revoked_at FROM tenancy_keys WHERE tenant_id = ? ORDER BY created_at',
@@ -140,8 +141,13 @@ export class TenancyStore {
       .all(tenantId) as ApiKeyInfo[];
   }
 
-  /** Revokes a key of a tenant; false when the tenant has no such key. Idempotent. */
-  revokeKey(tenantId: string, keyId: string): boolean {
+  /**
+   * Revokes a key of a tenant named by id or name; false when the tenant has no such
+   * key. Idempotent.
+   */
+  revokeKey(tenantIdOrName: string, keyId: string): boolean {
+    const tenantId = this.getTenant(tenantIdOrName)?.id;
+    if (tenantId === undefined) return false;
     const result = this.#db
       .prepare(
         'UPDATE tenancy_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ? AND tenant_id = ?',

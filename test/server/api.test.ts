@@ -46,6 +46,22 @@ describe('server: auth', () => {
     expect((await h.call('GET', '/v1/flows', fresh.json.api_key)).status).toBe(200);
   });
 
+  it('revokes a key when the tenant is named by name, as the CLI allows', async () => {
+    const h = makeHarness();
+    const a = await h.tenant('alpha');
+    const b = await h.tenant('beta');
+    const byName = await h.call('GET', '/v1/tenants/alpha/keys', ADMIN_KEY);
+    expect(byName.status).toBe(200);
+    const keyId = byName.json.keys[0].key_id as string;
+    // Another tenant's name never reaches this key.
+    expect((await h.call('DELETE', `/v1/tenants/beta/keys/${keyId}`, ADMIN_KEY)).status).toBe(404);
+    expect((await h.call('GET', '/v1/flows', a.key)).status).toBe(200);
+    const res = await h.call('DELETE', `/v1/tenants/alpha/keys/${keyId}`, ADMIN_KEY);
+    expect([res.status, res.json.tenant_id]).toEqual([200, a.id]);
+    expect((await h.call('GET', '/v1/flows', a.key)).status).toBe(401);
+    expect((await h.call('GET', '/v1/flows', b.key)).status).toBe(200);
+  });
+
   it('answers 403 to tenant keys on admin routes and to the admin key on tenant routes', async () => {
     const h = makeHarness();
     const a = await h.tenant('a');

@@ -184,7 +184,7 @@ export function registerTenant(program: Command): void {
     tenant
       .command('revoke')
       .description('revoke an API key; it stops working on the next request')
-      .argument('<tenant>', 'tenant id (or name, locally)')
+      .argument('<tenant>', 'tenant id or name')
       .argument('<key-id>', 'the key id (the 16 hex digits after "wf_")'),
   ).action(async (idOrName: string, keyId: string, options: Common) => {
     if (options.server)

@@ -57,8 +57,9 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
     (c) => {
       requireAdmin(c.get('principal'));
       const { id } = c.req.valid('param');
-      if (tenancy.getTenant(id) === undefined) throw notFound('tenant', id);
-      return c.json({ tenant_id: id, ...tenancy.createKey(id) }, 201);
+      const tenant = tenancy.getTenant(id);
+      if (tenant === undefined) throw notFound('tenant', id);
+      return c.json({ tenant_id: tenant.id, ...tenancy.createKey(tenant.id) }, 201);
     },
   );
 
@@ -74,8 +75,9 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
     (c) => {
       requireAdmin(c.get('principal'));
       const { id } = c.req.valid('param');
-      if (tenancy.getTenant(id) === undefined) throw notFound('tenant', id);
-      return c.json({ keys: tenancy.listKeys(id) }, 200);
+      const tenant = tenancy.getTenant(id);
+      if (tenant === undefined) throw notFound('tenant', id);
+      return c.json({ keys: tenancy.listKeys(tenant.id) }, 200);
     },
   );
 
@@ -91,8 +93,11 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
     (c) => {
       requireAdmin(c.get('principal'));
       const { id, keyId } = c.req.valid('param');
-      if (!tenancy.revokeKey(id, keyId)) throw notFound('key', keyId);
-      return c.json({ tenant_id: id, key_id: keyId, revoked: true }, 200);
+      // The tenant may be named by id or by name, as everywhere else.
+      const tenant = tenancy.getTenant(id);
+      if (tenant === undefined || !tenancy.revokeKey(tenant.id, keyId))
+        throw notFound('key', keyId);
+      return c.json({ tenant_id: tenant.id, key_id: keyId, revoked: true }, 200);
     },
   );
 }
