@@ -4,7 +4,7 @@ import { createAppState, type AppDeps, type AppOptions, type AppState } from './
 import { authenticate, requireAdmin, type AppEnv } from './auth.js';
 import { HttpError, sendError } from './http-error.js';
 import { boundedJsonBodies } from './json-body-bounds.js';
-import { registerDashboard } from './dashboard/serve-dashboard.js';
+import { registerDashboard, securityHeaders } from './dashboard/serve-dashboard.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerFlowRoutes } from './routes/flows.js';
 import { registerHistoryRoutes } from './routes/history.js';
@@ -80,6 +80,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
     await next();
     state.metrics.request(c.res.status);
   });
+  app.use('*', securityHeaders());
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.use('/metrics', authenticate(deps.tenancy, state.limiter));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import { ADMIN_KEY, FLOW_YAML, makeHarness } from './harness.js';
 import { FakeExecutor } from './fakes.js';
@@ -44,6 +45,28 @@ describe('server: auth', () => {
     const fresh = await h.call('POST', `/v1/tenants/${a.id}/keys`, ADMIN_KEY);
     expect(fresh.status).toBe(201);
     expect((await h.call('GET', '/v1/flows', fresh.json.api_key)).status).toBe(200);
+  });
+
+  it('the dashboard sends CSP, X-Frame-Options, nosniff and Referrer-Policy, and moves ?key= out first', async () => {
+    const h = makeHarness();
+    const res = await h.app.request('/dashboard/?key=wf_secret');
+    const html = await res.text();
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    // The inline script that moves the key runs before anything loads, and CSP allows it by hash.
+    const inline = /<script>([^<]*)<\/script>/.exec(html)?.[1] ?? '';
+    expect(inline).toContain('replaceState');
+    expect(html.indexOf('<script>')).toBeLessThan(html.indexOf('<link'));
+    expect(html.indexOf('<script>')).toBeLessThan(html.indexOf('<script type="module"'));
+    const hash = createHash('sha256').update(inline).digest('base64');
+    expect(csp).toContain(`'sha256-${hash}'`);
+    expect(csp).not.toContain('unsafe-eval');
+    const api = await h.call('GET', '/v1/flows', undefined);
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
   it('revokes a key when the tenant is named by name, as the CLI allows', async () => {

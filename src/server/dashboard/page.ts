@@ -1,3 +1,29 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Runs first in the page, before any stylesheet or module loads: a key given as
+ * `?key=` goes into this tab's sessionStorage and out of the address bar, so no
+ * request the page makes (nor the history) carries it. Inline, so it is allowed by
+ * its hash in {@link DASHBOARD_CSP}.
+ */
+const KEY_FROM_URL = `(function(){var u=new URL(location.href);var k=u.searchParams.get('key');if(k){sessionStorage.setItem('warmflow.key',k);u.searchParams.delete('key');history.replaceState(null,'',u.toString());}})();`;
+
+/**
+ * The dashboard's Content-Security-Policy: its own scripts (and the inline key mover,
+ * by hash) only, requests only to this server, never framed. Styles may be inline
+ * (the page's own and the chart library's).
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  `script-src 'self' 'sha256-${createHash('sha256').update(KEY_FROM_URL).digest('base64')}'`,
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /**
  * The dashboard page. Kept in a module rather than an .html file so that the
  * build (tsc only, no bundler, no copy step) carries it into dist.
@@ -8,6 +34,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>warmflow dashboard</title>
+<script>${KEY_FROM_URL}</script>
 <link rel="stylesheet" href="/dashboard/vendor/uPlot.min.css">
 <style>
   :root { --bg: #f7f7f5; --card: #fff; --ink: #1d232a; --muted: #6b7280; --line: #e5e7eb;

@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../auth.js';
 import { HttpError } from '../http-error.js';
-import { DASHBOARD_HTML } from './page.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './page.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -55,6 +56,22 @@ function dashboardScript(name: string): Promise<string> {
 }
 
 /**
+ * Headers every answer carries: no MIME sniffing, no framing, no referrer (a URL may
+ * hold an id), and a CSP that lets nothing load unless the route sets its own (the
+ * dashboard page does).
+ */
+export function securityHeaders(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    c.res.headers.set('x-content-type-options', 'nosniff');
+    c.res.headers.set('x-frame-options', 'DENY');
+    c.res.headers.set('referrer-policy', 'no-referrer');
+    if (!c.res.headers.has('content-security-policy'))
+      c.res.headers.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  };
+}
+
+/**
  * Serves the dashboard at `/dashboard/`: the page, its ES modules under
  * `/dashboard/app/`, and uPlot's and dagre's browser bundles under
  * `/dashboard/vendor/`. The page itself needs no key; every figure it shows comes
@@ -64,7 +81,9 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>): void {
   const vendor = vendorFiles();
   app.get('/', (c) => c.redirect('/dashboard/'));
   app.get('/dashboard', (c) => c.redirect('/dashboard/'));
-  app.get('/dashboard/', (c) => c.html(DASHBOARD_HTML));
+  app.get('/dashboard/', (c) =>
+    c.html(DASHBOARD_HTML, 200, { 'content-security-policy': DASHBOARD_CSP }),
+  );
   app.get('/dashboard/app/:file{[a-z-]+\\.js}', async (c) => {
     const name = c.req.param('file').replace(/\.js$/, '');
     if (
