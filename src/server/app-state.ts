@@ -13,6 +13,7 @@ import type {
   ProfilerPort,
   TemplatePort,
 } from './ports.js';
+import { jsonErrorLog } from './json-log.js';
 import { PoolTimeline } from './pool-timeline.js';
 import { ServerMetrics } from './server-metrics.js';
 import { TenantScopedMap } from './tenant-scoped-map.js';
@@ -38,7 +39,7 @@ export interface AppOptions {
    * Retry-After); default 500 ms. 0 answers at once.
    */
   shedDelayMs?: number;
-  /** Logs unexpected errors; default console.error. */
+  /** Logs unexpected errors; default one JSON object a line on stderr ({@link jsonErrorLog}). */
   log?: (message: string, error: unknown) => void;
 }
 
@@ -91,7 +92,7 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
     deps,
     fileRoots: options.fileRoots ?? [process.cwd()],
     metrics: options.metrics ?? new ServerMetrics(),
-    log: options.log ?? ((message, error) => console.error(message, error)),
+    log: options.log ?? jsonErrorLog,
     limiter: new RateLimiter(),
     slots: new ExecutionSlots(),
     requestSlots: new InFlightSlots('concurrent_requests'),

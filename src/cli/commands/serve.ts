@@ -117,10 +117,11 @@ export function registerServe(program: Command): void {
             `  cleaned up ${owner.restored.killed} worker(s) left by a previous owner\n`,
           );
         for (const pool of owner.restored.restored)
-          process.stdout.write(`  restored pool ${pool}\n`);
+          process.stdout.write(`  restored pool ${JSON.stringify(pool)}\n`);
         for (const failure of owner.restored.failed) {
+          // Template names and errors come from tenants: JSON strings cannot forge a line.
           process.stdout.write(
-            `  could not restore ${failure.tenant}/${failure.template}: ${failure.error}\n`,
+            `  could not restore ${JSON.stringify(`${failure.tenant}/${failure.template}`)}: ${JSON.stringify(failure.error)}\n`,
           );
         }
       }
