@@ -90,6 +90,15 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
     const tenants = deps.tenancy.listTenants();
     const pools = (await Promise.all(tenants.map((t) => deps.pools.list(t.id)))).flat();
     state.metrics.pools(pools);
+    const live = new Map<string, Set<string>>();
+    state.metrics.keepTemplates((tenant, template) => {
+      let names = live.get(tenant);
+      if (names === undefined) {
+        names = new Set(state.flows.list(tenant).map((flow) => flow.template.name));
+        live.set(tenant, names);
+      }
+      return names.has(template);
+    });
     return c.text(await state.metrics.registry.metrics(), 200, {
       'content-type': state.metrics.registry.contentType,
     });

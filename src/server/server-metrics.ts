@@ -17,6 +17,8 @@ export class ServerMetrics {
   readonly #predictionError: Histogram;
   readonly #requests: Counter;
   readonly #executions: Counter;
+  /** The (tenant, template) series of the per-template gauge, so dead ones can go. */
+  readonly #templateSeries = new Map<string, { tenant: string; template: string }>();
 
   constructor() {
     const registers = [this.registry];
@@ -86,6 +88,19 @@ export class ServerMetrics {
     }
   }
 
+  /**
+   * Drops the per-template series of templates no longer registered, so a tenant
+   * registering ever new template names cannot grow the scrape without bound: series
+   * exist only for live templates (`live(tenant, template)`).
+   */
+  keepTemplates(live: (tenant: string, template: string) => boolean): void {
+    for (const [key, labels] of this.#templateSeries) {
+      if (live(labels.tenant, labels.template)) continue;
+      this.#recordsPerSecond.remove(labels);
+      this.#templateSeries.delete(key);
+    }
+  }
+
   /** Records what a finished run measured. */
   completed(status: CompletionStatus): void {
     const tenant = status.tenant;
@@ -93,10 +108,9 @@ export class ServerMetrics {
     const first = status.timings.request_to_first_record_ms;
     if (first !== null) this.#firstRecord.observe({ tenant }, first / 1000);
     if (status.timings.total_ms > 0) {
-      this.#recordsPerSecond.set(
-        { tenant, template: status.template },
-        status.records.in / (status.timings.total_ms / 1000),
-      );
+      const labels = { tenant, template: status.template };
+      this.#recordsPerSecond.set(labels, status.records.in / (status.timings.total_ms / 1000));
+      this.#templateSeries.set(JSON.stringify([tenant, status.template]), labels);
     }
     const seconds = Math.max(status.timings.total_ms / 1000, 1e-3);
     for (const node of status.nodes) {

@@ -69,6 +69,28 @@ describe('server: auth', () => {
     expect(api.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
+  it('the per-template metric keeps series only for registered templates', async () => {
+    const h = makeHarness();
+    const a = await h.tenant('a');
+    const series = async () =>
+      (
+        (await h.call('GET', '/metrics', ADMIN_KEY)).text.match(
+          /^warmflow_records_per_second\{/gm,
+        ) ?? []
+      ).length;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await h.flow(a.key, FLOW_YAML.replace('name: clicks', `name: t${i}`));
+      ids.push(id);
+      const run = await h.call('POST', '/v1/executions?wait=true', a.key, { flow_id: id });
+      expect(run.status).toBe(200);
+    }
+    expect(await series()).toBe(5);
+    for (const id of ids.slice(0, 4))
+      expect((await h.call('DELETE', `/v1/flows/${id}`, a.key)).status).toBe(200);
+    expect(await series()).toBe(1);
+  });
+
   it('revokes a key when the tenant is named by name, as the CLI allows', async () => {
     const h = makeHarness();
     const a = await h.tenant('alpha');

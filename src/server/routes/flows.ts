@@ -134,6 +134,23 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
 
   app.openapi(
     createRoute({
+      method: 'delete',
+      path: '/v1/flows/{id}',
+      tags,
+      summary: 'Forget a flow (its runs stay in history)',
+      request: { params: IdParam },
+      responses: { 200: ok('deleted'), ...errors(401, 403, 404, 429) },
+    }),
+    (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const flow = tenantFlow(state, tenant.id, c.req.valid('param').id);
+      state.flows.delete(tenant.id, flow.id);
+      return c.json({ id: flow.id, deleted: true }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
       method: 'post',
       path: '/v1/flows/{id}/predict',
       tags,
