@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { WarmflowError } from '../errors.js';
-import { homeDatabasePath } from '../home.js';
+import { homeDatabasePath, ownerOnly } from '../home.js';
 import type { HistoryStore } from './history-store.js';
 import { openSqliteDatabase } from '../stores/sqlite/sqlite-database.js';
 import { connectPostgres } from '../stores/postgres/postgres-pool.js';
@@ -44,7 +44,10 @@ export async function openHistory(location?: string): Promise<HistoryStore> {
     location === undefined || location === '' ? homeDatabasePath() : path.resolve(location);
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    return new SqliteHistory({ database: await openSqliteDatabase(file) });
+    const database = await openSqliteDatabase(file);
+    // Run records name inputs and hold measured usage: the owner's only.
+    ownerOnly(file);
+    return new SqliteHistory({ database });
   } catch (cause) {
     throw new WarmflowError(
       'E_HISTORY',

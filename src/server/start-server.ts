@@ -22,6 +22,8 @@ export interface ServerOptions extends AppOptions {
   adminKey?: string;
   /** SQLite file for tenants; default the home database. */
   databasePath?: string;
+  /** Per-run folders kept per tenant (`serve --keep-runs`); default 100. */
+  keepRuns?: number;
   /** How often live pool sizes are sampled for the dashboard while runs go. Default 1000 ms. */
   sampleIntervalMs?: number;
 }
@@ -57,6 +59,7 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
         fileRoots: options.fileRoots ?? [process.cwd()],
         ...(options.pools !== undefined ? { pools: options.pools } : {}),
         ...(options.history !== undefined ? { history: options.history } : {}),
+        ...(options.keepRuns !== undefined ? { keepRuns: options.keepRuns } : {}),
       })
     : undefined;
   const deps = { ...defaults?.deps, ...given, tenancy } as AppDeps;

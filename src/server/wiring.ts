@@ -41,6 +41,8 @@ export interface DefaultDepsOptions {
   history?: string;
   /** Root of per-run output folders; default `$WARMFLOW_HOME/server-runs`. */
   outRoot?: string;
+  /** Per-run folders kept per tenant (`serve --keep-runs`); default 100. */
+  keepRuns?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export function defaultDeps(options: DefaultDepsOptions): {
     history: openedHistory,
     outRoot: options.outRoot ?? path.join(warmflowHome(), 'server-runs'),
     fileRoots: options.fileRoots,
+    ...(options.keepRuns !== undefined ? { keepRuns: options.keepRuns } : {}),
   };
   return {
     deps: {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
-import { homeDatabasePath } from '../home.js';
+import { homeDatabasePath, ownerOnly } from '../home.js';
 import { WarmflowError } from '../errors.js';
 import { apiKeyMatches, generateApiKey, parseKeyId } from './api-key.js';
 import { withDefaultQuotas, type Quotas } from './quotas.js';
@@ -61,6 +61,8 @@ export class TenancyStore {
     });
     this.#db = new Database(this.#config.path);
     this.#db.pragma('journal_mode = WAL');
+    // Key digests and quotas: readable by the owner only.
+    if (this.#config.path !== ':memory:') ownerOnly(this.#config.path);
     // Other parts (history, pools) share the home database; wait for their writes instead of failing.
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(`

@@ -11,6 +11,7 @@ interface ServeOptions {
   cpuCores?: string;
   memoryGb?: string;
   json?: boolean;
+  keepRuns?: string;
 }
 
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
@@ -55,7 +56,12 @@ export function registerServe(program: Command): void {
     .option('--cpu-cores <n>', 'cores the local provider may hand out (default: all)')
     .option('--memory-gb <n>', 'memory the local provider may hand out (default: all)')
     .option('--json', 'print the ready line and the restore report as JSON')
+    .option('--keep-runs <n>', 'per-run folders (inputs, outputs) kept per tenant', '100')
     .action(async (options: ServeOptions) => {
+      // Everything the server writes (databases, tenants' inputs and outputs, worker
+      // folders) is its user's only, whatever the login shell's umask.
+      process.umask(0o077);
+      const keepRuns = positiveNumber('--keep-runs', options.keepRuns);
       const capacity: { cpu_cores?: number; memory_gb?: number } = {};
       const cores = positiveNumber('--cpu-cores', options.cpuCores);
       const memory = positiveNumber('--memory-gb', options.memoryGb);
@@ -83,6 +89,7 @@ export function registerServe(program: Command): void {
             host: options.host,
             pools: { service: owner.service, provider: owner.provider },
             fileRoots: options.root ?? [process.cwd()],
+            ...(keepRuns !== undefined ? { keepRuns: Math.ceil(keepRuns) } : {}),
           });
           const key = running.server.adminKey;
           const admin =

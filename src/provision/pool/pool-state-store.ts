@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { ownerOnly } from '../../home.js';
 import type { Rac } from '../rac.js';
 import type { ResourcePlan } from './resource-plan.js';
 
@@ -35,6 +36,8 @@ export class PoolStateStore {
   constructor(file: string) {
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
+    // Warm specs hold store URLs with their passwords: readable by the owner only.
+    if (file !== ':memory:') ownerOnly(file);
     this.#db.pragma('busy_timeout = 5000');
     // WAL + NORMAL: no fsync per commit, so a claim persists in microseconds, not milliseconds.
     this.#db.pragma('synchronous = NORMAL');

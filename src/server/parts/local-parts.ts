@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompletionStatus } from '../../execute/completion-status.js';
 import { planGroups } from '../../execute/plan.js';
@@ -30,6 +30,29 @@ export interface LocalPartsConfig {
   fileRoots: readonly string[];
   /** Records the profiler reads from a source (default 20,000, as `warmflow run`). */
   sample?: number;
+  /** Per-run folders kept per tenant; older ones are deleted as new runs start. Default 100. */
+  keepRuns?: number;
+}
+
+/**
+ * Deletes a tenant's oldest run folders beyond `keep` (the one just made counts), so
+ * the inputs and outputs of every request ever made do not pile up in the home folder.
+ */
+export function pruneRuns(tenantDir: string, keep: number, current: string): void {
+  let entries: Array<{ dir: string; mtime: number }>;
+  try {
+    entries = readdirSync(tenantDir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && entry.name !== current)
+      .map((entry) => {
+        const dir = path.join(tenantDir, entry.name);
+        return { dir, mtime: statSync(dir).mtimeMs };
+      });
+  } catch {
+    return;
+  }
+  entries.sort((a, b) => a.mtime - b.mtime);
+  for (const { dir } of entries.slice(0, Math.max(0, entries.length - (keep - 1))))
+    rmSync(dir, { recursive: true, force: true });
 }
 
 /** Records profiled from a source. */
@@ -138,13 +161,18 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
   return {
     async execute(input) {
       const loaded = await loadedFlowOf(input.flow, config.fileRoots);
-      const outDir = path.join(config.outRoot, input.tenant, input.execution_id);
-      mkdirSync(outDir, { recursive: true });
+      const tenantDir = path.join(config.outRoot, input.tenant);
+      const outDir = path.join(tenantDir, input.execution_id);
+      // A tenant's inputs and outputs: the server user's only (folders 0700, files 0600).
+      mkdirSync(outDir, { recursive: true, mode: 0o700 });
+      pruneRuns(tenantDir, config.keepRuns ?? 100, input.execution_id);
       const inputs: Record<string, string> = {};
       if (input.source !== undefined) inputs['*'] = input.source;
       if (input.records !== undefined) {
         const file = path.join(outDir, 'input.jsonl');
-        writeFileSync(file, input.records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        writeFileSync(file, input.records.map((r) => JSON.stringify(r)).join('\n') + '\n', {
+          mode: 0o600,
+        });
         inputs['*'] = file;
       }
       const groups = planGroups(loaded.template);

@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const ADMIN = 'serve-process-admin-key-0123456789';
+
+/** A real `warmflow serve` (from dist/: `npm run build` first) over its own home folder. */
+async function startServe(
+  home: string,
+  root: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [path.join(repo, 'bin/warmflow.js'), 'serve', '--port', '0', '--json', '--root', root],
+    {
+      env: { ...process.env, WARMFLOW_HOME: home, WARMFLOW_ADMIN_KEY: ADMIN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    lines.on('line', (line) => {
+      try {
+        const ready = JSON.parse(line) as { type?: string; url?: string };
+        if (ready.type === 'ready' && ready.url) resolve(ready.url);
+      } catch {
+        // not the ready line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  });
+  return { child, url };
+}
+
+async function api(
+  url: string,
+  key: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  type = 'application/json',
+) {
+  const res = await fetch(url + route, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': type }),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of any shape
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+/** Every path under `dir` whose mode lets a user other than the owner read, write or enter it. */
+function openToOthers(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const file = path.join(entry.parentPath, entry.name);
+    const mode = statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) found.push(`${file} ${mode.toString(8)}`);
+  }
+  const own = statSync(dir).mode & 0o777;
+  if ((own & 0o077) !== 0) found.push(`${dir} ${own.toString(8)}`);
+  return found;
+}
+
+describe('a real `warmflow serve` process', () => {
+  let scratch: string;
+  let home: string;
+  let flowDir: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'wf-serve-process-'));
+    home = path.join(scratch, 'home');
+    // A home an older version made world-readable is tightened at start.
+    mkdirSync(home, { mode: 0o755 });
+    chmodSync(home, 0o755);
+    flowDir = path.join(scratch, 'flow');
+    mkdirSync(flowDir);
+    writeFileSync(
+      path.join(flowDir, 'fns.mjs'),
+      'export async function slow(item) { await new Promise((r) => setTimeout(r, Number(item.wait ?? 0))); return { n: item.n * 2 }; }\n',
+    );
+    writeFileSync(
+      path.join(flowDir, 'flow.yaml'),
+      'name: modes\nstreams:\n  items: { type: Item }\nfunctions:\n  - { name: slow, module: ./fns.mjs, input: [Item], output: [Out] }\n',
+    );
+  });
+  afterAll(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('no file in the home folder is readable by another user (databases, per-run inputs and outputs)', async () => {
+    const { child, url } = await startServe(home, scratch);
+    children.push(child);
+    const tenant = await api(url, ADMIN, 'POST', '/v1/tenants', { name: 'modes' });
+    expect(tenant.status).toBe(201);
+    const key = tenant.json.api_key as string;
+    const flow = await api(
+      url,
+      key,
+      'POST',
+      `/v1/flows?file=${encodeURIComponent(path.join(flowDir, 'flow.yaml'))}`,
+      'name: modes\nstreams:\n  items: { type: Item }\nfunctions:\n  - { name: slow, module: ./fns.mjs, input: [Item], output: [Out] }\n',
+      'application/yaml',
+    );
+    expect(flow.status).toBe(201);
+    const run = await api(url, key, 'POST', '/v1/executions?wait=true', {
+      flow_id: flow.json.id,
+      records: [{ n: 1 }, { n: 2 }],
+    });
+    expect([run.status, run.json.status]).toEqual([200, 'succeeded']);
+    const files = readdirSync(home, { recursive: true }).map(String);
+    expect(files).toContain('warmflow.db');
+    expect(files.some((f) => f.endsWith('input.jsonl'))).toBe(true);
+    expect(openToOthers(home)).toEqual([]);
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  });
+});
