@@ -31,8 +31,8 @@ async function startServe(
     },
   );
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout! });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout });
   const url = await new Promise<string>((resolve, reject) => {
     lines.on('line', (line) => {
       try {
@@ -63,8 +63,8 @@ async function api(
     },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of any shape
-  return { status: res.status, json: (await res.json()) as any };
+
+  return { status: res.status, json: await res.json() };
 }
 
 /** Every path under `dir` whose mode lets a user other than the owner read, write or enter it. */
