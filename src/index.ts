@@ -65,17 +65,6 @@ export type {
   SqliteHistoryConfig,
   PostgresHistoryConfig,
 } from './history/index.js';
-export {
-  createKubernetesProvider,
-  KubernetesProvider,
-  fromTenancyQuotas,
-} from './provision/kubernetes/index.js';
-export type {
-  KubernetesProviderOptions,
-  KubernetesProviderConfig,
-  TenantQuotas as KubernetesTenantQuotas,
-  ManifestOptions as KubernetesManifestOptions,
-} from './provision/kubernetes/index.js';
 export { historyReport, runReport, formatHistoryText } from './history/index.js';
 export { recordRun, latestCalibration } from './history/index.js';
 export {
@@ -204,37 +193,6 @@ export type {
   WorkerLog,
   SpawnWorkerOptions,
 } from './worker/index.js';
-export {
-  createApp,
-  createServer,
-  startServer,
-  ServerMetrics,
-  templatePort,
-  defaultDeps,
-  HttpError,
-} from './server/index.js';
-export type {
-  WarmflowApp,
-  ServerOptions,
-  WarmflowServer,
-  RunningServer,
-  AppDeps,
-  AppOptions,
-  ExecutionRecord,
-  ProfileRecord,
-  FlowRecord,
-  TemplatePort,
-  ProfilerPort,
-  ProfileInput as ServerProfileInput,
-  PredictorPort,
-  PoolsPort,
-  PoolView,
-  ExecutorPort,
-  ExecutionInput,
-  NodeProgress,
-  HistoryPort,
-  TenancyPort,
-} from './server/index.js';
 export {
   executeDataflow,
   planGroups,

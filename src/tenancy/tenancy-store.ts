@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { betterSqlite3 } from '../stores/sqlite/sqlite-database.js';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import { homeDatabasePath, ownerOnly } from '../home.js';
 import { WarmflowError } from '../errors.js';
@@ -59,7 +60,7 @@ export class TenancyStore {
       path: options.path ?? homeDatabasePath(),
       adminKeyDigest: options.adminKey === undefined ? undefined : digest(options.adminKey),
     });
-    this.#db = new Database(this.#config.path);
+    this.#db = new (betterSqlite3())(this.#config.path);
     this.#db.pragma('journal_mode = WAL');
     // Key digests and quotas: readable by the owner only.
     if (this.#config.path !== ':memory:') ownerOnly(this.#config.path);

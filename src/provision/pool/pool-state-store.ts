@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { ownerOnly } from '../../home.js';
+import { betterSqlite3 } from '../../stores/sqlite/sqlite-database.js';
 import type { Rac } from '../rac.js';
 import type { ResourcePlan } from './resource-plan.js';
 
@@ -34,7 +35,7 @@ export class PoolStateStore {
   readonly #db: Database.Database;
 
   constructor(file: string) {
-    this.#db = new Database(file);
+    this.#db = new (betterSqlite3())(file);
     this.#db.pragma('journal_mode = WAL');
     // Warm specs hold store URLs with their passwords: readable by the owner only.
     if (file !== ':memory:') ownerOnly(file);

@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+
 /**
  * The part of better-sqlite3 the SQLite store and the SQLite history use. Typing
  * against this subset keeps the driver swappable and fakes easy; a
@@ -31,4 +34,15 @@ export async function openSqliteDatabase(file: string): Promise<SqliteDatabase> 
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   return db as unknown as SqliteDatabase;
+}
+
+const requireDriver = createRequire(import.meta.url);
+
+/**
+ * The better-sqlite3 constructor, loaded on first call: for the embedded stores opened
+ * synchronously (tenancy, pool state), so that importing warmflow never loads the native
+ * module until one of them is really opened.
+ */
+export function betterSqlite3(): typeof BetterSqlite3 {
+  return requireDriver('better-sqlite3') as typeof BetterSqlite3;
 }
