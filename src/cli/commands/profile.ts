@@ -3,6 +3,8 @@ import { WarmflowError } from '../../errors.js';
 import { profile, type ProfileOptions } from '../../profiler/profile.js';
 import { formatDcp } from '../../profiler/format-dcp.js';
 import type { SourceFormat } from '../../profiler/sources/source-item.js';
+import { profileLive } from '../../profiler/profile-live.js';
+import { isLiveUrl, parseDuration } from '../../sources/live/live-url.js';
 
 interface ProfileFlags {
   json?: boolean;
@@ -13,6 +15,23 @@ interface ProfileFlags {
   window?: number;
   format?: SourceFormat;
   maxRecordBytes?: number;
+  duration?: number;
+  from?: 'now' | 'start';
+}
+
+function durationFlag(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0)
+    throw new WarmflowError(
+      'E_INVALID_OPTION',
+      `--duration must be a duration like 30s, got "${value}"`,
+    );
+  return ms;
+}
+
+function fromFlag(value: string): 'now' | 'start' {
+  if (value === 'now' || value === 'start') return value;
+  throw new WarmflowError('E_INVALID_OPTION', `--from must be now or start, got "${value}"`);
 }
 
 function positiveInt(flag: string) {
@@ -94,7 +113,20 @@ export function registerProfile(program: Command): void {
     .description(
       'profile a data source (JSON Lines, CSV/TSV, JSON array, .gz, "-" for stdin) and print its DCP',
     )
-    .argument('<source>', 'file to read, or "-" for standard input')
+    .argument(
+      '<source>',
+      'file to read, "-" for standard input, or a live stream URL (nats://HOST:PORT/STREAM?subject=…, redis://HOST:PORT/DB?stream=KEY)',
+    )
+    .option(
+      '--duration <time>',
+      'live stream: how long to read (e.g. 30s; default 30s)',
+      durationFlag,
+    )
+    .option(
+      '--from <where>',
+      'live stream: now (only what arrives, default) or start (from the first stored message)',
+      fromFlag,
+    )
     .option('--json', 'print the DCP document as JSON')
     .option('--sample <n>', 'profile only the first N records', positiveInt('--sample'))
     .option(
@@ -129,6 +161,31 @@ export function registerProfile(program: Command): void {
           hint: '--sample N takes the first N records, --reservoir N a uniform sample of the whole input',
         });
       }
+      if (isLiveUrl(source)) {
+        const live = await profileLive(source, {
+          durationMs: flags.duration ?? 30_000,
+          from: flags.from ?? 'now',
+          window: flags.window ?? 1000,
+          ...(flags.sample !== undefined ? { maxRecords: flags.sample } : {}),
+          ...(flags.timeField !== undefined ? { timeField: flags.timeField } : {}),
+        });
+        const shown = live.lag === undefined ? live.dcp : { ...live.dcp, lag: live.lag };
+        process.stdout.write(
+          flags.json === true
+            ? JSON.stringify(shown, null, 2) + '\n'
+            : formatDcp(live.dcp, source) +
+                (live.lag === undefined ? '' : `consumer lag: ${live.lag} messages\n`),
+        );
+        return;
+      }
+      if (flags.duration !== undefined || flags.from !== undefined)
+        throw new WarmflowError(
+          'E_INVALID_OPTION',
+          '--duration and --from apply to live stream URLs only',
+          {
+            hint: 'a file is read to its end (or to --sample N records)',
+          },
+        );
       const options: ProfileOptions = { window: flags.window ?? 1000 };
       if (flags.sample !== undefined) options.sample = flags.sample;
       if (flags.reservoir !== undefined) options.reservoir = flags.reservoir;
