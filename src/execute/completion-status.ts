@@ -54,4 +54,26 @@ export interface CompletionStatus {
    * node it ran. Absent when nothing happened.
    */
   events?: Array<{ node_id: string; event: 'oom_killed'; resource_id: string; detail: string }>;
+  /**
+   * A run on live streams: messages acknowledged to their groups (every output of theirs
+   * written first), those left unacknowledged (a failed run: redelivered to the next run
+   * of the group), and per stream what was read and why reading stopped.
+   */
+  live?: {
+    acknowledged: number;
+    unacknowledged: number;
+    commits: number;
+    sources: Record<
+      string,
+      {
+        url: string;
+        group: string;
+        messages: number;
+        malformed: number;
+        stopped_by: 'signal' | 'idle' | 'max_records' | 'failure';
+        /** Messages of the group not acknowledged at the end (pending + unread); null if unknown. */
+        lag: number | null;
+      }
+    >;
+  };
 }

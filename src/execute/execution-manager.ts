@@ -17,6 +17,8 @@ import { buildDeploySpec, runStores } from './deploy-plan.js';
 import { completionStatus } from './completion-builder.js';
 import { planGroups } from './plan.js';
 import { feedSource, type FeederStats } from './push-feeder.js';
+import { LiveCommit } from './live-commit.js';
+import { feedLive, type LiveBudget, type LiveFeederStats, type LiveLimits } from './live-feeder.js';
 import { DEFAULT_STALL_TIMEOUT_MS, preciseNow, ResourceSession } from './resource-session.js';
 import { SinkFiles } from './sinks.js';
 import { resolveSources } from './sources.js';
@@ -59,6 +61,12 @@ export interface ExecutionRequest {
    * and the threads, 16-256 KiB). Engine calibration sets what the real input would get.
    */
   chunk_bytes?: number;
+  /**
+   * Live sources (`nats://…`, `redis://…`): when the run ends by itself. Without a limit
+   * it runs until the environment's `signal` aborts (then it drains: stops reading,
+   * finishes what is in flight, writes every output, acknowledges, and succeeds).
+   */
+  live?: LiveLimits;
 }
 
 /** Where resources come from. */
@@ -73,6 +81,10 @@ export interface ExecutionEnvironment {
   cold?: boolean;
   /** Creates the JSONL sinks (default {@link SinkFiles}); lets embedders and tests wrap them. */
   sinks?: (dir: string) => SinkFiles;
+  /** Aborted: live sources stop reading and the run drains (SIGINT/SIGTERM, `DELETE /v1/executions/{id}`). */
+  signal?: AbortSignal;
+  /** Called for each batch a live source read (records, bytes), for live figures. */
+  onLiveBatch?: (source: string, records: number, bytes: number) => void;
   /** Progress, for the CLI: `claimed`, `provisioned`, `deployed`, `finished`. */
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
 }
@@ -168,10 +180,33 @@ export async function executeDataflow(
     });
     const runs = sessions.map((s) => s.run());
     const feeders = new Map<string, FeederStats>();
-    const feeding = feedPushSources(sources, sessions, request.rate, feeders, sinks);
+    const commit = sources.some((s) => s.live) ? new LiveCommit(sessions, sinks) : null;
+    const feeding = feedPushSources(sources, sessions, request.rate, feeders, sinks, {
+      flow: flow.template.name,
+      commit,
+      limits: request.live ?? {},
+      budget: { read: 0 },
+      ...(env.signal !== undefined ? { signal: env.signal } : {}),
+      ...(env.onLiveBatch !== undefined ? { onBatch: env.onLiveBatch } : {}),
+    });
     const settled = await Promise.allSettled([...runs, feeding]);
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    let failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure !== undefined) for (const s of sessions) s.cancel();
+    if (commit !== null) {
+      // Every output is written (the resources drained): acknowledge what was read. A
+      // failed run acknowledges nothing more; the group gets those messages again.
+      try {
+        if (failure === undefined) await commit.finish();
+        for (const [node, source] of commit.sources) {
+          const stats = feeders.get(node) as LiveFeederStats | undefined;
+          if (stats !== undefined) stats.lag = (await source.lag().catch(() => undefined)) ?? null;
+        }
+      } catch (error) {
+        failure ??= { status: 'rejected', reason: error };
+      } finally {
+        await commit.close();
+      }
+    }
     await sinks.close();
     const results = settled
       .slice(0, sessions.length)
@@ -229,6 +264,27 @@ export async function executeDataflow(
           }));
     });
     if (events.length > 0) status.events = events;
+    if (commit !== null) {
+      const live: NonNullable<CompletionStatus['live']> = {
+        acknowledged: commit.acknowledged,
+        unacknowledged: commit.unacknowledged,
+        commits: commit.commits,
+        sources: {},
+      };
+      for (const source of sources.filter((s) => s.live)) {
+        const stats = feeders.get(source.node_id) as LiveFeederStats | undefined;
+        if (stats === undefined) continue;
+        live.sources[source.stream] = {
+          url: stats.url,
+          group: stats.group,
+          messages: stats.records_in,
+          malformed: stats.malformed.length,
+          stopped_by: stats.stopped_by,
+          lag: stats.lag,
+        };
+      }
+      status.live = live;
+    }
     env.onEvent?.('finished', { outcome: status.outcome });
     return status;
   } catch (error) {
@@ -370,6 +426,14 @@ async function feedPushSources(
   rate: number | undefined,
   feeders: Map<string, FeederStats>,
   sinks: SinkFiles,
+  live: {
+    flow: string;
+    commit: LiveCommit | null;
+    limits: LiveLimits;
+    budget: LiveBudget;
+    signal?: AbortSignal;
+    onBatch?: (source: string, records: number, bytes: number) => void;
+  },
 ): Promise<void> {
   const counts = new Map<ResourceSession, Record<string, number>>();
   // Every feeder runs to its end (one whose resource failed ends at once) and every
@@ -382,6 +446,26 @@ async function feedPushSources(
           sessions.find(
             (s) => s.rac.node_ids.includes(source.node_id) || s.rac.node_ids.length === 0,
           ) ?? sessions[0];
+        if (source.live) {
+          const fed = await feedLive({
+            node_id: source.node_id,
+            flow: live.flow,
+            stream: source.stream,
+            input: source.input,
+            session,
+            commit: live.commit!,
+            sinks,
+            limits: live.limits,
+            budget: live.budget,
+            ...(live.signal !== undefined ? { signal: live.signal } : {}),
+            ...(live.onBatch !== undefined
+              ? { onBatch: (n: number, b: number) => live.onBatch!(source.stream, n, b) }
+              : {}),
+          });
+          feeders.set(source.node_id, fed);
+          counts.set(session, { ...(counts.get(session) ?? {}), [source.node_id]: fed.batches });
+          return;
+        }
         const fed = await feedSource({
           source: source.node_id,
           input: source.input,

@@ -133,6 +133,18 @@ export class ResourceSession {
       this.#client.send({ type: 'df.end', counts });
   }
 
+  /**
+   * A commit point of a live run: resolves once the resource has processed every batch
+   * pushed so far (`counts`: batches per source) and the orchestrator has written every
+   * output they produced. Push nothing to this resource until it resolves.
+   */
+  async commit(counts: Record<string, number>): Promise<void> {
+    if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);
+    if (this.#runError !== null) throw this.#runError;
+    await this.#client.request({ type: 'df.commit', counts });
+    if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);
+  }
+
   /** Asks the resource to stop the run. */
   cancel(): void {
     if (!this.#client.closed) this.#client.send({ type: 'df.cancel' });

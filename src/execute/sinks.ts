@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fsync, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { DEAD_LETTER_TYPE } from '../worker/worker-contract.js';
 
@@ -74,6 +74,23 @@ export class SinkFiles {
   /** Whether a dead-letter file was written. */
   get deadLetterFile(): string | null {
     return this.#files.has(DEAD_LETTER_TYPE) ? this.fileFor(DEAD_LETTER_TYPE) : null;
+  }
+
+  /**
+   * Flushes what was written so far to the disk (fsync), so a live run can acknowledge the
+   * messages behind it: their outputs then survive a crash of the machine too.
+   */
+  async sync(): Promise<void> {
+    await Promise.all(
+      [...this.#files.values()].map(
+        (f) =>
+          new Promise<void>((resolve, reject) => {
+            const fd = (f as WriteStream & { fd: number | null }).fd;
+            if (typeof fd !== 'number') return resolve();
+            fsync(fd, (error) => (error ? reject(error) : resolve()));
+          }),
+      ),
+    );
   }
 
   async close(): Promise<void> {

@@ -2,14 +2,17 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { WarmflowError } from '../errors.js';
 import type { LoadedFlow } from '../template/load-flow.js';
+import { isLiveUrl, parseLiveUrl } from '../sources/live/live-url.js';
 
 /** Where one source node of a run reads from. */
 export interface ResolvedSource {
   node_id: string;
   stream: string;
   type: string;
-  /** A file path or `-` (standard input). */
+  /** A file path, `-` (standard input) or a live stream URL (`nats://…`, `redis://…`). */
   input: string;
+  /** A live stream: read until the run is stopped or a limit is reached. */
+  live: boolean;
   /** `file`: the resource's threads read it themselves; `push`: the orchestrator reads and sends batches. */
   mode: 'file' | 'push';
 }
@@ -30,7 +33,13 @@ export function resolveSources(
     const stream = node.id.slice('source:'.length);
     const given = inputs[stream] ?? (sources.length === 1 ? inputs['*'] : undefined);
     const fallback = flow.spec.streams?.[stream]?.source;
-    const input = given ?? (fallback === undefined ? undefined : path.resolve(flow.dir, fallback));
+    const input =
+      given ??
+      (fallback === undefined
+        ? undefined
+        : isLiveUrl(fallback)
+          ? fallback
+          : path.resolve(flow.dir, fallback));
     if (input === undefined) {
       throw new WarmflowError(
         'E_INVALID_INPUT',
@@ -43,6 +52,17 @@ export function resolveSources(
         },
       );
     }
+    if (isLiveUrl(input)) {
+      parseLiveUrl(input); // a malformed URL fails here, before anything starts
+      return {
+        node_id: node.id,
+        stream,
+        type: node.type ?? stream,
+        input,
+        live: true,
+        mode: 'push' as const,
+      };
+    }
     const resolved = input === '-' ? input : path.resolve(input);
     if (resolved !== '-') {
       try {
@@ -52,7 +72,7 @@ export function resolveSources(
           'E_INVALID_INPUT',
           `input of stream "${stream}" is not a readable file: ${resolved}`,
           {
-            hint: 'give a JSON Lines, CSV/TSV or JSON file (optionally .gz), or - for standard input',
+            hint: 'give a JSON Lines, CSV/TSV or JSON file (optionally .gz), - for standard input, or a live stream URL (nats://HOST:PORT/STREAM, redis://HOST:PORT/DB?stream=KEY)',
           },
         );
       }
@@ -63,6 +83,7 @@ export function resolveSources(
       stream,
       type: node.type ?? stream,
       input: resolved,
+      live: false,
       mode: jsonl && rate === undefined && resolved !== '-' ? 'file' : 'push',
     };
   });

@@ -19,6 +19,8 @@ import { calibrateOnEngine } from './calibrate-on-engine.js';
 import { executeAndRecord } from './execute-and-record.js';
 import { planRprs, type RprSource } from './plan-rprs.js';
 import { calibrationSamples, type CalibrationSamples } from './samples.js';
+import type { LiveLimits } from '../execute/live-feeder.js';
+import { profileLive } from '../profiler/profile-live.js';
 
 /** Options of {@link runFlow}. */
 export interface RunFlowOptions {
@@ -45,6 +47,10 @@ export interface RunFlowOptions {
    */
   calibrate?: 'engine' | 'sandbox' | 'none';
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
+  /** Live sources: when the run ends by itself (`--until-idle`, `--max-records`). */
+  live?: LiveLimits;
+  /** Aborted: live sources stop reading and the run drains (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** Everything one `warmflow run` did, for the report. */
@@ -64,6 +70,8 @@ export interface RunFlowResult {
 export const CALIBRATE_UNTIL_RUNS = 3;
 /** Sample records per stream that calibration runs the functions on. */
 export const CALIBRATION_SAMPLE = 2000;
+/** At most this long profiling what a live stream already holds before a run. */
+const LIVE_PROFILE_MS = 2000;
 
 /**
  * The pipeline, the one every front door runs (`warmflow run` and `demo`, the benches):
@@ -82,8 +90,26 @@ export async function runFlow(
   const sources = resolveSources(flow, inputs, options.rate);
   options.onEvent?.('profiling');
   const dcps: Record<string, Dcp> = {};
-  for (const source of sources)
-    dcps[source.stream] = await profile(source.input, { sample: options.sample ?? 20_000 });
+  const liveSamples: Record<string, unknown[]> = {};
+  for (const source of sources) {
+    if (!source.live) {
+      dcps[source.stream] = await profile(source.input, { sample: options.sample ?? 20_000 });
+      continue;
+    }
+    // A live stream is profiled on what it holds (read, not consumed) for at most a few
+    // seconds; the records read are also the calibration sample.
+    const records: unknown[] = [];
+    const live = await profileLive(source.input, {
+      from: 'start',
+      durationMs: LIVE_PROFILE_MS,
+      maxRecords: options.sample ?? 20_000,
+      onItem: (record) => {
+        if (records.length < CALIBRATION_SAMPLE) records.push(record);
+      },
+    });
+    dcps[source.stream] = live.dcp;
+    if (records.length > 0) liveSamples[source.stream] = records;
+  }
   const first = dcps[sources[0].stream];
   // The predictor sizes co-located nodes as one resource, so it must know the placement.
   const groups = planGroups(flow.template);
@@ -94,6 +120,7 @@ export async function runFlow(
       ...options,
       provider,
       tenant,
+      liveSamples,
     });
     options.onEvent?.('predicting');
     const { rprs, rpr_source } = await planRprs({
@@ -117,7 +144,7 @@ export async function runFlow(
         racs = await pool.preProvision({ flow, rprs, tenant, groups, sets: 1 });
         poolMs = performance.now() - t;
       }
-      options.onEvent?.('executing');
+      options.onEvent?.('executing', { live: sources.some((s) => s.live) });
       const status = await executeAndRecord(
         {
           tenant,
@@ -129,11 +156,13 @@ export async function runFlow(
           out_dir: options.outDir ?? path.resolve('out', flow.template.name),
           ...(options.stores !== undefined ? { stores: options.stores } : {}),
           ...(options.stateStore !== undefined ? { state_store: options.stateStore } : {}),
+          ...(options.live !== undefined ? { live: options.live } : {}),
         },
         {
           provider,
           pool,
           cold: options.cold === true,
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         },
         options.history === undefined
@@ -163,7 +192,11 @@ async function calibrate(
   flow: LoadedFlow,
   sources: ReturnType<typeof resolveSources>,
   groups: string[][],
-  options: RunFlowOptions & { provider: Provider; tenant: string },
+  options: RunFlowOptions & {
+    provider: Provider;
+    tenant: string;
+    liveSamples: Record<string, unknown[]>;
+  },
 ): Promise<{
   calibrating: boolean;
   samples: CalibrationSamples;
@@ -186,6 +219,7 @@ async function calibrate(
   const samples: CalibrationSamples = calibrating
     ? await calibrationSamples(sources, CALIBRATION_SAMPLE)
     : { samples: {}, inputBytes: {}, unreadable: {} };
+  if (calibrating) Object.assign(samples.samples, options.liveSamples);
   if (!calibrating) {
     const stored =
       mode !== 'none' && options.history !== undefined

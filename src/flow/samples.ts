@@ -12,16 +12,18 @@ export interface CalibrationSamples {
 
 /**
  * The calibrate stage's input: up to `size` records of each source's input (standard
- * input is left out: it can be read only once, by the run) and each input file's size.
+ * input and live streams are left out: they can be read only once, by the run) and each
+ * input file's size.
  * An unreadable input is reported, not thrown: the run itself says what is wrong with it.
  */
 export async function calibrationSamples(
-  sources: readonly Pick<ResolvedSource, 'stream' | 'input'>[],
+  sources: ReadonlyArray<Pick<ResolvedSource, 'stream' | 'input'> & { live?: boolean }>,
   size: number,
 ): Promise<CalibrationSamples> {
   const result: CalibrationSamples = { samples: {}, inputBytes: {}, unreadable: {} };
   for (const source of sources) {
-    if (source.input === '-') continue;
+    // A live stream's sample is what profiling read (it cannot be read as a file).
+    if (source.input === '-' || source.live === true) continue;
     try {
       result.samples[source.stream] = await readSample(source.input, size);
       result.inputBytes[source.stream] = statSync(source.input).size;

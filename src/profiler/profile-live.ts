@@ -11,6 +11,8 @@ export interface LiveProfileOptions extends ProfilerOptions {
   from?: 'now' | 'start';
   /** Stop after this many records even if the duration is not over. */
   maxRecords?: number;
+  /** Called with every well-formed record read (e.g. to keep a calibration sample). */
+  onItem?: (record: unknown) => void;
   /** Called after each batch with the records profiled so far. */
   onRecords?: (records: number) => void;
 }
@@ -48,7 +50,10 @@ export async function profileLive(url: string, options: LiveProfileOptions): Pro
       );
       for (const item of items) {
         if (item.error !== undefined) profiler.addMalformed(item.line, item.error);
-        else profiler.add(item.record, item.bytes, item.arrival_ms);
+        else {
+          profiler.add(item.record, item.bytes, item.arrival_ms);
+          options.onItem?.(item.record);
+        }
       }
       options.onRecords?.(profiler.records);
     }

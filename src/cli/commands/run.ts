@@ -10,6 +10,8 @@ import type { StoreKind, StoreSpec } from '../../template/types.js';
 import type { CompletionStatus } from '../../execute/completion-status.js';
 import { EXIT } from '../main.js';
 import { callServer, serverTarget, type ServerTarget } from '../remote.js';
+import { parseDuration } from '../../sources/live/live-url.js';
+import type { LiveLimits } from '../../execute/live-feeder.js';
 
 const KINDS: StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
 
@@ -50,6 +52,65 @@ export interface RunCommandOptions {
   tenant?: string;
   history?: boolean;
   server?: string;
+  untilIdle?: string;
+  maxRecords?: string;
+}
+
+/** `--until-idle` / `--max-records` as the limits of a live run. */
+function liveLimits(options: RunCommandOptions): LiveLimits | undefined {
+  const limits: LiveLimits = {};
+  if (options.untilIdle !== undefined) {
+    const ms = parseDuration(options.untilIdle);
+    if (ms === undefined || ms <= 0)
+      throw new WarmflowError(
+        'E_INVALID_ARGUMENTS',
+        `--until-idle ${options.untilIdle}: expected a duration like 10s`,
+      );
+    limits.until_idle_ms = ms;
+  }
+  if (options.maxRecords !== undefined) {
+    const n = Number(options.maxRecords);
+    if (!Number.isInteger(n) || n < 1)
+      throw new WarmflowError(
+        'E_INVALID_ARGUMENTS',
+        `--max-records ${options.maxRecords}: expected a positive integer`,
+      );
+    limits.max_records = n;
+  }
+  return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+/**
+ * While a live run executes, SIGINT/SIGTERM drain it (stop reading, finish what is in
+ * flight, write, acknowledge, report, exit 0); a second signal exits at once. Returns the
+ * signal to pass and the uninstall.
+ */
+function drainOnSignals(): { signal: AbortSignal; arm: () => void; disarm: () => void } {
+  const controller = new AbortController();
+  let armed = false;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`${name} again: exiting without draining\n`);
+      process.exit(128 + (name === 'SIGINT' ? 2 : 15));
+    }
+    process.stderr.write(
+      `${name}: draining (no new messages; finishing, writing and acknowledging what is in flight)\n`,
+    );
+    controller.abort();
+  };
+  return {
+    signal: controller.signal,
+    arm: () => {
+      if (armed) return;
+      armed = true;
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    },
+    disarm: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 /**
@@ -125,7 +186,11 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
       : null;
   const history =
     options.history === false ? undefined : await openHistory().catch(() => undefined);
+  const limits = liveLimits(options);
+  const drain = drainOnSignals();
   const runOptions: RunFlowOptions = {
+    ...(limits !== undefined ? { live: limits } : {}),
+    signal: drain.signal,
     inputs: parseInputs(options.input ?? []),
     cold: options.cold === true,
     ...(rate !== undefined ? { rate } : {}),
@@ -134,7 +199,9 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
     ...(options.stateStore !== undefined ? { stateStore: options.stateStore } : {}),
     ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     ...(history !== undefined ? { history } : {}),
-    onEvent: (event) => {
+    onEvent: (event, detail) => {
+      // Only a live run drains on a signal; before it executes, a signal ends the process.
+      if (event === 'executing' && detail?.live === true) drain.arm();
       if (progress === null) return;
       if (event === 'finished') progress.stop();
       else progress.start(event);
@@ -146,6 +213,7 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
     else process.stdout.write(formatRunReport(result));
     if (result.status.outcome !== 'succeeded') process.exitCode = EXIT.failed;
   } finally {
+    drain.disarm();
     progress?.stop();
     await history?.close();
   }
@@ -165,6 +233,11 @@ export function withRunOptions(command: Command): Command {
     )
     .option('--state-store <NAME>', "keep every keyed function's state in this store")
     .option('--tenant <NAME>', 'tenant whose pool and history are used', 'default')
+    .option(
+      '--until-idle <DURATION>',
+      'live streams: end once no message arrived for this long (e.g. 10s); default: run until SIGINT/SIGTERM',
+    )
+    .option('--max-records <N>', 'live streams: end after N messages')
     .option('--no-history', 'neither learn from nor record into the history database')
     .option(
       '--server <url>',
@@ -187,7 +260,7 @@ export function registerRun(program: Command): void {
       .argument('<flow>', 'flow file (.yaml, or a .ts/.js defineFlow module)')
       .option(
         '--input <SOURCE>',
-        "input file (.jsonl, .csv, .json, .gz) or - for stdin; STREAM=FILE for flows with several streams (repeatable; default: the flow's sources)",
+        "input file (.jsonl, .csv, .json, .gz), - for stdin, or a live stream URL (nats://HOST:PORT/STREAM?…, redis://HOST:PORT/DB?stream=KEY); STREAM=SOURCE for flows with several streams (repeatable; default: the flow's sources)",
         (v: string, prev: string[] = []) => [...prev, v],
       ),
   )

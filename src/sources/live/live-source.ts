@@ -8,6 +8,8 @@ import type { SourceItem } from '../../profiler/sources/source-item.js';
  */
 export interface LiveItem extends SourceItem {
   position: string;
+  /** The start of a malformed message's text, for its dead letter. */
+  raw?: string;
 }
 
 /**
@@ -68,6 +70,7 @@ export function parseMessage(
     const record: unknown = JSON.parse(text);
     if (record === null || typeof record !== 'object' || Array.isArray(record))
       return {
+        raw: text.slice(0, 4096),
         error: `a message must be one JSON object, got ${Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record}`,
         line,
         position,
@@ -76,6 +79,13 @@ export function parseMessage(
       };
     return { record, line, position, bytes, arrival_ms: arrivalMs };
   } catch (error) {
-    return { error: (error as Error).message, line, position, bytes, arrival_ms: arrivalMs };
+    return {
+      error: (error as Error).message,
+      raw: text.slice(0, 4096),
+      line,
+      position,
+      bytes,
+      arrival_ms: arrivalMs,
+    };
   }
 }

@@ -72,6 +72,9 @@ export class PartitionRuntime {
   #pushEnded = false;
   #sourceDoneSent = false;
   #drainRequested = false;
+  /** The commit point being drained to (pushed batches per source), if any. */
+  #barrier: Record<string, number> | null = null;
+  #syncRequested = false;
   #finishRequested = false;
   #stateFlushed = false;
   #activity = 0;
@@ -198,6 +201,12 @@ export class PartitionRuntime {
       case 'drain':
         this.#drainRequested = true;
         break;
+      case 'barrier':
+        this.#barrier = message.counts;
+        break;
+      case 'sync':
+        this.#syncRequested = true;
+        break;
       case 'finish':
         this.#finishRequested = true;
         break;
@@ -263,10 +272,20 @@ export class PartitionRuntime {
       }
       // Nothing to do right now: ship partial batches so a slow stream still flows.
       this.#flushPartials();
-      if (this.#drainRequested && this.#sourceDoneSent && this.#fifoQuiet()) {
+      if (
+        this.#drainRequested &&
+        (this.#sourceDoneSent || this.#barrierReached()) &&
+        this.#fifoQuiet()
+      ) {
         this.#drainRequested = false;
         this.#post({ k: 'drained', activity: this.#activity });
         this.#activity = 0;
+        continue;
+      }
+      if (this.#syncRequested && this.#out.idle) {
+        this.#syncRequested = false;
+        this.#barrier = null;
+        this.#post({ k: 'synced' });
         continue;
       }
       if (this.#finishRequested && this.#sourceDoneSent && this.#fifoQuiet()) {
@@ -372,6 +391,15 @@ export class PartitionRuntime {
     return this.#sources.every(
       (s) =>
         s.nextOwn >= s.total && s.pushed.length === 0 && (s.spec.mode === 'push' || s.readDone),
+    );
+  }
+
+  /** Whether this thread, as an owner, has processed every pushed batch below the barrier. */
+  #barrierReached(): boolean {
+    const barrier = this.#barrier;
+    if (barrier === null) return false;
+    return this.#sources.every(
+      (s) => s.spec.mode !== 'push' || s.nextOwn >= (barrier[s.spec.node_id] ?? 0),
     );
   }
 

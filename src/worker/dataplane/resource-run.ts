@@ -121,6 +121,9 @@ export class ResourceRun {
         });
         return;
       }
+      case 'df.commit':
+        void this.#commit(message).catch((error: unknown) => this.#connection.fail(message, error));
+        return;
       case 'df.end':
         this.#pool.broadcast({
           k: 'end',
@@ -136,6 +139,33 @@ export class ResourceRun {
       default:
         throw new WarmflowError('E_PROTOCOL', `unknown data-plane message "${message.type}"`);
     }
+  }
+
+  /**
+   * A commit point of a live run (`df.commit`, with the batches pushed per source so far;
+   * the orchestrator sends nothing more until the answer): every thread processes the
+   * batches below it, drain rounds move what they produced through the keyed exchanges,
+   * and the answer goes once every output is acknowledged by the orchestrator (written to
+   * its sinks) and every store write is done (they are per batch). The orchestrator then
+   * acknowledges the stream's messages: this is the at-least-once acknowledgement point,
+   * and where a checkpoint of keyed state would go for exactly-once.
+   */
+  async #commit(request: WireMessage): Promise<void> {
+    this.#pool.broadcast({
+      k: 'barrier',
+      counts: (request.counts ?? {}) as Record<string, number>,
+    });
+    for (;;) {
+      this.#activity = 0;
+      const drained = this.#expect('drained');
+      this.#pool.broadcast({ k: 'drain' });
+      await drained;
+      if (this.#activity === 0) break;
+    }
+    const synced = this.#expect('synced');
+    this.#pool.broadcast({ k: 'sync' });
+    await synced;
+    if (!this.#done) this.#connection.reply(request, { committed: true });
   }
 
   #onThread(index: number, message: FromThread): void {

@@ -9,6 +9,10 @@ export type ToThread =
   | { k: 'push'; source: string; seq: number; data: string }
   | { k: 'end'; counts: Record<string, number> }
   | { k: 'drain' }
+  /** A commit point: pushed batches below `counts[source]` must be fully processed before `drained`. */
+  | { k: 'barrier'; counts: Record<string, number> }
+  /** Answer `synced` once every output produced so far is acknowledged by the orchestrator. */
+  | { k: 'sync' }
   | { k: 'finish' }
   | { k: 'out-ack' }
   | { k: 'cancel' };
@@ -20,6 +24,7 @@ export type FromThread =
   | { k: 'push-ack'; source: string; seq: number }
   | { k: 'source-done' }
   | { k: 'drained'; activity: number }
+  | { k: 'synced' }
   | { k: 'finished'; nodes: Record<string, NodeStats> }
   | { k: 'out'; node: string; type: string; count: number; lines: string }
   | { k: 'first-store-write'; at: number }

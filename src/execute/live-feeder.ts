@@ -1,0 +1,163 @@
+import { openLiveSource } from '../sources/live/open-live.js';
+import { parseLiveUrl } from '../sources/live/live-url.js';
+import { DEAD_LETTER_TYPE } from '../worker/dataplane/thread-messages.js';
+import type { LiveCommit } from './live-commit.js';
+import type { FeederStats } from './push-feeder.js';
+import type { ResourceSession } from './resource-session.js';
+import type { SinkFiles } from './sinks.js';
+
+/** When a live run ends by itself (else it runs until its signal aborts: SIGINT/SIGTERM, DELETE). */
+export interface LiveLimits {
+  /** End once no message arrived for this long. */
+  until_idle_ms?: number;
+  /** End after this many messages (over all live sources). */
+  max_records?: number;
+}
+
+/** Why a live source stopped reading. */
+export type LiveStop = 'signal' | 'idle' | 'max_records' | 'failure';
+
+/** Figures of one live source, for the CompletionStatus. */
+export interface LiveFeederStats extends FeederStats {
+  batches: number;
+  url: string;
+  group: string;
+  stopped_by: LiveStop;
+  /** Messages the group had not acknowledged when reading stopped. */
+  lag: number | null;
+}
+
+/** Shared count of messages read by every live source of a run (for `max_records`). */
+export interface LiveBudget {
+  read: number;
+}
+
+/**
+ * Reads a live source (NATS JetStream, Redis Streams) through its consumer group and pushes
+ * its records to the resource in batches of at most `batchSize`, as messages arrive (a
+ * batch is what has arrived, so a slow stream is not held back to fill one). Malformed
+ * messages are dead-lettered with their stream position. Reading is bounded: a batch is
+ * taken only once the resource has credit for the previous one, and the stream holds at
+ * most its max-ack-pending unacknowledged, so a faster producer grows the stream's lag.
+ * Every second (`COMMIT_INTERVAL_MS`, or half the in-flight bound) the commit point
+ * acknowledges what is durably done.
+ */
+export async function feedLive(options: {
+  node_id: string;
+  flow: string;
+  stream: string;
+  input: string;
+  session: ResourceSession;
+  commit: LiveCommit;
+  sinks: SinkFiles;
+  limits: LiveLimits;
+  budget: LiveBudget;
+  signal?: AbortSignal;
+  batchSize?: number;
+  onBatch?: (records: number, bytes: number) => void;
+}): Promise<LiveFeederStats> {
+  const batchSize = options.batchSize ?? 1000;
+  const kind = parseLiveUrl(options.input).kind;
+  const live = await openLiveSource(options.input, { flow: options.flow, stream: options.stream });
+  options.commit.sources.set(options.node_id, live);
+  const stats: LiveFeederStats = {
+    records_in: 0,
+    records_out: 0,
+    malformed: [],
+    busy_ms: 0,
+    batches: 0,
+    url: live.label,
+    group: live.group,
+    stopped_by: 'signal',
+    lag: null,
+  };
+  const limits = options.limits;
+  let lastMessageAt = performance.now();
+  const pollMs = Math.min(250, limits.until_idle_ms ?? 250);
+  try {
+    for (;;) {
+      if (options.signal?.aborted === true) break;
+      if (limits.max_records !== undefined && options.budget.read >= limits.max_records) {
+        stats.stopped_by = 'max_records';
+        break;
+      }
+      const room =
+        limits.max_records === undefined
+          ? batchSize
+          : Math.min(batchSize, limits.max_records - options.budget.read);
+      const batch = await live.next(room, pollMs);
+      const now = performance.now();
+      if (batch.items.length === 0) {
+        if (limits.until_idle_ms !== undefined && now - lastMessageAt >= limits.until_idle_ms) {
+          stats.stopped_by = 'idle';
+          break;
+        }
+        if (options.commit.due()) await options.commit.commit();
+        continue;
+      }
+      lastMessageAt = now;
+      options.budget.read += batch.items.length;
+      const records: unknown[] = [];
+      const positions: number[] = [];
+      const dead: string[] = [];
+      let bytes = 0;
+      for (const item of batch.items) {
+        stats.records_in++;
+        bytes += item.bytes;
+        if (item.error !== undefined) {
+          stats.malformed.push({ line: item.line, error: item.error });
+          dead.push(
+            JSON.stringify({
+              node_id: options.node_id,
+              error: { type: 'SyntaxError', message: item.error, retryable: false },
+              input: {
+                source: options.node_id,
+                ...(kind === 'nats' ? { sequence: item.line } : { id: item.position }),
+              },
+              raw: item.raw,
+            }),
+          );
+          continue;
+        }
+        stats.records_out++;
+        records.push(item.record);
+        positions.push(item.line);
+      }
+      options.onBatch?.(batch.items.length, bytes);
+      stats.busy_ms += performance.now() - now;
+      await options.commit.enter();
+      try {
+        if (dead.length > 0)
+          await options.sinks.write(
+            DEAD_LETTER_TYPE,
+            dead.length,
+            Buffer.from(dead.join('\n') + '\n'),
+          );
+        if (records.length > 0)
+          await options.session.push({
+            source: options.node_id,
+            seq: stats.batches++,
+            records: records.length,
+            payload: Buffer.from(JSON.stringify({ records, positions }), 'utf8'),
+          });
+        options.commit.pushed(options.session, options.node_id, stats.batches, batch);
+      } finally {
+        options.commit.leave();
+      }
+      if (
+        options.commit.due() ||
+        options.commit.unacknowledged >= Math.max(1, Math.floor(live.maxInFlight / 2))
+      )
+        await options.commit.commit();
+    }
+  } catch (error) {
+    stats.stopped_by = 'failure';
+    throw error;
+  } finally {
+    stats.lag = await live.lag().then(
+      (lag) => lag ?? null,
+      () => null,
+    );
+  }
+  return stats;
+}
