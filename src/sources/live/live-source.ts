@@ -1,12 +1,18 @@
-import type { SourceItem } from '../../profiler/sources/source-item.js';
-
 /**
- * One message of a live stream as a source item: `line` is the message's stream position
+ * One message of a live stream as a source item (the shape of the file sources' items, so
+ * the profiler and the data plane take either): `line` is the message's stream position
  * as a number (NATS: the stream sequence; Redis: the entry's ordinal in this read),
  * `position` how the stream itself names it (`"17"`, `"1733312000000-0"`), `arrival_ms`
  * when the stream stored it (server time, so a backlog read later keeps its real rate).
  */
-export interface LiveItem extends SourceItem {
+export interface LiveItem {
+  /** The parsed record (absent when `error` says why the message is not one). */
+  record?: unknown;
+  error?: string;
+  line: number;
+  /** Bytes of the message body. */
+  bytes: number;
+  arrival_ms: number;
   position: string;
   /** The start of a malformed message's text, for its dead letter. */
   raw?: string;
