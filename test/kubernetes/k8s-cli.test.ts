@@ -150,4 +150,70 @@ describe('warmflow k8s manifests', () => {
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('cpu_cores > 0');
   });
+
+  it('never emits egress to link-local, kube-system, the API server or an unrestricted peer', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wf-k8s-egress-'));
+    await writeFile(path.join(dir, 'fns.mjs'), 'export const parse = (r) => r;\n');
+    const flowWith = async (url: string) => {
+      const file = path.join(dir, `flow-${Math.random().toString(16).slice(2)}.yaml`);
+      await writeFile(
+        file,
+        `name: egress\nstreams:\n  items: { type: Item }\nstores:\n  cache: { kind: redis, url: "${url}" }\n` +
+          `types:\n  Out: { store: cache, key: id }\nfunctions:\n  - { name: parse, module: ./fns.mjs, input: [Item], output: [Out] }\n`,
+      );
+      return file;
+    };
+    const rprs = await rprFile([
+      {
+        node_id: 'parse',
+        resource_type: 'CPU',
+        cpu_cores: 1,
+        memory_gb: 0.5,
+        gpu_enabled: false,
+        data_store_instance: 'cache',
+      },
+    ]);
+    for (const url of [
+      'redis://169.254.169.254:80',
+      'redis://[fe80::1]:6379',
+      'redis://kube-dns.kube-system.svc:53',
+      'redis://kubernetes.default.svc:443',
+      'redis://redis.example.com:6379',
+    ]) {
+      const res = await run(['k8s', 'manifests', await flowWith(url), '--rpr', rprs, '--json']);
+      expect(res.code, url).not.toBe(0);
+      expect(res.stderr, url).toMatch(
+        /no NetworkPolicy can limit egress|workers get no egress there/,
+      );
+      expect(res.stdout, url).toBe('');
+    }
+    const ok = await run([
+      'k8s',
+      'manifests',
+      await flowWith('redis://cache.data.svc.cluster.local:6380'),
+      '--rpr',
+      rprs,
+      '--json',
+    ]);
+    expect(ok.code).toBe(0);
+    const policies = (
+      JSON.parse(ok.stdout) as Array<{
+        kind: string;
+        metadata: { name: string };
+        spec: { egress?: Array<{ to?: Array<Record<string, unknown>>; ports?: unknown[] }> };
+      }>
+    ).filter((o) => o.kind === 'NetworkPolicy');
+    const peers = policies.flatMap((p) =>
+      (p.spec.egress ?? []).map((rule) => ({ policy: p.metadata.name, rule })),
+    );
+    expect(peers.length).toBeGreaterThan(0);
+    for (const { policy, rule } of peers) {
+      // Every egress rule names its peers: none is "any destination on this port".
+      expect(rule.to?.length ?? 0, policy).toBeGreaterThan(0);
+      const text = JSON.stringify(rule.to);
+      expect(text).not.toMatch(/169\.254|fe80|0\.0\.0\.0\/0|::\/0/);
+      if (policy !== 'warmflow-allow-dns') expect(text).not.toContain('kube-system');
+    }
+    expect(JSON.stringify(peers)).toContain('"kubernetes.io/metadata.name":"data"');
+  });
 });

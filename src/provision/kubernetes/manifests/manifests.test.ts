@@ -39,7 +39,6 @@ const request: ProvisionRequest = {
     stores: {
       cache: { kind: 'redis', url: 'redis://10.0.0.5:6380' },
       db: { kind: 'postgres', url: 'postgres://app:secret@pg.data.svc.cluster.local/db' },
-      ext: { kind: 'redis', url: 'redis://redis.example.com' },
       local: { kind: 'sqlite', path: 'state.db' },
     },
   },
@@ -70,7 +69,6 @@ describe('manifests', () => {
       'NetworkPolicy',
       'NetworkPolicy',
       'Secret',
-      'NetworkPolicy',
       'NetworkPolicy',
       'NetworkPolicy',
       'Pod',
@@ -227,7 +225,6 @@ describe('manifests', () => {
           ports: [{ protocol: 'TCP', port: 5432 }],
         },
       ],
-      ['ext', { ports: [{ protocol: 'TCP', port: 6379 }] }],
     ]);
     // every egress rule names its port: no policy opens all ports
     for (const policy of policies)
@@ -236,10 +233,42 @@ describe('manifests', () => {
 
   it('reads store endpoints, skipping embedded stores', () => {
     expect(
-      storeEndpoints({ a: { kind: 'memory' }, b: { kind: 'redis', url: 'redis://[::1]:7000' } }),
+      storeEndpoints({
+        a: { kind: 'memory' },
+        b: { kind: 'redis', url: 'redis://[fd00::5]:7000' },
+      }),
     ).toEqual([
-      { store: 'b', url: 'redis://[::1]:7000', port: 7000, match: { ipBlock: '::1/128' } },
+      { store: 'b', url: 'redis://[fd00::5]:7000', port: 7000, match: { ipBlock: 'fd00::5/128' } },
     ]);
+  });
+
+  it('never opens egress to link-local, loopback, system or warmflow namespaces, or any host by port', () => {
+    const refused = [
+      'redis://169.254.169.254:80',
+      'redis://169.254.0.1',
+      'redis://[fe80::1]:6379',
+      'redis://[febf::1]:6379',
+      'redis://127.0.0.1',
+      'redis://[::1]',
+      'redis://[::ffff:169.254.169.254]',
+      'redis://0.0.0.0',
+      'redis://redis.example.com',
+      'redis://localhost',
+      'redis://metadata.google.internal',
+      'redis://kube-dns.kube-system.svc.cluster.local:53',
+      'redis://kubernetes.default.svc:443',
+      'postgres://x.kube-public.svc/db',
+      'redis://w.warmflow-other-abc123.svc',
+      'redis://api.warmflow-system.svc.cluster.local',
+    ];
+    for (const url of refused) {
+      expect(() => storeEndpoints({ s: { kind: 'redis', url } }), url).toThrow(
+        expect.objectContaining({ code: 'E_STORE_EGRESS' }),
+      );
+    }
+    expect(
+      storeEndpoints({ s: { kind: 'redis', url: 'redis://r.data.svc:6380' } })[0]!.match,
+    ).toEqual({ namespace: 'data' });
   });
 
   it('prints multi-document YAML that parses back to the same objects', () => {

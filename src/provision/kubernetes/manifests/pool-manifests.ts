@@ -7,7 +7,8 @@ import type { WarmSpec } from '../../provider.js';
 import { shortHash } from '../names.js';
 import { LABEL, WORKER_SELECTOR, poolId, poolLabels } from './labels.js';
 import { tenantNamespace } from './tenant-manifests.js';
-import type { ManifestOptions } from './manifest-options.js';
+import { resolveManifestOptions, type ManifestOptions } from './manifest-options.js';
+import { WarmflowError } from '../../../errors.js';
 
 /** Key of the worker token inside the pool Secret. */
 export const TOKEN_KEY = 'token';
@@ -72,16 +73,63 @@ export interface StoreEndpoint {
   store: string;
   url: string;
   port: number;
-  /** How the destination is matched: an IP block, a Service's namespace, or only the port. */
-  match: { ipBlock: string } | { namespace: string } | { port: 'any-destination'; host: string };
+  /** How the destination is matched: an IP block or a Service's namespace, never "anywhere". */
+  match: { ipBlock: string } | { namespace: string };
+}
+
+/** Namespaces a tenant's workers never reach, whatever a flow's store URL says. */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'default']);
+
+/**
+ * Why a store destination may not get egress, or undefined when it may. Link-local
+ * addresses are cloud metadata endpoints (169.254.169.254 hands out node credentials),
+ * loopback and unspecified addresses are the pod or node itself, and the system, default
+ * (the API server's Service) and warmflow namespaces (the orchestrator, other tenants) are
+ * not data stores.
+ */
+export function forbiddenStoreDestination(
+  match: StoreEndpoint['match'],
+  options: Pick<ManifestOptions, 'namespacePrefix' | 'orchestrator' | 'dns'>,
+): string | undefined {
+  if ('ipBlock' in match) {
+    const ip = match.ipBlock.replace(/\/\d+$/, '').toLowerCase();
+    if (isIP(ip) === 4) {
+      const [a, b] = ip.split('.').map(Number);
+      if (a === 169 && b === 254) return 'a link-local address (cloud metadata lives there)';
+      if (a === 127 || a === 0) return 'a loopback or unspecified address';
+      if (a! >= 224) return 'a multicast or reserved address';
+    } else {
+      if (/^fe[89ab]/.test(ip)) return 'a link-local address (fe80::/10)';
+      if (ip === '::1' || ip === '::') return 'a loopback or unspecified address';
+      if (ip.startsWith('::ffff:')) return 'an IPv4-mapped address (name the IPv4 address)';
+      if (/^ff/.test(ip)) return 'a multicast address';
+    }
+    return undefined;
+  }
+  const ns = match.namespace;
+  if (SYSTEM_NAMESPACES.has(ns) || ns === options.dns.namespace)
+    return `the system namespace "${ns}"`;
+  if (ns.startsWith(options.namespacePrefix))
+    return `a warmflow namespace "${ns}" (the orchestrator's or another tenant's)`;
+  if ('namespace' in options.orchestrator && ns === options.orchestrator.namespace)
+    return `the orchestrator's namespace "${ns}"`;
+  return undefined;
 }
 
 /**
  * Reads host and port from the URLs of the flow's network stores (redis, postgres). An IP
- * becomes an ipBlock; a `svc.namespace.svc[.cluster.local]` name selects that namespace; any
- * other host name can only be allowed by port, because NetworkPolicy cannot match DNS names.
+ * becomes an ipBlock; a `svc.namespace.svc[.cluster.local]` name selects that namespace.
+ * Any other host name is refused (`E_STORE_EGRESS`): NetworkPolicy cannot match DNS names,
+ * and allowing the port to any destination would open every host on the internet and in
+ * the cluster. Destinations {@link forbiddenStoreDestination} names are refused too.
  */
-export function storeEndpoints(stores: Record<string, StoreSpec>): StoreEndpoint[] {
+export function storeEndpoints(
+  stores: Record<string, StoreSpec>,
+  options: Pick<
+    ManifestOptions,
+    'namespacePrefix' | 'orchestrator' | 'dns'
+  > = resolveManifestOptions(),
+): StoreEndpoint[] {
   const endpoints: StoreEndpoint[] = [];
   for (const [store, spec] of Object.entries(stores)) {
     if (spec.url === undefined || (spec.kind !== 'redis' && spec.kind !== 'postgres')) continue;
@@ -99,12 +147,27 @@ export function storeEndpoints(stores: Record<string, StoreSpec>): StoreEndpoint
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const ipVersion = isIP(host);
     const service = /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(\.cluster\.local)?\.?$/.exec(host);
+    if (ipVersion === 0 && service === null) {
+      throw new WarmflowError(
+        'E_STORE_EGRESS',
+        `store "${store}": host "${host}" is neither an IP address nor a cluster Service name, so no NetworkPolicy can limit egress to it`,
+        {
+          hint: 'name the store by its Service (name.namespace.svc) or its IP address; a host outside the cluster needs a Service of type ExternalName with an IP, or an IP',
+        },
+      );
+    }
     const match: StoreEndpoint['match'] =
       ipVersion !== 0
         ? { ipBlock: `${host}/${ipVersion === 4 ? 32 : 128}` }
-        : service !== null
-          ? { namespace: service[1] }
-          : { port: 'any-destination', host };
+        : { namespace: service![1]! };
+    const why = forbiddenStoreDestination(match, options);
+    if (why !== undefined) {
+      throw new WarmflowError(
+        'E_STORE_EGRESS',
+        `store "${store}": "${host}" is ${why}; workers get no egress there`,
+        { hint: 'point the store at a data store Service in its own namespace, or at its IP' },
+      );
+    }
     endpoints.push({ store, url: spec.url, port, match });
   }
   return endpoints;
@@ -121,23 +184,21 @@ export function buildStoreEgressPolicies(
   options: ManifestOptions,
 ): NetworkPolicy[] {
   const labels = poolLabels(tenant, template);
-  return storeEndpoints(stores).map((endpoint) => {
+  return storeEndpoints(stores, options).map((endpoint) => {
     const ports = [{ protocol: 'TCP' as const, port: endpoint.port }];
     const rule: INetworkPolicyEgressRule =
       'ipBlock' in endpoint.match
         ? { to: [{ ipBlock: { cidr: endpoint.match.ipBlock } }], ports }
-        : 'namespace' in endpoint.match
-          ? {
-              to: [
-                {
-                  namespaceSelector: {
-                    matchLabels: { 'kubernetes.io/metadata.name': endpoint.match.namespace },
-                  },
+        : {
+            to: [
+              {
+                namespaceSelector: {
+                  matchLabels: { 'kubernetes.io/metadata.name': endpoint.match.namespace },
                 },
-              ],
-              ports,
-            }
-          : { ports };
+              },
+            ],
+            ports,
+          };
     return new NetworkPolicy({
       metadata: {
         name: storeEgressPolicyName(template, endpoint.store, endpoint.url),
