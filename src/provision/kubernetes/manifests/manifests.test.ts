@@ -267,7 +267,7 @@ describe('manifests', () => {
       );
     }
     expect(
-      storeEndpoints({ s: { kind: 'redis', url: 'redis://r.data.svc:6380' } })[0]!.match,
+      storeEndpoints({ s: { kind: 'redis', url: 'redis://r.data.svc:6380' } })[0].match,
     ).toEqual({ namespace: 'data' });
   });
 

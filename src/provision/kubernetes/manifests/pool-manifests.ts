@@ -97,7 +97,7 @@ export function forbiddenStoreDestination(
       const [a, b] = ip.split('.').map(Number);
       if (a === 169 && b === 254) return 'a link-local address (cloud metadata lives there)';
       if (a === 127 || a === 0) return 'a loopback or unspecified address';
-      if (a! >= 224) return 'a multicast or reserved address';
+      if (a >= 224) return 'a multicast or reserved address';
     } else {
       if (/^fe[89ab]/.test(ip)) return 'a link-local address (fe80::/10)';
       if (ip === '::1' || ip === '::') return 'a loopback or unspecified address';
@@ -159,7 +159,7 @@ export function storeEndpoints(
     const match: StoreEndpoint['match'] =
       ipVersion !== 0
         ? { ipBlock: `${host}/${ipVersion === 4 ? 32 : 128}` }
-        : { namespace: service![1]! };
+        : { namespace: service![1] };
     const why = forbiddenStoreDestination(match, options);
     if (why !== undefined) {
       throw new WarmflowError(
