@@ -10,6 +10,7 @@ import { observationsFromStatus } from '../../src/history/observations-from-stat
 import type { HistoryStore } from '../../src/history/history-store.js';
 import { connectPostgres } from '../../src/stores/postgres/postgres-pool.js';
 import { makeRun } from './fixtures.js';
+import { MemoryHistory } from '../predictor/memory-history.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-history-'));
 /** Tenants of this run are unique, so runs against a shared PostgreSQL never see each other. */
@@ -20,17 +21,27 @@ const id = (name: string) => `${name}-${run}`;
 /** Tenants the property test creates, cleaned up with the others. */
 const propertyTenants: string[] = [];
 
-const backends: Array<{ kind: string; location: string; cleanup: () => Promise<void> }> = [
+/** One implementation of the contract: how to open it (again: the same data) and clean up. */
+interface Backend {
+  kind: string;
+  open: () => Promise<HistoryStore>;
+  cleanup: () => Promise<void>;
+}
+
+const memory = new MemoryHistory();
+const backends: Backend[] = [
   {
     kind: 'sqlite',
-    location: path.join(dir, 'history.db'),
+    open: () => openHistory(path.join(dir, 'history.db')),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   },
+  // The in-memory history the predictor's tests learn from: the same contract.
+  { kind: 'memory', open: async () => memory.reopen(), cleanup: async () => {} },
 ];
 if (await serviceAvailable('postgres')) {
   backends.push({
     kind: 'postgres',
-    location: SERVICES.postgres.url,
+    open: () => openHistory(SERVICES.postgres.url),
     cleanup: async () => {
       const pool = await connectPostgres(SERVICES.postgres.url, 1);
       for (const table of ['warmflow_history_runs', 'warmflow_history_observations']) {
@@ -48,7 +59,7 @@ describe.each(backends)('HistoryStore conformance: $kind', (backend) => {
   let history: HistoryStore;
 
   beforeAll(async () => {
-    history = await openHistory(backend.location);
+    history = await backend.open();
     // Out of order on purpose; the offset one is 10:30Z, between the others.
     const runs = [
       makeRun(id('e2'), tenantA, 'clicks', '2026-01-01T11:00:00.000Z'),
@@ -131,7 +142,7 @@ describe.each(backends)('HistoryStore conformance: $kind', (backend) => {
   });
 
   it('reopens with its data and an already-migrated schema', async () => {
-    const again = await openHistory(backend.location);
+    const again = await backend.open();
     try {
       expect((await again.runs({ tenant: tenantA })).length).toBe(3);
     } finally {
@@ -176,7 +187,7 @@ describe.each(backends)('HistoryStore conformance: $kind', (backend) => {
   });
 
   it('refuses to work after close()', async () => {
-    const closed = await openHistory(backend.location);
+    const closed = await backend.open();
     await closed.close();
     await expect(closed.runs()).rejects.toMatchObject({ code: 'E_HISTORY_CLOSED' });
   });

@@ -1,38 +1,81 @@
+import { WarmflowError } from '../../src/errors.js';
 import type {
   FunctionObservation,
   HistoryStore,
   RunRecord,
 } from '../../src/history/history-store.js';
 
+/** What a {@link MemoryHistory} holds; share it to "reopen" the same history. */
+export interface MemoryHistoryData {
+  /** Runs in the order they were recorded, each with its observations. */
+  runs: Array<{ run: RunRecord; observations: FunctionObservation[]; seq: number }>;
+  seq: number;
+}
+
 /**
- * A HistoryStore in memory for the predictor's tests: the contract's semantics
- * (newest first, filters) without a database, so these tests do not depend on the
- * history package's progress.
+ * A HistoryStore in memory for the predictor's tests, held to the same conformance suite as
+ * SQLite and PostgreSQL (test/history/conformance.test.ts): newest first by instant (not by
+ * string), equal instants later-recorded first, runs and observations scoped by tenant, a
+ * run recorded again replaces the old one, and a closed store refuses work.
  */
 export class MemoryHistory implements HistoryStore {
-  readonly #runs: RunRecord[] = [];
-  readonly #observations: FunctionObservation[] = [];
+  readonly #data: MemoryHistoryData;
+  #closed = false;
+
+  constructor(data: MemoryHistoryData = { runs: [], seq: 0 }) {
+    this.#data = data;
+  }
+
+  /** A second handle on the same data, as reopening a database file would give. */
+  reopen(): MemoryHistory {
+    return new MemoryHistory(this.#data);
+  }
+
+  #open(): void {
+    if (this.#closed) throw new WarmflowError('E_HISTORY_CLOSED', 'the history is closed');
+  }
+
+  /** Newest first by instant; equal instants, the later recorded first. */
+  #sorted(): MemoryHistoryData['runs'] {
+    return [...this.#data.runs].sort(
+      (a, b) => Date.parse(b.run.recorded_at) - Date.parse(a.run.recorded_at) || b.seq - a.seq,
+    );
+  }
 
   async record(run: RunRecord, observations: FunctionObservation[]): Promise<void> {
-    this.#runs.push(run);
-    this.#observations.push(...observations);
+    this.#open();
+    const runs = this.#data.runs.filter(
+      (r) => !(r.run.tenant === run.tenant && r.run.execution_id === run.execution_id),
+    );
+    runs.push({
+      run: structuredClone(run),
+      observations: structuredClone(observations),
+      seq: this.#data.seq++,
+    });
+    this.#data.runs = runs;
   }
 
   async runs(
     filter: { tenant?: string; template?: string; limit?: number } = {},
   ): Promise<RunRecord[]> {
-    return this.#runs
+    this.#open();
+    return this.#sorted()
       .filter(
-        (r) =>
-          (filter.tenant === undefined || r.tenant === filter.tenant) &&
-          (filter.template === undefined || r.template === filter.template),
+        ({ run }) =>
+          (filter.tenant === undefined || run.tenant === filter.tenant) &&
+          (filter.template === undefined || run.template === filter.template),
       )
-      .sort((a, b) => b.recorded_at.localeCompare(a.recorded_at))
-      .slice(0, filter.limit ?? Infinity);
+      .slice(0, filter.limit ?? Infinity)
+      .map(({ run }) => structuredClone(run));
   }
 
-  async run(executionId: string): Promise<RunRecord | undefined> {
-    return this.#runs.find((r) => r.execution_id === executionId);
+  async run(executionId: string, tenant?: string): Promise<RunRecord | undefined> {
+    this.#open();
+    const found = this.#sorted().find(
+      ({ run }) =>
+        run.execution_id === executionId && (tenant === undefined || run.tenant === tenant),
+    );
+    return found === undefined ? undefined : structuredClone(found.run);
   }
 
   async observations(filter: {
@@ -42,19 +85,22 @@ export class MemoryHistory implements HistoryStore {
     function_fingerprint?: string;
     limit?: number;
   }): Promise<FunctionObservation[]> {
-    const tenantOf = new Map(this.#runs.map((r) => [r.execution_id, r.tenant]));
-    return this.#observations
+    this.#open();
+    return this.#sorted()
+      .filter(({ run }) => filter.tenant === undefined || run.tenant === filter.tenant)
+      .flatMap(({ observations }) => observations)
       .filter(
         (o) =>
-          (filter.tenant === undefined || tenantOf.get(o.execution_id) === filter.tenant) &&
           (filter.template === undefined || o.template === filter.template) &&
           (filter.node_id === undefined || o.node_id === filter.node_id) &&
           (filter.function_fingerprint === undefined ||
             o.function_fingerprint === filter.function_fingerprint),
       )
-      .sort((a, b) => b.recorded_at.localeCompare(a.recorded_at))
-      .slice(0, filter.limit ?? Infinity);
+      .slice(0, filter.limit ?? Infinity)
+      .map((o) => structuredClone(o));
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 }
