@@ -43,7 +43,8 @@ export class IdleHistogram {
 }
 
 /** Where the unseen idle times may fall, relative to the largest / smallest seen. */
-const HIGH_TAIL = [1.25, 1.6, 2, 3, 5, 8];
+const HIGH_TAIL = [1.5, 2, 3, 5, 8, 13, 21, 34, 55];
+const HIGH_TAIL_MINUTES = [60, 120, 240];
 const LOW_TAIL = [0.75, 0.5, 0];
 
 /**
@@ -53,7 +54,7 @@ const LOW_TAIL = [0.75, 0.5, 0];
  * (below the smallest), so a window may reach for idle times not seen yet when the
  * price of a loaded minute is low enough.
  */
-export function withTails(h: IdleHistogram, strength: number): IdleHistogram {
+export function withTails(h: IdleHistogram, strength: number, jitter = 0): IdleHistogram {
   const out = new IdleHistogram();
   if (h.values.length === 0) return out;
   for (let i = 0; i < h.values.length; i++) {
@@ -61,10 +62,19 @@ export function withTails(h: IdleHistogram, strength: number): IdleHistogram {
     out.weights.push(h.weights[i]);
   }
   out.total = h.total;
+  if (jitter > 0) {
+    // Minute bins jitter a regular rhythm by ±1 minute.
+    for (let i = 0; i < h.values.length; i++) {
+      out.add(h.values[i] + 1, jitter * h.weights[i]);
+      if (h.values[i] > 0) out.add(h.values[i] - 1, jitter * h.weights[i]);
+    }
+  }
   const max = h.values[h.values.length - 1];
   const min = h.values[0];
   const high = (strength * h.total * (h.newHighs + 1)) / (h.count + 1) / HIGH_TAIL.length;
-  for (const f of HIGH_TAIL) out.add(Math.ceil(max * f) + 1, high);
+  for (const f of HIGH_TAIL) out.add(Math.ceil((max + 1) * f), high);
+  // …and at the hour scale, where timers and daily jobs sit whatever the rhythm so far.
+  for (const m of HIGH_TAIL_MINUTES) if (m > max) out.add(m, high);
   if (min > 0) {
     const low = (strength * h.total * (h.newLows + 1)) / (h.count + 1) / LOW_TAIL.length;
     for (const f of LOW_TAIL) out.add(Math.floor(min * f), low);
