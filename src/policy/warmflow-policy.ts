@@ -121,6 +121,8 @@ class SharedState {
   }
 }
 
+const FIRST_WINDOW: WindowScore = Object.freeze({ pre: 0, end: 0, hits: 0, waste: 0 });
+
 /** Pooled idle times of the units of one trigger, with the windows they last paid for. */
 class Prior {
   readonly histogram = new IdleHistogram();
@@ -135,6 +137,9 @@ class Prior {
   }
 
   window(price: number): { window: WindowScore | undefined; total: number } {
+    // Nothing seen anywhere yet: one loaded minute catches back-to-back invocations and
+    // wastes no more than any keep-alive would on the same idle time.
+    if (this.histogram.total === 0) return { window: FIRST_WINDOW, total: 1 };
     const bucket = Math.round(Math.log(price) * 8);
     const c = this.#cache.get(bucket);
     if (c === undefined || this.histogram.total > c.total * (1 + this.#tuning.refresh)) {

@@ -1,4 +1,5 @@
 import type { Trace } from './load-trace.js';
+import { sliceMinutes } from './slice-trace.js';
 
 /**
  * Builds an in-memory trace from dense per-minute counts, one row per function
@@ -37,16 +38,14 @@ export function traceOf(
   };
 }
 
-/** The first `n` minutes of a trace, as if the file ended there. */
+/** The first `n` minutes of a trace, as if the file ended there (functions kept). */
 export function truncateTrace(trace: Trace, n: number): Trace {
+  const cut = sliceMinutes(trace, 0, n);
+  const kept = new Map(cut.functions.map((f) => [f.id, f]));
   return {
-    ...trace,
-    minutes: Math.min(n, trace.minutes),
-    minuteLabels: trace.minuteLabels.slice(0, n),
-    functions: trace.functions.map((f) => {
-      let k = 0;
-      while (k < f.minutes.length && f.minutes[k] < n) k++;
-      return { ...f, minutes: f.minutes.slice(0, k), counts: f.counts.slice(0, k) };
-    }),
+    ...cut,
+    functions: trace.functions.map(
+      (f) => kept.get(f.id) ?? { ...f, minutes: new Int32Array(0), counts: new Float64Array(0) },
+    ),
   };
 }
