@@ -35,6 +35,8 @@ export function buildDeploySpec(options: {
   chunkBytes?: number;
   stores: Record<string, StoreSpec>;
   stateStore?: string;
+  tenant?: string;
+  version?: string;
 }): DeploySpec {
   const { flow, stores } = options;
   const typeKeys: Record<string, string> = {};
@@ -65,6 +67,8 @@ export function buildDeploySpec(options: {
   const inGroup = new Set(options.nodeIds);
   return {
     execution_id: options.executionId,
+    ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+    ...(options.version !== undefined ? { version: options.version } : {}),
     template: flow.template,
     node_ids: options.nodeIds,
     stores,

@@ -5,6 +5,7 @@ import type { Rpr } from '../predictor/rpr.js';
 import type { Provider } from '../provision/provider.js';
 import type { Rac } from '../provision/rac.js';
 import type { Claim } from '../provision/pool/claim.js';
+import { flowVersion } from '../template/flow-version.js';
 import { planResources } from '../provision/pool/resource-plan.js';
 import { openStore } from '../stores/open-store.js';
 import type { StoreSpec } from '../template/types.js';
@@ -75,7 +76,7 @@ export interface ExecutionEnvironment {
   provider: Provider;
   /** The warm pools; absent or `cold`: on-demand only. */
   pool?: {
-    claim(template: string, tenant: string): Claim | null;
+    claim(template: string, tenant: string, version?: string): Claim | null;
     release(claim: Claim, options?: { retire?: boolean }): Promise<void>;
   } | null;
   cold?: boolean;
@@ -136,7 +137,9 @@ export async function executeDataflow(
         `${event.reason}${event.oom_killed ? ' (over its memory limit)' : ''}`,
       );
   });
-  let claim = env.cold === true ? null : (env.pool?.claim(flow.template.name, tenant) ?? null);
+  const version = flowVersion(flow);
+  let claim =
+    env.cold === true ? null : (env.pool?.claim(flow.template.name, tenant, version) ?? null);
   let placed: Placed[] | null = claim === null ? null : placeFromClaim(claim, groups);
   if (claim !== null && placed === null) {
     await env.pool!.release(claim);
@@ -166,6 +169,8 @@ export async function executeDataflow(
         rprs: request.rprs,
         sources,
         stores,
+        tenant,
+        version,
         ...(request.state_store !== undefined ? { stateStore: request.state_store } : {}),
         ...(request.chunk_bytes !== undefined ? { chunkBytes: request.chunk_bytes } : {}),
       });

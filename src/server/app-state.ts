@@ -1,6 +1,10 @@
+import path from 'node:path';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
+import { warmflowHome } from '../home.js';
+import { StoreCatalogue } from '../stores/store-catalogue.js';
+import { TenantAreas } from '../tenancy/tenant-area.js';
 import { ExecutionSlots, InFlightSlots, RateLimiter } from '../tenancy/rate-limiter.js';
 import type { TenancyPort } from './auth.js';
 import type {
@@ -31,8 +35,12 @@ export interface AppDeps {
 
 /** Options of the app. */
 export interface AppOptions {
-  /** Folders server-side paths (flow files, sources) must lie in; default the working directory. */
+  /** Folders every tenant may read (the admin's shared roots); default the working directory. */
   fileRoots?: string[];
+  /** The tenants' areas; default `$WARMFLOW_HOME/tenants` with `fileRoots` shared. */
+  areas?: TenantAreas;
+  /** The admin's network store instances and their grants; default none (sqlite and memory only). */
+  catalogue?: StoreCatalogue;
   metrics?: ServerMetrics;
   /**
    * How long a request shed by the rate quota is held before its 429 (capped at its
@@ -72,6 +80,9 @@ export interface ExecutionRecord {
 export interface AppState {
   deps: AppDeps;
   fileRoots: string[];
+  /** Every path a tenant names resolves through these (see `TenantAreas.resolve`). */
+  areas: TenantAreas;
+  catalogue: StoreCatalogue;
   metrics: ServerMetrics;
   log: (message: string, error: unknown) => void;
   limiter: RateLimiter;
@@ -91,6 +102,8 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
   return {
     deps,
     fileRoots: options.fileRoots ?? [process.cwd()],
+    areas: options.areas ?? defaultAreas(options.fileRoots ?? [process.cwd()]),
+    catalogue: options.catalogue ?? new StoreCatalogue(),
     metrics: options.metrics ?? new ServerMetrics(),
     log: options.log ?? jsonErrorLog,
     limiter: new RateLimiter(),
@@ -102,4 +115,18 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
     timeline: new PoolTimeline(),
     running: new Set(),
   };
+}
+
+/**
+ * The tenant areas a server uses unless told otherwise: `$WARMFLOW_HOME/tenants/<tenant>`, the
+ * admin's `fileRoots` shared read-only, and the rest of the home folder (database, admin key,
+ * pool state) out of every tenant's reach even when a shared root contains it.
+ */
+export function defaultAreas(fileRoots: readonly string[]): TenantAreas {
+  const home = warmflowHome();
+  return new TenantAreas({
+    root: path.join(home, 'tenants'),
+    sharedRoots: fileRoots,
+    denied: [home],
+  });
 }

@@ -22,6 +22,8 @@ export interface FlowRecord {
   template: Template;
   /** Where the flow file lives on the server (resolves `module` and `source` paths), if given. */
   file: string | null;
+  /** The folder of the code bundle uploaded with the flow (content-addressed, in the tenant's area), if any. */
+  code?: string | null;
   /** The profile last posted for this flow, used by predict and executions by default. */
   profile_id: string | null;
 }

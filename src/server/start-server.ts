@@ -2,7 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { resolveAdminKey, type AdminKey } from '../tenancy/admin-key.js';
 import { TenancyStore } from '../tenancy/tenancy-store.js';
-import type { AppDeps, AppOptions } from './app-state.js';
+import { resolveMechanism, type SandboxMechanism } from '../tenancy/sandbox.js';
+import { defaultAreas, type AppDeps, type AppOptions } from './app-state.js';
 import { createApp, type WarmflowApp } from './create-app.js';
 import { defaultDeps, type DefaultDepsOptions } from './wiring.js';
 
@@ -26,6 +27,11 @@ export interface ServerOptions extends AppOptions {
   keepRuns?: number;
   /** How often live pool sizes are sampled for the dashboard while runs go. Default 1000 ms. */
   sampleIntervalMs?: number;
+  /**
+   * How processes running tenant code (workers, calibration) are confined: `auto` (default) is
+   * bubblewrap where it works, else none. The pools' provider of `pools` is confined by its owner.
+   */
+  sandbox?: SandboxMechanism | 'auto';
 }
 
 /** A built (not yet listening) server. */
@@ -49,6 +55,9 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
       adminKey: adminKey.key,
       ...(options.databasePath ? { path: options.databasePath } : {}),
     });
+  const fileRoots = options.fileRoots ?? [process.cwd()];
+  const areas = options.areas ?? defaultAreas(fileRoots);
+  const sandbox = resolveMechanism(options.sandbox ?? 'auto');
   const given = options.deps ?? {};
   const needsDefaults = (
     ['template', 'profiler', 'predictor', 'pools', 'executor', 'history'] as const
@@ -56,14 +65,17 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
   // Only build the real parts (a provider, pools, history) when something is left to fill.
   const defaults = needsDefaults
     ? defaultDeps({
-        fileRoots: options.fileRoots ?? [process.cwd()],
+        fileRoots,
+        areas,
+        sandbox,
+        ...(options.catalogue !== undefined ? { catalogue: options.catalogue } : {}),
         ...(options.pools !== undefined ? { pools: options.pools } : {}),
         ...(options.history !== undefined ? { history: options.history } : {}),
         ...(options.keepRuns !== undefined ? { keepRuns: options.keepRuns } : {}),
       })
     : undefined;
   const deps = { ...defaults?.deps, ...given, tenancy } as AppDeps;
-  const built = createApp(deps, options);
+  const built = createApp(deps, { ...options, fileRoots, areas });
   const sampler = setInterval(() => {
     if (built.state.running.size === 0) return;
     for (const tenant of built.state.timeline.tenants()) {

@@ -1,29 +1,28 @@
-import path from 'node:path';
 import type { HistoryStore } from '../history/history-store.js';
 import { openHistory } from '../history/open-history.js';
-import { warmflowHome } from '../home.js';
 import { LocalProvider } from '../provision/local/local-provider.js';
 import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
 import type { Provider } from '../provision/provider.js';
 import { inferTemplate } from '../template/infer-template.js';
 import { parseFlow } from '../template/parse-flow.js';
 import type { AppDeps } from './app-state.js';
-import { functionsOf } from './parts/loaded-flow.js';
 import { executorPart, poolsPart, predictorPart, profilerPart } from './parts/local-parts.js';
 import type { TemplatePort } from './ports.js';
+import type { StoreCatalogue } from '../stores/store-catalogue.js';
+import type { SandboxMechanism } from '../tenancy/sandbox.js';
+import type { TenantAreas } from '../tenancy/tenant-area.js';
 
 /**
- * The template part as the server uses it: parse (YAML or JSON text), infer, and
- * check that every function module exists (against the flow file's folder, else
- * the first of `roots`), so a flow that could never run is refused when registered.
+ * The template part as the server uses it: parse (YAML or JSON text) and infer. The flow's
+ * paths (modules, sources, seeds, stores) are checked by the route against the tenant's area
+ * (`resolveFlowPaths`), so a flow that could never run is refused when registered.
  */
-export function templatePort(roots: readonly string[] = [process.cwd()]): TemplatePort {
+export function templatePort(): TemplatePort {
   return {
     compile(text, file) {
       const shown = file ?? 'request.yaml';
       const spec = parseFlow(text, shown);
       const template = inferTemplate(spec, { file: shown });
-      functionsOf(spec, file === undefined ? (roots[0] ?? process.cwd()) : path.dirname(file));
       return { spec, template };
     },
   };
@@ -39,10 +38,14 @@ export interface DefaultDepsOptions {
   pools?: { service: PreProvisioningService; provider: Provider };
   /** History location (as `openHistory`); default the home SQLite database. */
   history?: string;
-  /** Root of per-run output folders; default `$WARMFLOW_HOME/server-runs`. */
-  outRoot?: string;
   /** Per-run folders kept per tenant (`serve --keep-runs`); default 100. */
   keepRuns?: number;
+  /** The tenants' areas (every path of a flow resolves inside them; runs write there). */
+  areas: TenantAreas;
+  /** The admin's network store instances and their grants. */
+  catalogue?: StoreCatalogue;
+  /** How processes running tenant code are confined; default `none`. */
+  sandbox?: SandboxMechanism;
 }
 
 /**
@@ -54,7 +57,9 @@ export function defaultDeps(options: DefaultDepsOptions): {
   close: () => Promise<void>;
 } {
   const own = options.pools === undefined;
-  const provider = options.pools?.provider ?? new LocalProvider();
+  const provider =
+    options.pools?.provider ??
+    new LocalProvider({ areas: options.areas, sandbox: options.sandbox ?? 'none' });
   const service = options.pools?.service ?? new PreProvisioningService({ provider });
   let history: Promise<HistoryStore> | undefined;
   const openedHistory = () => (history ??= openHistory(options.history));
@@ -62,13 +67,14 @@ export function defaultDeps(options: DefaultDepsOptions): {
     service,
     provider,
     history: openedHistory,
-    outRoot: options.outRoot ?? path.join(warmflowHome(), 'server-runs'),
-    fileRoots: options.fileRoots,
+    areas: options.areas,
+    ...(options.catalogue !== undefined ? { catalogue: options.catalogue } : {}),
+    ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
     ...(options.keepRuns !== undefined ? { keepRuns: options.keepRuns } : {}),
   };
   return {
     deps: {
-      template: templatePort(options.fileRoots),
+      template: templatePort(),
       profiler: profilerPart({}),
       predictor: predictorPart(config),
       pools: poolsPart(config),

@@ -75,9 +75,20 @@ async function openNetworkStore(name: string, spec: StoreSpec): Promise<DataStor
   }
   try {
     return spec.kind === 'redis'
-      ? new RedisStore({ name, client: await connectRedis(spec.url) })
-      : new PostgresStore({ name, pool: await connectPostgres(spec.url) });
+      ? new RedisStore({
+          name,
+          client: await connectRedis(spec.url),
+          ...(spec.prefix !== undefined ? { keyPrefix: spec.prefix } : {}),
+        })
+      : new PostgresStore({ name, pool: await connectPostgres(spec.url, 4, spec.schema) });
   } catch (cause) {
+    if (spec.instance !== undefined) {
+      // A server's catalogued instance: its address is the admin's, and whether a port is open
+      // or closed is not the tenant's to learn.
+      throw new StoreError('E_STORE', id, `store ${spec.instance} unavailable`, {
+        hint: 'ask the server admin whether the store instance is up',
+      });
+    }
     throw new StoreError(
       'E_STORE',
       id,

@@ -5,7 +5,7 @@ import { ValidationError, WarmflowError, type Problem } from '../errors.js';
 import { FlowPositions } from './flow-positions.js';
 import { inferTemplate } from './infer-template.js';
 import { parseFlow, validateFlowSpec, type ParsedFlow } from './parse-flow.js';
-import type { FlowSpec, FunctionSpec, Template } from './types.js';
+import type { FlowSpec, FunctionSpec, Template, WorkerGrant } from './types.js';
 
 /** A function of a loaded flow, with its module resolved to an absolute path. */
 export interface LoadedFunction {
@@ -29,6 +29,11 @@ export interface LoadedFlow {
   spec: FlowSpec;
   template: Template;
   functions: LoadedFunction[];
+  /**
+   * On a server: what the tenant's processes running this flow were granted (see
+   * {@link WorkerGrant}); workers refuse any deployment outside it. Absent locally.
+   */
+  grant?: WorkerGrant;
 }
 
 const TS = new Set(['.ts', '.mts', '.cts']);

@@ -14,6 +14,13 @@ export interface StoreSpec {
   path?: string;
   /** redis / postgres: connection URL. */
   url?: string;
+  /**
+   * Set by a server from its store catalogue, never by a flow: the instance's name (errors name
+   * it instead of the URL), and the tenant's namespace in it — a Redis key prefix, a Postgres schema.
+   */
+  instance?: string;
+  prefix?: string;
+  schema?: string;
 }
 
 /** Where records arrive: a stream carrying records of one type. */
@@ -101,4 +108,19 @@ export interface Template {
   nodes: TemplateNode[];
   edges: TemplateEdge[];
   transactions: TemplateTransaction[];
+}
+
+/**
+ * What a server granted the processes that run one tenant's flow version: a worker holding a
+ * grant refuses a deployment of another tenant or version, a source or seed outside `read`, and
+ * any store that is not exactly one of `stores` (a `memory` store excepted).
+ */
+export interface WorkerGrant {
+  tenant: string;
+  /** The flow version (template shape, function code, stores): see `flowVersion`. */
+  version: string;
+  /** Folders sources and seeds may be read from (the tenant's area, shared roots). */
+  read: string[];
+  /** The store instances the tenant was granted for this flow, resolved (sqlite paths absolute). */
+  stores: Record<string, StoreSpec>;
 }

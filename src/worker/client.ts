@@ -63,8 +63,9 @@ export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error
     token: string,
     options: { timeoutMs?: number } = {},
   ): Promise<WorkerClient> {
-    const { host, port } = parseAddress(address);
-    const socket = net.connect({ host, port });
+    const socket = address.startsWith('unix:')
+      ? net.connect({ path: address.slice('unix:'.length) })
+      : net.connect(parseAddress(address));
     const timeoutMs = options.timeoutMs ?? 10_000;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

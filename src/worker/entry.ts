@@ -3,10 +3,22 @@
  * `--import tsx` from sources). It loads only the worker, not the CLI, to keep the cold start short.
  */
 import { toWireError } from './protocol.js';
-import { SPEC_ENV, TOKEN_ENV, parseWorkerArgs, runWorker } from './main.js';
+import {
+  PARENT_TOKEN,
+  SPEC_ENV,
+  TOKEN_ENV,
+  parseWorkerArgs,
+  receiveStart,
+  runWorker,
+} from './main.js';
 
 try {
   const options = parseWorkerArgs(process.argv.slice(2));
+  if (options.token === PARENT_TOKEN) {
+    const start = await receiveStart();
+    options.token = start.token;
+    options.warm = start.warm;
+  }
   // User functions run in this process: they must not find the pool token in their environment.
   delete process.env[TOKEN_ENV];
   delete process.env[SPEC_ENV];

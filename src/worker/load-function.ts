@@ -3,6 +3,9 @@ import { pathToFileURL } from 'node:url';
 import { WarmflowError } from '../errors.js';
 import type { UserFunction } from '../template/function-api.js';
 
+/** Set (to "1") by a server in the environment of the processes that run tenant code. */
+export const CONFINED_ENV = 'WARMFLOW_CONFINED';
+
 const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/;
 
 /** Whether this process can already import TypeScript (started with `--import tsx`, or vitest). */
@@ -27,6 +30,14 @@ export async function importModule(modulePath: string): Promise<Record<string, u
     }
     return (await import(url)) as Record<string, unknown>;
   } catch (cause) {
+    if (process.env[CONFINED_ENV] === '1') {
+      // A server's tenant code: "x is not defined" would echo a word of the file (a .env's
+      // secret), so say only which kind of failure it was.
+      const kind = cause instanceof Error ? cause.name : 'Error';
+      throw new WarmflowError('E_MODULE', `cannot load function module ${modulePath} (${kind})`, {
+        hint: 'run the module locally (`warmflow run`) to see the error',
+      });
+    }
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new WarmflowError('E_MODULE', `cannot load function module ${modulePath}: ${reason}`, {
       cause,

@@ -12,6 +12,35 @@ export const TOKEN_ENV = 'WARMFLOW_WORKER_TOKEN';
 /** Environment variable carrying the WarmSpec as JSON (alternative: `--spec FILE`). */
 export const SPEC_ENV = 'WARMFLOW_WARM_SPEC';
 
+/** Placeholder token of a worker whose parent sends the real one over IPC ({@link receiveStart}). */
+export const PARENT_TOKEN = '<from the parent over IPC>';
+
+/** What a parent sends a child worker first, over the IPC channel (never in env or argv). */
+export interface StartMessage {
+  type: 'start';
+  token: string;
+  warm: WarmSpec;
+}
+
+/** Waits for the parent's {@link StartMessage} (10 s at most). */
+export function receiveStart(timeoutMs = 10_000): Promise<StartMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new WarmflowError('E_INVALID_WORKER', 'no start message from the parent'));
+    }, timeoutMs);
+    const onMessage = (message: Partial<StartMessage>) => {
+      if (message?.type !== 'start') return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (typeof message.token !== 'string' || message.token.length < 16)
+        reject(new WarmflowError('E_INVALID_WORKER', 'the start message holds no valid token'));
+      else resolve(message as StartMessage);
+    };
+    process.on('message', onMessage);
+  });
+}
+
 /** Everything `warmflow worker` needs; see {@link parseWorkerArgs}. */
 export interface WorkerOptions {
   resourceId: string;
@@ -60,7 +89,7 @@ export function parseWorkerArgs(
       'memory-gb': { type: 'string', default: '0.5' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '0' },
-      /** `host:port` in one flag (what pods use); overrides --host/--port. */
+      /** `host:port` in one flag (what pods use), or `unix:/path` (confined local workers); overrides --host/--port. */
       listen: { type: 'string' },
       spec: { type: 'string' },
       'orchestrator-pid': { type: 'string' },
@@ -69,7 +98,10 @@ export function parseWorkerArgs(
     },
     strict: true,
   });
-  const token = env[TOKEN_ENV];
+  // A child with an IPC channel gets its token and spec from its parent (see receiveStart):
+  // never from the environment, where /proc/<pid>/environ would show them.
+  const fromParent = env[TOKEN_ENV] === undefined && process.channel !== undefined;
+  const token = fromParent ? PARENT_TOKEN : env[TOKEN_ENV];
   if (token === undefined || token.length < 16) {
     throw new WarmflowError(
       'E_INVALID_WORKER',
@@ -85,7 +117,10 @@ export function parseWorkerArgs(
   ) as WarmSpec;
   let host = values.host;
   let port = Number(values.port);
-  if (values.listen !== undefined) {
+  if (values.listen?.startsWith('unix:') === true) {
+    host = values.listen;
+    port = 0;
+  } else if (values.listen !== undefined) {
     const at = values.listen.lastIndexOf(':');
     host = values.listen.slice(0, at).replace(/^\[|\]$/g, '') || host;
     port = Number(values.listen.slice(at + 1));
@@ -132,6 +167,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     log,
     host: options.host,
     port: options.port,
+    ...(options.warm.grant !== undefined ? { grant: options.warm.grant } : {}),
   });
   const address = await server.listen();
   let resolveDone!: () => void;

@@ -4,7 +4,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WarmflowError } from '../errors.js';
 import type { WarmSpec } from './worker-contract.js';
 import { fromWireError, type WireError } from './protocol.js';
-import { SPEC_ENV, TOKEN_ENV } from './main.js';
+import { confineCommand, type SandboxSpec } from '../tenancy/sandbox.js';
+import { SPEC_ENV, TOKEN_ENV, type StartMessage } from './main.js';
 
 /**
  * The command that starts a worker from this installation: the compiled entry under `dist/`, or the
@@ -41,6 +42,10 @@ export interface SpawnWorkerOptions {
   watchTimeoutMs?: number;
   /** File descriptor receiving the worker's stdout and stderr (its log); default: ignored. */
   logFd?: number;
+  /** Confinement (servers): the worker runs inside it and listens on `listen`. */
+  sandbox?: SandboxSpec;
+  /** `unix:/path` to listen on instead of a loopback port (a confined worker has no network). */
+  listen?: string;
 }
 
 /** Starts a worker as a child process with an IPC channel (used for the ready message and to notice the parent's death). */
@@ -62,14 +67,31 @@ export function spawnWorker(options: SpawnWorkerOptions): ChildProcess {
     '--watch-timeout-ms',
     String(options.watchTimeoutMs ?? 0),
   ];
-  if (options.orchestratorPid !== undefined)
+  // In its own PID namespace a confined worker cannot see the orchestrator's pid: it notices
+  // the orchestrator's death by its IPC channel closing (and bwrap's --die-with-parent).
+  if (options.orchestratorPid !== undefined && options.sandbox?.mechanism !== 'bwrap')
     argv.push('--orchestrator-pid', String(options.orchestratorPid));
+  if (options.listen !== undefined) argv.push('--listen', options.listen);
   const out = options.logFd ?? 'ignore';
-  return spawn(command, argv, {
+  const run =
+    options.sandbox === undefined
+      ? { command, args: argv }
+      : confineCommand(command, argv, options.sandbox);
+  // The token and the spec go over the IPC channel, never in the environment or argv, where
+  // /proc/<pid>/environ and cmdline would show them.
+  const env = { ...options.env };
+  delete env[TOKEN_ENV];
+  delete env[SPEC_ENV];
+  const child = spawn(run.command, run.args, {
     cwd: options.cwd,
-    env: { ...options.env, [TOKEN_ENV]: options.token, [SPEC_ENV]: JSON.stringify(options.warm) },
+    env,
     stdio: ['ignore', out, out, 'ipc'],
   });
+  const start: StartMessage = { type: 'start', token: options.token, warm: options.warm };
+  child.send(start, (error) => {
+    if (error) child.kill('SIGKILL');
+  });
+  return child;
 }
 
 /** Resolves with the worker's address once it reports ready; rejects if it fails, exits or times out first. */

@@ -1,4 +1,4 @@
-import type { StoreSpec } from '../template/types.js';
+import type { StoreSpec, WorkerGrant } from '../template/types.js';
 
 /**
  * The worker's contract with those who start and drive it (providers, pools, the execution
@@ -15,6 +15,10 @@ export interface WarmSpec {
   stores: Record<string, StoreSpec>;
   /** Extra environment for the worker (per tenant). */
   env?: Record<string, string>;
+  /** The flow version it was warmed for (`flowVersion`): a pool serves only that version. */
+  version?: string;
+  /** On a server: what the worker may be asked to deploy (see `WorkerGrant`). */
+  grant?: WorkerGrant;
 }
 
 /** Measured usage a worker reports on its heartbeat. */

@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { WarmflowError } from '../errors.js';
 import type { DataPlane, WorkerConnection, WorkerLog } from './dataplane-contract.js';
+import type { WorkerGrant } from '../template/types.js';
+import type { DeploySpec } from './dataplane/deploy-spec.js';
+import { checkDeploySpec } from './deploy-guard.js';
 import { FramedSocket } from './framed-socket.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -19,12 +23,14 @@ export interface WorkerServerConfig {
   nodeIds: string[];
   dataPlane: DataPlane;
   log: WorkerLog;
-  /** Listen host; loopback unless a provider needs the worker reachable from elsewhere (pods). */
+  /** Listen host (loopback unless a provider needs the worker reachable from elsewhere: pods), or `unix:/path`. */
   host?: string;
   /** 0 picks a free port. */
   port?: number;
   /** A connection that has not said a valid `hello` by then is dropped. */
   authTimeoutMs?: number;
+  /** What deployments may ask for (servers); absent: anything (the local CLI's own workers). */
+  grant?: WorkerGrant;
 }
 
 /**
@@ -55,6 +61,16 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
   /** Starts listening; resolves with `host:port`. */
   async listen(): Promise<string> {
     const host = this.#config.host ?? '127.0.0.1';
+    if (host.startsWith('unix:')) {
+      // A confined worker has no network of its own: it listens on a socket file in its area.
+      const socketPath = host.slice('unix:'.length);
+      rmSync(socketPath, { force: true });
+      await new Promise<void>((resolve, reject) => {
+        this.#server.once('error', reject);
+        this.#server.listen(socketPath, () => resolve());
+      });
+      return host;
+    }
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(this.#config.port ?? 0, host, () => resolve());
@@ -215,6 +231,8 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
         this.#config.log.error({ type: message.type, error: String(error) }, 'data plane failed');
     };
     try {
+      if (message.type === 'df.run' && this.#config.grant !== undefined)
+        checkDeploySpec(message.spec as DeploySpec, this.#config.grant, this.#config.nodeIds);
       const result = this.#config.dataPlane.handle(message, payload, connection);
       if (result instanceof Promise) result.catch(fail);
     } catch (error) {

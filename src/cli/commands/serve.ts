@@ -12,6 +12,8 @@ interface ServeOptions {
   memoryGb?: string;
   json?: boolean;
   keepRuns?: string;
+  stores?: string;
+  sandbox: string;
 }
 
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
@@ -57,6 +59,15 @@ export function registerServe(program: Command): void {
     .option('--memory-gb <n>', 'memory the local provider may hand out (default: all)')
     .option('--json', 'print the ready line and the restore report as JSON')
     .option('--keep-runs <n>', 'per-run folders (inputs, outputs) kept per tenant', '100')
+    .option(
+      '--stores <file>',
+      'catalogue of network store instances (redis, postgres) and the tenants granted each',
+    )
+    .option(
+      '--sandbox <how>',
+      'confinement of tenant code: auto (bubblewrap when it works here) | bwrap | none',
+      'auto',
+    )
     .action(async (options: ServeOptions) => {
       // Everything the server writes (databases, tenants' inputs and outputs, worker
       // folders) is its user's only, whatever the login shell's umask.
@@ -74,10 +85,24 @@ export function registerServe(program: Command): void {
           `--port must be 0..65535, got "${options.port}"`,
         );
       }
+      if (!['auto', 'bwrap', 'none'].includes(options.sandbox)) {
+        throw new WarmflowError(
+          'E_INVALID_ARGUMENTS',
+          `--sandbox must be auto, bwrap or none, got "${options.sandbox}"`,
+        );
+      }
+      const { resolveMechanism } = await import('../../tenancy/sandbox.js');
+      const { defaultAreas } = await import('../../server/app-state.js');
+      const { StoreCatalogue } = await import('../../stores/store-catalogue.js');
+      const sandbox = resolveMechanism(options.sandbox as 'auto' | 'bwrap' | 'none');
+      const fileRoots = options.root ?? [process.cwd()];
+      const areas = defaultAreas(fileRoots);
+      const catalogue =
+        options.stores === undefined ? undefined : StoreCatalogue.load(options.stores);
       const providerInstance = await makeProvider(options);
       const { startPoolOwner } = await import('../../provision/control/pool-owner.js');
       const owner = await startPoolOwner({
-        provider: { capacity },
+        provider: { capacity, areas, sandbox },
         ...(providerInstance ? { providerInstance } : {}),
       });
       let http: { url: string; close(): Promise<void>; admin: string } | undefined;
@@ -88,7 +113,10 @@ export function registerServe(program: Command): void {
             port,
             host: options.host,
             pools: { service: owner.service, provider: owner.provider },
-            fileRoots: options.root ?? [process.cwd()],
+            fileRoots,
+            areas,
+            sandbox,
+            ...(catalogue !== undefined ? { catalogue } : {}),
             ...(keepRuns !== undefined ? { keepRuns: Math.ceil(keepRuns) } : {}),
           });
           const key = running.server.adminKey;
@@ -106,6 +134,7 @@ export function registerServe(program: Command): void {
         type: 'ready',
         pid: process.pid,
         provider: owner.provider.name,
+        sandbox,
         control_socket: owner.socketPath,
         ...(http ? { url: http.url, dashboard: `${http.url}/`, admin_key: http.admin } : {}),
         ...owner.restored,

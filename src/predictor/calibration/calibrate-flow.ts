@@ -4,7 +4,7 @@ import type { FunctionModel } from '../model/function-model.js';
 import { topologicalOrder } from '../rates/dag-rates.js';
 import { modelFromCalibration } from './model-from-calibration.js';
 import { readSample } from './sample-reader.js';
-import { runInSandbox } from './sandbox.js';
+import { runInSandbox, type CalibrationSandbox } from './sandbox.js';
 import type { CalibrateResult, LookupTable } from './sandbox-protocol.js';
 import { keyOf } from './sandbox-context.js';
 
@@ -23,6 +23,8 @@ export interface CalibrationOptions {
   timeBudgetMs?: number;
   /** CPU ms per size bucket (default 25). */
   minCpuMsPerBucket?: number;
+  /** Servers: where and how the children running tenant code run (see `CalibrationSandbox`). */
+  sandbox?: CalibrationSandbox;
 }
 
 /** What calibration found per function node: a model, or why there is none. */
@@ -85,7 +87,10 @@ export async function calibrateFlow(
           maxOutputs: size,
           lookups,
         },
-        { timeoutMs: budget * 3 + 5000 },
+        {
+          timeoutMs: budget * 3 + 5000,
+          ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
+        },
       );
       outcomes.set(id, {
         node_id: id,

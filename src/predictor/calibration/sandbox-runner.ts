@@ -30,8 +30,20 @@ const cpuNow = (): number => {
   return usage.user + usage.system;
 };
 
+/** Started by a server for tenant code: errors never quote what the module's file holds. */
+const confined = process.argv.includes('--confined');
+
 async function load(module: string, name: string): Promise<UserFunction> {
-  const loaded = (await import(pathToFileURL(module).href)) as Record<string, unknown>;
+  let loaded: Record<string, unknown>;
+  try {
+    loaded = (await import(pathToFileURL(module).href)) as Record<string, unknown>;
+  } catch (error) {
+    if (!confined) throw error;
+    // "x is not defined" would echo a word of the file (a .env's secret): say only what kind of failure.
+    const kind = error instanceof Error ? error.name : 'Error';
+    // The cause stays in this process: only the message crosses to the server.
+    throw new Error(`module could not be loaded (${kind})`, { cause: error });
+  }
   const fn =
     loaded[name] ??
     (loaded.default as Record<string, unknown> | undefined)?.[name] ??

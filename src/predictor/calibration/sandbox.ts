@@ -1,7 +1,8 @@
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WarmflowError } from '../../errors.js';
+import { confineCommand, type SandboxSpec } from '../../tenancy/sandbox.js';
 import type {
   CalibrateRequest,
   CalibrateResult,
@@ -20,12 +21,38 @@ function runnerPath(): { path: string; typescript: boolean } {
   return { path: fileURLToPath(new URL('./sandbox-runner.ts', import.meta.url)), typescript: true };
 }
 
+/** Spawns the runner confined, with an IPC channel, in the sandbox's folder and environment only. */
+function spawnConfined(runner: string, execArgv: string[], sandbox: CalibrationSandbox) {
+  const { command, args } = confineCommand(
+    process.execPath,
+    [...execArgv, runner, '--confined'],
+    sandbox.spec,
+  );
+  return spawn(command, args, {
+    cwd: sandbox.cwd,
+    env: sandbox.env,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+}
+
 /** Options of {@link runInSandbox}. */
 export interface SandboxOptions {
   /** Kill the child after this long (ms). */
   timeoutMs: number;
   /** V8 heap limit of the child in MiB, so a runaway function cannot take the machine. */
   maxOldSpaceMb?: number;
+  /** Servers: where and how the child runs tenant code (default: the caller's cwd and environment). */
+  sandbox?: CalibrationSandbox;
+}
+
+/**
+ * Where a calibration child runs tenant code on a server: its working directory (in the tenant's
+ * area), its whole environment (nothing of the server's) and its confinement.
+ */
+export interface CalibrationSandbox {
+  cwd: string;
+  env: Record<string, string>;
+  spec: SandboxSpec;
 }
 
 /**
@@ -51,7 +78,11 @@ export function runInSandbox(
     execArgv.push('--import', import.meta.resolve('tsx'));
   }
   return new Promise((resolve, reject) => {
-    const child = fork(runner.path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const sandbox = options.sandbox;
+    const child =
+      sandbox === undefined
+        ? fork(runner.path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+        : spawnConfined(runner.path, execArgv, sandbox);
     let stderr = '';
     let settled = false;
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -84,7 +115,8 @@ export function runInSandbox(
     child.once('exit', (code, signal) => {
       if (!settled)
         fail(
-          `sandbox exited (${signal ?? code}) before replying${stderr ? `: ${stderr.trim()}` : ''}`,
+          // A confined child's stderr is the tenant's (it may quote a file): not echoed.
+          `sandbox exited (${signal ?? code}) before replying${stderr && sandbox === undefined ? `: ${stderr.trim()}` : ''}`,
         );
     });
     child.send(request, (error) => {

@@ -4,7 +4,15 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { WarmflowError } from '../../errors.js';
 import { warmflowHome } from '../../home.js';
+import type { TenantAreas } from '../../tenancy/tenant-area.js';
+import {
+  installPaths,
+  minimalEnv,
+  type SandboxMechanism,
+  type SandboxSpec,
+} from '../../tenancy/sandbox.js';
 import { WorkerClient } from '../../worker/client.js';
+import { CONFINED_ENV } from '../../worker/load-function.js';
 import { spawnWorker, waitForReady } from '../../worker/spawn.js';
 import type {
   Capacity,
@@ -31,6 +39,14 @@ export interface LocalProviderConfig {
   readyTimeoutMs?: number;
   /** A worker whose RSS exceeds `memory_gb` times this is killed (reported as oom_killed); default 1.1. */
   memoryTolerance?: number;
+  /**
+   * Tenant areas (servers): each worker whose WarmSpec holds a grant then runs with its working
+   * directory in its tenant's area, an environment holding nothing of the server's, and
+   * confined by `sandbox`.
+   */
+  areas?: TenantAreas;
+  /** How workers of `areas` are confined (see `SandboxMechanism`); default `none`. */
+  sandbox?: SandboxMechanism;
 }
 
 interface LocalResource {
@@ -118,28 +134,49 @@ export class LocalProvider implements Provider {
     }
 
     const resourceId = `local-${safeSegment(request.tenant)}-${randomUUID().slice(0, 8)}`;
-    const tenantDir = path.join(
-      this.#config.root ?? path.join(warmflowHome(), 'workers'),
-      safeSegment(request.tenant),
-    );
-    const cwd = path.join(tenantDir, resourceId);
+    // A worker holding a grant runs a server tenant's code: in its area, confined. Workers of
+    // the local CLI and of `warmflow pool up` (the machine's own user) run as before.
+    const area =
+      request.warm.grant !== undefined ? this.#config.areas?.area(request.tenant) : undefined;
+    const tenantDir =
+      area?.work ??
+      path.join(
+        this.#config.root ?? path.join(warmflowHome(), 'workers'),
+        safeSegment(request.tenant),
+      );
+    // Short folder names: a confined worker's socket path must fit in 108 bytes.
+    const cwd = path.join(tenantDir, area === undefined ? resourceId : resourceId.slice(-8));
     // One temp folder per tenant, shared by its workers: tsx caches compiled TypeScript there, so
     // a tenant's second worker does not compile its functions again; tenants never share it.
     const tmp = path.join(tenantDir, '.tmp');
-    mkdirSync(cwd, { recursive: true, mode: 0o700 });
-    mkdirSync(tmp, { recursive: true, mode: 0o700 });
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: cwd,
-      TMPDIR: tmp,
-      LANG: process.env.LANG ?? 'C.UTF-8',
-      NODE_ENV: process.env.NODE_ENV ?? 'production',
+    for (const dir of [cwd, tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const base = {
       WARMFLOW_TENANT: request.tenant,
       WARMFLOW_TEMPLATE: request.template,
       WARMFLOW_RESOURCE_ID: resourceId,
       ...(gpuIndex === undefined ? {} : { CUDA_VISIBLE_DEVICES: String(gpuIndex) }),
-      ...request.warm.env,
     };
+    const env: Record<string, string> =
+      area !== undefined
+        ? minimalEnv(cwd, { TMPDIR: tmp, [CONFINED_ENV]: '1', ...base })
+        : {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: cwd,
+            TMPDIR: tmp,
+            LANG: process.env.LANG ?? 'C.UTF-8',
+            NODE_ENV: process.env.NODE_ENV ?? 'production',
+            ...base,
+            ...request.warm.env,
+          };
+    const confined = area !== undefined && (this.#config.sandbox ?? 'none') === 'bwrap';
+    const sandbox: SandboxSpec | undefined = confined
+      ? {
+          mechanism: 'bwrap',
+          writable: [area.data, area.work],
+          readable: [...installPaths(), area.code, ...(this.#config.areas?.sharedRoots ?? [])],
+          cwd,
+        }
+      : undefined;
     const logFd = openSync(path.join(cwd, 'worker.log'), 'a', 0o600);
     let child: ChildProcess;
     try {
@@ -154,6 +191,7 @@ export class LocalProvider implements Provider {
         env,
         orchestratorPid: process.pid,
         logFd,
+        ...(sandbox !== undefined ? { sandbox, listen: `unix:${path.join(cwd, 'w.sock')}` } : {}),
       });
     } finally {
       closeSync(logFd); // the child holds its own copy

@@ -126,9 +126,39 @@ export class PreProvisioningService {
     return pool.fill(input.sets);
   }
 
-  /** Hands a ready set of `template` for `tenant` to exactly one caller; null when none is warm. */
-  claim(template: string, tenant: string): Claim | null {
-    return this.#pools.get(key(tenant, template))?.claim() ?? null;
+  /**
+   * Hands a ready set of `template` for `tenant` to exactly one caller; null when none is warm.
+   * With `version` (`flowVersion` of the flow about to run), only a pool filled for that version
+   * answers: a pool of an older version is retired instead, so changed code never runs stale.
+   */
+  claim(template: string, tenant: string, version?: string): Claim | null {
+    const id = key(tenant, template);
+    const pool = this.#pools.get(id);
+    if (pool === undefined) return null;
+    const warmed = pool.plans[0]?.warm.version;
+    if (version !== undefined && warmed !== undefined && warmed !== version) {
+      this.#pools.delete(id);
+      this.#config.store?.deletePool(tenant, template);
+      void pool.close().catch(() => {});
+      return null;
+    }
+    return pool.claim();
+  }
+
+  /**
+   * Retires (and waits for the release of) the pool of `template` for `tenant` when it was filled
+   * for another flow version than `version`, so its resources are free for the new version's.
+   * Resolves true when a pool was retired.
+   */
+  async retireStale(template: string, tenant: string, version: string): Promise<boolean> {
+    const id = key(tenant, template);
+    const pool = this.#pools.get(id);
+    const warmed = pool?.plans[0]?.warm.version;
+    if (pool === undefined || warmed === undefined || warmed === version) return false;
+    this.#pools.delete(id);
+    this.#config.store?.deletePool(tenant, template);
+    await pool.close();
+    return true;
   }
 
   /** Returns a claimed set to its pool, or retires it (`retire: true`, or when one of its resources died). */

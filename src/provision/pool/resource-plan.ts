@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { ValidationError, type Problem } from '../../errors.js';
 import type { Rpr } from '../../predictor/rpr.js';
-import type { StoreSpec, Template } from '../../template/types.js';
+import { flowVersion } from '../../template/flow-version.js';
+import type { StoreSpec, Template, WorkerGrant } from '../../template/types.js';
 import type { WarmSpec } from '../provider.js';
 
 /**
@@ -14,6 +15,8 @@ export interface PoolFlow {
   functions: Array<{ name: string; module: string | null; export: string }>;
   spec?: { stores?: Record<string, StoreSpec> };
   dir?: string;
+  /** On a server: what the flow's workers were granted. */
+  grant?: WorkerGrant;
 }
 
 /** One resource of a warm set: the nodes it serves, its (merged) request and what it warms. */
@@ -98,6 +101,7 @@ export function planResources(flow: PoolFlow, rprs: Rpr[], groups?: string[][]):
   if (problems.length > 0)
     throw new ValidationError(`cannot plan resources for "${flow.template.name}"`, problems);
 
+  const version = flowVersion(flow);
   return chosen.map((group) => {
     const groupRprs = group.map((id) => byNode.get(id)!);
     const storeNames = new Set(
@@ -119,6 +123,8 @@ export function planResources(flow: PoolFlow, rprs: Rpr[], groups?: string[][]):
           f !== undefined && f.module !== null,
       )
       .map((f) => ({ node_id: f.name, module: f.module, export: f.export }));
-    return { node_ids: [...group], rpr: mergeRprs(groupRprs), warm: { functions, stores } };
+    const warm: WarmSpec = { functions, stores, version };
+    if (flow.grant !== undefined) warm.grant = flow.grant;
+    return { node_ids: [...group], rpr: mergeRprs(groupRprs), warm };
   });
 }

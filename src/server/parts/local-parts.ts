@@ -18,16 +18,22 @@ import type {
   PredictorPort,
   ProfilerPort,
 } from '../ports.js';
-import { loadedFlowOf } from './loaded-flow.js';
+import type { StoreCatalogue } from '../../stores/store-catalogue.js';
+import type { SandboxMechanism } from '../../tenancy/sandbox.js';
+import type { TenantAreas } from '../../tenancy/tenant-area.js';
+import { calibrationSandbox, loadedFlowOf } from './loaded-flow.js';
 
 /** What the server's parts run on: the pool owner's service and provider, history, folders. */
 export interface LocalPartsConfig {
   service: PreProvisioningService;
   provider: Provider;
   history: () => Promise<HistoryStore>;
-  /** Where each run's sinks and dead letters go: `<outRoot>/<tenant>/<execution id>`. */
-  outRoot: string;
-  fileRoots: readonly string[];
+  /** Tenant areas: every path of a flow resolves inside them; each run's output goes to `<area>/data/runs/<execution id>`. */
+  areas: TenantAreas;
+  /** The admin's network store instances and their grants. */
+  catalogue?: StoreCatalogue;
+  /** How calibration children running tenant code are confined (workers: the provider's). */
+  sandbox?: SandboxMechanism;
   /** Records the profiler reads from a source (default 20,000, as `warmflow run`). */
   sample?: number;
   /** Per-run folders kept per tenant; older ones are deleted as new runs start. Default 100. */
@@ -73,7 +79,7 @@ export function profilerPart(config: Pick<LocalPartsConfig, 'sample'>): Profiler
 export function predictorPart(config: LocalPartsConfig): PredictorPort {
   return {
     async predict({ tenant, flow, dcp }) {
-      const loaded = await loadedFlowOf(flow, config.fileRoots);
+      const loaded = await loadedFlowOf(flow, config.areas, config.catalogue);
       const planned = await planRprs({
         flow: loaded,
         dcp,
@@ -81,6 +87,10 @@ export function predictorPart(config: LocalPartsConfig): PredictorPort {
         provider: config.provider,
         history: await config.history(),
         tenant,
+        // Calibration runs the tenant's functions: in its area, with nothing of the server's.
+        calibrate: {
+          sandbox: calibrationSandbox(config.areas, tenant, loaded, config.sandbox ?? 'none'),
+        },
       });
       return planned.rprs;
     },
@@ -114,7 +124,7 @@ export function poolsPart(config: LocalPartsConfig): PoolsPort {
   const key = (tenant: string, template: string) => `${tenant}\u0000${template}`;
   return {
     async preProvision({ tenant, flow, rprs }) {
-      const loaded = await loadedFlowOf(flow, config.fileRoots);
+      const loaded = await loadedFlowOf(flow, config.areas, config.catalogue);
       flowOfPool.set(key(tenant, flow.template.name), flow.id);
       // The execution manager claims by the same groups; a pool planned otherwise would never be used.
       await config.service.preProvision({
@@ -160,8 +170,9 @@ export function finalProgress(status: CompletionStatus): NodeProgress[] {
 export function executorPart(config: LocalPartsConfig): ExecutorPort {
   return {
     async execute(input) {
-      const loaded = await loadedFlowOf(input.flow, config.fileRoots);
-      const tenantDir = path.join(config.outRoot, input.tenant);
+      const loaded = await loadedFlowOf(input.flow, config.areas, config.catalogue);
+      // In the tenant's area: its workers may read the posted records, and the run's output is its own.
+      const tenantDir = path.join(config.areas.area(input.tenant).data, 'runs');
       const outDir = path.join(tenantDir, input.execution_id);
       // A tenant's inputs and outputs: the server user's only (folders 0700, files 0600).
       mkdirSync(outDir, { recursive: true, mode: 0o700 });
@@ -175,6 +186,9 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
         });
         inputs['*'] = file;
       }
+      // A pool of an older version of this flow never runs: its resources go back first.
+      if (loaded.grant !== undefined)
+        await config.service.retireStale(loaded.template.name, input.tenant, loaded.grant.version);
       const groups = planGroups(loaded.template);
       // Without RPRs from the API, the run is sized as a prediction without a profile is.
       const rprs =

@@ -30,7 +30,7 @@ async function startExecution(
   const source =
     body.source === undefined
       ? undefined
-      : resolveServerPath(body.source, state.fileRoots, flowBase(flow));
+      : resolveServerPath(state.areas, tenant.id, body.source, flowBase(flow));
   const release = state.slots.acquire(tenant.id, tenant.quotas);
   let record: ExecutionRecord;
   try {

@@ -8,10 +8,42 @@ import { HttpError } from '../http-error.js';
 import type { FlowRecord } from '../ports.js';
 import { IdParam, PredictInput } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
+import { resolveFlowPaths } from '../parts/loaded-flow.js';
+import { storeBundle } from '../../tenancy/code-bundle.js';
 import { errors, jsonBody, ok } from './route-helpers.js';
 import { profileFor, tenantFlow } from './lookups.js';
 
-const FLOW_MEDIA_TYPES = /^(application\/(x-)?yaml|text\/(x-)?yaml|application\/json)\s*(;.*)?$/i;
+const FLOW_MEDIA_TYPES =
+  /^(application\/(x-)?yaml|text\/(x-)?yaml|application\/json|application\/vnd\.warmflow\.bundle\+json)\s*(;.*)?$/i;
+const BUNDLE_MEDIA_TYPE = /^application\/vnd\.warmflow\.bundle\+json\s*(;.*)?$/i;
+
+/** The flow text and the code folder of a bundle body (`{flow, files}`), stored in the tenant's area. */
+function unbundle(state: AppState, tenant: string, body: string): { text: string; code: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'E_INVALID_REQUEST', 'the bundle is not JSON', {
+      hint: 'send {"flow": "<the flow file as text>", "files": {"functions/x.js": "<code>"}}',
+    });
+  }
+  const { flow, files } = (parsed ?? {}) as { flow?: unknown; files?: unknown };
+  if (
+    typeof flow !== 'string' ||
+    files === null ||
+    typeof files !== 'object' ||
+    Array.isArray(files)
+  )
+    throw new HttpError(
+      400,
+      'E_INVALID_REQUEST',
+      'a bundle is {"flow": string, "files": {name: content}}',
+    );
+  return {
+    text: flow,
+    code: storeBundle(state.areas.area(tenant), files as Record<string, unknown>),
+  };
+}
 
 /** The view of a flow in lists: no spec, no template. */
 function summary(flow: FlowRecord) {
@@ -53,6 +85,13 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
           content: {
             'application/yaml': { schema: flowFileSchema },
             'application/json': { schema: { type: 'object' as const } },
+            'application/vnd.warmflow.bundle+json': {
+              schema: {
+                type: 'object' as const,
+                description:
+                  'a code bundle: {"flow": the flow file as text, "files": {relative name: content}}; stored content-addressed in the tenant\'s area, and relative paths of the flow resolve inside it',
+              },
+            },
           },
         },
       },
@@ -75,8 +114,11 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
         );
       }
       const { file } = c.req.valid('query');
-      const flowFile = file === undefined ? undefined : resolveServerPath(file, state.fileRoots);
-      const text = await c.req.text();
+      const flowFile =
+        file === undefined ? undefined : resolveServerPath(state.areas, tenant.id, file);
+      let text = await c.req.text();
+      let code: string | undefined;
+      if (BUNDLE_MEDIA_TYPE.test(contentType)) ({ text, code } = unbundle(state, tenant.id, text));
       if (text.trim() === '')
         throw new HttpError(
           400,
@@ -84,6 +126,12 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
           'the request body is empty; send a flow file',
         );
       const { spec, template } = state.deps.template.compile(text, flowFile);
+      // Every path the flow names must lie in the tenant's area (or a shared root): refused
+      // now, with every problem listed, rather than at the first run.
+      const dir =
+        code ??
+        (flowFile !== undefined ? path.dirname(flowFile) : state.areas.area(tenant.id).root);
+      resolveFlowPaths(spec, tenant.id, state.areas, dir, state.catalogue);
       const flow: FlowRecord = {
         id: `f_${randomBytes(6).toString('hex')}`,
         tenant: tenant.id,
@@ -92,6 +140,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
         spec,
         template,
         file: flowFile ?? null,
+        code: code ?? null,
         profile_id: null,
       };
       state.flows.set(tenant.id, flow.id, flow);
@@ -173,7 +222,8 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
   );
 }
 
-/** The folder a flow's relative paths resolve against. */
+/** The folder a flow's relative paths resolve against: its bundle, else its file's folder. */
 export function flowBase(flow: FlowRecord): string | undefined {
+  if (flow.code !== undefined && flow.code !== null) return flow.code;
   return flow.file === null ? undefined : path.dirname(flow.file);
 }

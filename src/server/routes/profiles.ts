@@ -35,8 +35,9 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
           ? { records: body.records }
           : {
               source: resolveServerPath(
+                state.areas,
+                tenant.id,
                 body.source!,
-                state.fileRoots,
                 flow === undefined ? undefined : flowBase(flow),
               ),
             };

@@ -27,14 +27,23 @@ export interface PgPool extends PgQueryable {
 
 /**
  * Creates a `pg.Pool` for `url` and checks it can connect, so a wrong URL fails at open
- * time. Idle-client errors (a server restart) are absorbed; the next query reconnects.
+ * time. With `schema`, every connection works in that schema (created if missing). Idle-client errors (a server restart) are absorbed; the next query reconnects.
  */
-export async function connectPostgres(url: string, max = 4): Promise<PgPool> {
+export async function connectPostgres(url: string, max = 4, schema?: string): Promise<PgPool> {
   const { default: pg } = await import('pg');
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`not a schema name: ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5000,
+    // A tenant's namespace: every unqualified table (warmflow_kv, warmflow_rows) is its schema's.
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  });
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
+    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     client.release();
   } catch (error) {
     await pool.end();

@@ -37,6 +37,10 @@ export interface SeedSpec {
  */
 export interface DeploySpec {
   execution_id: string;
+  /** Tenant the run is for; a worker holding a grant refuses any other. */
+  tenant?: string;
+  /** Flow version (`flowVersion`) the run is for; a worker holding a grant refuses any other. */
+  version?: string;
   template: Template;
   /** Template nodes this resource runs (functions, and the source/read/write nodes around them). */
   node_ids: string[];

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { WarmflowError } from '../errors.js';
+import type { StoreSpec } from '../template/types.js';
+
+/** One network store instance the admin offers (`serve --stores stores.yaml`). */
+export interface CatalogueEntry {
+  kind: 'redis' | 'postgres';
+  url: string;
+  /** Tenant ids (or names) granted this instance; `*` grants it to every tenant. */
+  tenants: string[];
+}
+
+/** A granted store, or why not. */
+export type StoreGrant = { spec: StoreSpec } | { problem: string };
+
+/** A tenant's name as a Postgres identifier / Redis key segment. */
+function namespaceOf(tenant: string): string {
+  return tenant
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 40);
+}
+
+/**
+ * The admin's catalogue of network stores and who may use them. A tenant's flow names an
+ * instance (`stores: { cache: { kind: redis } }`), never a URL; the server hands its workers the
+ * instance's URL with the tenant's namespace: a Redis key prefix `wf:<tenant>:`, a Postgres
+ * schema `wf_<tenant>`. Failures name the instance only ("store cache unavailable"), never
+ * the host or port.
+ *
+ * ```yaml
+ * # stores.yaml
+ * stores:
+ *   cache: { kind: redis, url: "redis://127.0.0.1:6379/0", tenants: ["*"] }
+ *   warehouse: { kind: postgres, url: "postgres://warmflow@127.0.0.1/app", tenants: [t_ab12] }
+ * ```
+ */
+export class StoreCatalogue {
+  readonly #entries: ReadonlyMap<string, CatalogueEntry>;
+
+  constructor(entries: Record<string, CatalogueEntry> = {}) {
+    this.#entries = new Map(Object.entries(entries));
+  }
+
+  /** Reads a catalogue file; every problem is reported with the file name. */
+  static load(file: string): StoreCatalogue {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8'));
+    } catch (cause) {
+      throw new WarmflowError('E_STORE_CATALOGUE', `cannot read the store catalogue ${file}`, {
+        cause,
+        hint: 'a YAML file with `stores: { NAME: { kind, url, tenants } }`',
+      });
+    }
+    const stores = (parsed as { stores?: unknown } | null)?.stores;
+    if (stores === null || typeof stores !== 'object' || Array.isArray(stores)) {
+      throw new WarmflowError('E_STORE_CATALOGUE', `${file}: no \`stores\` map`, {
+        hint: 'stores: { cache: { kind: redis, url: "redis://127.0.0.1:6379/0", tenants: ["*"] } }',
+      });
+    }
+    const entries: Record<string, CatalogueEntry> = {};
+    for (const [name, raw] of Object.entries(stores as Record<string, unknown>)) {
+      const entry = raw as Partial<CatalogueEntry> | null;
+      const kind = entry?.kind;
+      if (kind !== 'redis' && kind !== 'postgres')
+        throw new WarmflowError(
+          'E_STORE_CATALOGUE',
+          `${file}: store "${name}": kind must be redis or postgres`,
+        );
+      if (typeof entry?.url !== 'string')
+        throw new WarmflowError('E_STORE_CATALOGUE', `${file}: store "${name}": needs a url`);
+      const tenants = entry.tenants ?? [];
+      if (!Array.isArray(tenants) || tenants.some((t) => typeof t !== 'string'))
+        throw new WarmflowError(
+          'E_STORE_CATALOGUE',
+          `${file}: store "${name}": tenants must be a list of tenant ids or "*"`,
+        );
+      entries[name] = { kind, url: entry.url, tenants };
+    }
+    return new StoreCatalogue(entries);
+  }
+
+  /** Instance names granted to `tenant` (given by id and, optionally, name). */
+  granted(tenant: string, tenantName?: string): string[] {
+    return [...this.#entries]
+      .filter(([, e]) => e.tenants.some((t) => t === '*' || t === tenant || t === tenantName))
+      .map(([name]) => name);
+  }
+
+  /**
+   * The store a tenant's flow gets for its store `name` (`requested` as the flow wrote it): the
+   * catalogue instance of that name with the tenant's namespace, or why not. A flow that gives a
+   * URL is refused: tenants name instances, the admin holds the addresses.
+   */
+  grant(tenant: string, name: string, requested: StoreSpec): StoreGrant {
+    if (requested.url !== undefined)
+      return {
+        problem: `store "${name}": name a store instance of this server without a url (the server's catalogue holds the addresses)`,
+      };
+    const entry = this.#entries.get(name);
+    if (
+      entry === undefined ||
+      entry.kind !== requested.kind ||
+      !entry.tenants.some((t) => t === '*' || t === tenant)
+    )
+      return { problem: `store "${name}" unavailable to you on this server` };
+    const ns = namespaceOf(tenant);
+    return {
+      spec:
+        entry.kind === 'redis'
+          ? { kind: 'redis', url: entry.url, instance: name, prefix: `wf:${ns}:` }
+          : { kind: 'postgres', url: entry.url, instance: name, schema: `wf_${ns}` },
+    };
+  }
+}
