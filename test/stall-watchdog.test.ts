@@ -28,15 +28,13 @@ describe('the stall watchdog', () => {
   it('fails a run whose function never returns, names the node, and releases the resources', async () => {
     const lines = Array.from({ length: 100 }, (_, id) => JSON.stringify({ id }));
     const { flowFile } = itemFlow('stuck', lines);
-    const started = performance.now();
     const { status } = await runOnEngine(flowFile, provider, { stall_timeout_ms: 1500 });
-    const seconds = (performance.now() - started) / 1000;
     expect(status.outcome).toBe('failed');
     expect(status.error?.code).toBe('E_STALLED');
     expect(status.error?.node_id).toBe('stuck');
     expect(status.error?.message).toMatch(/running node "stuck" made no progress for 1\.5 s/);
-    // Cold provisioning plus 1.5 s without progress plus the release; never the 30 s below.
-    expect(seconds).toBeLessThan(20);
+    // Promptly: this test's 30 s limit is far below the default 120 s watchdog (no wall-clock
+    // ceiling here, which a busy machine could break; the message above names the 1.5 s).
     expect(await provider.list()).toEqual([]);
   }, 30_000);
 

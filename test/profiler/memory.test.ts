@@ -16,7 +16,7 @@ async function profileInChild(
 ): Promise<{ records: number; peak_heap_mb: number; id_distinct: number }> {
   const { stdout } = await run(
     process.execPath,
-    ['--import', 'tsx', '--max-old-space-size=150', child, String(records)],
+    ['--import', 'tsx', '--expose-gc', '--max-old-space-size=150', child, String(records)],
     {
       timeout: 120_000,
     },

@@ -26,6 +26,16 @@ describe('createDataPlane (warming)', () => {
     );
     expect(plane.stats?.()).toEqual({ threads: 1, running: false, runs: 0 });
     await plane.close();
+    // Warming really imports and inspects each module: a missing export of either kind is refused.
+    for (const [node, file] of [
+      ['double', 'double.ts'],
+      ['upper', 'upper.js'],
+    ])
+      await expect(
+        createDataPlane(
+          context([{ node_id: node, module: path.join(fixtures, file), export: 'nope' }]),
+        ),
+      ).rejects.toThrow(new RegExp(`node "${node}".*no exported function "nope"`));
   });
 
   it('names the node and export when the export is not a function', async () => {
