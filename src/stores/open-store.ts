@@ -60,27 +60,57 @@ function sqliteFile(name: string, spec: StoreSpec, options: OpenStoreOptions): s
 
 async function openNetworkStore(name: string, spec: StoreSpec): Promise<DataStore> {
   const id = { name, kind: spec.kind };
-  if (spec.kind !== 'redis' && spec.kind !== 'postgres') {
+  if (
+    spec.kind !== 'redis' &&
+    spec.kind !== 'postgres' &&
+    spec.kind !== 'nats' &&
+    spec.kind !== 'redis-stream'
+  ) {
     throw new StoreError('E_STORE_CONFIG', id, `unknown store kind "${String(spec.kind)}"`, {
-      hint: 'use one of memory, sqlite, redis, postgres',
+      hint: 'use one of memory, sqlite, redis, postgres, nats, redis-stream',
     });
   }
   if (spec.url === undefined) {
     throw new StoreError('E_STORE_CONFIG', id, 'needs a `url`', {
       hint:
-        spec.kind === 'redis'
+        spec.kind === 'redis' || spec.kind === 'redis-stream'
           ? 'e.g. url: redis://127.0.0.1:6379/0'
-          : 'e.g. url: postgres://user@127.0.0.1:5432/db',
+          : spec.kind === 'nats'
+            ? 'e.g. url: nats://127.0.0.1:4222'
+            : 'e.g. url: postgres://user@127.0.0.1:5432/db',
     });
   }
   try {
-    return spec.kind === 'redis'
-      ? new RedisStore({
+    switch (spec.kind) {
+      case 'redis':
+        return new RedisStore({
           name,
           client: await connectRedis(spec.url),
           ...(spec.prefix !== undefined ? { keyPrefix: spec.prefix } : {}),
-        })
-      : new PostgresStore({ name, pool: await connectPostgres(spec.url, 4, spec.schema) });
+        });
+      case 'postgres':
+        return new PostgresStore({ name, pool: await connectPostgres(spec.url, 4, spec.schema) });
+      case 'nats': {
+        const { NatsStreamStore } = await import('./nats/nats-stream-store.js');
+        return await NatsStreamStore.open({
+          name,
+          url: spec.url,
+          ...(spec.subject !== undefined ? { subject: spec.subject } : {}),
+          // A server's tenant namespace: the tenant's subjects start with its prefix.
+          ...(spec.prefix !== undefined ? { prefix: spec.prefix } : {}),
+        });
+      }
+      case 'redis-stream': {
+        const { RedisStreamStore } = await import('./redis-stream/redis-stream-store.js');
+        return await RedisStreamStore.open({
+          name,
+          url: spec.url,
+          ...(spec.stream !== undefined ? { stream: spec.stream } : {}),
+          ...(spec.maxlen !== undefined ? { maxlen: spec.maxlen } : {}),
+          ...(spec.prefix !== undefined ? { prefix: spec.prefix } : {}),
+        });
+      }
+    }
   } catch (cause) {
     if (spec.instance !== undefined) {
       // A server's catalogued instance: its address is the admin's, and whether a port is open

@@ -84,6 +84,18 @@ export function checkDescriptors(
   const known = Object.keys(stores);
   const storeList = known.length > 0 ? known.map((s) => `"${s}"`).join(', ') : 'none';
   for (const [type, placement] of Object.entries(spec.types ?? {})) {
+    const kind = placement.store === undefined ? undefined : stores[placement.store]?.kind;
+    if (placement.key !== undefined && (kind === 'nats' || kind === 'redis-stream')) {
+      problems.push(
+        problem(
+          locate,
+          'E_APPEND_ONLY_STORE',
+          `type "${type}" has key "${placement.key}" but store "${placement.store}" is a ${kind} stream, which is append-only: records cannot be looked up by key there`,
+          pathToString(['types', type, 'key']),
+          [type, placement.store!],
+        ),
+      );
+    }
     if (placement.store !== undefined && !Object.hasOwn(stores, placement.store)) {
       problems.push(
         problem(

@@ -21,10 +21,33 @@ const name = (what: string) =>
 const storeSchema = z
   .strictObject({
     kind: z
-      .enum(['memory', 'sqlite', 'redis', 'postgres'])
-      .describe('Which implementation holds the data.'),
+      .enum(['memory', 'sqlite', 'redis', 'postgres', 'nats', 'redis-stream'])
+      .describe(
+        'Which implementation holds the data (nats and redis-stream are append-only stream sinks).',
+      ),
     path: z.string().optional().describe('sqlite: the database file, relative to the flow file.'),
-    url: z.string().optional().describe('redis / postgres: the connection URL.'),
+    url: z
+      .string()
+      .optional()
+      .describe('redis / postgres / nats / redis-stream: the connection URL.'),
+    subject: z
+      .string()
+      .optional()
+      .describe(
+        'nats: the subject a type is published to ({type} is its name; default warmflow.{type}).',
+      ),
+    stream: z
+      .string()
+      .optional()
+      .describe(
+        'redis-stream: the stream key a type is appended to ({type} is its name; default {type}).',
+      ),
+    maxlen: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('redis-stream: trim each stream to about this many entries (XADD MAXLEN ~).'),
   })
   .describe('A data store instance nodes may read and write.');
 

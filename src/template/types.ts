@@ -5,14 +5,14 @@
  */
 
 /** Kinds of data store a flow may name. */
-export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres';
+export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'postgres' | 'nats' | 'redis-stream';
 
 /** A data store instance in the flow's catalogue. */
 export interface StoreSpec {
   kind: StoreKind;
   /** sqlite: the database file (relative to the flow file). */
   path?: string;
-  /** redis / postgres: connection URL. */
+  /** redis / postgres / nats / redis-stream: connection URL. */
   url?: string;
   /**
    * Set by a server from its store catalogue, never by a flow: the instance's name (errors name
@@ -21,6 +21,12 @@ export interface StoreSpec {
   instance?: string;
   prefix?: string;
   schema?: string;
+  /** nats: subject a type is published to (`{type}` → the type's name; default `warmflow.{type}`). */
+  subject?: string;
+  /** redis-stream: stream key a type is appended to (`{type}` → the type's name; default `{type}`). */
+  stream?: string;
+  /** redis-stream: trim each stream to about this many entries (`MAXLEN ~`). */
+  maxlen?: number;
 }
 
 /** Where records arrive: a stream carrying records of one type. */

@@ -13,14 +13,14 @@ import { callServer, serverTarget, type ServerTarget } from '../remote.js';
 import { parseDuration } from '../../sources/live/live-url.js';
 import type { LiveLimits } from '../../execute/live-feeder.js';
 
-const KINDS: StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres'];
+const KINDS: StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres', 'nats', 'redis-stream'];
 
 /** Parses `--store-override NAME=KIND[:LOCATION]` (sqlite path or redis/postgres URL). */
 export function parseStoreOverride(
   value: string,
   previous: Record<string, StoreSpec> = {},
 ): Record<string, StoreSpec> {
-  const match = /^([^=]+)=([a-z]+)(?::(.+))?$/.exec(value);
+  const match = /^([^=]+)=([a-z-]+)(?::(.+))?$/.exec(value);
   const kind = match?.[2] as StoreKind | undefined;
   if (match === null || kind === undefined || !KINDS.includes(kind)) {
     throw new WarmflowError(
