@@ -29,7 +29,7 @@ import { profile } from '../src/profiler/profile.js';
 import type { Dcp } from '../src/profiler/dcp.js';
 import { loadFlow } from '../src/template/load-flow.js';
 import { predict } from '../src/predictor/predict.js';
-import { readSample } from '../src/predictor/calibration/sample-reader.js';
+import { readSample } from '../src/sources/read-sample.js';
 import { defaultFunctionModel } from '../src/predictor/model/defaults.js';
 import { cpuUsPerRecord } from '../src/predictor/model/function-model.js';
 import type { PredictionResult } from '../src/predictor/prediction.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Profiler } from '../src/profiler/profiler.js';
-import { scanJsonl } from '../src/profiler/sources/jsonl-parser.js';
+import { scanJsonl } from '../src/sources/jsonl-parser.js';
 
 // Resolved from the working directory (the repo root under npm run), wherever the build lands.
 const require = createRequire(join(process.cwd(), 'package.json'));

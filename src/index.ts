@@ -127,8 +127,6 @@ export {
   profile,
   collectProfile,
   Profiler,
-  openSource,
-  openSourceBatches,
   HyperLogLog,
   DDSketch,
   MisraGries,
@@ -139,10 +137,27 @@ export type {
   ProfilerOptions,
   ProfilerJson,
   FieldExpectation,
+} from './profiler/index.js';
+export {
+  openSource,
+  readSource,
+  readSourceBatches,
+  registerSourceAdapter,
+  teeSource,
+  readSample,
+  FileSource,
+  StdinSource,
+  ParquetSource,
+} from './sources/index.js';
+export type {
+  Source,
+  SourceAdapter,
   SourceItem,
   SourceFormat,
   SourceOptions,
-} from './profiler/index.js';
+  ReadOptions,
+  DeclaredFieldType,
+} from './sources/index.js';
 export {
   LocalProvider,
   PreProvisioningService,

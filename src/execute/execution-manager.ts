@@ -23,6 +23,7 @@ import { feedLive, type LiveBudget, type LiveFeederStats, type LiveLimits } from
 import { DEFAULT_STALL_TIMEOUT_MS, preciseNow, ResourceSession } from './resource-session.js';
 import { SinkFiles } from './sinks.js';
 import { resolveSources } from './sources.js';
+import type { Source } from '../sources/source.js';
 
 /** A Dataflow Execution Request. */
 export interface ExecutionRequest {
@@ -36,6 +37,12 @@ export interface ExecutionRequest {
   groups?: string[][];
   /** Input per stream name (`*`: the only stream); default each stream's `source`. */
   inputs?: Record<string, string>;
+  /**
+   * Sources already open, by stream: a one-pass input (standard input) whose
+   * first records the profiler read through a tee. The run reads these instead of opening
+   * `inputs` again, so nothing is consumed twice. In-process callers only (not serialisable).
+   */
+  opened_sources?: Record<string, Source>;
   /** Replay sources at this many records per second. */
   rate?: number;
   /** Folder of the JSONL sinks and the dead-letter file. */
@@ -124,7 +131,7 @@ export async function executeDataflow(
   const tenant = request.tenant ?? 'default';
   const flow = request.flow;
   const groups = request.groups ?? planGroups(flow.template);
-  const sources = resolveSources(flow, request.inputs ?? {}, request.rate);
+  const sources = resolveSources(flow, request.inputs ?? {}, request.rate, request.opened_sources);
   const stores = runStores(flow, request.stores);
 
   const exits = new Map<string, string>();
@@ -473,7 +480,7 @@ async function feedPushSources(
         }
         const fed = await feedSource({
           source: source.node_id,
-          input: source.input,
+          input: source.opened ?? source.input,
           ...(rate !== undefined ? { rate } : {}),
           send: (batch) => session.push(batch),
         });

@@ -1,5 +1,5 @@
-import { openSourceBatches } from '../profiler/sources/open-source.js';
-import type { SourceItem } from '../profiler/sources/source-item.js';
+import { openSource } from '../sources/open.js';
+import type { Source, SourceItem, SourceOptions } from '../sources/source.js';
 
 /** What the feeder sends: one encoded batch of a source. */
 export interface PushBatch {
@@ -25,7 +25,10 @@ export interface FeederStats {
  */
 export async function feedSource(options: {
   source: string;
-  input: string;
+  /** The input: a name for `openSource`, or a source already open (the tee of a one-pass input). */
+  input: string | Source;
+  /** How to open a named input (declared field types, format). */
+  open?: SourceOptions;
   rate?: number;
   batchSize?: number;
   send: (batch: PushBatch) => Promise<void>;
@@ -66,8 +69,12 @@ export async function feedSource(options: {
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     } else if (records.length >= cut) await flush();
   };
-  for await (const batch of openSourceBatches(options.input)) {
-    if (options.signal?.aborted === true) break;
+  const source =
+    typeof options.input === 'string'
+      ? await openSource(options.input, options.open)
+      : options.input;
+  const read = options.signal !== undefined ? { signal: options.signal } : {};
+  for await (const batch of source.batches(read)) {
     const t = performance.now();
     for (const item of batch) await take(item);
     stats.busy_ms += performance.now() - t;

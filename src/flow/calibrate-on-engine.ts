@@ -12,7 +12,7 @@ import type { CompletionStatus } from '../execute/completion-status.js';
 import { executeDataflow, provisionResources, type Placed } from '../execute/execution-manager.js';
 import { fitGroupRprs, groupParallelism } from '../execute/plan.js';
 import { ruleRprs } from '../predictor/rule-rprs.js';
-import { chunkBytesFor } from '../worker/dataplane/chunk-source.js';
+import { chunkBytesFor } from '../sources/jsonl-chunks.js';
 
 /** Options of {@link calibrateOnEngine}. */
 export interface EngineCalibrationOptions {

@@ -15,6 +15,9 @@ import type { StoreSpec } from '../template/types.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
 import { planGroups } from '../execute/plan.js';
 import { resolveSources } from '../execute/sources.js';
+import { openSource } from '../sources/open.js';
+import type { Source } from '../sources/source.js';
+import { teeSource } from '../sources/tee.js';
 import { calibrateOnEngine } from './calibrate-on-engine.js';
 import { executeAndRecord } from './execute-and-record.js';
 import { planRprs, type RprSource } from './plan-rprs.js';
@@ -88,12 +91,24 @@ export async function runFlow(
   const flow = await loadFlow(flowFile);
   const inputs = options.inputs ?? {};
   const sources = resolveSources(flow, inputs, options.rate);
+  // Each input is opened once. A one-pass input (standard input) is teed: the profile and
+  // calibration read its first records, the run reads those and the rest.
+  const heads: Record<string, Source> = {};
+  const opened: Record<string, Source> = {};
+  for (const source of sources) {
+    if (source.live) continue;
+    const tee = teeSource(await openSource(source.input));
+    heads[source.stream] = tee.head;
+    if (tee.whole.onePass) opened[source.stream] = tee.whole;
+  }
   options.onEvent?.('profiling');
   const dcps: Record<string, Dcp> = {};
   const liveSamples: Record<string, unknown[]> = {};
   for (const source of sources) {
     if (!source.live) {
-      dcps[source.stream] = await profile(source.input, { sample: options.sample ?? 20_000 });
+      dcps[source.stream] = await profile(heads[source.stream], {
+        sample: options.sample ?? 20_000,
+      });
       continue;
     }
     // A live stream is profiled on what it holds (read, not consumed) for at most a few
@@ -116,7 +131,7 @@ export async function runFlow(
   const tenant = options.tenant ?? 'default';
   const provider = options.provider ?? new LocalProvider();
   try {
-    const { calibration, samples, calibrating } = await calibrate(flow, sources, groups, {
+    const { calibration, samples, calibrating } = await calibrate(flow, sources, heads, groups, {
       ...options,
       provider,
       tenant,
@@ -152,6 +167,7 @@ export async function runFlow(
           rprs,
           groups,
           inputs,
+          opened_sources: opened,
           ...(options.rate !== undefined ? { rate: options.rate } : {}),
           out_dir: options.outDir ?? path.resolve('out', flow.template.name),
           ...(options.stores !== undefined ? { stores: options.stores } : {}),
@@ -191,6 +207,7 @@ export async function runFlow(
 async function calibrate(
   flow: LoadedFlow,
   sources: ReturnType<typeof resolveSources>,
+  heads: Record<string, Source>,
   groups: string[][],
   options: RunFlowOptions & {
     provider: Provider;
@@ -217,7 +234,7 @@ async function calibrate(
         ).length;
   const calibrating = mode !== 'none' && pastRuns < CALIBRATE_UNTIL_RUNS;
   const samples: CalibrationSamples = calibrating
-    ? await calibrationSamples(sources, CALIBRATION_SAMPLE)
+    ? await calibrationSamples(sources, CALIBRATION_SAMPLE, heads)
     : { samples: {}, inputBytes: {}, unreadable: {} };
   if (calibrating) Object.assign(samples.samples, options.liveSamples);
   if (!calibrating) {

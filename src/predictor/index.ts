@@ -30,7 +30,6 @@ export type {
   MeasureRequest,
   MeasureResult,
 } from './calibration/sandbox-protocol.js';
-export { readSample } from './calibration/sample-reader.js';
 export { refineModel } from './learning/refine-model.js';
 export { huberLine, weightedMedian, decayWeights } from './learning/robust-fit.js';
 export { functionFingerprint } from './learning/function-fingerprint.js';

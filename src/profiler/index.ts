@@ -4,17 +4,6 @@ export type { ProfilerOptions, ProfilerJson } from './profiler.js';
 export { profile, collectProfile } from './profile.js';
 export type { ProfileOptions, ProfileInput } from './profile.js';
 export type { FieldExpectation } from './field-expectation.js';
-export { openSource, openSourceBatches, formatFromPath } from './sources/open-source.js';
-export type {
-  SourceItem,
-  SourceFormat,
-  SourceOptions,
-  ChunkParser,
-} from './sources/source-item.js';
-export { JsonlParser, scanJsonl } from './sources/jsonl-parser.js';
-export { CsvParser, typeCell, splitCsvRecord } from './sources/csv-parser.js';
-export { JsonArrayParser } from './sources/json-array-parser.js';
-export { takeFirst, reservoirSample } from './sources/sampling.js';
 export { HyperLogLog } from './sketches/hyper-log-log.js';
 export type { HyperLogLogJson } from './sketches/hyper-log-log.js';
 export { DDSketch } from './sketches/dd-sketch.js';

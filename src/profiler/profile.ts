@@ -1,8 +1,8 @@
 import { WarmflowError } from '../errors.js';
 import { Profiler, type ProfilerOptions } from './profiler.js';
-import { openSourceBatches } from './sources/open-source.js';
-import { reservoirSample, takeFirst } from './sources/sampling.js';
-import type { SourceItem, SourceOptions } from './sources/source-item.js';
+import { openSource } from '../sources/open.js';
+import { reservoirSample, takeFirst } from '../sources/sampling.js';
+import type { Source, SourceItem, SourceOptions } from '../sources/source.js';
 import type { Dcp } from './dcp.js';
 
 /** Options of {@link profile}: the profiler's and the source's. */
@@ -11,8 +11,16 @@ export interface ProfileOptions extends ProfilerOptions, SourceOptions {
   onRecords?: (records: number) => void;
 }
 
-/** What {@link profile} accepts: a path (or `-`), an async iterable of source items, or records in memory. */
-export type ProfileInput = string | AsyncIterable<SourceItem> | Iterable<unknown>;
+/**
+ * What {@link profile} accepts: an input name for `openSource` (a path, `-`, a stream
+ * URI), an open {@link Source} (such as the head of a tee), an async iterable of source
+ * items, or records in memory.
+ */
+export type ProfileInput = string | Source | AsyncIterable<SourceItem> | Iterable<unknown>;
+
+function isSource(input: ProfileInput): input is Source {
+  return typeof input === 'object' && 'batches' in input && 'onePass' in input;
+}
 
 async function* batched(items: AsyncIterable<SourceItem>): AsyncGenerator<SourceItem[]> {
   let batch: SourceItem[] = [];
@@ -43,8 +51,9 @@ export async function collectProfile(
   options: ProfileOptions = {},
 ): Promise<Profiler> {
   const profiler = new Profiler(options);
-  if (typeof source === 'string') {
-    for await (const batch of openSourceBatches(source, options)) {
+  if (typeof source === 'string' || isSource(source)) {
+    const opened = typeof source === 'string' ? await openSource(source, options) : source;
+    for await (const batch of opened.batches(options)) {
       feed(profiler, batch);
       options.onRecords?.(profiler.records);
     }
@@ -98,7 +107,13 @@ export async function collectProfile(
 export async function profile(source: ProfileInput, options: ProfileOptions = {}): Promise<Dcp> {
   const profiler = await collectProfile(source, options);
   const name =
-    typeof source === 'string' ? (source === '-' ? 'standard input' : `"${source}"`) : 'the input';
+    typeof source === 'string'
+      ? source === '-'
+        ? 'standard input'
+        : `"${source}"`
+      : isSource(source)
+        ? source.name
+        : 'the input';
   if (profiler.records === 0 && profiler.malformed === 0) {
     throw new WarmflowError('E_SOURCE_EMPTY', `${name} holds no records`, {
       hint: 'give a non-empty JSON Lines, CSV (with a header row) or JSON array source',

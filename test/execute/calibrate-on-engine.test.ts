@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExampleData } from '../../examples/generate.js';
 import { calibrateOnEngine } from '../../src/flow/calibrate-on-engine.js';
 import { planGroups } from '../../src/execute/plan.js';
-import { readSample } from '../../src/predictor/calibration/sample-reader.js';
+import { readSample } from '../../src/sources/read-sample.js';
 import { predict } from '../../src/predictor/predict.js';
 import { profile } from '../../src/profiler/profile.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { profile } from '../../src/profiler/profile.js';
-import { openSource } from '../../src/profiler/sources/open-source.js';
+import { readSource } from '../../src/sources/open.js';
 
 const require = createRequire(import.meta.url);
 // vega-datasets exports only its JS entry; its data folder sits next to it in the package.
@@ -60,7 +60,7 @@ function exactCounts(records: unknown[]): Map<string, Exact> {
 /** Records of a CSV file as the CSV reader types them (the reader has its own tests). */
 async function csvRecords(path: string): Promise<unknown[]> {
   const records: unknown[] = [];
-  for await (const item of openSource(path)) {
+  for await (const item of readSource(path)) {
     expect(item.error).toBeUndefined();
     records.push(item.record);
   }

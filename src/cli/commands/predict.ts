@@ -5,7 +5,7 @@ import ora from 'ora';
 import { WarmflowError } from '../../errors.js';
 import { openHistory } from '../../history/open-history.js';
 import type { HistoryStore } from '../../history/history-store.js';
-import { readSample } from '../../predictor/calibration/sample-reader.js';
+import { readSample } from '../../sources/read-sample.js';
 import { loadPrices } from '../../predictor/cost/price-table.js';
 import { formatPrediction } from '../../predictor/explain/format-prediction.js';
 import { predict } from '../../predictor/predict.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { WarmflowError } from '../../errors.js';
 import { profile, type ProfileOptions } from '../../profiler/profile.js';
 import { formatDcp } from '../../profiler/format-dcp.js';
-import type { SourceFormat } from '../../profiler/sources/source-item.js';
+import type { SourceFormat } from '../../sources/source.js';
 import { profileLive } from '../../profiler/profile-live.js';
 import { isLiveUrl, parseDuration } from '../../sources/live/live-url.js';
 

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { WarmflowError } from '../../errors.js';
-import { splitCsvRecord } from '../../profiler/sources/csv-parser.js';
+import { splitCsvRecord } from '../../sources/csv-parser.js';
 
 /** Longest physical line a trace CSV may hold: a day of minute counts is ~10 KB, a month ~300 KB. */
 export const MAX_TRACE_LINE_BYTES = 8 * 1024 * 1024;

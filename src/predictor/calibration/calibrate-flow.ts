@@ -3,7 +3,7 @@ import type { PredictorFlow } from '../flow-view.js';
 import type { FunctionModel } from '../model/function-model.js';
 import { topologicalOrder } from '../rates/dag-rates.js';
 import { modelFromCalibration } from './model-from-calibration.js';
-import { readSample } from './sample-reader.js';
+import { readSample } from '../../sources/read-sample.js';
 import { runInSandbox, type CalibrationSandbox } from './sandbox.js';
 import type { CalibrateResult, LookupTable } from './sandbox-protocol.js';
 import { keyOf } from './sandbox-context.js';

@@ -11,6 +11,6 @@ export const createDataPlane: CreateDataPlane = createWarmflowDataPlane;
 export { createWarmflowDataPlane, threadCount } from './data-plane.js';
 export type { DeploySpec, SourceSpec, SeedSpec, NodeStats, RunResult } from './deploy-spec.js';
 export { mergeNodeStats } from './deploy-spec.js';
-export { readChunk, chunkCount, parseLines, CHUNK_BYTES } from './chunk-source.js';
+export { readChunk, chunkCount, parseLines, CHUNK_BYTES } from '../../sources/jsonl-chunks.js';
 export { partitionOf, fieldOf } from './node-context.js';
 export { DEAD_LETTER_TYPE } from './thread-messages.js';

@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { toFailure, WarmflowError } from '../../errors.js';
 import type { UserFunction } from '../../template/function-api.js';
 import { BatchExecutor } from './batch-executor.js';
-import { CHUNK_BYTES, chunkCount, readChunk, sourceChunkBytes } from './chunk-source.js';
+import { CHUNK_BYTES, chunkCount, readChunk, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
 import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
 import { compileGraph } from './node-graph.js';
 import { OutputChannel } from './output-channel.js';

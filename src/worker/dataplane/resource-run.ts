@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { WarmflowError } from '../../errors.js';
 import type { WorkerConnection } from '../dataplane-contract.js';
 import type { WireMessage } from '../protocol.js';
-import { chunkCount, sourceChunkBytes } from './chunk-source.js';
+import { chunkCount, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
 import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
 import type { FromThread } from './thread-messages.js';
 import type { ThreadPool } from './thread-pool.js';

@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkBytesFor, chunkCount, parseLines, readChunk } from './chunk-source.js';
+import {
+  chunkBytesFor,
+  chunkCount,
+  parseLines,
+  readChunk,
+} from '../../src/sources/jsonl-chunks.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-chunks-'));
 

@@ -4,7 +4,7 @@ import {
   recordTooLong,
   type ChunkParser,
   type SourceItem,
-} from './source-item.js';
+} from './source.js';
 
 const QUOTE = 34;
 const BACKSLASH = 92;

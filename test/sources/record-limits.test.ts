@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { openSource } from '../../src/profiler/sources/open-source.js';
-import type { SourceItem, SourceOptions } from '../../src/profiler/sources/source-item.js';
+import { readSource } from '../../src/sources/open.js';
+import type { SourceItem, SourceOptions } from '../../src/sources/source.js';
 import { runCli } from '../helpers/cli.js';
 
 /** Feeds `text` as standard input in chunks of `chunk` bytes. */
@@ -16,7 +16,7 @@ function stdinOf(text: string | Buffer, chunk = 64 * 1024): Readable {
 
 async function readAll(text: string | Buffer, options: SourceOptions): Promise<SourceItem[]> {
   const items: SourceItem[] = [];
-  for await (const item of openSource('-', { stdin: stdinOf(text), ...options })) items.push(item);
+  for await (const item of readSource('-', { stdin: stdinOf(text), ...options })) items.push(item);
   return items;
 }
 

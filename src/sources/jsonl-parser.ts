@@ -3,7 +3,7 @@ import {
   recordTooLong,
   type ChunkParser,
   type SourceItem,
-} from './source-item.js';
+} from './source.js';
 
 /**
  * JSON Lines: scans each Buffer for newlines with `indexOf(10)` and parses every line

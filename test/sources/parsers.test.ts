@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { JsonlParser } from '../../src/profiler/sources/jsonl-parser.js';
-import { CsvParser, typeCell } from '../../src/profiler/sources/csv-parser.js';
-import { JsonArrayParser } from '../../src/profiler/sources/json-array-parser.js';
-import { openSource } from '../../src/profiler/sources/open-source.js';
-import type { ChunkParser, SourceItem } from '../../src/profiler/sources/source-item.js';
+import { JsonlParser } from '../../src/sources/jsonl-parser.js';
+import { CsvParser, decideColumnTypes, typeColumns } from '../../src/sources/csv-parser.js';
+import { JsonArrayParser } from '../../src/sources/json-array-parser.js';
+import { readSource } from '../../src/sources/open.js';
+import type { ChunkParser, SourceItem } from '../../src/sources/source.js';
 import { profile } from '../../src/profiler/profile.js';
 import { WarmflowError } from '../../src/errors.js';
 
@@ -29,7 +29,7 @@ function parseInPieces(parser: ChunkParser, bytes: Buffer, cuts: number[]): Sour
 
 async function collect(path: string, options = {}): Promise<SourceItem[]> {
   const items: SourceItem[] = [];
-  for await (const item of openSource(path, options)) items.push(item);
+  for await (const item of readSource(path, options)) items.push(item);
   return items;
 }
 
@@ -74,37 +74,82 @@ describe('JSON Lines', () => {
 });
 
 describe('CSV', () => {
-  it('types cells by content: numbers, booleans, empty → null; keeps leading-zero ids and dates as strings', () => {
-    expect(
-      [
-        '42',
-        '-7',
-        '3.5',
-        '1e3',
-        '.5',
-        'true',
-        'FALSE',
-        '',
-        '00501',
-        '1990-01-08',
-        'abc',
-        '12abc',
-        '9007199254740993',
-      ].map(typeCell),
-    ).toEqual([
-      42,
-      -7,
-      3.5,
-      1000,
-      0.5,
-      true,
-      false,
-      null,
-      '00501',
-      '1990-01-08',
-      'abc',
-      '12abc',
-      '9007199254740993',
+  it('types each column from all its values: numbers, booleans, empty → null; a column with one non-number stays strings', async () => {
+    const rows = [
+      {
+        int: '42',
+        float: '3.5',
+        exp: '1e3',
+        bool: 'true',
+        zip: '00501',
+        code: 'ABC',
+        town: 'Paris',
+        big: '9007199254740993',
+      },
+      {
+        int: '-7',
+        float: '.5',
+        exp: '2',
+        bool: 'FALSE',
+        zip: '12345',
+        code: '0E0',
+        town: 'TRUE',
+        big: '1',
+      },
+      { int: '', float: '1', exp: '', bool: '', zip: '', code: '0E8', town: '', big: '' },
+    ];
+    const items = rows.map((record, i) => ({ record, line: i + 2, bytes: 1 }));
+    async function* once() {
+      yield items;
+    }
+    const types = await decideColumnTypes(once(), undefined, Infinity);
+    expect(Object.fromEntries(types)).toEqual({
+      int: 'integer',
+      float: 'float',
+      exp: 'float',
+      bool: 'boolean',
+      zip: 'string',
+      code: 'string',
+      town: 'string',
+      big: 'string',
+    });
+    expect(typeColumns(items, types).map((i) => i.record)).toEqual([
+      {
+        int: 42,
+        float: 3.5,
+        exp: 1000,
+        bool: true,
+        zip: '00501',
+        code: 'ABC',
+        town: 'Paris',
+        big: '9007199254740993',
+      },
+      {
+        int: -7,
+        float: 0.5,
+        exp: 2,
+        bool: false,
+        zip: '12345',
+        code: '0E0',
+        town: 'TRUE',
+        big: '1',
+      },
+      { int: null, float: 1, exp: null, bool: null, zip: null, code: '0E8', town: null, big: null },
+    ]);
+  });
+
+  it('honours declared field types, and reports a value that does not fit as a malformed line', async () => {
+    const items = [
+      { record: { id: '7', n: '1' }, line: 2, bytes: 1 },
+      { record: { id: '8', n: 'x' }, line: 3, bytes: 1 },
+    ];
+    async function* once() {
+      yield items;
+    }
+    const types = await decideColumnTypes(once(), { id: 'string', n: 'integer' }, Infinity);
+    expect(typeColumns(items, types)).toEqual([
+      { record: { id: '7', n: 1 }, line: 2, bytes: 1 },
+      { error: 'field "n" is an integer column, got "x"', line: 3, bytes: 1 },
     ]);
   });
 
@@ -112,9 +157,9 @@ describe('CSV', () => {
     const text =
       'name,n,note\r\n"Smith, J",1,"said ""hi"""\nplain,2,"two\nlines"\n"x",,\nbad,1,2,3\n';
     const expected = [
-      { record: { name: 'Smith, J', n: 1, note: 'said "hi"' }, line: 2 },
-      { record: { name: 'plain', n: 2, note: 'two\nlines' }, line: 3 },
-      { record: { name: 'x', n: null, note: null }, line: 5 },
+      { record: { name: 'Smith, J', n: '1', note: 'said "hi"' }, line: 2 },
+      { record: { name: 'plain', n: '2', note: 'two\nlines' }, line: 3 },
+      { record: { name: 'x', n: '', note: '' }, line: 5 },
       { error: 'row has 4 cells, the header has 3', line: 6 },
     ];
     fc.assert(

@@ -4,30 +4,149 @@ import {
   recordTooLong,
   type ChunkParser,
   type SourceItem,
-} from './source-item.js';
+} from './source.js';
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
 const FLOAT = /^-?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 
+/** The one type a CSV/TSV column gets. */
+export type ColumnType = 'string' | 'integer' | 'float' | 'boolean';
+
+/** Column name → its type; a column not named stays strings. */
+export type ColumnTypes = Map<string, ColumnType>;
+
 /**
- * Types a CSV cell by its content: empty → null, integers (without leading zeros,
- * which mark identifiers such as zip codes) and floats → numbers, true/false →
- * booleans. Dates stay strings, as JSON would carry them; the profiler recognises them.
+ * What one column's values could all be, narrowed value by value: integers (without
+ * leading zeros, which mark identifiers such as zip codes `00501`, and within the safe
+ * range), numbers, booleans (`true`/`false` in any case). Empty cells are nulls and
+ * narrow nothing.
  */
-export function typeCell(cell: string): unknown {
-  if (cell === '') return null;
-  const c = cell.charCodeAt(0);
-  if ((c >= 48 && c <= 57) || c === 45 || c === 46) {
-    if (INTEGER.test(cell)) {
-      const n = Number(cell);
-      return Number.isSafeInteger(n) ? n : cell;
+class ColumnState {
+  integer = true;
+  number = true;
+  boolean = true;
+  seen = 0;
+
+  add(cell: string): void {
+    if (cell === '') return;
+    this.seen++;
+    if (this.boolean) {
+      const lower = cell.length === 4 || cell.length === 5 ? cell.toLowerCase() : '';
+      this.boolean = lower === 'true' || lower === 'false';
     }
-    if (FLOAT.test(cell)) return Number(cell);
-    return cell;
+    if (!this.number) return;
+    if (INTEGER.test(cell)) {
+      // An integer beyond 2^53 (an identifier) would lose digits as a number.
+      if (!Number.isSafeInteger(Number(cell))) this.integer = this.number = false;
+    } else {
+      this.integer = false;
+      if (!FLOAT.test(cell)) this.number = false;
+    }
   }
-  if (cell.length === 4 && cell.toLowerCase() === 'true') return true;
-  if (cell.length === 5 && cell.toLowerCase() === 'false') return false;
-  return cell;
+
+  type(): ColumnType {
+    if (this.seen === 0) return 'string';
+    if (this.integer) return 'integer';
+    if (this.number) return 'float';
+    if (this.boolean) return 'boolean';
+    return 'string';
+  }
+}
+
+/** A declared field type as the column type CSV values are converted to. */
+function declaredColumn(type: string): ColumnType {
+  if (type === 'integer') return 'integer';
+  if (type === 'float' || type === 'number') return 'float';
+  if (type === 'boolean') return 'boolean';
+  return 'string';
+}
+
+/**
+ * Decides each column's one type from the records of `batches` (string cells, as
+ * {@link CsvParser} gives them): a column is a number, integer or boolean only when every
+ * value in it is one, so `0E0` in a column of airport codes, `00501` among zip codes and a
+ * town called `TRUE` stay strings. Declared `fields` win over what the values suggest.
+ */
+export async function decideColumnTypes(
+  batches: AsyncIterable<SourceItem[]>,
+  fields: Record<string, string> | undefined,
+  limit: number,
+): Promise<ColumnTypes> {
+  const states = new Map<string, ColumnState>();
+  let count = 0;
+  outer: for await (const batch of batches) {
+    for (const item of batch) {
+      if (item.error !== undefined) continue;
+      if (count++ >= limit) break outer;
+      const record = item.record as Record<string, string>;
+      for (const key in record) {
+        let state = states.get(key);
+        if (state === undefined) states.set(key, (state = new ColumnState()));
+        state.add(record[key]);
+      }
+    }
+  }
+  const types: ColumnTypes = new Map();
+  for (const [key, state] of states) types.set(key, state.type());
+  for (const [key, type] of Object.entries(fields ?? {})) types.set(key, declaredColumn(type));
+  return types;
+}
+
+const ARTICLE: Record<ColumnType, string> = {
+  integer: 'an integer',
+  float: 'a number',
+  boolean: 'a boolean',
+  string: 'a string',
+};
+
+function convert(cell: string, type: ColumnType | undefined): unknown {
+  if (cell === '') return null;
+  switch (type) {
+    case 'integer': {
+      const n = INTEGER.test(cell) ? Number(cell) : NaN;
+      return Number.isSafeInteger(n) ? n : undefined;
+    }
+    case 'float':
+      return FLOAT.test(cell) || INTEGER.test(cell) ? Number(cell) : undefined;
+    case 'boolean': {
+      const lower = cell.toLowerCase();
+      return lower === 'true' ? true : lower === 'false' ? false : undefined;
+    }
+    default:
+      return cell;
+  }
+}
+
+/**
+ * Converts the string cells of CSV records to their column's type. A value that does not
+ * fit its column (possible only for a declared type, or past the records that decided)
+ * makes the record a malformed item that says which field and why, so it is reported and
+ * dead-lettered rather than changed.
+ */
+export function typeColumns(batch: readonly SourceItem[], types: ColumnTypes): SourceItem[] {
+  const out: SourceItem[] = new Array<SourceItem>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const item = batch[i];
+    if (item.error !== undefined) {
+      out[i] = item;
+      continue;
+    }
+    const raw = item.record as Record<string, string>;
+    const record: Record<string, unknown> = {};
+    let bad: string | undefined;
+    for (const key in raw) {
+      const type = types.get(key);
+      const value = convert(raw[key], type);
+      if (value === undefined) {
+        bad = `field "${key}" is ${ARTICLE[type ?? 'string']} column, got ${JSON.stringify(raw[key])}`;
+        break;
+      }
+      record[key] = value;
+    }
+    out[i] =
+      bad === undefined ? { ...item, record } : { error: bad, line: item.line, bytes: item.bytes };
+  }
+  return out;
 }
 
 /** Splits one CSV record (RFC 4180 quoting, quotes doubled inside quoted cells). */
@@ -73,7 +192,8 @@ function countQuotes(text: string): number {
 }
 
 /**
- * CSV (or TSV) with a header row. Records may span lines inside quoted cells; a row
+ * CSV (or TSV) with a header row; cells come out as strings ({@link typeColumns} types
+ * them by column). Records may span lines inside quoted cells; a row
  * with more cells than the header, or an unterminated quote, is reported as malformed
  * with the line it starts on; a row with fewer cells leaves the rest absent.
  */
@@ -180,7 +300,7 @@ export class CsvParser implements ChunkParser {
       return;
     }
     const record: Record<string, unknown> = {};
-    for (let i = 0; i < cells.length; i++) record[header[i]] = typeCell(cells[i]);
+    for (let i = 0; i < cells.length; i++) record[header[i]] = cells[i];
     out.push({ record, line, bytes });
   }
 }

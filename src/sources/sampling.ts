@@ -1,4 +1,4 @@
-import type { SourceItem } from './source-item.js';
+import type { SourceItem } from './source.js';
 
 /** Passes the first `n` records through (and the malformed items met before them), then stops reading. */
 export async function* takeFirst(
@@ -65,4 +65,15 @@ export async function* reservoirSample(
   }
   reservoir.sort((a, b) => a.line - b.line);
   for (let i = 0; i < reservoir.length; i += 1024) yield reservoir.slice(i, i + 1024);
+}
+
+/** Applies the sampling a read asks for (`sample` first N, else `reservoir` N), else passes all. */
+export function sampled(
+  batches: AsyncIterable<SourceItem[]>,
+  options: { sample?: number; reservoir?: number; seed?: number },
+): AsyncIterable<SourceItem[]> {
+  if (options.sample !== undefined) return takeFirst(batches, options.sample);
+  if (options.reservoir !== undefined)
+    return reservoirSample(batches, options.reservoir, options.seed);
+  return batches;
 }
