@@ -19,6 +19,33 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Error codes that mean the input was invalid (exit 2) though their name does not start
+ * with `E_INVALID`: inputs that cannot be read or are not records, functions whose module
+ * does not load or lacks the named export, a GPU that a function requires and the machine
+ * lacks.
+ */
+const INVALID_INPUT_CODES: ReadonlySet<string> = new Set([
+  'E_SOURCE_UNREADABLE',
+  'E_SOURCE_FORMAT',
+  'E_SOURCE_UNSUPPORTED',
+  'E_SOURCE_EMPTY',
+  'E_SOURCE_NO_RECORDS',
+  'E_MODULE',
+  'E_MODULE_NOT_FOUND',
+  'E_NO_EXPORT',
+  'E_GPU_UNAVAILABLE',
+]);
+
+/** The exit code of an error: 2 for invalid input, 1 for a job that failed. */
+export function exitCodeOf(error: WarmflowError): number {
+  return error instanceof ValidationError ||
+    error.code.startsWith('E_INVALID') ||
+    INVALID_INPUT_CODES.has(error.code)
+    ? EXIT.invalid
+    : EXIT.failed;
+}
+
 /** Prints an error the way a user should see it: message and hint, stack only with --verbose. */
 export function printError(error: unknown, verbose: boolean): number {
   if (error instanceof CommanderError) {
@@ -32,9 +59,7 @@ export function printError(error: unknown, verbose: boolean): number {
       process.stderr.write(
         `cause: ${error.cause instanceof Error ? error.cause.message : JSON.stringify(error.cause)}\n`,
       );
-    return error instanceof ValidationError || error.code.startsWith('E_INVALID')
-      ? EXIT.invalid
-      : EXIT.failed;
+    return exitCodeOf(error);
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`warmflow: internal error: ${message}\n`);

@@ -59,10 +59,9 @@ describe('sources: a maximum record length', () => {
     });
   });
 
-  it('`warmflow profile /dev/zero` stops at the limit with a clear error', async () => {
+  it('`warmflow profile /dev/zero` is refused as binary data at once (exit 2)', async () => {
     const res = await runCli('profile', '/dev/zero', '--max-record-bytes', '4000000');
-    expect(res.code).toBe(1);
-    expect(res.stderr).toContain('longer than 4000000 bytes');
-    expect(res.stderr).toContain('max_record_bytes');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('"/dev/zero" is binary data');
   });
 });

@@ -126,3 +126,18 @@ describe('inputs that no stream reads are errors (exit 2) naming the streams', (
     expect(result.stderr).toMatch(/stream "web" is given two inputs/);
   });
 });
+
+describe('unreadable and binary inputs are invalid input (exit 2)', () => {
+  it('profile of a missing file, of a PNG, and run on a PNG', async () => {
+    const missing = await runCli('profile', join(dir, 'nope.jsonl'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no such file/);
+    const png = await runCli('profile', join(vega, '7zip.png'));
+    expect(png.code).toBe(2);
+    expect(png.stderr).toMatch(/PNG image file, not records/);
+    const { flow } = moviesFlow();
+    const run = await runCli('run', flow, '--input', join(vega, '7zip.png'), '--no-history');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/PNG/);
+  });
+});
