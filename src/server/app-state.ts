@@ -5,6 +5,7 @@ import type { CompletionStatus } from '../execute/completion-status.js';
 import { warmflowHome } from '../home.js';
 import { StoreCatalogue } from '../stores/store-catalogue.js';
 import { TenantAreas } from '../tenancy/tenant-area.js';
+import { ResourceLedger } from '../tenancy/resource-ledger.js';
 import { ExecutionSlots, InFlightSlots, RateLimiter } from '../tenancy/rate-limiter.js';
 import type { TenancyPort } from './auth.js';
 import type {
@@ -87,6 +88,8 @@ export interface AppState {
   log: (message: string, error: unknown) => void;
   limiter: RateLimiter;
   slots: ExecutionSlots;
+  /** On-demand resources of runs in flight, and one resource admission at a time per tenant. */
+  ledger: ResourceLedger;
   /** Requests being handled per tenant (`concurrent_requests`). */
   requestSlots: InFlightSlots;
   flows: TenantScopedMap<FlowRecord>;
@@ -108,6 +111,7 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
     log: options.log ?? jsonErrorLog,
     limiter: new RateLimiter(),
     slots: new ExecutionSlots(),
+    ledger: new ResourceLedger(),
     requestSlots: new InFlightSlots('concurrent_requests'),
     flows: new TenantScopedMap(),
     profiles: new TenantScopedMap({ maxPerTenant: 200 }),

@@ -69,6 +69,22 @@ export function toErrorResponse(error: unknown): {
       body: { error: { code, message: error.message || 'bad request' } },
     };
   }
+  if (error instanceof WarmflowError && error.code === 'E_CAPACITY') {
+    // The provider's message says how much of the machine is free, which tells a tenant
+    // what the others hold: answer with the tenant's own side only.
+    return {
+      status: 503,
+      body: {
+        error: {
+          code: 'E_CAPACITY',
+          message:
+            'the server cannot hold this request right now, although it is within your quotas',
+          hint: 'retry later, lower the request (cpu_cores / memory_gb), or release your own warm pools (DELETE /v1/pools/{id})',
+        },
+      },
+      retryAfter: 5,
+    };
+  }
   if (error instanceof WarmflowError) {
     // Library errors are the caller's fault unless they say otherwise: input that cannot be run.
     const status = error.code.startsWith('E_INVALID')

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, it, expect } from 'vitest';
 import {
   DEFAULT_QUOTAS,
@@ -92,5 +93,11 @@ describe('quota enforcement', () => {
     limiter.take('t', q, 10);
     expect(caught(() => limiter.take('t', q, 10)).quota).toBe('requests_per_second');
     expect(caught(() => limiter.take('t', q, 1)).quota).toBe('requests_per_second');
+  });
+
+  it('default quotas fit the machine: never more cores or memory than it has', () => {
+    expect(DEFAULT_QUOTAS.cores).toBeLessThanOrEqual(os.availableParallelism());
+    expect(DEFAULT_QUOTAS.memory_gb).toBeLessThanOrEqual(os.totalmem() / 2 ** 30);
+    expect(DEFAULT_QUOTAS.cores).toBeGreaterThan(0);
   });
 });

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { WarmflowError } from '../errors.js';
 
 /**
@@ -36,14 +37,18 @@ export const QUOTA_NAMES: readonly QuotaName[] = Object.freeze([
   'request_burst',
 ]);
 
+const machineCores = Math.max(1, os.availableParallelism());
+const machineGb = os.totalmem() / 2 ** 30;
+
 /**
- * Quotas a new tenant gets unless told otherwise: sized for one 2-core machine
- * shared by a few tenants (a tenant may over-ask its share of cores because local
- * providers refuse what the machine does not have anyway).
+ * Quotas a new tenant gets unless told otherwise, fitted to this machine: its cores (at
+ * most 8) and three quarters of its memory (at most 16 GB), so a default tenant is never
+ * promised what the machine does not have. Idle warm pools never make these a reason
+ * to refuse another tenant's run: an execution releases idle warm resources first.
  */
 export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
-  cores: 8,
-  memory_gb: 16,
+  cores: Math.min(8, machineCores),
+  memory_gb: Math.min(16, Math.max(0.5, Math.floor(machineGb * 0.75 * 2) / 2)),
   warm_resources: 16,
   concurrent_executions: 4,
   concurrent_requests: 8,

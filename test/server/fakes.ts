@@ -61,12 +61,15 @@ export class FakePredictor implements PredictorPort {
 export class FakePools implements PoolsPort {
   readonly #pools = new Map<string, PoolView>();
   #next = 0;
+  /** How long provisioning takes (a real pool starts processes): lets requests overlap. */
+  delayMs = 0;
   async preProvision({
     tenant,
     flow,
     rprs,
   }: Parameters<PoolsPort['preProvision']>[0]): Promise<PoolView> {
     const id = `pool_${++this.#next}`;
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const pool: PoolView = {
       id,
       tenant,

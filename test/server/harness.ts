@@ -69,12 +69,11 @@ export function makeHarness(
     name: string,
     quotas?: Partial<Quotas>,
   ): Promise<{ id: string; key: string }> {
-    const res = await call(
-      'POST',
-      '/v1/tenants',
-      ADMIN_KEY,
-      quotas === undefined ? { name } : { name, quotas },
-    );
+    // The default quotas follow the machine; tests size their fakes for 8 cores and 16 GB.
+    const res = await call('POST', '/v1/tenants', ADMIN_KEY, {
+      name,
+      quotas: { cores: 8, memory_gb: 16, ...quotas },
+    });
     if (res.status !== 201) throw new Error(`tenant create failed: ${res.text}`);
     return { id: res.json.id, key: res.json.api_key };
   }

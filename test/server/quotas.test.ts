@@ -133,4 +133,82 @@ describe('server: quotas', () => {
     h.executor.gate = undefined;
     expect((await h.call('GET', '/v1/flows', a.key)).status).toBe(200);
   });
+
+  it('on-demand runs in flight count against each other (cores)', async () => {
+    // enrich and count are connected: one group of two 1-core nodes, 2 cores a run.
+    const h = makeHarness({ cores: 1, memoryGb: 0.25 });
+    const a = await h.tenant('a', { cores: 2, warm_resources: 3, concurrent_executions: 4 });
+    const flow = await h.flow(a.key);
+    let open!: () => void;
+    h.executor.gate = new Promise<void>((resolve) => (open = resolve));
+    const first = await h.call('POST', '/v1/executions', a.key, { flow_id: flow });
+    expect(first.status).toBe(202);
+    const second = await h.call('POST', '/v1/executions', a.key, { flow_id: flow });
+    expect([second.status, second.json.error.quota]).toEqual([429, 'cores']);
+    open();
+    await Promise.all([...h.state.running]);
+    h.executor.gate = undefined;
+    expect(
+      (await h.call('POST', '/v1/executions?wait=true', a.key, { flow_id: flow })).status,
+    ).toBe(200);
+  });
+
+  it('resources are charged per group after rounding: five 0.01-core nodes sharing a worker hold a whole core', async () => {
+    const h = makeHarness({ cores: 0.01, memoryGb: 0.01 });
+    // The five functions read one stream: one group, whose merged request rounds up to 1 core.
+    const a = await h.tenant('a', { cores: 0.5 });
+    const five = Array.from(
+      { length: 5 },
+      (_, i) => `  - { name: f${i}, input: [Click], output: [O${i}] }`,
+    ).join('\n');
+    const flow = await h.flow(
+      a.key,
+      `name: five\nstreams:\n  clicks: { type: Click }\nfunctions:\n${five}\n`,
+    );
+    const pool = await h.call('POST', '/v1/pools', a.key, { flow_id: flow });
+    expect([pool.status, pool.json.error?.quota]).toEqual([429, 'cores']);
+    const run = await h.call('POST', '/v1/executions', a.key, { flow_id: flow });
+    expect([run.status, run.json.error?.quota]).toEqual([429, 'cores']);
+  });
+
+  it('quotas hold under concurrent requests: 10 pools at once, room for 2', async () => {
+    const h = makeHarness({ cores: 1, memoryGb: 0.25 });
+    h.pools.delayMs = 20;
+    const a = await h.tenant('a', { cores: 4, concurrent_requests: 20, request_burst: 1000 });
+    const flow = await h.flow(a.key);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => h.call('POST', '/v1/pools', a.key, { flow_id: flow })),
+    );
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(2);
+    expect(answers.filter((r) => r.status === 429).map((r) => r.json.error.quota)).toEqual(
+      Array(8).fill('cores'),
+    );
+    const held = (await h.call('GET', '/v1/pools', a.key)).json.pools.reduce(
+      (sum: number, p: { held: { cores: number } }) => sum + p.held.cores,
+      0,
+    );
+    expect(held).toBeLessThanOrEqual(4);
+  });
+
+  it('quotas hold under concurrent runs: 10 runs at once, room for 2', async () => {
+    const h = makeHarness({ cores: 1, memoryGb: 0.25 });
+    const a = await h.tenant('a', {
+      cores: 4,
+      concurrent_executions: 10,
+      concurrent_requests: 20,
+      request_burst: 1000,
+    });
+    const flow = await h.flow(a.key);
+    let open!: () => void;
+    h.executor.gate = new Promise<void>((resolve) => (open = resolve));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => h.call('POST', '/v1/executions', a.key, { flow_id: flow })),
+    );
+    expect(answers.filter((r) => r.status === 202)).toHaveLength(2);
+    expect(new Set(answers.filter((r) => r.status !== 202).map((r) => r.json.error.quota))).toEqual(
+      new Set(['cores']),
+    );
+    open();
+    await Promise.all([...h.state.running]);
+  });
 });

@@ -3,17 +3,19 @@ import { WarmflowError } from '../../errors.js';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Tenant } from '../../tenancy/tenancy-store.js';
 import { enforceResources } from '../../tenancy/quotas.js';
+import { addAmounts } from '../../tenancy/resource-ledger.js';
+import { chargeOf } from '../resource-charge.js';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import type { AppState, ExecutionRecord } from '../app-state.js';
-import { notFound } from '../http-error.js';
+import { notFound, toErrorResponse } from '../http-error.js';
 import { ExecutionCreate, IdParam, WaitQuery } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import type { z } from '@hono/zod-openapi';
 import { errors, jsonBody, ok } from './route-helpers.js';
 import { flowBase } from './flows.js';
 import { profileFor, tenantFlow } from './lookups.js';
-import { amountOf, heldBy } from './pools.js';
+import { heldBy } from './pools.js';
 
 /**
  * Starts a run: checks the concurrency and resource quotas, then hands the run to
@@ -31,22 +33,31 @@ async function startExecution(
     body.source === undefined
       ? undefined
       : resolveServerPath(state.areas, tenant.id, body.source, flowBase(flow));
-  const release = state.slots.acquire(tenant.id, tenant.quotas);
-  let record: ExecutionRecord;
+  const slot = state.slots.acquire(tenant.id, tenant.quotas);
+  let record!: ExecutionRecord;
+  let unreserve = () => {};
   try {
     const dcp = profile?.dcp ?? null;
     const rprs = await state.deps.predictor.predict({ tenant: tenant.id, flow, dcp });
-    const pools = await state.deps.pools.list(tenant.id);
-    const warmNodes = new Set(
-      pools
-        .filter((p) => p.flow_id === flow.id)
-        .flatMap((p) => p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids)),
-    );
-    enforceResources(
-      tenant.quotas,
-      heldBy(pools),
-      amountOf(rprs.filter((r) => !warmNodes.has(r.node_id))),
-    );
+    // One admission at a time per tenant: what pools hold plus what runs in flight hold on
+    // demand, plus this run's groups not covered by a ready warm set, must fit the quota.
+    await state.ledger.exclusive(tenant.id, async () => {
+      const pools = await state.deps.pools.list(tenant.id);
+      const warmNodes = new Set(
+        pools
+          .filter((p) => p.flow_id === flow.id)
+          .flatMap((p) =>
+            p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids),
+          ),
+      );
+      const onDemand = chargeOf(flow.template, rprs, (id) => !warmNodes.has(id));
+      enforceResources(
+        tenant.quotas,
+        addAmounts(heldBy(pools), state.ledger.reserved(tenant.id)),
+        onDemand,
+      );
+      unreserve = state.ledger.reserve(tenant.id, onDemand);
+    });
     record = {
       id: `x_${randomBytes(6).toString('hex')}`,
       tenant: tenant.id,
@@ -65,9 +76,14 @@ async function startExecution(
       completion: null,
     };
   } catch (error) {
-    release();
+    unreserve();
+    slot();
     throw error;
   }
+  const release = () => {
+    unreserve();
+    slot();
+  };
   state.executions.set(tenant.id, record.id, record);
   const run = state.deps.executor
     .execute({
@@ -97,9 +113,10 @@ async function startExecution(
         record.nodes = record.nodes.map((n) =>
           n.state === 'succeeded' ? n : { ...n, state: 'failed' },
         );
+        const shown = toErrorResponse(error).body.error;
         record.error =
           error instanceof WarmflowError
-            ? { code: error.code, message: error.message }
+            ? { code: shown.code, message: shown.message }
             : { code: 'E_INTERNAL', message: 'the run crashed; see the server log' };
         state.log(`execution ${record.id} failed`, error);
       },

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { Rpr } from '../../predictor/rpr.js';
 import { parseRprs } from '../../predictor/rpr-validation.js';
 import { enforceResources, type ResourceAmount } from '../../tenancy/quotas.js';
+import { addAmounts } from '../../tenancy/resource-ledger.js';
+import { chargeOf } from '../resource-charge.js';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import type { AppState } from '../app-state.js';
@@ -10,18 +11,6 @@ import type { PoolView } from '../ports.js';
 import { IdParam, PoolCreate } from '../schemas.js';
 import { errors, jsonBody, ok } from './route-helpers.js';
 import { profileFor, tenantFlow } from './lookups.js';
-
-/** What a set of RPRs would hold, one warm resource each. */
-export function amountOf(rprs: readonly Rpr[]): ResourceAmount {
-  return rprs.reduce<ResourceAmount>(
-    (sum, rpr) => ({
-      cores: sum.cores + rpr.cpu_cores,
-      memory_gb: sum.memory_gb + rpr.memory_gb,
-      warm_resources: sum.warm_resources + 1,
-    }),
-    { cores: 0, memory_gb: 0, warm_resources: 0 },
-  );
-}
 
 /** What a tenant's pools hold together. */
 export function heldBy(pools: readonly PoolView[]): ResourceAmount {
@@ -61,8 +50,15 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
           dcp: profileFor(state, tenant.id, flow, body.profile_id)?.dcp ?? null,
         }));
       // Refused before anything starts: a tenant over quota never takes capacity from another.
-      enforceResources(tenant.quotas, heldBy(await pools.list(tenant.id)), amountOf(rprs));
-      const pool = await pools.preProvision({ tenant: tenant.id, flow, rprs });
+      // Checked and provisioned as one admission, so concurrent requests cannot both fit.
+      const pool = await state.ledger.exclusive(tenant.id, async () => {
+        enforceResources(
+          tenant.quotas,
+          addAmounts(heldBy(await pools.list(tenant.id)), state.ledger.reserved(tenant.id)),
+          chargeOf(flow.template, rprs),
+        );
+        return pools.preProvision({ tenant: tenant.id, flow, rprs });
+      });
       state.timeline.sample(tenant.id, await pools.list(tenant.id));
       return c.json(pool, 201);
     },
