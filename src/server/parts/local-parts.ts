@@ -1,3 +1,4 @@
+import { WarmflowError } from '../../errors.js';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompletionStatus } from '../../execute/completion-status.js';
@@ -166,6 +167,38 @@ export function finalProgress(status: CompletionStatus): NodeProgress[] {
   }));
 }
 
+/**
+ * Runs `run`; when it cannot start for want of machine capacity (`E_CAPACITY`), releases
+ * idle warm pools — any tenant's, never one something is claimed from nor the run's own —
+ * least useful first (the soonest to expire, i.e. the least recently used), and tries
+ * again after each. Warm capacity is a bet on the future; it never blocks a run now.
+ */
+export async function withIdleWarmReleased<T>(
+  service: Pick<PreProvisioningService, 'status' | 'down'>,
+  tenant: string,
+  template: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  for (;;) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof WarmflowError) || error.code !== 'E_CAPACITY') throw error;
+      const idle = service
+        .status()
+        .filter(
+          (p) =>
+            p.claimed_sets === 0 &&
+            p.held.resources > 0 &&
+            !(p.tenant === tenant && p.template === template),
+        )
+        .sort((a, b) => (a.expires_at ?? '').localeCompare(b.expires_at ?? ''));
+      if (idle.length === 0) throw error;
+      await service.down({ tenant: idle[0]!.tenant, template: idle[0]!.template });
+    }
+  }
+}
+
 /** Runs through the pipeline's execute and record stages (warm claim, else on demand). */
 export function executorPart(config: LocalPartsConfig): ExecutorPort {
   return {
@@ -194,25 +227,33 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
       const rprs =
         input.rprs ??
         (await planRprs({ flow: loaded, dcp: null, groups, provider: config.provider })).rprs;
-      const status = await executeAndRecord(
-        {
-          execution_id: input.execution_id,
-          tenant: input.tenant,
-          flow: loaded,
-          rprs,
-          groups,
-          inputs,
-          out_dir: outDir,
-        },
-        {
-          provider: config.provider,
-          pool: config.service,
-          onEvent: (event) => {
-            if (event === 'claimed' || event === 'provisioned')
-              input.onProgress(progressOf(input.flow, 'running'));
+      const history = await config.history();
+      const run = () =>
+        executeAndRecord(
+          {
+            execution_id: input.execution_id,
+            tenant: input.tenant,
+            flow: loaded,
+            rprs,
+            groups,
+            inputs,
+            out_dir: outDir,
           },
-        },
-        { history: await config.history(), dcp: input.dcp },
+          {
+            provider: config.provider,
+            pool: config.service,
+            onEvent: (event) => {
+              if (event === 'claimed' || event === 'provisioned')
+                input.onProgress(progressOf(input.flow, 'running'));
+            },
+          },
+          { history, dcp: input.dcp },
+        );
+      const status = await withIdleWarmReleased(
+        config.service,
+        input.tenant,
+        loaded.template.name,
+        run,
       );
       input.onProgress(finalProgress(status));
       return status;

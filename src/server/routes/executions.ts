@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { WarmflowError } from '../../errors.js';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Tenant } from '../../tenancy/tenancy-store.js';
-import { enforceResources } from '../../tenancy/quotas.js';
+import { enforceResources, QuotaExceededError } from '../../tenancy/quotas.js';
 import { addAmounts } from '../../tenancy/resource-ledger.js';
 import { chargeOf } from '../resource-charge.js';
 import type { AppEnv } from '../auth.js';
@@ -16,6 +16,21 @@ import { errors, jsonBody, ok } from './route-helpers.js';
 import { flowBase } from './flows.js';
 import { profileFor, tenantFlow } from './lookups.js';
 import { heldBy } from './pools.js';
+import type { PoolView } from '../ports.js';
+
+/**
+ * A tenant's pools nothing is claimed from, least useful first: other flows' pools before
+ * this flow's, then the oldest. This flow's own ready pool is what the run would use.
+ */
+function idlePools(pools: readonly PoolView[], flowId: string): PoolView[] {
+  return pools
+    .filter((p) => p.resources.length > 0 && !p.resources.some((r) => r.status === 'claimed'))
+    .sort(
+      (a, b) =>
+        Number(a.flow_id === flowId) - Number(b.flow_id === flowId) ||
+        a.created_at.localeCompare(b.created_at),
+    );
+}
 
 /**
  * Starts a run: checks the concurrency and resource quotas, then hands the run to
@@ -42,21 +57,33 @@ async function startExecution(
     // One admission at a time per tenant: what pools hold plus what runs in flight hold on
     // demand, plus this run's groups not covered by a ready warm set, must fit the quota.
     await state.ledger.exclusive(tenant.id, async () => {
-      const pools = await state.deps.pools.list(tenant.id);
-      const warmNodes = new Set(
-        pools
-          .filter((p) => p.flow_id === flow.id)
-          .flatMap((p) =>
-            p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids),
-          ),
-      );
-      const onDemand = chargeOf(flow.template, rprs, (id) => !warmNodes.has(id));
-      enforceResources(
-        tenant.quotas,
-        addAmounts(heldBy(pools), state.ledger.reserved(tenant.id)),
-        onDemand,
-      );
-      unreserve = state.ledger.reserve(tenant.id, onDemand);
+      for (;;) {
+        const pools = await state.deps.pools.list(tenant.id);
+        const warmNodes = new Set(
+          pools
+            .filter((p) => p.flow_id === flow.id)
+            .flatMap((p) =>
+              p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids),
+            ),
+        );
+        const onDemand = chargeOf(flow.template, rprs, (id) => !warmNodes.has(id));
+        try {
+          enforceResources(
+            tenant.quotas,
+            addAmounts(heldBy(pools), state.ledger.reserved(tenant.id)),
+            onDemand,
+          );
+        } catch (error) {
+          // Warm capacity is speculative: real work first. Release the tenant's least
+          // useful idle pool (another flow's, oldest first) and check again.
+          const idle = idlePools(pools, flow.id);
+          if (!(error instanceof QuotaExceededError) || idle.length === 0) throw error;
+          await state.deps.pools.drain(tenant.id, idle[0]!.id);
+          continue;
+        }
+        unreserve = state.ledger.reserve(tenant.id, onDemand);
+        return;
+      }
     });
     record = {
       id: `x_${randomBytes(6).toString('hex')}`,
