@@ -194,7 +194,7 @@ export async function withIdleWarmReleased<T>(
         )
         .sort((a, b) => (a.expires_at ?? '').localeCompare(b.expires_at ?? ''));
       if (idle.length === 0) throw error;
-      await service.down({ tenant: idle[0]!.tenant, template: idle[0]!.template });
+      await service.down({ tenant: idle[0].tenant, template: idle[0].template });
     }
   }
 }

@@ -78,7 +78,7 @@ async function startExecution(
           // useful idle pool (another flow's, oldest first) and check again.
           const idle = idlePools(pools, flow.id);
           if (!(error instanceof QuotaExceededError) || idle.length === 0) throw error;
-          await state.deps.pools.drain(tenant.id, idle[0]!.id);
+          await state.deps.pools.drain(tenant.id, idle[0].id);
           continue;
         }
         unreserve = state.ledger.reserve(tenant.id, onDemand);
