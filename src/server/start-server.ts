@@ -93,6 +93,7 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
       clearInterval(sampler);
       await Promise.allSettled([...built.state.running]);
       await defaults?.close();
+      await options.catalogue?.close();
       if (ownTenancy && tenancy instanceof TenancyStore) tenancy.close();
     },
   };

@@ -85,11 +85,14 @@ async function openNetworkStore(name: string, spec: StoreSpec): Promise<DataStor
       case 'redis':
         return new RedisStore({
           name,
-          client: await connectRedis(spec.url),
+          client: await connectRedis(spec.url, spec.socket),
           ...(spec.prefix !== undefined ? { keyPrefix: spec.prefix } : {}),
         });
       case 'postgres':
-        return new PostgresStore({ name, pool: await connectPostgres(spec.url, 4, spec.schema) });
+        return new PostgresStore({
+          name,
+          pool: await connectPostgres(spec.url, 4, spec.schema, spec.socket),
+        });
       case 'nats': {
         const { NatsStreamStore } = await import('./nats/nats-stream-store.js');
         return await NatsStreamStore.open({

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WarmflowError } from '../errors.js';
 import type { StoreSpec } from '../template/types.js';
+import { StoreForwarders } from './store-forwarder.js';
 
 /** One network store instance the admin offers (`serve --stores stores.yaml`). */
 export interface CatalogueEntry {
@@ -38,6 +40,7 @@ function namespaceOf(tenant: string): string {
  */
 export class StoreCatalogue {
   readonly #entries: ReadonlyMap<string, CatalogueEntry>;
+  readonly #forwarders = new StoreForwarders();
 
   constructor(entries: Record<string, CatalogueEntry> = {}) {
     this.#entries = new Map(Object.entries(entries));
@@ -94,7 +97,7 @@ export class StoreCatalogue {
    * catalogue instance of that name with the tenant's namespace, or why not. A flow that gives a
    * URL is refused: tenants name instances, the admin holds the addresses.
    */
-  grant(tenant: string, name: string, requested: StoreSpec): StoreGrant {
+  grant(tenant: string, name: string, requested: StoreSpec, socketDir?: string): StoreGrant {
     if (requested.url !== undefined)
       return {
         problem: `store "${name}": name a store instance of this server without a url (the server's catalogue holds the addresses)`,
@@ -107,11 +110,18 @@ export class StoreCatalogue {
     )
       return { problem: `store "${name}" unavailable to you on this server` };
     const ns = namespaceOf(tenant);
-    return {
-      spec:
-        entry.kind === 'redis'
-          ? { kind: 'redis', url: entry.url, instance: name, prefix: `wf:${ns}:` }
-          : { kind: 'postgres', url: entry.url, instance: name, schema: `wf_${ns}` },
-    };
+    const spec: StoreSpec =
+      entry.kind === 'redis'
+        ? { kind: 'redis', url: entry.url, instance: name, prefix: `wf:${ns}:` }
+        : { kind: 'postgres', url: entry.url, instance: name, schema: `wf_${ns}` };
+    // Confined workers have no network: they reach the instance through a socket in their area.
+    if (socketDir !== undefined)
+      spec.socket = this.#forwarders.socketFor(path.join(socketDir, name), entry.url);
+    return { spec };
+  }
+
+  /** Stops the forwarders to the instances. */
+  close(): Promise<void> {
+    return this.#forwarders.close();
   }
 }

@@ -27,6 +27,8 @@ export interface StoreSpec {
   stream?: string;
   /** redis-stream: trim each stream to about this many entries (`MAXLEN ~`). */
   maxlen?: number;
+  /** Set by a server for confined workers: the unix socket leading to the instance (no network inside). */
+  socket?: string;
 }
 
 /** Where records arrive: a stream carrying records of one type. */

@@ -136,7 +136,7 @@ export function resolveFlowPaths(
         } else stores[name] = { kind: 'sqlite', path: file };
       }
     } else {
-      const granted = catalogue?.grant(tenant, name, store);
+      const granted = catalogue?.grant(tenant, name, store, path.join(area.work, 'stores'));
       if (granted === undefined || 'problem' in granted) {
         problems.push({
           code: 'E_STORE_NOT_GRANTED',

@@ -1,3 +1,4 @@
+import path from 'node:path';
 /**
  * The part of node-postgres (`pg`) the PostgreSQL store and history use. Typing against
  * this subset keeps `pg` optional and fakes easy; a `pg.Pool` provides it.
@@ -29,12 +30,20 @@ export interface PgPool extends PgQueryable {
  * Creates a `pg.Pool` for `url` and checks it can connect, so a wrong URL fails at open
  * time. With `schema`, every connection works in that schema (created if missing). Idle-client errors (a server restart) are absorbed; the next query reconnects.
  */
-export async function connectPostgres(url: string, max = 4, schema?: string): Promise<PgPool> {
+export async function connectPostgres(
+  url: string,
+  max = 4,
+  schema?: string,
+  socket?: string,
+): Promise<PgPool> {
   const { default: pg } = await import('pg');
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
     throw new Error(`not a schema name: ${schema}`);
+  // Through a unix socket (`<dir>/.s.PGSQL.<port>`): the URL's user, password and database,
+  // with the socket's folder as host (a connection string would win over a separate host).
+  const target = socket === undefined ? { connectionString: url } : socketTarget(url, socket);
   const pool = new pg.Pool({
-    connectionString: url,
+    ...target,
     max,
     connectionTimeoutMillis: 5000,
     // A tenant's namespace: every unqualified table (warmflow_kv, warmflow_rows) is its schema's.
@@ -69,4 +78,16 @@ export async function inTransaction<T>(
     client.release(error instanceof Error ? error : true);
     throw error;
   }
+}
+
+function socketTarget(url: string, socket: string) {
+  const parsed = new URL(url);
+  const port = Number(/\.s\.PGSQL\.(\d+)$/.exec(socket)?.[1] ?? 5432);
+  return {
+    host: path.dirname(socket),
+    port,
+    user: decodeURIComponent(parsed.username) || 'postgres',
+    password: decodeURIComponent(parsed.password),
+    database: decodeURIComponent(parsed.pathname.slice(1)) || undefined,
+  };
 }

@@ -31,16 +31,29 @@ export interface RedisBatch {
 }
 
 /**
- * Connects an ioredis client to `url` and waits until it is ready, so a wrong URL fails
+ * Connects an ioredis client to `url` (through `socket` instead of the URL's host and port
+ * when given) and waits until it is ready, so a wrong URL fails
  * here with a clear error instead of queueing commands forever.
  */
-export async function connectRedis(url: string): Promise<RedisClient> {
+export async function connectRedis(url: string, socket?: string): Promise<RedisClient> {
   const { Redis } = await import('ioredis');
-  const client = new Redis(url, {
+  const options = {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
-  });
+  };
+  // Through a unix socket (a confined worker's way to a granted instance): the URL's database
+  // and credentials, not its host and port.
+  const client =
+    socket === undefined
+      ? new Redis(url, options)
+      : new Redis({
+          ...options,
+          path: socket,
+          db: Number(new URL(url).pathname.slice(1) || 0),
+          ...(new URL(url).password ? { password: decodeURIComponent(new URL(url).password) } : {}),
+          ...(new URL(url).username ? { username: decodeURIComponent(new URL(url).username) } : {}),
+        });
   // Listening before connecting: ioredis reports an unheard error on stderr. Once
   // connected, a dropped connection is retried; commands meanwhile fail after
   // maxRetriesPerRequest, and the store wraps that failure.
