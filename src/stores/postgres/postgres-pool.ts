@@ -52,7 +52,14 @@ export async function connectPostgres(
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
-    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    if (schema !== undefined) {
+      // Several threads open the same tenant's store at once, and IF NOT EXISTS does not
+      // serialise them: the loser's duplicate-key error means the schema is there.
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((error: unknown) => {
+        const code = (error as { code?: string }).code;
+        if (code !== '23505' && code !== '42P06') throw error;
+      });
+    }
     client.release();
   } catch (error) {
     await pool.end();
