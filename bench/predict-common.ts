@@ -23,4 +23,6 @@ export interface Score {
   calibration: { cpu_us: number; peak_mb: number; memory_gb: number };
   history: { cpu_us: number; peak_mb: number; memory_gb: number };
   static: { cpu_us: number; peak_mb: number };
+  /** The naive baseline: the last training run of the node, its memory scaled by input size. */
+  naive: { cpu_us: number; peak_mb: number };
 }

@@ -5,7 +5,9 @@
  * cardinality with size), runs them, records them in a fresh history, then predicts a
  * held-out run with more records and more keys — from calibration alone, from
  * calibration + the five runs of history, and with a static baseline that sizes every
- * node the same (default coefficients, 0.5 GiB) — and compares with what that run
+ * node the same (default coefficients, 0.5 GiB) and with the naive baseline any operator
+ * could apply without warmflow (the last run, its per-record CPU as measured and its peak
+ * memory scaled by the input size) — and compares with what that run
  * measures: CPU per function node; peak memory per node in sandbox mode, per resource
  * (the sum of its nodes' predictions against its measured peak) in engine mode, where
  * co-located nodes all report their resource's peak.
@@ -62,6 +64,7 @@ interface ResourceCpu {
   calibration: number;
   history: number;
   static: number;
+  naive: number;
 }
 
 interface Measured {
@@ -136,6 +139,13 @@ async function scoreExample(
       tenant: 'bench',
     });
     const staticCpu = cpuUsPerRecord(defaultFunctionModel(), first.volume.avg_record_size);
+    // The naive baseline: the last run (the largest training size), scaled by input size.
+    const [last] = await history.runs({ tenant: 'bench', template: flow.template.name, limit: 1 });
+    const scale = HELD_OUT_SIZE / TRAINING_SIZES[TRAINING_SIZES.length - 1];
+    const lastNode = (id: string) => last?.status.nodes.find((n) => n.node_id === id);
+    const naiveCpu = (id: string) => lastNode(id)?.cpu_us_per_record ?? 0;
+    const naivePeakMb = (ids: string[]) =>
+      (Math.max(0, ...ids.map((id) => lastNode(id)?.peak_memory_bytes ?? 0)) * scale) / 2 ** 20;
     const pick = (r: PredictionResult, id: string) => {
       const n = r.nodes.find((x) => x.node_id === id)!;
       return {
@@ -151,6 +161,7 @@ async function scoreExample(
       calibration: pick(calibrated, id),
       history: pick(learned, id),
       static: { cpu_us: staticCpu, peak_mb: m.peak_bytes > 0 ? 0.5 * 1024 : 0 },
+      naive: { cpu_us: naiveCpu(id), peak_mb: m.peak_bytes > 0 ? naivePeakMb([id]) : 0 },
     });
 
     if (MODE === 'sandbox') {
@@ -187,6 +198,7 @@ async function scoreExample(
         calibration: total((id) => pick(calibrated, id).cpu_us),
         history: total((id) => pick(learned, id).cpu_us),
         static: total(() => staticCpu),
+        naive: total(naiveCpu),
       });
       const peak = Math.max(
         ...status.nodes.filter((n) => ids.includes(n.node_id)).map((n) => n.peak_memory_bytes),
@@ -206,6 +218,7 @@ async function scoreExample(
         calibration: sum(calibrated),
         history: sum(learned),
         static: { cpu_us: 0, peak_mb: 0.5 * 1024 * ids.length },
+        naive: { cpu_us: 0, peak_mb: naivePeakMb(ids) },
       });
     }
     return scores;
@@ -245,13 +258,13 @@ async function main(): Promise<void> {
       ),
     );
   const cpuScored = scores.filter((s) => s.measured.cpu_us > 0);
-  const mape = (key: 'calibration' | 'history' | 'static', what: 'cpu_us' | 'peak_mb') =>
+  const mape = (key: 'calibration' | 'history' | 'static' | 'naive', what: 'cpu_us' | 'peak_mb') =>
     short(
       median(
         (what === 'cpu_us' ? cpuScored : memScored).map((s) => ape(s[key][what], s.measured[what])),
       ),
     );
-  const resourceMape = (key: 'calibration' | 'history' | 'static') =>
+  const resourceMape = (key: 'calibration' | 'history' | 'static' | 'naive') =>
     short(median(resourceCpu.map((r) => ape(r[key], r.measured))));
   for (const r of resourceCpu)
     console.log(
@@ -271,9 +284,12 @@ async function main(): Promise<void> {
       mem_mape_history: mape('history', 'peak_mb'),
       cpu_mape_static: mape('static', 'cpu_us'),
       mem_mape_static: mape('static', 'peak_mb'),
+      cpu_mape_naive: mape('naive', 'cpu_us'),
+      mem_mape_naive: mape('naive', 'peak_mb'),
       cpu_mape_calibration_resource: resourceMape('calibration'),
       cpu_mape_history_resource: resourceMape('history'),
       cpu_mape_static_resource: resourceMape('static'),
+      cpu_mape_naive_resource: resourceMape('naive'),
       worst_mem_underprovision: short(under('history')),
       worst_mem_underprovision_calibration: short(under('calibration')),
     }),

@@ -12,6 +12,7 @@ import { DEFAULT_SIZING, type SizingPolicy } from './model/sizing.js';
 import { assignGpus } from './placement/assign-gpus.js';
 import { DEFAULT_PLACEMENT } from './placement/choose-store.js';
 import type { PredictOptions, PredictionResult } from './prediction.js';
+import type { Rpr } from './rpr.js';
 import { propagateRates } from './rates/dag-rates.js';
 import { sizeNode } from './size-node.js';
 
@@ -140,9 +141,17 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
       },
     );
     if (dcp.volume.records_per_second <= 0 && node.kind === 'source') {
-      sized.rpr.reasoning!.notes!.push(
-        `the profile found no rate: assumed ${defaultRate} records/s`,
-      );
+      const reasoning = sized.rpr.reasoning!;
+      sized.rpr = {
+        ...sized.rpr,
+        reasoning: {
+          ...reasoning,
+          notes: [
+            ...(reasoning.notes ?? []),
+            `the profile found no rate: assumed ${defaultRate} records/s`,
+          ],
+        },
+      };
     }
     return sized;
   });
@@ -158,11 +167,18 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
   let total = 0;
   for (const n of nodes) {
     const decision = gpus.get(n.node_id)!;
-    n.rpr.gpu_enabled = decision.gpu_enabled;
-    n.rpr.resource_type = decision.gpu_enabled ? 'GPU' : 'CPU';
-    n.rpr.reasoning!.gpu_reason = decision.reason;
-    const cost = hourlyCost(n.rpr, prices);
-    n.rpr.reasoning!.hourly_cost = Math.round(cost * 1e6) / 1e6;
+    // A new RPR rather than edits to the one sizing made: documents are not changed once made.
+    const placed: Rpr = {
+      ...n.rpr,
+      gpu_enabled: decision.gpu_enabled,
+      resource_type: decision.gpu_enabled ? 'GPU' : 'CPU',
+      reasoning: { ...n.rpr.reasoning!, gpu_reason: decision.reason },
+    };
+    const cost = hourlyCost(placed, prices);
+    n.rpr = {
+      ...placed,
+      reasoning: { ...placed.reasoning!, hourly_cost: Math.round(cost * 1e6) / 1e6 },
+    };
     total += cost;
   }
   return {

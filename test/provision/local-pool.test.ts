@@ -168,8 +168,14 @@ describe('local provider + warm pool (real worker processes)', () => {
       'only the kept set alive',
       async () => (await provider.list({ template: 'pair' })).length === 2,
     );
-    for (const rac of claim!.racs)
-      expect(rac.status === 'ready' || rac.status === 'released').toBe(true);
+    // The RACs handed out with the claim are documents: the pool does not change them later;
+    // its own view says what the resources are now.
+    for (const rac of claim!.racs) expect(rac.status).toBe('claimed');
+    const now = service.status({ template: 'pair' })[0];
+    expect(now.sets.flatMap((set) => set.resources.map((r) => r.status))).toEqual([
+      'ready',
+      'ready',
+    ]);
   });
 
   it('expires an idle pool after its keep-alive', async () => {

@@ -45,6 +45,14 @@ interface WarmSet {
   broken: boolean;
 }
 
+/**
+ * Gives every resource of a set a new status. Each RAC is replaced, never edited: a RAC once
+ * handed out (in a claim, a pool status) is a document its holder may keep.
+ */
+function setStatus(set: WarmSet, status: Rac['status']): void {
+  for (const slot of set.slots) slot.rac = { ...slot.rac!, status };
+}
+
 /** Reads the state through a call so checks after an `await` are not narrowed away. */
 function retired(set: WarmSet): boolean {
   return set.state === 'retired';
@@ -147,7 +155,7 @@ export class WarmPool {
       const claimId = randomUUID();
       set.state = 'claimed';
       set.claimId = claimId;
-      for (const slot of set.slots) slot.rac!.status = 'claimed';
+      setStatus(set, 'claimed');
       this.#config.store?.setState(
         set.slots.map((slot) => slot.rac!.resource_id),
         'claimed',
@@ -179,7 +187,7 @@ export class WarmPool {
       return;
     }
     set.state = 'ready';
-    for (const slot of set.slots) slot.rac!.status = 'ready';
+    setStatus(set, 'ready');
     this.#config.store?.setState(
       set.slots.map((slot) => slot.rac!.resource_id),
       'ready',
@@ -356,7 +364,7 @@ export class WarmPool {
     if (set.state !== 'warming') return;
     if (!set.slots.every((slot) => slot.client !== undefined && slot.rac !== undefined)) return;
     set.state = 'ready';
-    for (const slot of set.slots) slot.rac!.status = 'ready';
+    setStatus(set, 'ready');
     this.#config.store?.setState(
       set.slots.map((slot) => slot.rac!.resource_id),
       'ready',
@@ -380,7 +388,7 @@ export class WarmPool {
     if (rac === undefined) return;
     this.#config.store?.deleteResource(rac.resource_id);
     await this.#config.provider.release(rac.resource_id).catch(() => {});
-    rac.status = 'released';
+    slot.rac = { ...rac, status: 'released' };
   }
 
   async #retire(set: WarmSet): Promise<void> {
