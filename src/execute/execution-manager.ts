@@ -481,6 +481,7 @@ async function feedPushSources(
         const fed = await feedSource({
           source: source.node_id,
           input: source.opened ?? source.input,
+          ...(source.fields !== undefined ? { open: { fields: source.fields } } : {}),
           ...(rate !== undefined ? { rate } : {}),
           send: (batch) => session.push(batch),
         });

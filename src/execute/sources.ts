@@ -3,7 +3,7 @@ import path from 'node:path';
 import { WarmflowError } from '../errors.js';
 import { isLiveUrl, parseLiveUrl } from '../sources/live/live-url.js';
 import { uriScheme } from '../sources/open.js';
-import type { Source } from '../sources/source.js';
+import type { DeclaredFieldType, Source } from '../sources/source.js';
 import type { LoadedFlow } from '../template/load-flow.js';
 
 /** Where one source node of a run reads from. */
@@ -17,8 +17,21 @@ export interface ResolvedSource {
   live: boolean;
   /** `file`: the resource's threads read it themselves; `push`: the orchestrator reads and sends batches. */
   mode: 'file' | 'push';
+  /** Field types the flow declares for the stream's type (`types.T.fields`): readers and the profiler honour them. */
+  fields?: Record<string, DeclaredFieldType>;
   /** The source already open for this stream (the tee of a one-pass input), which the run reads instead of `input`. */
   opened?: Source;
+}
+
+/** The field types a flow declares for `type`, if any (validated when the flow was parsed). */
+export function declaredFields(
+  flow: LoadedFlow,
+  type: string,
+): Record<string, DeclaredFieldType> | undefined {
+  const fields = flow.spec.types?.[type]?.fields;
+  return fields === undefined || Object.keys(fields).length === 0
+    ? undefined
+    : (fields as Record<string, DeclaredFieldType>);
 }
 
 /** The flow's streams, for messages: `orders (Order), clicks (Click)`. */
@@ -131,6 +144,7 @@ export function resolveSources(
     }
     const jsonl = /\.(jsonl|ndjson)$/i.test(resolved);
     const open = opened[stream];
+    const fields = declaredFields(flow, node.type ?? stream);
     return {
       node_id: node.id,
       stream,
@@ -142,6 +156,7 @@ export function resolveSources(
           ? 'file'
           : 'push',
       ...(open !== undefined ? { opened: open } : {}),
+      ...(fields !== undefined ? { fields } : {}),
     };
   });
 }

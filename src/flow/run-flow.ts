@@ -18,6 +18,7 @@ import { resolveSources } from '../execute/sources.js';
 import { openSource } from '../sources/open.js';
 import type { Source } from '../sources/source.js';
 import { teeSource } from '../sources/tee.js';
+import { expectationsOf } from '../profiler/field-expectation.js';
 import { calibrateOnEngine } from './calibrate-on-engine.js';
 import { executeAndRecord } from './execute-and-record.js';
 import { planRprs, type RprSource } from './plan-rprs.js';
@@ -97,7 +98,9 @@ export async function runFlow(
   const opened: Record<string, Source> = {};
   for (const source of sources) {
     if (source.live) continue;
-    const tee = teeSource(await openSource(source.input));
+    const tee = teeSource(
+      await openSource(source.input, source.fields ? { fields: source.fields } : {}),
+    );
     heads[source.stream] = tee.head;
     if (tee.whole.onePass) opened[source.stream] = tee.whole;
   }
@@ -108,6 +111,7 @@ export async function runFlow(
     if (!source.live) {
       dcps[source.stream] = await profile(heads[source.stream], {
         sample: options.sample ?? 20_000,
+        ...(source.fields !== undefined ? { expect: expectationsOf(source.fields) } : {}),
       });
       continue;
     }

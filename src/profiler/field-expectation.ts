@@ -40,3 +40,24 @@ export function compileConstraints(expectation: FieldExpectation): ConstraintChe
     return true;
   };
 }
+
+/**
+ * The expectations of a flow's declared field types (`types.T.fields`): values of another
+ * type count against the field's validity. `number` accepts integers and floats, `date`
+ * is a string (as JSON carries dates).
+ */
+export function expectationsOf(fields: Record<string, string>): Record<string, FieldExpectation> {
+  const expect: Record<string, FieldExpectation> = {};
+  for (const [field, declared] of Object.entries(fields)) {
+    const type: ValueType | undefined =
+      declared === 'number' || declared === 'float'
+        ? 'float'
+        : declared === 'date'
+          ? 'string'
+          : (['string', 'integer', 'boolean', 'object', 'array'] as const).find(
+              (t) => t === declared,
+            );
+    if (type !== undefined) expect[field] = { type };
+  }
+  return expect;
+}

@@ -26,7 +26,20 @@ export interface SourceItem {
 export type SourceFormat = 'jsonl' | 'csv' | 'tsv' | 'json' | 'parquet';
 
 /** The type a flow declares for a field (`types.T.fields`), which readers and the profiler honour. */
-export type DeclaredFieldType = 'string' | 'integer' | 'float' | 'number' | 'boolean' | 'date';
+export type DeclaredFieldType =
+  'string' | 'integer' | 'float' | 'number' | 'boolean' | 'date' | 'object' | 'array';
+
+/** The field types a flow may declare (`types.T.fields`). */
+export const DECLARED_FIELD_TYPES: readonly DeclaredFieldType[] = [
+  'string',
+  'integer',
+  'float',
+  'number',
+  'boolean',
+  'date',
+  'object',
+  'array',
+];
 
 /** How to read a source: every option is optional. */
 export interface ReadOptions {

@@ -66,9 +66,14 @@ const typeSchema = z
     store: name('store name').optional().describe('The store instance that holds this type.'),
     key: z.string().optional().describe('The field records of this type are keyed by.'),
     fields: z
-      .record(z.string(), z.string())
+      .record(
+        z.string(),
+        z.enum(['string', 'integer', 'float', 'number', 'boolean', 'date', 'object', 'array']),
+      )
       .optional()
-      .describe('Field name -> type name, e.g. { user_id: string, ts: integer }.'),
+      .describe(
+        'Field name -> type (string, integer, float, number, boolean, date, object, array), e.g. { user_id: string, ts: integer }. CSV/TSV readers type those columns as declared; the profile counts values of another type against data quality.',
+      ),
     seed: z
       .string()
       .optional()

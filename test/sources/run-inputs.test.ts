@@ -141,3 +141,46 @@ describe('unreadable and binary inputs are invalid input (exit 2)', () => {
     expect(run.stderr).toMatch(/PNG/);
   });
 });
+
+describe('declared field types', () => {
+  it('a CSV stream is typed as the flow declares it, in the run as in the profile', async () => {
+    const csv = join(dir, 'zips.csv');
+    writeFileSync(
+      csv,
+      readFileSync(join(vega, 'zipcodes.csv'), 'utf8').split('\n').slice(0, 400).join('\n') + '\n',
+    );
+    writeFileSync(
+      join(dir, 'kinds.mjs'),
+      `export function kinds(z) {
+  return { zip: z.zip_code, latitude: typeof z.latitude, longitude: typeof z.longitude };
+}
+`,
+    );
+    const flow = join(dir, 'zips.yaml');
+    writeFileSync(
+      flow,
+      `name: zips-declared
+streams:
+  zips: { type: Zip, source: ./zips.csv }
+types:
+  Zip: { fields: { latitude: string, zip_code: string } }
+functions:
+  - name: kinds
+    module: ./kinds.mjs
+    input: [Zip]
+    output: [Kinds]
+`,
+    );
+    const out = join(dir, 'zips-out');
+    const result = await runCli('run', flow, '--no-history', '--out', out, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const rows = readFileSync(join(out, 'Kinds.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { zip: unknown; latitude: string; longitude: string });
+    expect(rows).toHaveLength(399);
+    expect(new Set(rows.map((r) => r.latitude))).toEqual(new Set(['string']));
+    expect(new Set(rows.map((r) => r.longitude))).toEqual(new Set(['number']));
+    expect(rows.map((r) => r.zip)).toContain('00501');
+  });
+});
