@@ -33,6 +33,8 @@ export function completionStatus(input: {
   requestedAt: number;
   totalMs: number;
   error?: CompletionStatus['error'];
+  /** Fail the run when a node dead-letters more than this share of its input (default {@link DEFAULT_MAX_DEAD_LETTER_RATIO}). */
+  maxDeadLetterRatio?: number;
 }): CompletionStatus {
   const { flow, sessions, results, sinks } = input;
   const totalS = Math.max(input.totalMs / 1000, 1e-9);
@@ -51,11 +53,15 @@ export function completionStatus(input: {
     let onResource = session !== undefined;
     const feeder = input.feeders.get(node.id);
     if (node.kind === 'source' && feeder !== undefined) {
+      const bad = feeder.malformed[0];
       stats = {
         records_in: feeder.records_in,
         records_out: feeder.records_out,
         dead_lettered: feeder.malformed.length,
         busy_ms: feeder.busy_ms,
+        ...(bad !== undefined
+          ? { first_error: { type: 'SyntaxError', message: `line ${bad.line}: ${bad.error}` } }
+          : {}),
       };
       cpu = feeder.busy_ms / 1000;
       onResource = false;
@@ -82,6 +88,7 @@ export function completionStatus(input: {
       warm: onResource && session ? session.warm : false,
     };
     if (stats.keys !== undefined) completion.state_keys = stats.keys;
+    if (stats.first_error !== undefined) completion.first_error = stats.first_error;
     return completion;
   });
   const sourceIn = nodes
@@ -121,6 +128,47 @@ export function completionStatus(input: {
     dead_letter_file: sinks.deadLetterFile,
     nodes,
   };
-  if (input.error !== undefined) status.error = input.error;
+  const error =
+    input.error ??
+    deadLetterFailure(nodes, input.maxDeadLetterRatio ?? DEFAULT_MAX_DEAD_LETTER_RATIO);
+  if (error !== undefined) {
+    status.error = error;
+    status.outcome = error.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+  }
   return status;
+}
+
+/** The share of a node's input it may dead-letter before the run fails (flow or request setting `max_dead_letter_ratio`). */
+export const DEFAULT_MAX_DEAD_LETTER_RATIO = 0.5;
+
+/**
+ * The run's failure when a node dead-lettered more than `maxRatio` of its input, or all of
+ * it (even with `maxRatio` 1): a run whose function failed on every record did not succeed.
+ */
+export function deadLetterFailure(
+  nodes: readonly NodeCompletion[],
+  maxRatio: number,
+): CompletionStatus['error'] | undefined {
+  for (const node of nodes) {
+    const seen = node.records_in;
+    if (node.dead_lettered === 0 || seen === 0) continue;
+    const ratio = node.dead_lettered / seen;
+    if (ratio <= maxRatio && node.dead_lettered < seen) continue;
+    const first = node.first_error;
+    const percent = Math.round(ratio * 1000) / 10;
+    return {
+      code: 'E_DEAD_LETTERS',
+      node_id: node.node_id,
+      message:
+        `node "${node.node_id}" dead-lettered ${node.dead_lettered} of ${seen} records (${percent} %, ` +
+        (node.dead_lettered === seen
+          ? 'all of its input'
+          : `above max_dead_letter_ratio ${maxRatio}`) +
+        ')' +
+        (first !== undefined
+          ? `; first error: ${first.type}: ${first.message}${first.location !== undefined ? ` at ${first.location}` : ''}`
+          : ''),
+    };
+  }
+  return undefined;
 }

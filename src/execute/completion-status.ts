@@ -15,6 +15,11 @@ export interface NodeCompletion {
   peak_memory_bytes: number;
   /** Distinct keys held in state at the end (keyed functions). */
   state_keys?: number;
+  /**
+   * The first record this node dead-lettered: the error's type, message, stack and the
+   * user's `file:line:column` (for a source, the first malformed line). Absent when none.
+   */
+  first_error?: { type: string; message: string; stack?: string; location?: string };
   records_per_s: number;
   /** The RPR the node ran on (null for nodes run in the orchestrator). */
   rpr: Rpr | null;

@@ -15,7 +15,7 @@ import type { RunResult } from '../worker/dataplane/deploy-spec.js';
 import { DEAD_LETTER_TYPE, loadSeed } from '../worker/worker-contract.js';
 import type { CompletionStatus } from './completion-status.js';
 import { buildDeploySpec, runStores } from './deploy-plan.js';
-import { completionStatus } from './completion-builder.js';
+import { completionStatus, DEFAULT_MAX_DEAD_LETTER_RATIO } from './completion-builder.js';
 import { planGroups } from './plan.js';
 import { feedSource, type FeederStats } from './push-feeder.js';
 import { LiveCommit } from './live-commit.js';
@@ -45,6 +45,12 @@ export interface ExecutionRequest {
   opened_sources?: Record<string, Source>;
   /** Replay sources at this many records per second. */
   rate?: number;
+  /**
+   * Fail the run when a node dead-letters more than this share of its input (0-1); default
+   * the flow's `max_dead_letter_ratio`, else 0.5. A node that dead-letters all of its input
+   * fails the run whatever the setting.
+   */
+  max_dead_letter_ratio?: number;
   /** Folder of the JSONL sinks and the dead-letter file. */
   out_dir: string;
   /** Store catalogue overrides (by name; new names allowed). */
@@ -261,6 +267,10 @@ export async function executeDataflow(
       requestedAt,
       totalMs: performance.now() - started,
       ...(error !== undefined ? { error } : {}),
+      maxDeadLetterRatio:
+        request.max_dead_letter_ratio ??
+        flow.spec.max_dead_letter_ratio ??
+        DEFAULT_MAX_DEAD_LETTER_RATIO,
     });
     // An OOM kill is a measured fact about every node the resource ran: history keeps it
     // and the predictor raises those nodes' memory floor.

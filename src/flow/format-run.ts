@@ -49,6 +49,21 @@ export function formatStatus(status: CompletionStatus): string {
     ]);
   }
   lines.push('', table(rows));
+  const failing = status.nodes.filter((n) => n.first_error !== undefined);
+  if (failing.length > 0) {
+    lines.push('', '  dead letters, first error per node:');
+    for (const n of failing) {
+      const e = n.first_error!;
+      lines.push(
+        `    ${n.node_id}: ${num(n.dead_lettered)} — ${e.type}: ${e.message}${e.location !== undefined ? ` (at ${e.location})` : ''}`,
+      );
+      // The user's frames: the first lines of the stack below the message.
+      const frames = (e.stack ?? '')
+        .split('\n')
+        .filter((l) => l.trim().startsWith('at ') && !/[/\\]src[/\\]worker[/\\]/.test(l));
+      for (const frame of frames.slice(0, 3)) lines.push(`      ${frame.trim()}`);
+    }
+  }
   lines.push(
     '',
     '  cpu s: CPU seconds measured on the resource, split over its nodes by the time its threads spent in each;',

@@ -31,6 +31,8 @@ export interface RunFlowOptions {
   /** Input per stream (`*`: the only one); default the flow's own sources. */
   inputs?: Record<string, string>;
   rate?: number;
+  /** Fail the run when a node dead-letters more than this share of its input (default: the flow's setting, else 0.5). */
+  maxDeadLetterRatio?: number;
   /** On-demand resources only, no warm pool. */
   cold?: boolean;
   /** Default `./out/<flow>`. */
@@ -172,6 +174,9 @@ export async function runFlow(
           groups,
           inputs,
           opened_sources: opened,
+          ...(options.maxDeadLetterRatio !== undefined
+            ? { max_dead_letter_ratio: options.maxDeadLetterRatio }
+            : {}),
           ...(options.rate !== undefined ? { rate: options.rate } : {}),
           out_dir: options.outDir ?? path.resolve('out', flow.template.name),
           ...(options.stores !== undefined ? { stores: options.stores } : {}),

@@ -122,6 +122,14 @@ export const flowSchema = z
     sink: name('store name')
       .optional()
       .describe('Store for written types that `types` does not place (default: JSONL files).'),
+    max_dead_letter_ratio: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "Share of a node's input (0-1) it may dead-letter before the run fails (default 0.5); a node that dead-letters all of its input always fails the run.",
+      ),
   })
   .describe('A warmflow flow: function descriptors from which the dataflow template is inferred.');
 

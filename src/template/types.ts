@@ -80,6 +80,11 @@ export interface FlowSpec {
   functions: FunctionSpec[];
   /** Store for writes of types `types` does not place; default: JSONL files under the output folder. */
   sink?: string;
+  /**
+   * Share of a node's input (0-1) it may dead-letter before the run fails (default 0.5); a
+   * node that dead-letters all of its input always fails the run.
+   */
+  max_dead_letter_ratio?: number;
 }
 
 export type NodeKind = 'function' | 'read' | 'write' | 'source';

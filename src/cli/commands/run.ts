@@ -54,6 +54,7 @@ export interface RunCommandOptions {
   server?: string;
   untilIdle?: string;
   maxRecords?: string;
+  maxDeadLetterRatio?: string;
 }
 
 /** `--until-idle` / `--max-records` as the limits of a live run. */
@@ -180,6 +181,14 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
       `--rate ${options.rate}: expected records per second > 0`,
     );
   }
+  const ratio =
+    options.maxDeadLetterRatio === undefined ? undefined : Number(options.maxDeadLetterRatio);
+  if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      `--max-dead-letter-ratio ${options.maxDeadLetterRatio}: expected a share between 0 and 1`,
+    );
+  }
   const progress =
     !options.json && process.stderr.isTTY
       ? (await import('ora')).default({ stream: process.stderr })
@@ -194,6 +203,7 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
     inputs: parseInputs(options.input ?? []),
     cold: options.cold === true,
     ...(rate !== undefined ? { rate } : {}),
+    ...(ratio !== undefined ? { maxDeadLetterRatio: ratio } : {}),
     ...(options.out !== undefined ? { outDir: options.out } : {}),
     ...(options.storeOverride !== undefined ? { stores: options.storeOverride } : {}),
     ...(options.stateStore !== undefined ? { stateStore: options.stateStore } : {}),
@@ -224,6 +234,10 @@ export function withRunOptions(command: Command): Command {
   return command
     .option('--rate <R>', 'replay the input at R records per second, as a live stream would arrive')
     .option('--cold', 'no warm pool: provision on demand after the request (for comparison)')
+    .option(
+      '--max-dead-letter-ratio <R>',
+      "fail the run when a node dead-letters more than this share of its input (default: the flow's max_dead_letter_ratio, else 0.5)",
+    )
     .option('--out <DIR>', 'folder of JSONL sinks and dead-letters.jsonl (default ./out/<flow>)')
     .option('--json', 'print the CompletionStatus as JSON (stdout only JSON)')
     .option(

@@ -5,6 +5,7 @@ import type { DataStore } from '../../stores/store.js';
 import type { NodeStats } from './deploy-spec.js';
 import { outputTypeOf, type GraphNode, type NodeGraph, type Route } from './node-graph.js';
 import { NodeContext, fieldOf, keyString, partitionOf, type LookupTarget } from './node-context.js';
+import { deadLetterFailure } from './failure-location.js';
 
 /** Where an executor hands records that leave its thread. */
 export interface ExecutorOutlets {
@@ -375,7 +376,15 @@ export class BatchExecutor {
       dead_lettered: 0,
       busy_ms: 0,
     });
-    stats.dead_lettered++;
+    if (stats.dead_lettered++ === 0) {
+      const failure = deadLetterFailure(error);
+      stats.first_error = {
+        type: failure.type,
+        message: failure.message,
+        ...(failure.stack !== undefined ? { stack: failure.stack } : {}),
+        ...(failure.location !== undefined ? { location: failure.location } : {}),
+      };
+    }
     this.#outlets.dead(node, record, error, position);
   }
 }

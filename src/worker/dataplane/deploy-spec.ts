@@ -67,6 +67,16 @@ export interface NodeStats {
   busy_ms: number;
   /** Keyed nodes: distinct keys this thread's partition saw. */
   keys?: number;
+  /** The first record failure of this node (type, message, stack, the user's `file:line:column`). */
+  first_error?: NodeFirstError;
+}
+
+/** The first failure a node dead-lettered, for the run's summary. */
+export interface NodeFirstError {
+  type: string;
+  message: string;
+  stack?: string;
+  location?: string;
 }
 
 /** What the resource answers to `df.run` when the run is over. */
@@ -91,5 +101,6 @@ export function mergeNodeStats(a: Record<string, NodeStats>, b: Record<string, N
     t.dead_lettered += s.dead_lettered;
     t.busy_ms += s.busy_ms;
     if (s.keys !== undefined) t.keys = (t.keys ?? 0) + s.keys;
+    if (t.first_error === undefined && s.first_error !== undefined) t.first_error = s.first_error;
   }
 }

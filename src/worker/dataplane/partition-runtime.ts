@@ -1,9 +1,15 @@
+import { deadLetterFailure } from './failure-location.js';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
-import { toFailure, WarmflowError } from '../../errors.js';
+import { WarmflowError } from '../../errors.js';
 import type { UserFunction } from '../../template/function-api.js';
 import { BatchExecutor } from './batch-executor.js';
-import { CHUNK_BYTES, chunkCount, readChunk, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
+import {
+  CHUNK_BYTES,
+  chunkCount,
+  readChunk,
+  sourceChunkBytes,
+} from '../../sources/jsonl-chunks.js';
 import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
 import { compileGraph } from './node-graph.js';
 import { OutputChannel } from './output-channel.js';
@@ -481,8 +487,8 @@ export class PartitionRuntime {
   }
 
   #deadLetter(node: string, record: unknown, error: unknown, position: number): void {
-    const failure = toFailure(error);
-    delete failure.stack;
+    // The stack (bounded) and the user's file:line:column say where the function failed.
+    const failure = deadLetterFailure(error);
     this.#out.dead(node, {
       node_id: node,
       error: failure,
@@ -492,9 +498,10 @@ export class PartitionRuntime {
   }
 
   #badLine(state: SourceState, text: string, error: string, offset: number): void {
-    state.stats.dead_lettered++;
     const node = state.spec.node_id;
     const failure = { type: 'SyntaxError', message: error, retryable: false };
+    if (state.stats.dead_lettered++ === 0)
+      state.stats.first_error = { type: failure.type, message: `${error} (byte ${offset})` };
     this.#out.dead(node, {
       node_id: node,
       error: failure,
