@@ -24,7 +24,7 @@ export function refusedModuleSpecifier(module: string): string | null {
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(module) && !/^[A-Za-z]:[\\/]/.test(module))
     return 'URLs are not modules';
   if (module.includes('\0')) return 'not a path';
-  if (!module.startsWith('.') && !module.startsWith('/') && !module.includes('/'))
+  if (!module.startsWith('.') && !module.includes('/') && !MODULE_FILE.test(module))
     return 'package names are not modules: upload the code with the flow';
   if (module.startsWith('@')) return 'package names are not modules';
   if (module.split(/[\\/]/).includes('node_modules')) return 'node_modules is not tenant code';
