@@ -20,6 +20,7 @@ import type {
 } from './ports.js';
 import { jsonErrorLog } from './json-log.js';
 import { PoolTimeline } from './pool-timeline.js';
+import type { PolicyKeeper } from '../policy/live/policy-keeper.js';
 import { ServerMetrics } from './server-metrics.js';
 import { TenantScopedMap } from './tenant-scoped-map.js';
 
@@ -50,6 +51,12 @@ export interface AppOptions {
   shedDelayMs?: number;
   /** Logs unexpected errors; default one JSON object a line on stderr ({@link jsonErrorLog}). */
   log?: (message: string, error: unknown) => void;
+  /**
+   * Runs a keep-alive policy (`fixed:K`, `hybrid`, `warmflow`, `warmflow:B`) on every
+   * flow's execution requests: pools pre-warmed and released by it. `minuteMs` is one
+   * policy minute (60 000; less compresses time).
+   */
+  keepAlivePolicy?: { spec: string; minuteMs: number };
 }
 
 /** A stored profile. */
@@ -98,6 +105,8 @@ export interface AppState {
   timeline: PoolTimeline;
   /** Runs still going, so `close` can wait for them. */
   running: Set<Promise<unknown>>;
+  /** The keep-alive policy run on execution requests (`serve --keep-alive-policy`). */
+  keeper?: PolicyKeeper;
 }
 
 /** Builds the state of a new app. */

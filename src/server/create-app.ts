@@ -9,6 +9,8 @@ import { registerExecutionRoutes } from './routes/executions.js';
 import { registerFlowRoutes } from './routes/flows.js';
 import { registerHistoryRoutes } from './routes/history.js';
 import { registerPoolRoutes } from './routes/pools.js';
+import { registerPolicyRoutes } from './routes/policy.js';
+import { createPolicyKeeper } from './policy-keeper-part.js';
 import { registerProfileRoutes } from './routes/profiles.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 
@@ -50,6 +52,9 @@ function problemsOf(issues: readonly ZodIssueLike[], target: string): Problem[] 
  */
 export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp {
   const state = createAppState(deps, options);
+  if (options.keepAlivePolicy !== undefined) {
+    state.keeper = createPolicyKeeper(state, options.keepAlivePolicy);
+  }
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
@@ -130,6 +135,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
   registerPoolRoutes(app, state);
   registerExecutionRoutes(app, state);
   registerHistoryRoutes(app, state);
+  registerPolicyRoutes(app, state);
   registerDashboard(app);
   return { app, state };
 }

@@ -91,6 +91,7 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
     adminKey,
     async close() {
       clearInterval(sampler);
+      built.state.keeper?.close();
       await Promise.allSettled([...built.state.running]);
       await defaults?.close();
       await options.catalogue?.close();

@@ -14,6 +14,8 @@ interface ServeOptions {
   keepRuns?: string;
   stores?: string;
   sandbox: string;
+  keepAlivePolicy?: string;
+  policyTimeScale: string;
 }
 
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
@@ -68,11 +70,26 @@ export function registerServe(program: Command): void {
       'confinement of tenant code: auto (bubblewrap when it works here) | bwrap | none',
       'auto',
     )
+    .option(
+      '--keep-alive-policy <policy>',
+      "pre-warm and release every flow's pool by a policy on its execution requests: fixed:K, hybrid, warmflow, warmflow:B",
+    )
+    .option(
+      '--policy-time-scale <factor>',
+      "compress the policy's time: one policy minute lasts 60/FACTOR seconds (replays, tests)",
+      '1',
+    )
     .action(async (options: ServeOptions) => {
       // Everything the server writes (databases, tenants' inputs and outputs, worker
       // folders) is its user's only, whatever the login shell's umask.
       process.umask(0o077);
       const keepRuns = positiveNumber('--keep-runs', options.keepRuns);
+      const timeScale = positiveNumber('--policy-time-scale', options.policyTimeScale) ?? 1;
+      if (options.keepAlivePolicy !== undefined) {
+        // Refuse a bad policy before anything starts.
+        const { parsePolicy } = await import('../../policy/parse-policy.js');
+        parsePolicy(options.keepAlivePolicy);
+      }
       const capacity: { cpu_cores?: number; memory_gb?: number } = {};
       const cores = positiveNumber('--cpu-cores', options.cpuCores);
       const memory = positiveNumber('--memory-gb', options.memoryGb);
@@ -118,6 +135,14 @@ export function registerServe(program: Command): void {
             sandbox,
             ...(catalogue !== undefined ? { catalogue } : {}),
             ...(keepRuns !== undefined ? { keepRuns: Math.ceil(keepRuns) } : {}),
+            ...(options.keepAlivePolicy !== undefined
+              ? {
+                  keepAlivePolicy: {
+                    spec: options.keepAlivePolicy,
+                    minuteMs: 60_000 / timeScale,
+                  },
+                }
+              : {}),
           });
           const key = running.server.adminKey;
           const admin =

@@ -31,6 +31,7 @@ function idlePools(pools: readonly PoolView[], flowId: string): PoolView[] {
         a.created_at.localeCompare(b.created_at),
     );
 }
+import { observeExecution } from '../policy-keeper-part.js';
 
 /**
  * Starts a run: checks the concurrency and resource quotas, then hands the run to
@@ -53,7 +54,9 @@ async function startExecution(
   let unreserve = () => {};
   try {
     const dcp = profile?.dcp ?? null;
+    const predicted = observeExecution(state, tenant, flow);
     const rprs = await state.deps.predictor.predict({ tenant: tenant.id, flow, dcp });
+    predicted(rprs);
     // One admission at a time per tenant: what pools hold plus what runs in flight hold on
     // demand, plus this run's groups not covered by a ready warm set, must fit the quota.
     await state.ledger.exclusive(tenant.id, async () => {
