@@ -109,7 +109,11 @@ describe('the keep-alive policy live in `warmflow serve` (built dist/)', () => {
       });
       child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
-    const tenant = await api(url, ADMIN, 'POST', '/v1/tenants', { name: 'replay' });
+    const tenant = await api(url, ADMIN, 'POST', '/v1/tenants', {
+      name: 'replay',
+      // Room for both flows' warm sets and their on-demand runs (the machine's 2 cores by default).
+      quotas: { cores: 16 },
+    });
     const key = tenant.json.api_key as string;
     const flows: string[] = [];
     for (let i = 0; i < slice.functions.length; i++) {
@@ -141,12 +145,17 @@ describe('the keep-alive policy live in `warmflow serve` (built dist/)', () => {
           void api(url, key, 'POST', '/v1/executions', {
             flow_id: flows[i],
             records: [{ n: m }],
-          }).then((r) => (executions[slot] = r.json.id as string));
+          }).then(
+            (r) =>
+              (executions[slot] =
+                r.status === 202 ? (r.json.id as string) : `failed: ${JSON.stringify(r.json)}`),
+          );
         }
       });
     }
     let cold = 0;
     for (const id of executions) {
+      expect(id).toMatch(/^x_/);
       for (;;) {
         const run = await api(url, key, 'GET', `/v1/executions/${id}`);
         if (run.json.status !== 'running') {
