@@ -2,9 +2,13 @@ import type { EngineCalibration } from '../predictor/calibration/engine-calibrat
 import type { CompletionStatus } from '../execute/completion-status.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
-import type { FunctionObservation, PastRuns } from '../predictor/learning/past-runs.js';
+import type { FunctionObservation, PastRuns, RunFilter } from '../predictor/learning/past-runs.js';
 
-export type { FunctionObservation } from '../predictor/learning/past-runs.js';
+export type {
+  FunctionObservation,
+  ObservationFilter,
+  RunFilter,
+} from '../predictor/learning/past-runs.js';
 
 /** One past run as history keeps it. */
 export interface RunRecord {
@@ -32,15 +36,8 @@ export interface RunRecord {
  */
 export interface HistoryStore extends PastRuns {
   record(run: RunRecord, observations: FunctionObservation[]): Promise<void>;
-  runs(filter?: { tenant?: string; template?: string; limit?: number }): Promise<RunRecord[]>;
+  runs(filter?: RunFilter): Promise<RunRecord[]>;
   run(executionId: string, tenant?: string): Promise<RunRecord | undefined>;
-  /** Observations of a node of a template, newest first. */
-  observations(filter: {
-    tenant?: string;
-    template?: string;
-    node_id?: string;
-    function_fingerprint?: string;
-    limit?: number;
-  }): Promise<FunctionObservation[]>;
+  // `observations` (newest first, by tenant, template, node, fingerprint) is PastRuns'.
   close(): Promise<void>;
 }

@@ -2,6 +2,8 @@ import { WarmflowError } from '../../src/errors.js';
 import type {
   FunctionObservation,
   HistoryStore,
+  ObservationFilter,
+  RunFilter,
   RunRecord,
 } from '../../src/history/history-store.js';
 
@@ -55,9 +57,7 @@ export class MemoryHistory implements HistoryStore {
     this.#data.runs = runs;
   }
 
-  async runs(
-    filter: { tenant?: string; template?: string; limit?: number } = {},
-  ): Promise<RunRecord[]> {
+  async runs(filter: RunFilter = {}): Promise<RunRecord[]> {
     this.#open();
     return this.#sorted()
       .filter(
@@ -78,13 +78,7 @@ export class MemoryHistory implements HistoryStore {
     return found === undefined ? undefined : structuredClone(found.run);
   }
 
-  async observations(filter: {
-    tenant?: string;
-    template?: string;
-    node_id?: string;
-    function_fingerprint?: string;
-    limit?: number;
-  }): Promise<FunctionObservation[]> {
+  async observations(filter: ObservationFilter): Promise<FunctionObservation[]> {
     this.#open();
     return this.#sorted()
       .filter(({ run }) => filter.tenant === undefined || run.tenant === filter.tenant)

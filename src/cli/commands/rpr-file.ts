@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { WarmflowError } from '../../errors.js';
+import { readJsonFile } from '../../read-json-file.js';
 import type { Rpr } from '../../predictor/rpr.js';
 import { parseRprs } from '../../predictor/rpr-validation.js';
 import type { Template } from '../../template/types.js';
@@ -10,15 +9,10 @@ import type { Template } from '../../template/types.js';
  * also checks they name its nodes.
  */
 export async function readRprsFile(file: string, template?: Template): Promise<Rpr[]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (cause) {
-    throw new WarmflowError(
-      'E_INVALID_RPR',
-      `cannot read RPRs from ${file}: ${(cause as Error).message}`,
-      { cause, hint: 'write them with `warmflow predict FLOW --json > rprs.json`' },
-    );
-  }
+  const parsed = await readJsonFile(file, {
+    code: 'E_INVALID_RPR',
+    what: 'RPRs',
+    hint: 'write them with `warmflow predict FLOW --json > rprs.json`',
+  });
   return parseRprs(parsed, file, template);
 }

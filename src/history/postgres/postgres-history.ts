@@ -1,5 +1,11 @@
 import { WarmflowError } from '../../errors.js';
-import type { FunctionObservation, HistoryStore, RunRecord } from '../history-store.js';
+import type {
+  FunctionObservation,
+  HistoryStore,
+  ObservationFilter,
+  RunFilter,
+  RunRecord,
+} from '../history-store.js';
 import { inTransaction, type PgPool } from '../../stores/postgres/postgres-pool.js';
 import {
   OBSERVATION_FILTERS,
@@ -82,9 +88,7 @@ export class PostgresHistory implements HistoryStore {
     });
   }
 
-  async runs(
-    filter: { tenant?: string; template?: string; limit?: number } = {},
-  ): Promise<RunRecord[]> {
+  async runs(filter: RunFilter = {}): Promise<RunRecord[]> {
     this.#open();
     const where = whereClause(filter, ['tenant', 'template'], (i) => `$${i}`);
     const limit = safeLimit(filter.limit);
@@ -109,13 +113,7 @@ export class PostgresHistory implements HistoryStore {
     return rows[0]?.document as RunRecord | undefined;
   }
 
-  async observations(filter: {
-    tenant?: string;
-    template?: string;
-    node_id?: string;
-    function_fingerprint?: string;
-    limit?: number;
-  }): Promise<FunctionObservation[]> {
+  async observations(filter: ObservationFilter): Promise<FunctionObservation[]> {
     this.#open();
     const where = whereClause(filter, OBSERVATION_FILTERS, (i) => `$${i}`);
     const limit = safeLimit(filter.limit);

@@ -1,5 +1,11 @@
 import { WarmflowError } from '../../errors.js';
-import type { FunctionObservation, HistoryStore, RunRecord } from '../history-store.js';
+import type {
+  FunctionObservation,
+  HistoryStore,
+  ObservationFilter,
+  RunFilter,
+  RunRecord,
+} from '../history-store.js';
 import type { SqliteDatabase } from '../../stores/sqlite/sqlite-database.js';
 import {
   OBSERVATION_FILTERS,
@@ -61,9 +67,7 @@ export class SqliteHistory implements HistoryStore {
     this.#record(run, observations);
   }
 
-  async runs(
-    filter: { tenant?: string; template?: string; limit?: number } = {},
-  ): Promise<RunRecord[]> {
+  async runs(filter: RunFilter = {}): Promise<RunRecord[]> {
     this.#open();
     const where = whereClause(filter, ['tenant', 'template'], () => '?');
     const limit = safeLimit(filter.limit);
@@ -89,13 +93,7 @@ export class SqliteHistory implements HistoryStore {
     return row === undefined ? undefined : (JSON.parse(row.document) as RunRecord);
   }
 
-  async observations(filter: {
-    tenant?: string;
-    template?: string;
-    node_id?: string;
-    function_fingerprint?: string;
-    limit?: number;
-  }): Promise<FunctionObservation[]> {
+  async observations(filter: ObservationFilter): Promise<FunctionObservation[]> {
     this.#open();
     const where = whereClause(filter, OBSERVATION_FILTERS, () => '?');
     const limit = safeLimit(filter.limit);

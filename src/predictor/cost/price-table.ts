@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../../read-json-file.js';
 import { ValidationError, WarmflowError, type Problem } from '../../errors.js';
 
 /** Hourly prices a cost is computed under. */
@@ -55,19 +55,11 @@ export function resolvePrices(
 
 /** Reads a price table file (`--prices prices.json`): any subset of {@link PriceTable}'s fields. */
 export async function loadPrices(file: string): Promise<PriceTable> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new WarmflowError(
-      'E_INVALID_PRICES',
-      `cannot read prices from ${file}: ${(error as Error).message}`,
-      {
-        cause: error,
-        hint: 'give a JSON object like {"cpu_core_hour": 0.04, "memory_gib_hour": 0.005, "gpu_hour": 0.9}',
-      },
-    );
-  }
+  const parsed = await readJsonFile(file, {
+    code: 'E_INVALID_PRICES',
+    what: 'prices',
+    hint: 'give a JSON object like {"cpu_core_hour": 0.04, "memory_gib_hour": 0.005, "gpu_hour": 0.9}',
+  });
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new WarmflowError('E_INVALID_PRICES', `${file} must hold a JSON object of prices`);
   }

@@ -48,14 +48,26 @@ export interface PastRun {
  * the predictor tests' in-memory history), so the predictor depends on no store.
  */
 export interface PastRuns {
-  runs(filter?: { tenant?: string; template?: string; limit?: number }): Promise<PastRun[]>;
+  runs(filter?: RunFilter): Promise<PastRun[]>;
   run(executionId: string, tenant?: string): Promise<PastRun | undefined>;
   /** Observations of a node of a template, newest first. */
-  observations(filter: {
-    tenant?: string;
-    template?: string;
-    node_id?: string;
-    function_fingerprint?: string;
-    limit?: number;
-  }): Promise<FunctionObservation[]>;
+  observations(filter: ObservationFilter): Promise<FunctionObservation[]>;
 }
+
+/** Which runs to list (newest first). */
+// A type, not an interface: the stores pass it where any string-keyed record is taken.
+export type RunFilter = {
+  tenant?: string;
+  template?: string;
+  limit?: number;
+};
+
+/** Which observations to list (newest first): a node of a template, or the same code anywhere. */
+// A type, not an interface: the stores pass it where any string-keyed record is taken.
+export type ObservationFilter = {
+  tenant?: string;
+  template?: string;
+  node_id?: string;
+  function_fingerprint?: string;
+  limit?: number;
+};

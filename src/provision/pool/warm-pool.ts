@@ -186,13 +186,7 @@ export class WarmPool {
       this.#refill();
       return;
     }
-    set.state = 'ready';
-    setStatus(set, 'ready');
-    this.#config.store?.setState(
-      set.slots.map((slot) => slot.rac!.resource_id),
-      'ready',
-      null,
-    );
+    this.#markReady(set);
     await this.#trim();
   }
 
@@ -363,6 +357,11 @@ export class WarmPool {
   #markReadyIfComplete(set: WarmSet): void {
     if (set.state !== 'warming') return;
     if (!set.slots.every((slot) => slot.client !== undefined && slot.rac !== undefined)) return;
+    this.#markReady(set);
+  }
+
+  /** A set ready to be claimed, here and in the persisted pool state. */
+  #markReady(set: WarmSet): void {
     set.state = 'ready';
     setStatus(set, 'ready');
     this.#config.store?.setState(
