@@ -108,6 +108,7 @@ export function checkDescriptors(
       );
     }
   }
+  checkTypeNames(spec, locate, problems);
   if (spec.sink !== undefined && !Object.hasOwn(stores, spec.sink)) {
     problems.push(
       problem(
@@ -120,4 +121,91 @@ export function checkDescriptors(
     );
   }
   return kept;
+}
+
+/** Edit distance (insertions, deletions, substitutions; case-insensitive), for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++)
+      row[j] = Math.min(
+        previous[j] + 1,
+        row[j - 1] + 1,
+        previous[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1),
+      );
+    previous = row;
+  }
+  return previous[y.length];
+}
+
+/** The name among `candidates` that `name` most likely misspells, if one is close enough. */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    if (candidate === name) continue;
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // A typo is a letter or two (more for long names), or a difference of case only.
+  const limit = Math.max(2, Math.floor(name.length / 4));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+/**
+ * Type names that point nowhere: a type declared under `types` that no stream carries and
+ * no function takes or gives, and a function's output type that `types` does not declare
+ * while a declared one is spelled almost the same. Both would silently send records
+ * somewhere else (a typo'd output goes to the default JSONL sink, the store stays empty).
+ */
+function checkTypeNames(spec: FlowSpec, locate: Locate, problems: Problem[]): void {
+  const declared = spec.types ?? {};
+  const used = new Set<string>();
+  for (const stream of Object.values(spec.streams ?? {})) used.add(stream.type);
+  for (const fn of spec.functions)
+    for (const t of [...(fn.input ?? []), ...(fn.output ?? [])]) used.add(t);
+  const explained = new Set<string>();
+  spec.functions.forEach((fn, index) => {
+    (fn.output ?? []).forEach((type, i) => {
+      if (Object.hasOwn(declared, type)) return;
+      const near = closestName(
+        type,
+        Object.keys(declared).filter((d) => !used.has(d)),
+      );
+      if (near === undefined) return;
+      explained.add(near);
+      const placement = declared[near];
+      problems.push(
+        problem(
+          locate,
+          'E_UNDECLARED_TYPE',
+          `function "${fn.name}" outputs type "${type}", which types does not declare; did you mean "${near}"${placement.store !== undefined ? ` (placed in store "${placement.store}")` : ''}? As written, "${type}" would go to the default JSONL sink and "${near}" would stay empty`,
+          `functions[${index}].output[${i}]`,
+          [fn.name, type, near],
+        ),
+      );
+    });
+  });
+  for (const type of Object.keys(declared)) {
+    if (used.has(type) || explained.has(type)) continue;
+    const near = closestName(type, used);
+    problems.push(
+      problem(
+        locate,
+        'E_UNUSED_TYPE',
+        `type "${type}" is declared under types but no stream carries it and no function takes or gives it` +
+          (near !== undefined
+            ? `; did you mean "${near}"?`
+            : `; the flow's types: ${[...used].map((t) => `"${t}"`).join(', ') || 'none'}`),
+        pathToString(['types', type]),
+        near !== undefined ? [type, near] : [type],
+      ),
+    );
+  }
 }

@@ -107,6 +107,45 @@ describe('flow problems name the functions, types and line', () => {
     expect(unknown[1].message).toContain('"elsewhere"');
   });
 
+  it('a typo in an output type: did you mean the declared one (not a silent JSONL file)', () => {
+    const { problems } = problemsOf(
+      lines(
+        'name: movies',
+        'stores: { results: { kind: memory } }',
+        'streams: { movies: { type: Movie } }',
+        'types:',
+        '  GenreStat: { store: results, key: genre }',
+        'functions:',
+        '  - name: stats',
+        '    input: [Movie]',
+        '    output: [GenreStats]', // line 9
+      ),
+    );
+    const problem = expectProblem(problems, 'E_UNDECLARED_TYPE', 9, ['GenreStats', 'GenreStat']);
+    expect(problem.message).toContain('did you mean "GenreStat"');
+    expect(problems.filter((p) => p.code === 'E_UNUSED_TYPE')).toHaveLength(0);
+  });
+
+  it('a declared type that nothing uses, with the closest used name', () => {
+    const { problems } = problemsOf(
+      lines(
+        'name: movies',
+        'streams: { movies: { type: Movie } }',
+        'types:',
+        '  Movei: { key: id }', // line 4
+        '  Unrelated: { key: id }', // line 5
+        'functions:',
+        '  - { name: f, input: [Movie], output: [Out] }',
+      ),
+    );
+    const unused = problems.filter((p) => p.code === 'E_UNUSED_TYPE');
+    expect(unused).toHaveLength(2);
+    expect(unused[0].position?.line).toBe(4);
+    expect(unused[0].message).toContain('did you mean "Movie"?');
+    expect(unused[1].position?.line).toBe(5);
+    expect(unused[1].message).not.toContain('did you mean');
+  });
+
   it('a duplicate function name, at the second one, saying where the first is', () => {
     const { problems } = problemsOf(
       lines(

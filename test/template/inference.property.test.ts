@@ -63,7 +63,9 @@ const flowArbitrary: fc.Arbitrary<FlowSpec> = fc
     const consumed = [...new Set(functions.flatMap((fn) => fn.input))];
     const streams = streamPicks.map((n) => consumed[n % consumed.length]);
     if (strayStream !== null) streams.push(strayStream);
-    const placed = TYPES.filter((_, i) => placedMask[i] > 0);
+    // Only types the flow uses are placed: a declared type nothing uses is an error of its own.
+    const used = new Set([...streams, ...functions.flatMap((fn) => [...fn.input, ...fn.output])]);
+    const placed = TYPES.filter((type, i) => placedMask[i] > 0 && used.has(type));
     const spec: FlowSpec = {
       name: 'prop',
       streams: Object.fromEntries(streams.map((type, i) => [`s${i}`, { type }])),
