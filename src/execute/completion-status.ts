@@ -1,3 +1,5 @@
+import type { DriftEvent } from '../profiler/drift.js';
+import type { LiveDcp } from '../profiler/live-window.js';
 import type { Rpr } from '../predictor/rpr.js';
 
 /** What one node really did and used during a run, next to what it was given. */
@@ -78,7 +80,11 @@ export interface CompletionStatus {
         stopped_by: 'signal' | 'idle' | 'max_records' | 'failure';
         /** Messages of the group not acknowledged at the end (pending + unread); null if unknown. */
         lag: number | null;
+        /** The real-time DCP of what the run read: the last 60 s and everything. */
+        dcp?: LiveDcp;
       }
     >;
+    /** Drift events: the live window moved away from the DCP the RPRs were made from. */
+    drift: DriftEvent[];
   };
 }

@@ -19,6 +19,8 @@ import { completionStatus, DEFAULT_MAX_DEAD_LETTER_RATIO } from './completion-bu
 import { planGroups } from './plan.js';
 import { feedSource, type FeederStats } from './push-feeder.js';
 import { LiveCommit } from './live-commit.js';
+import { LiveMonitor } from './live-monitor.js';
+import type { Dcp } from '../profiler/dcp.js';
 import { feedLive, type LiveBudget, type LiveFeederStats, type LiveLimits } from './live-feeder.js';
 import { DEFAULT_STALL_TIMEOUT_MS, preciseNow, ResourceSession } from './resource-session.js';
 import { SinkFiles } from './sinks.js';
@@ -81,6 +83,8 @@ export interface ExecutionRequest {
    * finishes what is in flight, writes every output, acknowledges, and succeeds).
    */
   live?: LiveLimits;
+  /** The DCP per stream the RPRs were made from: a live run reports drift away from it. */
+  baseline_dcps?: Record<string, Dcp>;
 }
 
 /** Where resources come from. */
@@ -199,6 +203,33 @@ export async function executeDataflow(
     const runs = sessions.map((s) => s.run());
     const feeders = new Map<string, FeederStats>();
     const commit = sources.some((s) => s.live) ? new LiveCommit(sessions, sinks) : null;
+    const monitor =
+      commit === null
+        ? null
+        : new LiveMonitor(
+            sources
+              .filter((s) => s.live)
+              .map((s) => ({
+                stream: s.stream,
+                ...(request.baseline_dcps?.[s.stream] !== undefined
+                  ? { baseline: request.baseline_dcps[s.stream] }
+                  : {}),
+              })),
+            flow.spec.functions.flatMap((f) => (f.key === undefined ? [] : [f.key])),
+          );
+    // About once a second: the live window per stream and any new drift, to the front door.
+    const ticker =
+      monitor === null
+        ? undefined
+        : setInterval(() => {
+            const { streams, drift } = monitor.tick();
+            env.onEvent?.('live', {
+              streams,
+              drift,
+              acknowledged: commit!.acknowledged,
+              unacknowledged: commit!.unacknowledged,
+            });
+          }, 1000);
     const feeding = feedPushSources(sources, sessions, request.rate, feeders, sinks, {
       flow: flow.template.name,
       commit,
@@ -206,8 +237,13 @@ export async function executeDataflow(
       budget: { read: 0 },
       ...(env.signal !== undefined ? { signal: env.signal } : {}),
       ...(env.onLiveBatch !== undefined ? { onBatch: env.onLiveBatch } : {}),
+      ...(monitor !== null ? { monitor } : {}),
     });
-    const settled = await Promise.allSettled([...runs, feeding]);
+    const settled = await Promise.allSettled([...runs, feeding]).finally(() => {
+      clearInterval(ticker);
+      // A last look, so a run shorter than a tick is compared with its baseline too.
+      monitor?.tick();
+    });
     let failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure !== undefined) for (const s of sessions) s.cancel();
     if (commit !== null) {
@@ -292,7 +328,9 @@ export async function executeDataflow(
         unacknowledged: commit.unacknowledged,
         commits: commit.commits,
         sources: {},
+        drift: monitor!.drift,
       };
+      const liveDcps = monitor!.dcps();
       for (const source of sources.filter((s) => s.live)) {
         const stats = feeders.get(source.node_id) as LiveFeederStats | undefined;
         if (stats === undefined) continue;
@@ -303,6 +341,7 @@ export async function executeDataflow(
           malformed: stats.malformed.length,
           stopped_by: stats.stopped_by,
           lag: stats.lag,
+          ...(liveDcps[source.stream] !== undefined ? { dcp: liveDcps[source.stream] } : {}),
         };
       }
       status.live = live;
@@ -455,6 +494,7 @@ async function feedPushSources(
     budget: LiveBudget;
     signal?: AbortSignal;
     onBatch?: (source: string, records: number, bytes: number) => void;
+    monitor?: LiveMonitor;
   },
 ): Promise<void> {
   const counts = new Map<ResourceSession, Record<string, number>>();
@@ -482,6 +522,9 @@ async function feedPushSources(
             ...(live.signal !== undefined ? { signal: live.signal } : {}),
             ...(live.onBatch !== undefined
               ? { onBatch: (n: number, b: number) => live.onBatch!(source.stream, n, b) }
+              : {}),
+            ...(live.monitor !== undefined
+              ? { observe: (items) => live.monitor!.observe(source.stream, items) }
               : {}),
           });
           feeders.set(source.node_id, fed);

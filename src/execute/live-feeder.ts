@@ -1,4 +1,5 @@
 import { openLiveSource } from '../sources/live/open-live.js';
+import type { LiveItem } from '../sources/live/live-source.js';
 import { parseLiveUrl } from '../sources/live/live-url.js';
 import { DEAD_LETTER_TYPE } from '../worker/dataplane/thread-messages.js';
 import type { LiveCommit } from './live-commit.js';
@@ -55,6 +56,8 @@ export async function feedLive(options: {
   signal?: AbortSignal;
   batchSize?: number;
   onBatch?: (records: number, bytes: number) => void;
+  /** Sees every batch read (the live profile). */
+  observe?: (items: readonly LiveItem[]) => void;
 }): Promise<LiveFeederStats> {
   const batchSize = options.batchSize ?? 1000;
   const kind = parseLiveUrl(options.input).kind;
@@ -123,6 +126,7 @@ export async function feedLive(options: {
         records.push(item.record);
         positions.push(item.line);
       }
+      options.observe?.(batch.items);
       options.onBatch?.(batch.items.length, bytes);
       stats.busy_ms += performance.now() - now;
       await options.commit.enter();

@@ -31,6 +31,23 @@ export function formatStatus(status: CompletionStatus): string {
     lines.push(
       `  error ${status.error.code}${status.error.node_id ? ` at node "${status.error.node_id}"` : ''}: ${status.error.message}`,
     );
+  if (status.live !== undefined) {
+    const live = status.live;
+    lines.push(
+      `  live: ${num(live.acknowledged)} messages acknowledged in ${num(live.commits)} commits${live.unacknowledged > 0 ? `, ${num(live.unacknowledged)} left unacknowledged (redelivered to the next run of the group)` : ''}`,
+    );
+    for (const [stream, s] of Object.entries(live.sources))
+      lines.push(
+        `    ${stream}: ${s.url} group ${s.group}: ${num(s.messages)} read (${num(s.malformed)} malformed), stopped by ${s.stopped_by}, lag ${s.lag === null ? '—' : num(s.lag)}` +
+          (s.dcp === undefined
+            ? ''
+            : `; last ${num(s.dcp.window_ms / 1000)} s: ${num(s.dcp.window.volume.records_per_second, 1)} records/s, ${num(s.dcp.window.volume.avg_record_size)} B/record`),
+      );
+    for (const d of live.drift)
+      lines.push(
+        `    drift ${d.stream} ${d.kind}${d.field !== undefined ? ` (${d.field})` : ''}: ${JSON.stringify(d.baseline)} -> ${JSON.stringify(d.live)} at ${d.at}`,
+      );
+  }
   const totalS = Math.max(t.total_ms / 1000, 1e-9);
   const rows = [
     ['node', 'in', 'out', 'dead', 'cpu s', 'µs/rec', 'cores used/RPR', 'peak MiB/RPR', 'rec/s'],

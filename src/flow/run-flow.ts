@@ -182,6 +182,7 @@ export async function runFlow(
           ...(options.stores !== undefined ? { stores: options.stores } : {}),
           ...(options.stateStore !== undefined ? { state_store: options.stateStore } : {}),
           ...(options.live !== undefined ? { live: options.live } : {}),
+          baseline_dcps: dcps,
         },
         {
           provider,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
 import { openLiveSource } from '../../src/sources/live/open-live.js';
+import { profile } from '../../src/profiler/profile.js';
 import { serviceAvailable } from '../helpers/services.js';
 import { atRate, natsStream, redisStreams, uniqueName } from '../helpers/live-streams.js';
 import { outputLines, runOnEngine, tempDir } from './run-helpers.js';
@@ -59,9 +60,14 @@ describe.skipIf(!hasNats)('a flow reading a JetStream stream', () => {
       const publishing = atRate(2000, n - 1000, (k) =>
         s.publish({ id: 1000 + k, user: `u${(1000 + k) % 7}`, n: 1000 + k }),
       );
+      // The DCP the RPRs were made from: smaller records without `n`, one user.
+      const baseline = await profile(
+        Array.from({ length: 500 }, (_, i) => ({ id: i, user: 'u0' })),
+      );
       const { status, outDir } = await runOnEngine(liveFlow(), provider, {
         inputs: { items: `${s.url}?group=g1` },
         live: { max_records: n + 1 },
+        baseline_dcps: { items: baseline },
       });
       await publishing;
       expect(status.outcome).toBe('succeeded');
@@ -72,6 +78,16 @@ describe.skipIf(!hasNats)('a flow reading a JetStream stream', () => {
           items: { group: 'g1', messages: n + 1, malformed: 1, stopped_by: 'max_records', lag: 0 },
         },
       });
+      // The real-time DCP saw every record, and the drift from the baseline was recorded.
+      expect(status.live!.sources.items.dcp!.cumulative.volume.records).toBe(n);
+      expect(status.live!.sources.items.dcp!.cumulative.malformed?.count).toBe(1);
+      const drift = status.live!.drift;
+      expect(drift).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ kind: 'new_fields', stream: 'items', live: ['n'] }),
+          expect.objectContaining({ kind: 'cardinality', field: 'user', baseline: 1, live: 7 }),
+        ]),
+      );
       const tagged = ids(path.join(outDir, 'Counted.jsonl')).sort((a, b) => a - b);
       expect(tagged).toEqual(Array.from({ length: n }, (_, i) => i));
       // Per user, the keyed count saw every record once, in stream order.
