@@ -1,7 +1,7 @@
 /**
  * `npm run bench:stream`: warmflow on a live NATS JetStream stream.
  *
- * 1. Latency: records published at a fixed rate (BENCH_RATE, default 2,000/s, for
+ * 1. Latency: records published at a fixed rate (BENCH_RATE, default 500/s, for
  *    BENCH_SECONDS, default 5 s) each carry their publish time; the flow maps them to a
  *    `nats` sink subject; a subscriber on it takes publish → sink p50/p99.
  * 2. Highest sustained rate: BENCH_RECORDS (default 100,000) records are stored first, then
@@ -24,7 +24,7 @@ import { connectNats } from '../src/sources/nats/nats-connection.js';
 import { loadFlow } from '../src/template/load-flow.js';
 
 const NATS = process.env.WARMFLOW_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
-const RATE = Number(process.env.BENCH_RATE ?? 2000);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
 
