@@ -94,12 +94,24 @@ describe.skipIf(!hasNats)('NATS JetStream source', () => {
     const s = await natsStream(name);
     cleanups.push(() => s.cleanup());
     const rate = 200;
-    const publishing = atRate(rate, rate * 5, (i) => s.publish({ i, user: `u${i % 17}` }));
+    // When each message was stored, as the publisher saw it: on a loaded machine the
+    // publisher can fall behind its clock, and the profile must report what really came.
+    const publishedAt: number[] = [];
+    const publishing = atRate(rate, rate * 5, async (i) => {
+      await s.publish({ i, user: `u${i % 17}` });
+      publishedAt.push(Date.now());
+    });
+    const from = Date.now();
     const live = await profileLive(s.url, { durationMs: 4000, from: 'now' });
+    const to = Date.now();
     await publishing;
+    const inWindow = publishedAt.filter((t) => t >= from && t <= to);
+    const published =
+      (inWindow.length - 1) / ((inWindow[inWindow.length - 1] - inWindow[0]) / 1000);
     expect(live.dcp.volume.rate_source).toBe('arrival');
     expect(live.dcp.volume.records).toBeGreaterThan(rate * 3);
-    expect(Math.abs(live.dcp.volume.records_per_second - rate) / rate).toBeLessThan(0.1);
+    expect(Math.abs(published - rate) / rate, 'the publisher kept its rate').toBeLessThan(0.2);
+    expect(Math.abs(live.dcp.volume.records_per_second - published) / published).toBeLessThan(0.1);
     expect(live.dcp.cardinality.user).toBe(17);
     // Nothing was consumed from anyone: a group reading afterwards gets everything.
     const source = await openLiveSource(s.url, { flow: 'f', stream: 's' });
