@@ -91,6 +91,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section id="cpu-section"><h2>CPU cores per node: predicted vs measured</h2><div id="cpu-chart"></div></section>
   <section id="memory-section"><h2>Memory (GB) per node: predicted vs measured</h2><div id="memory-chart"></div></section>
   <section id="pool-section"><h2>Warm pool over time</h2><div id="pool-chart"></div></section>
+  <section class="wide" id="policy-section"><h2>Keep-alive policy: decisions and reasons</h2><div id="policy" class="muted"></div><img id="policy-plot" src="/policy/tradeoff.svg" alt="cold starts against wasted memory per policy (npm run bench:policy)" width="720" height="440"></section>
   <section id="latency-section"><h2>Recent runs: request → first record, throughput</h2><div id="latency-chart"></div></section>
   <section class="wide" id="nodes-section"><h2>Nodes</h2><table id="nodes"></table></section>
 </main>

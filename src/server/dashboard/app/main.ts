@@ -9,6 +9,7 @@ import { Api, ApiError, forgetKey, resolveKey, storeKey } from './api.js';
 import { Charts } from './charts.js';
 import { renderDag, type DagreLike } from './dag-view.js';
 import { renderDcp, renderNodes, renderRun } from './panels.js';
+import { renderPolicy, type PolicyView } from './policy-panel.js';
 import {
   el,
   type ExecutionView,
@@ -50,10 +51,11 @@ async function refresh(): Promise<void> {
   if (api === undefined) return;
   let live = false;
   try {
-    const [{ flows }, { executions }, { samples }] = await Promise.all([
+    const [{ flows }, { executions }, { samples }, policy] = await Promise.all([
       api.get<{ flows: FlowSummary[] }>('/v1/flows'),
       api.get<{ executions: ExecutionView[] }>('/v1/executions'),
       api.get<{ samples: PoolSampleView[] }>('/v1/pools/timeline'),
+      api.get<PolicyView>('/v1/policy'),
     ]);
     // Default to the flow of the newest run, else the newest flow.
     const flowId = flows.some((f) => f.id === chosenFlow)
@@ -91,6 +93,7 @@ async function refresh(): Promise<void> {
     charts.nodes($('cpu-chart'), execution, 'cpu');
     charts.nodes($('memory-chart'), execution, 'memory');
     charts.pool($('pool-chart'), samples);
+    renderPolicy($('policy'), policy);
     charts.runs($('latency-chart'), runs);
     $('status').textContent =
       `${live ? 'live' : 'idle'} · updated ${new Date().toLocaleTimeString()}`;
