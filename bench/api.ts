@@ -9,6 +9,9 @@
  *             each 429 held up to 500 ms so a flooder cannot keep the event loop busy)
  *   unlimited + flooding tenant whose rate and in-flight quotas are effectively off (what
  *             fairness buys)
+ *   hostile   + a tenant with default quotas sending the requests that once took the server
+ *             down: JSON nested 20,000 deep, a YAML alias bomb, a ~900 KB flow aliasing one
+ *             string 99 times, records nested 100,000 deep; the must: its p99 within 2x alone
  *
  * The server and the flooding client each run in their own process so neither
  * shares an event loop with the quiet client that measures. Loopback only; every
@@ -39,6 +42,7 @@ interface Setup {
   quietKey: string;
   floodKey: string;
   unlimitedKey: string;
+  hostileKey: string;
   flowId: string;
 }
 
@@ -73,11 +77,50 @@ async function serverProcess(): Promise<void> {
     body: FLOW,
   });
   const flowId = ((await res.json()) as { id: string }).id;
-  process.send!({ url: running.url, quietKey, floodKey, unlimitedKey, flowId } satisfies Setup);
+  const hostileKey = await tenant('hostile');
+  process.send!({
+    url: running.url,
+    quietKey,
+    floodKey,
+    unlimitedKey,
+    hostileKey,
+    flowId,
+  } satisfies Setup);
   process.once('disconnect', () => void running.close().then(() => process.exit(0)));
 }
 
-async function floodProcess(url: string, key: string): Promise<void> {
+/** The bodies that once crashed or bloated the server, each sent in turn. */
+function hostileRequests(key: string): autocannon.Request[] {
+  const auth = { authorization: `Bearer ${key}` };
+  const yaml = { ...auth, 'content-type': 'application/yaml' };
+  const json = { ...auth, 'content-type': 'application/json' };
+  const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const name = String.fromCharCode(97 + i);
+    levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+  }
+  const big = 'y'.repeat(900_000);
+  const amplified = `${FLOW}x: &s "${big}"\ny: [${Array(99).fill('*s').join(', ')}]\n`;
+  return [
+    {
+      method: 'POST',
+      path: '/v1/flows',
+      headers: json,
+      body: '['.repeat(20_000) + ']'.repeat(20_000),
+    },
+    { method: 'POST', path: '/v1/flows', headers: yaml, body: levels.join('\n') },
+    { method: 'POST', path: '/v1/flows', headers: yaml, body: amplified },
+    {
+      method: 'POST',
+      path: '/v1/profiles',
+      headers: json,
+      body: '{"records":[' + '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000) + ']}',
+    },
+  ];
+}
+
+async function floodProcess(url: string, key: string, hostile: boolean): Promise<void> {
   const result = await autocannon({
     url: `${url}/v1/flows`,
     method: 'POST',
@@ -85,6 +128,7 @@ async function floodProcess(url: string, key: string): Promise<void> {
     duration: PHASE_SECONDS + 1,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/yaml' },
     body: FLOW,
+    ...(hostile ? { requests: hostileRequests(key) } : {}),
   });
   process.send!({
     requests: result.requests.total,
@@ -124,18 +168,27 @@ async function main(): Promise<void> {
   const server = self(['--serve']);
   try {
     const setup = await message<Setup>(server);
-    const p99 = { alone: [] as number[], flooded: [] as number[], unlimited: [] as number[] };
+    const p99 = {
+      alone: [] as number[],
+      flooded: [] as number[],
+      unlimited: [] as number[],
+      hostile: [] as number[],
+    };
     const shed: number[] = [];
     let quietErrors = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const alone = await quiet(setup);
       p99.alone.push(alone.latency.p99);
       quietErrors += alone.non2xx + alone.errors;
-      for (const phase of ['flooded', 'unlimited'] as const) {
+      for (const phase of ['flooded', 'unlimited', 'hostile'] as const) {
         const flooder = self([
-          '--flood',
+          phase === 'hostile' ? '--hostile' : '--flood',
           setup.url,
-          phase === 'flooded' ? setup.floodKey : setup.unlimitedKey,
+          phase === 'flooded'
+            ? setup.floodKey
+            : phase === 'hostile'
+              ? setup.hostileKey
+              : setup.unlimitedKey,
         ]);
         const floodDone = message<{ requests: number; non2xx: number }>(flooder);
         await new Promise((r) => setTimeout(r, 500)); // let the flood build up first
@@ -154,6 +207,11 @@ async function main(): Promise<void> {
     const alone = median(p99.alone);
     const flooded = median(p99.flooded);
     const unlimited = median(p99.unlimited);
+    const hostile = median(p99.hostile);
+    const alive = await fetch(`${setup.url}/healthz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     console.log(
       JSON.stringify({
         benchmark: 'api',
@@ -167,6 +225,9 @@ async function main(): Promise<void> {
         quiet_p99_ms_flooded_without_fairness_quotas: unlimited,
         ratio_without_fairness_quotas: Math.round((unlimited / Math.max(alone, 1e-3)) * 100) / 100,
         flood_shed_fraction: Math.round(median(shed) * 1000) / 1000,
+        quiet_p99_ms_hostile: hostile,
+        ratio_hostile: Math.round((hostile / Math.max(alone, 1e-3)) * 100) / 100,
+        server_alive_after_hostile: alive,
         quiet_errors: quietErrors,
       }),
     );
@@ -179,5 +240,6 @@ async function main(): Promise<void> {
 
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === '--serve') await serverProcess();
-else if (mode === '--flood') await floodProcess(rest[0], rest[1]);
+else if (mode === '--flood') await floodProcess(rest[0]!, rest[1]!, false);
+else if (mode === '--hostile') await floodProcess(rest[0]!, rest[1]!, true);
 else await main();

@@ -22,7 +22,8 @@ import { jsonErrorLog } from './json-log.js';
 import { PoolTimeline } from './pool-timeline.js';
 import type { PolicyKeeper } from '../policy/live/policy-keeper.js';
 import { ServerMetrics } from './server-metrics.js';
-import { TenantScopedMap } from './tenant-scoped-map.js';
+import type { RecordKind, RecordStore } from './record-store.js';
+import { TenantScopedMap, type PersistHooks } from './tenant-scoped-map.js';
 
 /** Everything the app is built from; each part is one of the small ports. */
 export interface AppDeps {
@@ -49,6 +50,11 @@ export interface AppOptions {
    * Retry-After); default 500 ms. 0 answers at once.
    */
   shedDelayMs?: number;
+  /**
+   * Where flows, profiles and executions are kept across restarts (the home database in
+   * `warmflow serve`); without it they live in memory only.
+   */
+  records?: RecordStore;
   /** Logs unexpected errors; default one JSON object a line on stderr ({@link jsonErrorLog}). */
   log?: (message: string, error: unknown) => void;
   /**
@@ -74,7 +80,8 @@ export interface ExecutionRecord {
   tenant: string;
   flow_id: string;
   template: string;
-  status: 'running' | CompletionStatus['outcome'];
+  /** `interrupted`: the server stopped while the run was in flight; `nodes` show what it had done. */
+  status: 'running' | 'interrupted' | CompletionStatus['outcome'];
   submitted_at: string;
   nodes: NodeProgress[];
   rprs: Rpr[] | null;
@@ -111,6 +118,41 @@ export interface AppState {
 
 /** Builds the state of a new app. */
 export function createAppState(deps: AppDeps, options: AppOptions = {}): AppState {
+  const store = options.records;
+  const persist = <T>(kind: RecordKind): PersistHooks<T> | undefined =>
+    store === undefined
+      ? undefined
+      : {
+          set: (tenant, id, value) => store.put(kind, tenant, id, value),
+          delete: (tenant, id) => store.delete(kind, tenant, id),
+        };
+  const flows = new TenantScopedMap<FlowRecord>({ persist: persist('flow') });
+  const profiles = new TenantScopedMap<ProfileRecord>({
+    maxPerTenant: 200,
+    persist: persist('profile'),
+  });
+  const executions = new TenantScopedMap<ExecutionRecord>({
+    maxPerTenant: 500,
+    persist: persist('execution'),
+  });
+  if (store !== undefined) {
+    for (const { tenant, id, value } of store.all<FlowRecord>('flow'))
+      flows.restore(tenant, id, value);
+    for (const { tenant, id, value } of store.all<ProfileRecord>('profile'))
+      profiles.restore(tenant, id, value);
+    for (const { tenant, id, value } of store.all<ExecutionRecord>('execution')) {
+      if (value.status === 'running') {
+        // The server died under this run: say so, keeping the progress it had reported.
+        value.status = 'interrupted';
+        value.error = {
+          code: 'E_INTERRUPTED',
+          message:
+            'the server stopped while this run was in flight; its nodes show what it had done. Run it again.',
+        };
+        executions.set(tenant, id, value);
+      } else executions.restore(tenant, id, value);
+    }
+  }
   return {
     deps,
     fileRoots: options.fileRoots ?? [process.cwd()],
@@ -122,9 +164,9 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
     slots: new ExecutionSlots(),
     ledger: new ResourceLedger(),
     requestSlots: new InFlightSlots('concurrent_requests'),
-    flows: new TenantScopedMap(),
-    profiles: new TenantScopedMap({ maxPerTenant: 200 }),
-    executions: new TenantScopedMap({ maxPerTenant: 500 }),
+    flows,
+    profiles,
+    executions,
     timeline: new PoolTimeline(),
     running: new Set(),
   };

@@ -6,6 +6,8 @@ import { resolveMechanism, type SandboxMechanism } from '../tenancy/sandbox.js';
 import { defaultAreas, type AppDeps, type AppOptions } from './app-state.js';
 import { createApp, type WarmflowApp } from './create-app.js';
 import { defaultDeps, type DefaultDepsOptions } from './wiring.js';
+import { homeDatabasePath } from '../home.js';
+import { RecordStore } from './record-store.js';
 
 /** Options of {@link createServer} / {@link startServer}. */
 export interface ServerOptions extends AppOptions {
@@ -75,7 +77,9 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
       })
     : undefined;
   const deps = { ...defaults?.deps, ...given, tenancy } as AppDeps;
-  const built = createApp(deps, { ...options, fileRoots, areas });
+  // Flows, profiles and runs outlive the process in the home database (or `databasePath`).
+  const records = options.records ?? new RecordStore(options.databasePath ?? homeDatabasePath());
+  const built = createApp(deps, { ...options, fileRoots, areas, records });
   const sampler = setInterval(() => {
     if (built.state.running.size === 0) return;
     for (const tenant of built.state.timeline.tenants()) {
@@ -96,6 +100,7 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
       await defaults?.close();
       await options.catalogue?.close();
       if (ownTenancy && tenancy instanceof TenancyStore) tenancy.close();
+      if (options.records === undefined) records.close();
     },
   };
 }

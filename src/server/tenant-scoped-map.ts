@@ -5,11 +5,22 @@
  */
 export class TenantScopedMap<T> {
   readonly #byTenant = new Map<string, Map<string, T>>();
-  readonly #config: Readonly<{ maxPerTenant: number }>;
+  readonly #config: Readonly<{ maxPerTenant: number; persist: PersistHooks<T> | undefined }>;
 
-  /** `maxPerTenant` bounds memory; the oldest entries go first. */
-  constructor(options: { maxPerTenant?: number } = {}) {
-    this.#config = Object.freeze({ maxPerTenant: options.maxPerTenant ?? 1000 });
+  /**
+   * `maxPerTenant` bounds memory; the oldest entries go first. `persist` is told of
+   * every set and delete (evictions included), so the map can be rebuilt after a restart.
+   */
+  constructor(options: { maxPerTenant?: number; persist?: PersistHooks<T> } = {}) {
+    this.#config = Object.freeze({
+      maxPerTenant: options.maxPerTenant ?? 1000,
+      persist: options.persist,
+    });
+  }
+
+  /** Puts back an entry read from storage, without telling `persist`. */
+  restore(tenant: string, id: string, value: T): void {
+    this.#put(tenant, id, value);
   }
 
   get(tenant: string, id: string): T | undefined {
@@ -17,6 +28,11 @@ export class TenantScopedMap<T> {
   }
 
   set(tenant: string, id: string, value: T): void {
+    this.#config.persist?.set(tenant, id, value);
+    this.#put(tenant, id, value);
+  }
+
+  #put(tenant: string, id: string, value: T): void {
     let entries = this.#byTenant.get(tenant);
     if (entries === undefined) {
       entries = new Map();
@@ -26,10 +42,12 @@ export class TenantScopedMap<T> {
     while (entries.size > this.#config.maxPerTenant) {
       const oldest = entries.keys().next().value as string;
       entries.delete(oldest);
+      this.#config.persist?.delete(tenant, oldest);
     }
   }
 
   delete(tenant: string, id: string): boolean {
+    this.#config.persist?.delete(tenant, id);
     return this.#byTenant.get(tenant)?.delete(id) ?? false;
   }
 
@@ -37,4 +55,10 @@ export class TenantScopedMap<T> {
   list(tenant: string): T[] {
     return [...(this.#byTenant.get(tenant)?.values() ?? [])];
   }
+}
+
+/** Where a {@link TenantScopedMap} writes through to. */
+export interface PersistHooks<T> {
+  set(tenant: string, id: string, value: T): void;
+  delete(tenant: string, id: string): void;
 }

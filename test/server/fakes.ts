@@ -60,7 +60,6 @@ export class FakePredictor implements PredictorPort {
 
 export class FakePools implements PoolsPort {
   readonly #pools = new Map<string, PoolView>();
-  #next = 0;
   /** How long provisioning takes (a real pool starts processes): lets requests overlap. */
   delayMs = 0;
   async preProvision({
@@ -68,7 +67,8 @@ export class FakePools implements PoolsPort {
     flow,
     rprs,
   }: Parameters<PoolsPort['preProvision']>[0]): Promise<PoolView> {
-    const id = `pool_${++this.#next}`;
+    // As the real pools: one per (tenant, template); asking again replaces it.
+    const id = `pool_${tenant}_${flow.template.name}`;
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const pool: PoolView = {
       id,

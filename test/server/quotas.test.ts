@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { makeHarness } from './harness.js';
+import { FLOW_YAML, makeHarness } from './harness.js';
+
+/** The same flow under another template name (a template has one pool). */
+const named = (name: string) => FLOW_YAML.replace('name: clicks', `name: ${name}`);
 
 /** One test per quota: exceeding it is a 429 or 413 naming it, and other tenants are untouched. */
 describe('server: quotas', () => {
@@ -21,7 +24,10 @@ describe('server: quotas', () => {
     const a = await h.tenant('a', { memory_gb: 6 });
     const flow = await h.flow(a.key);
     expect((await h.call('POST', '/v1/pools', a.key, { flow_id: flow })).status).toBe(201);
-    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: flow });
+    // Asking again for the same template replaces its pool: not counted twice.
+    expect((await h.call('POST', '/v1/pools', a.key, { flow_id: flow })).status).toBe(201);
+    const other = await h.flow(a.key, named('other'));
+    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: other });
     expect([res.status, res.json.error.quota, res.json.error.limit]).toEqual([429, 'memory_gb', 6]);
   });
 
@@ -45,7 +51,11 @@ describe('server: quotas', () => {
         })
       ).status,
     ).toBe(201);
-    const res = await h.call('POST', '/v1/pools', a.key, { flow_id: flow, rprs: [rpr('enrich')] });
+    const other = await h.flow(a.key, named('other'));
+    const res = await h.call('POST', '/v1/pools', a.key, {
+      flow_id: other,
+      rprs: [rpr('enrich')],
+    });
     expect([res.status, res.json.error.quota]).toEqual([429, 'warm_resources']);
   });
 
@@ -175,9 +185,11 @@ describe('server: quotas', () => {
     const h = makeHarness({ cores: 1, memoryGb: 0.25 });
     h.pools.delayMs = 20;
     const a = await h.tenant('a', { cores: 4, concurrent_requests: 20, request_burst: 1000 });
-    const flow = await h.flow(a.key);
+    const flows = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => h.flow(a.key, named(`t${i}`))),
+    );
     const answers = await Promise.all(
-      Array.from({ length: 10 }, () => h.call('POST', '/v1/pools', a.key, { flow_id: flow })),
+      flows.map((flow) => h.call('POST', '/v1/pools', a.key, { flow_id: flow })),
     );
     expect(answers.filter((r) => r.status === 201)).toHaveLength(2);
     expect(answers.filter((r) => r.status === 429).map((r) => r.json.error.quota)).toEqual(

@@ -75,6 +75,20 @@ describe('the CLI against a running server (--server, WARMFLOW_API_KEY)', () => 
     expect(runs.map((r) => r.template)).toContain('clickstream');
   });
 
+  it("pool status and pool down --server see and release the key tenant's pools", async () => {
+    const flow = path.join(repo, 'examples/clickstream/flow.yaml');
+    const run = await cli('run', flow, '--json', '--server', server.url);
+    expect(run.code).toBe(0);
+    const status = await cli('pool', 'status', '--json', '--server', server.url);
+    expect(status.code).toBe(0);
+    const pools = JSON.parse(status.out) as Array<{ template: string; tenant: string }>;
+    expect(pools.map((p) => p.template)).toContain('clickstream');
+    const down = await cli('pool', 'down', flow, '--json', '--server', server.url);
+    expect([down.code, JSON.parse(down.out).released]).toEqual([0, 1]);
+    const after = await cli('pool', 'status', '--json', '--server', server.url);
+    expect(JSON.parse(after.out)).toEqual([]);
+  });
+
   it('refuses --server without a key, and flags that only work locally', async () => {
     const key = process.env.WARMFLOW_API_KEY;
     delete process.env.WARMFLOW_API_KEY;

@@ -135,4 +135,65 @@ describe('a real `warmflow serve` process', () => {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   });
+
+  it('after kill -9 a restart keeps flows, profiles and runs; the run in flight is interrupted, with what it had done', async () => {
+    const first = await startServe(home, scratch);
+    children.push(first.child);
+    const tenant = await api(first.url, ADMIN, 'POST', '/v1/tenants', { name: 'restart' });
+    const key = tenant.json.api_key as string;
+    const flow = await api(
+      first.url,
+      key,
+      'POST',
+      `/v1/flows?file=${encodeURIComponent(path.join(flowDir, 'flow.yaml'))}`,
+      'name: modes\nstreams:\n  items: { type: Item }\nfunctions:\n  - { name: slow, module: ./fns.mjs, input: [Item], output: [Out] }\n',
+      'application/yaml',
+    );
+    expect(flow.status).toBe(201);
+    const profile = await api(first.url, key, 'POST', '/v1/profiles', {
+      flow_id: flow.json.id,
+      records: [{ n: 1 }, { n: 2 }],
+    });
+    expect(profile.status).toBe(201);
+    const done = await api(first.url, key, 'POST', '/v1/executions?wait=true', {
+      flow_id: flow.json.id,
+      records: [{ n: 3 }],
+    });
+    expect(done.json.status).toBe('succeeded');
+    const inFlight = await api(first.url, key, 'POST', '/v1/executions', {
+      flow_id: flow.json.id,
+      records: [{ n: 1 }, { n: 2, wait: 15_000 }],
+    });
+    expect(inFlight.status).toBe(202);
+    // Let it start, then kill the server without any chance to clean up.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+
+    const second = await startServe(home, scratch);
+    children.push(second.child);
+    expect((await api(second.url, key, 'GET', `/v1/flows/${flow.json.id}`)).status).toBe(200);
+    const kept = await api(second.url, key, 'GET', `/v1/profiles/${profile.json.id}`);
+    expect([kept.status, kept.json.dcp.volume.records]).toEqual([200, 2]);
+    const after = await api(second.url, key, 'GET', `/v1/executions/${inFlight.json.id}`);
+    expect([after.status, after.json.status, after.json.error?.code]).toEqual([
+      200,
+      'interrupted',
+      'E_INTERRUPTED',
+    ]);
+    expect(after.json.nodes.length).toBeGreaterThan(0);
+    expect((await api(second.url, key, 'GET', `/v1/executions/${done.json.id}`)).json.status).toBe(
+      'succeeded',
+    );
+    const history = await api(second.url, key, 'GET', '/v1/history');
+    expect(history.json.interrupted.map((e: { id: string }) => e.id)).toEqual([inFlight.json.id]);
+    // The flow still runs after the restart.
+    const again = await api(second.url, key, 'POST', '/v1/executions?wait=true', {
+      flow_id: flow.json.id,
+      records: [{ n: 4 }],
+    });
+    expect(again.json.status).toBe('succeeded');
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+  });
 });

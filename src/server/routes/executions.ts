@@ -115,6 +115,7 @@ async function startExecution(
     slot();
   };
   state.executions.set(tenant.id, record.id, record);
+  let persistedAt = Date.now();
   const run = state.deps.executor
     .execute({
       execution_id: record.id,
@@ -126,6 +127,12 @@ async function startExecution(
       records: body.records,
       onProgress: (nodes) => {
         record.nodes = nodes;
+        // Written through (at most once a second), so a restart shows what the run had done.
+        const now = Date.now();
+        if (now - persistedAt >= 1000) {
+          persistedAt = now;
+          state.executions.set(tenant.id, record.id, record);
+        }
       },
     })
     .then(
@@ -152,6 +159,7 @@ async function startExecution(
       },
     )
     .finally(async () => {
+      state.executions.set(tenant.id, record.id, record);
       release();
       state.running.delete(run);
       try {

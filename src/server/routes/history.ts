@@ -12,7 +12,8 @@ export function registerHistoryRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
       method: 'get',
       path: '/v1/history',
       tags: ['history'],
-      summary: "The tenant's past runs, newest first",
+      summary:
+        "The tenant's past runs, newest first, and the runs a server stop interrupted (`interrupted`)",
       request: { query: HistoryQuery },
       responses: { 200: ok('runs'), ...errors(400, 401, 403, 429) },
     }),
@@ -25,8 +26,16 @@ export function registerHistoryRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
       };
       if (template !== undefined) filter.template = template;
       const runs = await state.deps.history.runs(filter);
+      // Runs the server died under never completed, so they are not among the recorded runs;
+      // they are listed beside them with what they had done.
+      const interrupted = state.executions
+        .list(tenant.id)
+        .filter(
+          (e) => e.status === 'interrupted' && (template === undefined || e.template === template),
+        )
+        .reverse();
       // Belt and braces: a history backend that ignored the filter must still not leak.
-      return c.json({ runs: runs.filter((run) => run.tenant === tenant.id) }, 200);
+      return c.json({ runs: runs.filter((run) => run.tenant === tenant.id), interrupted }, 200);
     },
   );
 }

@@ -52,9 +52,14 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       // Refused before anything starts: a tenant over quota never takes capacity from another.
       // Checked and provisioned as one admission, so concurrent requests cannot both fit.
       const pool = await state.ledger.exclusive(tenant.id, async () => {
+        // A template has one pool: asking again replaces what it holds, so its own
+        // resources are not counted twice.
+        const others = (await pools.list(tenant.id)).filter(
+          (p) => p.template !== flow.template.name,
+        );
         enforceResources(
           tenant.quotas,
-          addAmounts(heldBy(await pools.list(tenant.id)), state.ledger.reserved(tenant.id)),
+          addAmounts(heldBy(others), state.ledger.reserved(tenant.id)),
           chargeOf(flow.template, rprs),
         );
         return pools.preProvision({ tenant: tenant.id, flow, rprs });

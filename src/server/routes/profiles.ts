@@ -50,7 +50,10 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
         dcp,
       };
       state.profiles.set(tenant.id, profile.id, profile);
-      if (flow !== undefined) flow.profile_id = profile.id;
+      if (flow !== undefined) {
+        flow.profile_id = profile.id;
+        state.flows.set(tenant.id, flow.id, flow);
+      }
       return c.json(profile, 201);
     },
   );
