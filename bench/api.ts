@@ -240,6 +240,6 @@ async function main(): Promise<void> {
 
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === '--serve') await serverProcess();
-else if (mode === '--flood') await floodProcess(rest[0]!, rest[1]!, false);
-else if (mode === '--hostile') await floodProcess(rest[0]!, rest[1]!, true);
+else if (mode === '--flood') await floodProcess(rest[0], rest[1], false);
+else if (mode === '--hostile') await floodProcess(rest[0], rest[1], true);
 else await main();
