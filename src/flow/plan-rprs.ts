@@ -1,3 +1,4 @@
+import { WarmflowError } from '../errors.js';
 import type { HistoryStore } from '../history/history-store.js';
 import { fitGroupRprs } from '../execute/plan.js';
 import type { EngineCalibration } from '../predictor/calibration/engine-calibration.js';
@@ -48,12 +49,17 @@ export async function planRprs(options: PlanRprsOptions): Promise<PlannedRprs> {
   const { flow, dcp } = options;
   let rprs: Rpr[];
   let rprSource: RprSource = { basis: 'predictor' };
+  // GPUs come from the provider (the machine's, for local processes), never an assumed 0.
+  const capacity = await options.provider.capacity();
+  const gpus = Math.max(0, capacity.gpus - capacity.allocated.gpus);
+  requireGpus(flow, gpus);
   try {
     if (dcp === null) throw new Error('no profile of the input');
     rprs = (
       await predict({
         flow,
         dcp,
+        gpus,
         ...(options.dcps !== undefined ? { dcps: options.dcps } : {}),
         groups: options.groups,
         ...(options.calibrate !== undefined ? { calibrate: options.calibrate } : {}),
@@ -66,6 +72,8 @@ export async function planRprs(options: PlanRprsOptions): Promise<PlannedRprs> {
       })
     ).rprs;
   } catch (error) {
+    // A missing GPU is the user's to fix, not a reason to size the flow by the rule.
+    if (error instanceof WarmflowError && error.code === 'E_GPU_UNAVAILABLE') throw error;
     const reason = error instanceof Error ? error.message : String(error);
     rprSource = { basis: 'rule', reason };
     rprs = ruleRprs(flow.template, dcp?.volume.avg_record_size || 200).map((rpr) => ({
@@ -76,7 +84,6 @@ export async function planRprs(options: PlanRprsOptions): Promise<PlannedRprs> {
       },
     }));
   }
-  const capacity = await options.provider.capacity();
   return {
     rprs: fitGroupRprs(
       rprs,
@@ -85,4 +92,18 @@ export async function planRprs(options: PlanRprsOptions): Promise<PlannedRprs> {
     ),
     rpr_source: rprSource,
   };
+}
+
+/**
+ * Refuses a flow with functions marked `gpu: required` when the provider has fewer free
+ * GPUs (E_GPU_UNAVAILABLE, exit 2), in every front door that plans through here.
+ */
+export function requireGpus(flow: PlanRprsOptions['flow'], gpus: number): void {
+  const required = flow.spec.functions.filter((f) => f.gpu === 'required').map((f) => f.name);
+  if (required.length <= gpus) return;
+  throw new WarmflowError(
+    'E_GPU_UNAVAILABLE',
+    `${required.map((n) => `"${n}"`).join(', ')} require${required.length === 1 ? 's' : ''} a GPU; the provider offers ${gpus}`,
+    { hint: 'run on a provider with GPUs, or mark the function `gpu: optional`' },
+  );
 }

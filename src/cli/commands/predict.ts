@@ -1,3 +1,4 @@
+import { detectMachineCapacity } from '../../provision/local/machine-capacity.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -28,7 +29,7 @@ interface PredictFlags {
   engine: boolean;
   sample: string;
   prices?: string;
-  gpus: string;
+  gpus?: string;
   tenant?: string;
   targetUtilisation: string;
   coreStep: string;
@@ -67,7 +68,7 @@ export function registerPredict(program: Command): void {
       '--prices <file>',
       'JSON price table: {cpu_core_hour, memory_gib_hour, gpu_hour, currency}',
     )
-    .option('--gpus <n>', 'GPUs the provider offers', '0')
+    .option('--gpus <n>', "GPUs the provider offers (default: this machine's)")
     .option('--tenant <tenant>', 'learn only from this tenant’s runs')
     .option('--target-utilisation <u>', 'CPU share a node may keep busy, in (0, 1]', '0.7')
     .option('--core-step <step>', 'smallest core step the provider allocates (1 or 0.5)', '1')
@@ -93,7 +94,10 @@ export function registerPredict(program: Command): void {
           dcp,
           // Sized as `warmflow run` places them: one resource per connected group.
           groups: planGroups(flow.template),
-          gpus: number(flags.gpus, '--gpus', 0),
+          gpus:
+            flags.gpus === undefined
+              ? (await detectMachineCapacity()).gpus
+              : number(flags.gpus, '--gpus', 0),
           targetUtilisation: number(flags.targetUtilisation, '--target-utilisation', 0.01),
           coreStep: number(flags.coreStep, '--core-step', 0.01),
         };
