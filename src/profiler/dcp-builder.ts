@@ -76,16 +76,22 @@ function fieldProfile(
     types,
     inferred_type: inferred,
     distinct: {
-      estimate: Math.round(field.hll.estimate()),
+      // An estimate above the values seen is impossible: cap it at the non-null count.
+      estimate: Math.min(Math.round(field.hll.estimate()), field.present - field.nulls),
       exact: field.hll.exact,
       relative_error: round(field.hll.relativeError, 6),
     },
   };
   const numbers = field.integers + field.floats;
-  if (numbers > 0 && field.dd !== undefined) {
+  // Numeric statistics describe numeric fields only: a title field with a few numeric
+  // titles is a string field, and its statistics are string lengths.
+  const numeric = inferred === 'integer' || inferred === 'float';
+  if (numeric && numbers > 0 && field.dd !== undefined) {
     const quantiles: Record<string, number> = {};
     for (const [name, q] of QUANTILES) {
-      quantiles[name] = Math.min(field.numMax, Math.max(field.numMin, field.dd.quantile(q)));
+      const value = Math.min(field.numMax, Math.max(field.numMin, field.dd.quantile(q)));
+      // The sketch interpolates; a field of integers has integer quantiles.
+      quantiles[name] = field.floats === 0 ? Math.round(value) : value;
     }
     profile.numeric = {
       min: field.numMin,

@@ -174,3 +174,19 @@ describe('adapters', () => {
     expect((error as WarmflowError).code).toBe('E_SOURCE_UNSUPPORTED');
   });
 });
+
+describe('profile numbers a user checks (movies.json)', () => {
+  it('string fields with a few numeric values show string statistics; integer fields integer quantiles; distinct within non-null', async () => {
+    const dcp = await profile(join(vega, 'movies.json'));
+    const title = dcp.fields['Title'];
+    expect(title.inferred_type).toBe('string');
+    expect(title.types.integer ?? 0).toBeGreaterThan(0); // numeric titles such as 1776
+    expect(title.numeric).toBeUndefined();
+    expect(title.string_length).toBeDefined();
+    const budget = dcp.fields['Production Budget'];
+    expect(budget.inferred_type).toBe('integer');
+    for (const q of Object.values(budget.numeric!.quantiles)) expect(Number.isInteger(q)).toBe(true);
+    for (const field of Object.values(dcp.fields))
+      expect(field.distinct.estimate).toBeLessThanOrEqual(field.present - field.nulls);
+  });
+});
