@@ -1,9 +1,26 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { WarmflowError, ValidationError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 
 /** Exit codes: 0 ok, 1 the job failed, 2 invalid input (flow, request, flags), 3 internal error. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, internal: 3 } as const;
+
+/** The version in warmflow's package.json (two folders up from src/cli or dist/src/cli). */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'warmflow' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // not at this level: try the next
+    }
+  }
+  return 'unknown';
+}
 
 /** Builds the `warmflow` program; exported so tests can drive it in-process. */
 export function buildProgram(): Command {
@@ -12,6 +29,7 @@ export function buildProgram(): Command {
       'Dataflows that start instantly: infer the template, profile the data, predict ' +
         'per-node resources, keep them warm, run on request.',
     )
+    .version(packageVersion(), '-V, --version', 'print the version of warmflow')
     .option('--verbose', 'print stack traces and debug detail', false)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -63,3 +63,15 @@ describe('warmflow run', () => {
     expect(io.err()).toMatch(/--rate -5/);
   });
 });
+
+describe('warmflow --version', () => {
+  it("prints package.json's version and exits 0", async () => {
+    const io = capture();
+    const code = await main(['node', 'warmflow', '--version']);
+    expect(code).toBe(0);
+    const { version } = JSON.parse(
+      (await import('node:fs')).readFileSync(path.join(repo, 'package.json'), 'utf8'),
+    ) as { version: string };
+    expect(io.out().trim()).toBe(version);
+  });
+});
