@@ -126,6 +126,23 @@ export function completionStatus(input: {
     },
     records: { in: sourceIn, out: written, dead_lettered: dead },
     dead_letter_file: sinks.deadLetterFile,
+    outputs: flow.template.nodes
+      .filter((n) => n.kind === 'write')
+      .map((n) => {
+        const type = n.type ?? n.id.slice('write:'.length);
+        const records = nodes.find((c) => c.node_id === n.id)?.records_in ?? 0;
+        if (n.data_store === undefined)
+          return { type, node_id: n.id, records, file: sinks.fileFor(type) };
+        const kind = flow.spec.stores?.[n.data_store]?.kind;
+        return {
+          type,
+          node_id: n.id,
+          records,
+          store: n.data_store,
+          ...(kind !== undefined ? { store_kind: kind } : {}),
+          key_space: `type/${type}`,
+        };
+      }),
     nodes,
   };
   const error =

@@ -54,6 +54,19 @@ export interface CompletionStatus {
   };
   records: { in: number; out: number; dead_lettered: number };
   dead_letter_file: string | null;
+  /**
+   * Where every output type went, with counts: a store (its name and kind, and the key
+   * space `type/<T>` records are under) or a JSONL file (its path).
+   */
+  outputs?: Array<{
+    type: string;
+    node_id: string;
+    records: number;
+    store?: string;
+    store_kind?: string;
+    key_space?: string;
+    file?: string;
+  }>;
   nodes: NodeCompletion[];
   /**
    * Facts observed about the resources during the run that the predictor must learn

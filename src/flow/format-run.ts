@@ -66,6 +66,16 @@ export function formatStatus(status: CompletionStatus): string {
     ]);
   }
   lines.push('', table(rows));
+  if (status.outputs !== undefined && status.outputs.length > 0) {
+    lines.push('', '  outputs:');
+    for (const o of status.outputs)
+      lines.push(
+        `    ${o.type}: ${num(o.records)} records -> ` +
+          (o.file !== undefined
+            ? o.file
+            : `store "${o.store}"${o.store_kind !== undefined ? ` (${o.store_kind})` : ''}, key space ${o.key_space}`),
+      );
+  }
   const failing = status.nodes.filter((n) => n.first_error !== undefined);
   if (failing.length > 0) {
     lines.push('', '  dead letters, first error per node:');

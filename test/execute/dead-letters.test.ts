@@ -77,6 +77,15 @@ describe('dead letters decide the outcome', () => {
     const dead = status.nodes.find((n) => n.node_id === 'upper')!.dead_lettered;
     expect(dead).toBeGreaterThan(0);
     expect(dead).toBeLessThan(50);
+    // The summary says where every output went, with its count.
+    expect(status.outputs).toEqual([
+      {
+        type: 'Out',
+        node_id: 'write:Out',
+        records: movies.length - dead,
+        file: join(dir, 'upper-out', 'Out.jsonl'),
+      },
+    ]);
     const strict = await runCli(
       'run',
       flow,
