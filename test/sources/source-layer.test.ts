@@ -185,7 +185,8 @@ describe('profile numbers a user checks (movies.json)', () => {
     expect(title.string_length).toBeDefined();
     const budget = dcp.fields['Production Budget'];
     expect(budget.inferred_type).toBe('integer');
-    for (const q of Object.values(budget.numeric!.quantiles)) expect(Number.isInteger(q)).toBe(true);
+    for (const q of Object.values(budget.numeric!.quantiles))
+      expect(Number.isInteger(q)).toBe(true);
     for (const field of Object.values(dcp.fields))
       expect(field.distinct.estimate).toBeLessThanOrEqual(field.present - field.nulls);
   });
