@@ -36,6 +36,19 @@ function findTool(name: string): string | null {
   return null;
 }
 
+/** The system's programs and libraries, read-only: all a confined process sees of the host's `/`. */
+const SYSTEM_MOUNTS = [
+  '--ro-bind',
+  '/usr',
+  '/usr',
+  '--symlink',
+  'usr/bin',
+  '/bin',
+  '--symlink',
+  'usr/lib',
+  '/lib',
+] as const;
+
 let probed: { bwrap: string | null; works: boolean } | undefined;
 
 /** Whether bubblewrap is installed and can make namespaces on this machine (probed once). */
@@ -49,15 +62,7 @@ export function bwrapAvailable(): boolean {
           bwrap,
           [
             '--unshare-all',
-            '--ro-bind',
-            '/usr',
-            '/usr',
-            '--symlink',
-            'usr/bin',
-            '/bin',
-            '--symlink',
-            'usr/lib',
-            '/lib',
+            ...SYSTEM_MOUNTS,
             '--symlink',
             'usr/lib64',
             '/lib64',
@@ -153,15 +158,7 @@ export function confineCommand(
     '--unshare-cgroup-try',
     '--die-with-parent',
     '--new-session',
-    '--ro-bind',
-    '/usr',
-    '/usr',
-    '--symlink',
-    'usr/bin',
-    '/bin',
-    '--symlink',
-    'usr/lib',
-    '/lib',
+    ...SYSTEM_MOUNTS,
     '--proc',
     '/proc',
     '--dev',

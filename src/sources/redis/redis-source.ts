@@ -135,25 +135,33 @@ export async function openRedisSource(url: RedisSourceUrl, group: string): Promi
       await control.call('XACK', url.key, group, ...items.map((i) => i.position));
     },
   });
+  /** `XREADGROUP`: this consumer's own pending entries from `id` `0`, or new ones at `>`. */
+  const readGroup = async (
+    max: number,
+    id: '0' | '>',
+    block: Array<string | number> = [],
+  ): Promise<Entry[]> =>
+    entriesOf(
+      await reader.call(
+        'XREADGROUP',
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        max,
+        ...block,
+        'STREAMS',
+        url.key,
+        id,
+      ),
+    );
   return {
     label: url.label,
     group,
     maxInFlight: MAX_IN_FLIGHT,
     async next(max: number, waitMs: number): Promise<LiveBatch> {
       if (ownPending) {
-        const mine = entriesOf(
-          await reader.call(
-            'XREADGROUP',
-            'GROUP',
-            group,
-            consumer,
-            'COUNT',
-            max,
-            'STREAMS',
-            url.key,
-            '0',
-          ),
-        );
+        const mine = await readGroup(max, '0');
         if (mine.length > 0) return batch(toItems(mine));
         ownPending = false;
       }
@@ -172,21 +180,7 @@ export async function openRedisSource(url: RedisSourceUrl, group: string): Promi
         claimCursor = cursor;
         if (claimed.length > 0) return batch(toItems(claimed));
       }
-      const fresh = entriesOf(
-        await reader.call(
-          'XREADGROUP',
-          'GROUP',
-          group,
-          consumer,
-          'COUNT',
-          max,
-          'BLOCK',
-          Math.max(1, Math.round(waitMs)),
-          'STREAMS',
-          url.key,
-          '>',
-        ),
-      );
+      const fresh = await readGroup(max, '>', ['BLOCK', Math.max(1, Math.round(waitMs))]);
       return batch(toItems(fresh));
     },
     lag: () => groupLag(control, url.key, group),

@@ -90,15 +90,7 @@ export class ResourceRun {
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
     await sourceDone;
-    // Each round flushes every partial exchange batch and waits for its acks; records a
-    // round delivers may create more, so rounds repeat until one moves nothing.
-    for (;;) {
-      this.#activity = 0;
-      const drained = this.#expect('drained');
-      this.#pool.broadcast({ k: 'drain' });
-      await drained;
-      if (this.#activity === 0) break;
-    }
+    await this.#drainRounds();
     const finished = this.#expect('finished');
     this.#pool.broadcast({ k: 'finish' });
     await finished;
@@ -155,6 +147,17 @@ export class ResourceRun {
       k: 'barrier',
       counts: (request.counts ?? {}) as Record<string, number>,
     });
+    await this.#drainRounds();
+    const synced = this.#expect('synced');
+    this.#pool.broadcast({ k: 'sync' });
+    await synced;
+    if (!this.#done) this.#connection.reply(request, { committed: true });
+  }
+  /**
+   * Each round flushes every partial exchange batch and waits for its acks; records a
+   * round delivers may create more, so rounds repeat until one moves nothing.
+   */
+  async #drainRounds(): Promise<void> {
     for (;;) {
       this.#activity = 0;
       const drained = this.#expect('drained');
@@ -162,10 +165,6 @@ export class ResourceRun {
       await drained;
       if (this.#activity === 0) break;
     }
-    const synced = this.#expect('synced');
-    this.#pool.broadcast({ k: 'sync' });
-    await synced;
-    if (!this.#done) this.#connection.reply(request, { committed: true });
   }
 
   #onThread(index: number, message: FromThread): void {
