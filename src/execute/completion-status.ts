@@ -44,6 +44,12 @@ export interface CompletionStatus {
   error?: { code: string; message: string; node_id?: string };
   /** Whether resources came from the warm pool, on-demand, or both. */
   provisioning: 'warm' | 'on_demand' | 'mixed';
+  /**
+   * Present when a warm set was claimed for this execution but could not be used (its
+   * resources are not grouped as the execution places nodes): why, and that the execution
+   * ran on on-demand resources instead.
+   */
+  pool_note?: string;
   started_at: string;
   finished_at: string;
   timings: {

@@ -158,7 +158,11 @@ export async function executeDataflow(
   let claim =
     env.cold === true ? null : (env.pool?.claim(flow.template.name, tenant, version) ?? null);
   let placed: Placed[] | null = claim === null ? null : placeFromClaim(claim, groups);
+  // A claimed set this execution cannot place on is said in the status, never swapped for
+  // on-demand resources silently: a pool that is never used costs its capacity for nothing.
+  let poolNote: string | undefined;
   if (claim !== null && placed === null) {
+    poolNote = unusableClaimNote(claim, groups);
     await env.pool!.release(claim);
     claim = null;
   }
@@ -322,6 +326,7 @@ export async function executeDataflow(
           }));
     });
     if (events.length > 0) status.events = events;
+    if (poolNote !== undefined) status.pool_note = poolNote;
     if (commit !== null) {
       const live: NonNullable<CompletionStatus['live']> = {
         acknowledged: commit.acknowledged,
@@ -376,6 +381,16 @@ function stallTimeout(request: ExecutionRequest): number {
       `${from} must be a number of milliseconds (0 disables the stall watchdog), not ${JSON.stringify(from === 'WARMFLOW_STALL_TIMEOUT_MS' ? env : value)}`,
     );
   return value;
+}
+
+/** Why a claimed warm set fits none of the groups this execution places (see `planGroups`). */
+function unusableClaimNote(claim: Claim, groups: string[][]): string {
+  const held = claim.resources.map((r) => `[${r.rac.node_ids.join(', ')}]`).join(' ');
+  const wanted = groups.map((g) => `[${g.join(', ')}]`).join(' ');
+  return (
+    `the warm pool's set was not used: its resources hold ${held}, this execution places ` +
+    `${wanted}; it ran on on-demand resources (make the pool with the same placement groups)`
+  );
 }
 
 function placeFromClaim(claim: Claim, groups: string[][]): Placed[] | null {

@@ -27,6 +27,7 @@ export function formatStatus(status: CompletionStatus): string {
     `  request -> ready ${num(t.request_to_ready_ms, 1)} ms, -> first output record ${t.request_to_first_record_ms === null ? '—' : num(t.request_to_first_record_ms, 1) + ' ms'}, total ${num(t.total_ms, 0)} ms`,
     `  records in ${num(status.records.in)}, out ${num(status.records.out)}, dead-lettered ${num(status.records.dead_lettered)}${status.dead_letter_file ? ` (${status.dead_letter_file})` : ''}`,
   ];
+  if (status.pool_note !== undefined) lines.push(`  note: ${status.pool_note}`);
   if (status.error)
     lines.push(
       `  error ${status.error.code}${status.error.node_id ? ` at node "${status.error.node_id}"` : ''}: ${status.error.message}`,

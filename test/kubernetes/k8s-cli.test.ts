@@ -97,8 +97,6 @@ describe('warmflow k8s manifests', () => {
       'NetworkPolicy',
       'Secret',
       'Pod',
-      'Pod',
-      'Pod',
     ]);
     for (const doc of docs) {
       const model = new MODELS[doc.kind](doc as never);
@@ -110,10 +108,9 @@ describe('warmflow k8s manifests', () => {
       expect(pod.spec!.containers[0].image).toBe('registry.example.com/wf:1');
       expect(pod.spec!.nodeSelector).toEqual({ pool: 'warm' });
     }
+    // The group's merged RPR: cores summed (1 + 2 + 1), memory summed (0.5 + 1 + 1 GB).
     expect(pods.map((p) => p.spec!.containers[0].resources!.limits)).toEqual([
-      { cpu: '1', memory: '512Mi' },
-      { cpu: '2', memory: '1Gi' },
-      { cpu: '1', memory: '1Gi' },
+      { cpu: '4', memory: '2560Mi' },
     ]);
     const quota = docs.find((d) => d.kind === 'ResourceQuota') as unknown as ResourceQuota;
     expect(quota.spec!.hard).toMatchObject({ 'limits.cpu': '8', pods: '10' });
@@ -130,7 +127,8 @@ describe('warmflow k8s manifests', () => {
     ]);
     expect(code).toBe(0);
     const objects = JSON.parse(stdout) as Array<{ kind: string; metadata: { namespace?: string } }>;
-    expect(objects.filter((o) => o.kind === 'Pod')).toHaveLength(3);
+    // One pod per placement group (the connected flow is one group).
+    expect(objects.filter((o) => o.kind === 'Pod')).toHaveLength(1);
     expect(objects.find((o) => o.kind === 'Pod')!.metadata.namespace).toMatch(
       /^warmflow-default-[0-9a-f]{6}$/,
     );

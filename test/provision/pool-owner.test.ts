@@ -52,7 +52,10 @@ describe('warmflow serve as pool owner, over the control socket', () => {
       sets: 1,
     });
     expect(up.template).toBe('pairs');
-    expect((up.racs as Rac[]).map((r) => r.node_id).sort()).toEqual(['double', 'upper']);
+    // One resource per placement group (the rule executions claim by), not per function.
+    expect((up.racs as Rac[]).map((r) => r.node_ids)).toEqual([
+      ['source:numbers', 'double', 'upper', 'write:U'],
+    ]);
 
     const { pools } = (await sendControl({ op: 'status' })) as unknown as { pools: PoolStatus[] };
     expect(pools).toHaveLength(1);
@@ -60,7 +63,7 @@ describe('warmflow serve as pool owner, over the control socket', () => {
       tenant: 'default',
       template: 'pairs',
       ready_sets: 1,
-      held: { resources: 2, cpu_cores: 0.5 },
+      held: { resources: 1, cpu_cores: 1 },
     });
 
     await expect(sendControl({ op: 'up', flow: flowFile, rprs: [rpr('double')] })).rejects.toThrow(

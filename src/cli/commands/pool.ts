@@ -65,7 +65,7 @@ export function registerPool(program: Command): void {
       .description('pre-provision warm resources for a flow from its RPRs and print their RACs')
       .argument('<flow>', 'flow file')
       .requiredOption('--rpr <file>', 'RPRs: a JSON array, or `warmflow predict --json` output')
-      .option('--sets <n>', 'ready sets to keep (one resource per function node each)', '1')
+      .option('--sets <n>', 'ready sets to keep (one resource per placement group each)', '1')
       .option(
         '--keep-alive <ms>',
         'release the pool after this long without use (0: never)',

@@ -7,7 +7,7 @@ export const TOKEN_PLACEHOLDER = 'generated-per-pool-at-provision-time';
 
 /**
  * The ProvisionRequests a warm pool sends a provider for one set of a flow: planned by the
- * pool's own `planResources` (one resource per function node, merged RPRs, WarmSpecs), so
+ * pool's own `planResources` (one resource per placement group, merged RPRs, WarmSpecs), so
  * `warmflow k8s manifests` prints what a live pool would make the provider apply.
  */
 export function flowProvisionRequests(

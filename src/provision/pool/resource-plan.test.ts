@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Rpr } from '../../predictor/rpr.js';
+import { planGroups } from '../../template/placement-groups.js';
 import { mergeRprs, planResources, type PoolFlow } from './resource-plan.js';
 
 const rpr = (
@@ -25,7 +26,10 @@ const flow: PoolFlow = {
       { id: 'b', kind: 'function' },
       { id: 'write:T', kind: 'write' },
     ],
-    edges: [],
+    edges: [
+      { from: 'source:s', to: 'a', type: 'S' },
+      { from: 'b', to: 'write:T', type: 'T' },
+    ],
     transactions: [],
   },
   functions: [
@@ -37,9 +41,14 @@ const flow: PoolFlow = {
 };
 
 describe('planResources', () => {
-  it('plans one resource per function node by default, with its module and stores', () => {
+  it('plans one resource per placement group by default, with its modules and stores', () => {
+    // The source and write nodes have no RPR here (a hand-written file): they ride along.
     const plans = planResources(flow, [rpr('a', 1, 1, 'db'), rpr('b', 0.5, 0.5)]);
-    expect(plans.map((p) => p.node_ids)).toEqual([['a'], ['b']]);
+    expect(plans.map((p) => p.node_ids)).toEqual(planGroups(flow.template));
+    expect(plans.map((p) => p.node_ids)).toEqual([
+      ['source:s', 'a'],
+      ['b', 'write:T'],
+    ]);
     expect(plans[0].warm.functions).toEqual([{ node_id: 'a', module: '/abs/a.ts', export: 'a' }]);
     expect(plans[0].warm.stores).toEqual({
       db: { kind: 'sqlite', path: '/flows/f/out/db.sqlite' },

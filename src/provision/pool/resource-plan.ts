@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ValidationError, type Problem } from '../../errors.js';
 import type { Rpr } from '../../predictor/rpr.js';
 import { flowVersion } from '../../template/flow-version.js';
+import { planGroups } from '../../template/placement-groups.js';
 import type { StoreSpec, Template, WorkerGrant } from '../../template/types.js';
 import type { WarmSpec } from '../provider.js';
 
@@ -48,18 +49,18 @@ export function mergeRprs(rprs: Rpr[]): Rpr {
 }
 
 /**
- * Plans one warm set: one resource per group (default: one per function node), each with its
- * merged RPR and the WarmSpec its worker loads before it is ready. Problems (an RPR missing for a
- * grouped node, a node in two groups, an unknown node, a function without module) are reported
- * together.
+ * Plans one warm set: one resource per group (default: the placement groups of `planGroups`,
+ * the rule executions claim by, so every front door's pool is claimable), each with its merged
+ * RPR and the WarmSpec its worker loads before it is ready. A source, read or write node without
+ * an RPR rides on its group's resource (the RPRs of `predict` include them; a hand-written file
+ * may size only the functions). Problems (an RPR missing for a function or for a whole group, a
+ * node in two groups, an unknown node, a function without module) are reported together.
  */
 export function planResources(flow: PoolFlow, rprs: Rpr[], groups?: string[][]): ResourcePlan[] {
   const problems: Problem[] = [];
   const nodes = new Map(flow.template.nodes.map((node) => [node.id, node]));
   const byNode = new Map(rprs.map((rpr) => [rpr.node_id, rpr]));
-  const chosen =
-    groups ??
-    flow.template.nodes.filter((node) => node.kind === 'function').map((node) => [node.id]);
+  const chosen = groups ?? planGroups(flow.template);
   const seen = new Set<string>();
   for (const [index, group] of chosen.entries()) {
     if (group.length === 0)
@@ -68,6 +69,12 @@ export function planResources(flow: PoolFlow, rprs: Rpr[], groups?: string[][]):
         message: `group ${index} is empty`,
         path: `groups[${index}]`,
       });
+    else if (group.every((id) => nodes.has(id) && !byNode.has(id)))
+      problems.push({
+        code: 'E_MISSING_RPR',
+        message: `no RPR for any node of group [${group.join(', ')}]`,
+        involves: [...group],
+      });
     for (const id of group) {
       if (!nodes.has(id))
         problems.push({
@@ -75,7 +82,7 @@ export function planResources(flow: PoolFlow, rprs: Rpr[], groups?: string[][]):
           message: `node "${id}" is not in template "${flow.template.name}"`,
           involves: [id],
         });
-      else if (!byNode.has(id))
+      else if (!byNode.has(id) && nodes.get(id)!.kind === 'function')
         problems.push({
           code: 'E_MISSING_RPR',
           message: `no RPR for node "${id}"`,
@@ -103,7 +110,7 @@ export function planResources(flow: PoolFlow, rprs: Rpr[], groups?: string[][]):
 
   const version = flowVersion(flow);
   return chosen.map((group) => {
-    const groupRprs = group.map((id) => byNode.get(id)!);
+    const groupRprs = group.map((id) => byNode.get(id)).filter((r): r is Rpr => r !== undefined);
     const storeNames = new Set(
       groupRprs.map((r) => r.data_store_instance).filter((s): s is string => s !== null),
     );

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executeDataflow } from '../../src/execute/execution-manager.js';
+import { planGroups } from '../../src/execute/plan.js';
+import { formatStatus } from '../../src/flow/format-run.js';
+import type { Rpr } from '../../src/predictor/rpr.js';
+import { LocalProvider } from '../../src/provision/local/local-provider.js';
+import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
+import { flowProvisionRequests } from '../../src/provision/kubernetes/flow-requests.js';
+import { loadFlow } from '../../src/template/load-flow.js';
+import type { LoadedFlow } from '../../src/template/load-flow.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+
+/** RPRs as a hand-written `--rpr` file gives them: the functions only. */
+function functionRprs(flow: LoadedFlow): Rpr[] {
+  return flow.template.nodes
+    .filter((n) => n.kind === 'function')
+    .map((n) => ({
+      node_id: n.id,
+      resource_type: 'CPU',
+      cpu_cores: 0.25,
+      memory_gb: 0.25,
+      gpu_enabled: false,
+      data_store_instance: null,
+    }));
+}
+
+describe('a warm pool made by any front door is claimed by the next execution', () => {
+  let scratch: string;
+  let provider: LocalProvider;
+  let flow: LoadedFlow;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'wf-pool-claim-'));
+    provider = new LocalProvider({
+      root: path.join(scratch, 'workers'),
+      capacity: { cpu_cores: 16, memory_gb: 16, gpus: 0 },
+    });
+    flow = await loadFlow(path.join(repo, 'examples/orders/flow.yaml'));
+  });
+  afterAll(async () => {
+    await provider.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const request = (name: string) => ({
+    flow,
+    rprs: functionRprs(flow),
+    tenant: 'claims',
+    out_dir: path.join(scratch, name),
+    stores: { ledger: { kind: 'sqlite' as const, path: path.join(scratch, `${name}.db`) } },
+  });
+
+  it('plans pools, executions and manifests by the same placement groups', () => {
+    const groups = planGroups(flow.template);
+    const manifests = flowProvisionRequests(flow, functionRprs(flow), 'claims');
+    expect(manifests.map((r) => r.node_ids)).toEqual(groups);
+  });
+
+  it('a pool made without naming groups (pool up, POST /v1/pools) is claimed warm', async () => {
+    const service = new PreProvisioningService({ provider });
+    try {
+      // What `warmflow pool up` (the control socket) and a server's pools call: no groups.
+      const racs = await service.preProvision({
+        flow,
+        rprs: functionRprs(flow),
+        tenant: 'claims',
+      });
+      const status = await executeDataflow(request('warm'), { provider, pool: service });
+      expect(status.error).toBeUndefined();
+      expect(status.provisioning).toBe('warm');
+      expect(status.pool_note).toBeUndefined();
+      const used = new Set(status.nodes.map((n) => n.resource_id).filter((id) => id !== null));
+      expect([...used].every((id) => racs.some((r) => r.resource_id === id))).toBe(true);
+      expect(formatStatus(status)).toContain('(warm pool)');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('a claimed set the execution cannot place on is reported, not silently replaced', async () => {
+    const service = new PreProvisioningService({ provider });
+    try {
+      // A pool planned one resource per function node (not the placement rule).
+      await service.preProvision({
+        flow,
+        rprs: flow.template.nodes.map((n) => ({ ...functionRprs(flow)[0], node_id: n.id })),
+        tenant: 'claims',
+        groups: flow.template.nodes.map((n) => [n.id]),
+      });
+      const status = await executeDataflow(request('cold'), { provider, pool: service });
+      expect(status.outcome).toBe('succeeded');
+      expect(status.provisioning).toBe('on_demand');
+      expect(status.pool_note).toMatch(/warm pool's set was not used/);
+      expect(formatStatus(status)).toContain(`note: ${status.pool_note}`);
+    } finally {
+      await service.close();
+    }
+  });
+});
