@@ -75,6 +75,55 @@ describe('the CLI against a running server (--server, WARMFLOW_API_KEY)', () => 
     expect(runs.map((r) => r.template)).toContain('clickstream');
   });
 
+  it('pool up --server (POST /v1/pools) makes the pool the next execution claims', async () => {
+    const flow = path.join(repo, 'examples/clickstream/flow.yaml');
+    await cli('pool', 'down', flow, '--server', server.url);
+    // A hand-written RPR file sizing the functions only, as a user would write it.
+    const rprFile = path.join(scratch, 'clickstream-rprs.json');
+    writeFileSync(
+      rprFile,
+      JSON.stringify(
+        ['parse', 'enrich', 'sessionize'].map((node_id) => ({
+          node_id,
+          resource_type: 'CPU',
+          cpu_cores: 0.25,
+          memory_gb: 0.25,
+          gpu_enabled: false,
+          data_store_instance: null,
+        })),
+      ),
+    );
+    const up = await cli('pool', 'up', flow, '--rpr', rprFile, '--json', '--server', server.url);
+    expect(up.err).toBe('');
+    expect(up.code).toBe(0);
+    const racs = JSON.parse(up.out) as Array<{ resource_id: string; node_ids: string[] }>;
+    expect(racs).toHaveLength(1);
+    const pools = JSON.parse((await cli('pool', 'status', '--json', '--server', server.url)).out);
+    const flowId = (pools as Array<{ template: string; flow_id: string }>).find(
+      (p) => p.template === 'clickstream',
+    )!.flow_id;
+    // The execution as POST /v1/executions takes it (run --server would first re-size the
+    // pool from its own prediction).
+    const response = await fetch(`${server.url}/v1/executions?wait=true`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${process.env.WARMFLOW_API_KEY}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ flow_id: flowId }),
+    });
+    expect(response.status).toBe(200);
+    const status = ((await response.json()) as { completion: unknown }).completion as {
+      provisioning: string;
+      pool_note?: string;
+      nodes: Array<{ resource_id: string | null }>;
+    };
+    expect(status.provisioning).toBe('warm');
+    expect(status.pool_note).toBeUndefined();
+    const used = new Set(status.nodes.map((n) => n.resource_id).filter((id) => id !== null));
+    expect([...used]).toEqual([racs[0].resource_id]);
+  });
+
   it("pool status and pool down --server see and release the key tenant's pools", async () => {
     const flow = path.join(repo, 'examples/clickstream/flow.yaml');
     const run = await cli('run', flow, '--json', '--server', server.url);
