@@ -110,6 +110,8 @@ describe('local provider + warm pool (real worker processes)', () => {
       flow: flow('pair'),
       rprs,
       tenant: 'default',
+      // Two resources per set (not the default one per placement group), to see one replaced.
+      groups: [['double'], ['upper']],
       sets: 1,
       keepAliveMs: 0,
     });
