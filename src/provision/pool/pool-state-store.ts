@@ -12,6 +12,13 @@ export interface PoolDefinition {
   sets: number;
   keep_alive_ms: number;
   created_at: string;
+  /**
+   * Warm-ups of this definition begun since it last succeeded (0 or absent: the last one
+   * succeeded). Counted before each attempt, so one a crash interrupted counts too.
+   */
+  attempts?: number;
+  /** Why the last attempt failed; null or absent when it succeeded. */
+  last_error?: string | null;
 }
 
 /** One resource a pool holds, with who holds it. */

@@ -4,7 +4,7 @@ import type { Rpr } from '../../predictor/rpr.js';
 import type { Provider } from '../provider.js';
 import type { Rac } from '../rac.js';
 import type { Claim } from './claim.js';
-import type { PoolStateStore } from './pool-state-store.js';
+import type { PoolDefinition, PoolStateStore } from './pool-state-store.js';
 import { planResources, type PoolFlow, type ResourcePlan } from './resource-plan.js';
 import { killStaleWorkers } from './stale-workers.js';
 import { WarmPool, type PoolStatus } from './warm-pool.js';
@@ -33,7 +33,15 @@ export interface PreProvisioningConfig {
   refillDelayMs?: number;
   /** How often idle pools are checked for expiry; default 1 s. */
   expiryCheckMs?: number;
+  /**
+   * How many warm-ups of one pool request may fail in a row, counted in the store across
+   * restarts, before {@link PreProvisioningService.restore} stops trying it; default 3.
+   */
+  maxAttempts?: number;
 }
+
+/** Default of {@link PreProvisioningConfig.maxAttempts}. */
+export const DEFAULT_POOL_ATTEMPTS = 3;
 
 const key = (tenant: string, template: string) => `${tenant}\u0000${template}`;
 
@@ -50,6 +58,8 @@ const key = (tenant: string, template: string) => `${tenant}\u0000${template}`;
 export class PreProvisioningService {
   readonly #config: Readonly<PreProvisioningConfig>;
   readonly #pools = new Map<string, WarmPool>();
+  /** Persisted requests that failed every attempt: reported by `status`, never tried again. */
+  readonly #givenUp = new Map<string, PoolStatus>();
   readonly #unwatch: () => void;
   readonly #expiryTimer: NodeJS.Timeout;
 
@@ -81,6 +91,8 @@ export class PreProvisioningService {
     plans: ResourcePlan[];
     sets: number;
     keepAliveMs: number;
+    /** Which attempt of this request this is (counted in the store); default 1, a new request. */
+    attempt?: number;
   }): Promise<Rac[]> {
     if (!Number.isInteger(input.sets) || input.sets < 0) {
       throw new WarmflowError(
@@ -89,6 +101,7 @@ export class PreProvisioningService {
       );
     }
     const id = key(input.tenant, input.template);
+    this.#givenUp.delete(id);
     let pool = this.#pools.get(id);
     if (
       pool !== undefined &&
@@ -115,15 +128,29 @@ export class PreProvisioningService {
       });
       this.#pools.set(id, pool);
     }
-    this.#config.store?.savePool({
+    const definition: PoolDefinition = {
       tenant: input.tenant,
       template: input.template,
       plans: input.plans,
       sets: input.sets,
       keep_alive_ms: input.keepAliveMs,
       created_at: new Date().toISOString(),
-    });
-    return pool.fill(input.sets);
+      // Counted before the warm-up starts: a crash in the middle is an attempt too.
+      attempts: input.attempt ?? 1,
+      last_error: null,
+    };
+    this.#config.store?.savePool(definition);
+    const current = pool;
+    try {
+      const racs = await pool.fill(input.sets);
+      if (this.#pools.get(id) === current)
+        this.#config.store?.savePool({ ...definition, attempts: 0 });
+      return racs;
+    } catch (error) {
+      if (this.#pools.get(id) === current)
+        this.#config.store?.savePool({ ...definition, last_error: messageOf(error) });
+      throw error;
+    }
   }
 
   /**
@@ -176,13 +203,19 @@ export class PreProvisioningService {
 
   /** Status of every pool (optionally one tenant's). */
   status(filter: { tenant?: string; template?: string } = {}): PoolStatus[] {
+    const givenUp = [...this.#givenUp.values()].filter(
+      (pool) =>
+        (filter.tenant === undefined || pool.tenant === filter.tenant) &&
+        (filter.template === undefined || pool.template === filter.template),
+    );
     return [...this.#pools.values()]
       .filter(
         (pool) =>
           (filter.tenant === undefined || pool.tenant === filter.tenant) &&
           (filter.template === undefined || pool.template === filter.template),
       )
-      .map((pool) => pool.status());
+      .map((pool) => pool.status())
+      .concat(givenUp);
   }
 
   /** Releases pools (all, one tenant's, or one template's) and forgets them. Returns how many. */
@@ -196,8 +229,17 @@ export class PreProvisioningService {
       this.#pools.delete(id);
       this.#config.store?.deletePool(pool.tenant, pool.template);
     }
+    const givenUp = [...this.#givenUp.entries()].filter(
+      ([, pool]) =>
+        (filter.tenant === undefined || pool.tenant === filter.tenant) &&
+        (filter.template === undefined || pool.template === filter.template),
+    );
+    for (const [id, pool] of givenUp) {
+      this.#givenUp.delete(id);
+      this.#config.store?.deletePool(pool.tenant, pool.template);
+    }
     await Promise.all(matching.map(([, pool]) => pool.close()));
-    return matching.length;
+    return matching.length + givenUp.length;
   }
 
   /** Expires pools idle past their keep-alive; an expired pool is forgotten once nothing is claimed from it. */
@@ -214,7 +256,10 @@ export class PreProvisioningService {
   /**
    * After a restart: kills the workers a previous orchestrator left (recorded pids that still run a
    * worker of that resource), forgets them, and builds the persisted pools again. Resolves with
-   * what it did; a pool that cannot be rebuilt is reported, not thrown.
+   * what it did; a pool that cannot be rebuilt is reported, not thrown. A request whose warm-up
+   * already failed `maxAttempts` times in a row (this start's attempt included, counted in the
+   * store so restarts add up) is not tried again: it stays in `status` as `given_up` with its
+   * reason until it is requested anew or taken down.
    */
   async restore(): Promise<{
     killed: number;
@@ -228,7 +273,18 @@ export class PreProvisioningService {
     for (const row of leftovers) store.deleteResource(row.resource_id);
     const restored: string[] = [];
     const failed: Array<{ template: string; tenant: string; error: string }> = [];
+    const maxAttempts = this.#config.maxAttempts ?? DEFAULT_POOL_ATTEMPTS;
     for (const definition of store.pools()) {
+      const previous = definition.attempts ?? 0;
+      if (previous >= maxAttempts) {
+        const reason = `gave up after ${previous} failed attempts: ${definition.last_error ?? 'the warm-up did not finish'}`;
+        this.#givenUp.set(
+          key(definition.tenant, definition.template),
+          givenUpStatus(definition, previous, reason),
+        );
+        failed.push({ tenant: definition.tenant, template: definition.template, error: reason });
+        continue;
+      }
       try {
         await this.provisionPlans({
           tenant: definition.tenant,
@@ -236,13 +292,14 @@ export class PreProvisioningService {
           plans: definition.plans,
           sets: definition.sets,
           keepAliveMs: definition.keep_alive_ms,
+          attempt: previous + 1,
         });
         restored.push(`${definition.tenant}/${definition.template}`);
       } catch (error) {
         failed.push({
           tenant: definition.tenant,
           template: definition.template,
-          error: error instanceof Error ? error.message : String(error),
+          error: `attempt ${previous + 1} of ${maxAttempts} failed: ${messageOf(error)}`,
         });
       }
     }
@@ -255,6 +312,30 @@ export class PreProvisioningService {
     this.#unwatch();
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#givenUp.clear();
     await Promise.all(pools.map((pool) => pool.close()));
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The status of a request given up on: it holds nothing; `last_error` and `given_up` say why. */
+function givenUpStatus(definition: PoolDefinition, attempts: number, reason: string): PoolStatus {
+  return {
+    tenant: definition.tenant,
+    template: definition.template,
+    target_sets: definition.sets,
+    keep_alive_ms: definition.keep_alive_ms,
+    ready_sets: 0,
+    warming_sets: 0,
+    claimed_sets: 0,
+    expires_at: null,
+    expired: false,
+    last_error: reason,
+    given_up: { attempts, reason },
+    held: { cpu_cores: 0, memory_gb: 0, resources: 0 },
+    sets: [],
+  };
 }

@@ -78,6 +78,11 @@ export interface PoolStatus {
   expires_at: string | null;
   expired: boolean;
   last_error: string | null;
+  /**
+   * Set when the pool's request failed on every one of its bounded attempts (across restarts):
+   * it holds nothing and is not tried again until it is requested anew or taken down.
+   */
+  given_up?: { attempts: number; reason: string };
   held: { cpu_cores: number; memory_gb: number; resources: number };
   sets: SetStatus[];
 }
