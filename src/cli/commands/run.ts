@@ -163,6 +163,7 @@ async function runOnServer(
       `execution ${status.execution_id} on ${target.url}: ${status.outcome.toUpperCase()} (${status.provisioning})\n` +
         `  request -> first output record ${status.timings.request_to_first_record_ms?.toFixed(1) ?? '—'} ms, total ${status.timings.total_ms.toFixed(0)} ms\n` +
         `  records in ${status.records.in}, out ${status.records.out}, dead-lettered ${status.records.dead_lettered}\n` +
+        (status.pool_note !== undefined ? `  note: ${status.pool_note}\n` : '') +
         (status.error ? `  error ${status.error.code}: ${status.error.message}\n` : '') +
         `  (--json for the whole CompletionStatus; the dashboard shows it at ${target.url}/)\n`,
     );
