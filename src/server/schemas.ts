@@ -79,7 +79,35 @@ export const WaitQuery = z.strictObject({
 export const HistoryQuery = z.strictObject({
   template: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
+  /** The `next` cursor of the previous page of `interrupted`. */
+  after: z.string().min(1).max(128).optional(),
 });
+
+/** Default and largest page of a list route (`?limit=`). */
+export const PAGE_DEFAULT = 100;
+export const PAGE_MAX = 1000;
+
+/**
+ * `?limit=&after=` of a list route: at most `limit` items (default {@link PAGE_DEFAULT}, at
+ * most {@link PAGE_MAX}) after the item whose id is `after`; the answer's `next` is the cursor
+ * of the following page, or null on the last one.
+ */
+export const PageQuery = z
+  .strictObject({
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(PAGE_MAX)
+      .optional()
+      .openapi({
+        description: `items per page (default ${PAGE_DEFAULT}, at most ${PAGE_MAX})`,
+      }),
+    after: z.string().min(1).max(128).optional().openapi({
+      description: 'the `next` cursor of the previous page',
+    }),
+  })
+  .openapi('PageQuery');
 
 export const IdParam = z.strictObject({ id: z.string().min(1).max(128) });
 export const KeyParam = z.strictObject({

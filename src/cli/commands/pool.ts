@@ -17,7 +17,15 @@ function formatPoolView(pool: PoolView): string {
 }
 
 async function serverPools(target: ServerTarget): Promise<PoolView[]> {
-  return (await callServer(target, 'GET', 'v1/pools')).pools as PoolView[];
+  const pools: PoolView[] = [];
+  // The list is paged: follow `next` until the last page.
+  for (let after: string | null = null; ;) {
+    const query: string = after === null ? '' : `?after=${encodeURIComponent(after)}`;
+    const answer = await callServer(target, 'GET', `v1/pools${query}`);
+    pools.push(...(answer.pools as PoolView[]));
+    after = (answer.next as string | null | undefined) ?? null;
+    if (after === null) return pools;
+  }
 }
 
 /** The template name a `pool down` argument means: a flow file's `name`, else the argument. */

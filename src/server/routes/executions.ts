@@ -9,10 +9,10 @@ import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import type { AppState, ExecutionRecord } from '../app-state.js';
 import { notFound, toErrorResponse } from '../http-error.js';
-import { ExecutionCreate, IdParam, WaitQuery } from '../schemas.js';
+import { ExecutionCreate, IdParam, PageQuery, WaitQuery } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import type { z } from '@hono/zod-openapi';
-import { errors, jsonBody, ok } from './route-helpers.js';
+import { errors, jsonBody, ok, page } from './route-helpers.js';
 import { flowBase } from './flows.js';
 import { profileFor, tenantFlow } from './lookups.js';
 import { heldBy } from './pools.js';
@@ -205,12 +205,21 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
       method: 'get',
       path: '/v1/executions',
       tags,
-      summary: "The tenant's recent executions, newest first",
-      responses: { 200: ok('executions'), ...errors(401, 403, 429) },
+      summary: "The tenant's recent executions, newest first, a page at a time",
+      request: { query: PageQuery },
+      responses: {
+        200: ok('executions and next (the cursor of the next page, or null)'),
+        ...errors(400, 401, 403, 429),
+      },
     }),
     (c) => {
       const tenant = requireTenant(c.get('principal'));
-      return c.json({ executions: state.executions.list(tenant.id).reverse() }, 200);
+      const { items, next } = page(
+        state.executions.list(tenant.id).reverse(),
+        (e) => e.id,
+        c.req.valid('query'),
+      );
+      return c.json({ executions: items, next }, 200);
     },
   );
 

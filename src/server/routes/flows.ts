@@ -6,11 +6,11 @@ import { requireTenant } from '../auth.js';
 import type { AppState } from '../app-state.js';
 import { HttpError } from '../http-error.js';
 import type { FlowRecord } from '../ports.js';
-import { IdParam, PredictInput } from '../schemas.js';
+import { IdParam, PageQuery, PredictInput } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import { resolveFlowPaths } from '../parts/loaded-flow.js';
 import { storeBundle } from '../../tenancy/code-bundle.js';
-import { errors, jsonBody, ok } from './route-helpers.js';
+import { errors, jsonBody, ok, page } from './route-helpers.js';
 import { profileFor, tenantFlow } from './lookups.js';
 
 const FLOW_MEDIA_TYPES =
@@ -153,12 +153,17 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       method: 'get',
       path: '/v1/flows',
       tags,
-      summary: "List the tenant's flows",
-      responses: { 200: ok('flows'), ...errors(401, 403, 429) },
+      summary: "List the tenant's flows, oldest first, a page at a time",
+      request: { query: PageQuery },
+      responses: {
+        200: ok('flows and next (the cursor of the next page, or null)'),
+        ...errors(400, 401, 403, 429),
+      },
     }),
     (c) => {
       const tenant = requireTenant(c.get('principal'));
-      return c.json({ flows: state.flows.list(tenant.id).map(summary) }, 200);
+      const { items, next } = page(state.flows.list(tenant.id), (f) => f.id, c.req.valid('query'));
+      return c.json({ flows: items.map(summary), next }, 200);
     },
   );
 

@@ -3,7 +3,7 @@ import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import type { AppState } from '../app-state.js';
 import { HistoryQuery } from '../schemas.js';
-import { errors, ok } from './route-helpers.js';
+import { errors, ok, page } from './route-helpers.js';
 
 /** History: the tenant's past runs (never another tenant's: the filter is the key's tenant). */
 export function registerHistoryRoutes(app: OpenAPIHono<AppEnv>, state: AppState): void {
@@ -19,7 +19,7 @@ export function registerHistoryRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
-      const { template, limit } = c.req.valid('query');
+      const { template, limit, after } = c.req.valid('query');
       const filter: { tenant: string; template?: string; limit: number } = {
         tenant: tenant.id,
         limit: limit ?? 50,
@@ -28,14 +28,26 @@ export function registerHistoryRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
       const runs = await state.deps.history.runs(filter);
       // Runs the server died under never completed, so they are not among the recorded runs;
       // they are listed beside them with what they had done.
-      const interrupted = state.executions
-        .list(tenant.id)
-        .filter(
-          (e) => e.status === 'interrupted' && (template === undefined || e.template === template),
-        )
-        .reverse();
+      const interrupted = page(
+        state.executions
+          .list(tenant.id)
+          .filter(
+            (e) =>
+              e.status === 'interrupted' && (template === undefined || e.template === template),
+          )
+          .reverse(),
+        (e) => e.id,
+        { limit: limit ?? 50, after },
+      );
       // Belt and braces: a history backend that ignored the filter must still not leak.
-      return c.json({ runs: runs.filter((run) => run.tenant === tenant.id), interrupted }, 200);
+      return c.json(
+        {
+          runs: runs.filter((run) => run.tenant === tenant.id),
+          interrupted: interrupted.items,
+          next_interrupted: interrupted.next,
+        },
+        200,
+      );
     },
   );
 }

@@ -8,8 +8,8 @@ import { requireTenant } from '../auth.js';
 import type { AppState } from '../app-state.js';
 import { notFound } from '../http-error.js';
 import type { PoolView } from '../ports.js';
-import { IdParam, PoolCreate } from '../schemas.js';
-import { errors, jsonBody, ok } from './route-helpers.js';
+import { IdParam, PageQuery, PoolCreate } from '../schemas.js';
+import { errors, jsonBody, ok, page } from './route-helpers.js';
 import { profileFor, tenantFlow } from './lookups.js';
 
 /** What a tenant's pools hold together. */
@@ -74,12 +74,17 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       method: 'get',
       path: '/v1/pools',
       tags,
-      summary: "The tenant's warm pools",
-      responses: { 200: ok('pools'), ...errors(401, 403, 429) },
+      summary: "The tenant's warm pools, a page at a time",
+      request: { query: PageQuery },
+      responses: {
+        200: ok('pools and next (the cursor of the next page, or null)'),
+        ...errors(400, 401, 403, 429),
+      },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
-      return c.json({ pools: await pools.list(tenant.id) }, 200);
+      const { items, next } = page(await pools.list(tenant.id), (p) => p.id, c.req.valid('query'));
+      return c.json({ pools: items, next }, 200);
     },
   );
 

@@ -1,5 +1,6 @@
 import type { z } from '@hono/zod-openapi';
-import { AnyJson, ErrorSchema } from '../schemas.js';
+import { HttpError } from '../http-error.js';
+import { AnyJson, ErrorSchema, PAGE_DEFAULT } from '../schemas.js';
 
 const REASONS: Record<number, string> = {
   400: 'invalid request: the body lists every problem',
@@ -40,4 +41,31 @@ export function errors(
     };
   }
   return result;
+}
+
+/**
+ * One page of `items` (in their listed order): at most `limit` (default {@link PAGE_DEFAULT})
+ * after the item whose id is `after`, and `next`, the cursor of the following page (null on the
+ * last). A cursor whose item is gone (deleted, evicted) is a 400 that says to start over.
+ */
+export function page<T>(
+  items: readonly T[],
+  idOf: (item: T) => string,
+  query: { limit?: number | undefined; after?: string | undefined },
+): { items: T[]; next: string | null } {
+  let start = 0;
+  if (query.after !== undefined) {
+    const at = items.findIndex((item) => idOf(item) === query.after);
+    if (at === -1)
+      throw new HttpError(
+        400,
+        'E_BAD_CURSOR',
+        `after=${JSON.stringify(query.after)} names no item of this list (it was deleted or evicted): list again without after`,
+      );
+    start = at + 1;
+  }
+  const limit = query.limit ?? PAGE_DEFAULT;
+  const slice = items.slice(start, start + limit);
+  const more = start + limit < items.length;
+  return { items: slice, next: more && slice.length > 0 ? idOf(slice[slice.length - 1]) : null };
 }
