@@ -1,3 +1,4 @@
+import { QuotaExceededError, type Quotas } from '../tenancy/quotas.js';
 import path from 'node:path';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
@@ -109,6 +110,11 @@ export interface AppState {
   flows: TenantScopedMap<FlowRecord>;
   profiles: TenantScopedMap<ProfileRecord>;
   executions: TenantScopedMap<ExecutionRecord>;
+  /**
+   * Throws 429 `memory_bytes` when adding `bytes` to what the tenant's flows, profiles and
+   * execution records hold would go over its quota.
+   */
+  chargeMemory(tenant: { id: string; quotas: Quotas }, bytes: number): void;
   timeline: PoolTimeline;
   /** Runs still going, so `close` can wait for them. */
   running: Set<Promise<unknown>>;
@@ -126,14 +132,16 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
           set: (tenant, id, value) => store.put(kind, tenant, id, value),
           delete: (tenant, id) => store.delete(kind, tenant, id),
         };
-  const flows = new TenantScopedMap<FlowRecord>({ persist: persist('flow') });
+  const flows = new TenantScopedMap<FlowRecord>({ persist: persist('flow'), measure: jsonSize });
   const profiles = new TenantScopedMap<ProfileRecord>({
     maxPerTenant: 200,
     persist: persist('profile'),
+    measure: jsonSize,
   });
   const executions = new TenantScopedMap<ExecutionRecord>({
     maxPerTenant: 500,
     persist: persist('execution'),
+    measure: jsonSize,
   });
   if (store !== undefined) {
     for (const { tenant, id, value } of store.all<FlowRecord>('flow'))
@@ -167,6 +175,11 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
     flows,
     profiles,
     executions,
+    chargeMemory(tenant, bytes) {
+      const held = flows.bytes(tenant.id) + profiles.bytes(tenant.id) + executions.bytes(tenant.id);
+      if (held + bytes > tenant.quotas.memory_bytes)
+        throw new QuotaExceededError('memory_bytes', tenant.quotas.memory_bytes, held + bytes);
+    },
     timeline: new PoolTimeline(),
     running: new Set(),
   };
@@ -184,4 +197,9 @@ export function defaultAreas(fileRoots: readonly string[]): TenantAreas {
     sharedRoots: fileRoots,
     denied: [home],
   });
+}
+
+/** What a record holds in the server, counted as the length of its JSON (what is stored of it). */
+export function jsonSize(value: unknown): number {
+  return JSON.stringify(value)?.length ?? 0;
 }

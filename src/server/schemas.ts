@@ -15,6 +15,7 @@ export const QuotasInput = z
     max_body_bytes: z.number().int().positive().optional(),
     requests_per_second: quotaNumber.optional(),
     request_burst: z.number().int().positive().optional(),
+    memory_bytes: z.number().int().positive().optional(),
   })
   .openapi('QuotasInput');
 

@@ -20,6 +20,11 @@ export interface Quotas {
   max_body_bytes: number;
   requests_per_second: number;
   request_burst: number;
+  /**
+   * What the tenant's flows, profiles and execution records may hold in the server, measured
+   * as the length of each record's JSON (what the home database stores of it).
+   */
+  memory_bytes: number;
 }
 
 /** The name of one quota, as error bodies and metrics name it. */
@@ -35,6 +40,7 @@ export const QUOTA_NAMES: readonly QuotaName[] = Object.freeze([
   'max_body_bytes',
   'requests_per_second',
   'request_burst',
+  'memory_bytes',
 ]);
 
 const machineCores = Math.max(1, os.availableParallelism());
@@ -55,6 +61,7 @@ export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
   max_body_bytes: 1024 * 1024,
   requests_per_second: 200,
   request_burst: 200,
+  memory_bytes: 64 * 1024 * 1024,
 });
 
 /** Tokens a request that makes the server compute (POST) takes from the rate bucket. */

@@ -7,7 +7,7 @@ import { addAmounts } from '../../tenancy/resource-ledger.js';
 import { chargeOf } from '../resource-charge.js';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
-import type { AppState, ExecutionRecord } from '../app-state.js';
+import { jsonSize, type AppState, type ExecutionRecord } from '../app-state.js';
 import { notFound, toErrorResponse } from '../http-error.js';
 import { ExecutionCreate, IdParam, PageQuery, WaitQuery } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
@@ -105,6 +105,8 @@ async function startExecution(
       dcp,
       completion: null,
     };
+    // Charged at its size when accepted; it grows as the run reports (bounded by the node count).
+    state.chargeMemory(tenant, jsonSize(record));
   } catch (error) {
     unreserve();
     slot();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
-import type { AppState } from '../app-state.js';
+import { jsonSize, type AppState } from '../app-state.js';
 import { HttpError } from '../http-error.js';
 import type { FlowRecord } from '../ports.js';
 import { IdParam, PageQuery, PredictInput } from '../schemas.js';
@@ -143,6 +143,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
         code: code ?? null,
         profile_id: null,
       };
+      state.chargeMemory(tenant, jsonSize(flow));
       state.flows.set(tenant.id, flow.id, flow);
       return c.json({ ...summary(flow), file: flow.file, template }, 201);
     },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
-import type { AppState, ProfileRecord } from '../app-state.js';
+import { jsonSize, type AppState, type ProfileRecord } from '../app-state.js';
 import type { ProfileInput } from '../ports.js';
 import { IdParam, ProfileCreate } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
@@ -49,6 +49,7 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
         created_at: new Date().toISOString(),
         dcp,
       };
+      state.chargeMemory(tenant, jsonSize(profile));
       state.profiles.set(tenant.id, profile.id, profile);
       if (flow !== undefined) {
         flow.profile_id = profile.id;
