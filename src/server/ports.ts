@@ -62,6 +62,10 @@ export interface PoolView {
   resources: Rac[];
   /** What the pool holds, counted against the tenant's quotas. */
   held: { cores: number; memory_gb: number; warm_resources: number };
+  /** Why the pool's last warm-up failed; null when it did not. */
+  last_error?: string | null;
+  /** Set when its request failed every attempt (across restarts) and is no longer tried. */
+  given_up?: { attempts: number; reason: string };
 }
 
 /** Warm pools per tenant and template. */

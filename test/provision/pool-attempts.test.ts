@@ -6,6 +6,7 @@ import type { Rpr } from '../../src/predictor/rpr.js';
 import { PoolStateStore } from '../../src/provision/pool/pool-state-store.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import type { PoolFlow } from '../../src/provision/pool/resource-plan.js';
+import { poolsPart, type LocalPartsConfig } from '../../src/server/parts/local-parts.js';
 import { FakeProvider } from './fake-provider.js';
 
 const flow: PoolFlow = {
@@ -107,6 +108,16 @@ describe('a pool request whose warm-up always fails', () => {
     expect(status.held.resources).toBe(0);
     expect(last.service.claim('never-warm', 't')).toBeNull();
     expect(last.calls.provision).toBe(0);
+    // The server's pool list (`GET /v1/pools`, `pool status --server`) says so too.
+    const [view] = await poolsPart({ service: last.service } as unknown as LocalPartsConfig).list(
+      't',
+    );
+    expect(view).toMatchObject({
+      template: 'never-warm',
+      resources: [],
+      last_error: status.last_error,
+      given_up: status.given_up,
+    });
     // Taking it down forgets it for good.
     expect(await last.service.down({ tenant: 't' })).toBe(1);
     expect(last.store.pools()).toEqual([]);

@@ -12,6 +12,7 @@ function formatPoolView(pool: PoolView): string {
   return (
     `${pool.template} (flow ${pool.flow_id}): ${pool.resources.length} resources (${claimed} claimed); ` +
     `holds ${pool.held.cores} cores, ${pool.held.memory_gb} GB\n` +
+    (pool.last_error == null ? '' : `  last error: ${pool.last_error}\n`) +
     pool.resources.map(formatRac).join('\n')
   );
 }

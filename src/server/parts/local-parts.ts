@@ -116,6 +116,8 @@ function poolView(status: PoolStatus, flowId: string): PoolView {
       memory_gb: status.held.memory_gb,
       warm_resources: status.held.resources,
     },
+    last_error: status.last_error,
+    ...(status.given_up === undefined ? {} : { given_up: status.given_up }),
   };
 }
 
