@@ -31,4 +31,27 @@ describe('server: what a tenant holds in memory is bounded by its memory_bytes q
     expect(h.state.flows.bytes(a.id)).toBe(one);
     await h.flow(a.key);
   });
+
+  it('refuses an execution or a profile over the quota, keeps no record of it and frees its run slot', async () => {
+    const h = makeHarness();
+    const probe = await h.tenant('probe');
+    await h.flow(probe.key);
+    const one = h.state.flows.bytes(probe.id);
+
+    // Room for the flow and a little more: not for an execution record nor a profile.
+    const a = await h.tenant('a', { memory_bytes: one + 50, concurrent_executions: 1 });
+    const flow = await h.flow(a.key);
+    for (let i = 0; i < 2; i++) {
+      // Twice: a refused run must not keep the only run slot (that would be concurrent_executions).
+      const run = await h.call('POST', '/v1/executions', a.key, { flow_id: flow });
+      expect([run.status, run.json.error.quota]).toEqual([429, 'memory_bytes']);
+    }
+    expect(h.state.executions.list(a.id)).toEqual([]);
+    const profile = await h.call('POST', '/v1/profiles', a.key, {
+      records: [{ user: 'u1', n: 1 }],
+    });
+    expect([profile.status, profile.json.error.quota]).toEqual([429, 'memory_bytes']);
+    expect(h.state.profiles.list(a.id)).toEqual([]);
+    expect(h.state.flows.bytes(a.id) + h.state.executions.bytes(a.id)).toBe(one);
+  });
 });
