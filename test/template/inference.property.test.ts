@@ -7,7 +7,7 @@ import type { FlowSpec, Template } from '../../src/template/types.js';
 
 /*
  * Random descriptor sets against a direct model of the inference rules: the model
- * below restates issue 2's rules naively (every pair of functions, every type) and the
+ * below restates the template rules naively (every pair of functions, every type) and the
  * inferred template must agree with it exactly.
  */
 

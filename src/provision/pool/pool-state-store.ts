@@ -126,18 +126,7 @@ export class PoolStateStore {
 
   resources(filter: { tenant?: string; template?: string } = {}): PersistedResource[] {
     return this.#db
-      .prepare<
-        [],
-        {
-          resource_id: string;
-          tenant: string;
-          template: string;
-          set_id: string;
-          state: string;
-          claim_id: string | null;
-          rac: string;
-        }
-      >(
+      .prepare<[], Omit<PersistedResource, 'rac'> & { rac: string }>(
         'SELECT resource_id, tenant, template, set_id, state, claim_id, rac FROM pool_resources ORDER BY tenant, template, set_id',
       )
       .all()
