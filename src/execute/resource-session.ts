@@ -1,7 +1,7 @@
 import { WarmflowError } from '../errors.js';
 import type { Rac } from '../provision/rac.js';
 import type { WorkerClient } from '../worker/client.js';
-import type { Frame } from '../worker/protocol.js';
+import type { EventMessage, Frame } from '../worker/protocol.js';
 import type { DeploySpec, RunResult } from '../worker/dataplane/deploy-spec.js';
 import type { PushBatch } from './push-feeder.js';
 import type { SinkFiles } from './sinks.js';
@@ -28,7 +28,7 @@ export class ResourceSession {
   readonly #client: WorkerClient;
   readonly #spec: DeploySpec;
   readonly #sinks: SinkFiles;
-  readonly #onFrame: (frame: Frame) => void;
+  readonly #onFrame: (frame: Frame<EventMessage>) => void;
   readonly #onClose: (error: Error | undefined) => void;
   readonly #credits = new Map<string, { inflight: number; waiters: Array<() => void> }>();
   /** Epoch ms (sub-ms precision) at which the resource said the run was deployed. */
@@ -90,7 +90,7 @@ export class ResourceSession {
         progress_interval_ms: progressInterval(this.#stallMs),
       });
       const frame = await Promise.race([request, died]);
-      return frame.message.result as RunResult;
+      return frame.message.result;
     } catch (error) {
       if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);
       this.#runError = error as Error;
@@ -156,15 +156,15 @@ export class ResourceSession {
     return credit;
   }
 
-  #handle(frame: Frame): void {
+  #handle(frame: Frame<EventMessage>): void {
     const message = frame.message;
     switch (message.type) {
       case 'df.out': {
         const thread = message.thread;
-        this.#recordsOut += Number(message.count) || 0;
+        this.#recordsOut += message.count;
         this.#progressed();
         void this.#sinks
-          .write(String(message.data_type), Number(message.count), frame.payload ?? Buffer.alloc(0))
+          .write(message.data_type, message.count, frame.payload ?? Buffer.alloc(0))
           .then(
             () => {
               if (!this.#client.closed) this.#client.send({ type: 'df.out-ack', thread });
@@ -177,8 +177,8 @@ export class ResourceSession {
         return;
       }
       case 'df.ack': {
-        const credit = this.#credit(String(message.source));
-        const id = `${String(message.source)}\u0000${String(message.seq)}`;
+        const credit = this.#credit(message.source);
+        const id = `${message.source}\u0000${message.seq}`;
         this.#pushedRecords += this.#pushSizes.get(id) ?? 0;
         this.#pushSizes.delete(id);
         this.#progressed();
@@ -195,10 +195,9 @@ export class ResourceSession {
         this.#progressed();
         return;
       case 'df.progress': {
-        const progress = Number(message.progress);
-        if (!(progress > this.#workerProgress)) return;
-        this.#workerProgress = progress;
-        this.#chunks = Number(message.chunks) || 0;
+        if (message.progress <= this.#workerProgress) return;
+        this.#workerProgress = message.progress;
+        this.#chunks = message.chunks;
         this.#progressed();
         return;
       }

@@ -2,15 +2,20 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { WarmflowError } from '../errors.js';
 import { FramedSocket } from './framed-socket.js';
-import { PROTOCOL_VERSION, fromWireError, type Frame, type WireMessage } from './protocol.js';
-
-/** What the worker says about itself in its `hello` response. */
-export interface WorkerHello {
-  resource_id: string;
-  node_ids: string[];
-  pid: number;
-  version: number;
-}
+import {
+  PROTOCOL_VERSION,
+  fromWireError,
+  type EventMessage,
+  type FromWorker,
+  type Frame,
+  type NoticeMessage,
+  type RequestBody,
+  type RequestMessage,
+  type RequestType,
+  type ResponseOk,
+  type WorkerHello,
+} from './protocol.js';
+import { parseFromWorker } from './wire-messages.js';
 
 /** Parses `host:port` (IPv6 as `[::1]:port`). */
 export function parseAddress(address: string): { host: string; port: number } {
@@ -20,15 +25,17 @@ export function parseAddress(address: string): { host: string; port: number } {
 }
 
 interface Pending {
-  resolve: (frame: Frame) => void;
+  resolve: (frame: Frame<ResponseOk>) => void;
   reject: (error: Error) => void;
-  type: string;
+  type: RequestType;
 }
 
 /**
  * A connection to a worker: authenticates with the pool's token, then correlates requests with
- * responses by id. Frames that answer no request (heartbeats, data-plane events) are emitted as
- * `message`.
+ * responses by id; an answer is typed by its request (`request({ type: 'df.run', ... })`
+ * resolves with `{ result: RunResult }`). Events (heartbeats, data-plane events) are emitted
+ * as `message`. Every frame is validated as it is decoded: a malformed one closes the
+ * connection and rejects what is pending with the `E_PROTOCOL` error.
  *
  * ```ts
  * const client = await WorkerClient.connect(rac.network_address, token);
@@ -36,21 +43,27 @@ interface Pending {
  * client.on('message', ({ message, payload }) => { ... });
  * ```
  */
-export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error | undefined] }> {
-  readonly #socket: FramedSocket;
+export class WorkerClient extends EventEmitter<{
+  message: [Frame<EventMessage>];
+  close: [Error | undefined];
+}> {
+  readonly #socket: FramedSocket<FromWorker>;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   /** What the worker answered to `hello`. */
   hello: WorkerHello | undefined;
 
-  private constructor(socket: FramedSocket) {
+  private constructor(socket: FramedSocket<FromWorker>) {
     super();
     this.#socket = socket;
     socket.on('frame', (frame) => this.#onFrame(frame));
     socket.on('close', (error) => {
-      const reason = new WarmflowError('E_CONNECTION_CLOSED', 'connection to worker closed', {
-        cause: error,
-      });
+      const reason =
+        error instanceof WarmflowError && error.code === 'E_PROTOCOL'
+          ? error
+          : new WarmflowError('E_CONNECTION_CLOSED', 'connection to worker closed', {
+              cause: error,
+            });
       for (const pending of this.#pending.values()) pending.reject(reason);
       this.#pending.clear();
       this.emit('close', error);
@@ -93,9 +106,14 @@ export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error
         );
       });
     });
-    const client = new WorkerClient(new FramedSocket(socket));
+    const client = new WorkerClient(new FramedSocket(socket, { parse: parseFromWorker }));
     const { message } = await client.request({ type: 'hello', version: PROTOCOL_VERSION, token });
-    client.hello = message as unknown as WorkerHello;
+    client.hello = {
+      resource_id: message.resource_id,
+      node_ids: message.node_ids,
+      pid: message.pid,
+      version: message.version,
+    };
     return client;
   }
 
@@ -111,13 +129,13 @@ export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error
    * Sends a request and resolves with the response frame; rejects with the worker's error, when
    * the connection closes first, or after `timeoutMs` (default: no limit).
    */
-  request(
-    message: WireMessage,
+  request<K extends RequestType>(
+    message: RequestBody<K>,
     payload?: Buffer,
     options: { timeoutMs?: number } = {},
-  ): Promise<Frame> {
+  ): Promise<Frame<ResponseOk<K>>> {
     const id = this.#nextId++;
-    return new Promise<Frame>((resolve, reject) => {
+    return new Promise<Frame<ResponseOk<K>>>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       if (options.timeoutMs !== undefined) {
         const timeoutMs = options.timeoutMs;
@@ -138,12 +156,14 @@ export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error
           fn(value);
         };
       this.#pending.set(id, {
-        resolve: settle(resolve),
+        // The decoder checked the answer's fields against its type, and #onFrame that its
+        // type is the request's: it is the answer to a K.
+        resolve: settle(resolve as (frame: Frame<ResponseOk>) => void),
         reject: settle(reject),
         type: message.type,
       });
       try {
-        this.#socket.send({ ...message, id }, payload);
+        this.#socket.send({ ...message, id } as RequestMessage, payload);
       } catch (error) {
         this.#pending.delete(id);
         reject(error instanceof Error ? error : new Error(String(error)));
@@ -152,7 +172,7 @@ export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error
   }
 
   /** Sends a frame that expects no response. Returns false when the caller should `drain()`. */
-  send(message: WireMessage, payload?: Buffer): boolean {
+  send(message: NoticeMessage, payload?: Buffer): boolean {
     return this.#socket.send(message, payload);
   }
 
@@ -171,16 +191,24 @@ export class WorkerClient extends EventEmitter<{ message: [Frame]; close: [Error
     this.#socket.end();
   }
 
-  #onFrame(frame: Frame): void {
-    const re = frame.message.re;
-    const pending = re === undefined ? undefined : this.#pending.get(re);
-    if (pending === undefined) {
-      this.emit('message', frame);
+  #onFrame(frame: Frame<FromWorker>): void {
+    const message = frame.message;
+    if (!('re' in message)) {
+      this.emit('message', { message, payload: frame.payload });
       return;
     }
-    this.#pending.delete(re!);
-    if (frame.message.ok === false)
-      pending.reject(fromWireError(frame.message.error, `worker ${pending.type}`));
-    else pending.resolve(frame);
+    // An answer nobody waits for any more (its request timed out) is dropped.
+    const pending = this.#pending.get(message.re);
+    if (pending === undefined) return;
+    this.#pending.delete(message.re);
+    if (message.type !== pending.type) {
+      const error = new WarmflowError(
+        'E_PROTOCOL',
+        `worker answered a "${pending.type}" request as "${message.type}"`,
+      );
+      pending.reject(error);
+      this.#socket.destroy(error);
+    } else if (message.ok) pending.resolve({ message, payload: frame.payload });
+    else pending.reject(fromWireError(message.error, `worker ${pending.type}`));
   }
 }

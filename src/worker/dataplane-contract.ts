@@ -1,5 +1,11 @@
 import type { WarmSpec } from './worker-contract.js';
-import type { WireMessage } from './protocol.js';
+import type {
+  DataPlaneMessage,
+  EventMessage,
+  RequestMessage,
+  RequestType,
+  ResponseBody,
+} from './protocol.js';
 
 /**
  * What a data plane sees of one authenticated connection to the worker. Frames carry a JSON
@@ -16,15 +22,15 @@ export interface WorkerConnection {
   readonly closed: boolean;
   readonly writableNeedDrain: boolean;
   /** Sends an unsolicited frame (an event, a produced batch). */
-  send(message: WireMessage, payload?: Buffer): boolean;
+  send(message: EventMessage, payload?: Buffer): boolean;
   /** Answers a request (copies its `id` into `re`, sets `ok: true`). */
-  reply(
-    request: WireMessage,
-    body: Omit<WireMessage, 'type'> & { type?: string },
+  reply<K extends RequestType>(
+    request: RequestMessage<K>,
+    body: ResponseBody<K>,
     payload?: Buffer,
   ): boolean;
   /** Answers a request with an error (a WarmflowError keeps its code and hint). */
-  fail(request: WireMessage, error: unknown): boolean;
+  fail(request: RequestMessage, error: unknown): boolean;
   /** Resolves once the socket can take more. */
   drain(): Promise<void>;
   /** Registers a listener called once when the connection closes. */
@@ -50,13 +56,13 @@ export interface DataPlaneContext {
 
 /**
  * The extension point where record processing plugs into the worker. The worker itself handles
- * `hello`, `ping`, `health`, `usage`, `watch` and `shutdown`; every other message of an
- * authenticated connection goes to {@link DataPlane.handle}. When `handle` throws or rejects for
+ * `hello`, `ping`, `health`, `usage`, `watch` and `shutdown`; every `df.` message of an
+ * authenticated connection (validated already) goes to {@link DataPlane.handle}. When `handle` throws or rejects for
  * a request (a message with `id`), the worker answers it with the error.
  */
 export interface DataPlane {
   handle(
-    message: WireMessage,
+    message: DataPlaneMessage,
     payload: Buffer | undefined,
     connection: WorkerConnection,
   ): Promise<void> | void;

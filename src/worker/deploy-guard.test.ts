@@ -89,6 +89,15 @@ describe('checkDeploySpec: a worker runs only what its tenant was granted', () =
   });
 });
 
+const noWork = {
+  nodes: {},
+  cpu_seconds: 0,
+  peak_rss_bytes: 0,
+  elapsed_ms: 0,
+  threads: 1,
+  first_store_write_at: null,
+};
+
 describe("a stolen token does not drive another tenant's worker", () => {
   let server: WorkerServer;
   let address: string;
@@ -96,7 +105,7 @@ describe("a stolen token does not drive another tenant's worker", () => {
   const plane: DataPlane = {
     handle(message, _payload, connection) {
       ran.push(message.type);
-      connection.reply(message, {});
+      if (message.type === 'df.run') connection.reply(message, { result: noWork });
     },
     close: async () => {},
   };

@@ -1,47 +1,57 @@
 import { EventEmitter, once } from 'node:events';
 import type { Socket } from 'node:net';
 import { WarmflowError } from '../errors.js';
-import { FrameDecoder } from './frame-decoder.js';
+import { FrameDecoder, type FrameDecoderOptions } from './frame-decoder.js';
 import {
   encodeFrame,
   toWireError,
   type Frame,
+  type RequestMessage,
+  type RequestType,
+  type ResponseBody,
+  type ResponseError,
+  type ResponseOk,
   type WireMessage,
-  type WireError,
 } from './protocol.js';
 
 /**
  * One end of a worker-protocol connection: writes frames (JSON + optional opaque payload, the
  * payload written as-is), decodes incoming frames, and exposes the socket's backpressure.
- * Both the worker (each accepted connection) and {@link WorkerClient} use it.
+ * Both the worker (each accepted connection) and {@link WorkerClient} use it; `In` is what the
+ * other end may send, validated as frames are decoded: a malformed message closes the
+ * connection with the `E_PROTOCOL` error as the close reason.
  *
  * Events: `frame` (Frame), `close` (Error | undefined).
  */
-export class FramedSocket extends EventEmitter<{
-  frame: [Frame];
+export class FramedSocket<In extends WireMessage = WireMessage> extends EventEmitter<{
+  frame: [Frame<In>];
   close: [Error | undefined];
 }> {
   readonly #socket: Socket;
-  readonly #decoder: FrameDecoder;
+  readonly #decoder: FrameDecoder<In>;
   #closed = false;
   #closeError: Error | undefined;
+  /** A malformed frame arrived: nothing more is read, the connection is closing. */
+  #refused = false;
 
-  constructor(socket: Socket, options: { maxFrameBytes?: number } = {}) {
+  constructor(socket: Socket, options: FrameDecoderOptions<In>) {
     super();
     this.#socket = socket;
     this.#decoder = new FrameDecoder(options);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
-      try {
-        frames = this.#decoder.push(chunk);
-      } catch (error) {
-        this.destroy(error as Error);
-        return;
-      }
-      for (const frame of frames) {
-        if (this.#closed) return;
-        this.emit('frame', frame);
+      if (this.#refused) return;
+      const frames = this.#decoder.frames(chunk);
+      for (;;) {
+        let next: IteratorResult<Frame<In>, void>;
+        try {
+          next = frames.next();
+        } catch (error) {
+          this.#refuse(error as Error);
+          return;
+        }
+        if (next.done === true || this.#closed) return;
+        this.emit('frame', next.value);
       }
     });
     socket.on('error', (error) => {
@@ -95,21 +105,24 @@ export class FramedSocket extends EventEmitter<{
   }
 
   /** Answers request `request` (sets `re` and `ok: true`). */
-  reply(
-    request: WireMessage,
-    body: Omit<WireMessage, 'type'> & { type?: string },
+  reply<K extends RequestType>(
+    request: RequestMessage<K>,
+    body: ResponseBody<K>,
     payload?: Buffer,
   ): boolean {
-    return this.send(
-      { ...body, type: body.type ?? request.type, re: request.id, ok: true },
-      payload,
-    );
+    const answer = { ...body, type: request.type, re: request.id, ok: true } as ResponseOk;
+    return this.send(answer, payload);
   }
 
   /** Answers request `request` with an error. */
-  fail(request: WireMessage, error: unknown): boolean {
-    const wire: WireError = toWireError(error);
-    return this.send({ type: request.type, re: request.id, ok: false, error: wire });
+  fail(request: { type: RequestType; id: number }, error: unknown): boolean {
+    const answer: ResponseError = {
+      type: request.type,
+      re: request.id,
+      ok: false,
+      error: toWireError(error),
+    };
+    return this.send(answer);
   }
 
   /** Resolves when the socket can take more (immediately when it already can or is closed). */
@@ -123,7 +136,19 @@ export class FramedSocket extends EventEmitter<{
     this.#socket.end();
   }
 
-  /** Closes at once (protocol violation, refused authentication). */
+  /**
+   * Stops reading after a malformed frame and closes once what was written (an answer naming
+   * the error) is flushed; `error` is the close reason. A peer that does not hang up in turn
+   * is cut off after a second.
+   */
+  #refuse(error: Error): void {
+    this.#refused = true;
+    this.#closeError ??= error;
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), 1_000).unref();
+  }
+
+  /** Closes at once (refused authentication, shutdown). */
   destroy(error?: Error): void {
     this.#closeError ??= error;
     this.#socket.destroy();

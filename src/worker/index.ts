@@ -1,9 +1,10 @@
 /** The worker: the process a resource runs, its wire protocol and the client to reach it. */
 export * from './protocol.js';
 export { FrameDecoder } from './frame-decoder.js';
+export type { FrameDecoderOptions } from './frame-decoder.js';
+export { parseToWorker, parseFromWorker } from './wire-messages.js';
 export { FramedSocket } from './framed-socket.js';
 export { WorkerClient, parseAddress } from './client.js';
-export type { WorkerHello } from './client.js';
 export { WorkerServer } from './worker-server.js';
 export type { WorkerServerConfig } from './worker-server.js';
 export { UsageMeter } from './usage-meter.js';

@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { WarmflowError } from '../errors.js';
+import type { DeploySpec, RunResult } from './dataplane/deploy-spec.js';
+import type { ResourceUsage } from './worker-contract.js';
 
 /**
  * The worker wire protocol, version 1. Every frame is
@@ -8,9 +10,14 @@ import { WarmflowError } from '../errors.js';
  * [u32 BE frame length (bytes after this field)] [u8 kind] [u32 BE header length] [JSON header] [payload]
  * ```
  *
- * The JSON header is a {@link WireMessage} (control: hello, ping, health, usage, shutdown, and
- * whatever the data plane defines); the payload is opaque bytes (e.g. a batch of records the data
- * plane encoded once) and travels without being re-encoded or copied into the header.
+ * The JSON header is a {@link WireMessage}: requests ({@link WorkerRequests}, answered by a
+ * message carrying `re` = the request's `id` and `ok`), notices ({@link WorkerNotices}) and
+ * events ({@link WorkerEvents}); each side validates what it receives when it decodes it. The
+ * payload is opaque bytes (e.g. a batch of records the data plane encoded once) and travels
+ * without being re-encoded or copied into the header.
+ *
+ * A new message is one entry in the map of its kind and one in its parser's table
+ * (`wire-messages.ts`).
  *
  * Bump {@link PROTOCOL_VERSION} on any incompatible change; `hello` carries it and a worker refuses
  * a version it does not speak.
@@ -37,23 +44,123 @@ export interface WireError {
   hint?: string;
 }
 
-/**
- * One JSON control message. `type` names it; `id` marks a request that wants a response; a
- * response carries `re` (the request's id) and `ok`, with `error` when `ok` is false. Anything
- * else is the message's own fields.
- */
-export interface WireMessage {
-  type: string;
-  id?: number;
-  re?: number;
-  ok?: boolean;
-  error?: WireError;
-  [field: string]: unknown;
+/** A message with no fields of its own. */
+export type NoFields = Record<never, never>;
+
+/** Batches (or counts) per source name. */
+export type SourceCounts = Record<string, number>;
+
+/** What the worker says about itself in its `hello` answer. */
+export interface WorkerHello {
+  resource_id: string;
+  node_ids: string[];
+  pid: number;
+  version: number;
 }
 
+/** What the worker answers to `health` and sends on every heartbeat. */
+export interface WorkerHealth {
+  status: 'ready';
+  resource_id: string;
+  node_ids: string[];
+  pid: number;
+  uptime_ms: number;
+  connections: number;
+  usage: ResourceUsage;
+  /** The data plane's own figures (`DataPlane.stats`), free-form JSON. */
+  data_plane?: unknown;
+}
+
+/**
+ * Every request the orchestrator sends (`id` set, exactly one answer comes back): the request's
+ * own fields, then the fields of a successful answer.
+ */
+export interface WorkerRequests {
+  /** The first message of every connection; the worker refuses a wrong token or version. */
+  hello: [{ version: number; token?: string }, WorkerHello];
+  ping: [NoFields, NoFields];
+  health: [NoFields, WorkerHealth];
+  usage: [NoFields, { usage: ResourceUsage }];
+  /** Heartbeats every `interval_ms` on this connection (the worker keeps at least 50). */
+  watch: [{ interval_ms?: number }, { interval_ms: number }];
+  shutdown: [{ reason?: string }, NoFields];
+  /** Deploys and runs a dataflow; answered when the run is over. */
+  'df.run': [{ spec: DeploySpec; progress_interval_ms?: number }, { result: RunResult }];
+  /** A commit point of a live run: answered once `counts` batches per source are processed and their output acknowledged. */
+  'df.commit': [{ counts: SourceCounts }, { committed: true }];
+}
+
+/** Messages to the worker that want no answer. */
+export interface WorkerNotices {
+  /** Pushed source batch `seq` of `source`; the payload is `{"records":[...],"positions":[...]}`. */
+  'df.batch': { source: string; seq: number };
+  /** Every pushed source is done, with each one's batch count. */
+  'df.end': { counts: SourceCounts };
+  /** The orchestrator wrote a `df.out` batch of `thread`. */
+  'df.out-ack': { thread: number };
+  'df.cancel': NoFields;
+}
+
+/** Messages the worker sends unasked. */
+export interface WorkerEvents {
+  heartbeat: WorkerHealth;
+  'df.deployed': { execution_id: string };
+  /** Pushed batch `seq` of `source` is processed (a credit back). */
+  'df.ack': { source: string; seq: number };
+  /** Output of `node` as JSONL in the payload: `count` records of `data_type`, from `thread`. */
+  'df.out': { node: string; data_type: string; count: number; thread: number };
+  'df.first-write': { at: number };
+  /** The run moved: `progress` counts thread messages and chunks taken; `chunks` is file chunks read. */
+  'df.progress': { progress: number; chunks: number };
+}
+
+export type RequestType = keyof WorkerRequests;
+export type NoticeType = keyof WorkerNotices;
+export type EventType = keyof WorkerEvents;
+
+/** A request of type `K` as a caller writes it (the client adds the `id`). */
+export type RequestBody<K extends RequestType> = { type: K } & WorkerRequests[K][0];
+/** A request of type `K` as it travels. */
+export type RequestMessage<K extends RequestType = RequestType> = {
+  [T in K]: { type: T; id: number } & WorkerRequests[T][0];
+}[K];
+/** The fields of a successful answer to a `K` request. */
+export type ResponseBody<K extends RequestType> = WorkerRequests[K][1];
+/** A successful answer to a `K` request. */
+export type ResponseOk<K extends RequestType = RequestType> = {
+  [T in K]: { type: T; re: number; ok: true } & WorkerRequests[T][1];
+}[K];
+/** An answer to any request that failed. */
+export interface ResponseError {
+  type: RequestType;
+  re: number;
+  ok: false;
+  error: WireError;
+}
+export type NoticeMessage<K extends NoticeType = NoticeType> = {
+  [T in K]: { type: T } & WorkerNotices[T];
+}[K];
+export type EventMessage<K extends EventType = EventType> = {
+  [T in K]: { type: T } & WorkerEvents[T];
+}[K];
+
+/** Everything the orchestrator may send a worker. */
+export type ToWorker = RequestMessage | NoticeMessage;
+/** Everything a worker may send its orchestrator. */
+export type FromWorker = ResponseOk | ResponseError | EventMessage;
+/** The data plane's part of {@link ToWorker}: every `df.` message. */
+export type DataPlaneMessage = Extract<ToWorker, { type: `df.${string}` }>;
+
+/**
+ * One JSON control message: a closed union, discriminated by `type`. Decoders validate every
+ * field of it ({@link parseToWorker}, {@link parseFromWorker}), so a handler never sees a
+ * field of the wrong type.
+ */
+export type WireMessage = ToWorker | FromWorker;
+
 /** A decoded frame. `payload` is undefined for {@link FrameKind.message}. */
-export interface Frame {
-  message: WireMessage;
+export interface Frame<M extends { type: string } = WireMessage> {
+  message: M;
   payload: Buffer | undefined;
 }
 

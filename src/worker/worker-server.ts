@@ -4,7 +4,6 @@ import net from 'node:net';
 import { WarmflowError } from '../errors.js';
 import type { DataPlane, WorkerConnection, WorkerLog } from './dataplane-contract.js';
 import type { WorkerGrant } from '../template/types.js';
-import type { DeploySpec } from './dataplane/deploy-spec.js';
 import { checkDeploySpec } from './deploy-guard.js';
 import { FramedSocket } from './framed-socket.js';
 import {
@@ -12,9 +11,13 @@ import {
   PRE_AUTH_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   tokenMatches,
+  type DataPlaneMessage,
   type Frame,
+  type ToWorker,
+  type WorkerHealth,
 } from './protocol.js';
 import { UsageMeter } from './usage-meter.js';
+import { parseToWorker, requestOf } from './wire-messages.js';
 
 /** Configuration of a {@link WorkerServer}. */
 export interface WorkerServerConfig {
@@ -47,7 +50,7 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
   readonly #config: Readonly<WorkerServerConfig>;
   readonly #server: net.Server;
   readonly #meter = new UsageMeter();
-  readonly #connections = new Set<FramedSocket>();
+  readonly #connections = new Set<FramedSocket<ToWorker>>();
   #watchers = 0;
   #nextConnectionId = 1;
   readonly startedAt = Date.now();
@@ -87,7 +90,7 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
   }
 
   /** Health as reported to `health` and on heartbeats. */
-  health(): Record<string, unknown> {
+  health(): WorkerHealth {
     return {
       status: 'ready',
       resource_id: this.#config.resourceId,
@@ -107,7 +110,19 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
   }
 
   #accept(socket: net.Socket): void {
-    const framed = new FramedSocket(socket, { maxFrameBytes: PRE_AUTH_MAX_FRAME_BYTES });
+    const framed: FramedSocket<ToWorker> = new FramedSocket(socket, {
+      parse: (header) => {
+        try {
+          return parseToWorker(header);
+        } catch (error) {
+          // A request gets the reason before the connection is dropped.
+          const request = requestOf(header);
+          if (request !== undefined) framed.fail(request, error);
+          throw error;
+        }
+      },
+      maxFrameBytes: PRE_AUTH_MAX_FRAME_BYTES,
+    });
     const id = this.#nextConnectionId++;
     const closeListeners: Array<() => void> = [];
     let authenticated = false;
@@ -137,8 +152,13 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
       drain: () => framed.drain(),
       onClose: (listener) => closeListeners.push(listener),
     };
-    framed.on('close', () => {
+    framed.on('close', (error) => {
       clearTimeout(authTimer);
+      if (error instanceof WarmflowError && error.code === 'E_PROTOCOL')
+        this.#config.log.warn(
+          { remote: framed.remoteAddress, error: error.message },
+          'connection dropped: protocol error',
+        );
       this.#connections.delete(framed);
       if (heartbeat !== undefined) {
         clearInterval(heartbeat);
@@ -147,7 +167,7 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
       }
       for (const listener of closeListeners) listener();
     });
-    framed.on('frame', (frame: Frame) => {
+    framed.on('frame', (frame: Frame<ToWorker>) => {
       const { message, payload } = frame;
       if (!authenticated) {
         // The only thing a stranger may say is a valid hello; anything else ends the connection
@@ -157,7 +177,8 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
             { remote: framed.remoteAddress, type: message.type },
             'connection refused: not authenticated',
           );
-          framed.fail(message, new WarmflowError('E_AUTH', 'authentication failed'));
+          if ('id' in message)
+            framed.fail(message, new WarmflowError('E_AUTH', 'authentication failed'));
           framed.end();
           framed.destroy();
           return;
@@ -185,6 +206,9 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
         return;
       }
       switch (message.type) {
+        case 'hello':
+          framed.fail(message, new WarmflowError('E_PROTOCOL', 'already authenticated'));
+          return;
         case 'ping':
           framed.reply(message, {});
           return;
@@ -195,7 +219,7 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
           framed.reply(message, { usage: this.#meter.sample() });
           return;
         case 'watch': {
-          const interval = Math.max(50, Number(message.interval_ms ?? 1000));
+          const interval = Math.max(50, message.interval_ms ?? 1000);
           if (heartbeat === undefined) {
             this.#watchers++;
             this.emit('control', this.#watchers);
@@ -209,10 +233,7 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
         }
         case 'shutdown':
           framed.reply(message, {});
-          this.emit(
-            'shutdown',
-            typeof message.reason === 'string' ? message.reason : 'shutdown requested',
-          );
+          this.emit('shutdown', message.reason ?? 'shutdown requested');
           return;
         default:
           this.#dispatch(connection, message, payload);
@@ -222,17 +243,17 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
 
   #dispatch(
     connection: WorkerConnection,
-    message: Frame['message'],
+    message: DataPlaneMessage,
     payload: Buffer | undefined,
   ): void {
     const fail = (error: unknown) => {
-      if (message.id !== undefined && !connection.closed) connection.fail(message, error);
+      if ('id' in message && !connection.closed) connection.fail(message, error);
       else
         this.#config.log.error({ type: message.type, error: String(error) }, 'data plane failed');
     };
     try {
       if (message.type === 'df.run' && this.#config.grant !== undefined)
-        checkDeploySpec(message.spec as DeploySpec, this.#config.grant, this.#config.nodeIds);
+        checkDeploySpec(message.spec, this.#config.grant, this.#config.nodeIds);
       const result = this.#config.dataPlane.handle(message, payload, connection);
       if (result instanceof Promise) result.catch(fail);
     } catch (error) {

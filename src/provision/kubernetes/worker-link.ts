@@ -72,7 +72,7 @@ export class WorkerLink {
         this.#lost = false;
         this.#config.onBack();
       }
-      if (message.usage !== undefined) this.#config.onUsage(message.usage as ResourceUsage);
+      this.#config.onUsage(message.usage);
     });
     client.on('close', () => {
       if (this.#closed || this.#client !== client) return;

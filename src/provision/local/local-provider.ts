@@ -232,8 +232,7 @@ export class LocalProvider implements Provider {
       const client = await WorkerClient.connect(ready.address, request.token);
       resource.client = client;
       client.on('message', ({ message }) => {
-        if (message.type === 'heartbeat')
-          this.#onHeartbeat(resource, message.usage as ResourceUsage);
+        if (message.type === 'heartbeat') this.#onHeartbeat(resource, message.usage);
       });
       await client.request({ type: 'watch', interval_ms: this.#heartbeatMs });
       rac.network_address = ready.address;

@@ -1,8 +1,7 @@
 import os from 'node:os';
 import { WarmflowError } from '../../errors.js';
 import type { DataPlane, DataPlaneContext, WorkerConnection } from '../dataplane-contract.js';
-import type { WireMessage } from '../protocol.js';
-import type { DeploySpec } from './deploy-spec.js';
+import type { DataPlaneMessage } from '../protocol.js';
 import { ResourceRun } from './resource-run.js';
 import { ThreadPool } from './thread-pool.js';
 
@@ -30,7 +29,11 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
   let current: ResourceRun | null = null;
   const runs = { started: 0 };
   return {
-    handle(message: WireMessage, payload: Buffer | undefined, connection: WorkerConnection): void {
+    handle(
+      message: DataPlaneMessage,
+      payload: Buffer | undefined,
+      connection: WorkerConnection,
+    ): void {
       if (message.type === 'df.run') {
         if (current !== null && !current.done) {
           throw new WarmflowError(
@@ -42,7 +45,7 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
           pool,
           connection,
           request: message,
-          spec: message.spec as DeploySpec,
+          spec: message.spec,
           onEnd: () => {
             if (current === run) current = null;
           },

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { WarmflowError } from '../../errors.js';
 import type { WorkerConnection } from '../dataplane-contract.js';
-import type { WireMessage } from '../protocol.js';
+import type { DataPlaneMessage, RequestMessage } from '../protocol.js';
 import { chunkCount, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
 import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
 import type { FromThread } from './thread-messages.js';
@@ -25,7 +25,7 @@ import type { ThreadPool } from './thread-pool.js';
 export class ResourceRun {
   readonly #pool: ThreadPool;
   readonly #connection: WorkerConnection;
-  readonly #request: WireMessage;
+  readonly #request: RequestMessage<'df.run'>;
   readonly #spec: DeploySpec;
   readonly #count: number;
   readonly #started = performance.now();
@@ -49,7 +49,7 @@ export class ResourceRun {
   constructor(options: {
     pool: ThreadPool;
     connection: WorkerConnection;
-    request: WireMessage;
+    request: RequestMessage<'df.run'>;
     spec: DeploySpec;
     onEnd: () => void;
   }) {
@@ -71,10 +71,10 @@ export class ResourceRun {
       this.#peakRss = Math.max(this.#peakRss, process.memoryUsage.rss());
     }, 20);
     this.#sampler.unref();
-    const every = Number(this.#request.progress_interval_ms);
+    const every = this.#request.progress_interval_ms ?? 1000;
     this.#ticker = setInterval(
       () => this.#reportProgress(),
-      Number.isFinite(every) && every > 0 ? Math.max(100, every) : 1000,
+      every > 0 ? Math.max(100, every) : 1000,
     );
     this.#ticker.unref();
     // Both expected before the deploy goes out: a thread with little to do can report
@@ -98,38 +98,43 @@ export class ResourceRun {
   }
 
   /** A message of the orchestrator's for this run. */
-  handle(message: WireMessage, payload: Buffer | undefined): void {
+  handle(
+    message: Exclude<DataPlaneMessage, { type: 'df.run' }>,
+    payload: Buffer | undefined,
+  ): void {
     switch (message.type) {
       case 'df.batch': {
         // Batch `seq` of a source goes to thread seq mod n, as file chunks do (owners go in seq order).
-        const seq = Number(message.seq);
+        const seq = message.seq;
         const data =
           payload === undefined ? '{"records":[],"positions":[]}' : payload.toString('utf8');
-        this.#pool.post(seq % this.#count, {
-          k: 'push',
-          source: String(message.source),
-          seq,
-          data,
-        });
+        this.#pool.post(seq % this.#count, { k: 'push', source: message.source, seq, data });
         return;
       }
       case 'df.commit':
         void this.#commit(message).catch((error: unknown) => this.#connection.fail(message, error));
         return;
       case 'df.end':
-        this.#pool.broadcast({
-          k: 'end',
-          counts: (message.counts ?? {}) as Record<string, number>,
-        });
+        this.#pool.broadcast({ k: 'end', counts: message.counts });
         return;
       case 'df.out-ack':
-        this.#pool.post(Number(message.thread), { k: 'out-ack' });
+        if (message.thread >= this.#count)
+          throw new WarmflowError(
+            'E_PROTOCOL',
+            `df.out-ack for thread ${message.thread} of ${this.#count}`,
+          );
+        this.#pool.post(message.thread, { k: 'out-ack' });
         return;
       case 'df.cancel':
         this.fail(new WarmflowError('E_CANCELLED', 'the run was cancelled by the orchestrator'));
         return;
-      default:
-        throw new WarmflowError('E_PROTOCOL', `unknown data-plane message "${message.type}"`);
+      default: {
+        const unexpected: never = message;
+        throw new WarmflowError(
+          'E_PROTOCOL',
+          `unknown data-plane message "${(unexpected as { type: string }).type}"`,
+        );
+      }
     }
   }
 
@@ -142,11 +147,8 @@ export class ResourceRun {
    * acknowledges the stream's messages: this is the at-least-once acknowledgement point,
    * and where a checkpoint of keyed state would go for exactly-once.
    */
-  async #commit(request: WireMessage): Promise<void> {
-    this.#pool.broadcast({
-      k: 'barrier',
-      counts: (request.counts ?? {}) as Record<string, number>,
-    });
+  async #commit(request: RequestMessage<'df.commit'>): Promise<void> {
+    this.#pool.broadcast({ k: 'barrier', counts: request.counts });
     await this.#drainRounds();
     const synced = this.#expect('synced');
     this.#pool.broadcast({ k: 'sync' });
