@@ -1,6 +1,12 @@
+import type { ErrorCode } from './error-codes.js';
+
+export { ERROR_CODES, isErrorCode } from './error-codes.js';
+export type { ErrorCode } from './error-codes.js';
+
 /**
  * The one base error of warmflow. Every error a user can see carries a stable
- * string `code` (scripts match on it), a message that says what was wrong, where
+ * `code` (scripts match on it; one of the closed set {@link ErrorCode}, listed in
+ * `docs/errors.md`), a message that says what was wrong, where
  * and what to do, and optionally the `cause` it wraps.
  *
  * ```ts
@@ -11,17 +17,17 @@
  */
 export class WarmflowError extends Error {
   override readonly name: string = 'WarmflowError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: { cause?: unknown; hint?: string } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
   }
 
   /** A JSON-safe view for `--json` output and HTTP error bodies. */
-  toJSON(): { code: string; message: string; hint?: string } {
+  toJSON(): { code: ErrorCode; message: string; hint?: string } {
     return this.hint === undefined
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, hint: this.hint };
@@ -38,7 +44,7 @@ export interface SourcePosition {
 /** One problem found while validating user input (a flow file, a request body). */
 export interface Problem {
   /** Stable code of this kind of problem, e.g. `E_CYCLE`, `E_UNKNOWN_STORE`. */
-  code: string;
+  code: ErrorCode;
   message: string;
   /** JSON-pointer-like path in the document, e.g. `functions[2].input[0]`. */
   path?: string;

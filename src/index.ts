@@ -2,8 +2,15 @@
  * warmflow's public API. Everything a user or another tool may import is exported
  * here; files inside the package import each other by relative path.
  */
-export { WarmflowError, ValidationError, toFailure, formatPosition } from './errors.js';
-export type { Problem, SourcePosition, FunctionFailure } from './errors.js';
+export {
+  WarmflowError,
+  ValidationError,
+  toFailure,
+  formatPosition,
+  ERROR_CODES,
+  isErrorCode,
+} from './errors.js';
+export type { ErrorCode, Problem, SourcePosition, FunctionFailure } from './errors.js';
 export { warmflowHome, homeDatabasePath } from './home.js';
 export type * from './template/types.js';
 export type { UserFunction, FunctionContext, KeyedState } from './template/function-api.js';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { WarmflowError } from './errors.js';
+import { WarmflowError, type ErrorCode } from './errors.js';
 
 /**
  * Reads and parses a JSON file a user named on the command line; an unreadable file or bad
@@ -8,7 +8,7 @@ import { WarmflowError } from './errors.js';
  */
 export async function readJsonFile(
   file: string,
-  error: { code: string; what: string; hint: string },
+  error: { code: ErrorCode; what: string; hint: string },
 ): Promise<unknown> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as unknown;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { WarmflowError, ValidationError } from '../errors.js';
+import { WarmflowError, ValidationError, type ErrorCode } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 
 /** Exit codes: 0 ok, 1 the job failed, 2 invalid input (flow, request, flags), 3 internal error. */
@@ -43,7 +43,7 @@ export function buildProgram(): Command {
  * does not load or lacks the named export, a GPU that a function requires and the machine
  * lacks.
  */
-const INVALID_INPUT_CODES: ReadonlySet<string> = new Set([
+const INVALID_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_SOURCE_UNREADABLE',
   'E_SOURCE_FORMAT',
   'E_SOURCE_UNSUPPORTED',
@@ -51,7 +51,6 @@ const INVALID_INPUT_CODES: ReadonlySet<string> = new Set([
   'E_SOURCE_NO_RECORDS',
   'E_MODULE',
   'E_MODULE_NOT_FOUND',
-  'E_NO_EXPORT',
   'E_GPU_UNAVAILABLE',
 ]);
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ValidationError, WarmflowError, type Problem } from '../errors.js';
+import { ValidationError, WarmflowError, isErrorCode, type Problem } from '../errors.js';
 
 /** A running `warmflow serve` and the tenant key to talk to it with. */
 export interface ServerTarget {
@@ -80,7 +80,11 @@ export async function callServer(
   if (response.status === 400 && error.problems !== undefined && error.problems.length > 0)
     throw new ValidationError(`the server refused ${method} /${route}`, error.problems);
   throw new WarmflowError(
-    response.status === 400 ? 'E_INVALID_REQUEST' : (error.code ?? `E_HTTP_${response.status}`),
+    response.status === 400
+      ? 'E_INVALID_REQUEST'
+      : isErrorCode(error.code)
+        ? error.code
+        : 'E_SERVER',
     `server answered ${response.status}: ${error.message ?? response.statusText}`,
     {
       ...(error.hint !== undefined ? { hint: error.hint } : {}),

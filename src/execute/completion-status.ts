@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.js';
 import type { DriftEvent } from '../profiler/drift.js';
 import type { LiveDcp } from '../profiler/live-window.js';
 import type { Rpr } from '../predictor/rpr.js';
@@ -41,7 +42,7 @@ export interface CompletionStatus {
   tenant: string;
   outcome: 'succeeded' | 'failed' | 'cancelled';
   /** Present when outcome is not succeeded: what failed, where. */
-  error?: { code: string; message: string; node_id?: string };
+  error?: { code: ErrorCode; message: string; node_id?: string };
   /** Whether resources came from the warm pool, on-demand, or both. */
   provisioning: 'warm' | 'on_demand' | 'mixed';
   /**

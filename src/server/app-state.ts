@@ -1,5 +1,6 @@
 import { QuotaExceededError, type Quotas } from '../tenancy/quotas.js';
 import path from 'node:path';
+import type { ErrorCode } from '../errors.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
@@ -89,7 +90,7 @@ export interface ExecutionRecord {
   dcp: Dcp | null;
   completion: CompletionStatus | null;
   /** Why a run could not start or crashed (a run that ran and failed says so in `completion`). */
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
 }
 
 /** The state shared by the routes of one app. */

@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { ValidationError, WarmflowError, type Problem } from '../errors.js';
+import { ValidationError, WarmflowError, type ErrorCode, type Problem } from '../errors.js';
 import { QuotaExceededError } from '../tenancy/quotas.js';
 
 /** The body of every error answer: `{ error: { code, message, hint?, problems?, quota? } }`. */
 export interface ErrorBody {
   error: {
-    code: string;
+    code: ErrorCode;
     message: string;
     hint?: string;
     problems?: Problem[];
@@ -22,7 +22,7 @@ export class HttpError extends WarmflowError {
 
   constructor(
     status: HttpError['status'],
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { hint?: string } = {},
   ) {

@@ -6,7 +6,7 @@ describe('json log', () => {
     const lines: string[] = [];
     const forged = 'parse\n{"time":"2026-01-01T00:00:00Z","level":"info","msg":"admin logged in"}';
     const error = Object.assign(new Error(`module has no export "${forged}"`), {
-      code: 'E_NO_EXPORT',
+      code: 'E_MODULE',
     });
     writeLog({ level: 'error', msg: `execution e_1 failed`, ...errorFields(error) }, (line) =>
       lines.push(line),
@@ -14,7 +14,7 @@ describe('json log', () => {
     const text = lines.join('');
     expect(text.split('\n').filter((l) => l !== '')).toHaveLength(1);
     const entry = JSON.parse(text) as Record<string, unknown>;
-    expect(entry).toMatchObject({ level: 'error', error_code: 'E_NO_EXPORT' });
+    expect(entry).toMatchObject({ level: 'error', error_code: 'E_MODULE' });
     expect(entry.error).toContain(forged);
     expect(typeof entry.time).toBe('string');
   });

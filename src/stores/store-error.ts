@@ -1,4 +1,4 @@
-import { WarmflowError } from '../errors.js';
+import { WarmflowError, type ErrorCode } from '../errors.js';
 import type { StoreKind } from '../template/types.js';
 
 /**
@@ -13,7 +13,7 @@ export class StoreError extends WarmflowError {
   readonly kind: StoreKind;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     store: { name: string; kind: StoreKind },
     message: string,
     options: { cause?: unknown; hint?: string } = {},

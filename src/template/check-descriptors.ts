@@ -1,4 +1,4 @@
-import type { Problem, SourcePosition } from '../errors.js';
+import type { ErrorCode, Problem, SourcePosition } from '../errors.js';
 import { pathToString } from './flow-positions.js';
 import type { FlowSpec, FunctionSpec } from './types.js';
 
@@ -8,7 +8,7 @@ export type Locate = (path: string) => SourcePosition | undefined;
 /** Builds a problem, adding the position of `path` when it is known. */
 export function problem(
   locate: Locate,
-  code: string,
+  code: ErrorCode,
   message: string,
   path: string,
   involves: string[],

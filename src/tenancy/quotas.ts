@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { WarmflowError } from '../errors.js';
+import { WarmflowError, type ErrorCode } from '../errors.js';
 
 /**
  * What one tenant may hold and ask for at once. Resource quotas (`cores`,
@@ -107,7 +107,7 @@ export class QuotaExceededError extends WarmflowError {
   }
 
   override toJSON(): {
-    code: string;
+    code: ErrorCode;
     message: string;
     hint?: string;
     quota: QuotaName;

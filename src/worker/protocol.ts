@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { WarmflowError } from '../errors.js';
+import { WarmflowError, type ErrorCode } from '../errors.js';
 import type { DeploySpec, RunResult } from './dataplane/deploy-spec.js';
 import type { ResourceUsage } from './worker-contract.js';
 
@@ -39,7 +39,7 @@ export const PRE_AUTH_MAX_FRAME_BYTES = 64 * 1024;
 
 /** An error as it travels on the wire (a {@link WarmflowError} without the stack). */
 export interface WireError {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
 }

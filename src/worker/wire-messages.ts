@@ -1,4 +1,4 @@
-import { WarmflowError } from '../errors.js';
+import { WarmflowError, isErrorCode } from '../errors.js';
 import type { EventType, FromWorker, NoticeType, RequestType, ToWorker } from './protocol.js';
 
 /**
@@ -174,7 +174,8 @@ const runResult = fields({
   first_store_write_at: nullable(number),
 });
 
-const wireError = fields({ code: string, message: string, hint: optional(string) });
+const errorCode = is('a warmflow error code', isErrorCode);
+const wireError = fields({ code: errorCode, message: string, hint: optional(string) });
 
 /** Requests as the worker receives them (their `id` is checked apart). */
 const requests: { [K in RequestType]: Check } = {

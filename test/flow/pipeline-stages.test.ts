@@ -32,7 +32,7 @@ describe('the pipeline stages every front door shares', () => {
     const node = (node_id: string) => ({ node_id, records_in: 10, records_out: 10 });
     const status = {
       outcome: 'failed',
-      error: { node_id: 'enrich', code: 'E_FUNCTION', message: 'boom' },
+      error: { node_id: 'enrich', code: 'E_RUN', message: 'boom' },
       nodes: [node('parse'), node('enrich'), node('sink')],
     } as unknown as CompletionStatus;
     expect(finalProgress(status).map((n) => n.state)).toEqual(['failed', 'failed', 'failed']);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { WarmflowError } from '../../errors.js';
+import { WarmflowError, isErrorCode } from '../../errors.js';
 import { resolveAdminKey } from '../../tenancy/admin-key.js';
 import { TenancyStore } from '../../tenancy/tenancy-store.js';
 import type { Quotas } from '../../tenancy/quotas.js';
@@ -38,7 +38,7 @@ async function remote(
   };
   if (!res.ok) {
     throw new WarmflowError(
-      json.error?.code ?? 'E_SERVER',
+      isErrorCode(json.error?.code) ? json.error.code : 'E_SERVER',
       `server answered ${res.status}: ${json.error?.message ?? res.statusText}`,
       {
         hint:

@@ -1,4 +1,4 @@
-import { WarmflowError } from '../../errors.js';
+import { WarmflowError, type ErrorCode } from '../../errors.js';
 
 /** What an API failure says, whichever way the client reported it. */
 export interface ApiFailure {
@@ -69,7 +69,7 @@ export function toWarmflowError(error: unknown, doing: string, tenant?: string):
       },
     );
   }
-  const hints: Record<number, [string, string]> = {
+  const hints: Record<number, [ErrorCode, string]> = {
     0: [
       'E_K8S_UNREACHABLE',
       'check the kubeconfig (KUBECONFIG, ~/.kube/config) or the in-cluster service account',

@@ -1,4 +1,5 @@
 export { DEAD_LETTER_TYPE } from '../worker-contract.js';
+import type { ErrorCode } from '../../errors.js';
 import type { WarmSpec } from '../worker-contract.js';
 import type { DeploySpec, NodeStats } from './deploy-spec.js';
 
@@ -28,7 +29,7 @@ export type FromThread =
   | { k: 'finished'; nodes: Record<string, NodeStats> }
   | { k: 'out'; node: string; type: string; count: number; lines: string }
   | { k: 'first-store-write'; at: number }
-  | { k: 'failed'; error: { code: string; message: string; node_id?: string } };
+  | { k: 'failed'; error: { code: ErrorCode; message: string; node_id?: string } };
 
 /** Records for keyed nodes of one partition, by node. */
 export interface ExchangeItem {

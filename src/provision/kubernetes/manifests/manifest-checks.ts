@@ -1,4 +1,4 @@
-import type { Problem } from '../../../errors.js';
+import type { ErrorCode, Problem } from '../../../errors.js';
 import { ValidationError } from '../../../errors.js';
 import { isDns1123Label, isLabelKey, isLabelValue } from '../names.js';
 import { FIELD_ALLOW_LIST, unknownFields } from './field-allow-list.js';
@@ -28,7 +28,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function checkManifest(manifest: KubeManifest): Problem[] {
   const where = `${manifest.kind} ${manifest.metadata?.name ?? '<unnamed>'}`;
   const problems: Problem[] = [];
-  const add = (code: string, message: string, path?: string) =>
+  const add = (code: ErrorCode, message: string, path?: string) =>
     problems.push(
       path === undefined
         ? { code, message: `${where}: ${message}` }
@@ -75,7 +75,7 @@ export function checkManifest(manifest: KubeManifest): Problem[] {
 
 function checkPodNames(
   json: Record<string, unknown>,
-  add: (code: string, message: string, path?: string) => void,
+  add: (code: ErrorCode, message: string, path?: string) => void,
 ) {
   const spec = (json.spec ?? {}) as {
     containers?: Array<{
