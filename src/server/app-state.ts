@@ -26,6 +26,7 @@ import type { PolicyKeeper } from '../policy/live/policy-keeper.js';
 import { ServerMetrics } from './server-metrics.js';
 import type { RecordKind, RecordStore } from './record-store.js';
 import { TenantScopedMap, type PersistHooks } from './tenant-scoped-map.js';
+import { TenantDisk } from './tenant-disk.js';
 
 /** Everything the app is built from; each part is one of the small ports. */
 export interface AppDeps {
@@ -116,6 +117,8 @@ export interface AppState {
    * execution records hold would go over its quota.
    */
   chargeMemory(tenant: { id: string; quotas: Quotas }, bytes: number): void;
+  /** What each tenant's area holds on disk, and admissions against `disk_bytes`. */
+  disk: TenantDisk;
   timeline: PoolTimeline;
   /** Runs still going, so `close` can wait for them. */
   running: Set<Promise<unknown>>;
@@ -162,10 +165,11 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
       } else executions.restore(tenant, id, value);
     }
   }
+  const areas = options.areas ?? defaultAreas(options.fileRoots ?? [process.cwd()]);
   return {
     deps,
     fileRoots: options.fileRoots ?? [process.cwd()],
-    areas: options.areas ?? defaultAreas(options.fileRoots ?? [process.cwd()]),
+    areas,
     catalogue: options.catalogue ?? new StoreCatalogue(),
     metrics: options.metrics ?? new ServerMetrics(),
     log: options.log ?? jsonErrorLog,
@@ -181,6 +185,7 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
       if (held + bytes > tenant.quotas.memory_bytes)
         throw new QuotaExceededError('memory_bytes', tenant.quotas.memory_bytes, held + bytes);
     },
+    disk: new TenantDisk(areas),
     timeline: new PoolTimeline(),
     running: new Set(),
   };

@@ -16,6 +16,7 @@ export const QuotasInput = z
     requests_per_second: quotaNumber.optional(),
     request_burst: z.number().int().positive().optional(),
     memory_bytes: z.number().int().positive().optional(),
+    disk_bytes: z.number().int().positive().optional(),
   })
   .openapi('QuotasInput');
 

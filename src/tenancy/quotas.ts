@@ -25,6 +25,11 @@ export interface Quotas {
    * as the length of each record's JSON (what the home database stores of it).
    */
   memory_bytes: number;
+  /**
+   * What the tenant's area on the server's disk may hold, in bytes: code bundles, posted
+   * inputs, run outputs and store files, measured as the sizes of its files.
+   */
+  disk_bytes: number;
 }
 
 /** The name of one quota, as error bodies and metrics name it. */
@@ -41,6 +46,7 @@ export const QUOTA_NAMES: readonly QuotaName[] = Object.freeze([
   'requests_per_second',
   'request_burst',
   'memory_bytes',
+  'disk_bytes',
 ]);
 
 const machineCores = Math.max(1, os.availableParallelism());
@@ -62,6 +68,7 @@ export const DEFAULT_QUOTAS: Readonly<Quotas> = Object.freeze({
   requests_per_second: 200,
   request_burst: 200,
   memory_bytes: 64 * 1024 * 1024,
+  disk_bytes: 1024 * 1024 * 1024,
 });
 
 /** Tokens a request that makes the server compute (POST) takes from the rate bucket. */
@@ -74,12 +81,12 @@ export function withDefaultQuotas(partial: Partial<Quotas> | undefined): Quotas 
 
 /**
  * A quota was exceeded. Carries the HTTP status (429 for held resources, runs and
- * request rate; 413 for a body too large) and the quota's name, so the server
+ * request rate; 413 for a body too large; 507 for the tenant's disk) and the quota's name, so the server
  * answers without a mapping table and scripts can match on `quota`.
  */
 export class QuotaExceededError extends WarmflowError {
   override readonly name = 'QuotaExceededError';
-  readonly status: 429 | 413;
+  readonly status: 429 | 413 | 507;
   readonly quota: QuotaName;
   readonly limit: number;
   readonly requested: number;
@@ -96,13 +103,16 @@ export class QuotaExceededError extends WarmflowError {
       'E_QUOTA',
       `quota "${quota}" exceeded: limit ${limit}, this request would need ${requested}`,
       {
-        hint: `ask an admin to raise the tenant's "${quota}" quota, or wait for held resources to be released`,
+        hint:
+          quota === 'disk_bytes'
+            ? "delete flows (and their code) you no longer need or empty your stores' files; older run folders are deleted to make room, or ask an admin to raise the tenant's \"disk_bytes\" quota"
+            : `ask an admin to raise the tenant's "${quota}" quota, or wait for held resources to be released`,
       },
     );
     this.quota = quota;
     this.limit = limit;
     this.requested = requested;
-    this.status = quota === 'max_body_bytes' ? 413 : 429;
+    this.status = quota === 'max_body_bytes' ? 413 : quota === 'disk_bytes' ? 507 : 429;
     this.retryAfter = options.retryAfter;
   }
 

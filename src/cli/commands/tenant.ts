@@ -75,6 +75,8 @@ function quotasFrom(options: Record<string, string | undefined>): Partial<Quotas
     ['concurrentRequests', 'concurrent_requests'],
     ['maxBodyBytes', 'max_body_bytes'],
     ['requestsPerSecond', 'requests_per_second'],
+    ['memoryBytes', 'memory_bytes'],
+    ['diskBytes', 'disk_bytes'],
   ];
   for (const [flag, quota] of names) {
     const value = options[flag];
@@ -119,7 +121,9 @@ export function registerTenant(program: Command): void {
       .option('--concurrent-executions <n>', 'quota: runs at once')
       .option('--concurrent-requests <n>', 'quota: requests handled at once')
       .option('--max-body-bytes <n>', 'quota: request body size')
-      .option('--requests-per-second <n>', 'quota: request rate (a POST counts 10)'),
+      .option('--requests-per-second <n>', 'quota: request rate (a POST counts 10)')
+      .option('--memory-bytes <n>', 'quota: bytes its flows, profiles and run records hold')
+      .option('--disk-bytes <n>', 'quota: bytes its area holds on disk (code, inputs, outputs)'),
   ).action(async (name: string, options: Common & Record<string, string | undefined>) => {
     const quotas = quotasFrom(options);
     const created = options.server

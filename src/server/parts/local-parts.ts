@@ -1,5 +1,5 @@
 import { WarmflowError } from '../../errors.js';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompletionStatus } from '../../execute/completion-status.js';
 import { planGroups } from '../../execute/plan.js';
@@ -44,22 +44,26 @@ export interface LocalPartsConfig {
 /**
  * Deletes a tenant's oldest run folders beyond `keep` (the one just made counts), so
  * the inputs and outputs of every request ever made do not pile up in the home folder.
+ * Asynchronous, so deleting large outputs never holds the event loop.
  */
-export function pruneRuns(tenantDir: string, keep: number, current: string): void {
+export async function pruneRuns(tenantDir: string, keep: number, current: string): Promise<void> {
   let entries: Array<{ dir: string; mtime: number }>;
   try {
-    entries = readdirSync(tenantDir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && entry.name !== current)
-      .map((entry) => {
+    const dirs = (await readdir(tenantDir, { withFileTypes: true })).filter(
+      (entry) => entry.isDirectory() && entry.name !== current,
+    );
+    entries = await Promise.all(
+      dirs.map(async (entry) => {
         const dir = path.join(tenantDir, entry.name);
-        return { dir, mtime: statSync(dir).mtimeMs };
-      });
+        return { dir, mtime: (await stat(dir)).mtimeMs };
+      }),
+    );
   } catch {
     return;
   }
   entries.sort((a, b) => a.mtime - b.mtime);
   for (const { dir } of entries.slice(0, Math.max(0, entries.length - (keep - 1))))
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
 }
 
 /** Records profiled from a source. */
@@ -210,13 +214,13 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
       const tenantDir = path.join(config.areas.area(input.tenant).data, 'runs');
       const outDir = path.join(tenantDir, input.execution_id);
       // A tenant's inputs and outputs: the server user's only (folders 0700, files 0600).
-      mkdirSync(outDir, { recursive: true, mode: 0o700 });
-      pruneRuns(tenantDir, config.keepRuns ?? 100, input.execution_id);
+      await mkdir(outDir, { recursive: true, mode: 0o700 });
+      await pruneRuns(tenantDir, config.keepRuns ?? 100, input.execution_id);
       const inputs: Record<string, string> = {};
       if (input.source !== undefined) inputs['*'] = input.source;
       if (input.records !== undefined) {
         const file = path.join(outDir, 'input.jsonl');
-        writeFileSync(file, input.records.map((r) => JSON.stringify(r)).join('\n') + '\n', {
+        await writeFile(file, input.records.map((r) => JSON.stringify(r)).join('\n') + '\n', {
           mode: 0o600,
         });
         inputs['*'] = file;

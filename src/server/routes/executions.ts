@@ -52,7 +52,21 @@ async function startExecution(
   const slot = state.slots.acquire(tenant.id, tenant.quotas);
   let record!: ExecutionRecord;
   let unreserve = () => {};
+  let undisk = () => {};
   try {
+    // The run writes its posted records and its outputs into the tenant's area: admitted only
+    // while the area has room (older finished run folders make room first).
+    const inFlight = new Set(
+      state.executions
+        .list(tenant.id)
+        .filter((e) => e.status === 'running')
+        .map((e) => e.id),
+    );
+    undisk = await state.disk.admit(
+      tenant,
+      body.records === undefined ? 0 : Buffer.byteLength(JSON.stringify(body.records)),
+      inFlight,
+    );
     const dcp = profile?.dcp ?? null;
     const predicted = observeExecution(state, tenant, flow);
     const rprs = await state.deps.predictor.predict({ tenant: tenant.id, flow, dcp });
@@ -109,11 +123,13 @@ async function startExecution(
     state.chargeMemory(tenant, jsonSize(record));
   } catch (error) {
     unreserve();
+    undisk();
     slot();
     throw error;
   }
   const release = () => {
     unreserve();
+    undisk();
     slot();
   };
   state.executions.set(tenant.id, record.id, record);
@@ -188,7 +204,7 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
       responses: {
         200: ok('the finished execution'),
         202: ok('the started execution; follow it at /v1/executions/{id}'),
-        ...errors(400, 401, 403, 404, 413, 429),
+        ...errors(400, 401, 403, 404, 413, 429, 507),
       },
     }),
     async (c) => {

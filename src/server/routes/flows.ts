@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../auth.js';
@@ -10,6 +11,7 @@ import { IdParam, PageQuery, PredictInput } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import { resolveFlowPaths } from '../parts/loaded-flow.js';
 import { storeBundle } from '../../tenancy/code-bundle.js';
+import type { Quotas } from '../../tenancy/quotas.js';
 import { errors, jsonBody, ok, page } from './route-helpers.js';
 import { profileFor, tenantFlow } from './lookups.js';
 
@@ -17,8 +19,15 @@ const FLOW_MEDIA_TYPES =
   /^(application\/(x-)?yaml|text\/(x-)?yaml|application\/json|application\/vnd\.warmflow\.bundle\+json)\s*(;.*)?$/i;
 const BUNDLE_MEDIA_TYPE = /^application\/vnd\.warmflow\.bundle\+json\s*(;.*)?$/i;
 
-/** The flow text and the code folder of a bundle body (`{flow, files}`), stored in the tenant's area. */
-function unbundle(state: AppState, tenant: string, body: string): { text: string; code: string } {
+/**
+ * The flow text and the code folder of a bundle body (`{flow, files}`), stored in the tenant's
+ * area when it fits the tenant's `disk_bytes` quota.
+ */
+async function unbundle(
+  state: AppState,
+  tenant: { id: string; quotas: Quotas },
+  body: string,
+): Promise<{ text: string; code: string }> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -39,10 +48,18 @@ function unbundle(state: AppState, tenant: string, body: string): { text: string
       'E_INVALID_REQUEST',
       'a bundle is {"flow": string, "files": {name: content}}',
     );
-  return {
-    text: flow,
-    code: storeBundle(state.areas.area(tenant), files as Record<string, unknown>),
-  };
+  let bytes = 0;
+  for (const content of Object.values(files))
+    if (typeof content === 'string') bytes += Buffer.byteLength(content);
+  const release = await state.disk.admit(tenant, bytes);
+  try {
+    return {
+      text: flow,
+      code: storeBundle(state.areas.area(tenant.id), files as Record<string, unknown>),
+    };
+  } finally {
+    release();
+  }
 }
 
 /** The view of a flow in lists: no spec, no template. */
@@ -97,7 +114,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       },
       responses: {
         201: ok('the registered flow with its template'),
-        ...errors(400, 401, 403, 413, 415, 429),
+        ...errors(400, 401, 403, 413, 415, 429, 507),
       },
     }),
     async (c) => {
@@ -118,7 +135,8 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
         file === undefined ? undefined : resolveServerPath(state.areas, tenant.id, file);
       let text = await c.req.text();
       let code: string | undefined;
-      if (BUNDLE_MEDIA_TYPE.test(contentType)) ({ text, code } = unbundle(state, tenant.id, text));
+      if (BUNDLE_MEDIA_TYPE.test(contentType))
+        ({ text, code } = await unbundle(state, tenant, text));
       if (text.trim() === '')
         throw new HttpError(
           400,
@@ -192,14 +210,15 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       method: 'delete',
       path: '/v1/flows/{id}',
       tags,
-      summary: 'Forget a flow (its runs stay in history)',
+      summary: 'Forget a flow (its runs stay in history) and free its code bundle',
       request: { params: IdParam },
       responses: { 200: ok('deleted'), ...errors(401, 403, 404, 429) },
     }),
-    (c) => {
+    async (c) => {
       const tenant = requireTenant(c.get('principal'));
       const flow = tenantFlow(state, tenant.id, c.req.valid('param').id);
       state.flows.delete(tenant.id, flow.id);
+      await freeBundle(state, tenant.id, flow);
       return c.json({ id: flow.id, deleted: true }, 200);
     },
   );
@@ -226,6 +245,23 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       return c.json({ flow_id: flow.id, profile_id: profile?.id ?? null, rprs }, 200);
     },
   );
+}
+
+/**
+ * Deletes the code bundle of a forgotten flow, so it stops counting against `disk_bytes`,
+ * unless something still uses it: another flow of the tenant with the same code, a run of
+ * the flow in flight, or a warm pool of the flow (its workers loaded the code).
+ */
+async function freeBundle(state: AppState, tenant: string, flow: FlowRecord): Promise<void> {
+  const code = flow.code;
+  if (code === null || code === undefined) return;
+  if (state.flows.list(tenant).some((f) => f.code === code)) return;
+  if (state.executions.list(tenant).some((e) => e.flow_id === flow.id && e.status === 'running'))
+    return;
+  const pools = await state.deps.pools.list(tenant);
+  if (pools.some((p) => p.flow_id === flow.id && p.resources.length > 0)) return;
+  if (!state.areas.writable(tenant, code)) return;
+  await rm(code, { recursive: true, force: true });
 }
 
 /** The folder a flow's relative paths resolve against: its bundle, else its file's folder. */

@@ -11,6 +11,7 @@ const REASONS: Record<number, string> = {
   413: 'body larger than the max_body_bytes quota',
   415: 'unsupported content type',
   429: 'a quota is exceeded; the body names it',
+  507: 'the disk_bytes quota of your area is exceeded; the body names it',
 };
 
 /** A required JSON request body validated by `schema`. */
