@@ -117,9 +117,6 @@ export const KeyParam = z.strictObject({
   keyId: z.string().min(1).max(64),
 });
 
-/** Any JSON document (responses are described in the docs; the shapes are the public contracts). */
-export const AnyJson = z.any().openapi('Document', { type: 'object' });
-
 export const ErrorSchema = z
   .object({
     error: z.object({

@@ -13,6 +13,7 @@ import { ExecutionCreate, IdParam, PageQuery, WaitQuery } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import type { z } from '@hono/zod-openapi';
 import { errors, jsonBody, ok, page } from './route-helpers.js';
+import { ExecutionPage, ExecutionSchema } from '../response-schemas.js';
 import { flowBase } from './flows.js';
 import { profileFor, tenantFlow } from './lookups.js';
 import { heldBy } from './pools.js';
@@ -202,8 +203,8 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
       summary: 'Run a flow; answers 202 at once, or 200 with the CompletionStatus with ?wait=true',
       request: { query: WaitQuery, body: jsonBody(ExecutionCreate) },
       responses: {
-        200: ok('the finished execution'),
-        202: ok('the started execution; follow it at /v1/executions/{id}'),
+        200: ok('the finished execution', ExecutionSchema),
+        202: ok('the started execution; follow it at /v1/executions/{id}', ExecutionSchema),
         ...errors(400, 401, 403, 404, 413, 429, 507),
       },
     }),
@@ -226,7 +227,7 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
       summary: "The tenant's recent executions, newest first, a page at a time",
       request: { query: PageQuery },
       responses: {
-        200: ok('executions and next (the cursor of the next page, or null)'),
+        200: ok('executions and next (the cursor of the next page, or null)', ExecutionPage),
         ...errors(400, 401, 403, 429),
       },
     }),
@@ -248,7 +249,7 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
       tags,
       summary: 'An execution: status, per-node progress, the CompletionStatus once finished',
       request: { params: IdParam },
-      responses: { 200: ok('the execution'), ...errors(401, 403, 404, 429) },
+      responses: { 200: ok('the execution', ExecutionSchema), ...errors(401, 403, 404, 429) },
     }),
     (c) => {
       const tenant = requireTenant(c.get('principal'));

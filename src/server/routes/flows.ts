@@ -13,6 +13,7 @@ import { resolveFlowPaths } from '../parts/loaded-flow.js';
 import { storeBundle } from '../../tenancy/code-bundle.js';
 import type { Quotas } from '../../tenancy/quotas.js';
 import { errors, jsonBody, ok, page } from './route-helpers.js';
+import { Deleted, FlowCreated, FlowDetail, FlowPage, Prediction } from '../response-schemas.js';
 import { profileFor, tenantFlow } from './lookups.js';
 
 const FLOW_MEDIA_TYPES =
@@ -113,7 +114,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
         },
       },
       responses: {
-        201: ok('the registered flow with its template'),
+        201: ok('the registered flow with its template', FlowCreated),
         ...errors(400, 401, 403, 413, 415, 429, 507),
       },
     }),
@@ -175,7 +176,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       summary: "List the tenant's flows, oldest first, a page at a time",
       request: { query: PageQuery },
       responses: {
-        200: ok('flows and next (the cursor of the next page, or null)'),
+        200: ok('flows and next (the cursor of the next page, or null)', FlowPage),
         ...errors(400, 401, 403, 429),
       },
     }),
@@ -193,7 +194,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       tags,
       summary: 'A flow with its spec and template',
       request: { params: IdParam },
-      responses: { 200: ok('the flow'), ...errors(401, 403, 404, 429) },
+      responses: { 200: ok('the flow', FlowDetail), ...errors(401, 403, 404, 429) },
     }),
     (c) => {
       const tenant = requireTenant(c.get('principal'));
@@ -212,14 +213,14 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       tags,
       summary: 'Forget a flow (its runs stay in history) and free its code bundle',
       request: { params: IdParam },
-      responses: { 200: ok('deleted'), ...errors(401, 403, 404, 429) },
+      responses: { 200: ok('deleted', Deleted), ...errors(401, 403, 404, 429) },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
       const flow = tenantFlow(state, tenant.id, c.req.valid('param').id);
       state.flows.delete(tenant.id, flow.id);
       await freeBundle(state, tenant.id, flow);
-      return c.json({ id: flow.id, deleted: true }, 200);
+      return c.json({ id: flow.id, deleted: true as const }, 200);
     },
   );
 
@@ -230,7 +231,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       tags,
       summary: 'Predict one RPR per node, from a profile (the flow’s latest by default)',
       request: { params: IdParam, body: { ...jsonBody(PredictInput), required: false } },
-      responses: { 200: ok('the RPRs'), ...errors(400, 401, 403, 404, 429) },
+      responses: { 200: ok('the RPRs', Prediction), ...errors(400, 401, 403, 404, 429) },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));

@@ -4,6 +4,7 @@ import { requireTenant } from '../auth.js';
 import type { AppState } from '../app-state.js';
 import { HistoryQuery } from '../schemas.js';
 import { errors, ok, page } from './route-helpers.js';
+import { HistoryPage } from '../response-schemas.js';
 
 /** History: the tenant's past runs (never another tenant's: the filter is the key's tenant). */
 export function registerHistoryRoutes(app: OpenAPIHono<AppEnv>, state: AppState): void {
@@ -15,7 +16,7 @@ export function registerHistoryRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
       summary:
         "The tenant's past runs, newest first, and the runs a server stop interrupted (`interrupted`)",
       request: { query: HistoryQuery },
-      responses: { 200: ok('runs'), ...errors(400, 401, 403, 429) },
+      responses: { 200: ok('runs', HistoryPage), ...errors(400, 401, 403, 429) },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));

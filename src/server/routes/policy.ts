@@ -4,6 +4,7 @@ import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import type { AppState } from '../app-state.js';
 import { errors, ok } from './route-helpers.js';
+import { PolicyDecisions } from '../response-schemas.js';
 
 // src/server/routes or dist/src/server/routes → the repository's docs/.
 const PLOT = [
@@ -20,7 +21,10 @@ export function registerPolicyRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
       tags: ['pools'],
       summary:
         "The keep-alive policy serve runs, the tenant's cold starts under it, and its latest decisions with reasons",
-      responses: { 200: ok('the policy and its decisions'), ...errors(401, 403, 429) },
+      responses: {
+        200: ok('the policy and its decisions', PolicyDecisions),
+        ...errors(401, 403, 429),
+      },
     }),
     (c) => {
       const tenant = requireTenant(c.get('principal'));

@@ -10,6 +10,7 @@ import { notFound } from '../http-error.js';
 import type { PoolView } from '../ports.js';
 import { IdParam, PageQuery, PoolCreate } from '../schemas.js';
 import { errors, jsonBody, ok, page } from './route-helpers.js';
+import { Drained, PoolPage, PoolSchema, PoolTimelineSchema } from '../response-schemas.js';
 import { profileFor, tenantFlow } from './lookups.js';
 
 /** What a tenant's pools hold together. */
@@ -36,7 +37,10 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       tags,
       summary: 'Pre-provision a warm pool for a flow (from given RPRs or a prediction)',
       request: { body: jsonBody(PoolCreate) },
-      responses: { 201: ok('the pool with its RACs'), ...errors(400, 401, 403, 404, 429) },
+      responses: {
+        201: ok('the pool with its RACs', PoolSchema),
+        ...errors(400, 401, 403, 404, 429),
+      },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
@@ -77,7 +81,7 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       summary: "The tenant's warm pools, a page at a time",
       request: { query: PageQuery },
       responses: {
-        200: ok('pools and next (the cursor of the next page, or null)'),
+        200: ok('pools and next (the cursor of the next page, or null)', PoolPage),
         ...errors(400, 401, 403, 429),
       },
     }),
@@ -94,7 +98,7 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       path: '/v1/pools/timeline',
       tags,
       summary: "The tenant's pool sizes over time (ready, claimed, cold fallbacks)",
-      responses: { 200: ok('samples, oldest first'), ...errors(401, 403, 429) },
+      responses: { 200: ok('samples, oldest first', PoolTimelineSchema), ...errors(401, 403, 429) },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
@@ -110,7 +114,7 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       tags,
       summary: 'One pool',
       request: { params: IdParam },
-      responses: { 200: ok('the pool'), ...errors(401, 403, 404, 429) },
+      responses: { 200: ok('the pool', PoolSchema), ...errors(401, 403, 404, 429) },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
@@ -128,14 +132,14 @@ export function registerPoolRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       tags,
       summary: 'Drain a pool: release every resource it holds',
       request: { params: IdParam },
-      responses: { 200: ok('drained'), ...errors(401, 403, 404, 429) },
+      responses: { 200: ok('drained', Drained), ...errors(401, 403, 404, 429) },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
       const { id } = c.req.valid('param');
       if (!(await pools.drain(tenant.id, id))) throw notFound('pool', id);
       state.timeline.sample(tenant.id, await pools.list(tenant.id));
-      return c.json({ id, drained: true }, 200);
+      return c.json({ id, drained: true as const }, 200);
     },
   );
 }

@@ -7,6 +7,7 @@ import type { ProfileInput } from '../ports.js';
 import { IdParam, ProfileCreate } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import { errors, jsonBody, ok } from './route-helpers.js';
+import { ProfileSchema } from '../response-schemas.js';
 import { flowBase } from './flows.js';
 import { tenantFlow, tenantProfile } from './lookups.js';
 
@@ -23,7 +24,10 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
       description:
         'With `flow_id`, the profile becomes that flow’s default for predictions and runs.',
       request: { body: jsonBody(ProfileCreate) },
-      responses: { 201: ok('the profile with its DCP'), ...errors(400, 401, 403, 404, 413, 429) },
+      responses: {
+        201: ok('the profile with its DCP', ProfileSchema),
+        ...errors(400, 401, 403, 404, 413, 429),
+      },
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
@@ -66,7 +70,7 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
       tags,
       summary: 'A profile',
       request: { params: IdParam },
-      responses: { 200: ok('the profile'), ...errors(401, 403, 404, 429) },
+      responses: { 200: ok('the profile', ProfileSchema), ...errors(401, 403, 404, 429) },
     }),
     (c) => {
       const tenant = requireTenant(c.get('principal'));

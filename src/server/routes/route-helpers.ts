@@ -1,6 +1,6 @@
 import type { z } from '@hono/zod-openapi';
 import { HttpError } from '../http-error.js';
-import { AnyJson, ErrorSchema, PAGE_DEFAULT } from '../schemas.js';
+import { ErrorSchema, PAGE_DEFAULT } from '../schemas.js';
 
 const REASONS: Record<number, string> = {
   400: 'invalid request: the body lists every problem',
@@ -19,9 +19,9 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
   return { required: true, content: { 'application/json': { schema } } } as const;
 }
 
-/** A successful JSON answer (shapes are documented in docs/server.md). */
-export function ok(description: string) {
-  return { description, content: { 'application/json': { schema: AnyJson } } } as const;
+/** A successful JSON answer of the shape `schema` (from `response-schemas.ts`). */
+export function ok<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { 'application/json': { schema } } } as const;
 }
 
 /** Error answers for the given statuses. */

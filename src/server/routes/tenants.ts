@@ -5,6 +5,7 @@ import type { AppState } from '../app-state.js';
 import { notFound } from '../http-error.js';
 import { IdParam, KeyParam, TenantCreate } from '../schemas.js';
 import { jsonBody, ok, errors } from './route-helpers.js';
+import { KeyCreated, KeyList, KeyRevoked, TenantCreated, TenantList } from '../response-schemas.js';
 
 /** Admin routes: tenants and their keys. A tenant key gets 403 on all of them. */
 export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState): void {
@@ -19,7 +20,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
       summary: 'Create a tenant and its first API key (admin)',
       request: { body: jsonBody(TenantCreate) },
       responses: {
-        201: ok('the tenant; `api_key` is shown only here'),
+        201: ok('the tenant; `api_key` is shown only here', TenantCreated),
         ...errors(400, 401, 403, 409),
       },
     }),
@@ -37,7 +38,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
       path: '/v1/tenants',
       tags,
       summary: 'List tenants (admin)',
-      responses: { 200: ok('tenants'), ...errors(401, 403) },
+      responses: { 200: ok('tenants', TenantList), ...errors(401, 403) },
     }),
     (c) => {
       requireAdmin(c.get('principal'));
@@ -52,7 +53,10 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
       tags,
       summary: 'Create another API key for a tenant (admin)',
       request: { params: IdParam },
-      responses: { 201: ok('the new key; `api_key` is shown only here'), ...errors(401, 403, 404) },
+      responses: {
+        201: ok('the new key; `api_key` is shown only here', KeyCreated),
+        ...errors(401, 403, 404),
+      },
     }),
     (c) => {
       requireAdmin(c.get('principal'));
@@ -70,7 +74,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
       tags,
       summary: "List a tenant's keys, without secrets (admin)",
       request: { params: IdParam },
-      responses: { 200: ok('keys'), ...errors(401, 403, 404) },
+      responses: { 200: ok('keys', KeyList), ...errors(401, 403, 404) },
     }),
     (c) => {
       requireAdmin(c.get('principal'));
@@ -88,7 +92,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
       tags,
       summary: 'Revoke a key (admin); it stops working on the next request',
       request: { params: KeyParam },
-      responses: { 200: ok('revoked'), ...errors(401, 403, 404) },
+      responses: { 200: ok('revoked', KeyRevoked), ...errors(401, 403, 404) },
     }),
     (c) => {
       requireAdmin(c.get('principal'));
@@ -97,7 +101,7 @@ export function registerTenantRoutes(app: OpenAPIHono<AppEnv>, state: AppState):
       const tenant = tenancy.getTenant(id);
       if (tenant === undefined || !tenancy.revokeKey(tenant.id, keyId))
         throw notFound('key', keyId);
-      return c.json({ tenant_id: tenant.id, key_id: keyId, revoked: true }, 200);
+      return c.json({ tenant_id: tenant.id, key_id: keyId, revoked: true as const }, 200);
     },
   );
 }
