@@ -27,6 +27,7 @@ import { ServerMetrics } from './server-metrics.js';
 import type { RecordKind, RecordStore } from './record-store.js';
 import { TenantScopedMap, type PersistHooks } from './tenant-scoped-map.js';
 import { TenantDisk } from './tenant-disk.js';
+import { boundedCopy, compactCompletion } from './record-bounds.js';
 
 /** Everything the app is built from; each part is one of the small ports. */
 export interface AppDeps {
@@ -92,6 +93,8 @@ export interface ExecutionRecord {
   completion: CompletionStatus | null;
   /** Why a run could not start or crashed (a run that ran and failed says so in `completion`). */
   error?: { code: ErrorCode; message: string };
+  /** Present when `completion` is kept in short form: why (its full form is in /v1/history). */
+  trimmed?: string;
 }
 
 /** The state shared by the routes of one app. */
@@ -117,6 +120,13 @@ export interface AppState {
    * execution records hold would go over its quota.
    */
   chargeMemory(tenant: { id: string; quotas: Quotas }, bytes: number): void;
+  /**
+   * Stores an execution record as its run reports progress or ends, charged against
+   * `memory_bytes` at its new size: strings and lists in it bounded, then the tenant's oldest
+   * finished execution records evicted (their runs stay in history) and, if it still does not
+   * fit, its completion kept in short form. Mutates `record` to what is kept.
+   */
+  keepExecution(tenant: { id: string; quotas: Quotas }, record: ExecutionRecord): void;
   /** What each tenant's area holds on disk, and admissions against `disk_bytes`. */
   disk: TenantDisk;
   timeline: PoolTimeline;
@@ -186,6 +196,26 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
         throw new QuotaExceededError('memory_bytes', tenant.quotas.memory_bytes, held + bytes);
     },
     disk: new TenantDisk(areas),
+    keepExecution(tenant, record) {
+      if (record.completion !== null) record.completion = boundedCopy(record.completion);
+      if (record.error !== undefined) record.error = boundedCopy(record.error);
+      const others = () =>
+        flows.bytes(tenant.id) +
+        profiles.bytes(tenant.id) +
+        executions.bytes(tenant.id) -
+        executions.sizeOf(tenant.id, record.id);
+      const fits = () => others() + jsonSize(record) <= tenant.quotas.memory_bytes;
+      for (const old of executions.list(tenant.id)) {
+        if (fits()) break;
+        if (old.id !== record.id && old.status !== 'running') executions.delete(tenant.id, old.id);
+      }
+      if (!fits() && record.completion !== null && record.trimmed === undefined) {
+        record.completion = compactCompletion(record.completion);
+        record.trimmed =
+          'the full completion status did not fit the memory_bytes quota: per-node details are in /v1/history';
+      }
+      executions.set(tenant.id, record.id, record);
+    },
     timeline: new PoolTimeline(),
     running: new Set(),
   };

@@ -38,6 +38,11 @@ export class TenantScopedMap<T> {
     return this.#totals.get(tenant) ?? 0;
   }
 
+  /** What one entry is counted at, by `measure` (0 when absent). */
+  sizeOf(tenant: string, id: string): number {
+    return this.#sizes.get(tenant)?.get(id) ?? 0;
+  }
+
   #size(tenant: string, id: string, value: T | undefined): void {
     if (this.#config.measure === undefined) return;
     let sizes = this.#sizes.get(tenant);

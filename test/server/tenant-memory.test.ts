@@ -54,4 +54,70 @@ describe('server: what a tenant holds in memory is bounded by its memory_bytes q
     expect(h.state.profiles.list(a.id)).toEqual([]);
     expect(h.state.flows.bytes(a.id) + h.state.executions.bytes(a.id)).toBe(one);
   });
+
+  it('a run’s report is charged as it grows: long strings and lists are cut, older finished records evicted, then the completion kept short', async () => {
+    const h = makeHarness();
+    const base = h.executor.execute.bind(h.executor);
+    // A user function's error: a 2 MB message and stack, and 5,000 resource events.
+    h.executor.execute = async (input) => {
+      const status = await base(input);
+      status.nodes[1].first_error = {
+        type: 'Error',
+        message: 'm'.repeat(2_000_000),
+        stack: 's'.repeat(2_000_000),
+      };
+      status.events = Array.from({ length: 5_000 }, (_, i) => ({
+        node_id: 'enrich',
+        event: 'oom_killed' as const,
+        resource_id: `r${i}`,
+        detail: 'killed',
+      }));
+      return status;
+    };
+    const a = await h.tenant('a', { memory_bytes: 1024 * 1024 });
+    const flow = await h.flow(a.key);
+    const first = await h.call('POST', '/v1/executions?wait=true', a.key, { flow_id: flow });
+    expect(first.status).toBe(200);
+    const kept = (await h.call('GET', `/v1/executions/${first.json.id}`, a.key)).json;
+    const error = kept.completion.nodes[1].first_error;
+    expect(error.message.length).toBeLessThan(9_000);
+    expect(error.message).toContain('more characters not kept');
+    expect(kept.completion.events).toHaveLength(200);
+    const oneRun = h.state.executions.bytes(a.id);
+    expect(oneRun).toBeLessThan(100_000);
+
+    // Room for about two such records: the third's report evicts the oldest finished one.
+    const flowBytes = h.state.flows.bytes(a.id);
+    const b = await h.tenant('b', { memory_bytes: flowBytes + Math.floor(2.5 * oneRun) });
+    const bFlow = await h.flow(b.key);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const run = await h.call('POST', '/v1/executions?wait=true', b.key, { flow_id: bFlow });
+      expect([run.status, run.json.status, run.json.trimmed]).toEqual([
+        200,
+        'succeeded',
+        undefined,
+      ]);
+      ids.push(run.json.id);
+    }
+    expect(h.state.executions.list(b.id).map((e) => e.id)).toEqual(ids.slice(1));
+    expect((await h.call('GET', `/v1/executions/${ids[0]}`, b.key)).status).toBe(404);
+    expect(h.state.flows.bytes(b.id) + h.state.executions.bytes(b.id)).toBeLessThanOrEqual(
+      flowBytes + Math.floor(2.5 * oneRun),
+    );
+
+    // Room for the accepted record but not its full report: kept short, saying so.
+    const c = await h.tenant('c', { memory_bytes: flowBytes + 20_000 });
+    const cFlow = await h.flow(c.key);
+    const short = await h.call('POST', '/v1/executions?wait=true', c.key, { flow_id: cFlow });
+    expect([short.status, short.json.status, short.json.completion.nodes]).toEqual([
+      200,
+      'succeeded',
+      [],
+    ]);
+    expect(short.json.trimmed).toContain('memory_bytes');
+    expect(h.state.flows.bytes(c.id) + h.state.executions.bytes(c.id)).toBeLessThanOrEqual(
+      flowBytes + 20_000,
+    );
+  });
 });

@@ -150,7 +150,7 @@ async function startExecution(
         const now = Date.now();
         if (now - persistedAt >= 1000) {
           persistedAt = now;
-          state.executions.set(tenant.id, record.id, record);
+          state.keepExecution(tenant, record);
         }
       },
     })
@@ -178,7 +178,7 @@ async function startExecution(
       },
     )
     .finally(async () => {
-      state.executions.set(tenant.id, record.id, record);
+      state.keepExecution(tenant, record);
       release();
       state.running.delete(run);
       try {
