@@ -27,11 +27,46 @@ export interface WarmPoolConfig {
   refillDelayMs?: number;
 }
 
+/**
+ * Where one slot's resource is: asked of the provider, provisioned and being connected to,
+ * connected (it can serve a claim), or given back (`rac` is absent when it never came).
+ */
+type SlotState =
+  | { phase: 'provisioning' }
+  | { phase: 'connecting'; rac: Rac }
+  | { phase: 'connected'; rac: Rac; client: WorkerClient }
+  | { phase: 'released'; rac: Rac | undefined };
+
 interface Slot {
-  rac: Rac | undefined;
-  client: WorkerClient | undefined;
+  state: SlotState;
   abort: AbortController;
   ready: Promise<void>;
+}
+
+/** A connected slot's resource, as a claim holds it. */
+interface Connected {
+  rac: Rac;
+  client: WorkerClient;
+}
+
+/** The RAC of a slot, once the provider gave one. */
+function racOf(slot: Slot): Rac | undefined {
+  return slot.state.phase === 'provisioning' ? undefined : slot.state.rac;
+}
+
+/** Reads the phase through a call so checks after an `await` are not narrowed away. */
+function phaseOf(slot: Slot): SlotState['phase'] {
+  return slot.state.phase;
+}
+
+/** The resources of a set whose every slot is connected; null while any is not. */
+function connectedOf(set: WarmSet): Connected[] | null {
+  const resources: Connected[] = [];
+  for (const slot of set.slots) {
+    if (slot.state.phase !== 'connected') return null;
+    resources.push({ rac: slot.state.rac, client: slot.state.client });
+  }
+  return resources;
 }
 
 type SetState = 'warming' | 'ready' | 'claimed' | 'retired';
@@ -46,11 +81,18 @@ interface WarmSet {
 }
 
 /**
- * Gives every resource of a set a new status. Each RAC is replaced, never edited: a RAC once
- * handed out (in a claim, a pool status) is a document its holder may keep.
+ * Gives every connected resource of a set a new status and returns them. Each RAC is replaced,
+ * never edited: a RAC once handed out (in a claim, a pool status) is a document its holder may
+ * keep.
  */
-function setStatus(set: WarmSet, status: Rac['status']): void {
-  for (const slot of set.slots) slot.rac = { ...slot.rac!, status };
+function setStatus(set: WarmSet, status: Rac['status']): Connected[] {
+  const resources: Connected[] = [];
+  for (const slot of set.slots) {
+    if (slot.state.phase !== 'connected') continue;
+    slot.state = { ...slot.state, rac: { ...slot.state.rac, status } };
+    resources.push({ rac: slot.state.rac, client: slot.state.client });
+  }
+  return resources;
 }
 
 /** Reads the state through a call so checks after an `await` are not narrowed away. */
@@ -142,7 +184,7 @@ export class WarmPool {
     // A set retired meanwhile (trimmed, expired) is not a failure; too few ready sets is.
     if (failed !== undefined && ready.length < Math.min(this.#target, pending.length))
       throw failed.reason;
-    return ready.flatMap((set) => set.slots.map((slot) => ({ ...slot.rac! })));
+    return ready.flatMap((set) => set.slots.map(racOf).filter((rac) => rac !== undefined));
   }
 
   /** Records activity (postpones expiry). */
@@ -156,13 +198,13 @@ export class WarmPool {
     this.touch();
     for (const set of this.#sets.values()) {
       if (set.state !== 'ready') continue;
-      if (!set.slots.every((slot) => slot.client !== undefined && !slot.client.closed)) continue;
+      if (connectedOf(set)?.every(({ client }) => !client.closed) !== true) continue;
       const claimId = randomUUID();
       set.state = 'claimed';
       set.claimId = claimId;
-      setStatus(set, 'claimed');
+      const resources = setStatus(set, 'claimed');
       this.#config.store?.setState(
-        set.slots.map((slot) => slot.rac!.resource_id),
+        resources.map(({ rac }) => rac.resource_id),
         'claimed',
         claimId,
       );
@@ -174,7 +216,7 @@ export class WarmPool {
         template: this.#config.template,
         set_id: set.id,
         token: this.#config.token,
-        resources: set.slots.map((slot) => ({ rac: slot.rac!, client: slot.client! })),
+        resources,
       });
     }
     return null;
@@ -199,7 +241,7 @@ export class WarmPool {
   onResourceEvent(event: ResourceEvent): void {
     if (event.type !== 'exited' && event.type !== 'unhealthy') return;
     for (const set of this.#sets.values()) {
-      const index = set.slots.findIndex((slot) => slot.rac?.resource_id === event.resource_id);
+      const index = set.slots.findIndex((slot) => racOf(slot)?.resource_id === event.resource_id);
       if (index < 0 || set.state === 'retired') continue;
       if (set.state === 'claimed') {
         set.broken = true;
@@ -233,9 +275,7 @@ export class WarmPool {
 
   status(): PoolStatus {
     const sets = [...this.#sets.values()].filter((set) => set.state !== 'retired');
-    const racs = sets.flatMap((set) =>
-      set.slots.map((slot) => slot.rac).filter((rac): rac is Rac => rac !== undefined),
-    );
+    const racs = sets.flatMap((set) => set.slots.map(racOf).filter((rac) => rac !== undefined));
     const count = (state: SetState) => sets.filter((set) => set.state === state).length;
     return {
       tenant: this.#config.tenant,
@@ -260,9 +300,7 @@ export class WarmPool {
         set_id: set.id,
         state: set.state,
         claim_id: set.claimId ?? null,
-        resources: set.slots
-          .filter((slot) => slot.rac !== undefined)
-          .map((slot) => ({ ...slot.rac! })),
+        resources: set.slots.map(racOf).filter((rac) => rac !== undefined),
       })),
     };
   }
@@ -307,7 +345,7 @@ export class WarmPool {
   #startSlot(set: WarmSet, index: number): Slot {
     const plan = this.#config.plans[index];
     const abort = new AbortController();
-    const slot: Slot = { rac: undefined, client: undefined, abort, ready: Promise.resolve() };
+    const slot: Slot = { state: { phase: 'provisioning' }, abort, ready: Promise.resolve() };
     slot.ready = (async () => {
       try {
         const rac = await this.#config.provider.provision(
@@ -327,12 +365,20 @@ export class WarmPool {
             `provider returned a resource of tenant "${rac.tenant}" for "${this.#config.tenant}"`,
           );
         }
-        slot.rac = rac;
         if (set.state === 'retired' || abort.signal.aborted) {
           await this.#config.provider.release(rac.resource_id);
+          slot.state = { phase: 'released', rac: { ...rac, status: 'released' } };
           return;
         }
-        slot.client = await WorkerClient.connect(rac.network_address, this.#config.token);
+        slot.state = { phase: 'connecting', rac };
+        const client = await WorkerClient.connect(rac.network_address, this.#config.token);
+        // The set may have been retired while this worker connected.
+        if (retired(set) || phaseOf(slot) !== 'connecting') {
+          client.close();
+          await this.#releaseSlot(slot);
+          return;
+        }
+        slot.state = { phase: 'connected', rac, client };
         this.#config.store?.saveResource({
           resource_id: rac.resource_id,
           tenant: rac.tenant,
@@ -342,11 +388,6 @@ export class WarmPool {
           claim_id: null,
           rac,
         });
-        // The set may have been retired while this worker connected (the await above).
-        if (retired(set)) {
-          await this.#releaseSlot(slot);
-          return;
-        }
         this.#lastError = undefined;
         this.#markReadyIfComplete(set);
       } catch (error) {
@@ -360,17 +401,16 @@ export class WarmPool {
   }
 
   #markReadyIfComplete(set: WarmSet): void {
-    if (set.state !== 'warming') return;
-    if (!set.slots.every((slot) => slot.client !== undefined && slot.rac !== undefined)) return;
+    if (set.state !== 'warming' || connectedOf(set) === null) return;
     this.#markReady(set);
   }
 
   /** A set ready to be claimed, here and in the persisted pool state. */
   #markReady(set: WarmSet): void {
     set.state = 'ready';
-    setStatus(set, 'ready');
+    const resources = setStatus(set, 'ready');
     this.#config.store?.setState(
-      set.slots.map((slot) => slot.rac!.resource_id),
+      resources.map(({ rac }) => rac.resource_id),
       'ready',
       null,
     );
@@ -379,20 +419,25 @@ export class WarmPool {
   /** Replaces a lost resource of an idle set in place. */
   #replace(set: WarmSet, index: number, reason: string): void {
     const old = set.slots[index];
-    this.#lastError = `resource ${old.rac?.resource_id ?? '?'} lost (${reason}); replacing it`;
+    this.#lastError = `resource ${racOf(old)?.resource_id ?? '?'} lost (${reason}); replacing it`;
     set.state = 'warming';
     void this.#releaseSlot(old);
     set.slots[index] = this.#startSlot(set, index);
   }
 
+  /** Gives a slot's resource back (once; a slot still provisioning is aborted). */
   async #releaseSlot(slot: Slot): Promise<void> {
     slot.abort.abort();
-    slot.client?.close();
-    const rac = slot.rac;
-    if (rac === undefined) return;
-    this.#config.store?.deleteResource(rac.resource_id);
-    await this.#config.provider.release(rac.resource_id).catch(() => {});
-    slot.rac = { ...rac, status: 'released' };
+    const was = slot.state;
+    if (was.phase === 'released') return;
+    if (was.phase === 'provisioning') {
+      slot.state = { phase: 'released', rac: undefined };
+      return;
+    }
+    if (was.phase === 'connected') was.client.close();
+    slot.state = { phase: 'released', rac: { ...was.rac, status: 'released' } };
+    this.#config.store?.deleteResource(was.rac.resource_id);
+    await this.#config.provider.release(was.rac.resource_id).catch(() => {});
   }
 
   async #retire(set: WarmSet): Promise<void> {
