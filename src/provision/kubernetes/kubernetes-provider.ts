@@ -1,8 +1,8 @@
 import { WarmflowError } from '../../errors.js';
 import type { Capacity, Provider, ProvisionRequest, ResourceEvent } from '../provider.js';
 import type { Rac } from '../rac.js';
-import type { KubeApi, KubeObject } from './kube-api.js';
-import { notReadyError, podFailedError, toWarmflowError } from './kubernetes-errors.js';
+import type { KubeApi } from './kube-api.js';
+import { toWarmflowError } from './kubernetes-errors.js';
 import {
   LABEL,
   WORKER_SELECTOR,
@@ -17,11 +17,10 @@ import {
   type TenantQuotas,
 } from './manifests/index.js';
 import { PodWatcher } from './pod-watcher.js';
-import { viewPod, type PodView } from './pod-view.js';
+import { viewPod } from './pod-view.js';
+import { PodTracker, type TrackedPod } from './pod-tracker.js';
 import { assertQuotaRoom, readCapacity } from './quota-capacity.js';
 import { ObjectApplier } from './object-applier.js';
-import { racFromPod } from './pod-rac.js';
-import { WorkerLink } from './worker-link.js';
 
 /** Configuration of a {@link KubernetesProvider}. */
 export interface KubernetesProviderConfig {
@@ -42,25 +41,13 @@ export interface KubernetesProviderConfig {
   heartbeatMs?: number;
 }
 
-interface Tracked {
-  rac: Rac;
-  namespace: string;
-  view: PodView | undefined;
-  releasing: boolean;
-  /** The pool token, when this process provisioned the pod (adopted pods read it from the Secret). */
-  token?: string;
-  link?: WorkerLink;
-  linking?: boolean;
-  waiter?: { resolve(podIP: string): void; reject(error: Error): void };
-}
-
 /**
  * The Kubernetes provider: every resource is a pod running `warmflow worker` in its tenant's
  * locked-down namespace, confirmed (RAC) once the pod is Ready, at `podIP:port`.
  *
- * One list-then-watch over all warmflow worker pods feeds everything: provisioning waits on it,
- * and it turns evictions, failures and OOM kills into `exited` events (OOM kills with
- * `oom_killed: true`, so history learns from them) and lost readiness into `unhealthy`.
+ * One list-then-watch over all warmflow worker pods feeds a {@link PodTracker}: provisioning
+ * waits on it, and it turns evictions, failures and OOM kills into `exited` events (OOM kills
+ * with `oom_killed: true`, so history learns from them) and lost readiness into `unhealthy`.
  * `list()` finds pods by label and adopts them, so a restarted orchestrator picks up its pods.
  *
  * ```ts
@@ -78,7 +65,7 @@ export class KubernetesProvider implements Provider {
     connectToWorkers: boolean;
     heartbeatMs: number;
   }>;
-  readonly #resources = new Map<string, Tracked>();
+  readonly #pods: PodTracker;
   readonly #listeners = new Set<(event: ResourceEvent) => void>();
   readonly #applier: ObjectApplier;
   readonly #watcher: PodWatcher;
@@ -96,12 +83,21 @@ export class KubernetesProvider implements Provider {
       heartbeatMs: config.heartbeatMs ?? 1_000,
     });
     this.#applier = new ObjectApplier(config.api);
+    this.#pods = new PodTracker({
+      api: config.api,
+      workerPort: this.#config.manifests.workerPort,
+      provider: this.name,
+      connectToWorkers: this.#config.connectToWorkers,
+      heartbeatMs: this.#config.heartbeatMs,
+      readPoolToken: (namespace, template) => this.#applier.readPoolToken(namespace, template),
+      emit: (event) => this.#emit(event),
+    });
     this.#watcher = new PodWatcher({
       api: config.api,
       labelSelector: selectorString(WORKER_SELECTOR),
       handlers: {
-        onPod: (type, pod) => this.#onPod(type, pod),
-        onResync: (pods) => this.#onResync(pods),
+        onPod: (type, pod) => this.#pods.onPod(type, pod),
+        onResync: (pods) => this.#pods.onResync(pods),
       },
     });
   }
@@ -171,11 +167,10 @@ export class KubernetesProvider implements Provider {
       namespace,
     );
     for (const manifest of manifests.pool) await this.#applier.ensure(manifest, request.tenant);
-    const tracked: Tracked = {
+    const tracked: TrackedPod = {
       namespace,
       view: undefined,
       releasing: false,
-      token: request.token,
       rac: {
         resource_id: resourceId,
         status: 'provisioning',
@@ -192,7 +187,7 @@ export class KubernetesProvider implements Provider {
     const ready = new Promise<string>((resolve, reject) => (tracked.waiter = { resolve, reject }));
     ready.catch(() => undefined); // rejections are awaited below; never unhandled
     options.signal?.throwIfAborted();
-    this.#resources.set(resourceId, tracked);
+    this.#pods.add(tracked);
     // Listen before creating: an abort while the create is in flight must still end the wait.
     const onAbort = () =>
       tracked.waiter?.reject(
@@ -203,21 +198,26 @@ export class KubernetesProvider implements Provider {
       await this.#config.api.objects.create(manifests.pod.toJSON());
     } catch (error) {
       options.signal?.removeEventListener('abort', onAbort);
-      this.#resources.delete(resourceId);
+      this.#pods.delete(resourceId);
       throw toWarmflowError(
         error,
         `pod ${resourceId} (node "${request.rpr.node_id}")`,
         request.tenant,
       );
     }
-    const timer = setTimeout(() => void this.#timedOut(tracked), this.#config.readyTimeoutMs);
+    const timer = setTimeout(
+      () => void this.#pods.timedOut(tracked, this.#config.readyTimeoutMs),
+      this.#config.readyTimeoutMs,
+    );
     try {
       const podIP = await ready;
-      tracked.rac.network_address = `${podIP}:${this.#config.manifests.workerPort}`;
-      if (this.#config.connectToWorkers) await this.#link(tracked, request.token);
-      tracked.rac.status = 'ready';
-      tracked.rac.ready_at = new Date().toISOString();
-      const rac = structuredClone(tracked.rac);
+      this.#pods.update(tracked, {
+        network_address: `${podIP}:${this.#config.manifests.workerPort}`,
+      });
+      if (this.#config.connectToWorkers) await this.#pods.link(tracked, request.token);
+      const rac = structuredClone(
+        this.#pods.update(tracked, { status: 'ready', ready_at: new Date().toISOString() }),
+      );
       this.#emit({ type: 'ready', rac });
       return rac;
     } catch (error) {
@@ -231,11 +231,11 @@ export class KubernetesProvider implements Provider {
   }
 
   async release(resourceId: string): Promise<void> {
-    const tracked = this.#resources.get(resourceId);
+    const tracked = this.#pods.get(resourceId);
     const targets: Array<{ name: string; namespace: string }> = [];
     if (tracked !== undefined) {
       tracked.releasing = true;
-      tracked.rac.status = 'released';
+      this.#pods.update(tracked, { status: 'released' });
       tracked.link?.close();
       targets.push({ name: resourceId, namespace: tracked.namespace });
     } else {
@@ -248,7 +248,7 @@ export class KubernetesProvider implements Provider {
     }
     for (const target of targets)
       await this.#applier.remove({ apiVersion: 'v1', kind: 'Pod', ...target });
-    this.#resources.delete(resourceId);
+    this.#pods.delete(resourceId);
   }
 
   /**
@@ -261,7 +261,7 @@ export class KubernetesProvider implements Provider {
     for (const pod of await this.#applier.listPods(selectorString(labels))) {
       // A pod that is terminating or has failed is no resource any more (the watch reports it).
       if (viewPod(pod).state === 'exited') continue;
-      const tracked = this.#track(pod);
+      const tracked = this.#pods.adopt(pod);
       if (tracked === undefined || tracked.releasing) continue;
       if (filter.tenant !== undefined && tracked.rac.tenant !== filter.tenant) continue;
       if (filter.template !== undefined && tracked.rac.template !== filter.template) continue;
@@ -281,10 +281,10 @@ export class KubernetesProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const tracked of this.#resources.values()) {
+    for (const tracked of this.#pods.all()) {
       tracked.waiter?.reject(new WarmflowError('E_CLOSED', 'the Kubernetes provider was closed'));
     }
-    await Promise.allSettled([...this.#resources.keys()].map((id) => this.release(id)));
+    await Promise.allSettled(this.#pods.ids().map((id) => this.release(id)));
     this.#watcher.stop();
     this.#listeners.clear();
   }
@@ -312,158 +312,8 @@ export class KubernetesProvider implements Provider {
 
   #knownTenants(): string[] {
     const tenants = new Set(this.#applier.keys);
-    for (const tracked of this.#resources.values()) tenants.add(tracked.rac.tenant);
+    for (const tracked of this.#pods.all()) tenants.add(tracked.rac.tenant);
     return [...tenants];
-  }
-
-  /** Finds or adopts the resource of a pod; undefined for pods warmflow cannot read back. */
-  #track(pod: KubeObject): Tracked | undefined {
-    const known = this.#resources.get(pod.metadata?.name ?? '');
-    if (known !== undefined) return known;
-    const view = viewPod(pod);
-    const rac = racFromPod(pod, view, this.#config.manifests.workerPort, this.name);
-    if (rac === undefined) return undefined;
-    const tracked: Tracked = { namespace: pod.metadata!.namespace!, view, releasing: false, rac };
-    this.#resources.set(rac.resource_id, tracked);
-    if (view.state === 'ready' && this.#config.connectToWorkers) void this.#adoptLink(tracked);
-    return tracked;
-  }
-
-  /** Connects to a worker and watches its heartbeats; throws when it cannot be reached or refuses the token. */
-  async #link(tracked: Tracked, token: string): Promise<void> {
-    const link = new WorkerLink({
-      address: tracked.rac.network_address,
-      token,
-      heartbeatMs: this.#config.heartbeatMs,
-      onUsage: (usage) =>
-        this.#emit({ type: 'usage', resource_id: tracked.rac.resource_id, usage }),
-      onLost: (reason) => this.#markUnhealthy(tracked, reason),
-      onBack: () => {
-        if (tracked.view?.state === 'ready') this.#markReady(tracked);
-      },
-    });
-    await link.open();
-    if (tracked.releasing || !this.#resources.has(tracked.rac.resource_id)) link.close();
-    else tracked.link = link;
-  }
-
-  /** After a restart: read the pool token back from its Secret and reconnect to the worker. */
-  async #adoptLink(tracked: Tracked): Promise<void> {
-    if (tracked.linking) return;
-    tracked.linking = true;
-    try {
-      const token = await this.#applier.readPoolToken(tracked.namespace, tracked.rac.template);
-      await this.#link(tracked, token);
-      if (tracked.view?.state === 'ready') this.#markReady(tracked);
-    } catch (error) {
-      this.#markUnhealthy(tracked, error instanceof Error ? error.message : String(error));
-    } finally {
-      tracked.linking = false;
-    }
-  }
-
-  #markUnhealthy(tracked: Tracked, reason: string): void {
-    if (tracked.releasing || tracked.rac.status !== 'ready') return;
-    tracked.rac.status = 'unhealthy';
-    this.#emit({ type: 'unhealthy', resource_id: tracked.rac.resource_id, reason });
-  }
-
-  #markReady(tracked: Tracked): void {
-    if (tracked.releasing || tracked.rac.status === 'ready') return;
-    tracked.rac.status = 'ready';
-    tracked.rac.ready_at ??= new Date().toISOString();
-    this.#emit({ type: 'ready', rac: structuredClone(tracked.rac) });
-  }
-
-  #onResync(pods: KubeObject[]): void {
-    const present = new Set(pods.map((pod) => pod.metadata?.name));
-    for (const pod of pods) this.#onPod('MODIFIED', pod);
-    for (const [id, tracked] of [...this.#resources]) {
-      if (!present.has(id) && tracked.waiter === undefined)
-        this.#gone(tracked, 'pod disappeared while the watch was down', false);
-    }
-  }
-
-  #onPod(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: KubeObject): void {
-    const tracked = this.#resources.get(pod.metadata?.name ?? '');
-    if (tracked === undefined) return; // not ours (yet): list() adopts
-    if (tracked.releasing) {
-      if (type === 'DELETED') this.#resources.delete(tracked.rac.resource_id);
-      return;
-    }
-    const view: PodView =
-      type === 'DELETED'
-        ? { state: 'exited', reason: 'pod was deleted', oomKilled: false }
-        : viewPod(pod);
-    const previous = tracked.view;
-    tracked.view = view;
-    if (tracked.waiter !== undefined) {
-      if (view.state === 'ready') tracked.waiter.resolve(view.podIP);
-      else if (view.state === 'exited') {
-        this.#emit({
-          type: 'exited',
-          resource_id: tracked.rac.resource_id,
-          reason: view.reason,
-          oom_killed: view.oomKilled,
-        });
-        tracked.waiter.reject(
-          podFailedError(tracked.rac.resource_id, tracked.rac.node_id, view.reason, view.oomKilled),
-        );
-      }
-      return;
-    }
-    if (view.state === 'exited') {
-      this.#gone(tracked, view.reason, view.oomKilled);
-    } else if (view.state === 'ready' && previous?.state !== 'ready') {
-      tracked.rac.network_address = `${view.podIP}:${this.#config.manifests.workerPort}`;
-      if (tracked.link === undefined && this.#config.connectToWorkers)
-        void this.#adoptLink(tracked);
-      else this.#markReady(tracked);
-    } else if (view.state !== 'ready' && previous?.state === 'ready') {
-      this.#markUnhealthy(tracked, view.detail);
-    }
-  }
-
-  /** A resource died: report it, forget it, and delete what is left of its pod. */
-  #gone(tracked: Tracked, reason: string, oomKilled: boolean): void {
-    this.#resources.delete(tracked.rac.resource_id);
-    tracked.link?.close();
-    tracked.rac.status = 'failed';
-    this.#emit({
-      type: 'exited',
-      resource_id: tracked.rac.resource_id,
-      reason,
-      oom_killed: oomKilled,
-    });
-    const metadata = { name: tracked.rac.resource_id, namespace: tracked.namespace };
-    this.#config.api.objects
-      .delete({ apiVersion: 'v1', kind: 'Pod', metadata })
-      .catch(() => undefined);
-  }
-
-  /** A pod not Ready in time: read why (the scheduler's message), then fail the provision. */
-  async #timedOut(tracked: Tracked): Promise<void> {
-    if (tracked.waiter === undefined) return;
-    let view = tracked.view;
-    try {
-      const pod = await this.#config.api.objects.read({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: tracked.rac.resource_id, namespace: tracked.namespace },
-      });
-      view = viewPod(pod);
-    } catch {
-      // keep what the watch last said
-    }
-    const why =
-      view === undefined
-        ? 'no status reported'
-        : view.state === 'pending' || view.state === 'unready'
-          ? view.detail
-          : view.state;
-    tracked.waiter?.reject(
-      notReadyError(tracked.rac.resource_id, tracked.rac.node_id, why, this.#config.readyTimeoutMs),
-    );
   }
 
   #emit(event: ResourceEvent): void {
