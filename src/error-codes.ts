@@ -91,6 +91,7 @@ export const ERROR_CODES = {
   E_NO_SERVE: 'no `warmflow serve` owns the pools of this home',
   E_CONTROL: 'the pool control socket failed or got an unknown operation',
   E_CONTROL_TIMEOUT: '`warmflow serve` did not answer a control request in time',
+  E_NO_CLAIM: 'a control `release` of a claim the pool owner does not hold',
 
   // Kubernetes
   E_K8S_UNREACHABLE: 'the Kubernetes API cannot be reached',

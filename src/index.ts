@@ -128,6 +128,7 @@ export type {
   SizingPolicy,
   CalibrationOptions,
   CalibrateResult,
+  MeasureResult,
 } from './predictor/index.js';
 export {
   profile,

@@ -155,7 +155,9 @@ export function formatRunReport(result: RunFlowResult): string {
   if (result.racs.length > 0) {
     out.push(
       '',
-      `Warm pool: ${result.racs.length} resource${result.racs.length === 1 ? '' : 's'} ready in ${num(result.pool_ms ?? 0)} ms, before the request`,
+      result.pool_from !== null && result.pool_from !== 'run'
+        ? `Warm pool: ${result.racs.length} resource${result.racs.length === 1 ? '' : 's'} claimed from the pool of ${result.pool_from} (\`warmflow pool up\`)`
+        : `Warm pool: ${result.racs.length} resource${result.racs.length === 1 ? '' : 's'} ready in ${num(result.pool_ms ?? 0)} ms, before the request`,
     );
     for (const rac of result.racs)
       out.push(

@@ -7,6 +7,9 @@ import type { EngineCalibration } from '../predictor/calibration/engine-calibrat
 import type { Rpr } from '../predictor/rpr.js';
 import { LocalProvider } from '../provision/local/local-provider.js';
 import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
+import { claimFromOwner, type OwnerClaim } from '../provision/control/owner-claim.js';
+import type { ExecutionEnvironment } from '../execute/execution-manager.js';
+import { flowVersion } from '../template/flow-version.js';
 import type { Provider } from '../provision/provider.js';
 import type { Rac } from '../provision/rac.js';
 import { loadFlow } from '../template/load-flow.js';
@@ -69,6 +72,8 @@ export interface RunFlowResult {
   groups: string[][];
   racs: Rac[];
   pool_ms: number | null;
+  /** Where the warm set came from: `warmflow serve (pid N)`, or this run's own pool. */
+  pool_from: string | null;
   status: CompletionStatus;
 }
 
@@ -155,15 +160,38 @@ export async function runFlow(
       ...(calibration.engine !== undefined ? { engineCalibration: calibration.engine } : {}),
       ...(options.history !== undefined ? { history: options.history } : {}),
     });
-    const pool = options.cold === true ? null : new PreProvisioningService({ provider });
+    // A pool the local `warmflow serve` owns (`warmflow pool up`) is claimed first; without
+    // one this run warms its own. A pool there that cannot serve this run is said, not skipped.
+    const version = flowVersion(flow);
+    const owned =
+      options.cold === true
+        ? ({ owner: false } as const)
+        : await claimFromOwner({ template: flow.template.name, tenant, version });
+    const poolNote =
+      owned.owner && owned.claimed === null && owned.reason !== 'no_pool'
+        ? `${owned.why}; this run warmed its own resources`
+        : undefined;
+    const taken = owned.owner ? owned.claimed : null;
+    const pool =
+      options.cold === true
+        ? null
+        : taken !== null
+          ? ownerPool(taken)
+          : new PreProvisioningService({ provider });
     try {
       let racs: Rac[] = [];
       let poolMs: number | null = null;
-      if (pool !== null) {
+      let poolFrom: string | null = null;
+      if (taken !== null) {
+        racs = taken.claim.racs;
+        poolMs = 0;
+        poolFrom = `warmflow serve (pid ${taken.pid})`;
+      } else if (pool instanceof PreProvisioningService) {
         options.onEvent?.('pre-provisioning');
         const t = performance.now();
         racs = await pool.preProvision({ flow, rprs, tenant, groups, sets: 1 });
         poolMs = performance.now() - t;
+        poolFrom = 'run';
       }
       options.onEvent?.('executing', { live: sources.some((s) => s.live) });
       const status = await executeAndRecord(
@@ -199,13 +227,48 @@ export async function runFlow(
               ...(calibration.made !== undefined ? { calibration: calibration.made } : {}),
             },
       );
-      return { flow, dcps, rprs, rpr_source, groups, racs, pool_ms: poolMs, status };
+      if (poolNote !== undefined && status.pool_note === undefined) status.pool_note = poolNote;
+      return {
+        flow,
+        dcps,
+        rprs,
+        rpr_source,
+        groups,
+        racs,
+        pool_ms: poolMs,
+        pool_from: poolFrom,
+        status,
+      };
     } finally {
-      await pool?.close();
+      if (pool instanceof PreProvisioningService) await pool.close();
+      // Not used (the run failed before executing): the set goes back to the owner's pool.
+      else if (taken !== null && !ownerReleased.has(taken)) await taken.release().catch(() => {});
     }
   } finally {
     if (options.provider === undefined) await provider.close();
   }
+}
+
+/** Sets given back to their owner by the execution (see {@link ownerPool}). */
+const ownerReleased = new WeakSet<OwnerClaim>();
+
+/**
+ * The execution's pool when the set was claimed from `warmflow serve`: it hands that set to
+ * the execution once, and gives it back to the owner when the execution releases it.
+ */
+function ownerPool(taken: OwnerClaim): NonNullable<ExecutionEnvironment['pool']> {
+  let handed = false;
+  return {
+    claim: () => {
+      if (handed) return null;
+      handed = true;
+      return taken.claim;
+    },
+    release: async (_claim, options) => {
+      ownerReleased.add(taken);
+      await taken.release(options);
+    },
+  };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { WarmflowError } from '../errors.js';
-import { parseLiveItem } from '../sources/live/live-source.js';
 import { openLivePeek } from '../sources/live/open-live.js';
 import type { Dcp } from './dcp.js';
 import { Profiler, type ProfilerOptions } from './profiler.js';
@@ -50,11 +49,10 @@ export async function profileLive(url: string, options: LiveProfileOptions): Pro
         Math.min(left, 500),
       );
       for (const item of items) {
-        const parsed = parseLiveItem(item);
-        if ('error' in parsed) profiler.addMalformed(item.line, parsed.error);
+        if (item.error !== undefined) profiler.addMalformed(item.line, item.error);
         else {
-          profiler.add(parsed.record, item.bytes, item.arrival_ms);
-          options.onItem?.(parsed.record);
+          profiler.add(item.record, item.bytes, item.arrival_ms);
+          options.onItem?.(item.record);
         }
       }
       options.onRecords?.(profiler.records);

@@ -93,6 +93,10 @@ export interface ExecutionInput {
   dcp: Dcp | null;
   source: string | undefined;
   records: unknown[] | undefined;
+  /** Fail the run when a node dead-letters more than this share (default: the flow's, else 0.5). */
+  max_dead_letter_ratio?: number;
+  /** On-demand resources only: the pool is not claimed from. */
+  cold?: boolean;
   onProgress: (nodes: NodeProgress[]) => void;
 }
 

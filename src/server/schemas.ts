@@ -65,6 +65,13 @@ export const ExecutionCreate = z
     profile_id: z.string().min(1).optional(),
     source: z.string().min(1).optional(),
     records: z.array(z.unknown()).max(1_000_000).optional(),
+    max_dead_letter_ratio: z.number().min(0).max(1).optional().openapi({
+      description:
+        "fail the run when a node dead-letters more than this share of its input (default: the flow's max_dead_letter_ratio, else 0.5)",
+    }),
+    cold: z.boolean().optional().openapi({
+      description: 'no warm pool: provision on demand after the request (for comparison)',
+    }),
   })
   .refine((body) => body.records === undefined || body.source === undefined, {
     message: 'give at most one of "records" or "source"',

@@ -122,6 +122,61 @@ describe('the CLI against a running server (--server, WARMFLOW_API_KEY)', () => 
     expect(status.pool_note).toBeUndefined();
     const used = new Set(status.nodes.map((n) => n.resource_id).filter((id) => id !== null));
     expect([...used]).toEqual([racs[0].resource_id]);
+
+    // run --server claims the same pool as it is: no re-sizing from its own prediction.
+    const before = (
+      JSON.parse((await cli('pool', 'status', '--json', '--server', server.url)).out) as Array<{
+        template: string;
+        resources: Array<{ resource_id: string; rpr: { cpu_cores: number; memory_gb: number } }>;
+      }>
+    ).find((p) => p.template === 'clickstream')!;
+    const run = await cli('run', flow, '--json', '--server', server.url);
+    expect(run.code).toBe(0);
+    const ran = JSON.parse(run.out) as typeof status;
+    expect(ran.provisioning).toBe('warm');
+    expect(ran.pool_note).toBeUndefined();
+    const ranOn = ran.nodes.map((n) => n.resource_id).filter((id) => id !== null);
+    const warmed = before.resources.map((r) => r.resource_id);
+    for (const id of ranOn) expect(warmed).toContain(id);
+    const after = (
+      JSON.parse((await cli('pool', 'status', '--json', '--server', server.url)).out) as Array<{
+        template: string;
+        resources: Array<{ rpr: { cpu_cores: number; memory_gb: number } }>;
+      }>
+    ).find((p) => p.template === 'clickstream')!;
+    expect(after.resources.map((r) => r.rpr)).toEqual(before.resources.map((r) => r.rpr));
+
+    // --cold on the server: on demand, the pool untouched.
+    const cold = await cli('run', flow, '--json', '--cold', '--server', server.url);
+    expect(cold.code).toBe(0);
+    expect((JSON.parse(cold.out) as typeof status).provisioning).toBe('on_demand');
+  });
+
+  it('run --server --max-dead-letter-ratio reaches the execution request and is honoured', async () => {
+    const flow = path.join(repo, 'examples/clickstream/flow.yaml');
+    // The clickstream data dead-letters 6 records: a ratio of 0 fails the run.
+    const strict = await cli(
+      'run',
+      flow,
+      '--json',
+      '--max-dead-letter-ratio',
+      '0',
+      '--server',
+      server.url,
+    );
+    expect(strict.code).toBe(1);
+    const status = JSON.parse(strict.out) as { outcome: string; error?: { code: string } };
+    expect(status.outcome).toBe('failed');
+    expect(status.error?.code).toBe('E_DEAD_LETTERS');
+    const refused = await fetch(`${server.url}/v1/executions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${process.env.WARMFLOW_API_KEY}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ flow_id: 'f_none', max_dead_letter_ratio: 2 }),
+    });
+    expect(refused.status).toBe(400);
   });
 
   it("pool status and pool down --server see and release the key tenant's pools", async () => {

@@ -17,7 +17,8 @@ function formatPoolView(pool: PoolView): string {
   );
 }
 
-async function serverPools(target: ServerTarget): Promise<PoolView[]> {
+/** Every pool of the key's tenant on the server (`GET /v1/pools`, all pages). */
+export async function serverPools(target: ServerTarget): Promise<PoolView[]> {
   const pools: PoolView[] = [];
   // The list is paged: follow `next` until the last page.
   for (let after: string | null = null; ;) {

@@ -10,6 +10,7 @@ import type { StoreKind, StoreSpec } from '../../template/types.js';
 import type { CompletionStatus } from '../../execute/completion-status.js';
 import { EXIT } from '../main.js';
 import { callServer, serverTarget, type ServerTarget } from '../remote.js';
+import { serverPools } from './pool.js';
 import { parseDuration } from '../../sources/live/live-url.js';
 import type { LiveLimits } from '../../execute/live-feeder.js';
 
@@ -114,10 +115,23 @@ function drainOnSignals(): { signal: AbortSignal; arm: () => void; disarm: () =>
   };
 }
 
+/** `--max-dead-letter-ratio` as a share between 0 and 1. */
+function deadLetterRatio(options: RunCommandOptions): number | undefined {
+  const ratio =
+    options.maxDeadLetterRatio === undefined ? undefined : Number(options.maxDeadLetterRatio);
+  if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) {
+    throw new WarmflowError(
+      'E_INVALID_ARGUMENTS',
+      `--max-dead-letter-ratio ${options.maxDeadLetterRatio}: expected a share between 0 and 1`,
+    );
+  }
+  return ratio;
+}
+
 /**
  * `run --server`: the same job done by a running `warmflow serve` as the key's tenant:
- * register the flow, pre-provision its warm pool (unless --cold), submit the execution
- * and wait for its CompletionStatus.
+ * register the flow, pre-provision its warm pool when it has none (unless --cold), submit
+ * the execution (which claims from the pool) and wait for its CompletionStatus.
  */
 async function runOnServer(
   target: ServerTarget,
@@ -144,11 +158,23 @@ async function runOnServer(
     yaml: await readFile(flowFile, 'utf8'),
     query: { file: path.resolve(flowFile) },
   });
-  if (options.cold !== true)
-    await callServer(target, 'POST', 'v1/pools', { json: { flow_id: flow.id } });
+  // The execution claims the template's pool as it is (made by `pool up --server` with the
+  // user's RPRs, or by an earlier run); only a template without a pool gets one warmed.
+  if (options.cold !== true) {
+    const template = (flow.template as { name?: string } | undefined)?.name;
+    const pools = await serverPools(target);
+    if (!pools.some((p) => p.template === template && p.given_up === undefined))
+      await callServer(target, 'POST', 'v1/pools', { json: { flow_id: flow.id } });
+  }
   const input = options.input?.[0];
+  const ratio = deadLetterRatio(options);
   const record = await callServer(target, 'POST', 'v1/executions', {
-    json: { flow_id: flow.id, ...(input !== undefined ? { source: path.resolve(input) } : {}) },
+    json: {
+      flow_id: flow.id,
+      ...(input !== undefined ? { source: path.resolve(input) } : {}),
+      ...(ratio !== undefined ? { max_dead_letter_ratio: ratio } : {}),
+      ...(options.cold === true ? { cold: true } : {}),
+    },
     query: { wait: 'true' },
   });
   const status = record.completion as CompletionStatus | null;
@@ -182,14 +208,7 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
       `--rate ${options.rate}: expected records per second > 0`,
     );
   }
-  const ratio =
-    options.maxDeadLetterRatio === undefined ? undefined : Number(options.maxDeadLetterRatio);
-  if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) {
-    throw new WarmflowError(
-      'E_INVALID_ARGUMENTS',
-      `--max-dead-letter-ratio ${options.maxDeadLetterRatio}: expected a share between 0 and 1`,
-    );
-  }
+  const ratio = deadLetterRatio(options);
   const progress =
     !options.json && process.stderr.isTTY
       ? (await import('ora')).default({ stream: process.stderr })

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { warmflowHome } from '../../home.js';
 import type { Rpr } from '../../predictor/rpr.js';
+import type { Rac } from '../rac.js';
 import type { WireError } from '../../worker/protocol.js';
 
 /**
@@ -20,7 +21,32 @@ export type ControlRequest =
       tenant?: string;
     }
   | { op: 'status'; tenant?: string; template?: string }
-  | { op: 'down'; flow?: string; template?: string; tenant?: string };
+  | { op: 'down'; flow?: string; template?: string; tenant?: string }
+  /**
+   * Takes a ready set of the template's pool for one execution. The set stays claimed (and
+   * counted by the owner) until `release` on the same connection, or until that connection
+   * closes (then it is retired: the run that held it ended without saying how).
+   */
+  | { op: 'claim'; template: string; tenant?: string; version?: string }
+  | { op: 'release'; claim_id: string; retire?: boolean };
+
+/** The answer to `claim`: a set (with the pool's token, to connect to its workers) or why none. */
+export interface ControlClaim {
+  claim: {
+    claim_id: string;
+    set_id: string;
+    template: string;
+    tenant: string;
+    token: string;
+    racs: Rac[];
+  } | null;
+  /** Without a claim: why (no pool, none ready yet, made for another version of the flow). */
+  reason?: 'no_pool' | 'none_ready' | 'stale_version';
+  /** Without a claim, when a pool exists: its sets by state. */
+  pool?: { ready_sets: number; warming_sets: number; claimed_sets: number };
+  /** The owner's process id. */
+  pid: number;
+}
 
 /** A response: `ok` with the operation's result fields, or an error. */
 export type ControlResponse =

@@ -5,8 +5,16 @@ import { toWireError } from '../../worker/protocol.js';
 import { sendControl } from './control-client.js';
 import type { ControlRequest, ControlResponse } from './control-protocol.js';
 
+/** The connection a request came on: what is held for it is given back when it closes. */
+export interface ControlPeer {
+  onClose(callback: () => void): void;
+}
+
 /** Answers one control request. */
-export type ControlHandler = (request: ControlRequest) => Promise<Record<string, unknown>>;
+export type ControlHandler = (
+  request: ControlRequest,
+  peer: ControlPeer,
+) => Promise<Record<string, unknown>>;
 
 /**
  * Listens on the control socket. Refuses to start when another live owner answers on it; a
@@ -34,24 +42,29 @@ export async function listenControl(
   }
   const server = net.createServer((socket) => {
     let buffered = '';
+    const closing: Array<() => void> = [];
+    const peer: ControlPeer = { onClose: (callback) => closing.push(callback) };
     socket.setEncoding('utf8');
     socket.on('error', () => {});
+    socket.on('close', () => {
+      for (const callback of closing.splice(0)) callback();
+    });
     socket.on('data', (chunk: string) => {
       buffered += chunk;
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        void answer(line).then((response) => {
+        void answer(line, peer).then((response) => {
           if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
         });
       }
     });
   });
-  const answer = async (line: string): Promise<ControlResponse> => {
+  const answer = async (line: string, peer: ControlPeer): Promise<ControlResponse> => {
     try {
       const request = JSON.parse(line) as ControlRequest;
-      return { ok: true, ...(await handler(request)) };
+      return { ok: true, ...(await handler(request, peer)) };
     } catch (error) {
       return { ok: false, error: toWireError(error) };
     }

@@ -9,8 +9,13 @@ import { LocalProvider, type LocalProviderConfig } from '../local/local-provider
 import type { Provider } from '../provider.js';
 import { PoolStateStore } from '../pool/pool-state-store.js';
 import { PreProvisioningService } from '../pool/pre-provisioning-service.js';
-import { listenControl } from './control-server.js';
-import { controlSocketPath, type ControlRequest } from './control-protocol.js';
+import type { Claim } from '../pool/claim.js';
+import { listenControl, type ControlPeer } from './control-server.js';
+import {
+  controlSocketPath,
+  type ControlClaim,
+  type ControlRequest,
+} from './control-protocol.js';
 
 /** The running owner of the local pools (what `warmflow serve` holds). */
 export interface PoolOwner {
@@ -41,8 +46,11 @@ export async function startPoolOwner(
   const store = new PoolStateStore(homeDatabasePath());
   const service = new PreProvisioningService({ provider, store });
   let server: net.Server | undefined;
+  const claims = new Map<string, Claim>();
   try {
-    server = await listenControl(socketPath, (request) => handle(service, request));
+    server = await listenControl(socketPath, (request, peer) =>
+      handle(service, claims, request, peer),
+    );
   } catch (error) {
     await service.close();
     await provider.close();
@@ -73,9 +81,56 @@ async function templateOf(
   return (await loadFlow(path.resolve(flow))).template.name;
 }
 
+/**
+ * `claim`: a ready set for an execution in another process (`warmflow run`). The owner keeps
+ * the set claimed, and counted, until `release`; a connection that closes first (the run was
+ * killed) gives the set back retired, since its workers' state is unknown.
+ */
+function claimFor(
+  service: PreProvisioningService,
+  claims: Map<string, Claim>,
+  request: Extract<ControlRequest, { op: 'claim' }>,
+  peer: ControlPeer,
+): ControlClaim {
+  const tenant = request.tenant ?? 'default';
+  const before = service.status({ tenant, template: request.template })[0];
+  const claim = service.claim(request.template, tenant, request.version);
+  if (claim === null) {
+    if (before === undefined || before.given_up !== undefined)
+      return { claim: null, reason: 'no_pool', pid: process.pid };
+    const after = service.status({ tenant, template: request.template })[0];
+    if (after === undefined) return { claim: null, reason: 'stale_version', pid: process.pid };
+    const { ready_sets, warming_sets, claimed_sets } = after;
+    return {
+      claim: null,
+      reason: 'none_ready',
+      pool: { ready_sets, warming_sets, claimed_sets },
+      pid: process.pid,
+    };
+  }
+  claims.set(claim.claim_id, claim);
+  peer.onClose(() => {
+    if (!claims.delete(claim.claim_id)) return;
+    void service.release(claim, { retire: true }).catch(() => {});
+  });
+  return {
+    claim: {
+      claim_id: claim.claim_id,
+      set_id: claim.set_id,
+      template: claim.template,
+      tenant: claim.tenant,
+      token: claim.token,
+      racs: claim.racs,
+    },
+    pid: process.pid,
+  };
+}
+
 async function handle(
   service: PreProvisioningService,
+  claims: Map<string, Claim>,
   request: ControlRequest,
+  peer: ControlPeer,
 ): Promise<Record<string, unknown>> {
   switch (request.op) {
     case 'ping':
@@ -107,6 +162,19 @@ async function handle(
         ...(template === undefined ? {} : { template }),
       });
       return { released };
+    }
+    case 'claim':
+      return { ...claimFor(service, claims, request, peer) };
+    case 'release': {
+      const claim = claims.get(request.claim_id);
+      if (claim === undefined)
+        throw new WarmflowError(
+          'E_NO_CLAIM',
+          `no claim ${request.claim_id} is held (released already, or taken by another owner)`,
+        );
+      claims.delete(request.claim_id);
+      await service.release(claim, { retire: request.retire === true });
+      return { released: request.claim_id };
     }
     default:
       throw new WarmflowError(

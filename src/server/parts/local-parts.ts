@@ -244,10 +244,14 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
             groups,
             inputs,
             out_dir: outDir,
+            ...(input.max_dead_letter_ratio !== undefined
+              ? { max_dead_letter_ratio: input.max_dead_letter_ratio }
+              : {}),
           },
           {
             provider: config.provider,
             pool: config.service,
+            cold: input.cold === true,
             onEvent: (event) => {
               if (event === 'claimed' || event === 'provisioned')
                 input.onProgress(progressOf(input.flow, 'running'));

@@ -79,7 +79,7 @@ async function startExecution(
         const pools = await state.deps.pools.list(tenant.id);
         const warmNodes = new Set(
           pools
-            .filter((p) => p.flow_id === flow.id)
+            .filter((p) => body.cold !== true && p.flow_id === flow.id)
             .flatMap((p) =>
               p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids),
             ),
@@ -144,6 +144,10 @@ async function startExecution(
       dcp: record.dcp,
       source,
       records: body.records,
+      ...(body.max_dead_letter_ratio !== undefined
+        ? { max_dead_letter_ratio: body.max_dead_letter_ratio }
+        : {}),
+      ...(body.cold === true ? { cold: true } : {}),
       onProgress: (nodes) => {
         record.nodes = nodes;
         // Written through (at most once a second), so a restart shows what the run had done.
