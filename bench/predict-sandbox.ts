@@ -1,6 +1,6 @@
 /**
  * bench:predict, sandbox mode: each function node of a run is measured in its own child
- * process (the predictor's sandbox runner in `measure` mode) streaming its input JSONL,
+ * process (`measure-runner.ts`) streaming its input JSONL,
  * parsing it, calling the function with in-memory keyed state and the flow's seed rows,
  * serializing outputs to a file for the next node; it reports CPU µs per record
  * (process.cpuUsage) and peak RSS (getrusage maxrss). It measures function + JSON I/O +
@@ -16,11 +16,10 @@ import { profile } from '../src/profiler/profile.js';
 import type { Dcp } from '../src/profiler/dcp.js';
 import type { LoadedFlow } from '../src/template/load-flow.js';
 import { ruleRprs } from '../src/predictor/rule-rprs.js';
-import { runInSandbox } from '../src/predictor/calibration/sandbox.js';
 import { seedLookups } from '../src/predictor/calibration/calibrate-flow.js';
 import { functionFingerprint } from '../src/predictor/learning/function-fingerprint.js';
 import { topologicalOrder } from '../src/predictor/rates/dag-rates.js';
-import type { MeasureResult } from '../src/predictor/calibration/sandbox-protocol.js';
+import { measureNode, type MeasureResult } from './measure-node.js';
 
 export interface MeasuredRun {
   dir: string;
@@ -53,9 +52,8 @@ export async function measuredRun(
     if (fn === undefined || fn.module === null) continue;
     const input = await oneFile(byType.get(fn.input[0]) ?? [], path.join(dir, `in-${id}.jsonl`));
     const outputFile = path.join(dir, `out-${id}.jsonl`);
-    const result = await runInSandbox(
+    const result = await measureNode(
       {
-        kind: 'measure',
         module: fn.module,
         export: fn.export,
         file: input,
@@ -67,7 +65,7 @@ export async function measuredRun(
         outputFile,
         lookups: await seedLookups(flow, fn.input.slice(1), seeds),
       },
-      { timeoutMs: 300_000 },
+      300_000,
     );
     nodes.set(id, result);
     for (const type of fn.output) byType.set(type, [...(byType.get(type) ?? []), outputFile]);

@@ -5,12 +5,17 @@
  *
  * - cold (on demand): provision one worker per function node in parallel (process start, module
  *   load, ready), open an authenticated connection to each and do one ping round trip on it;
- * - warm: claim a ready set from the pool and do one ping round trip on each claimed connection.
+ * - warm: claim a ready set from the pool and do one ping round trip on each claimed connection;
+ * - floor: what no on-demand start can beat: one child process per resource, forked in parallel
+ *   like the cold set, each loading that resource's function modules the way a worker does
+ *   (`warm-floor-child`) and reporting over IPC. `cold_vs_floor` is cold over floor; `fork_ms_p50`
+ *   is the same children loading nothing (process start alone).
  *
- * Trials alternate (cold, warm, cold, ...) so load drift hits both alike; the pool is let settle
- * between trials (untimed). Last line: one JSON object.
+ * Trials alternate (cold, floor, fork, warm, cold, ...) so load drift hits all alike; the pool is
+ * let settle between trials (untimed). Last line: one JSON object.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +25,7 @@ import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-s
 import { planResources } from '../src/provision/pool/resource-plan.js';
 import { loadFlow } from '../src/template/load-flow.js';
 import { WorkerClient } from '../src/worker/client.js';
+import { heapLimitMb } from '../src/worker/spawn.js';
 
 const here = fileURLToPath(import.meta.url);
 // Compiled to dist/bench/warm.js (two levels below the repo) or run from bench/warm.ts.
@@ -36,6 +42,44 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/**
+ * Forks one floor child per module list, all at once, and resolves when every one has said
+ * ready. The children run like workers: the same Node flags (tsx from sources) and heap limit,
+ * and a temp folder that persists across trials as a tenant's does (tsx caches compiled
+ * TypeScript there).
+ */
+async function floorSet(moduleLists: string[][], tmp: string, heapMb: number): Promise<void> {
+  const fromSources = here.endsWith('.ts');
+  const child = path.join(
+    path.dirname(here),
+    fromSources ? 'warm-floor-child.ts' : 'warm-floor-child.js',
+  );
+  const loader = fromSources ? ['--import', 'tsx'] : [];
+  await Promise.all(
+    moduleLists.map(
+      (modules) =>
+        new Promise<void>((resolve, reject) => {
+          const proc = spawn(
+            process.execPath,
+            [`--max-old-space-size=${heapMb}`, ...loader, child, ...modules],
+            {
+              cwd: root,
+              env: { ...process.env, TMPDIR: tmp },
+              stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+            },
+          );
+          proc.once('message', () => {
+            proc.kill();
+            resolve();
+          });
+          proc.once('exit', (code) =>
+            reject(new Error(`floor child exited with code ${code} before ready`)),
+          );
+        }),
+    ),
+  );
+}
 
 async function settle(
   service: PreProvisioningService,
@@ -80,6 +124,12 @@ async function main(): Promise<void> {
   const cold: number[] = [];
   const warm: number[] = [];
   const claimOnly: number[] = [];
+  const floor: number[] = [];
+  const fork: number[] = [];
+  const floorTmp = path.join(home, 'floor-tmp');
+  mkdirSync(floorTmp, { recursive: true });
+  const moduleLists = plans.map((plan) => plan.warm.functions.map((fn) => fn.module));
+  const heapMb = heapLimitMb(rprs[0].memory_gb);
   try {
     await service.preProvision({ flow, rprs, tenant, sets: 1 });
     for (let trial = 0; trial < trials; trial++) {
@@ -105,6 +155,18 @@ async function main(): Promise<void> {
       for (const client of clients) client.close();
       await Promise.all(racs.map((rac) => provider.release(rac.resource_id)));
 
+      // Floor: the same number of processes, loading the same modules, nothing else.
+      start = performance.now();
+      await floorSet(moduleLists, floorTmp, heapMb);
+      floor.push(performance.now() - start);
+      start = performance.now();
+      await floorSet(
+        moduleLists.map(() => []),
+        floorTmp,
+        heapMb,
+      );
+      fork.push(performance.now() - start);
+
       // Warm: claim a set and reach every claimed worker once.
       await settle(service, provider, template, plans.length);
       start = performance.now();
@@ -116,7 +178,7 @@ async function main(): Promise<void> {
       await service.release(claim);
       await settle(service, provider, template, plans.length);
       process.stderr.write(
-        `trial ${trial + 1}/${trials}: cold ${cold.at(-1)!.toFixed(1)} ms, warm ${warm.at(-1)!.toFixed(3)} ms\n`,
+        `trial ${trial + 1}/${trials}: cold ${cold.at(-1)!.toFixed(1)} ms, floor ${floor.at(-1)!.toFixed(1)} ms, warm ${warm.at(-1)!.toFixed(3)} ms\n`,
       );
     }
   } finally {
@@ -127,6 +189,8 @@ async function main(): Promise<void> {
   cold.sort((a, b) => a - b);
   warm.sort((a, b) => a - b);
   claimOnly.sort((a, b) => a - b);
+  floor.sort((a, b) => a - b);
+  fork.sort((a, b) => a - b);
   const result = {
     bench: 'warm',
     flow: path.relative(root, flowFile),
@@ -139,11 +203,14 @@ async function main(): Promise<void> {
     ratio: Math.round((quantile(cold, 0.5) / quantile(warm, 0.5)) * 10) / 10,
     // The pool's own share of warm: the synchronous claim, before the round trips.
     claim_only_ms_p50: round(quantile(claimOnly, 0.5)),
-    goal: { warm_ms_p50_below: 2, ratio_at_least: 50 },
+    floor_ms_p50: round(quantile(floor, 0.5)),
+    cold_vs_floor: Math.round((quantile(cold, 0.5) / quantile(floor, 0.5)) * 100) / 100,
+    fork_ms_p50: round(quantile(fork, 0.5)),
+    goal: { warm_ms_p50_below: 2, ratio_at_least: 50, cold_vs_floor_at_most: 3 },
     load_average: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   process.stdout.write(
-    `on demand: p50 ${result.cold_ms_p50} ms, p99 ${result.cold_ms_p99} ms; warm claim: p50 ${result.warm_ms_p50} ms, p99 ${result.warm_ms_p99} ms; ratio ${result.ratio}x\n`,
+    `on demand: p50 ${result.cold_ms_p50} ms, p99 ${result.cold_ms_p99} ms; warm claim: p50 ${result.warm_ms_p50} ms, p99 ${result.warm_ms_p99} ms; ratio ${result.ratio}x; floor (fork + load, in parallel) p50 ${result.floor_ms_p50} ms, cold/floor ${result.cold_vs_floor}\n`,
   );
   process.stdout.write(JSON.stringify(result) + '\n');
 }

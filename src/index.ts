@@ -128,7 +128,6 @@ export type {
   SizingPolicy,
   CalibrationOptions,
   CalibrateResult,
-  MeasureResult,
 } from './predictor/index.js';
 export {
   profile,

@@ -52,7 +52,9 @@ export function completionStatus(input: {
     let cpu = 0;
     let onResource = session !== undefined;
     const feeder = input.feeders.get(node.id);
-    if (node.kind === 'source' && feeder !== undefined) {
+    // A live source's messages are parsed on the resource: its figures are the resource's.
+    const parsedThere = input.sources.some((s) => s.node_id === node.id && s.live);
+    if (node.kind === 'source' && feeder !== undefined && !parsedThere) {
       const bad = feeder.malformed[0];
       stats = {
         records_in: feeder.records_in,

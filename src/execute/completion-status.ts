@@ -96,7 +96,10 @@ export interface CompletionStatus {
         url: string;
         group: string;
         messages: number;
+        /** Messages that were not records (each dead-lettered with its sequence or entry id). */
         malformed: number;
+        /** The first of them (at most 10), by stream sequence (NATS) or entry id (Redis). */
+        first_malformed?: Array<{ sequence?: number; id?: string; error: string }>;
         stopped_by: 'signal' | 'idle' | 'max_records' | 'failure';
         /** Messages of the group not acknowledged at the end (pending + unread); null if unknown. */
         lag: number | null;

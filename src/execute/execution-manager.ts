@@ -11,7 +11,7 @@ import { openStore } from '../stores/open-store.js';
 import type { StoreSpec } from '../template/types.js';
 import type { LoadedFlow } from '../template/load-flow.js';
 import { WorkerClient } from '../worker/client.js';
-import type { RunResult } from '../worker/dataplane/deploy-spec.js';
+import { MALFORMED_KEPT, type RunResult } from '../worker/dataplane/deploy-spec.js';
 import { DEAD_LETTER_TYPE, loadSeed } from '../worker/worker-contract.js';
 import type { CompletionStatus } from './completion-status.js';
 import { buildDeploySpec, runStores } from './deploy-plan.js';
@@ -339,11 +339,14 @@ export async function executeDataflow(
       for (const source of sources.filter((s) => s.live)) {
         const stats = feeders.get(source.node_id) as LiveFeederStats | undefined;
         if (stats === undefined) continue;
+        const parsed = status.nodes.find((n) => n.node_id === source.node_id);
+        const kept = results.flatMap((r) => r?.nodes[source.node_id]?.malformed ?? []);
         live.sources[source.stream] = {
           url: stats.url,
           group: stats.group,
           messages: stats.records_in,
-          malformed: stats.malformed.length,
+          malformed: parsed?.dead_lettered ?? 0,
+          ...(kept.length > 0 ? { first_malformed: kept.slice(0, MALFORMED_KEPT) } : {}),
           stopped_by: stats.stopped_by,
           lag: stats.lag,
           ...(liveDcps[source.stream] !== undefined ? { dcp: liveDcps[source.stream] } : {}),
@@ -531,7 +534,6 @@ async function feedPushSources(
             input: source.input,
             session,
             commit: live.commit!,
-            sinks,
             limits: live.limits,
             budget: live.budget,
             ...(live.signal !== undefined ? { signal: live.signal } : {}),

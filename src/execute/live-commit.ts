@@ -8,8 +8,9 @@ export const COMMIT_INTERVAL_MS = 1000;
 /**
  * The acknowledgement point of a live run, shared by its live feeders. A commit closes the
  * gate (no feeder pushes), waits for the pushes under way, asks every resource to process
- * everything pushed so far and hand back every output (`df.commit`), fsyncs the sinks, and
- * only then acknowledges the stream messages behind those outputs. A crash before that
+ * everything pushed so far and hand back every output (`df.commit`), opens the gate again
+ * (later pushes are not part of it), fsyncs the sinks, and only then acknowledges the
+ * stream messages behind those outputs. A crash before that
  * leaves them unacknowledged, to be redelivered to the next run of the group
  * (at-least-once). Checkpointing keyed state at the same point is what exactly-once adds.
  */
@@ -21,10 +22,13 @@ export class LiveCommit {
   #pending: LiveBatch[] = [];
   #pendingMessages = 0;
   #committing: Promise<void> | null = null;
+  /** Closed from the start of a commit until every resource has answered it. */
+  #gateClosed = false;
   #inside = 0;
   #wakeCommitter: (() => void) | null = null;
   #waiters: Array<() => void> = [];
   #lastCommitAt = performance.now();
+  #failure: Error | null = null;
   acknowledged = 0;
   commits = 0;
   /** The live sources of the run, by source node. */
@@ -45,9 +49,10 @@ export class LiveCommit {
     return this.#pendingMessages > 0 && performance.now() - this.#lastCommitAt >= intervalMs;
   }
 
-  /** Waits until no commit is under way, then holds the gate open for one push. */
+  /** Waits until no commit is under way, then holds the gate open for one push; rethrows a failed commit's error. */
   async enter(): Promise<void> {
-    while (this.#committing !== null) await new Promise<void>((r) => this.#waiters.push(r));
+    while (this.#gateClosed) await new Promise<void>((r) => this.#waiters.push(r));
+    if (this.#failure !== null) throw this.#failure;
     this.#inside++;
   }
 
@@ -63,16 +68,32 @@ export class LiveCommit {
     if (this.#inside === 0) this.#wakeCommitter?.();
   }
 
+  /**
+   * Starts a commit without waiting for it (the reader goes on reading meanwhile); if it
+   * fails, the next {@link enter} throws its error.
+   */
+  start(): void {
+    this.commit().catch((error: unknown) => {
+      this.#failure ??= error instanceof Error ? error : new Error(String(error));
+    });
+  }
+
   /** Commits everything pushed so far (joins a commit under way). */
   commit(): Promise<void> {
     this.#committing ??= this.#run().finally(() => {
       this.#committing = null;
-      for (const wake of this.#waiters.splice(0)) wake();
+      this.#openGate();
     });
     return this.#committing;
   }
 
+  #openGate(): void {
+    this.#gateClosed = false;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
   async #run(): Promise<void> {
+    this.#gateClosed = true;
     while (this.#inside > 0) await new Promise<void>((r) => (this.#wakeCommitter = r));
     this.#wakeCommitter = null;
     const batches = this.#pending.splice(0);
@@ -80,6 +101,8 @@ export class LiveCommit {
     this.#pendingMessages = 0;
     try {
       await Promise.all(this.#sessions.map((s) => s.commit(this.#counts.get(s) ?? {})));
+      // What is pushed from now on belongs to the next commit.
+      this.#openGate();
       await this.#acknowledge(batches, messages);
     } catch (error) {
       // Not acknowledged: they are redelivered to the next run of the group.
@@ -94,13 +117,16 @@ export class LiveCommit {
    * sinks are closed), so everything read is acknowledged.
    */
   async finish(): Promise<void> {
+    await this.#committing?.catch(() => undefined);
+    if (this.#failure !== null) throw this.#failure;
     await this.#acknowledge(this.#pending.splice(0), this.#pendingMessages);
     this.#pendingMessages = 0;
   }
 
   async #acknowledge(batches: LiveBatch[], messages: number): Promise<void> {
     await this.#sinks.sync();
-    for (const batch of batches) await batch.ack();
+    // Every batch's acknowledgements go out at once; each resolves once the stream has them.
+    await Promise.all(batches.map((batch) => batch.ack()));
     this.acknowledged += messages;
     this.commits++;
     this.#lastCommitAt = performance.now();

@@ -1,11 +1,9 @@
 import { openLiveSource } from '../sources/live/open-live.js';
 import type { LiveItem } from '../sources/live/live-source.js';
-import { parseLiveUrl } from '../sources/live/live-url.js';
-import { DEAD_LETTER_TYPE } from '../worker/dataplane/thread-messages.js';
+import { encodeLivePayload } from '../sources/live/live-payload.js';
 import type { LiveCommit } from './live-commit.js';
 import type { FeederStats } from './push-feeder.js';
 import type { ResourceSession } from './resource-session.js';
-import type { SinkFiles } from './sinks.js';
 
 /** When a live run ends by itself (else it runs until its signal aborts: SIGINT/SIGTERM, DELETE). */
 export interface LiveLimits {
@@ -36,8 +34,9 @@ export interface LiveBudget {
 /**
  * Reads a live source (NATS JetStream, Redis Streams) through its consumer group and pushes
  * its records to the resource in batches of at most `batchSize`, as messages arrive (a
- * batch is what has arrived, so a slow stream is not held back to fill one). Malformed
- * messages are dead-lettered with their stream position. Reading is bounded: a batch is
+ * batch is what has arrived, so a slow stream is not held back to fill one). Messages go
+ * as read, unparsed: the resource parses each once and dead-letters those that are not
+ * records with their stream sequence (or entry id). Reading is bounded: a batch is
  * taken only once the resource has credit for the previous one, and the stream holds at
  * most its max-ack-pending unacknowledged, so a faster producer grows the stream's lag.
  * Every second (`COMMIT_INTERVAL_MS`, or half the in-flight bound) the commit point
@@ -50,7 +49,6 @@ export async function feedLive(options: {
   input: string;
   session: ResourceSession;
   commit: LiveCommit;
-  sinks: SinkFiles;
   limits: LiveLimits;
   budget: LiveBudget;
   signal?: AbortSignal;
@@ -60,7 +58,6 @@ export async function feedLive(options: {
   observe?: (items: readonly LiveItem[]) => void;
 }): Promise<LiveFeederStats> {
   const batchSize = options.batchSize ?? 1000;
-  const kind = parseLiveUrl(options.input).kind;
   const live = await openLiveSource(options.input, { flow: options.flow, stream: options.stream });
   options.commit.sources.set(options.node_id, live);
   const stats: LiveFeederStats = {
@@ -100,59 +97,34 @@ export async function feedLive(options: {
       }
       lastMessageAt = now;
       options.budget.read += batch.items.length;
-      const records: unknown[] = [];
-      const positions: number[] = [];
-      const dead: string[] = [];
       let bytes = 0;
-      for (const item of batch.items) {
-        stats.records_in++;
-        bytes += item.bytes;
-        if (item.error !== undefined) {
-          stats.malformed.push({ line: item.line, error: item.error });
-          dead.push(
-            JSON.stringify({
-              node_id: options.node_id,
-              error: { type: 'SyntaxError', message: item.error, retryable: false },
-              input: {
-                source: options.node_id,
-                ...(kind === 'nats' ? { sequence: item.line } : { id: item.position }),
-              },
-              raw: item.raw,
-            }),
-          );
-          continue;
-        }
-        stats.records_out++;
-        records.push(item.record);
-        positions.push(item.line);
-      }
+      for (const item of batch.items) bytes += item.bytes;
+      stats.records_in += batch.items.length;
+      // Not parsed here: the resource parses each message once and dead-letters those
+      // that are not records, with their sequence.
+      const payload = encodeLivePayload(batch.items);
       options.observe?.(batch.items);
       options.onBatch?.(batch.items.length, bytes);
       stats.busy_ms += performance.now() - now;
       await options.commit.enter();
       try {
-        if (dead.length > 0)
-          await options.sinks.write(
-            DEAD_LETTER_TYPE,
-            dead.length,
-            Buffer.from(dead.join('\n') + '\n'),
-          );
-        if (records.length > 0)
-          await options.session.push({
-            source: options.node_id,
-            seq: stats.batches++,
-            records: records.length,
-            payload: Buffer.from(JSON.stringify({ records, positions }), 'utf8'),
-          });
+        await options.session.push({
+          source: options.node_id,
+          seq: stats.batches++,
+          records: batch.items.length,
+          payload,
+        });
         options.commit.pushed(options.session, options.node_id, stats.batches, batch);
       } finally {
         options.commit.leave();
       }
+      // Committed in the background: the next batch is read and encoded meanwhile (and
+      // pushed once the commit is through).
       if (
         options.commit.due() ||
         options.commit.unacknowledged >= Math.max(1, Math.floor(live.maxInFlight / 2))
       )
-        await options.commit.commit();
+        options.commit.start();
     }
   } catch (error) {
     stats.stopped_by = 'failure';

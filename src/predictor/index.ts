@@ -24,12 +24,7 @@ export type { NodeRates, RateInputs } from './rates/dag-rates.js';
 export { calibrateFlow } from './calibration/calibrate-flow.js';
 export type { CalibrationOptions, CalibrationOutcome } from './calibration/calibrate-flow.js';
 export { runInSandbox } from './calibration/sandbox.js';
-export type {
-  CalibrateRequest,
-  CalibrateResult,
-  MeasureRequest,
-  MeasureResult,
-} from './calibration/sandbox-protocol.js';
+export type { CalibrateRequest, CalibrateResult } from './calibration/sandbox-protocol.js';
 export { refineModel } from './learning/refine-model.js';
 export { huberLine, weightedMedian, decayWeights } from './learning/robust-fit.js';
 export { functionFingerprint } from './learning/function-fingerprint.js';

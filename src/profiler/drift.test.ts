@@ -43,10 +43,17 @@ describe('live window', () => {
   it('keeps the last window and everything in the cumulative profile', () => {
     const w = new LiveWindow({ windowMs: 10_000 });
     for (let s = 0; s < 30; s++)
-      for (let i = 0; i < 10; i++) w.add({ s }, 20, s * 1000 + i * 100, s * 1000);
+      for (let i = 0; i < 10; i++) {
+        w.count(20, s * 1000 + i * 100, s * 1000);
+        // Fields of every other message: the volume still counts them all.
+        if (i % 2 === 0) w.add({ s }, 20, s * 1000 + i * 100, s * 1000);
+      }
     const snap = w.snapshot(29_500);
     expect(snap.cumulative.volume.records).toBe(300);
     expect(snap.window.volume.records).toBe(100);
     expect(snap.window.volume.records_per_second).toBeCloseTo(10, 0);
+    expect(snap.window.volume.avg_record_size).toBe(20);
+    expect(snap.profiled).toEqual({ window: 50, cumulative: 150 });
+    expect(snap.window.cardinality.s).toBe(10);
   });
 });

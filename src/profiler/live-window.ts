@@ -7,22 +7,75 @@ export interface LiveDcp {
   window: Dcp;
   cumulative: Dcp;
   window_ms: number;
+  /**
+   * Records whose fields were profiled (a sample when the stream is fast); the volume
+   * figures (`records`, `bytes`, `avg_record_size`, `records_per_second`) count every message.
+   */
+  profiled: { window: number; cumulative: number };
+}
+
+/** Every message of a stretch of time: counts, bytes and the range of stored times. */
+class Volume {
+  count = 0;
+  bytes = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  add(bytes: number, arrivalMs: number): void {
+    this.count++;
+    this.bytes += bytes;
+    if (arrivalMs < this.min) this.min = arrivalMs;
+    if (arrivalMs > this.max) this.max = arrivalMs;
+  }
+
+  merge(other: Volume): this {
+    this.count += other.count;
+    this.bytes += other.bytes;
+    this.min = Math.min(this.min, other.min);
+    this.max = Math.max(this.max, other.max);
+    return this;
+  }
+
+  /** The DCP's volume with these figures (rates from the stored times, as `arrival`). */
+  apply(dcp: Dcp): Dcp {
+    const seconds = (this.max - this.min) / 1000;
+    return {
+      ...dcp,
+      volume: {
+        ...dcp.volume,
+        records: this.count,
+        bytes: this.bytes,
+        avg_record_size: this.count === 0 ? 0 : Math.round((this.bytes / this.count) * 100) / 100,
+        records_per_second:
+          this.count >= 2 && seconds > 0 ? Math.round(((this.count - 1) / seconds) * 1e6) / 1e6 : 0,
+        rate_source: this.count >= 2 ? 'arrival' : 'none',
+      },
+    };
+  }
+}
+
+interface Bucket {
+  at: number;
+  profiler: Profiler;
+  volume: Volume;
 }
 
 /**
- * Profiles what a run really reads, as it reads it: records go into a profiler per
- * second; a snapshot merges the seconds of the sliding window (default 60 s) for the
- * window DCP, and folds seconds that leave the window into the cumulative profiler, so
- * each record is profiled once. Rates come from the stream's stored times (`arrival`).
+ * Profiles what a run really reads, as it reads it: every message is counted (size and
+ * stored time) and the fields of those given to {@link LiveWindow.add} are profiled, into
+ * one bucket per second; a snapshot merges the seconds of the sliding window (default 60 s)
+ * for the window DCP, and folds seconds that leave the window into the cumulative one, so
+ * each message is looked at once. Rates come from the stream's stored times (`arrival`).
  */
 export class LiveWindow {
   readonly #options: ProfilerOptions;
   readonly #windowMs: number;
   readonly #bucketMs: number;
   /** Seconds still inside the window, oldest first, with their start time. */
-  readonly #buckets: Array<{ at: number; profiler: Profiler }> = [];
+  readonly #buckets: Bucket[] = [];
   /** Every second that left the window. */
   readonly #past: Profiler;
+  readonly #pastVolume = new Volume();
 
   constructor(options: ProfilerOptions & { windowMs?: number; bucketMs?: number } = {}) {
     const { windowMs, bucketMs, ...profiler } = options;
@@ -32,39 +85,56 @@ export class LiveWindow {
     this.#past = new Profiler(profiler);
   }
 
-  #current(now: number): Profiler {
+  #current(now: number): Bucket {
     const last = this.#buckets[this.#buckets.length - 1];
-    if (last !== undefined && now - last.at < this.#bucketMs) return last.profiler;
-    const bucket = { at: now, profiler: new Profiler(this.#options) };
+    if (last !== undefined && now - last.at < this.#bucketMs) return last;
+    const bucket = { at: now, profiler: new Profiler(this.#options), volume: new Volume() };
     this.#buckets.push(bucket);
-    return bucket.profiler;
+    return bucket;
   }
 
-  /** Profiles one record read now. */
+  /** Counts one message read now (every message: the volume figures). */
+  count(bytes: number, arrivalMs: number, now = Date.now()): void {
+    this.#current(now).volume.add(bytes, arrivalMs);
+  }
+
+  /** Profiles the fields of one record read now (every message, or a sample of them). */
   add(record: unknown, bytes: number, arrivalMs: number, now = Date.now()): void {
-    this.#current(now).add(record, bytes, arrivalMs);
+    this.#current(now).profiler.add(record, bytes, arrivalMs);
   }
 
   addMalformed(line: number, error: string, now = Date.now()): void {
-    this.#current(now).addMalformed(line, error);
+    this.#current(now).profiler.addMalformed(line, error);
   }
 
-  /** Records profiled so far. */
+  /** Messages counted so far. */
   get records(): number {
-    return this.#past.records + this.#buckets.reduce((n, b) => n + b.profiler.records, 0);
+    return this.#pastVolume.count + this.#buckets.reduce((n, b) => n + b.volume.count, 0);
   }
 
   /** The window and cumulative DCPs now. */
   snapshot(now = Date.now()): LiveDcp {
-    while (this.#buckets.length > 0 && now - this.#buckets[0].at >= this.#windowMs)
-      this.#past.merge(this.#buckets.shift()!.profiler);
+    while (this.#buckets.length > 0 && now - this.#buckets[0].at >= this.#windowMs) {
+      const old = this.#buckets.shift()!;
+      this.#past.merge(old.profiler);
+      this.#pastVolume.merge(old.volume);
+    }
     const window = new Profiler(this.#options);
-    for (const bucket of this.#buckets) window.merge(bucket.profiler);
+    const windowVolume = new Volume();
+    for (const bucket of this.#buckets) {
+      window.merge(bucket.profiler);
+      windowVolume.merge(bucket.volume);
+    }
     const cumulative = new Profiler(this.#options).merge(this.#past).merge(window);
+    const cumulativeVolume = new Volume().merge(this.#pastVolume).merge(windowVolume);
     return {
-      window: window.snapshot(),
-      cumulative: cumulative.snapshot(),
+      window: windowVolume.apply(window.snapshot()),
+      cumulative: cumulativeVolume.apply(cumulative.snapshot()),
       window_ms: this.#windowMs,
+      profiled: {
+        window: window.records + window.malformed,
+        cumulative: cumulative.records + cumulative.malformed,
+      },
     };
   }
 }

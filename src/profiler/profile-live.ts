@@ -1,4 +1,5 @@
 import { WarmflowError } from '../errors.js';
+import { parseLiveItem } from '../sources/live/live-source.js';
 import { openLivePeek } from '../sources/live/open-live.js';
 import type { Dcp } from './dcp.js';
 import { Profiler, type ProfilerOptions } from './profiler.js';
@@ -49,10 +50,11 @@ export async function profileLive(url: string, options: LiveProfileOptions): Pro
         Math.min(left, 500),
       );
       for (const item of items) {
-        if (item.error !== undefined) profiler.addMalformed(item.line, item.error);
+        const parsed = parseLiveItem(item);
+        if ('error' in parsed) profiler.addMalformed(item.line, parsed.error);
         else {
-          profiler.add(item.record, item.bytes, item.arrival_ms);
-          options.onItem?.(item.record);
+          profiler.add(parsed.record, item.bytes, item.arrival_ms);
+          options.onItem?.(parsed.record);
         }
       }
       options.onRecords?.(profiler.records);

@@ -17,6 +17,19 @@ import {
 export type { ProfilerJson, ProfilerOptions } from './profiler-options.js';
 
 /**
+ * Feeds the hash in {@link HASH} to the field's frequent-items summary and, when the
+ * summary did not hold it already, to its distinct counter. Skipping the counter is
+ * exact: both are fed the same hashes, so a hash the summary holds was counted before,
+ * and adding it again would change no register (merges and restores keep this, as the
+ * summary's entries always come with the counter that saw them).
+ */
+function countDistinct(field: FieldState, value: string | number | boolean): void {
+  const hi = HASH[0];
+  const lo = HASH[1];
+  if (!field.mg.addHashed(hi, lo, value)) field.hll.addHash(hi, lo);
+}
+
+/**
  * The incremental, mergeable data profiler behind the DCP. Feed it records with
  * {@link add}, combine partial profiles from other partitions or windows with
  * {@link merge} (A merged with B equals A followed by B, exactly for counts and
@@ -137,8 +150,7 @@ export class Profiler {
         if (length > field.lenMax) field.lenMax = length;
         field.lenSum += length;
         hashString(value);
-        field.hll.addHash(HASH[0], HASH[1]);
-        field.mg.addHashed(HASH[0], HASH[1], value);
+        countDistinct(field, value);
         if (length >= 8 && length <= 35) this.#maybeDate(field, value);
         family = FAMILY.string;
         break;
@@ -151,16 +163,14 @@ export class Profiler {
         field.numSum += value;
         (field.dd ??= new DDSketch(this.#settings.quantileAccuracy)).add(value);
         hashNumber(value);
-        field.hll.addHash(HASH[0], HASH[1]);
-        field.mg.addHashed(HASH[0], HASH[1], value);
+        countDistinct(field, value);
         family = FAMILY.number;
         break;
       }
       case 'boolean':
         field.booleans++;
         hashBoolean(value);
-        field.hll.addHash(HASH[0], HASH[1]);
-        field.mg.addHashed(HASH[0], HASH[1], value);
+        countDistinct(field, value);
         family = FAMILY.boolean;
         break;
       case 'object':

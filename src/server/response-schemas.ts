@@ -162,6 +162,20 @@ export const ProfileSchema = z
   })
   .openapi('Profile');
 
+export const ProfilePage = z
+  .object({
+    profiles: z.array(
+      z.object({
+        id,
+        flow_id: z.string().nullable(),
+        created_at: timestamp,
+        records: z.number().openapi({ description: 'records the profile read' }),
+      }),
+    ),
+    next: nextCursor,
+  })
+  .openapi('ProfilePage');
+
 const amount = z.object({ cores: z.number(), memory_gb: z.number(), warm_resources: z.number() });
 
 export const PoolSchema = z
@@ -217,6 +231,10 @@ export const ExecutionSchema = z
     dcp: DcpSchema.nullable(),
     completion: CompletionStatusSchema.nullable(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
+    trimmed: z
+      .string()
+      .optional()
+      .openapi({ description: 'why completion is kept in short form (memory_bytes)' }),
   })
   .openapi('Execution');
 
@@ -280,6 +298,7 @@ const quotas = z
     requests_per_second: z.number(),
     request_burst: z.number(),
     memory_bytes: z.number(),
+    disk_bytes: z.number(),
   })
   .openapi('Quotas');
 

@@ -5,6 +5,7 @@ import {
   type ChunkParser,
   type SourceItem,
 } from './source.js';
+import { MAX_RECORD_DEPTH, nestsDeeperThan, tooDeepMessage } from './json-depth.js';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -109,6 +110,10 @@ export class JsonArrayParser implements ChunkParser {
       this.#carryBytes = 0;
     }
     const line = ++this.#index;
+    if (nestsDeeperThan(bytes, 0, bytes.length, MAX_RECORD_DEPTH)) {
+      out.push({ error: tooDeepMessage(MAX_RECORD_DEPTH), line, bytes: bytes.length + 1 });
+      return;
+    }
     const text = bytes.toString('utf8');
     // Elements separated by ',' carry one separator byte each: count it, as JSONL counts '\n'.
     const size = bytes.length + 1;

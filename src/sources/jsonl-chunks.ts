@@ -1,4 +1,5 @@
 import { readSync } from 'node:fs';
+import { jsonDepth, MAX_RECORD_DEPTH, tooDeepMessage } from './json-depth.js';
 
 /** A malformed line, kept for the dead-letter file. */
 export interface BadLine {
@@ -148,6 +149,12 @@ function parsePiece(chunk: ParsedChunk, text: string, bytes: number, at0: number
     if (stop > at) {
       const line = text.slice(at, stop);
       try {
+        // Linear depth check first: a record nested deeper than the limit is a bad line.
+        if (
+          line.length > 2 * MAX_RECORD_DEPTH &&
+          jsonDepth(line, MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH
+        )
+          throw new Error(tooDeepMessage(MAX_RECORD_DEPTH));
         chunk.records.push(JSON.parse(line));
         chunk.positions.push(lineAt);
       } catch (error) {

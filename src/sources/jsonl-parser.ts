@@ -4,6 +4,7 @@ import {
   type ChunkParser,
   type SourceItem,
 } from './source.js';
+import { MAX_RECORD_DEPTH, nestsDeeperThan, tooDeepMessage } from './json-depth.js';
 
 /**
  * JSON Lines: scans each Buffer for newlines with `indexOf(10)` and parses every line
@@ -73,6 +74,10 @@ export class JsonlParser implements ChunkParser {
     let first = start;
     while (first < end && (buffer[first] === 32 || buffer[first] === 9)) first++;
     if (first === end) return;
+    if (nestsDeeperThan(buffer, start, end, MAX_RECORD_DEPTH)) {
+      out.push({ error: tooDeepMessage(MAX_RECORD_DEPTH), line, bytes });
+      return;
+    }
     const text = buffer.toString('utf8', start, end);
     try {
       out.push({ record: JSON.parse(text), line, bytes });

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../helpers/services.js';
-import { atRate, natsStream, uniqueName } from '../helpers/live-streams.js';
+import { atRate, natsStream, recordOf, uniqueName } from '../helpers/live-streams.js';
 import { openLiveSource } from '../../src/sources/live/open-live.js';
 import { outputLines, repo, tempDir } from './run-helpers.js';
 
@@ -81,7 +81,7 @@ describe.skipIf(!hasNats)('warmflow run on a live stream (the process)', () => {
       for (let idle = 0; idle < 10;) {
         const batch = await group.next(1000, 500);
         if (batch.items.length === 0) idle++;
-        for (const item of batch.items) ids.add((item.record as { id: number }).id);
+        for (const item of batch.items) ids.add((recordOf(item) as { id: number }).id);
       }
       await group.close();
       expect(ids.size).toBe(next);

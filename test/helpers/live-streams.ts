@@ -1,3 +1,4 @@
+import { parseLiveItem, type LiveItem } from '../../src/sources/live/live-source.js';
 import { randomBytes } from 'node:crypto';
 import { connectNats, type NatsHandle } from '../../src/sources/nats/nats-connection.js';
 import { connectRedisCommands, type RedisCommands } from '../../src/sources/redis/redis-source.js';
@@ -75,4 +76,11 @@ export async function atRate(
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     await each(i);
   }
+}
+
+/** The record a live item carries (a test fails on a malformed one). */
+export function recordOf(item: LiveItem): unknown {
+  const parsed = parseLiveItem(item);
+  if ('error' in parsed) throw new Error(`message ${item.line} is not a record: ${parsed.error}`);
+  return parsed.record;
 }

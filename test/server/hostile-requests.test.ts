@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { profilerPart } from '../../src/server/parts/local-parts.js';
 import { ADMIN_KEY, FLOW_YAML, makeHarness } from './harness.js';
 
@@ -94,6 +96,20 @@ describe('server: hostile requests', () => {
       records: [{ a: { b: { c: [1, 2, { d: 'x' }] } } }],
     });
     expect(fine.status).toBe(201);
+  });
+
+  it('a source file in the tenant area with records nested 100,000 deep profiles them as malformed, not a 500', async () => {
+    const h = makeHarness({ profiler: realProfiler });
+    const a = await h.tenant('a');
+    const deep = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+    writeFileSync(
+      path.join(h.state.areas.area(a.id).data, 'deep.jsonl'),
+      ['{"a":1}', deep, '['.repeat(100_000) + ']'.repeat(100_000), '{"a":2}'].join('\n') + '\n',
+    );
+    const res = await h.call('POST', '/v1/profiles', a.key, { source: 'data/deep.jsonl' });
+    expect(res.status).toBe(201);
+    expect(res.json.dcp.volume.records).toBe(2);
+    expect(res.json.dcp.malformed.count).toBe(2);
   });
 
   it('fuzz: no route answers 500 to any body, path or content type', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../src/server/app-state.js';
+import { ProfilePage } from '../../src/server/response-schemas.js';
 import { makeHarness } from './harness.js';
 
 describe('server: list routes are paged', () => {
@@ -54,10 +55,32 @@ describe('server: list routes are paged', () => {
     expect((await h.call('GET', '/v1/executions?after=e10', b.key)).status).toBe(400);
   });
 
+  it('pages profiles newest first, without their DCPs, as the ProfilePage schema says', async () => {
+    const h = makeHarness();
+    const a = await h.tenant('a');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await h.call('POST', '/v1/profiles', a.key, { records: [{ n: i }] });
+      expect(res.status).toBe(201);
+      ids.push(res.json.id);
+    }
+    const first = await h.call('GET', '/v1/profiles?limit=3', a.key);
+    expect(ProfilePage.safeParse(first.json).success).toBe(true);
+    expect(first.json.profiles.map((p: { id: string }) => p.id)).toEqual(ids.slice(2).reverse());
+    expect(first.json.profiles[0].dcp).toBeUndefined();
+    const second = await h.call('GET', `/v1/profiles?limit=3&after=${first.json.next}`, a.key);
+    expect(second.json.profiles.map((p: { id: string }) => p.id)).toEqual(
+      ids.slice(0, 2).reverse(),
+    );
+    expect(second.json.next).toBeNull();
+    const b = await h.tenant('b');
+    expect((await h.call('GET', '/v1/profiles', b.key)).json.profiles).toEqual([]);
+  });
+
   it('documents limit and after on every list route', async () => {
     const h = makeHarness();
     const doc = (await h.call('GET', '/openapi.json', undefined)).json;
-    for (const path of ['/v1/flows', '/v1/executions', '/v1/pools']) {
+    for (const path of ['/v1/flows', '/v1/executions', '/v1/pools', '/v1/profiles']) {
       const names = (doc.paths[path].get.parameters as Array<{ name: string }>).map((p) => p.name);
       expect(names).toEqual(expect.arrayContaining(['limit', 'after']));
     }

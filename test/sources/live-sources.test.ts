@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LiveBatch, LiveSource } from '../../src/sources/live/live-source.js';
+import { parseLiveItem } from '../../src/sources/live/live-source.js';
 import { openLiveSource } from '../../src/sources/live/open-live.js';
 import { parseLiveUrl } from '../../src/sources/live/live-url.js';
 import { profileLive } from '../../src/profiler/profile-live.js';
 import { serviceAvailable } from '../helpers/services.js';
-import { atRate, natsStream, redisStreams, uniqueName } from '../helpers/live-streams.js';
+import { atRate, natsStream, recordOf, redisStreams, uniqueName } from '../helpers/live-streams.js';
 
 /** Reads until `n` distinct messages came (a source hands over what has arrived, possibly fewer). */
 async function take(source: LiveSource, n: number): Promise<LiveBatch> {
@@ -14,7 +15,7 @@ async function take(source: LiveSource, n: number): Promise<LiveBatch> {
   while (seen.size < n && Date.now() < until) {
     const batch = await source.next(n - seen.size, 500);
     batches.push(batch);
-    for (const item of batch.items) seen.add(item.position);
+    for (const item of batch.items) seen.add(item.position ?? String(item.line));
   }
   return {
     items: batches.flatMap((b) => b.items),
@@ -67,13 +68,13 @@ describe.skipIf(!hasNats)('NATS JetStream source', () => {
     await s.publish({ i: 5 });
     const source = await openLiveSource(`${s.url}?group=g&ack_wait=2s`, { flow: 'f', stream: 's' });
     const first = await take(source, 3);
-    expect(first.items.map((i) => i.record)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    expect(first.items.map(recordOf)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     await first.ack();
     const rest = await take(source, 4);
     expect(rest.items).toHaveLength(4);
-    const bad = rest.items.find((i) => i.error !== undefined)!;
+    // Items come unparsed; the malformed one keeps its sequence for its dead letter.
+    const bad = rest.items.find((i) => 'error' in parseLiveItem(i))!;
     expect(bad.line).toBe(badSeq);
-    expect(bad.position).toBe(String(badSeq));
     expect(rest.items.every((i) => typeof i.arrival_ms === 'number')).toBe(true);
     expect(await source.lag()).toBe(4);
     // Not acknowledged: closing leaves them to the next reader of the group.
@@ -81,8 +82,8 @@ describe.skipIf(!hasNats)('NATS JetStream source', () => {
     const again = await openLiveSource(`${s.url}?group=g&ack_wait=2s`, { flow: 'f', stream: 's' });
     // Redelivery order is the server's; a message may come twice (at-least-once), none is lost.
     const redelivered = await take(again, 4);
-    expect(new Set(redelivered.items.map((i) => i.position))).toEqual(
-      new Set(rest.items.map((i) => i.position)),
+    expect(new Set(redelivered.items.map((i) => i.line))).toEqual(
+      new Set(rest.items.map((i) => i.line)),
     );
     await redelivered.ack();
     expect(await again.lag()).toBe(0);
@@ -131,7 +132,7 @@ describe.skipIf(!hasRedis)('Redis Streams source', () => {
       const url = `${r.url}?stream=${encodeURIComponent(key)}&group=g&consumer=dead&claim_idle=100ms`;
       const dead = await openLiveSource(url, { flow: 'f', stream: 's' });
       const taken = await dead.next(2, 1000);
-      expect(taken.items.map((i) => i.record)).toEqual([{ i: 0 }, { i: 1 }]);
+      expect(taken.items.map(recordOf)).toEqual([{ i: 0 }, { i: 1 }]);
       await dead.close(); // never acknowledged
       const live = await openLiveSource(url.replace('consumer=dead', 'consumer=alive'), {
         flow: 'f',
@@ -143,8 +144,9 @@ describe.skipIf(!hasRedis)('Redis Streams source', () => {
       for (let round = 0; round < 5; round++) {
         const batch = await live.next(100, 200);
         for (const item of batch.items) {
-          if (item.error !== undefined) errors.push(item.position);
-          else seen.push(item.record);
+          const parsed = parseLiveItem(item);
+          if ('error' in parsed) errors.push(item.position ?? String(item.line));
+          else seen.push(parsed.record);
         }
         await batch.ack();
       }

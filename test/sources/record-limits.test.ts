@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { readSource } from '../../src/sources/open.js';
 import type { SourceItem, SourceOptions } from '../../src/sources/source.js';
 import { runCli } from '../helpers/cli.js';
+import { MAX_RECORD_DEPTH } from '../../src/sources/json-depth.js';
+import { parseLines } from '../../src/sources/jsonl-chunks.js';
 
 /** Feeds `text` as standard input in chunks of `chunk` bytes. */
 function stdinOf(text: string | Buffer, chunk = 64 * 1024): Readable {
@@ -63,5 +65,35 @@ describe('sources: a maximum record length', () => {
     const res = await runCli('profile', '/dev/zero', '--max-record-bytes', '4000000');
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('"/dev/zero" is binary data');
+  });
+});
+
+describe('sources: records nested too deep are malformed records, never a crash', () => {
+  const deepObject = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+  const deepArray = '['.repeat(100_000) + ']'.repeat(100_000);
+  // Deep enough to be odd data, within the limit: read as a record.
+  const fine = JSON.stringify(
+    Array.from({ length: 200 }).reduce<unknown>((inner) => ({ a: inner }), 1),
+  );
+  // Brackets inside strings are text, not nesting.
+  const bracketsInText = JSON.stringify({ s: '['.repeat(5_000) });
+
+  it('JSONL (streamed and split into chunks) and JSON arrays', async () => {
+    const lines = ['{"a":1}', deepObject, deepArray, fine, bracketsInText, '{"a":2}'];
+    const jsonl = await readAll(lines.join('\n') + '\n', { format: 'jsonl' });
+    expect(jsonl.map((i) => i.error === undefined)).toEqual([true, false, false, true, true, true]);
+    expect(jsonl[1].error).toContain('max_record_depth');
+    expect(jsonl[2].error).toContain(`${MAX_RECORD_DEPTH} levels`);
+
+    const array = await readAll(`[${lines.join(',')}]`, { format: 'json' });
+    expect(array.map((i) => i.error === undefined)).toEqual([true, false, false, true, true, true]);
+
+    const buffer = Buffer.from(lines.join('\n') + '\n');
+    const chunk = parseLines(buffer, 0, buffer.length, 0);
+    expect(chunk.records).toHaveLength(4);
+    expect(chunk.bad.map((b) => b.error)).toEqual([
+      expect.stringContaining('max_record_depth'),
+      expect.stringContaining('max_record_depth'),
+    ]);
   });
 });

@@ -56,36 +56,5 @@ export interface CalibrateResult {
   timed_out: boolean;
 }
 
-/** Run one function over a JSONL file as a worker would, measuring what it really uses. */
-export interface MeasureRequest {
-  kind: 'measure';
-  module: string;
-  export: string;
-  file: string;
-  key?: string | undefined;
-  node: string;
-  template: string;
-  /** Records per batch; the child keeps `inFlight` batches of parsed records alive. */
-  batchSize: number;
-  inFlight: number;
-  /** Where to write the outputs (JSONL), for the next node; omitted: discard. */
-  outputFile?: string;
-  lookups?: Record<string, LookupTable>;
-}
-
-/** A measured run of one node. */
-export interface MeasureResult {
-  records_in: number;
-  records_out: number;
-  errors: number;
-  avg_input_size: number;
-  avg_output_size: number;
-  state_keys: number;
-  cpu_us_per_record: number;
-  /** Peak RSS of the process over the run (getrusage maxrss). */
-  peak_memory_bytes: number;
-  wall_ms: number;
-}
-
 /** The child's reply. */
 export type SandboxReply<T> = { ok: true; result: T } | { ok: false; error: string };

@@ -1,21 +1,13 @@
 /**
  * The sandbox child: a short-lived process (forked with `--expose-gc`, and
- * `--import tsx` for TypeScript) that loads one user module and measures it. It
+ * `--import tsx` for TypeScript) that loads one user module and calibrates it on a sample. It
  * takes one request over IPC, replies once and exits, so whatever the function
  * leaks or breaks dies with it.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { UserFunction } from '../../template/function-api.js';
 import { SandboxState, emitted, keyOf } from './sandbox-context.js';
-import type {
-  CalibrateRequest,
-  CalibrateResult,
-  MeasureRequest,
-  MeasureResult,
-  SandboxReply,
-} from './sandbox-protocol.js';
+import type { CalibrateRequest, CalibrateResult, SandboxReply } from './sandbox-protocol.js';
 
 const gc = (): void => {
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -192,80 +184,8 @@ async function calibrate(request: CalibrateRequest): Promise<CalibrateResult> {
   return result;
 }
 
-async function measure(request: MeasureRequest): Promise<MeasureResult> {
-  const fn = await load(request.module, request.export);
-  const state = new SandboxState(request.lookups);
-  const sink = request.outputFile ? createWriteStream(request.outputFile) : null;
-  const started = Date.now();
-  const cpu0 = cpuNow();
-  let recordsIn = 0;
-  let recordsOut = 0;
-  let errors = 0;
-  let inBytes = 0;
-  let outBytes = 0;
-  // Keep `inFlight` parsed batches alive, as a worker with several batches in flight does.
-  const window: unknown[][] = [];
-  let batch: unknown[] = [];
-  const run = async (records: unknown[]): Promise<void> => {
-    window.push(records);
-    if (window.length > request.inFlight) window.shift();
-    let text = '';
-    for (const record of records) {
-      try {
-        const ctx = state.context(
-          request.node,
-          request.template,
-          keyOf(record, request.key),
-          record,
-        );
-        for (const o of emitted(await fn(record, ctx))) {
-          const line = JSON.stringify(o);
-          recordsOut += 1;
-          outBytes += line.length;
-          text += line + '\n';
-        }
-      } catch {
-        errors += 1;
-      }
-    }
-    if (sink && text && !sink.write(text))
-      await new Promise<void>((r) => sink.once('drain', () => r()));
-  };
-  const lines = createInterface({ input: createReadStream(request.file), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.length === 0) continue;
-    recordsIn += 1;
-    inBytes += line.length;
-    try {
-      batch.push(JSON.parse(line));
-    } catch {
-      errors += 1; // a malformed line is dead-lettered, as the engine does
-      continue;
-    }
-    if (batch.length >= request.batchSize) {
-      await run(batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await run(batch);
-  const cpu = cpuNow() - cpu0;
-  if (sink) await new Promise<void>((resolve) => sink.end(resolve));
-  return {
-    records_in: recordsIn,
-    records_out: recordsOut,
-    errors,
-    avg_input_size: recordsIn > 0 ? inBytes / recordsIn : 0,
-    avg_output_size: recordsOut > 0 ? outBytes / recordsOut : 0,
-    state_keys: state.size,
-    cpu_us_per_record: recordsIn > 0 ? cpu / recordsIn : 0,
-    peak_memory_bytes: process.resourceUsage().maxRSS * 1024,
-    wall_ms: Date.now() - started,
-  };
-}
-
-process.once('message', (message: CalibrateRequest | MeasureRequest) => {
-  const work = message.kind === 'calibrate' ? calibrate(message) : measure(message);
-  work.then(
+process.once('message', (message: CalibrateRequest) => {
+  calibrate(message).then(
     (result) => reply({ ok: true, result }),
     (error: unknown) =>
       reply({ ok: false, error: error instanceof Error ? error.message : String(error) }),

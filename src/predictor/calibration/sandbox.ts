@@ -3,13 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WarmflowError } from '../../errors.js';
 import { confineCommand, type SandboxSpec } from '../../tenancy/sandbox.js';
-import type {
-  CalibrateRequest,
-  CalibrateResult,
-  MeasureRequest,
-  MeasureResult,
-  SandboxReply,
-} from './sandbox-protocol.js';
+import type { CalibrateRequest, CalibrateResult, SandboxReply } from './sandbox-protocol.js';
 
 /**
  * The runner script next to this file: `.js` once compiled, `.ts` when warmflow runs
@@ -56,22 +50,14 @@ export interface CalibrationSandbox {
 }
 
 /**
- * Runs one request in a fresh child process (`--expose-gc`; `--import tsx` when the
+ * Runs one calibration in a fresh child process (`--expose-gc`; `--import tsx` when the
  * runner or the user module is TypeScript) and resolves to its result. The child is
  * killed on timeout; a crash or an error inside it rejects with E_CALIBRATION.
  */
 export function runInSandbox(
   request: CalibrateRequest,
   options: SandboxOptions,
-): Promise<CalibrateResult>;
-export function runInSandbox(
-  request: MeasureRequest,
-  options: SandboxOptions,
-): Promise<MeasureResult>;
-export function runInSandbox(
-  request: CalibrateRequest | MeasureRequest,
-  options: SandboxOptions,
-): Promise<CalibrateResult | MeasureResult> {
+): Promise<CalibrateResult> {
   const runner = runnerPath();
   const execArgv = ['--expose-gc', `--max-old-space-size=${options.maxOldSpaceMb ?? 1024}`];
   if (runner.typescript || /\.[cm]?tsx?$/.test(request.module)) {
@@ -104,7 +90,7 @@ export function runInSandbox(
       () => fail(`no result within ${options.timeoutMs} ms`),
       options.timeoutMs,
     );
-    child.once('message', (reply: SandboxReply<CalibrateResult | MeasureResult>) => {
+    child.once('message', (reply: SandboxReply<CalibrateResult>) => {
       if (settled) return;
       if (!reply.ok) return fail(reply.error);
       settled = true;

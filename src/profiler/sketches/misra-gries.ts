@@ -21,7 +21,7 @@ const MAX_KEY_LENGTH = 200;
  * `error` is the total amount subtracted so far.
  *
  * Values are identified by their 64-bit hash (the one the distinct counter already
- * computed), in an open-addressing table of typed arrays, so counting a value
+ * computed), in an open-addressing table in one typed array, so counting a value
  * allocates nothing. The table holds up to `2k` entries; when it overflows, the
  * (k+1)-th largest count is subtracted from every entry at once and those reaching
  * zero are dropped (one O(k) rebuild per at least k new values: O(1) amortised).
@@ -36,19 +36,17 @@ export class MisraGries {
   readonly k: number;
   readonly #limit: number;
   readonly #mask: number;
-  #hi: Int32Array;
-  #lo: Int32Array;
-  #counts: Float64Array;
+  /**
+   * The table, one slot per 4 numbers: count (0 marks a free slot), hash hi, hash lo,
+   * unused. A probe reads one slot, so it touches one cache line instead of one per
+   * array: the profiler's tables are usually out of cache, evicted by the records
+   * being parsed, and a miss per array was most of a lookup's cost.
+   */
+  #table: Float64Array;
   #values: Array<FrequentKey | undefined>;
-  /** The arrays prune() rebuilds into, kept to avoid allocating on every pruning. */
-  #spare:
-    | {
-        hi: Int32Array;
-        lo: Int32Array;
-        counts: Float64Array;
-        values: Array<FrequentKey | undefined>;
-      }
-    | undefined;
+  /** The table and values prune() rebuilds into, kept to avoid allocating on every pruning. */
+  #spareTable: Float64Array | undefined;
+  #spareValues: Array<FrequentKey | undefined> | undefined;
   #scratch: Float64Array | undefined;
   #size = 0;
   #error = 0;
@@ -62,9 +60,7 @@ export class MisraGries {
     // At most 2k entries in 2^ceil(log2(4k)) slots: the load stays at or below one half.
     const slots = 1 << Math.ceil(Math.log2(4 * k));
     this.#mask = slots - 1;
-    this.#hi = new Int32Array(slots);
-    this.#lo = new Int32Array(slots);
-    this.#counts = new Float64Array(slots);
+    this.#table = new Float64Array(slots * 4);
     this.#values = new Array<FrequentKey | undefined>(slots).fill(undefined);
   }
 
@@ -84,38 +80,46 @@ export class MisraGries {
     this.addHashed(HASH[0], HASH[1], value, weight);
   }
 
-  /** Adds a value whose 64-bit hash (`hashValue`'s) is already known. */
-  addHashed(hi: number, lo: number, value: FrequentKey, weight = 1): void {
+  /**
+   * Adds a value whose 64-bit hash (`hashValue`'s) is already known. Returns true when
+   * the hash was already held: a caller that feeds every hash to a distinct counter too
+   * can skip that counter then, since it has seen this hash before.
+   */
+  addHashed(hi: number, lo: number, value: FrequentKey, weight = 1): boolean {
     this.#total += weight;
-    const counts = this.#counts;
-    let slot = lo & this.#mask;
+    const table = this.#table;
+    const mask = this.#mask;
+    let slot = lo & mask;
     for (;;) {
-      const c = counts[slot];
+      const at = slot << 2;
+      const c = table[at];
       if (c === 0) break;
-      if (this.#hi[slot] === hi && this.#lo[slot] === lo) {
-        counts[slot] = c + weight;
-        return;
+      if (table[at + 1] === hi && table[at + 2] === lo) {
+        table[at] = c + weight;
+        return true;
       }
-      slot = (slot + 1) & this.#mask;
+      slot = (slot + 1) & mask;
     }
     if (this.#size >= this.#limit) {
       this.#prune();
-      slot = this.#freeSlot(lo);
+      slot = this.#freeSlot(this.#table, lo);
     }
-    this.#hi[slot] = hi;
-    this.#lo[slot] = lo;
-    // Not `counts`: a pruning swapped the arrays.
-    this.#counts[slot] = weight;
+    // Not `table`: a pruning swapped it.
+    const at = slot << 2;
+    this.#table[at] = weight;
+    this.#table[at + 1] = hi;
+    this.#table[at + 2] = lo;
     this.#values[slot] =
       typeof value === 'string' && value.length > MAX_KEY_LENGTH
         ? value.slice(0, MAX_KEY_LENGTH) + '…'
         : value;
     this.#size++;
+    return false;
   }
 
-  #freeSlot(lo: number): number {
+  #freeSlot(table: Float64Array, lo: number): number {
     let slot = lo & this.#mask;
-    while (this.#counts[slot] !== 0) slot = (slot + 1) & this.#mask;
+    while (table[slot << 2] !== 0) slot = (slot + 1) & this.#mask;
     return slot;
   }
 
@@ -123,47 +127,56 @@ export class MisraGries {
   #prune(): void {
     if (this.#size <= this.k) return;
     const live = (this.#scratch ??= new Float64Array(this.#limit + 1));
+    const table = this.#table;
+    const values = this.#values;
     let n = 0;
-    for (let i = 0; i < this.#counts.length; i++)
-      if (this.#counts[i] !== 0) live[n++] = this.#counts[i];
+    let max = 0;
+    for (let at = 0; at < table.length; at += 4) {
+      const c = table[at];
+      if (c === 0) continue;
+      live[n++] = c;
+      if (c > max) max = c;
+    }
     const cut = select(live, n, n - 1 - this.k);
     this.#error += cut;
-    const hi = this.#hi;
-    const lo = this.#lo;
-    const counts = this.#counts;
-    const values = this.#values;
-    const spare = this.#spare ?? {
-      hi: new Int32Array(hi.length),
-      lo: new Int32Array(lo.length),
-      counts: new Float64Array(counts.length),
-      values: new Array<FrequentKey | undefined>(values.length).fill(undefined),
-    };
-    this.#hi = spare.hi;
-    this.#lo = spare.lo;
-    this.#counts = spare.counts;
-    this.#values = spare.values;
     this.#size = 0;
-    for (let i = 0; i < counts.length; i++) {
-      const c = counts[i] - cut;
-      if (counts[i] === 0 || c <= 0) continue;
-      const slot = this.#freeSlot(lo[i]);
-      this.#hi[slot] = hi[i]!;
-      this.#lo[slot] = lo[i]!;
-      this.#counts[slot] = c;
-      this.#values[slot] = values[i];
+    if (cut >= max) {
+      // Nothing survives (a stream of distinct values): emptying beats rebuilding.
+      table.fill(0);
+      values.fill(undefined);
+      return;
+    }
+    const into = (this.#spareTable ??= new Float64Array(table.length));
+    const intoValues = (this.#spareValues ??= new Array<FrequentKey | undefined>(
+      values.length,
+    ).fill(undefined));
+    for (let at = 0; at < table.length; at += 4) {
+      const c = table[at] - cut;
+      if (table[at] === 0 || c <= 0) continue;
+      const lo = table[at + 2];
+      const slot = this.#freeSlot(into, lo);
+      into[slot << 2] = c;
+      into[(slot << 2) + 1] = table[at + 1];
+      into[(slot << 2) + 2] = lo;
+      intoValues[slot] = values[at >> 2];
       this.#size++;
     }
-    // Only counts mark occupancy, so clearing them (and the value references) suffices.
-    counts.fill(0);
+    // Only counts mark occupancy, but hashes are cleared too: a stale one costs nothing
+    // and a zeroed table is easier to reason about.
+    table.fill(0);
     values.fill(undefined);
-    this.#spare = { hi, lo, counts, values };
+    this.#table = into;
+    this.#values = intoValues;
+    this.#spareTable = table;
+    this.#spareValues = values;
   }
 
   #entries(): Array<[FrequentKey, number, number, number]> {
     const entries: Array<[FrequentKey, number, number, number]> = [];
-    for (let i = 0; i < this.#counts.length; i++) {
-      if (this.#counts[i] !== 0)
-        entries.push([this.#values[i]!, this.#counts[i], this.#hi[i], this.#lo[i]]);
+    const table = this.#table;
+    for (let at = 0; at < table.length; at += 4) {
+      if (table[at] !== 0)
+        entries.push([this.#values[at >> 2]!, table[at], table[at + 1], table[at + 2]]);
     }
     return entries;
   }
@@ -193,7 +206,8 @@ export class MisraGries {
   /** The count of the most frequent value (a lower bound), 0 when empty. */
   maxCount(): number {
     let max = 0;
-    for (let i = 0; i < this.#counts.length; i++) if (this.#counts[i] > max) max = this.#counts[i]!;
+    const table = this.#table;
+    for (let at = 0; at < table.length; at += 4) if (table[at] > max) max = table[at];
     return max;
   }
 

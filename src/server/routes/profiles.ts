@@ -4,10 +4,10 @@ import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import { jsonSize, type AppState, type ProfileRecord } from '../app-state.js';
 import type { ProfileInput } from '../ports.js';
-import { IdParam, ProfileCreate } from '../schemas.js';
+import { IdParam, PageQuery, ProfileCreate } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
-import { errors, jsonBody, ok } from './route-helpers.js';
-import { ProfileSchema } from '../response-schemas.js';
+import { errors, jsonBody, ok, page } from './route-helpers.js';
+import { ProfilePage, ProfileSchema } from '../response-schemas.js';
 import { flowBase } from './flows.js';
 import { tenantFlow, tenantProfile } from './lookups.js';
 
@@ -60,6 +60,40 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
         state.flows.set(tenant.id, flow.id, flow);
       }
       return c.json(profile, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/profiles',
+      tags,
+      summary: "The tenant's profiles, newest first, a page at a time (without their DCPs)",
+      request: { query: PageQuery },
+      responses: {
+        200: ok('profiles and next (the cursor of the next page, or null)', ProfilePage),
+        ...errors(400, 401, 403, 429),
+      },
+    }),
+    (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const { items, next } = page(
+        state.profiles.list(tenant.id).reverse(),
+        (p) => p.id,
+        c.req.valid('query'),
+      );
+      return c.json(
+        {
+          profiles: items.map((p) => ({
+            id: p.id,
+            flow_id: p.flow_id,
+            created_at: p.created_at,
+            records: p.dcp.volume.records,
+          })),
+          next,
+        },
+        200,
+      );
     },
   );
 

@@ -1,21 +1,21 @@
 /**
- * One message of a live stream as a source item (the shape of the file sources' items, so
- * the profiler and the data plane take either): `line` is the message's stream position
- * as a number (NATS: the stream sequence; Redis: the entry's ordinal in this read),
- * `position` how the stream itself names it (`"17"`, `"1733312000000-0"`), `arrival_ms`
+ * One message of a live stream as it was read, not parsed: its body is handed on as bytes
+ * and parsed once, where the records are used (a data-plane thread), or by
+ * {@link parseLiveItem}. `line` is the message's stream position as a number (NATS: the
+ * stream sequence; Redis: the entry's ordinal in this read), `position` how the stream
+ * names it when that is not `line` (a Redis entry id, `"1733312000000-0"`), `arrival_ms`
  * when the stream stored it (server time, so a backlog read later keeps its real rate).
  */
 export interface LiveItem {
-  /** The parsed record (absent when `error` says why the message is not one). */
-  record?: unknown;
+  /** The message body (for a Redis entry of several fields, those fields as a JSON object). */
+  data: Uint8Array;
+  /** Set when the stream itself says the message is unusable (a deleted Redis entry). */
   error?: string;
   line: number;
+  position?: string;
   /** Bytes of the message body. */
   bytes: number;
   arrival_ms: number;
-  position: string;
-  /** The start of a malformed message's text, for its dead letter. */
-  raw?: string;
 }
 
 /**
@@ -64,34 +64,29 @@ export interface LivePeek {
   close(): Promise<void>;
 }
 
-/** Parses one message body as a JSON record; anything but a JSON object is a malformed item. */
-export function parseMessage(
-  text: string,
-  bytes: number,
-  line: number,
-  position: string,
-  arrivalMs: number,
-): LiveItem {
+const decoder = new TextDecoder();
+
+/** Why parsed JSON is not a record, or null when it is one (a JSON object). */
+export function notARecord(value: unknown): string | null {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return null;
+  const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value;
+  return `a message must be one JSON object, got ${got}`;
+}
+
+/**
+ * Parses one message as a JSON record; anything but a JSON object is malformed, with the
+ * start of its text (for its dead letter).
+ */
+export function parseLiveItem(
+  item: LiveItem,
+): { record: unknown } | { error: string; raw: string } {
+  const text = decoder.decode(item.data);
+  if (item.error !== undefined) return { error: item.error, raw: text.slice(0, 4096) };
   try {
     const record: unknown = JSON.parse(text);
-    if (record === null || typeof record !== 'object' || Array.isArray(record))
-      return {
-        raw: text.slice(0, 4096),
-        error: `a message must be one JSON object, got ${Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record}`,
-        line,
-        position,
-        bytes,
-        arrival_ms: arrivalMs,
-      };
-    return { record, line, position, bytes, arrival_ms: arrivalMs };
+    const why = notARecord(record);
+    return why === null ? { record } : { error: why, raw: text.slice(0, 4096) };
   } catch (error) {
-    return {
-      error: (error as Error).message,
-      raw: text.slice(0, 4096),
-      line,
-      position,
-      bytes,
-      arrival_ms: arrivalMs,
-    };
+    return { error: (error as Error).message, raw: text.slice(0, 4096) };
   }
 }

@@ -57,8 +57,3 @@ export async function requireStream(handle: NatsHandle, stream: string, label: s
     );
   }
 }
-
-/** Epoch milliseconds of a JetStream message's stored time. */
-export function storedAtMs(timestampNanos: bigint): number {
-  return Number(timestampNanos / 1_000_000n);
-}

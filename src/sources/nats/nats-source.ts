@@ -1,26 +1,46 @@
 import type { ConsumerConfig, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { WarmflowError } from '../../errors.js';
 import type { LiveBatch, LiveItem, LivePeek, LiveSource } from '../live/live-source.js';
-import { parseMessage } from '../live/live-source.js';
 import type { NatsSourceUrl, NatsStart } from '../live/live-url.js';
 import { MessageBuffer } from '../live/message-buffer.js';
-import { connectNats, requireStream, storedAtMs, type NatsHandle } from './nats-connection.js';
+import { connectNats, requireStream, type NatsHandle } from './nats-connection.js';
 
 /** Unacknowledged messages a consumer warmflow creates may have out (its bound on in-flight work). */
-export const DEFAULT_MAX_ACK_PENDING = 20_000;
+export const DEFAULT_MAX_ACK_PENDING = 50_000;
 /** Messages the client asks the server for at a time. */
-const PULL = 512;
+const PULL = 1024;
 
-const decoder = new TextDecoder();
+/**
+ * A message's stream sequence and stored time, read from its acknowledgement subject
+ * (`$JS.ACK.[<domain>.<account>.]<stream>.<consumer>.<delivered>.<stream seq>.<consumer
+ * seq>.<nanos>.<pending>[.<token>]`) by position: the client's own accessors split the
+ * subject and make a BigInt for every message, a large share of reading one.
+ */
+export function ackPosition(reply: string): { seq: number; storedMs: number } {
+  const dots: number[] = [];
+  for (let at = reply.indexOf('.'); at >= 0 && dots.length < 12; at = reply.indexOf('.', at + 1))
+    dots.push(at);
+  // Tokens: 9 in the old form (no domain and account), 11 or 12 in the new one.
+  const shift = dots.length + 1 === 9 ? 0 : 2;
+  const token = (i: number) =>
+    reply.slice(dots[i - 1] + 1, i < dots.length ? dots[i] : reply.length);
+  if (dots.length + 1 < 9 || !reply.startsWith('$JS.ACK.'))
+    throw new Error(`not a JetStream message (reply subject "${reply}")`);
+  const nanos = token(7 + shift);
+  return {
+    seq: Number(token(5 + shift)),
+    storedMs: Number(nanos.length > 6 ? nanos.slice(0, -6) : 0),
+  };
+}
 
 function item(m: JsMsg): LiveItem {
-  return parseMessage(
-    decoder.decode(m.data),
-    m.data.length,
-    m.seq,
-    String(m.seq),
-    storedAtMs(m.timestampNanos),
-  );
+  // The client's message has its reply subject (not in the JsMsg type): read it directly.
+  const reply = (m as Partial<{ reply: string }>).reply;
+  const { seq, storedMs } =
+    reply !== undefined && reply !== ''
+      ? ackPosition(reply)
+      : { seq: m.seq, storedMs: Number(m.timestampNanos / 1_000_000n) };
+  return { data: m.data, line: seq, bytes: m.data.length, arrival_ms: storedMs };
 }
 
 function deliverFrom(

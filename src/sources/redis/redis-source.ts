@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { WarmflowError } from '../../errors.js';
 import type { LiveBatch, LiveItem, LivePeek, LiveSource } from '../live/live-source.js';
-import { parseMessage } from '../live/live-source.js';
 import type { RedisSourceUrl } from '../live/live-url.js';
 
 /**
@@ -44,30 +43,41 @@ export async function connectRedisCommands(server: string, label: string): Promi
   return client;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
- * The record an entry carries: its `data` field parsed as JSON when that is its only
- * field, else the fields themselves as an object of strings.
+ * An entry as a live item: its `data` field's text when that is its only field (parsed as
+ * the record later), else its fields as a JSON object of strings.
  */
 export function entryItem(entry: Entry, line: number): LiveItem {
   const [id, fields] = entry;
   const arrival = Number(id.slice(0, id.indexOf('-')));
   if (fields === null)
     return {
+      data: EMPTY,
       error: 'the entry was deleted before it was read',
       line,
       position: id,
       bytes: 0,
       arrival_ms: arrival,
     };
-  if (fields.length === 2 && fields[0] === 'data')
-    return parseMessage(fields[1], Buffer.byteLength(fields[1]), line, id, arrival);
+  if (fields.length === 2 && fields[0] === 'data') {
+    const data = Buffer.from(fields[1]);
+    return { data, line, position: id, bytes: data.length, arrival_ms: arrival };
+  }
   const record: Record<string, string> = {};
   let bytes = 0;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     record[fields[i]] = fields[i + 1];
     bytes += fields[i].length + fields[i + 1].length + 4;
   }
-  return { record, line, position: id, bytes, arrival_ms: arrival };
+  return {
+    data: Buffer.from(JSON.stringify(record)),
+    line,
+    position: id,
+    bytes,
+    arrival_ms: arrival,
+  };
 }
 
 /** `XREAD`/`XREADGROUP` reply for one stream → its entries. */
@@ -132,7 +142,7 @@ export async function openRedisSource(url: RedisSourceUrl, group: string): Promi
     items,
     async ack() {
       if (items.length === 0) return;
-      await control.call('XACK', url.key, group, ...items.map((i) => i.position));
+      await control.call('XACK', url.key, group, ...items.map((i) => i.position!));
     },
   });
   /** `XREADGROUP`: this consumer's own pending entries from `id` `0`, or new ones at `>`. */

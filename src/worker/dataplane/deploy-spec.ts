@@ -69,7 +69,12 @@ export interface NodeStats {
   keys?: number;
   /** The first record failure of this node (type, message, stack, the user's `file:line:column`). */
   first_error?: NodeFirstError;
+  /** A live source: its first malformed messages (at most {@link MALFORMED_KEPT}), by stream sequence or entry id. */
+  malformed?: Array<{ sequence?: number; id?: string; error: string }>;
 }
+
+/** Malformed messages of a live source a run keeps (the count has them all). */
+export const MALFORMED_KEPT = 10;
 
 /** The first failure a node dead-lettered, for the run's summary. */
 export interface NodeFirstError {
@@ -102,5 +107,7 @@ export function mergeNodeStats(a: Record<string, NodeStats>, b: Record<string, N
     t.busy_ms += s.busy_ms;
     if (s.keys !== undefined) t.keys = (t.keys ?? 0) + s.keys;
     if (t.first_error === undefined && s.first_error !== undefined) t.first_error = s.first_error;
+    if (s.malformed !== undefined)
+      t.malformed = [...(t.malformed ?? []), ...s.malformed].slice(0, MALFORMED_KEPT);
   }
 }

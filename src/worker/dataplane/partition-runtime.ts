@@ -11,6 +11,8 @@ import {
   sourceChunkBytes,
 } from '../../sources/jsonl-chunks.js';
 import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
+import { MALFORMED_KEPT } from './deploy-spec.js';
+import { decodeLivePayload, type LiveBadMessage } from '../../sources/live/live-payload.js';
 import { compileGraph } from './node-graph.js';
 import { OutputChannel } from './output-channel.js';
 import type { RunStores } from './run-stores.js';
@@ -188,13 +190,14 @@ export class PartitionRuntime {
     }
     switch (message.k) {
       case 'push': {
-        const { records, positions } = JSON.parse(message.data) as {
-          records: unknown[];
-          positions: number[];
-        };
         const state = this.#byId.get(message.source);
         if (state === undefined)
           throw new WarmflowError('E_PROTOCOL', `push for unknown source "${message.source}"`);
+        // A live source's messages come unparsed and are parsed here, once.
+        const live = decodeLivePayload(message.data);
+        const { records, positions } =
+          live ?? (JSON.parse(message.data) as { records: unknown[]; positions: number[] });
+        for (const bad of live?.bad ?? []) this.#badMessage(state, bad);
         const base = state.index * POSITION_SOURCE_FACTOR;
         state.pushed.push({ seq: message.seq, recs: records, pos: positions.map((p) => base + p) });
         break;
@@ -507,6 +510,27 @@ export class PartitionRuntime {
       error: failure,
       input: { source: node, offset },
       raw: text,
+    });
+  }
+
+  /** A live message that is not a record: dead-lettered with its stream sequence (or entry id). */
+  #badMessage(state: SourceState, bad: LiveBadMessage): void {
+    const node = state.spec.node_id;
+    const failure = { type: 'SyntaxError', message: bad.error, retryable: false };
+    const at = bad.id !== undefined ? { id: bad.id } : { sequence: bad.line };
+    state.stats.records_in++;
+    if (state.stats.dead_lettered++ === 0)
+      state.stats.first_error = {
+        type: failure.type,
+        message: `${bad.error} (${bad.id !== undefined ? `id ${bad.id}` : `sequence ${bad.line}`})`,
+      };
+    const kept = (state.stats.malformed ??= []);
+    if (kept.length < MALFORMED_KEPT) kept.push({ ...at, error: bad.error });
+    this.#out.dead(node, {
+      node_id: node,
+      error: failure,
+      input: { source: node, ...at },
+      raw: bad.raw,
     });
   }
 

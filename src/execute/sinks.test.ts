@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEAD_LETTER_TYPE } from '../worker/worker-contract.js';
+import { SinkFiles } from './sinks.js';
+
+const scratch = () => mkdtempSync(path.join(os.tmpdir(), 'warmflow-sinks-'));
+
+describe('SinkFiles', () => {
+  it('keeps arrival order per file when small (direct) and large (queued) writes interleave', async () => {
+    const dir = scratch();
+    try {
+      const sinks = new SinkFiles(path.join(dir, 'out'));
+      sinks.prepare(['Item']);
+      const big = Buffer.from('{"big":"' + 'x'.repeat(200_000) + '"}\n');
+      const writes = [
+        sinks.write('Item', 1, Buffer.from('{"n":1}\n')),
+        sinks.write('Item', 1, big),
+        // Queued behind the large one although small: order is the file's, not the size's.
+        sinks.write('Item', 1, Buffer.from('{"n":2}\n')),
+        sinks.write(DEAD_LETTER_TYPE, 1, Buffer.from('{"dead":true}\n')),
+      ];
+      await Promise.all(writes);
+      await sinks.write('Item', 1, Buffer.from('{"n":3}\n'));
+      await sinks.sync();
+      await sinks.close();
+      const lines = readFileSync(sinks.fileFor('Item'), 'utf8').trimEnd().split('\n');
+      expect(lines.map((l) => Object.keys(JSON.parse(l) as object)[0])).toEqual([
+        'n',
+        'big',
+        'n',
+        'n',
+      ]);
+      expect(lines[2]).toBe('{"n":2}');
+      expect(sinks.counts.get('Item')).toBe(4);
+      expect(sinks.deadLettered).toBe(1);
+      expect(sinks.deadLetterFile).toBe(path.join(dir, 'out', 'dead-letters.jsonl'));
+      expect(sinks.firstRecordAt).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('truncates an existing file and says E_SINK when the folder cannot be made', async () => {
+    const dir = scratch();
+    try {
+      const sinks = new SinkFiles(dir);
+      writeFileSync(sinks.fileFor('Old'), 'stale\n');
+      sinks.prepare(['Old']);
+      await sinks.close();
+      expect(readFileSync(sinks.fileFor('Old'), 'utf8')).toBe('');
+      // A file where the output folder should be.
+      const blocked = new SinkFiles(path.join(sinks.fileFor('Old'), 'sub'));
+      expect(() => blocked.prepare(['Item'])).toThrow(/cannot open output file/);
+      await expect(blocked.write('Item', 1, Buffer.from('{}\n'))).rejects.toMatchObject({
+        code: 'E_SINK',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
