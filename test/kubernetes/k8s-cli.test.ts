@@ -214,4 +214,119 @@ describe('warmflow k8s manifests', () => {
     }
     expect(JSON.stringify(peers)).toContain('"kubernetes.io/metadata.name":"data"');
   });
+
+  it('with --stores, egress goes only to catalogue instances granted to the tenant, never to a URL the flow gives', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wf-k8s-stores-'));
+    await writeFile(path.join(dir, 'fns.mjs'), 'export const parse = (r) => r;\n');
+    const flowWith = async (store: string, name = 'cache') => {
+      const file = path.join(dir, `flow-${Math.random().toString(16).slice(2)}.yaml`);
+      await writeFile(
+        file,
+        `name: egress\nstreams:\n  items: { type: Item }\nstores:\n  ${store}\n` +
+          `types:\n  Out: { store: ${name}, key: id }\nfunctions:\n  - { name: parse, module: ./fns.mjs, input: [Item], output: [Out] }\n`,
+      );
+      return file;
+    };
+    const catalogue = path.join(dir, 'stores.yaml');
+    await writeFile(
+      catalogue,
+      'stores:\n' +
+        '  cache: { kind: redis, url: "redis://cache.data.svc:6379/0", tenants: [acme] }\n' +
+        '  meta: { kind: redis, url: "redis://169.254.169.254:80", tenants: ["*"] }\n' +
+        '  api: { kind: redis, url: "redis://10.96.0.1:443", tenants: ["*"] }\n',
+    );
+    const rprs = await rprFile([
+      {
+        node_id: 'parse',
+        resource_type: 'CPU',
+        cpu_cores: 1,
+        memory_gb: 0.5,
+        gpu_enabled: false,
+        data_store_instance: 'cache',
+      },
+    ]);
+    const manifests = (flow: string, tenant: string, ...more: string[]) =>
+      run([
+        'k8s',
+        'manifests',
+        flow,
+        '--rpr',
+        rprs,
+        '--tenant',
+        tenant,
+        '--stores',
+        catalogue,
+        '--json',
+        ...more,
+      ]);
+
+    const granted = await manifests(await flowWith('cache: { kind: redis }'), 'acme');
+    expect(granted.code, granted.stderr).toBe(0);
+    const egress = JSON.parse(granted.stdout)
+      .filter(
+        (o: { kind: string; metadata: { annotations?: Record<string, string> } }) =>
+          o.kind === 'NetworkPolicy' &&
+          o.metadata.annotations?.['warmflow.dev/store'] !== undefined,
+      )
+      .map((o: { spec: { egress: unknown[] } }) => o.spec.egress);
+    expect(egress).toEqual([
+      [
+        {
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'data' } } }],
+          ports: [{ protocol: 'TCP', port: 6379 }],
+        },
+      ],
+    ]);
+
+    // A flow's own URL, an instance not granted to the tenant, an admin's bad instance.
+    const own = await manifests(
+      await flowWith('cache: { kind: redis, url: "redis://cache.data.svc" }'),
+      'acme',
+    );
+    expect([own.code, own.stdout]).toEqual([1, '']);
+    expect(own.stderr).toContain('without a url');
+    const other = await manifests(await flowWith('cache: { kind: redis }'), 'intruder');
+    expect(other.stderr).toContain('unavailable to you');
+    expect(other.stdout).toBe('');
+    // The admin's own catalogue cannot open the metadata endpoint, nor the API server's range.
+    const rprsFor = (store: string) =>
+      rprFile([
+        {
+          node_id: 'parse',
+          resource_type: 'CPU',
+          cpu_cores: 1,
+          memory_gb: 0.5,
+          gpu_enabled: false,
+          data_store_instance: store,
+        },
+      ]);
+    const meta = await run([
+      'k8s',
+      'manifests',
+      await flowWith('meta: { kind: redis }', 'meta'),
+      '--rpr',
+      await rprsFor('meta'),
+      '--tenant',
+      'acme',
+      '--stores',
+      catalogue,
+    ]);
+    expect([meta.code, meta.stdout]).toEqual([1, '']);
+    expect(meta.stderr).toContain('link-local');
+    const api = await run([
+      'k8s',
+      'manifests',
+      await flowWith('api: { kind: redis }', 'api'),
+      '--rpr',
+      await rprsFor('api'),
+      '--tenant',
+      'acme',
+      '--stores',
+      catalogue,
+      '--deny-cidr',
+      '10.96.0.0/12',
+    ]);
+    expect([api.code, api.stdout]).toEqual([1, '']);
+    expect(api.stderr).toContain('denies');
+  });
 });

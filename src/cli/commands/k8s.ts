@@ -12,7 +12,9 @@ import {
   type ManifestOptions,
   type TenantQuotas,
 } from '../../provision/kubernetes/manifests/index.js';
-import { loadFlow } from '../../template/load-flow.js';
+import { loadFlow, type LoadedFlow } from '../../template/load-flow.js';
+import { StoreCatalogue } from '../../stores/store-catalogue.js';
+import { isIP } from 'node:net';
 
 interface ManifestsFlags {
   rpr: string;
@@ -22,6 +24,8 @@ interface ManifestsFlags {
   workerPort?: string;
   nodeSelector: string[];
   quota?: string;
+  stores?: string;
+  denyCidr: string[];
   json?: boolean;
 }
 
@@ -48,6 +52,16 @@ export function registerK8s(program: Command): void {
     .option('--worker-port <port>', 'port the worker listens on in the pod')
     .option('--node-selector <key=value>', 'node selector label (repeatable)', collect, [])
     .option('--quota <k=v,...>', 'tenant quota: cpu_cores, memory_gb, pods, gpus')
+    .option(
+      '--stores <file>',
+      "the server's store catalogue (serve --stores): the flow's stores must name instances granted to --tenant, and egress goes only to them",
+    )
+    .option(
+      '--deny-cidr <ip or cidr>',
+      'an address range no worker may reach, e.g. the API server (repeatable)',
+      collect,
+      [],
+    )
     .option('--json', 'print a JSON array instead of multi-document YAML')
     .addHelpText(
       'after',
@@ -59,6 +73,8 @@ export function registerK8s(program: Command): void {
       const rprs = await readRprsFile(flags.rpr, flow.template);
       const options = manifestOptions(flags);
       const quotas = parseQuotas(flags.quota);
+      if (flags.stores !== undefined)
+        grantStores(flow, StoreCatalogue.load(flags.stores), flags.tenant);
       const requests = flowProvisionRequests(flow, rprs, flags.tenant);
       const groups = requests.map((request) =>
         buildProvisionManifests(
@@ -93,6 +109,25 @@ export function registerK8s(program: Command): void {
     });
 }
 
+/**
+ * Replaces the flow's network stores by the catalogue instances granted to `tenant`, as a
+ * server does: a store that gives its own URL, or names an instance not granted, is refused.
+ */
+function grantStores(flow: LoadedFlow, catalogue: StoreCatalogue, tenant: string): void {
+  const stores = flow.spec.stores ?? {};
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(stores)) {
+    if (spec.kind !== 'redis' && spec.kind !== 'postgres') continue;
+    const grant = catalogue.grant(tenant, name, spec);
+    if ('problem' in grant) problems.push(grant.problem);
+    else stores[name] = grant.spec;
+  }
+  if (problems.length > 0)
+    throw new WarmflowError('E_STORE_EGRESS', problems.join('; '), {
+      hint: 'with --stores, a flow names store instances of the catalogue granted to --tenant, without urls',
+    });
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -106,7 +141,21 @@ function manifestOptions(flags: ManifestsFlags): ManifestOptions {
     }
     nodeSelector[key] = value;
   }
-  const partial: Partial<ManifestOptions> = { nodeSelector };
+  for (const cidr of flags.denyCidr) {
+    const [address, bits] = cidr.split('/');
+    const version = isIP(address ?? '');
+    const max = version === 4 ? 32 : 128;
+    if (
+      version === 0 ||
+      (bits !== undefined &&
+        !(Number.isInteger(Number(bits)) && Number(bits) >= 0 && Number(bits) <= max))
+    )
+      throw new WarmflowError(
+        'E_INVALID_ARGUMENTS',
+        `--deny-cidr "${cidr}" is not an IP address or CIDR`,
+      );
+  }
+  const partial: Partial<ManifestOptions> = { nodeSelector, deniedCidrs: flags.denyCidr };
   if (flags.image !== undefined) partial.image = flags.image;
   if (flags.namespacePrefix !== undefined) partial.namespacePrefix = flags.namespacePrefix;
   if (flags.workerPort !== undefined) {

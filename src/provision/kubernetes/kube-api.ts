@@ -71,6 +71,8 @@ export interface WatchApi {
 export interface KubeApi {
   objects: ObjectApi;
   watch: WatchApi;
+  /** The API server's URL from the kubeconfig, when known (its address gets no worker egress). */
+  server?: string;
 }
 
 /** The JSON merge patch content type (the client's `PatchStrategy.MergePatch`). */
@@ -103,8 +105,10 @@ export async function createKubeApi(
   if (source.kubeconfigYaml !== undefined) config.loadFromString(source.kubeconfigYaml);
   else if (source.kubeconfig !== undefined) config.loadFromFile(source.kubeconfig);
   else config.loadFromDefault();
+  const server = config.getCurrentCluster()?.server;
   return {
     objects: k8s.KubernetesObjectApi.makeApiClient(config) as unknown as ObjectApi,
     watch: new k8s.Watch(config),
+    ...(server === undefined ? {} : { server }),
   };
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { WarmflowError } from '../../errors.js';
 import type { Capacity, Provider, ProvisionRequest, ResourceEvent } from '../provider.js';
 import type { Rac } from '../rac.js';
@@ -75,7 +76,11 @@ export class KubernetesProvider implements Provider {
     const quotas = config.quotas;
     this.#config = Object.freeze({
       api: config.api,
-      manifests: resolveManifestOptions(config.manifests),
+      manifests: resolveManifestOptions({
+        ...config.manifests,
+        // Workers never reach the API server, whatever address a store names.
+        deniedCidrs: [...(config.manifests?.deniedCidrs ?? []), ...apiServerAddress(config.api)],
+      }),
       quotas: (tenant: string) =>
         resolveTenantQuotas(typeof quotas === 'function' ? quotas(tenant) : quotas),
       readyTimeoutMs: config.readyTimeoutMs ?? 120_000,
@@ -324,5 +329,16 @@ export class KubernetesProvider implements Provider {
         // one listener's failure must not starve the others
       }
     }
+  }
+}
+
+/** The API server's IP from its URL, when the kubeconfig names it by IP (a name has no IP here). */
+export function apiServerAddress(api: Pick<KubeApi, 'server'>): string[] {
+  if (api.server === undefined) return [];
+  try {
+    const host = new URL(api.server).hostname.replace(/^\[|\]$/g, '');
+    return isIP(host) === 0 ? [] : [host];
+  } catch {
+    return [];
   }
 }

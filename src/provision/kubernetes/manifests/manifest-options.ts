@@ -46,6 +46,11 @@ export interface ManifestOptions {
   tmpSizeLimit: string;
   /** Seconds between readiness probes (how soon a warm pod is seen Ready). */
   readinessPeriodSeconds: number;
+  /**
+   * Addresses (IPs or CIDRs) no worker gets egress to whatever a store names: the cluster's API
+   * server (the provider adds its address from the kubeconfig) and any range the admin denies.
+   */
+  deniedCidrs: string[];
 }
 
 /** The default worker image; override with `--image` or `image`. */
@@ -73,6 +78,7 @@ export function resolveManifestOptions(options: Partial<ManifestOptions> = {}): 
     dns: options.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
     tmpSizeLimit: options.tmpSizeLimit ?? '1Gi',
     readinessPeriodSeconds: options.readinessPeriodSeconds ?? 2,
+    deniedCidrs: options.deniedCidrs ?? [],
   };
 }
 

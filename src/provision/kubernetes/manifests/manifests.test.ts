@@ -21,6 +21,7 @@ import {
   heapLimitMb,
 } from './index.js';
 import { isDns1123Label } from '../names.js';
+import { apiServerAddress } from '../kubernetes-provider.js';
 
 const request: ProvisionRequest = {
   tenant: 'Acme Corp',
@@ -269,6 +270,51 @@ describe('manifests', () => {
     expect(
       storeEndpoints({ s: { kind: 'redis', url: 'redis://r.data.svc:6380' } })[0].match,
     ).toEqual({ namespace: 'data' });
+  });
+
+  it('refuses the disguises of metadata, system and unrestricted destinations', () => {
+    const refused = [
+      'redis://2852039166', // 169.254.169.254 as one number
+      'redis://0xa9.0xfe.0xa9.0xfe:6379', // and in hex
+      'redis://[::ffff:a9fe:a9fe]',
+      'redis://[fe80::1%25eth0]:6379', // IPv6 link-local with a zone: not even a URL
+      'redis://[fe80::]',
+      'redis://0.0.0.0:6379/0', // "0.0.0.0/0"
+      'redis://redis:6379', // a bare name: no NetworkPolicy can narrow it
+      'redis://kube-dns.kube-system:53', // a system Service without .svc
+      'redis://169.254.169.254.nip.io', // a name that resolves anywhere
+      'postgres://x.kube-system.svc.cluster.local./db',
+      'redis://kubernetes.default.svc.cluster.local:443',
+      'not a url',
+    ];
+    for (const url of refused) {
+      expect(() => storeEndpoints({ s: { kind: 'redis', url } }), url).toThrow(
+        expect.objectContaining({ code: 'E_STORE_EGRESS' }),
+      );
+    }
+  });
+
+  it('never opens egress into a denied range (the API server, an admin range)', () => {
+    const denied = resolveManifestOptions({
+      deniedCidrs: ['10.96.0.1', '192.168.0.0/16', 'fd00:1::/64'],
+    });
+    for (const url of ['redis://10.96.0.1:443', 'redis://192.168.7.7', 'redis://[fd00:1::9]']) {
+      expect(() => storeEndpoints({ s: { kind: 'redis', url } }, denied), url).toThrow(
+        expect.objectContaining({
+          code: 'E_STORE_EGRESS',
+          message: expect.stringContaining('denies'),
+        }),
+      );
+    }
+    expect(
+      storeEndpoints({ s: { kind: 'redis', url: 'redis://10.96.0.2' } }, denied)[0].match,
+    ).toEqual({
+      ipBlock: '10.96.0.2/32',
+    });
+    expect(apiServerAddress({ server: 'https://10.96.0.1:443' })).toEqual(['10.96.0.1']);
+    expect(apiServerAddress({ server: 'https://[fd00::1]:6443' })).toEqual(['fd00::1']);
+    expect(apiServerAddress({ server: 'https://api.example.com' })).toEqual([]);
+    expect(apiServerAddress({})).toEqual([]);
   });
 
   it('prints multi-document YAML that parses back to the same objects', () => {

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule';
@@ -80,6 +80,21 @@ export interface StoreEndpoint {
 /** Namespaces a tenant's workers never reach, whatever a flow's store URL says. */
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'default']);
 
+/** The first of `cidrs` (IPs or CIDRs) that holds `ip`, if any. */
+function deniedRange(ip: string, cidrs: readonly string[]): string | undefined {
+  const family = isIP(ip) === 4 ? 'ipv4' : 'ipv6';
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split('/');
+    const version = isIP(address);
+    if (version === 0) continue;
+    const list = new BlockList();
+    const prefix = bits === undefined ? (version === 4 ? 32 : 128) : Number(bits);
+    list.addSubnet(address, prefix, version === 4 ? 'ipv4' : 'ipv6');
+    if (list.check(ip, family)) return cidr;
+  }
+  return undefined;
+}
+
 /**
  * Why a store destination may not get egress, or undefined when it may. Link-local
  * addresses are cloud metadata endpoints (169.254.169.254 hands out node credentials),
@@ -89,10 +104,14 @@ const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-leas
  */
 export function forbiddenStoreDestination(
   match: StoreEndpoint['match'],
-  options: Pick<ManifestOptions, 'namespacePrefix' | 'orchestrator' | 'dns'>,
+  options: Pick<ManifestOptions, 'namespacePrefix' | 'orchestrator' | 'dns'> &
+    Partial<Pick<ManifestOptions, 'deniedCidrs'>>,
 ): string | undefined {
   if ('ipBlock' in match) {
     const ip = match.ipBlock.replace(/\/\d+$/, '').toLowerCase();
+    const denied = deniedRange(ip, options.deniedCidrs ?? []);
+    if (denied !== undefined)
+      return `inside ${denied}, which this cluster denies (the API server or an admin's range)`;
     if (isIP(ip) === 4) {
       const [a, b] = ip.split('.').map(Number);
       if (a === 169 && b === 254) return 'a link-local address (cloud metadata lives there)';
@@ -125,10 +144,8 @@ export function forbiddenStoreDestination(
  */
 export function storeEndpoints(
   stores: Record<string, StoreSpec>,
-  options: Pick<
-    ManifestOptions,
-    'namespacePrefix' | 'orchestrator' | 'dns'
-  > = resolveManifestOptions(),
+  options: Pick<ManifestOptions, 'namespacePrefix' | 'orchestrator' | 'dns'> &
+    Partial<Pick<ManifestOptions, 'deniedCidrs'>> = resolveManifestOptions(),
 ): StoreEndpoint[] {
   const endpoints: StoreEndpoint[] = [];
   for (const [store, spec] of Object.entries(stores)) {
@@ -137,7 +154,11 @@ export function storeEndpoints(
     try {
       url = new URL(spec.url);
     } catch {
-      continue; // the template validator reports malformed URLs; a policy cannot help here
+      throw new WarmflowError(
+        'E_STORE_EGRESS',
+        `store "${store}": its url is not a URL, so no NetworkPolicy can name its destination`,
+        { hint: 'redis://name.namespace.svc:6379 or postgres://user@10.0.0.5/db' },
+      );
     }
     const scheme = url.protocol.replace(/:$/, '');
     const port =
