@@ -20,8 +20,10 @@ export interface FeederStats {
 /**
  * Reads a source that the resource cannot read itself (stdin, gzip, CSV, JSON arrays, or
  * any file replayed at `rate` records per second by the clock, as a live stream would
- * arrive) and cuts it into batches, each encoded once as JSON. `send` resolves when the
- * batch may go (credits), so a slow run slows the reading.
+ * arrive) and cuts it into batches, each encoded once as JSON. A JSON Lines record goes as
+ * the text it was read as (parsed here once, to count and check it, and once by the
+ * resource), never parsed and serialised again. `send` resolves when the batch may go
+ * (credits), so a slow run slows the reading.
  */
 export async function feedSource(options: {
   source: string;
@@ -43,11 +45,13 @@ export async function feedSource(options: {
   const stats: FeederStats = { records_in: 0, records_out: 0, malformed: [], busy_ms: 0 };
   const started = performance.now();
   let seq = 0;
-  let records: unknown[] = [];
+  /** Each record's JSON text. */
+  let records: string[] = [];
   let positions: number[] = [];
   const flush = async (): Promise<void> => {
     if (records.length === 0) return;
-    const payload = Buffer.from(JSON.stringify({ records, positions }), 'utf8');
+    const json = `{"records":[${records.join(',')}],"positions":${JSON.stringify(positions)}}`;
+    const payload = Buffer.from(json, 'utf8');
     const batch = { source: options.source, seq: seq++, records: records.length, payload };
     records = [];
     positions = [];
@@ -60,7 +64,7 @@ export async function feedSource(options: {
       return;
     }
     stats.records_out++;
-    records.push(item.record);
+    records.push(item.text ?? JSON.stringify(item.record) ?? 'null');
     positions.push(item.line);
     if (options.rate !== undefined) {
       const due = started + (stats.records_out / options.rate) * 1000;
@@ -71,7 +75,7 @@ export async function feedSource(options: {
   };
   const source =
     typeof options.input === 'string'
-      ? await openSource(options.input, options.open)
+      ? await openSource(options.input, { ...options.open, keepText: true })
       : options.input;
   const read = options.signal !== undefined ? { signal: options.signal } : {};
   for await (const batch of source.batches(read)) {

@@ -73,10 +73,14 @@ function sniff(head: Buffer): SourceFormat {
   return 'jsonl';
 }
 
-function parserFor(format: Exclude<SourceFormat, 'parquet'>, maxRecordBytes: number): ChunkParser {
+function parserFor(
+  format: Exclude<SourceFormat, 'parquet'>,
+  maxRecordBytes: number,
+  keepText: boolean,
+): ChunkParser {
   switch (format) {
     case 'jsonl':
-      return new JsonlParser(maxRecordBytes);
+      return new JsonlParser(maxRecordBytes, keepText);
     case 'csv':
       return new CsvParser(',', maxRecordBytes);
     case 'tsv':
@@ -164,6 +168,7 @@ export async function parseChunks(
   chunks: AsyncIterable<Buffer>,
   format: SourceFormat | undefined,
   maxRecordBytes = defaultMaxRecordBytes(),
+  keepText = false,
 ): Promise<{ format: SourceFormat; batches: AsyncGenerator<SourceItem[]> }> {
   const iterator = chunks[Symbol.asyncIterator]();
   let head: IteratorResult<Buffer>;
@@ -182,7 +187,7 @@ export async function parseChunks(
     throw unsupportedBinary(name, binary ?? 'Parquet');
   }
   const decided = format ?? sniff(first);
-  const parser = parserFor(decided as Exclude<SourceFormat, 'parquet'>, maxRecordBytes);
+  const parser = parserFor(decided as Exclude<SourceFormat, 'parquet'>, maxRecordBytes, keepText);
   async function* batches(): AsyncGenerator<SourceItem[]> {
     try {
       if (head.done === true) return;
@@ -350,6 +355,7 @@ export class FileSource extends PathSource {
         }),
         this.format,
         options.maxRecordBytes,
+        options.keepText,
       );
     const parsed = await open(options.onProgress);
     // A file can be read twice: small ones get CSV column types from the whole column.

@@ -18,12 +18,15 @@ import { MAX_RECORD_DEPTH, nestsDeeperThan, tooDeepMessage } from './json-depth.
  */
 export class JsonlParser implements ChunkParser {
   readonly #maxRecordBytes: number;
+  readonly #keepText: boolean;
   #carry: Buffer[] = [];
   #carryBytes = 0;
   #line = 0;
 
-  constructor(maxRecordBytes = defaultMaxRecordBytes()) {
+  /** `keepText`: each item also holds its line's text (`SourceItem.text`). */
+  constructor(maxRecordBytes = defaultMaxRecordBytes(), keepText = false) {
     this.#maxRecordBytes = maxRecordBytes;
+    this.#keepText = keepText;
   }
 
   push(chunk: Buffer, out: SourceItem[]): void {
@@ -80,7 +83,8 @@ export class JsonlParser implements ChunkParser {
     }
     const text = buffer.toString('utf8', start, end);
     try {
-      out.push({ record: JSON.parse(text), line, bytes });
+      const record: unknown = JSON.parse(text);
+      out.push(this.#keepText ? { record, text, line, bytes } : { record, line, bytes });
     } catch (error) {
       out.push({ error: (error as Error).message, line, bytes });
     }

@@ -16,6 +16,12 @@ import { WarmflowError } from '../errors.js';
  */
 export interface SourceItem {
   record?: unknown;
+  /**
+   * The record's JSON text as read (JSON Lines, when the source was opened with `keepText`):
+   * whoever sends the record on as JSON sends this instead of serialising the parsed record
+   * again.
+   */
+  text?: string;
   error?: string;
   line: number;
   bytes: number;
@@ -67,6 +73,8 @@ export interface SourceOptions extends ReadOptions {
    * without bound (`/dev/zero` has no newline). Default {@link defaultMaxRecordBytes}.
    */
   maxRecordBytes?: number;
+  /** JSON Lines: keep each record's text in its item (`SourceItem.text`). */
+  keepText?: boolean;
   /**
    * Declared field types (`types.T.fields`). Text formats (CSV/TSV) type those columns as
    * declared instead of deciding from the column's content.

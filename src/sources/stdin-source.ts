@@ -42,6 +42,7 @@ export class StdinSource implements Source {
         }),
         this.#format,
         options.maxRecordBytes,
+        options.keepText,
       );
       this.#format = parsed.format;
       this.#iterator = typedItems(parsed, { ...options, signal: undefined })[

@@ -53,7 +53,7 @@ describe('worker process', () => {
     const { message } = await client.request({ type: 'health' });
     expect(message.status).toBe('ready');
     expect(message.node_ids).toEqual(['double']);
-    expect((message.usage as { rss_bytes: number }).rss_bytes).toBeGreaterThan(0);
+    expect(message.usage.rss_bytes).toBeGreaterThan(0);
     await expect(WorkerClient.connect(address, 'wrong-token-0123456789')).rejects.toThrow(
       /authentication failed/,
     );
