@@ -70,6 +70,11 @@ export class FieldState {
   dateMin = Infinity;
   dateMax = -Infinity;
 
+  /** The last scalar counted and its hash (a cache: see the profiler's `repeated`). */
+  lastValue: string | number | boolean | undefined = undefined;
+  lastHi = 0;
+  lastLo = 0;
+
   readonly hll: HyperLogLog;
   dd: DDSketch | undefined = undefined;
   readonly mg: MisraGries;

@@ -21,12 +21,27 @@ export type { ProfilerJson, ProfilerOptions } from './profiler-options.js';
  * summary did not hold it already, to its distinct counter. Skipping the counter is
  * exact: both are fed the same hashes, so a hash the summary holds was counted before,
  * and adding it again would change no register (merges and restores keep this, as the
- * summary's entries always come with the counter that saw them).
+ * summary's entries always come with the counter that saw them). The value and its hash
+ * are remembered for {@link repeated}.
  */
 function countDistinct(field: FieldState, value: string | number | boolean): void {
   const hi = HASH[0];
   const lo = HASH[1];
+  field.lastValue = value;
+  field.lastHi = hi;
+  field.lastLo = lo;
   if (!field.mg.addHashed(hi, lo, value)) field.hll.addHash(hi, lo);
+}
+
+/**
+ * Counts a value equal to the field's previous one (sorted or bursty columns repeat it
+ * often) without hashing it again and without the distinct counter, which saw that hash
+ * last time: the summary gets exactly what {@link countDistinct} would have given it.
+ */
+function repeated(field: FieldState, value: string | number | boolean): boolean {
+  if (value !== field.lastValue) return false;
+  field.mg.addHashed(field.lastHi, field.lastLo, value);
+  return true;
 }
 
 /**
@@ -149,8 +164,10 @@ export class Profiler {
         if (length < field.lenMin) field.lenMin = length;
         if (length > field.lenMax) field.lenMax = length;
         field.lenSum += length;
-        hashString(value);
-        countDistinct(field, value);
+        if (!repeated(field, value)) {
+          hashString(value);
+          countDistinct(field, value);
+        }
         if (length >= 8 && length <= 35) this.#maybeDate(field, value);
         family = FAMILY.string;
         break;
@@ -162,15 +179,19 @@ export class Profiler {
         if (value > field.numMax) field.numMax = value;
         field.numSum += value;
         (field.dd ??= new DDSketch(this.#settings.quantileAccuracy)).add(value);
-        hashNumber(value);
-        countDistinct(field, value);
+        if (!repeated(field, value)) {
+          hashNumber(value);
+          countDistinct(field, value);
+        }
         family = FAMILY.number;
         break;
       }
       case 'boolean':
         field.booleans++;
-        hashBoolean(value);
-        countDistinct(field, value);
+        if (!repeated(field, value)) {
+          hashBoolean(value);
+          countDistinct(field, value);
+        }
         family = FAMILY.boolean;
         break;
       case 'object':
