@@ -88,4 +88,52 @@ describe('warmflow predict', () => {
     expect(await run('--profile', join(dir, 'missing.json'))).toBe(2);
     expect(err).toMatch(/warmflow profile SOURCE --json/);
   });
+
+  it('says as a warning, text and --json, when calibration could not run', async () => {
+    const flowDir = mkdtempSync(join(tmpdir(), 'predict-throws-'));
+    writeFileSync(join(flowDir, 'package.json'), '{"type":"module"}\n');
+    writeFileSync(
+      join(flowDir, 'fns.js'),
+      "export function boom(r) { throw new Error('bad record ' + r.n); }\n",
+    );
+    writeFileSync(
+      join(flowDir, 'in.jsonl'),
+      Array.from({ length: 40 }, (_, n) => JSON.stringify({ n })).join('\n') + '\n',
+    );
+    const throwing = join(flowDir, 'flow.yaml');
+    writeFileSync(
+      throwing,
+      'name: throws\nstreams:\n  numbers: { type: N, source: in.jsonl }\n' +
+        'functions:\n  - { name: boom, module: fns.js, input: [N], output: [M] }\n',
+    );
+    const predictThrowing = (...args: string[]) =>
+      main(['node', 'warmflow', 'predict', throwing, '--no-history', ...args]);
+
+    expect(await predictThrowing('--json')).toBe(0);
+    expect((JSON.parse(out) as Rpr[]).map((r) => r.node_id)).toContain('boom');
+    const warnings = err
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { warning: string; node_id?: string; message: string });
+    expect(warnings.map((w) => w.warning)).toEqual([
+      'engine_calibration_skipped',
+      'calibration_all_failed',
+    ]);
+    expect(warnings[0].message).toMatch(/engine calibration could not run .*bad record/);
+    expect(warnings[1]).toMatchObject({ node_id: 'boom' });
+
+    out = '';
+    err = '';
+    expect(await predictThrowing('--no-engine')).toBe(0);
+    expect(err).toBe(
+      'warning: function "boom" threw on all 40 sample records: its measured cost and selectivity ' +
+        'are those of failing calls; fix the function (a run would dead-letter its input) before trusting its RPR\n',
+    );
+    expect(out).toContain('prediction for template "throws"');
+
+    // Calibration not asked for: nothing to warn about.
+    err = '';
+    expect(await predictThrowing('--no-calibrate')).toBe(0);
+    expect(err).toBe('');
+  });
 });

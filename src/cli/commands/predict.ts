@@ -10,7 +10,7 @@ import { readSample } from '../../sources/read-sample.js';
 import { loadPrices } from '../../predictor/cost/price-table.js';
 import { formatPrediction } from '../../predictor/explain/format-prediction.js';
 import { predict } from '../../predictor/predict.js';
-import type { PredictOptions } from '../../predictor/prediction.js';
+import type { PredictionResult, PredictOptions } from '../../predictor/prediction.js';
 import type { EngineCalibration } from '../../predictor/calibration/engine-calibration.js';
 import { profile } from '../../profiler/profile.js';
 import type { Dcp } from '../../profiler/dcp.js';
@@ -112,15 +112,27 @@ export function registerPredict(program: Command): void {
           history = await openHistory(flags.history);
           options.history = history;
         }
+        let engineSkipped: string | undefined;
         if (flags.calibrate && flags.engine) {
           spinner?.start('calibrating the flow on the engine');
           const engine = await engineCalibration(flow, options.groups!, sampleFrom, sample);
           if ('calibration' in engine) options.engineCalibration = engine.calibration;
-          else process.stderr.write(`engine calibration skipped: ${engine.skipped}\n`);
+          else engineSkipped = engine.skipped;
         }
         spinner?.start(flags.calibrate ? 'calibrating functions on the sample' : 'predicting');
         const result = await predict(options);
         spinner?.stop();
+        // Warnings go to stderr (one JSON object a line with --json), so stdout stays the RPRs.
+        for (const warning of predictionWarnings(result, flags.calibrate, engineSkipped))
+          process.stderr.write(
+            flags.json
+              ? JSON.stringify({
+                  warning: warning.kind,
+                  node_id: warning.node_id,
+                  message: warning.message,
+                }) + '\n'
+              : `warning: ${warning.message}\n`,
+          );
         process.stdout.write(
           flags.json ? JSON.stringify(result.rprs, null, 2) + '\n' : formatPrediction(result),
         );
@@ -129,6 +141,54 @@ export function registerPredict(program: Command): void {
         await history?.close();
       }
     });
+}
+
+/** A prediction made without what it asked for: calibration that could not run. */
+export interface PredictionWarning {
+  kind: 'engine_calibration_skipped' | 'not_calibrated' | 'calibration_all_failed';
+  node_id?: string;
+  message: string;
+}
+
+/**
+ * What the user must know before trusting the RPRs: engine calibration that could not run,
+ * functions the sandbox could not calibrate (sized from defaults), and functions that threw on
+ * every sample record (measured, but on failing calls, not real work).
+ */
+export function predictionWarnings(
+  result: PredictionResult,
+  calibrate: boolean,
+  engineSkipped: string | undefined,
+): PredictionWarning[] {
+  const warnings: PredictionWarning[] = [];
+  if (engineSkipped !== undefined)
+    warnings.push({
+      kind: 'engine_calibration_skipped',
+      message: `engine calibration could not run (${engineSkipped}); the RPRs rest on the sandbox calibration, history and defaults only`,
+    });
+  if (!calibrate) return warnings;
+  for (const node of result.nodes) {
+    if (node.kind !== 'function') continue;
+    const { model } = node;
+    const why = model.notes.find((n) => n.startsWith('not calibrated: '));
+    if (why !== undefined)
+      warnings.push({
+        kind: 'not_calibrated',
+        node_id: node.node_id,
+        message: `function "${node.node_id}" could not be calibrated (${why.slice('not calibrated: '.length)}); it is sized from ${model.basis === 'history' ? 'history' : 'defaults'}`,
+      });
+    else if (
+      model.calibration !== undefined &&
+      model.calibration.records > 0 &&
+      model.calibration.errors >= model.calibration.records
+    )
+      warnings.push({
+        kind: 'calibration_all_failed',
+        node_id: node.node_id,
+        message: `function "${node.node_id}" threw on all ${model.calibration.records} sample records: its measured cost and selectivity are those of failing calls; fix the function (a run would dead-letter its input) before trusting its RPR`,
+      });
+  }
+  return warnings;
 }
 
 /**
