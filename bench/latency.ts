@@ -6,6 +6,7 @@
  * Last line: one JSON object with cold_ms_p50, warm_ms_p50 and ratio (cold / warm).
  */
 import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { executeDataflow } from '../src/execute/execution-manager.js';
 import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
 import { ruleRprs } from '../src/predictor/rule-rprs.js';
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
         cold_ms_p50: r2(coldP50),
         cold_ms_p90: r2(quantile(cold, 0.9)),
         ratio: r2(coldP50 / warmP50),
+        goal: { warm_ms_p50_below: 2, ratio_at_least: 100 },
+        load_average: loadavg().map((l) => r2(l)),
       }),
     );
   } finally {

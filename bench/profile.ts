@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Profiler } from '../src/profiler/profiler.js';
 import { scanJsonl } from '../src/sources/jsonl-parser.js';
@@ -120,6 +121,8 @@ console.log(
     events_ratio: events.ratio,
     events_parse_records_per_s: events.parse_records_per_s,
     events_profile_records_per_s: events.profile_records_per_s,
-    goal_ratio: 0.5,
+    goal_ratio: 0.65,
+    // Shared machine: the ratio moves with other load, so say what the load was.
+    load_average: loadavg().map((l) => Math.round(l * 100) / 100),
   }),
 );
