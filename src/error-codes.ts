@@ -134,6 +134,8 @@ export const ERROR_CODES = {
   E_RUN: 'a run failed with an error that has no code of its own',
   E_RESOURCE_DIED: 'a worker went away mid-run',
   E_STALLED: 'a resource made no progress for the stall timeout',
+  E_CHECKPOINT: 'a checkpoint could not be committed to a store or recorded in the home',
+  E_RESUME: 'a run cannot be resumed (not checkpointed, or no such run in the home)',
   E_CANCELLED: 'a run was cancelled',
   E_SINK: 'writing a run output failed',
   E_DEAD_LETTERS: 'records of a node were dead-lettered',

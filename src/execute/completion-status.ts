@@ -82,6 +82,15 @@ export interface CompletionStatus {
    */
   events?: Array<{ node_id: string; event: 'oom_killed'; resource_id: string; detail: string }>;
   /**
+   * Checkpointed runs: the interval, the epochs committed, and one entry per recovery
+   * (a resource that died and the run continued on another from its last checkpoint).
+   */
+  checkpoints?: {
+    interval_ms: number;
+    epochs: number;
+    recoveries: Recovery[];
+  };
+  /**
    * A run on live streams: messages acknowledged to their groups (every output of theirs
    * written first), those left unacknowledged (a failed run: redelivered to the next run
    * of the group), and per stream what was read and why reading stopped.
@@ -110,4 +119,23 @@ export interface CompletionStatus {
     /** Drift events: the live window moved away from the DCP the RPRs were made from. */
     drift: DriftEvent[];
   };
+}
+
+/** One recovery of a checkpointed run. */
+export interface Recovery {
+  /** When the death was detected (ISO time). */
+  at: string;
+  /** The resource that died, why (the provider's exit reason when it had one), and its error code. */
+  resource_id: string;
+  reason: string;
+  code: string;
+  /** The checkpoint the run continued from (-1: none yet, from the start). */
+  checkpoint_epoch: number;
+  /** Input lines the new resource reads again: from the checkpoint to where the dead one had read (as last reported). */
+  records_replayed: number;
+  /** The resource it continued on, and whether it came from the warm pool. */
+  replacement_resource_id: string;
+  warm: boolean;
+  /** Milliseconds from the death detected to the replacement deployed. */
+  resumed_after_ms: number | null;
 }

@@ -26,6 +26,10 @@ import { DEFAULT_STALL_TIMEOUT_MS, preciseNow, ResourceSession } from './resourc
 import { SinkFiles } from './sinks.js';
 import { resolveSources } from './sources.js';
 import type { Source } from '../sources/source.js';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { SqliteCheckpointStore } from '../checkpoint/sqlite-checkpoint-store.js';
+import { ResourceError } from './resource-error.js';
+import { DEFAULT_MAX_RECOVERIES, RecoveringRun, type Replacement } from './recovery.js';
 
 /** A Dataflow Execution Request. */
 export interface ExecutionRequest {
@@ -85,6 +89,20 @@ export interface ExecutionRequest {
   live?: LiveLimits;
   /** The DCP per stream the RPRs were made from: a live run reports drift away from it. */
   baseline_dcps?: Record<string, Dcp>;
+  /**
+   * Milliseconds a checkpoint epoch aims at; 0 turns checkpoints off. Default
+   * `WARMFLOW_CHECKPOINT_INTERVAL_MS`, else {@link DEFAULT_CHECKPOINT_INTERVAL_MS}. Runs whose
+   * sources are all files read by the resource, on one resource, without `keep_state`, are
+   * checkpointed; see docs/recovery.md.
+   */
+  checkpoint_interval_ms?: number;
+  /** Recoveries (a resource died, the run continued on another) before the run fails; default 5. */
+  max_recoveries?: number;
+  /**
+   * Continue execution `execution_id` from its last checkpoint in the home (an orchestrator
+   * that died mid-run): sinks are rolled back to it, stores skip the epochs they hold.
+   */
+  resume?: boolean;
 }
 
 /** Where resources come from. */
@@ -103,6 +121,8 @@ export interface ExecutionEnvironment {
   signal?: AbortSignal;
   /** Called for each batch a live source read (records, bytes), for live figures. */
   onLiveBatch?: (source: string, records: number, bytes: number) => void;
+  /** Where checkpoints are recorded; default the home database (opened only for checkpointed runs). */
+  checkpoints?: CheckpointStore;
   /** Progress, for the CLI: `claimed`, `provisioned`, `deployed`, `finished`. */
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
 }
@@ -168,7 +188,12 @@ export async function executeDataflow(
   }
   env.onEvent?.(claim !== null ? 'claimed' : 'provisioning', { warm: claim !== null });
   const onDemand: Placed[] = [];
+  /** Sets claimed for replacements, released (retired) at the end. */
+  const extraClaims: Claim[] = [];
   let failed = false;
+  let recovered = false;
+  let checkpointStore: CheckpointStore | null = null;
+  let ownStore = false;
   try {
     if (placed === null) {
       placed = (await provisionResources(request, env.provider, tenant, groups)).placed;
@@ -177,12 +202,38 @@ export async function executeDataflow(
     }
     await prepareStores(request, stores, groups, executionId);
     const sinks = env.sinks?.(request.out_dir) ?? new SinkFiles(request.out_dir);
-    sinks.prepare(
-      flow.template.nodes
-        .filter((n) => n.kind === 'write' && n.data_store === undefined)
-        .map((n) => n.type ?? n.id),
-    );
-    const sessions = placed.map((p) => {
+    const sinkTypes = flow.template.nodes
+      .filter((n) => n.kind === 'write' && n.data_store === undefined)
+      .map((n) => n.type ?? n.id);
+    // A resumed run keeps what its sinks held at the checkpoint (rolled back, not emptied).
+    if (request.resume !== true) sinks.prepare(sinkTypes);
+    const interval = checkpointInterval(request);
+    const checkpointed =
+      interval > 0 &&
+      placed.length === 1 &&
+      request.keep_state !== true &&
+      sources.length > 0 &&
+      sources.every((s) => s.mode === 'file' && !s.live);
+    if (checkpointed) {
+      checkpointStore = env.checkpoints ?? null;
+      if (checkpointStore === null) {
+        checkpointStore = await SqliteCheckpointStore.open();
+        ownStore = true;
+      }
+      if (request.resume !== true)
+        await checkpointStore.begin(executionId, {
+          flow: flow.file,
+          inputs: request.inputs ?? {},
+          out_dir: request.out_dir,
+          tenant,
+        });
+    } else if (request.resume === true)
+      throw new WarmflowError(
+        'E_RESUME',
+        `execution ${executionId} cannot be resumed: only runs whose sources are files read by one resource are checkpointed`,
+      );
+    const recovering: RecoveringRun[] = [];
+    const sessions = placed.map((p, part) => {
       const spec = buildDeploySpec({
         executionId,
         flow,
@@ -195,6 +246,39 @@ export async function executeDataflow(
         ...(request.state_store !== undefined ? { stateStore: request.state_store } : {}),
         ...(request.chunk_bytes !== undefined ? { chunkBytes: request.chunk_bytes } : {}),
       });
+      if (checkpointed) {
+        const run = new RecoveringRun({
+          execution_id: executionId,
+          part,
+          spec: { ...spec, checkpoint: { writer: `${executionId}/${part}`, interval_ms: interval } },
+          first: p,
+          sinks,
+          store: checkpointStore!,
+          stallTimeoutMs,
+          maxRecoveries: request.max_recoveries ?? DEFAULT_MAX_RECOVERIES,
+          ...(request.resume === true ? { resume: true } : {}),
+          sinkTypes,
+          replace: async () => {
+            recovered = true;
+            const replacement = await replaceResource(request, env, p.group, tenant, version);
+            if (replacement.claim !== undefined) extraClaims.push(replacement.claim);
+            else onDemand.push({ ...replacement, group: p.group });
+            env.onEvent?.('recovered', { resource_id: replacement.rac.resource_id });
+            return replacement;
+          },
+          exitOf: async (resourceId) => {
+            // The provider's exit event may trail the closed connection a little.
+            for (let waited = 0; !exits.has(resourceId) && waited < 1000; waited += 50)
+              await new Promise((r) => setTimeout(r, 50));
+            return {
+              ...(exits.has(resourceId) ? { reason: exits.get(resourceId)! } : {}),
+              oom: oomKilled.has(resourceId),
+            };
+          },
+        });
+        recovering.push(run);
+        return run;
+      }
       return new ResourceSession({
         client: p.client,
         rac: p.rac,
@@ -205,8 +289,13 @@ export async function executeDataflow(
       });
     });
     const runs = sessions.map((s) => s.run());
+    /** The session each part runs on now (a recovered part: its last resource). */
+    const current = (): ResourceSession[] =>
+      sessions.map((s) => (s instanceof RecoveringRun ? s.current : s));
     const feeders = new Map<string, FeederStats>();
-    const commit = sources.some((s) => s.live) ? new LiveCommit(sessions, sinks) : null;
+    const commit = sources.some((s) => s.live)
+      ? new LiveCommit(sessions as ResourceSession[], sinks)
+      : null;
     const monitor =
       commit === null
         ? null
@@ -234,7 +323,7 @@ export async function executeDataflow(
               unacknowledged: commit!.unacknowledged,
             });
           }, 1000);
-    const feeding = feedPushSources(sources, sessions, request.rate, feeders, sinks, {
+    const feeding = feedPushSources(sources, current(), request.rate, feeders, sinks, {
       flow: flow.template.name,
       commit,
       limits: request.live ?? {},
@@ -249,7 +338,7 @@ export async function executeDataflow(
       monitor?.tick();
     });
     let failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failure !== undefined) for (const s of sessions) s.cancel();
+    if (failure !== undefined) for (const s of current()) s.cancel();
     if (commit !== null) {
       // Every output is written (the resources drained): acknowledge what was read. A
       // failed run acknowledges nothing more; the group gets those messages again.
@@ -273,8 +362,7 @@ export async function executeDataflow(
     let error: CompletionStatus['error'];
     if (failure !== undefined) {
       const reason = failure.reason as WarmflowError & { node_id?: string };
-      const resource = sessions.find((s) => reason.message?.includes(s.rac.resource_id))?.rac
-        .resource_id;
+      const resource = reason instanceof ResourceError ? reason.resource_id : undefined;
       // The provider's exit event (and whether it was an OOM kill) may trail the closed
       // connection a little, more so on a busy machine: wait up to a second for it (not
       // for a stalled resource: it is still there).
@@ -299,7 +387,7 @@ export async function executeDataflow(
       tenant,
       flow,
       rprs: request.rprs,
-      sessions,
+      sessions: current(),
       results,
       feeders,
       sources,
@@ -314,7 +402,8 @@ export async function executeDataflow(
     });
     // An OOM kill is a measured fact about every node the resource ran: history keeps it
     // and the predictor raises those nodes' memory floor.
-    const events: NonNullable<CompletionStatus['events']> = sessions.flatMap((s) => {
+    const everySession = sessions.flatMap((s) => (s instanceof RecoveringRun ? s.sessions : [s]));
+    const events: NonNullable<CompletionStatus['events']> = everySession.flatMap((s) => {
       const detail = oomKilled.get(s.rac.resource_id);
       return detail === undefined
         ? []
@@ -327,6 +416,14 @@ export async function executeDataflow(
     });
     if (events.length > 0) status.events = events;
     if (poolNote !== undefined) status.pool_note = poolNote;
+    if (checkpointed)
+      status.checkpoints = {
+        interval_ms: interval,
+        epochs: recovering.reduce((n, r) => n + r.epochs, 0),
+        recoveries: recovering.flatMap((r) => r.recoveries),
+      };
+    // The outcome is decided: nothing is left to resume from.
+    if (checkpointStore !== null) await checkpointStore.finish(executionId);
     if (commit !== null) {
       const live: NonNullable<CompletionStatus['live']> = {
         acknowledged: commit.acknowledged,
@@ -361,12 +458,58 @@ export async function executeDataflow(
     throw error;
   } finally {
     unwatch();
-    if (claim !== null) await env.pool!.release(claim, { retire: failed });
+    if (ownStore) await checkpointStore?.close();
+    // A set one of whose resources died is not given back to the pool.
+    if (claim !== null) await env.pool!.release(claim, { retire: failed || recovered });
+    for (const extra of extraClaims) await env.pool!.release(extra, { retire: failed });
     for (const p of onDemand) {
       p.client.close();
       await env.provider.release(p.rac.resource_id);
     }
   }
+}
+
+/** Default checkpoint interval; see docs/recovery.md for how it was chosen. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
+
+/** The request's checkpoint interval, else `WARMFLOW_CHECKPOINT_INTERVAL_MS`, else the default. */
+function checkpointInterval(request: ExecutionRequest): number {
+  const env = process.env.WARMFLOW_CHECKPOINT_INTERVAL_MS;
+  const [value, from] =
+    request.checkpoint_interval_ms !== undefined
+      ? [request.checkpoint_interval_ms, 'checkpoint_interval_ms']
+      : env !== undefined && env.trim() !== ''
+        ? [Number(env), 'WARMFLOW_CHECKPOINT_INTERVAL_MS']
+        : [DEFAULT_CHECKPOINT_INTERVAL_MS, 'the default'];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new WarmflowError(
+      'E_INVALID_REQUEST',
+      `${from} must be a number of milliseconds (0 turns checkpoints off), not ${JSON.stringify(from === 'WARMFLOW_CHECKPOINT_INTERVAL_MS' ? env : value)}`,
+    );
+  return value;
+}
+
+/**
+ * A resource for `group` to continue a run on after its resource died: from the warm pool
+ * if a set there places the group (the rest of the set is held until the run ends), else
+ * on demand.
+ */
+async function replaceResource(
+  request: ExecutionRequest,
+  env: ExecutionEnvironment,
+  group: string[],
+  tenant: string,
+  version: string,
+): Promise<Replacement & { claim?: Claim }> {
+  const claim =
+    env.cold === true ? null : (env.pool?.claim(request.flow.template.name, tenant, version) ?? null);
+  if (claim !== null) {
+    const placed = placeFromClaim(claim, [group]);
+    if (placed !== null) return { ...placed[0], claim };
+    await env.pool!.release(claim);
+  }
+  const { placed } = await provisionResources(request, env.provider, tenant, [group]);
+  return placed[0];
 }
 
 /** The request's stall timeout, else `WARMFLOW_STALL_TIMEOUT_MS`, else the default. */
@@ -458,7 +601,8 @@ async function prepareStores(
   groups: string[][],
   executionId: string,
 ): Promise<void> {
-  if (request.keep_state !== true) {
+  // A resumed run's stores hold the state of the epochs they committed.
+  if (request.keep_state !== true && request.resume !== true) {
     for (const group of groups) {
       const spec = buildDeploySpec({
         executionId,

@@ -5,6 +5,7 @@ import type { EventMessage, Frame } from '../worker/protocol.js';
 import type { DeploySpec, RunResult } from '../worker/dataplane/deploy-spec.js';
 import type { PushBatch } from './push-feeder.js';
 import type { SinkFiles } from './sinks.js';
+import { ResourceError } from './resource-error.js';
 
 /** Pushed batches a session may have unacknowledged per source. */
 const PUSH_CREDITS = 8;
@@ -51,6 +52,12 @@ export class ResourceSession {
   #recordsOut = 0;
   #pushedRecords = 0;
   readonly #pushSizes = new Map<string, number>();
+  readonly #payload: Buffer | undefined;
+  readonly #onCheckpoint: CheckpointHandler | undefined;
+  /** Called when the resource reports the run deployed. */
+  onDeployed: (() => void) | null = null;
+  /** Chunks of each file source the resource had taken at its last `df.progress`. */
+  taken: number[] = [];
 
   constructor(options: {
     client: WorkerClient;
@@ -60,7 +67,13 @@ export class ResourceSession {
     sinks: SinkFiles;
     /** Fail the run after this long without progress; 0 or absent: never. */
     stallTimeoutMs?: number;
+    /** Payload of `df.run`: the checkpointed keyed state a resumed run restores. */
+    payload?: Buffer;
+    /** Records a checkpoint the resource reports; it goes on once this resolves. */
+    onCheckpoint?: CheckpointHandler;
   }) {
+    this.#payload = options.payload;
+    this.#onCheckpoint = options.onCheckpoint;
     this.#client = options.client;
     this.rac = options.rac;
     this.warm = options.warm;
@@ -84,11 +97,14 @@ export class ResourceSession {
       if (this.#client.closed) throw this.#deathError('its connection was already closed');
       const died = new Promise<never>((_, reject) => (this.#failRun = reject));
       stopWatchdog = this.#watch();
-      const request = this.#client.request({
-        type: 'df.run',
-        spec: this.#spec,
-        progress_interval_ms: progressInterval(this.#stallMs),
-      });
+      const request = this.#client.request(
+        {
+          type: 'df.run',
+          spec: this.#spec,
+          progress_interval_ms: progressInterval(this.#stallMs),
+        },
+        this.#payload,
+      );
       const frame = await Promise.race([request, died]);
       return frame.message.result;
     } catch (error) {
@@ -189,12 +205,38 @@ export class ResourceSession {
       case 'df.deployed':
         this.readyAt = preciseNow();
         this.#progressed();
+        this.onDeployed?.();
         return;
       case 'df.first-write':
         this.firstStoreWriteAt ??= preciseNow();
         this.#progressed();
         return;
+      case 'df.checkpoint': {
+        this.#progressed();
+        const handler = this.#onCheckpoint;
+        if (handler === undefined) {
+          this.#failRun?.(new WarmflowError('E_PROTOCOL', 'a checkpoint nobody asked for'));
+          return;
+        }
+        void handler(message, frame.payload ?? Buffer.alloc(0)).then(
+          () => {
+            this.#progressed();
+            if (!this.#client.closed)
+              this.#client.send({ type: 'df.checkpointed', epoch: message.epoch });
+          },
+          (error: unknown) =>
+            this.#failRun?.(
+              new WarmflowError(
+                'E_CHECKPOINT',
+                `cannot record checkpoint ${String(message.epoch)}: ${(error as Error).message}`,
+                { cause: error },
+              ),
+            ),
+        );
+        return;
+      }
       case 'df.progress': {
+        if (message.taken !== undefined) this.taken = message.taken;
         if (message.progress <= this.#workerProgress) return;
         this.#workerProgress = message.progress;
         this.#chunks = message.chunks;
@@ -255,15 +297,14 @@ export class ResourceSession {
       this.#pushedRecords > 0 ? plural(this.#pushedRecords, 'pushed record') + ' processed' : '',
       plural(this.#recordsOut, 'record') + ' output',
     ].filter((part) => part !== '');
-    const error = new WarmflowError(
+    return new ResourceError(
       'E_STALLED',
       `${this.#who(nodes)} made no progress for ${seconds(limit)} (${this.readyAt === null ? 'not deployed yet; ' : ''}last progress: ${done.join(', ')}); if a function legitimately waits that long, raise stall_timeout_ms or WARMFLOW_STALL_TIMEOUT_MS (0 disables the watchdog)`,
+      { resource_id: this.rac.resource_id, node_id: nodes[0] ?? this.rac.node_id },
       {
         hint: `a function may be awaiting something that never answers (see the worker log under WARMFLOW_HOME/workers); the default timeout is ${DEFAULT_STALL_TIMEOUT_MS} ms`,
       },
     );
-    (error as WarmflowError & { node_id?: string }).node_id = nodes[0] ?? this.rac.node_id;
-    return error;
   }
 
   /** `resource R running nodes "a", "b"`, for error messages. */
@@ -278,19 +319,24 @@ export class ResourceSession {
     );
   }
 
-  #deathError(reason: string): WarmflowError {
+  #deathError(reason: string): ResourceError {
     const nodes = this.#functionNodes();
-    const error = new WarmflowError(
+    return new ResourceError(
       'E_RESOURCE_DIED',
       `${this.#who(nodes)} went away mid-run: ${reason}`,
+      { resource_id: this.rac.resource_id, node_id: nodes[0] ?? this.rac.node_id },
       {
         hint: 'see the worker log under WARMFLOW_HOME/workers; a worker over its memory limit is killed (raise memory_gb)',
       },
     );
-    (error as WarmflowError & { node_id?: string }).node_id = nodes[0] ?? this.rac.node_id;
-    return error;
   }
 }
+
+/** Records a checkpoint a resource reports (`df.checkpoint` and its payload, the state changes). */
+export type CheckpointHandler = (
+  message: EventMessage<'df.checkpoint'>,
+  payload: Buffer,
+) => Promise<void>;
 
 /** Default stall timeout: generous, a function awaiting something slow for minutes is the only false positive. */
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;

@@ -1,4 +1,14 @@
-import { closeSync, fsync, mkdirSync, openSync, write, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsync,
+  mkdirSync,
+  openSync,
+  truncateSync,
+  write,
+  writeSync,
+} from 'node:fs';
+import type { SinkSnapshot } from '../checkpoint/checkpoint-store.js';
 import path from 'node:path';
 import { WarmflowError } from '../errors.js';
 import { DEAD_LETTER_TYPE } from '../worker/worker-contract.js';
@@ -45,6 +55,10 @@ export class SinkFiles {
   readonly dir: string;
   readonly #files = new Map<string, SinkFile>();
   readonly counts = new Map<string, number>();
+  /** Bytes written per type, for checkpoints. */
+  readonly #bytes = new Map<string, number>();
+  /** After a rollback, files are opened for appending to what the checkpoint kept. */
+  #append = false;
   /** Epoch ms when the first (non dead-letter) record was written. */
   firstRecordAt: number | null = null;
   deadLettered = 0;
@@ -73,7 +87,7 @@ export class SinkFiles {
       let fd: number;
       try {
         mkdirSync(this.dir, { recursive: true });
-        fd = openSync(this.fileFor(type), 'w');
+        fd = openSync(this.fileFor(type), this.#append ? 'a' : 'w');
       } catch (cause) {
         throw new WarmflowError(
           'E_SINK',
@@ -91,6 +105,7 @@ export class SinkFiles {
     const started = performance.now();
     const file = this.#file(type);
     this.counts.set(type, (this.counts.get(type) ?? 0) + records);
+    this.#bytes.set(type, (this.#bytes.get(type) ?? 0) + bytes.length);
     if (type === DEAD_LETTER_TYPE) this.deadLettered += records;
     if (file.queued === 0 && bytes.length <= SYNC_WRITE_BYTES) {
       for (let offset = 0; offset < bytes.length;)
@@ -133,6 +148,35 @@ export class SinkFiles {
         );
       }),
     );
+  }
+
+  /** What every file holds now (call once writes are acknowledged and synced). */
+  snapshot(): SinkSnapshot {
+    const files: SinkSnapshot['files'] = {};
+    for (const [type, bytes] of this.#bytes)
+      files[type] = { bytes, records: this.counts.get(type) ?? 0 };
+    return { files };
+  }
+
+  /**
+   * Rolls every file back to what a checkpoint recorded (nothing: empty), for a run that
+   * continues from that checkpoint: what was written after it is written again. `types`:
+   * what the flow writes, for files an earlier orchestrator wrote after the checkpoint.
+   */
+  async rollback(snapshot: SinkSnapshot | null, types: Iterable<string> = []): Promise<void> {
+    await this.close();
+    this.#files.clear();
+    const files = snapshot?.files ?? {};
+    const all = new Set([...types, DEAD_LETTER_TYPE, ...this.#bytes.keys(), ...Object.keys(files)]);
+    for (const type of all) {
+      const kept = files[type] ?? { bytes: 0, records: 0 };
+      const file = this.fileFor(type);
+      if (existsSync(file)) truncateSync(file, kept.bytes);
+      this.#bytes.set(type, kept.bytes);
+      this.counts.set(type, kept.records);
+    }
+    this.deadLettered = files[DEAD_LETTER_TYPE]?.records ?? 0;
+    this.#append = true;
   }
 
   /** Waits for queued writes and closes every file (once; later writes reopen nothing). */

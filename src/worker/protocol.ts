@@ -85,6 +85,10 @@ export interface WorkerRequests {
   watch: [{ interval_ms?: number }, { interval_ms: number }];
   shutdown: [{ reason?: string }, NoFields];
   /** Deploys and runs a dataflow; answered when the run is over. */
+  /**
+   * Deploys and runs a dataflow; answered when the run is over. A resumed checkpointed run
+   * has a payload: the keyed state to restore, `{node: [[item key, value]…]}` as JSON.
+   */
   'df.run': [{ spec: DeploySpec; progress_interval_ms?: number }, { result: RunResult }];
   /** A commit point of a live run: answered once `counts` batches per source are processed and their output acknowledged. */
   'df.commit': [{ counts: SourceCounts }, { committed: true }];
@@ -99,6 +103,8 @@ export interface WorkerNotices {
   /** The orchestrator wrote a `df.out` batch of `thread`. */
   'df.out-ack': { thread: number };
   'df.cancel': NoFields;
+  /** Checkpoint `epoch` is recorded: the resource may start the next epoch. */
+  'df.checkpointed': { epoch: number };
 }
 
 /** Messages the worker sends unasked. */
@@ -111,7 +117,24 @@ export interface WorkerEvents {
   'df.out': { node: string; data_type: string; count: number; thread: number };
   'df.first-write': { at: number };
   /** The run moved: `progress` counts thread messages and chunks taken; `chunks` is file chunks read. */
-  'df.progress': { progress: number; chunks: number };
+  'df.progress': { progress: number; chunks: number; taken?: number[] };
+  /**
+   * Epoch `epoch` is committed to every store: the orchestrator records the checkpoint and
+   * answers `df.checkpointed`. The payload is the epoch's keyed state changes as JSON.
+   */
+  'df.checkpoint': {
+    epoch: number;
+    /** Per source: the first chunk of the next epoch. */
+    positions: number[];
+    /** Per source: the end of the next epoch. */
+    next: number[];
+    nodes: RunResult['nodes'];
+    written: number;
+    skipped: number;
+    /** Whether it was the last epoch (every source read). */
+    last: boolean;
+    chunk_bytes: number[];
+  };
 }
 
 export type RequestType = keyof WorkerRequests;

@@ -147,10 +147,23 @@ const deploySpec = fields({
     }),
   ),
   batch_size: optional(count),
+  checkpoint: optional(
+    fields({
+      writer: string,
+      interval_ms: number,
+      resume: optional(
+        fields({
+          epoch: number,
+          positions: arrayOf(count),
+          next: arrayOf(count),
+          nodes: anything,
+        }),
+      ),
+    }),
+  ),
 });
 
-const runResult = fields({
-  nodes: recordOf(
+const runResultNodes = recordOf(
     fields({
       records_in: count,
       records_out: count,
@@ -166,7 +179,10 @@ const runResult = fields({
         }),
       ),
     }),
-  ),
+  );
+
+const runResult = fields({
+  nodes: runResultNodes,
   cpu_seconds: number,
   peak_rss_bytes: number,
   elapsed_ms: number,
@@ -206,6 +222,7 @@ const notices: { [K in NoticeType]: Check } = {
   'df.end': fields({ counts }),
   'df.out-ack': fields({ thread: count }),
   'df.cancel': none,
+  'df.checkpointed': fields({ epoch: count }),
 };
 
 const events: { [K in EventType]: Check } = {
@@ -214,7 +231,17 @@ const events: { [K in EventType]: Check } = {
   'df.ack': fields({ source: string, seq: count }),
   'df.out': fields({ node: string, data_type: string, count, thread: count }),
   'df.first-write': fields({ at: number }),
-  'df.progress': fields({ progress: count, chunks: count }),
+  'df.progress': fields({ progress: count, chunks: count, taken: optional(arrayOf(count)) }),
+  'df.checkpoint': fields({
+    epoch: count,
+    positions: arrayOf(count),
+    next: arrayOf(count),
+    nodes: runResultNodes,
+    written: count,
+    skipped: count,
+    last: boolean,
+    chunk_bytes: arrayOf(count),
+  }),
 };
 
 const requestId = fields({ id: count });

@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { AppendOnlyStore } from '../append-only-store.js';
+import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { connectNats, type NatsHandle } from '../../sources/nats/nats-connection.js';
 
@@ -23,7 +24,7 @@ const WINDOW = 256;
  * acknowledgement: once `append` resolves the records are stored in the stream, which is
  * what a live run's acknowledgement point waits for. A stream must capture the subject.
  */
-export class NatsStreamStore extends AppendOnlyStore {
+export class NatsStreamStore extends AppendOnlyStore implements EpochCommitter {
   readonly kind = 'nats' as const;
   readonly name: string;
   readonly #config: Readonly<NatsStreamStoreConfig>;
@@ -52,11 +53,39 @@ export class NatsStreamStore extends AppendOnlyStore {
   }
 
   async append(table: string, records: readonly unknown[]): Promise<void> {
+    await this.#publish(table, records);
+  }
+
+  /**
+   * Publishes the epoch's records with `Nats-Msg-Id` `<writer>:<epoch>:<table>:<i>` (the
+   * records of an epoch come in one deterministic order): a replayed epoch publishes the
+   * same ids and JetStream drops them within the stream's duplicate window (default 2 min).
+   * There is no marker to read, so it answers true even when JetStream dropped them all.
+   */
+  async commitEpoch(commit: EpochCommit): Promise<boolean> {
+    for (const { table, records } of commit.appends)
+      await this.#publish(table, records, `${commit.writer}:${commit.epoch}:${table}:`);
+    return true;
+  }
+
+  committedEpoch(): Promise<number> {
+    return Promise.resolve(-1);
+  }
+
+  async #publish(table: string, records: readonly unknown[], idPrefix?: string): Promise<void> {
     const subject = this.subjectFor(table);
     try {
       for (let i = 0; i < records.length; i += WINDOW) {
         await Promise.all(
-          records.slice(i, i + WINDOW).map((r) => this.#js.publish(subject, JSON.stringify(r))),
+          records
+            .slice(i, i + WINDOW)
+            .map((r, j) =>
+              this.#js.publish(
+                subject,
+                JSON.stringify(r),
+                idPrefix === undefined ? undefined : { msgID: `${idPrefix}${i + j}` },
+              ),
+            ),
         );
       }
     } catch (cause) {

@@ -1,4 +1,5 @@
 import type { DataStore } from '../store.js';
+import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { encodeValue, lastWins } from '../json-value.js';
 import { inTransaction, type PgPool, type PgQuery, type PgQueryable } from './postgres-pool.js';
@@ -20,6 +21,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS warmflow_rows (
      seq bigserial PRIMARY KEY, tbl text NOT NULL, value jsonb NOT NULL)`,
   'CREATE INDEX IF NOT EXISTS warmflow_rows_tbl ON warmflow_rows (tbl, seq)',
+  'CREATE TABLE IF NOT EXISTS warmflow_epochs (writer text PRIMARY KEY, epoch bigint NOT NULL)',
 ];
 
 const Q = {
@@ -39,6 +41,11 @@ const Q = {
   rows: 'SELECT seq, value FROM warmflow_rows WHERE tbl = $1 AND seq > $2 ORDER BY seq LIMIT $3',
   dropNs: 'DELETE FROM warmflow_kv WHERE ns = $1',
   dropTable: 'DELETE FROM warmflow_rows WHERE tbl = $1',
+  epoch: 'SELECT epoch::int AS epoch FROM warmflow_epochs WHERE writer = $1',
+  // The row lock taken here serialises two committers of one writer until the commit.
+  epochForUpdate: 'SELECT epoch::int AS epoch FROM warmflow_epochs WHERE writer = $1 FOR UPDATE',
+  mark: `INSERT INTO warmflow_epochs (writer, epoch) VALUES ($1, $2)
+         ON CONFLICT (writer) DO UPDATE SET epoch = EXCLUDED.epoch`,
 } as const;
 
 /**
@@ -55,7 +62,7 @@ const Q = {
  * const store = new PostgresStore({ name: 'pg', pool: await connectPostgres('postgres://localhost/app') });
  * ```
  */
-export class PostgresStore implements DataStore {
+export class PostgresStore implements DataStore, EpochCommitter {
   readonly kind = 'postgres' as const;
   readonly #config: Readonly<Required<PostgresStoreConfig>>;
   #ready: Promise<void> | undefined;
@@ -117,6 +124,61 @@ export class PostgresStore implements DataStore {
         await client.query({ name: 'wf_deleteMany', text: Q.deleteMany, values: [ns, deletes] });
       });
     }
+  }
+
+  async commitEpoch(commit: EpochCommit): Promise<boolean> {
+    this.#open();
+    const puts = commit.puts.map(({ namespace, entries }) => {
+      const keys: string[] = [];
+      const texts: string[] = [];
+      const deletes: string[] = [];
+      for (const [key, value] of lastWins(entries)) {
+        const text = encodeValue(this, `"${key}" in "${namespace}"`, value);
+        if (text === undefined) deletes.push(esc(key));
+        else {
+          keys.push(esc(key));
+          texts.push(text);
+        }
+      }
+      return { ns: esc(namespace), keys, texts, deletes };
+    });
+    const appends = commit.appends.map(({ table, records }) => ({
+      tbl: esc(table),
+      texts: records.map(
+        (r, i) => encodeValue(this, `record ${i} of table "${table}"`, r) ?? 'null',
+      ),
+    }));
+    let written = false;
+    await this.#transaction('commitEpoch', async (client) => {
+      const { rows } = await client.query({
+        name: 'wf_epochForUpdate',
+        text: Q.epochForUpdate,
+        values: [commit.writer],
+      });
+      const at = rows[0]?.epoch as number | undefined;
+      if (at !== undefined && at >= commit.epoch) return;
+      for (const p of puts) {
+        if (p.keys.length > 0)
+          await client.query({ name: 'wf_upsert', text: Q.upsert, values: [p.ns, p.keys, p.texts] });
+        if (p.deletes.length > 0)
+          await client.query({
+            name: 'wf_deleteMany',
+            text: Q.deleteMany,
+            values: [p.ns, p.deletes],
+          });
+      }
+      for (const a of appends)
+        if (a.texts.length > 0)
+          await client.query({ name: 'wf_append', text: Q.append, values: [a.tbl, a.texts] });
+      await client.query({ name: 'wf_mark', text: Q.mark, values: [commit.writer, commit.epoch] });
+      written = true;
+    });
+    return written;
+  }
+
+  async committedEpoch(writer: string): Promise<number> {
+    const { rows } = await this.#query('committedEpoch', 'epoch', [writer]);
+    return (rows[0]?.epoch as number | undefined) ?? -1;
   }
 
   async delete(namespace: string, key: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { AppendOnlyStore } from '../append-only-store.js';
+import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { connectRedisCommands, type RedisCommands } from '../../sources/redis/redis-source.js';
 
@@ -29,7 +30,7 @@ export interface RedisStreamStoreConfig {
  * the `redis://` source reads back as the record. One pipeline of `XADD`s per append; with
  * `maxlen`, `MAXLEN ~ N` trims old entries.
  */
-export class RedisStreamStore extends AppendOnlyStore {
+export class RedisStreamStore extends AppendOnlyStore implements EpochCommitter {
   readonly kind = 'redis-stream' as const;
   readonly name: string;
   readonly #config: Readonly<RedisStreamStoreConfig>;
@@ -79,6 +80,42 @@ export class RedisStreamStore extends AppendOnlyStore {
     }
   }
 
+  /**
+   * One Lua script per epoch and stream: the writer's marker (`<stream>:warmflow-epoch:<writer>`)
+   * is checked and moved with the `XADD`s, as one unit. Entry ids stay the server's (`*`):
+   * ids made from the epoch would be refused once another producer wrote a later id.
+   */
+  async commitEpoch(commit: EpochCommit): Promise<boolean> {
+    let written = false;
+    for (const { table, records } of commit.appends) {
+      const key = this.keyFor(table);
+      const answer = await this.#client
+        .call(
+          'EVAL',
+          XADD_EPOCH_SCRIPT,
+          2,
+          key,
+          `${key}:warmflow-epoch:${commit.writer}`,
+          commit.epoch,
+          this.#config.maxlen ?? 0,
+          ...records.map((r) => JSON.stringify(r)),
+        )
+        .catch((cause: unknown) => {
+          throw new StoreError('E_STORE', this, `XADD to "${key}" failed: ${(cause as Error).message}`, {
+            cause,
+            hint: `is "${key}" a stream (not another type of key)?`,
+          });
+        });
+      if (answer === 1) written = true;
+    }
+    return written;
+  }
+
+  /** Markers are per stream; there is no one answer per writer. */
+  committedEpoch(): Promise<number> {
+    return Promise.resolve(-1);
+  }
+
   async *readAll(table: string): AsyncIterable<unknown> {
     const key = this.keyFor(table);
     let from = '-';
@@ -100,3 +137,20 @@ export class RedisStreamStore extends AppendOnlyStore {
     await this.#client.quit();
   }
 }
+
+/** KEYS: stream, marker; ARGV: epoch, maxlen (0: none), records' JSON. 0 when already written. */
+const XADD_EPOCH_SCRIPT = `
+local at = tonumber(redis.call('GET', KEYS[2]) or '-1')
+local epoch = tonumber(ARGV[1])
+if at >= epoch then return 0 end
+local maxlen = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  if maxlen > 0 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'data', ARGV[i])
+  else
+    redis.call('XADD', KEYS[1], '*', 'data', ARGV[i])
+  end
+end
+redis.call('SET', KEYS[2], epoch)
+return 1
+`;

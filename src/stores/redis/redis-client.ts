@@ -14,6 +14,9 @@ export interface RedisClient {
   lrange(key: string, start: number, stop: number): Promise<string[]>;
   del(...keys: string[]): Promise<number>;
   hdel(key: string, ...fields: string[]): Promise<number>;
+  get(key: string): Promise<string | null>;
+  /** Runs a Lua script atomically (nothing else runs on the server meanwhile). */
+  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   /** A MULTI/EXEC transaction: queued commands are sent in one write and applied atomically. */
   multi(): RedisBatch;
   /** A pipeline: queued commands are sent in one write, not atomically. */

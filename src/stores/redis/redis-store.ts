@@ -1,4 +1,5 @@
 import type { DataStore } from '../store.js';
+import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { decodeValue, encodeValue, lastWins } from '../json-value.js';
 import type { RedisBatch, RedisClient } from './redis-client.js';
@@ -26,7 +27,7 @@ export interface RedisStoreConfig {
  * const store = new RedisStore({ name: 'cache', client: await connectRedis('redis://127.0.0.1:6379') });
  * ```
  */
-export class RedisStore implements DataStore {
+export class RedisStore implements DataStore, EpochCommitter {
   readonly kind = 'redis' as const;
   readonly #config: Readonly<Required<RedisStoreConfig>>;
   #closed = false;
@@ -80,6 +81,43 @@ export class RedisStore implements DataStore {
       for (const chunk of this.#chunks(deletes)) batch.hdel(hash, ...chunk);
       return batch;
     });
+  }
+
+  /**
+   * One Lua script per epoch: Redis runs a script as one unit (no other command in between,
+   * and replicas and the AOF get its effects together), so the marker check, the writes and
+   * the new marker are all or nothing.
+   */
+  async commitEpoch(commit: EpochCommit): Promise<boolean> {
+    this.#open();
+    const args: Array<string | number> = [commit.epoch];
+    for (const { namespace, entries } of commit.puts) {
+      const sets: string[] = [];
+      const deletes: string[] = [];
+      for (const [key, value] of lastWins(entries)) {
+        const text = encodeValue(this, `"${key}" in "${namespace}"`, value);
+        if (text === undefined) deletes.push(key);
+        else sets.push(key, text);
+      }
+      const hash = this.#kv(namespace);
+      if (sets.length > 0) args.push('H', hash, sets.length / 2, ...sets);
+      if (deletes.length > 0) args.push('D', hash, deletes.length, ...deletes);
+    }
+    for (const { table, records } of commit.appends) {
+      const values = records.map(
+        (r, i) => encodeValue(this, `record ${i} of table "${table}"`, r) ?? 'null',
+      );
+      if (values.length > 0) args.push('R', this.#rows(table), values.length, ...values);
+    }
+    const written = await this.#call('commitEpoch', (c) =>
+      c.eval(COMMIT_EPOCH_SCRIPT, 1, this.#epochKey(commit.writer), ...args),
+    );
+    return written === 1;
+  }
+
+  async committedEpoch(writer: string): Promise<number> {
+    const text = await this.#call('committedEpoch', (c) => c.get(this.#epochKey(writer)));
+    return text === null ? -1 : Number(text);
   }
 
   async delete(namespace: string, key: string): Promise<void> {
@@ -147,6 +185,10 @@ export class RedisStore implements DataStore {
     return `${this.#config.keyPrefix}kv:${namespace}`;
   }
 
+  #epochKey(writer: string): string {
+    return `${this.#config.keyPrefix}epoch:${writer}`;
+  }
+
   #rows(table: string): string {
     return `${this.#config.keyPrefix}rows:${table}`;
   }
@@ -183,3 +225,39 @@ export class RedisStore implements DataStore {
     });
   }
 }
+
+/**
+ * KEYS[1]: the writer's marker; ARGV[1]: the epoch, then groups of `op key n values…`
+ * (`H` n field/value pairs for HSET, `D` n fields for HDEL, `R` n values for RPUSH).
+ * Answers 0 without writing when the marker is already at the epoch or past it.
+ */
+const COMMIT_EPOCH_SCRIPT = `
+local at = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local epoch = tonumber(ARGV[1])
+if at >= epoch then return 0 end
+local i = 2
+while i <= #ARGV do
+  local op, key, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  if op == 'H' then
+    for j = 0, n - 1, 500 do
+      local last = math.min(n - 1, j + 499)
+      local args = {}
+      for k = j, last do
+        args[#args + 1] = ARGV[i + 2 * k]
+        args[#args + 1] = ARGV[i + 2 * k + 1]
+      end
+      redis.call('HSET', key, unpack(args))
+    end
+    i = i + 2 * n
+  else
+    for j = 0, n - 1, 1000 do
+      local last = math.min(n - 1, j + 999)
+      redis.call(op == 'D' and 'HDEL' or 'RPUSH', key, unpack(ARGV, i + j, i + last))
+    end
+    i = i + n
+  end
+end
+redis.call('SET', KEYS[1], epoch)
+return 1
+`;

@@ -1,4 +1,5 @@
 import type { DataStore } from '../store.js';
+import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { decodeValue, encodeValue, lastWins } from '../json-value.js';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.js';
@@ -21,6 +22,9 @@ CREATE TABLE IF NOT EXISTS warmflow_rows (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, value TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS warmflow_rows_tbl ON warmflow_rows (tbl, seq);
+CREATE TABLE IF NOT EXISTS warmflow_epochs (
+  writer TEXT PRIMARY KEY, epoch INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 /**
@@ -34,7 +38,7 @@ CREATE INDEX IF NOT EXISTS warmflow_rows_tbl ON warmflow_rows (tbl, seq);
  * await store.putMany('type/User', [['u1', { name: 'Ada' }], ['u2', { name: 'Bob' }]]);
  * ```
  */
-export class SqliteStore implements DataStore {
+export class SqliteStore implements DataStore, EpochCommitter {
   readonly kind = 'sqlite' as const;
   readonly #config: Readonly<Required<SqliteStoreConfig>>;
   readonly #sql: Record<
@@ -47,9 +51,16 @@ export class SqliteStore implements DataStore {
     | 'append'
     | 'rows'
     | 'dropNs'
-    | 'dropTable',
+    | 'dropTable'
+    | 'epoch'
+    | 'mark',
     SqliteStatement
   >;
+  readonly #commitEpoch: (
+    commit: EpochCommit,
+    puts: Array<[string, Array<[string, string | undefined]>]>,
+    appends: Array<[string, string[]]>,
+  ) => boolean;
   readonly #putMany: (namespace: string, entries: Array<[string, string | undefined]>) => void;
   readonly #append: (table: string, values: string[]) => void;
   #closed = false;
@@ -75,7 +86,31 @@ export class SqliteStore implements DataStore {
       ),
       dropNs: db.prepare('DELETE FROM warmflow_kv WHERE ns = ?'),
       dropTable: db.prepare('DELETE FROM warmflow_rows WHERE tbl = ?'),
+      epoch: db.prepare('SELECT epoch FROM warmflow_epochs WHERE writer = ?'),
+      mark: db.prepare(
+        'INSERT INTO warmflow_epochs (writer, epoch) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET epoch = excluded.epoch',
+      ),
     };
+    // The marker check and the writes in one transaction: a replayed epoch writes nothing.
+    this.#commitEpoch = db.transaction(
+      (
+        commit: EpochCommit,
+        puts: Array<[string, Array<[string, string | undefined]>]>,
+        appends: Array<[string, string[]]>,
+      ) => {
+        const row = this.#sql.epoch.get(commit.writer) as { epoch: number } | undefined;
+        if (row !== undefined && row.epoch >= commit.epoch) return false;
+        for (const [namespace, entries] of puts)
+          for (const [key, text] of entries) {
+            if (text === undefined) this.#sql.del.run(namespace, key);
+            else this.#sql.put.run(namespace, key, text);
+          }
+        for (const [table, values] of appends)
+          for (const text of values) this.#sql.append.run(table, text);
+        this.#sql.mark.run(commit.writer, commit.epoch);
+        return true;
+      },
+    );
     this.#putMany = db.transaction(
       (namespace: string, entries: Array<[string, string | undefined]>) => {
         for (const [key, text] of entries) {
@@ -124,6 +159,27 @@ export class SqliteStore implements DataStore {
       encoded.push([key, encodeValue(this, `"${key}" in "${namespace}"`, value)]);
     }
     if (encoded.length > 0) this.#putMany(namespace, encoded);
+  }
+
+  async commitEpoch(commit: EpochCommit): Promise<boolean> {
+    this.#open();
+    const puts = commit.puts.map(({ namespace, entries }): [string, Array<[string, string | undefined]>] => [
+      namespace,
+      [...lastWins(entries)].map(([key, value]) => [
+        key,
+        encodeValue(this, `"${key}" in "${namespace}"`, value),
+      ]),
+    ]);
+    const appends = commit.appends.map(({ table, records }): [string, string[]] => [
+      table,
+      records.map((r, i) => encodeValue(this, `record ${i} of table "${table}"`, r) ?? 'null'),
+    ]);
+    return this.#commitEpoch(commit, puts, appends);
+  }
+
+  async committedEpoch(writer: string): Promise<number> {
+    this.#open();
+    return (this.#sql.epoch.get(writer) as { epoch: number } | undefined)?.epoch ?? -1;
   }
 
   async delete(namespace: string, key: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { NodeStats } from './deploy-spec.js';
 import { outputTypeOf, type GraphNode, type NodeGraph, type Route } from './node-graph.js';
 import { NodeContext, fieldOf, keyString, partitionOf, type LookupTarget } from './node-context.js';
 import { deadLetterFailure } from './failure-location.js';
+import { WriteBuffer, type StagedWrite } from './write-buffer.js';
 
 /** Where an executor hands records that leave its thread. */
 export interface ExecutorOutlets {
@@ -31,11 +32,11 @@ interface Pending {
   pos: number[];
 }
 
-interface StoreWrite {
-  route: Extract<Route, { kind: 'store' }>;
-  entries: Array<[string, unknown]>;
-  rows: unknown[];
-  store: DataStore;
+/** What one thread holds of a checkpoint epoch when it ends. */
+export interface EpochStage {
+  writes: StagedWrite[];
+  /** Changed keyed state per node, `[item key, value]` (`undefined`: deleted). */
+  state: Record<string, Array<[string, unknown]>>;
 }
 
 /**
@@ -50,13 +51,12 @@ export class BatchExecutor {
   readonly #functions: ReadonlyMap<string, UserFunction>;
   readonly #contexts = new Map<string, NodeContext>();
   readonly #states = new Map<string, StateBackend>();
-  readonly #stores: ReadonlyMap<string, DataStore>;
   readonly #outlets: ExecutorOutlets;
   readonly #partition: number;
   readonly #partitions: number;
   readonly #keys = new Map<string, Set<string>>();
-  #writes = new Map<string, StoreWrite>();
-  #stored = false;
+  readonly #writes: WriteBuffer;
+  readonly #checkpoints: boolean;
   #ordered = false;
   #lastStateFlush = performance.now();
 
@@ -71,10 +71,16 @@ export class BatchExecutor {
     outlets: ExecutorOutlets;
     partition: number;
     partitions: number;
+    /**
+     * Checkpointed run: keyed state is held in the thread (restored from the checkpoint,
+     * its changes taken per epoch) and store writes are staged until their epoch commits.
+     */
+    checkpoints?: boolean;
   }) {
     this.#graph = options.graph;
     this.#functions = options.functions;
-    this.#stores = options.stores;
+    this.#checkpoints = options.checkpoints === true;
+    this.#writes = new WriteBuffer(options.stores, { staging: this.#checkpoints });
     this.#outlets = options.outlets;
     this.#partition = options.partition;
     this.#partitions = options.partitions;
@@ -83,8 +89,11 @@ export class BatchExecutor {
       let state: StateBackend | undefined;
       if (node.key !== undefined) {
         const store = options.stateStores.get(node.id);
-        state =
-          store === undefined || store.kind === 'memory'
+        // With checkpoints the checkpoint is the state's truth and the store a copy written
+        // with each epoch: the store may already hold a later epoch than the one restored.
+        state = this.#checkpoints
+          ? new LocalKeyedState({ trackChanges: true })
+          : store === undefined || store.kind === 'memory'
             ? new LocalKeyedState()
             : new KeyedStateStore(store, options.template, node.id);
         this.#states.set(node.id, state);
@@ -130,6 +139,20 @@ export class BatchExecutor {
       }
     }
     await this.#drive(pending);
+  }
+
+  /** Loads a keyed node's state from a checkpoint (this partition's keys). */
+  restore(node: string, items: ReadonlyArray<readonly [string, unknown]>): void {
+    const state = this.#states.get(node);
+    if (state instanceof LocalKeyedState) state.restore(items);
+  }
+
+  /** Hands over the epoch's staged writes and state changes (checkpointed runs). */
+  stage(): EpochStage {
+    const state: EpochStage['state'] = {};
+    for (const [node, backend] of this.#states)
+      if (backend instanceof LocalKeyedState) state[node] = backend.takeChanges();
+    return { writes: this.#writes.takeStaged(), state };
   }
 
   /** Distinct keys this partition saw per keyed node. */
@@ -278,7 +301,7 @@ export class BatchExecutor {
       } else if (route.kind === 'sink') {
         for (const r of recs) this.#outlets.sink(route.node, route.type, r);
       } else {
-        this.#bufferWrite(route, recs);
+        this.#writes.add(route, recs, pos);
       }
     }
   }
@@ -319,42 +342,12 @@ export class BatchExecutor {
     }
   }
 
-  #bufferWrite(route: Extract<Route, { kind: 'store' }>, recs: unknown[]): void {
-    let write = this.#writes.get(route.node);
-    if (write === undefined) {
-      write = { route, entries: [], rows: [], store: this.#stores.get(route.store)! };
-      this.#writes.set(route.node, write);
-    }
-    for (const r of recs) {
-      if (route.key === undefined) write.rows.push(r);
-      else write.entries.push([keyString(fieldOf(r, route.key)), r]);
-    }
-  }
-
   async #flushWrites(): Promise<void> {
-    if (this.#writes.size === 0) return;
-    const writes = this.#writes;
-    this.#writes = new Map();
-    for (const [node, write] of writes) {
-      const started = performance.now();
-      const count = write.entries.length + write.rows.length;
-      if (write.entries.length > 0)
-        await write.store.putMany(`type/${write.route.type}`, write.entries);
-      if (write.rows.length > 0) await write.store.append(write.route.type, write.rows);
-      const stats = (this.stats[node] ??= {
-        records_in: 0,
-        records_out: 0,
-        dead_lettered: 0,
-        busy_ms: 0,
-      });
-      stats.records_in += count;
-      stats.records_out += count;
-      stats.busy_ms += performance.now() - started;
-      if (!this.#stored && count > 0) {
-        this.#stored = true;
-        this.#outlets.stored();
-      }
-    }
+    const first = await this.#writes.flush(
+      (node) =>
+        (this.stats[node] ??= { records_in: 0, records_out: 0, dead_lettered: 0, busy_ms: 0 }),
+    );
+    if (first) this.#outlets.stored();
   }
 
   /** A lookup of `type` by a function: the read node `read:<type>` counts it (in), and a hit (out). */

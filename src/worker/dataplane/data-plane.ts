@@ -3,6 +3,7 @@ import { WarmflowError } from '../../errors.js';
 import type { DataPlane, DataPlaneContext, WorkerConnection } from '../dataplane-contract.js';
 import type { DataPlaneMessage } from '../protocol.js';
 import { ResourceRun } from './resource-run.js';
+import { RunStores } from './run-stores.js';
 import { ThreadPool } from './thread-pool.js';
 
 /** How many threads a resource of `cpuCores` runs: one per core, at least one. */
@@ -27,6 +28,8 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
     'data plane warm',
   );
   let current: ResourceRun | null = null;
+  // The main thread's own store connections, for the epoch commits of checkpointed runs.
+  const stores = new RunStores();
   const runs = { started: 0 };
   return {
     handle(
@@ -46,6 +49,8 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
           connection,
           request: message,
           spec: message.spec,
+          stores,
+          ...(payload !== undefined ? { payload } : {}),
           onEnd: () => {
             if (current === run) current = null;
           },
@@ -68,6 +73,9 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
       current.handle(message, payload);
     },
     stats: () => ({ threads: pool.threads.length, running: current !== null, runs: runs.started }),
-    close: () => pool.close(),
+    close: async () => {
+      await pool.close();
+      await stores.close();
+    },
   };
 }

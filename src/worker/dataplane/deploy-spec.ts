@@ -56,6 +56,30 @@ export interface DeploySpec {
   sources: SourceSpec[];
   /** Records per batch (default 1000). */
   batch_size?: number;
+  /** Checkpoints and exactly-once store writes (file sources only; see docs/recovery.md). */
+  checkpoint?: CheckpointSpec;
+}
+
+/** How a resource checkpoints its run. */
+export interface CheckpointSpec {
+  /** Names the writer of the epoch markers in every store: `<execution>/<group>`. */
+  writer: string;
+  /** Wall milliseconds an epoch aims at (the resource sizes epochs in chunks to match). */
+  interval_ms: number;
+  /** Continue after this checkpoint instead of from the start. */
+  resume?: CheckpointPosition;
+}
+
+/** Where a checkpoint leaves a run: the last epoch done and where the next one reads. */
+export interface CheckpointPosition {
+  /** The last epoch committed (-1: none yet). */
+  epoch: number;
+  /** Per source (by index): the first chunk of the next epoch. */
+  positions: number[];
+  /** Per source: the end of the next epoch, fixed before any of its writes (a replay reads the same chunks). */
+  next: number[];
+  /** Figures per node up to the checkpoint, which the resource adds its own to. */
+  nodes: Record<string, NodeStats>;
 }
 
 /** Per-node figures one thread (or the whole resource, summed) reports at the end of a run. */

@@ -17,6 +17,9 @@ export interface StateBackend {
  */
 const DONE: Promise<undefined> = Promise.resolve(undefined);
 
+/** Between the record key and the state name in an item key (as `KeyedStateStore` lays it out). */
+const SEP = '\u0000';
+
 /**
  * Keyed state held in the owning thread's memory, for keyed nodes whose state store is a
  * `memory` store. A memory store of a run lives in one thread and dies with the run, and
@@ -27,6 +30,15 @@ const DONE: Promise<undefined> = Promise.resolve(undefined);
  */
 export class LocalKeyedState implements StateBackend {
   readonly #keys = new Map<string, Map<string, unknown>>();
+  /**
+   * With checkpoints: the slots set since the last {@link takeChanges}, by item key
+   * (`<key>\u0000<name>`), holding the key's slots map (the value is read when taken).
+   */
+  readonly #changed: Map<string, Map<string, unknown>> | null;
+
+  constructor(options: { trackChanges?: boolean } = {}) {
+    this.#changed = options.trackChanges === true ? new Map() : null;
+  }
 
   get(key: string, name: string): Promise<unknown> {
     const value = this.#keys.get(key)?.get(name);
@@ -38,7 +50,40 @@ export class LocalKeyedState implements StateBackend {
     if (slots === undefined) this.#keys.set(key, (slots = new Map()));
     if (value === undefined) slots.delete(name);
     else slots.set(name, value);
+    this.#changed?.set(key + SEP + name, slots);
     return DONE;
+  }
+
+  /**
+   * The slots changed since the last call, as `[item key, value]` (`undefined`: deleted),
+   * values as JSON would give them back — a function may go on mutating an object it set.
+   */
+  takeChanges(): Array<[string, unknown]> {
+    const changed = this.#changed;
+    if (changed === null || changed.size === 0) return [];
+    const out: Array<[string, unknown]> = [];
+    for (const [item, slots] of changed) {
+      const value = slots.get(item.slice(item.lastIndexOf(SEP) + 1));
+      out.push([
+        item,
+        value === null || typeof value !== 'object'
+          ? value
+          : (JSON.parse(JSON.stringify(value)) as unknown),
+      ]);
+    }
+    changed.clear();
+    return out;
+  }
+
+  /** Loads state a checkpoint holds (`[item key, value]`), not counted as changes. */
+  restore(items: ReadonlyArray<readonly [string, unknown]>): void {
+    for (const [item, value] of items) {
+      const at = item.lastIndexOf(SEP);
+      const key = item.slice(0, at);
+      let slots = this.#keys.get(key);
+      if (slots === undefined) this.#keys.set(key, (slots = new Map()));
+      slots.set(item.slice(at + 1), value);
+    }
   }
 
   delete(key: string, name: string): Promise<void> {

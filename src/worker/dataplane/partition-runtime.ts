@@ -80,7 +80,12 @@ export class PartitionRuntime {
   #pushEnded = false;
   #sourceDoneSent = false;
   #drainRequested = false;
-  /** The commit point being drained to (pushed batches per source), if any. */
+  /**
+   * Checkpointed run: chunks of each file source below which this epoch reads (the epoch's
+   * end); none: no limit.
+   */
+  #limits: number[] | null = null;
+  /** The commit point being drained to (pushed batches or file chunks per source), if any. */
   #barrier: Record<string, number> | null = null;
   #syncRequested = false;
   #finishRequested = false;
@@ -114,6 +119,7 @@ export class PartitionRuntime {
     spec: DeploySpec,
     counters: Int32Array,
     step: { at: string } = { at: '' },
+    restore: Record<string, Array<[string, unknown]>> = {},
   ): Promise<void> {
     this.#spec = spec;
     step.at = 'compiling the routing';
@@ -144,7 +150,12 @@ export class PartitionRuntime {
         dead: (node, rec, error, pos) => this.#deadLetter(node, rec, error, pos),
         stored: () => this.#post({ k: 'first-store-write', at: Date.now() }),
       },
+      checkpoints: spec.checkpoint !== undefined,
     });
+    for (const [node, items] of Object.entries(restore)) this.#executor.restore(node, items);
+    const start = spec.checkpoint?.resume?.positions ?? [];
+    // Nothing is read before the first epoch says how far.
+    if (spec.checkpoint !== undefined) this.#limits = spec.sources.map((_, i) => start[i] ?? 0);
     for (const [index, source] of spec.sources.entries()) {
       const state: SourceState = {
         spec: source,
@@ -154,9 +165,9 @@ export class PartitionRuntime {
         chunkBytes: CHUNK_BYTES,
         total: Number.POSITIVE_INFINITY,
         readDone: false,
-        nextOwn: 0,
+        nextOwn: start[index] ?? 0,
         reorder: new Map(),
-        marks: new Array<number>(this.#n).fill(0),
+        marks: new Array<number>(this.#n).fill(start[index] ?? 0),
         pushed: [],
         stats: { records_in: 0, records_out: 0, dead_lettered: 0, busy_ms: 0 },
       };
@@ -216,6 +227,14 @@ export class PartitionRuntime {
       case 'sync':
         this.#syncRequested = true;
         break;
+      case 'epoch':
+        this.#limits = message.limits;
+        break;
+      case 'stage': {
+        const stage = this.#executor.stage();
+        this.#post({ k: 'staged', ...stage, nodes: this.#stats() });
+        return;
+      }
       case 'finish':
         this.#finishRequested = true;
         break;
@@ -351,7 +370,15 @@ export class PartitionRuntime {
         continue;
       }
       if (next >= floor) continue;
-      const chunk = Atomics.add(this.#counters, state.index, 1);
+      let chunk: number;
+      if (this.#limits === null) chunk = Atomics.add(this.#counters, state.index, 1);
+      else {
+        // An epoch's chunks only: a chunk is taken only if it is below the epoch's end.
+        if (next >= this.#limits[state.index]) continue;
+        if (Atomics.compareExchange(this.#counters, state.index, next, next + 1) !== next)
+          return true;
+        chunk = next;
+      }
       if (chunk >= state.total) {
         state.readDone = true;
         continue;
@@ -407,8 +434,10 @@ export class PartitionRuntime {
   #barrierReached(): boolean {
     const barrier = this.#barrier;
     if (barrier === null) return false;
-    return this.#sources.every(
-      (s) => s.spec.mode !== 'push' || s.nextOwn >= (barrier[s.spec.node_id] ?? 0),
+    return this.#sources.every((s) =>
+      s.spec.mode === 'push'
+        ? s.nextOwn >= (barrier[s.spec.node_id] ?? 0)
+        : s.nextOwn >= Math.min(s.total, barrier[s.spec.node_id] ?? Number.POSITIVE_INFINITY),
     );
   }
 

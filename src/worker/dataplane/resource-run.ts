@@ -4,8 +4,17 @@ import type { WorkerConnection } from '../dataplane-contract.js';
 import type { DataPlaneMessage, RequestMessage } from '../protocol.js';
 import { chunkCount, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
 import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
+import type { EpochStage } from './batch-executor.js';
+import { EpochCommitter } from './epoch-committer.js';
+import { partitionOf } from './node-context.js';
+import type { RunStores } from './run-stores.js';
 import type { FromThread } from './thread-messages.js';
 import type { ThreadPool } from './thread-pool.js';
+
+/** Chunks of the first epoch per thread, before the epoch size is measured. */
+const FIRST_EPOCH_CHUNKS_PER_THREAD = 2;
+/** An epoch grows or shrinks by at most this factor from one to the next. */
+const EPOCH_STEP = 4;
 
 /**
  * One `df.run` on the worker's main thread: deploys the spec onto every thread, relays
@@ -45,6 +54,12 @@ export class ResourceRun {
   #firstStoreWrite: number | null = null;
   #done = false;
   #onEnd: () => void;
+  /** Checkpointed runs: the stores the epochs commit to, and the state to restore. */
+  readonly #stores: RunStores | null;
+  readonly #restore: Record<string, Array<[string, unknown]>>;
+  #stages: EpochStage[] = [];
+  #stageNodes: Record<string, NodeStats> = {};
+  #checkpointed: { epoch: number; resolve: () => void } | null = null;
 
   constructor(options: {
     pool: ThreadPool;
@@ -52,6 +67,10 @@ export class ResourceRun {
     request: RequestMessage<'df.run'>;
     spec: DeploySpec;
     onEnd: () => void;
+    /** The resource's own connections to persistent stores (checkpointed runs commit with them). */
+    stores?: RunStores;
+    /** The request's payload: checkpointed state to restore, `{node: [[item key, value]…]}`. */
+    payload?: Buffer;
   }) {
     this.#pool = options.pool;
     this.#connection = options.connection;
@@ -59,6 +78,11 @@ export class ResourceRun {
     this.#spec = options.spec;
     this.#count = options.pool.threads.length;
     this.#onEnd = options.onEnd;
+    this.#stores = options.stores ?? null;
+    this.#restore =
+      options.payload === undefined || options.payload.length === 0
+        ? {}
+        : (JSON.parse(options.payload.toString('utf8')) as Record<string, Array<[string, unknown]>>);
   }
 
   async start(): Promise<void> {
@@ -86,11 +110,24 @@ export class ResourceRun {
     // (a busy or descheduled thread does not hold the others back).
     const counters = new SharedArrayBuffer(4 * Math.max(1, this.#spec.sources.length));
     this.#counters = new Int32Array(counters);
-    this.#pool.broadcast({ k: 'deploy', spec: this.#spec, counters });
+    const resume = this.#spec.checkpoint?.resume;
+    resume?.positions.forEach((p, i) => Atomics.store(this.#counters!, i, p));
+    for (let i = 0; i < this.#count; i++)
+      this.#pool.post(i, {
+        k: 'deploy',
+        spec: this.#spec,
+        counters,
+        ...(resume !== undefined ? { restore: this.#restoreFor(i) } : {}),
+      });
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
-    await sourceDone;
-    await this.#drainRounds();
+    if (this.#spec.checkpoint !== undefined) {
+      void sourceDone;
+      await this.#epochs();
+    } else {
+      await sourceDone;
+      await this.#drainRounds();
+    }
     const finished = this.#expect('finished');
     this.#pool.broadcast({ k: 'finish' });
     await finished;
@@ -125,6 +162,10 @@ export class ResourceRun {
           );
         this.#pool.post(message.thread, { k: 'out-ack' });
         return;
+      case 'df.checkpointed':
+        if (this.#checkpointed !== null && this.#checkpointed.epoch === Number(message.epoch))
+          this.#checkpointed.resolve();
+        return;
       case 'df.cancel':
         this.fail(new WarmflowError('E_CANCELLED', 'the run was cancelled by the orchestrator'));
         return;
@@ -155,6 +196,120 @@ export class ResourceRun {
     await synced;
     if (!this.#done) this.#connection.reply(request, { committed: true });
   }
+  /**
+   * A checkpointed run, epoch by epoch. An epoch is a range of chunks of every file source,
+   * fixed before it starts: threads read only its chunks, drain rounds move what they
+   * produced through the keyed exchanges, every output is acknowledged by the orchestrator
+   * (written), then the threads hand over their staged writes and state changes, each store
+   * commits its share with the epoch's marker, and the orchestrator records the checkpoint
+   * (`df.checkpoint`, answered by `df.checkpointed`) before the next epoch reads anything —
+   * so a checkpoint covers exactly the epochs before it. Epochs are sized in chunks so that
+   * one takes about `interval_ms`.
+   */
+  async #epochs(): Promise<void> {
+    const checkpoint = this.#spec.checkpoint!;
+    const committer = new EpochCommitter(this.#spec, this.#stores!);
+    const totals = this.#totals();
+    const resume = checkpoint.resume;
+    let epoch = resume === undefined ? 0 : resume.epoch + 1;
+    let start = resume?.positions ?? totals.map(() => 0);
+    let step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
+    let limits =
+      resume?.next ?? start.map((s, i) => Math.min(totals[i], s + step));
+    const base = withoutKeyCounts(resume?.nodes ?? {});
+    for (;;) {
+      const began = performance.now();
+      this.#pool.broadcast({ k: 'epoch', limits });
+      this.#pool.broadcast({
+        k: 'barrier',
+        counts: Object.fromEntries(this.#spec.sources.map((s, i) => [s.node_id, limits[i]])),
+      });
+      await this.#drainRounds();
+      const synced = this.#expect('synced');
+      this.#pool.broadcast({ k: 'sync' });
+      await synced;
+      this.#stages = [];
+      this.#stageNodes = {};
+      const staged = this.#expect('staged');
+      this.#pool.broadcast({ k: 'stage' });
+      await staged;
+      if (this.#done) return;
+      const result = await committer.commit(epoch, this.#stages);
+      if (result.written > 0 && this.#firstStoreWrite === null) {
+        this.#firstStoreWrite = Date.now();
+        this.#connection.send({ type: 'df.first-write', at: this.#firstStoreWrite });
+      }
+      const last = limits.every((l, i) => l >= totals[i]);
+      // The next epoch's end is fixed now and recorded with this checkpoint: a replay after a
+      // recovery must read the same chunks in it, since stores may already hold its writes.
+      const elapsed = performance.now() - began;
+      const factor = Math.min(EPOCH_STEP, Math.max(1 / EPOCH_STEP, checkpoint.interval_ms / Math.max(1, elapsed)));
+      step = Math.max(1, Math.round(step * factor));
+      const next = limits.map((l, i) => Math.min(totals[i], l + step));
+      const nodes = structuredClone(base);
+      mergeNodeStats(nodes, this.#stageNodes);
+      const done = new Promise<void>((resolve) => (this.#checkpointed = { epoch, resolve }));
+      this.#connection.send(
+        {
+          type: 'df.checkpoint',
+          epoch,
+          positions: limits,
+          next,
+          nodes,
+          written: result.written,
+          skipped: result.skipped,
+          last,
+          chunk_bytes: this.#chunkBytes(),
+        },
+        Buffer.from(JSON.stringify(result.state), 'utf8'),
+      );
+      await done;
+      this.#checkpointed = null;
+      if (this.#done || last) return;
+      epoch++;
+      start = limits;
+      limits = next;
+    }
+  }
+
+  /** Thread `index`'s share of the checkpointed state: the keys its partition owns. */
+  #restoreFor(index: number): Record<string, Array<[string, unknown]>> {
+    const out: Record<string, Array<[string, unknown]>> = {};
+    for (const [node, items] of Object.entries(this.#restore)) {
+      const mine: Array<[string, unknown]> = (out[node] = []);
+      for (const item of items) {
+        const key = item[0].slice(0, item[0].lastIndexOf('\u0000'));
+        if (partitionOf(key, this.#count) === index) mine.push(item);
+      }
+    }
+    return out;
+  }
+
+  /** Bytes per chunk of each file source (0 for pushed ones): a resumed run reads the same chunks. */
+  #chunkBytes(): number[] {
+    return this.#spec.sources.map((source) => {
+      if (source.mode !== 'file') return 0;
+      try {
+        return sourceChunkBytes(source, statSync(source.path).size, this.#count);
+      } catch {
+        return 0;
+      }
+    });
+  }
+
+  /** Chunks of each file source (0 for pushed ones). */
+  #totals(): number[] {
+    return (this.#chunkTotals ??= this.#spec.sources.map((source) => {
+      if (source.mode !== 'file') return 0;
+      try {
+        const size = statSync(source.path).size;
+        return chunkCount(size, sourceChunkBytes(source, size, this.#count));
+      } catch {
+        return Number.POSITIVE_INFINITY;
+      }
+    }));
+  }
+
   /**
    * Each round flushes every partial exchange batch and waits for its acks; records a
    * round delivers may create more, so rounds repeat until one moves nothing.
@@ -204,6 +359,10 @@ export class ResourceRun {
       case 'finished':
         mergeNodeStats(this.#nodes, message.nodes);
         break;
+      case 'staged':
+        this.#stages.push({ writes: message.writes, state: message.state });
+        mergeNodeStats(this.#stageNodes, message.nodes);
+        break;
       default:
         break;
     }
@@ -215,26 +374,20 @@ export class ResourceRun {
     if (this.#done || this.#connection.closed) return;
     let taken = 0;
     let chunks = 0;
+    const perSource: number[] = [];
     if (this.#counters !== null) {
-      const totals = (this.#chunkTotals ??= this.#spec.sources.map((source) => {
-        if (source.mode !== 'file') return 0;
-        try {
-          const size = statSync(source.path).size;
-          return chunkCount(size, sourceChunkBytes(source, size, this.#count));
-        } catch {
-          return Number.POSITIVE_INFINITY;
-        }
-      }));
+      const totals = this.#totals();
       for (let i = 0; i < totals.length; i++) {
         const next = Atomics.load(this.#counters, i);
         taken += next;
         chunks += Math.min(next, totals[i]);
+        perSource.push(Math.min(next, totals[i]));
       }
     }
     const progress = this.#events + taken;
     if (progress === this.#lastProgress) return;
     this.#lastProgress = progress;
-    this.#connection.send({ type: 'df.progress', progress, chunks });
+    this.#connection.send({ type: 'df.progress', progress, chunks, taken: perSource });
   }
 
   #arrive(kind: string): void {
@@ -255,8 +408,11 @@ export class ResourceRun {
     clearInterval(this.#sampler);
     clearInterval(this.#ticker);
     const cpu = process.cpuUsage(this.#cpuStart);
+    const resumed = this.#spec.checkpoint?.resume?.nodes;
+    const nodes = resumed === undefined ? this.#nodes : withoutKeyCounts(resumed);
+    if (resumed !== undefined) mergeNodeStats(nodes, this.#nodes);
     const result: RunResult = {
-      nodes: this.#nodes,
+      nodes,
       cpu_seconds: (cpu.user + cpu.system) / 1e6,
       peak_rss_bytes: Math.max(this.#peakRss, process.memoryUsage.rss()),
       elapsed_ms: performance.now() - this.#started,
@@ -281,4 +437,11 @@ export class ResourceRun {
   get done(): boolean {
     return this.#done;
   }
+}
+
+/** Figures of a checkpoint to add a resource's own to: distinct keys are counted again, not added. */
+function withoutKeyCounts(nodes: Record<string, NodeStats>): Record<string, NodeStats> {
+  const out = structuredClone(nodes);
+  for (const stats of Object.values(out)) delete stats.keys;
+  return out;
 }

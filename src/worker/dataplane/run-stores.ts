@@ -66,6 +66,11 @@ export class RunStores {
     return { stores, stateStores, lookups };
   }
 
+  /** The connection to persistent store `name` (opened once, then reused). */
+  persistent(name: string, spec: StoreSpec): Promise<DataStore> {
+    return this.#persistent(name, spec);
+  }
+
   async #persistent(name: string, spec: StoreSpec): Promise<DataStore> {
     const id = `${name}\u0000${JSON.stringify(spec)}`;
     let store = this.#open.get(id);

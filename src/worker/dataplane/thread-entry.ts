@@ -84,7 +84,12 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
       );
       slow.unref();
       try {
-        await runtime.deploy(message.spec, new Int32Array(message.counters), deployStep);
+        await runtime.deploy(
+          message.spec,
+          new Int32Array(message.counters),
+          deployStep,
+          message.restore,
+        );
       } finally {
         clearTimeout(slow);
       }

@@ -1,12 +1,19 @@
 export { DEAD_LETTER_TYPE } from '../worker-contract.js';
 import type { ErrorCode } from '../../errors.js';
 import type { WarmSpec } from '../worker-contract.js';
+import type { EpochStage } from './batch-executor.js';
 import type { DeploySpec, NodeStats } from './deploy-spec.js';
 
 /** Messages from the worker's main thread to a data-plane thread. */
 export type ToThread =
   | { k: 'warm'; warm: WarmSpec; index: number; count: number }
-  | { k: 'deploy'; spec: DeploySpec; counters: SharedArrayBuffer }
+  | {
+      k: 'deploy';
+      spec: DeploySpec;
+      counters: SharedArrayBuffer;
+      /** Checkpointed state of this thread's keys, per keyed node (`[item key, value]`). */
+      restore?: Record<string, Array<[string, unknown]>>;
+    }
   | { k: 'push'; source: string; seq: number; data: string }
   | { k: 'end'; counts: Record<string, number> }
   | { k: 'drain' }
@@ -14,6 +21,10 @@ export type ToThread =
   | { k: 'barrier'; counts: Record<string, number> }
   /** Answer `synced` once every output produced so far is acknowledged by the orchestrator. */
   | { k: 'sync' }
+  /** A checkpoint epoch starts: read file chunks below `limits[source index]`. */
+  | { k: 'epoch'; limits: number[] }
+  /** The epoch is drained and synced: hand over its staged writes and state changes. */
+  | { k: 'stage' }
   | { k: 'finish' }
   | { k: 'out-ack' }
   | { k: 'cancel' };
@@ -26,6 +37,7 @@ export type FromThread =
   | { k: 'source-done' }
   | { k: 'drained'; activity: number }
   | { k: 'synced' }
+  | ({ k: 'staged'; nodes: Record<string, NodeStats> } & EpochStage)
   | { k: 'finished'; nodes: Record<string, NodeStats> }
   | { k: 'out'; node: string; type: string; count: number; lines: string }
   | { k: 'first-store-write'; at: number }

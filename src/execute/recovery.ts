@@ -1,0 +1,202 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { Checkpoint, CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { Rac } from '../provision/rac.js';
+import type { WorkerClient } from '../worker/client.js';
+import type { DeploySpec, RunResult } from '../worker/dataplane/deploy-spec.js';
+import type { Recovery } from './completion-status.js';
+import { ResourceError } from './resource-error.js';
+import { preciseNow, ResourceSession } from './resource-session.js';
+import type { SinkFiles } from './sinks.js';
+
+/** Recoveries a checkpointed run makes before it fails (request `max_recoveries`). */
+export const DEFAULT_MAX_RECOVERIES = 5;
+
+/** A resource a run continues on after one died. */
+export interface Replacement {
+  client: WorkerClient;
+  rac: Rac;
+  warm: boolean;
+}
+
+/** What a {@link RecoveringRun} needs. */
+export interface RecoveringRunOptions {
+  execution_id: string;
+  /** Placement group index: checkpoints are per resource of a run. */
+  part: number;
+  spec: DeploySpec;
+  first: Replacement;
+  sinks: SinkFiles;
+  store: CheckpointStore;
+  stallTimeoutMs: number;
+  maxRecoveries: number;
+  /** A resource for the group to continue on: warm first, else on demand. */
+  replace(): Promise<Replacement>;
+  /**
+   * Why the resource went away, as the provider says (waits briefly for it), and whether it
+   * was killed for its memory: an OOM kill is not recovered (the replay would meet it again).
+   */
+  exitOf(resourceId: string): Promise<{ reason?: string; oom: boolean }>;
+  /** A previous run of the same execution left a checkpoint to start from (`--resume`). */
+  resume?: boolean;
+  /** Output types of the JSONL sinks (rolled back on resume even if the checkpoint never saw them). */
+  sinkTypes: string[];
+}
+
+/**
+ * One resource's part of a checkpointed run, surviving the death of its resource: the
+ * resource reports a checkpoint after each epoch, which is recorded (sinks synced, their
+ * sizes, the positions and the keyed state changes, one transaction) before it goes on.
+ * When the resource dies, another takes over from the last checkpoint: the JSONL sinks are
+ * rolled back to the sizes it recorded, the new resource restores its state and reads
+ * from its positions, and stores skip the epochs they already hold. Fails after
+ * `maxRecoveries`, or at once for any failure other than a resource that went away.
+ */
+export class RecoveringRun {
+  readonly #options: RecoveringRunOptions;
+  /** Every session the part ran on, the dead ones first; the last is the current one. */
+  readonly sessions: ResourceSession[] = [];
+  readonly recoveries: Recovery[] = [];
+  /** Checkpoints recorded. */
+  epochs = 0;
+  #deathAt: number | null = null;
+
+  constructor(options: RecoveringRunOptions) {
+    this.#options = options;
+  }
+
+  get current(): ResourceSession {
+    return this.sessions[this.sessions.length - 1];
+  }
+
+  async run(): Promise<RunResult> {
+    const o = this.#options;
+    let resource = o.first;
+    let latest = o.resume === true ? await o.store.latest(o.execution_id, o.part) : null;
+    if (o.resume === true) await o.sinks.rollback(latest?.checkpoint.sinks ?? null, o.sinkTypes);
+    for (;;) {
+      const session = this.#session(resource, latest);
+      this.sessions.push(session);
+      try {
+        return await session.run();
+      } catch (error) {
+        if (
+          !(error instanceof ResourceError) ||
+          error.code !== 'E_RESOURCE_DIED' ||
+          this.recoveries.length >= o.maxRecoveries
+        )
+          throw error;
+        const detected = preciseNow();
+        const exit = await o.exitOf(error.resource_id);
+        if (exit.oom) throw error;
+        resource.client.close();
+        latest = await o.store.latest(o.execution_id, o.part);
+        await o.sinks.rollback(latest?.checkpoint.sinks ?? null, o.sinkTypes);
+        resource = await o.replace();
+        this.#deathAt = detected;
+        this.recoveries.push({
+          at: new Date(detected).toISOString(),
+          resource_id: error.resource_id,
+          reason: exit.reason ?? error.message,
+          code: error.code,
+          checkpoint_epoch: latest?.checkpoint.epoch ?? -1,
+          records_replayed: replayedLines(o.spec, latest?.checkpoint ?? null, session.taken),
+          replacement_resource_id: resource.rac.resource_id,
+          warm: resource.warm,
+          resumed_after_ms: null,
+        });
+      }
+    }
+  }
+
+  #session(
+    resource: Replacement,
+    latest: Awaited<ReturnType<CheckpointStore['latest']>>,
+  ): ResourceSession {
+    const o = this.#options;
+    const checkpoint = latest?.checkpoint;
+    const spec: DeploySpec =
+      checkpoint === undefined
+        ? o.spec
+        : {
+            ...o.spec,
+            // The chunks of the checkpoint's positions, whatever this resource's threads.
+            sources: o.spec.sources.map((s, i) =>
+              s.mode === 'file' && (checkpoint.chunk_bytes[i] ?? 0) > 0
+                ? { ...s, chunk_bytes: checkpoint.chunk_bytes[i] }
+                : s,
+            ),
+            checkpoint: {
+              ...o.spec.checkpoint!,
+              resume: {
+                epoch: checkpoint.epoch,
+                positions: checkpoint.positions,
+                next: checkpoint.next,
+                nodes: checkpoint.nodes,
+              },
+            },
+          };
+    const session = new ResourceSession({
+      client: resource.client,
+      rac: resource.rac,
+      warm: resource.warm,
+      spec,
+      sinks: o.sinks,
+      stallTimeoutMs: o.stallTimeoutMs,
+      ...(latest !== null ? { payload: Buffer.from(JSON.stringify(latest.state), 'utf8') } : {}),
+      onCheckpoint: async (message, payload) => {
+        await o.sinks.sync();
+        const recorded: Checkpoint = {
+          epoch: message.epoch,
+          positions: message.positions,
+          next: message.next,
+          nodes: message.nodes,
+          chunk_bytes: message.chunk_bytes,
+          sinks: o.sinks.snapshot(),
+          at: Date.now(),
+        };
+        const changes =
+          payload.length === 0
+            ? {}
+            : (JSON.parse(payload.toString('utf8')) as Record<string, Array<[string, unknown]>>);
+        await o.store.save(o.execution_id, o.part, recorded, changes);
+        this.epochs++;
+      },
+    });
+    session.onDeployed = () => {
+      const last = this.recoveries[this.recoveries.length - 1];
+      if (this.#deathAt !== null && last !== undefined && last.resumed_after_ms === null)
+        last.resumed_after_ms = Math.round((preciseNow() - this.#deathAt) * 10) / 10;
+    };
+    return session;
+  }
+}
+
+/** Input lines between a checkpoint's positions and the chunks a dead resource had taken. */
+function replayedLines(spec: DeploySpec, checkpoint: Checkpoint | null, taken: number[]): number {
+  let lines = 0;
+  spec.sources.forEach((source, i) => {
+    if (source.mode !== 'file') return;
+    const bytes = checkpoint?.chunk_bytes[i] ?? source.chunk_bytes ?? 0;
+    const from = (checkpoint?.positions[i] ?? 0) * bytes;
+    const to = (taken[i] ?? 0) * bytes;
+    if (bytes > 0 && to > from) lines += countLines(source.path, from, to);
+  });
+  return lines;
+}
+
+function countLines(file: string, from: number, to: number): number {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let lines = 0;
+    for (let at = from; at < to; ) {
+      const read = readSync(fd, buffer, 0, Math.min(buffer.length, to - at), at);
+      if (read === 0) break;
+      for (let i = buffer.indexOf(10, 0); i >= 0 && i < read; i = buffer.indexOf(10, i + 1)) lines++;
+      at += read;
+    }
+    return lines;
+  } finally {
+    closeSync(fd);
+  }
+}
