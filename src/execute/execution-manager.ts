@@ -123,7 +123,10 @@ export interface ExecutionEnvironment {
   onLiveBatch?: (source: string, records: number, bytes: number) => void;
   /** Where checkpoints are recorded; default the home database (opened only for checkpointed runs). */
   checkpoints?: CheckpointStore;
-  /** Progress, for the CLI: `claimed`, `provisioned`, `deployed`, `finished`. */
+  /**
+   * Progress, for the CLI: `claimed`, `provisioning`, `provisioned`, `checkpoint` (each one
+   * recorded), `recovered` (a replacement resource), `live`, `finished`.
+   */
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -250,7 +253,10 @@ export async function executeDataflow(
         const run = new RecoveringRun({
           execution_id: executionId,
           part,
-          spec: { ...spec, checkpoint: { writer: `${executionId}/${part}`, interval_ms: interval } },
+          spec: {
+            ...spec,
+            checkpoint: { writer: `${executionId}/${part}`, interval_ms: interval },
+          },
           first: p,
           sinks,
           store: checkpointStore!,
@@ -258,6 +264,8 @@ export async function executeDataflow(
           maxRecoveries: request.max_recoveries ?? DEFAULT_MAX_RECOVERIES,
           ...(request.resume === true ? { resume: true } : {}),
           sinkTypes,
+          onCheckpoint: (epoch, resourceId) =>
+            env.onEvent?.('checkpoint', { part, epoch, resource_id: resourceId }),
           replace: async () => {
             recovered = true;
             const replacement = await replaceResource(request, env, p.group, tenant, version);
@@ -502,7 +510,9 @@ async function replaceResource(
   version: string,
 ): Promise<Replacement & { claim?: Claim }> {
   const claim =
-    env.cold === true ? null : (env.pool?.claim(request.flow.template.name, tenant, version) ?? null);
+    env.cold === true
+      ? null
+      : (env.pool?.claim(request.flow.template.name, tenant, version) ?? null);
   if (claim !== null) {
     const placed = placeFromClaim(claim, [group]);
     if (placed !== null) return { ...placed[0], claim };

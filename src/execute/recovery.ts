@@ -38,6 +38,8 @@ export interface RecoveringRunOptions {
   exitOf(resourceId: string): Promise<{ reason?: string; oom: boolean }>;
   /** A previous run of the same execution left a checkpoint to start from (`--resume`). */
   resume?: boolean;
+  /** Called after each checkpoint recorded. */
+  onCheckpoint?: (epoch: number, resourceId: string) => void;
   /** Output types of the JSONL sinks (rolled back on resume even if the checkpoint never saw them). */
   sinkTypes: string[];
 }
@@ -91,7 +93,7 @@ export class RecoveringRun {
         resource.client.close();
         latest = await o.store.latest(o.execution_id, o.part);
         await o.sinks.rollback(latest?.checkpoint.sinks ?? null, o.sinkTypes);
-        resource = await o.replace();
+        resource = await this.#replace();
         this.#deathAt = detected;
         this.recoveries.push({
           at: new Date(detected).toISOString(),
@@ -104,6 +106,17 @@ export class RecoveringRun {
           warm: resource.warm,
           resumed_after_ms: null,
         });
+      }
+    }
+  }
+
+  /** A replacement resource; one that fails to start is tried again, twice. */
+  async #replace(): Promise<Replacement> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#options.replace();
+      } catch (error) {
+        if (attempt >= 3) throw error;
       }
     }
   }
@@ -160,6 +173,7 @@ export class RecoveringRun {
             : (JSON.parse(payload.toString('utf8')) as Record<string, Array<[string, unknown]>>);
         await o.store.save(o.execution_id, o.part, recorded, changes);
         this.epochs++;
+        o.onCheckpoint?.(recorded.epoch, resource.rac.resource_id);
       },
     });
     session.onDeployed = () => {
@@ -189,10 +203,11 @@ function countLines(file: string, from: number, to: number): number {
   try {
     const buffer = Buffer.allocUnsafe(1 << 20);
     let lines = 0;
-    for (let at = from; at < to; ) {
+    for (let at = from; at < to;) {
       const read = readSync(fd, buffer, 0, Math.min(buffer.length, to - at), at);
       if (read === 0) break;
-      for (let i = buffer.indexOf(10, 0); i >= 0 && i < read; i = buffer.indexOf(10, i + 1)) lines++;
+      for (let i = buffer.indexOf(10, 0); i >= 0 && i < read; i = buffer.indexOf(10, i + 1))
+        lines++;
       at += read;
     }
     return lines;

@@ -101,7 +101,11 @@ export class ResourceSession {
         {
           type: 'df.run',
           spec: this.#spec,
-          progress_interval_ms: progressInterval(this.#stallMs),
+          // Checkpointed runs report more often: a recovery says how far the dead one had read.
+          progress_interval_ms: Math.min(
+            progressInterval(this.#stallMs),
+            Math.max(100, (this.#spec.checkpoint?.interval_ms ?? Infinity) / 2),
+          ),
         },
         this.#payload,
       );

@@ -83,8 +83,10 @@ describe('a worker that dies mid-run', () => {
   it('fails the run promptly with a status naming the node and why', async () => {
     const lines = Array.from({ length: 20000 }, (_, id) => JSON.stringify({ id }));
     const { flowFile } = itemFlow('boom', lines);
-    const { status } = await runOnEngine(flowFile, provider);
+    // The record kills every resource it reaches: one recovery, then the run fails.
+    const { status } = await runOnEngine(flowFile, provider, { max_recoveries: 1 });
     expect(status.outcome).toBe('failed');
+    expect(status.checkpoints?.recoveries).toHaveLength(1);
     expect(status.error?.node_id).toBe('boom');
     expect(status.error?.code).toBe('E_RESOURCE_DIED');
     expect(status.error?.message).toMatch(/"boom" went away mid-run/);

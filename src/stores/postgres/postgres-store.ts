@@ -159,7 +159,11 @@ export class PostgresStore implements DataStore, EpochCommitter {
       if (at !== undefined && at >= commit.epoch) return;
       for (const p of puts) {
         if (p.keys.length > 0)
-          await client.query({ name: 'wf_upsert', text: Q.upsert, values: [p.ns, p.keys, p.texts] });
+          await client.query({
+            name: 'wf_upsert',
+            text: Q.upsert,
+            values: [p.ns, p.keys, p.texts],
+          });
         if (p.deletes.length > 0)
           await client.query({
             name: 'wf_deleteMany',

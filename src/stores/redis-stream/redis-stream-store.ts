@@ -101,10 +101,15 @@ export class RedisStreamStore extends AppendOnlyStore implements EpochCommitter 
           ...records.map((r) => JSON.stringify(r)),
         )
         .catch((cause: unknown) => {
-          throw new StoreError('E_STORE', this, `XADD to "${key}" failed: ${(cause as Error).message}`, {
-            cause,
-            hint: `is "${key}" a stream (not another type of key)?`,
-          });
+          throw new StoreError(
+            'E_STORE',
+            this,
+            `XADD to "${key}" failed: ${(cause as Error).message}`,
+            {
+              cause,
+              hint: `is "${key}" a stream (not another type of key)?`,
+            },
+          );
         });
       if (answer === 1) written = true;
     }

@@ -163,13 +163,15 @@ export class SqliteStore implements DataStore, EpochCommitter {
 
   async commitEpoch(commit: EpochCommit): Promise<boolean> {
     this.#open();
-    const puts = commit.puts.map(({ namespace, entries }): [string, Array<[string, string | undefined]>] => [
-      namespace,
-      [...lastWins(entries)].map(([key, value]) => [
-        key,
-        encodeValue(this, `"${key}" in "${namespace}"`, value),
-      ]),
-    ]);
+    const puts = commit.puts.map(
+      ({ namespace, entries }): [string, Array<[string, string | undefined]>] => [
+        namespace,
+        [...lastWins(entries)].map(([key, value]) => [
+          key,
+          encodeValue(this, `"${key}" in "${namespace}"`, value),
+        ]),
+      ],
+    );
     const appends = commit.appends.map(({ table, records }): [string, string[]] => [
       table,
       records.map((r, i) => encodeValue(this, `record ${i} of table "${table}"`, r) ?? 'null'),

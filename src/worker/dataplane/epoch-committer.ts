@@ -40,7 +40,15 @@ export class EpochCommitter {
         byStore.set(store, (commit = { writer: this.#writer, epoch, puts: [], appends: [] }));
       return commit;
     };
-    const items = new Map<string, { store: string; type: string; keyed: boolean; items: Array<[number, string | null, unknown]> }>();
+    const items = new Map<
+      string,
+      {
+        store: string;
+        type: string;
+        keyed: boolean;
+        items: Array<[number, string | null, unknown]>;
+      }
+    >();
     for (const stage of stages)
       for (const write of stage.writes) {
         let merged = items.get(write.node);
@@ -61,7 +69,11 @@ export class EpochCommitter {
           namespace: `type/${merged.type}`,
           entries: merged.items.map(([, key, value]) => [key!, value]),
         });
-      else commit.appends.push({ table: merged.type, records: merged.items.map(([, , value]) => value) });
+      else
+        commit.appends.push({
+          table: merged.type,
+          records: merged.items.map(([, , value]) => value),
+        });
       counts.set(merged.store, (counts.get(merged.store) ?? 0) + merged.items.length);
       count += merged.items.length;
     }
@@ -83,7 +95,10 @@ export class EpochCommitter {
     for (const [name, commit] of byStore) {
       const store = await this.#stores.persistent(name, this.#spec.stores[name]);
       if (!canCommitEpochs(store))
-        throw new WarmflowError('E_CHECKPOINT', `store "${name}" (${store.kind}) cannot commit epochs`);
+        throw new WarmflowError(
+          'E_CHECKPOINT',
+          `store "${name}" (${store.kind}) cannot commit epochs`,
+        );
       if (!(await store.commitEpoch(commit))) skipped += counts.get(name) ?? 0;
     }
     return { written: count - skipped, skipped, state };

@@ -82,7 +82,10 @@ export class ResourceRun {
     this.#restore =
       options.payload === undefined || options.payload.length === 0
         ? {}
-        : (JSON.parse(options.payload.toString('utf8')) as Record<string, Array<[string, unknown]>>);
+        : (JSON.parse(options.payload.toString('utf8')) as Record<
+            string,
+            Array<[string, unknown]>
+          >);
   }
 
   async start(): Promise<void> {
@@ -212,10 +215,9 @@ export class ResourceRun {
     const totals = this.#totals();
     const resume = checkpoint.resume;
     let epoch = resume === undefined ? 0 : resume.epoch + 1;
-    let start = resume?.positions ?? totals.map(() => 0);
+    const start = resume?.positions ?? totals.map(() => 0);
     let step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
-    let limits =
-      resume?.next ?? start.map((s, i) => Math.min(totals[i], s + step));
+    let limits = resume?.next ?? start.map((s, i) => Math.min(totals[i], s + step));
     const base = withoutKeyCounts(resume?.nodes ?? {});
     for (;;) {
       const began = performance.now();
@@ -243,7 +245,10 @@ export class ResourceRun {
       // The next epoch's end is fixed now and recorded with this checkpoint: a replay after a
       // recovery must read the same chunks in it, since stores may already hold its writes.
       const elapsed = performance.now() - began;
-      const factor = Math.min(EPOCH_STEP, Math.max(1 / EPOCH_STEP, checkpoint.interval_ms / Math.max(1, elapsed)));
+      const factor = Math.min(
+        EPOCH_STEP,
+        Math.max(1 / EPOCH_STEP, checkpoint.interval_ms / Math.max(1, elapsed)),
+      );
       step = Math.max(1, Math.round(step * factor));
       const next = limits.map((l, i) => Math.min(totals[i], l + step));
       const nodes = structuredClone(base);
@@ -267,7 +272,6 @@ export class ResourceRun {
       this.#checkpointed = null;
       if (this.#done || last) return;
       epoch++;
-      start = limits;
       limits = next;
     }
   }

@@ -63,7 +63,11 @@ export class WriteBuffer {
       }
       for (let i = 0; i < recs.length; i++) {
         const r = recs[i];
-        staged.items.push([pos[i], route.key === undefined ? null : keyString(fieldOf(r, route.key)), r]);
+        staged.items.push([
+          pos[i],
+          route.key === undefined ? null : keyString(fieldOf(r, route.key)),
+          r,
+        ]);
       }
       return;
     }

@@ -1,0 +1,182 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalProvider } from '../../src/provision/local/local-provider.js';
+import { openStore } from '../../src/stores/open-store.js';
+import type { StoreSpec } from '../../src/template/types.js';
+import { loadFlow } from '../../src/template/load-flow.js';
+import { referenceRun } from '../execute/reference-run.js';
+import { outputLines, runOnEngine, storeTable, tempDir } from '../execute/run-helpers.js';
+import { natsStream, uniqueName } from '../helpers/live-streams.js';
+import { SERVICES, serviceAvailable } from '../helpers/services.js';
+import { chaosFlow, killWorkers } from './chaos-helpers.js';
+
+const hasRedis = await serviceAvailable('redis');
+const hasPostgres = await serviceAvailable('postgres');
+const hasNats = await serviceAvailable('nats');
+
+let provider: LocalProvider;
+beforeAll(() => {
+  process.env.WARMFLOW_HOME ??= tempDir('warmflow-home-');
+  provider = new LocalProvider();
+});
+afterAll(async () => provider.close());
+
+/** Every record of a stream-sink type, read back through its store, as JSON text. */
+async function sinkRecords(spec: StoreSpec, type: string): Promise<string[]> {
+  const store = await openStore('sink', spec);
+  try {
+    const out: string[] = [];
+    for await (const record of store.readAll(type)) out.push(JSON.stringify(record));
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
+const sorted = (lines: string[]): string[] => [...lines].sort();
+
+interface Case {
+  name: string;
+  run: boolean;
+  out: (id: string) => StoreSpec;
+  sink: 'redis-stream' | 'nats' | null;
+  seed: number;
+}
+
+const cases: Case[] = [
+  {
+    name: 'sqlite store, Redis Stream sink',
+    run: true,
+    out: (id) => ({ kind: 'sqlite', path: path.join(tempDir(), `${id}.db`) }),
+    sink: hasRedis ? 'redis-stream' : null,
+    seed: 11,
+  },
+  {
+    name: 'redis store, JetStream sink',
+    run: hasRedis,
+    out: (id) => ({ kind: 'redis', url: SERVICES.redis.url, prefix: `${id}:` }),
+    sink: hasNats ? 'nats' : null,
+    seed: 23,
+  },
+  {
+    name: 'postgres store, Redis Stream sink',
+    run: hasPostgres,
+    out: (id) => ({ kind: 'postgres', url: SERVICES.postgres.url, schema: id }),
+    sink: hasRedis ? 'redis-stream' : null,
+    seed: 37,
+  },
+];
+
+describe('chaos: workers killed with SIGKILL at random moments, the run recovers from checkpoints', () => {
+  for (const c of cases) {
+    it.skipIf(!c.run)(
+      `${c.name}: stores, sinks and JSONL outputs equal a failure-free reference run`,
+      async () => {
+        const id = uniqueName('chaos');
+        const { flowFile } = chaosFlow({
+          name: id,
+          items: 24_000,
+          users: 300,
+          seed: c.seed,
+          sink: c.sink !== null,
+        });
+        const flow = await loadFlow(flowFile);
+        const out = c.out(id);
+        let sink: StoreSpec | undefined;
+        let nats: Awaited<ReturnType<typeof natsStream>> | undefined;
+        if (c.sink === 'redis-stream')
+          sink = { kind: 'redis-stream', url: SERVICES.redis.url, stream: `${id}:{type}` };
+        if (c.sink === 'nats') {
+          nats = await natsStream(id);
+          sink = { kind: 'nats', url: SERVICES.nats.url, subject: `${id}.{type}` };
+        }
+        let armed = false;
+        const killer = killWorkers(provider, id, {
+          seed: c.seed,
+          minMs: 100,
+          maxMs: 900,
+          max: Number(process.env.CHAOS_KILLS ?? 7),
+        });
+        try {
+          const { status, outDir } = await runOnEngine(
+            flow,
+            provider,
+            {
+              stores: { out, ...(sink !== undefined ? { sink } : {}) },
+              state_store: 'out',
+              chunk_bytes: 16 * 1024,
+              checkpoint_interval_ms: 150,
+              max_recoveries: 20,
+            },
+            {
+              // One kill per resource, at a random moment after its first checkpoint.
+              onEvent: (event) => {
+                if (event === 'provisioned' || event === 'recovered') armed = false;
+                if (event === 'checkpoint' && !armed) {
+                  armed = true;
+                  killer.arm();
+                }
+              },
+            },
+          ).finally(() => killer.stop());
+          expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
+          // Each kill before the run ended is a recovery in the status, and it survived several.
+          const recoveries = status.checkpoints?.recoveries ?? [];
+          expect(recoveries.length).toBe(killer.kills.length);
+          expect(recoveries.length).toBeGreaterThanOrEqual(3);
+          console.log(
+            `${c.name}: ${recoveries.length} recoveries, epochs ${status.checkpoints?.epochs}`,
+            JSON.stringify(
+              recoveries.map((r) => [r.checkpoint_epoch, r.records_replayed, r.resumed_after_ms]),
+            ),
+          );
+          for (const r of recoveries) {
+            expect(r.code).toBe('E_RESOURCE_DIED');
+            expect(r.replacement_resource_id).not.toBe(r.resource_id);
+            expect(r.records_replayed).toBeGreaterThanOrEqual(0);
+          }
+          expect(recoveries.some((r) => r.checkpoint_epoch >= 0)).toBe(true);
+
+          const expected = await referenceRun(flow);
+          // The keyed store: one Total per user, the last one a failure-free run puts.
+          const totals = await storeTable('out', out, 'Total');
+          expect(totals).toEqual(expected.stores.get('Total'));
+          // The keyed state in the store is the reference's final state.
+          const store = await openStore('out', out);
+          try {
+            expect(await store.count(`state/${id}/tally`)).toBe(
+              2 * expected.keys.get('tally')!.size,
+            );
+          } finally {
+            await store.close();
+          }
+          // JSONL sink and dead letters: every line once.
+          expect(sorted(outputLines(path.join(outDir, 'Line.jsonl')))).toEqual(
+            sorted(expected.sinks.get('Line')!),
+          );
+          expect(outputLines(status.dead_letter_file!)).toHaveLength(expected.dead);
+          expect(status.records.dead_lettered).toBe(expected.dead);
+          // The stream sink: every event once, none doubled by a replay.
+          const events =
+            sink === undefined
+              ? outputLines(path.join(outDir, 'Event.jsonl'))
+              : await sinkRecords(sink, 'Event');
+          expect(events).toHaveLength(expected.sinks.get('Event')!.length);
+          expect(sorted(events)).toEqual(sorted(expected.sinks.get('Event')!));
+          // Figures are the whole run's, not the last resource's.
+          expect(status.nodes.find((n) => n.node_id === 'tally')?.records_in).toBe(
+            24_000 - expected.dead,
+          );
+        } finally {
+          killer.stop();
+          await nats?.cleanup();
+          if (c.sink === 'redis-stream') {
+            const store = await openStore('sink', sink!);
+            await store.drop('Event').finally(() => store.close());
+          }
+        }
+      },
+      120_000,
+    );
+  }
+});
