@@ -224,12 +224,7 @@ export async function executeDataflow(
         ownStore = true;
       }
       if (request.resume !== true)
-        await checkpointStore.begin(executionId, {
-          flow: flow.file,
-          inputs: request.inputs ?? {},
-          out_dir: request.out_dir,
-          tenant,
-        });
+        await checkpointStore.begin(executionId, resumableRequest(request, executionId, tenant));
     } else if (request.resume === true)
       throw new WarmflowError(
         'E_RESUME',
@@ -475,6 +470,52 @@ export async function executeDataflow(
       await env.provider.release(p.rac.resource_id);
     }
   }
+}
+
+/**
+ * What a checkpointed run is registered with in the home: the request's JSON part, enough to
+ * run it again from its checkpoints after the orchestrator died (`resumeRequest`).
+ */
+export interface ResumableRequest {
+  execution_id: string;
+  tenant: string;
+  flow_file: string;
+  rprs: Rpr[];
+  groups?: string[][];
+  inputs?: Record<string, string>;
+  out_dir: string;
+  stores?: Record<string, StoreSpec>;
+  state_store?: string;
+  chunk_bytes?: number;
+  checkpoint_interval_ms?: number;
+  max_recoveries?: number;
+  max_dead_letter_ratio?: number;
+  stall_timeout_ms?: number;
+}
+
+function resumableRequest(
+  request: ExecutionRequest,
+  executionId: string,
+  tenant: string,
+): ResumableRequest {
+  const { groups, inputs, stores, state_store, chunk_bytes, checkpoint_interval_ms } = request;
+  const { max_recoveries, max_dead_letter_ratio, stall_timeout_ms } = request;
+  return {
+    execution_id: executionId,
+    tenant,
+    flow_file: request.flow.file,
+    rprs: request.rprs,
+    out_dir: path.resolve(request.out_dir),
+    ...(groups !== undefined ? { groups } : {}),
+    ...(inputs !== undefined ? { inputs } : {}),
+    ...(stores !== undefined ? { stores } : {}),
+    ...(state_store !== undefined ? { state_store } : {}),
+    ...(chunk_bytes !== undefined ? { chunk_bytes } : {}),
+    ...(checkpoint_interval_ms !== undefined ? { checkpoint_interval_ms } : {}),
+    ...(max_recoveries !== undefined ? { max_recoveries } : {}),
+    ...(max_dead_letter_ratio !== undefined ? { max_dead_letter_ratio } : {}),
+    ...(stall_timeout_ms !== undefined ? { stall_timeout_ms } : {}),
+  };
 }
 
 /** Default checkpoint interval; see docs/recovery.md for how it was chosen. */

@@ -164,22 +164,22 @@ const deploySpec = fields({
 });
 
 const runResultNodes = recordOf(
-    fields({
-      records_in: count,
-      records_out: count,
-      dead_lettered: count,
-      busy_ms: number,
-      keys: optional(count),
-      first_error: optional(
-        fields({
-          type: string,
-          message: string,
-          stack: optional(string),
-          location: optional(string),
-        }),
-      ),
-    }),
-  );
+  fields({
+    records_in: count,
+    records_out: count,
+    dead_lettered: count,
+    busy_ms: number,
+    keys: optional(count),
+    first_error: optional(
+      fields({
+        type: string,
+        message: string,
+        stack: optional(string),
+        location: optional(string),
+      }),
+    ),
+  }),
+);
 
 const runResult = fields({
   nodes: runResultNodes,
