@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WarmflowError } from '../errors.js';
 import type { WarmSpec } from './worker-contract.js';
-import { fromWireError, type WireError } from './protocol.js';
+import { fromWireError } from './protocol.js';
+import { isWireError } from './wire-messages.js';
 import { confineCommand, type SandboxSpec } from '../tenancy/sandbox.js';
 import { SPEC_ENV, TOKEN_ENV, type StartMessage } from './main.js';
 
@@ -112,17 +113,25 @@ export function waitForReady(
       child.kill('SIGKILL');
       reject(error);
     };
-    const onMessage = (message: {
-      type?: string;
-      address?: string;
-      pid?: number;
-      error?: WireError;
-    }) => {
-      if (message.type === 'ready') {
+    const onMessage = (message: unknown) => {
+      const said = message as { type?: unknown; address?: unknown; pid?: unknown; error?: unknown };
+      if (said?.type === 'ready') {
+        if (typeof said.address !== 'string' || !Number.isSafeInteger(said.pid))
+          return fail(
+            new WarmflowError(
+              'E_PROTOCOL',
+              `worker said ready without an address and pid: ${JSON.stringify(message).slice(0, 200)}`,
+            ),
+          );
         cleanup();
-        resolve({ address: message.address!, pid: message.pid ?? child.pid! });
-      } else if (message.type === 'failed')
-        fail(fromWireError(message.error, 'worker failed while warming'));
+        resolve({ address: said.address, pid: said.pid as number });
+      } else if (said?.type === 'failed')
+        fail(
+          fromWireError(
+            isWireError(said.error) ? said.error : undefined,
+            'worker failed while warming',
+          ),
+        );
     };
     const onExit = (code: number | null, signal: string | null) =>
       fail(

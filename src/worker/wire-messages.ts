@@ -1,5 +1,12 @@
 import { WarmflowError, isErrorCode } from '../errors.js';
-import type { EventType, FromWorker, NoticeType, RequestType, ToWorker } from './protocol.js';
+import type {
+  EventType,
+  FromWorker,
+  NoticeType,
+  RequestType,
+  ToWorker,
+  WireError,
+} from './protocol.js';
 
 /**
  * The validators of the worker protocol's messages, one per message type, built once at load.
@@ -192,6 +199,11 @@ const runResult = fields({
 
 const errorCode = is('a warmflow error code', isErrorCode);
 const wireError = fields({ code: errorCode, message: string, hint: optional(string) });
+
+/** True for an error as it travels (a known code, a message, maybe a hint). */
+export function isWireError(value: unknown): value is WireError {
+  return wireError(value) === undefined;
+}
 
 /** Requests as the worker receives them (their `id` is checked apart). */
 const requests: { [K in RequestType]: Check } = {
