@@ -33,7 +33,10 @@ export interface FlowRecord {
  * every problem. `file` is where the flow lives on the server, when the request said.
  */
 export interface TemplatePort {
-  compile(text: string, file: string | undefined): { spec: FlowSpec; template: Template };
+  compile(
+    text: string,
+    file: string | undefined,
+  ): { spec: FlowSpec; template: Template } | Promise<{ spec: FlowSpec; template: Template }>;
 }
 
 /** What a profile is made from: records in the request, or a source path on the server. */

@@ -3,8 +3,7 @@ import { openHistory } from '../history/open-history.js';
 import { LocalProvider } from '../provision/local/local-provider.js';
 import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
 import type { Provider } from '../provision/provider.js';
-import { inferTemplate } from '../template/infer-template.js';
-import { parseFlow } from '../template/parse-flow.js';
+import { FlowCompiler } from './compile-thread.js';
 import type { AppDeps } from './app-state.js';
 import { executorPart, poolsPart, predictorPart, profilerPart } from './parts/local-parts.js';
 import type { TemplatePort } from './ports.js';
@@ -13,19 +12,14 @@ import type { SandboxMechanism } from '../tenancy/sandbox.js';
 import type { TenantAreas } from '../tenancy/tenant-area.js';
 
 /**
- * The template part as the server uses it: parse (YAML or JSON text) and infer. The flow's
+ * The template part as the server uses it: parse (YAML or JSON text) and infer, on a thread of
+ * its own ({@link FlowCompiler}) so no flow file holds the event loop. The flow's
  * paths (modules, sources, seeds, stores) are checked by the route against the tenant's area
  * (`resolveFlowPaths`), so a flow that could never run is refused when registered.
  */
 export function templatePort(): TemplatePort {
-  return {
-    compile(text, file) {
-      const shown = file ?? 'request.yaml';
-      const spec = parseFlow(text, shown);
-      const template = inferTemplate(spec, { file: shown });
-      return { spec, template };
-    },
-  };
+  const compiler = new FlowCompiler();
+  return { compile: (text, file) => compiler.compile(text, file) };
 }
 
 /** Where the server's parts come from. */
