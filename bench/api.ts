@@ -9,9 +9,16 @@
  *             each 429 held up to 500 ms so a flooder cannot keep the event loop busy)
  *   unlimited + flooding tenant whose rate and in-flight quotas are effectively off (what
  *             fairness buys)
- *   hostile   + a tenant with default quotas sending the requests that once took the server
- *             down: JSON nested 20,000 deep, a YAML alias bomb, a ~900 KB flow aliasing one
- *             string 99 times, records nested 100,000 deep; the must: its p99 within 2x alone
+ *   hostile   + a tenant with default quotas sending, within them (18 POSTs/s: its rate quota
+ *             is 200 tokens/s and a POST costs 10, so none is shed and every one reaches the
+ *             parsers), the requests that once took the server down: JSON nested 20,000 deep,
+ *             a YAML alias bomb, a ~900 KB flow aliasing one string 99 times, a flow with a
+ *             900 KB string, an ordinary ~600 KB flow of 30,000 keys, a 2 MB body, records
+ *             nested 100,000 deep to /v1/profiles and /v1/executions; the must: the quiet
+ *             tenant's p99 within 2x of alone. Each round measures alone right before the
+ *             hostile phase; p99_ratio is the median over rounds of hostile / alone.
+ *
+ * BENCH_API_PHASES=hostile runs only the alone and hostile phases.
  *
  * The server and the flooding client each run in their own process so neither
  * shares an event loop with the quiet client that measures. Loopback only; every
@@ -102,7 +109,22 @@ function hostileRequests(key: string): autocannon.Request[] {
   }
   const big = 'y'.repeat(900_000);
   const amplified = `${FLOW}x: &s "${big}"\ny: [${Array(99).fill('*s').join(', ')}]\n`;
+  const longString = FLOW.replace(
+    '  - { name: parse,',
+    `  - { description: "${'z'.repeat(900_000)}", name: parse,`,
+  );
+  const manyKeys =
+    FLOW + 'x:\n' + Array.from({ length: 30_000 }, (_, i) => `  k${i}: v${i}`).join('\n') + '\n';
   return [
+    { method: 'POST', path: '/v1/flows', headers: yaml, body: longString },
+    { method: 'POST', path: '/v1/flows', headers: yaml, body: manyKeys },
+    { method: 'POST', path: '/v1/flows', headers: yaml, body: 'z'.repeat(2_000_000) },
+    {
+      method: 'POST',
+      path: '/v1/executions',
+      headers: json,
+      body: '{"flow_id":"f_x","records":[' + '['.repeat(100_000) + ']'.repeat(100_000) + ']}',
+    },
     {
       method: 'POST',
       path: '/v1/flows',
@@ -120,11 +142,15 @@ function hostileRequests(key: string): autocannon.Request[] {
   ];
 }
 
+/** POSTs a second the hostile tenant sends: within its default rate quota (200 tokens/s, 10 a POST). */
+const HOSTILE_RATE = 18;
+
 async function floodProcess(url: string, key: string, hostile: boolean): Promise<void> {
   const result = await autocannon({
     url: `${url}/v1/flows`,
     method: 'POST',
-    connections: FLOOD_CONNECTIONS,
+    connections: hostile ? 4 : FLOOD_CONNECTIONS,
+    ...(hostile ? { overallRate: HOSTILE_RATE } : {}),
     duration: PHASE_SECONDS + 1,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/yaml' },
     body: FLOW,
@@ -161,6 +187,11 @@ function message<T>(child: ChildProcess): Promise<T> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const PHASES = (process.env.BENCH_API_PHASES ?? 'flooded,unlimited,hostile')
+  .split(',')
+  .filter((p): p is 'flooded' | 'unlimited' | 'hostile' =>
+    ['flooded', 'unlimited', 'hostile'].includes(p),
+  );
 
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'wf-bench-api-'));
@@ -175,12 +206,16 @@ async function main(): Promise<void> {
       hostile: [] as number[],
     };
     const shed: number[] = [];
+    const pairedHostile: number[] = [];
+    const hostileStatuses: Record<string, number> = {};
     let quietErrors = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const alone = await quiet(setup);
       p99.alone.push(alone.latency.p99);
       quietErrors += alone.non2xx + alone.errors;
-      for (const phase of ['flooded', 'unlimited', 'hostile'] as const) {
+      for (const phase of PHASES) {
+        // The hostile phase is compared with an alone measured right before it.
+        const before = phase === 'hostile' && PHASES.length > 1 ? await quiet(setup) : alone;
         const flooder = self([
           phase === 'hostile' ? '--hostile' : '--flood',
           setup.url,
@@ -195,6 +230,13 @@ async function main(): Promise<void> {
         const measured = await quiet(setup);
         const flood = await floodDone;
         p99[phase].push(measured.latency.p99);
+        if (phase === 'hostile') {
+          pairedHostile.push(measured.latency.p99 / Math.max(before.latency.p99, 1e-3));
+          for (const [status, stat] of Object.entries(
+            (flood as { statuses?: Record<string, { count: number }> }).statuses ?? {},
+          ))
+            hostileStatuses[status] = (hostileStatuses[status] ?? 0) + stat.count;
+        }
         quietErrors += measured.non2xx + measured.errors;
         if (phase === 'flooded')
           shed.push(flood.requests === 0 ? 0 : flood.non2xx / flood.requests);
@@ -205,9 +247,11 @@ async function main(): Promise<void> {
       console.error(`round ${round + 1} alone: quiet p99 ${alone.latency.p99} ms`);
     }
     const alone = median(p99.alone);
-    const flooded = median(p99.flooded);
-    const unlimited = median(p99.unlimited);
-    const hostile = median(p99.hostile);
+    const ratioOf = (xs: number[]) =>
+      xs.length === 0 ? null : Math.round((median(xs) / Math.max(alone, 1e-3)) * 100) / 100;
+    const flooded = p99.flooded.length === 0 ? null : median(p99.flooded);
+    const unlimited = p99.unlimited.length === 0 ? null : median(p99.unlimited);
+    const hostile = p99.hostile.length === 0 ? null : median(p99.hostile);
     const alive = await fetch(`${setup.url}/healthz`).then(
       (r) => r.status === 200,
       () => false,
@@ -219,15 +263,23 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         quiet_rate_per_s: QUIET_RATE,
         flood_connections: FLOOD_CONNECTIONS,
+        phases: PHASES,
         quiet_p99_ms_alone: alone,
         quiet_p99_ms_flooded: flooded,
-        ratio: Math.round((flooded / Math.max(alone, 1e-3)) * 100) / 100,
+        ratio: ratioOf(p99.flooded),
         quiet_p99_ms_flooded_without_fairness_quotas: unlimited,
-        ratio_without_fairness_quotas: Math.round((unlimited / Math.max(alone, 1e-3)) * 100) / 100,
-        flood_shed_fraction: Math.round(median(shed) * 1000) / 1000,
+        ratio_without_fairness_quotas: ratioOf(p99.unlimited),
+        flood_shed_fraction: shed.length === 0 ? null : Math.round(median(shed) * 1000) / 1000,
         quiet_p99_ms_hostile: hostile,
-        ratio_hostile: Math.round((hostile / Math.max(alone, 1e-3)) * 100) / 100,
+        ratio_hostile: ratioOf(p99.hostile),
+        hostile_rate_per_s: HOSTILE_RATE,
+        hostile_statuses: hostileStatuses,
         server_alive_after_hostile: alive,
+        quiet_p99_ms: alone,
+        hostile_p99_ms: hostile,
+        p99_ratio:
+          pairedHostile.length === 0 ? null : Math.round(median(pairedHostile) * 100) / 100,
+        p99_ratio_rounds: pairedHostile.map((r) => Math.round(r * 100) / 100),
         quiet_errors: quietErrors,
       }),
     );
