@@ -156,9 +156,19 @@ function summarize(
       keys: warmOf.at(-1)?.state_keys ?? node.state_keys ?? 0,
     };
   }
+  // Wall time of the warm passes once their resources were ready.
+  const warmSeconds = warm.reduce(
+    (s, status) =>
+      s + Math.max(0, status.timings.total_ms - status.timings.request_to_ready_ms) / 1000,
+    0,
+  );
+  const warmRecords = warm.reduce((s, status) => s + status.records.in, 0);
   return {
     warm_passes: warmPasses,
     records_per_pass: recordsPerPass,
+    ...(warmSeconds > 0 && warmRecords > 0
+      ? { warm_records_per_second: Math.round((warmRecords / warmSeconds) * 100) / 100 }
+      : {}),
     nodes,
     groups: groups.map((group) => ({
       node_ids: group,

@@ -1,5 +1,6 @@
 import type { CompletionStatus } from '../execute/completion-status.js';
 import type { RunFlowResult } from './run-flow.js';
+import { resourceMemoryRequestGb } from '../execute/resource-request.js';
 
 const MiB = 1024 * 1024;
 
@@ -14,6 +15,28 @@ function table(rows: string[][]): string {
           .join('  '),
     )
     .join('\n');
+}
+
+/** How a profile's rate was found, with the records' own rate beside a replay's. */
+function rateSource(volume: RunFlowResult['dcps'][string]['volume']): string {
+  const own =
+    volume.event_time_records_per_second === undefined
+      ? ''
+      : `; the records' own times: ${num(volume.event_time_records_per_second, 1)} records/s`;
+  switch (volume.rate_source) {
+    case 'replay_rate':
+      return `the replay rate, --rate${own}`;
+    case 'calibrated_throughput':
+      return `replayed as fast as the flow goes: its calibrated throughput${own}`;
+    default:
+      return volume.rate_source;
+  }
+}
+
+/** The memory requested for a node's resource, in MiB ("—" without an RPR). */
+function memoryRequest(status: CompletionStatus, node: CompletionStatus['nodes'][number]): string {
+  const gb = resourceMemoryRequestGb(status.nodes, node);
+  return gb === null ? '—' : num(gb * 1024);
 }
 
 const num = (n: number, digits = 0): string =>
@@ -51,7 +74,7 @@ export function formatStatus(status: CompletionStatus): string {
   }
   const totalS = Math.max(t.total_ms / 1000, 1e-9);
   const rows = [
-    ['node', 'in', 'out', 'dead', 'cpu s', 'µs/rec', 'cores used/RPR', 'peak MiB/RPR', 'rec/s'],
+    ['node', 'in', 'out', 'dead', 'cpu s', 'µs/rec', 'cores used/RPR', 'peak MiB/request', 'rec/s'],
   ];
   for (const n of status.nodes) {
     rows.push([
@@ -62,7 +85,7 @@ export function formatStatus(status: CompletionStatus): string {
       num(n.cpu_seconds, 3),
       num(n.cpu_us_per_record, 1),
       `${num(n.cpu_seconds / totalS, 2)}/${n.rpr ? num(n.rpr.cpu_cores, 2) : '—'}`,
-      `${n.peak_memory_bytes > 0 ? num(n.peak_memory_bytes / MiB) : '—'}/${n.rpr ? num(n.rpr.memory_gb * 1024) : '—'}`,
+      `${n.peak_memory_bytes > 0 ? num(n.peak_memory_bytes / MiB) : '—'}/${memoryRequest(status, n)}`,
       num(n.records_per_s),
     ]);
   }
@@ -95,7 +118,8 @@ export function formatStatus(status: CompletionStatus): string {
   lines.push(
     '',
     '  cpu s: CPU seconds measured on the resource, split over its nodes by the time its threads spent in each;',
-    '  peak MiB: peak RSS of the resource (nodes sharing a resource share it); —: ran in the orchestrator.',
+    '  peak MiB: peak RSS of the resource, against the memory requested for the whole resource (the sum of',
+    '  the RPRs of the nodes sharing it); —: ran in the orchestrator.',
   );
   return lines.join('\n');
 }
@@ -126,7 +150,7 @@ export function formatRunReport(result: RunFlowResult): string {
       .join(', ');
     out.push(
       `Profile of "${stream}": ${num(dcp.volume.records)} records sampled, ${num(dcp.volume.avg_record_size)} B/record, ` +
-        `${num(dcp.volume.records_per_second, 1)} records/s (${dcp.volume.rate_source}), quality ${num(dcp.data_quality_score, 2)}, ` +
+        `${num(dcp.volume.records_per_second, 1)} records/s (${rateSource(dcp.volume)}), quality ${num(dcp.data_quality_score, 2)}, ` +
         `schema evolution p=${num(dcp.schema_evolution_probability, 2)}`,
     );
     if (top) out.push(`  cardinality: ${top}`);

@@ -136,7 +136,6 @@ export async function runFlow(
     dcps[source.stream] = live.dcp;
     if (records.length > 0) liveSamples[source.stream] = records;
   }
-  const first = dcps[sources[0].stream];
   // The predictor sizes co-located nodes as one resource, so it must know the placement.
   const groups = planGroups(flow.template);
   const tenant = options.tenant ?? 'default';
@@ -148,6 +147,10 @@ export async function runFlow(
       tenant,
       liveSamples,
     });
+    // What the run will see: a replayed file arrives at the replay rate, not its event rate.
+    const seen = replayDcps(dcps, sources, options.rate, calibration.engine);
+    Object.assign(dcps, seen);
+    const first = dcps[sources[0].stream];
     options.onEvent?.('predicting');
     const { rprs, rpr_source } = await planRprs({
       flow,
@@ -247,6 +250,50 @@ export async function runFlow(
   } finally {
     if (options.provider === undefined) await provider.close();
   }
+}
+
+/**
+ * The DCPs as the run will see its inputs: a file (not a live stream) is replayed at `--rate`
+ * (`rate_source: "replay_rate"`) or, without one, as fast as the flow goes: the calibrated
+ * throughput (`calibrated_throughput`), the pace of the engine calibration's warm passes. The rate the records' own times describe stays
+ * beside it (`event_time_records_per_second`). Without a calibration the profile's rate is
+ * kept.
+ */
+export function replayDcps(
+  dcps: Record<string, Dcp>,
+  sources: ReadonlyArray<{ stream: string; live?: boolean }>,
+  rate: number | undefined,
+  engine: EngineCalibration | undefined,
+): Record<string, Dcp> {
+  const throughput = rate === undefined ? calibratedThroughput(engine) : undefined;
+  const seen: Record<string, Dcp> = {};
+  for (const source of sources) {
+    const dcp = dcps[source.stream];
+    if (source.live === true || dcp === undefined) continue;
+    const replayed = rate ?? throughput;
+    if (replayed === undefined) continue;
+    const { volume } = dcp;
+    seen[source.stream] = {
+      ...dcp,
+      volume: {
+        ...volume,
+        records_per_second: Math.round(replayed * 100) / 100,
+        rate_source: rate !== undefined ? 'replay_rate' : 'calibrated_throughput',
+        ...(volume.rate_source === 'event_time' || volume.rate_source === 'arrival'
+          ? { event_time_records_per_second: volume.records_per_second }
+          : {}),
+      },
+    };
+  }
+  return seen;
+}
+
+/**
+ * Source records per second the flow went through on the engine calibration's warm passes
+ * (wall time, once the resources were ready): the pace of a file replayed as fast as possible.
+ */
+function calibratedThroughput(engine: EngineCalibration | undefined): number | undefined {
+  return engine?.warm_records_per_second;
 }
 
 /** Sets given back to their owner by the execution (see {@link ownerPool}). */

@@ -1,4 +1,5 @@
 import type { HistoryStore, RunRecord } from './history-store.js';
+import { resourceMemoryRequestGb } from '../execute/resource-request.js';
 
 /** Predicted against measured usage of one node in one run. */
 export interface HistoryNodeReport {
@@ -21,7 +22,10 @@ export interface HistoryNodeReport {
     peak_memory_bytes: number;
     records_per_s: number;
   };
-  /** Measured peak memory over predicted memory (above 1: under-provisioned); null without a prediction. */
+  /**
+   * Measured peak memory over the memory requested for the node's resource (the sum of the RPRs
+   * of the nodes sharing it; above 1: under-provisioned); null without a prediction.
+   */
   memory_ratio: number | null;
 }
 
@@ -55,6 +59,11 @@ export async function historyReport(
 export function runReport(run: RunRecord): HistoryRunReport {
   const status = run.status;
   const seconds = Math.max(status.timings.total_ms, 1) / 1000;
+  // Each node with its RPR (the run's, for a status recorded without it).
+  const withRprs = status.nodes.map((node) => ({
+    ...node,
+    rpr: node.rpr ?? run.rprs.find((r) => r.node_id === node.node_id) ?? null,
+  }));
   const nodes = status.nodes
     .map((node) => ({
       node,
@@ -79,10 +88,8 @@ export function runReport(run: RunRecord): HistoryRunReport {
         peak_memory_bytes: node.peak_memory_bytes,
         records_per_s: node.records_per_s,
       },
-      memory_ratio:
-        rpr !== null && rpr.memory_gb > 0
-          ? node.peak_memory_bytes / (rpr.memory_gb * 2 ** 30)
-          : null,
+      // The peak is the resource's: compared with what the whole resource requested.
+      memory_ratio: memoryRatio(withRprs, node.node_id),
     }));
   return {
     execution_id: run.execution_id,
@@ -96,4 +103,13 @@ export function runReport(run: RunRecord): HistoryRunReport {
     records: status.records,
     nodes,
   };
+}
+
+/** Peak memory over the memory requested for the node's whole resource; null without an RPR. */
+function memoryRatio(nodes: RunRecord['status']['nodes'], nodeId: string): number | null {
+  const node = nodes.find((n) => n.node_id === nodeId)!;
+  const requested = resourceMemoryRequestGb(nodes, node);
+  return requested !== null && requested > 0
+    ? node.peak_memory_bytes / (requested * 2 ** 30)
+    : null;
 }

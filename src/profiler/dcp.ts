@@ -33,8 +33,17 @@ export interface Dcp {
   volume: {
     avg_record_size: number;
     records_per_second: number;
-    /** How records_per_second was found. */
-    rate_source: 'event_time' | 'arrival' | 'none';
+    /**
+     * How records_per_second was found: from the records' event times, their arrival, or —
+     * for a file a run replays — the replay rate (`--rate`, `replay_rate`) or, replayed as
+     * fast as possible, the flow's calibrated throughput (`calibrated_throughput`).
+     */
+    rate_source: 'event_time' | 'arrival' | 'none' | 'replay_rate' | 'calibrated_throughput';
+    /**
+     * For a replayed file: the rate its records' event times (or arrival) describe, beside the
+     * replay rate in records_per_second; absent when the records carry none.
+     */
+    event_time_records_per_second?: number;
     /** The event-time field used, if any. */
     time_field?: string;
     records: number;

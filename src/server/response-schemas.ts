@@ -61,7 +61,14 @@ export const DcpSchema = z
     volume: z.looseObject({
       avg_record_size: z.number(),
       records_per_second: z.number(),
-      rate_source: z.enum(['event_time', 'arrival', 'none']),
+      rate_source: z.enum([
+        'event_time',
+        'arrival',
+        'none',
+        'replay_rate',
+        'calibrated_throughput',
+      ]),
+      event_time_records_per_second: z.number().optional(),
       time_field: z.string().optional(),
       records: z.number(),
       bytes: z.number(),

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { resourceMemoryRequestGb } from '../execute/resource-request.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
 import type { PoolView } from './ports.js';
 
@@ -123,11 +124,13 @@ export class ServerMetrics {
           Math.abs(node.rpr.cpu_cores - measuredCores) / node.rpr.cpu_cores,
         );
       }
-      if (node.rpr.memory_gb > 0) {
+      // The peak is the resource's, so it is compared with the whole resource's request.
+      const requestedGb = resourceMemoryRequestGb(status.nodes, node) ?? 0;
+      if (requestedGb > 0) {
         const measuredGb = node.peak_memory_bytes / 1024 ** 3;
         this.#predictionError.observe(
           { resource: 'memory' },
-          Math.abs(node.rpr.memory_gb - measuredGb) / node.rpr.memory_gb,
+          Math.abs(requestedGb - measuredGb) / requestedGb,
         );
       }
     }

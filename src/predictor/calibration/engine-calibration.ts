@@ -27,6 +27,11 @@ export interface EngineCalibration {
       keys: number;
     }
   >;
+  /**
+   * Source records per second the warm passes went through the flow, from the first record
+   * deployed to the last written (wall time): what a file replayed as fast as possible sees.
+   */
+  warm_records_per_second?: number;
   /** One per resource: its nodes, threads and peak RSS over the passes. */
   groups: Array<{ node_ids: string[]; threads: number; peak_rss_bytes: number }>;
 }
