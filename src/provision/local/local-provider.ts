@@ -235,10 +235,14 @@ export class LocalProvider implements Provider {
         if (message.type === 'heartbeat') this.#onHeartbeat(resource, message.usage);
       });
       await client.request({ type: 'watch', interval_ms: this.#heartbeatMs });
-      rac.network_address = ready.address;
-      rac.process_id = ready.pid;
-      rac.status = 'ready';
-      rac.ready_at = new Date().toISOString();
+      // Replaced, never edited: copies of the RAC are handed out and kept.
+      resource.rac = {
+        ...rac,
+        network_address: ready.address,
+        process_id: ready.pid,
+        status: 'ready',
+        ready_at: new Date().toISOString(),
+      };
       resource.lastBeat = Date.now();
     } catch (error) {
       resource.releasing = true;
@@ -252,8 +256,8 @@ export class LocalProvider implements Provider {
             { cause: error },
           );
     }
-    this.#emit({ type: 'ready', rac: { ...rac } });
-    return { ...rac };
+    this.#emit({ type: 'ready', rac: { ...resource.rac } });
+    return { ...resource.rac };
   }
 
   async release(resourceId: string): Promise<void> {
@@ -313,7 +317,7 @@ export class LocalProvider implements Provider {
   #onHeartbeat(resource: LocalResource, usage: ResourceUsage): void {
     resource.lastBeat = Date.now();
     resource.usage = usage;
-    if (resource.rac.status === 'unhealthy') resource.rac.status = 'ready';
+    if (resource.rac.status === 'unhealthy') resource.rac = { ...resource.rac, status: 'ready' };
     this.#emit({ type: 'usage', resource_id: resource.rac.resource_id, usage });
     const limit = resource.allocation.memory_gb * 2 ** 30 * (this.#config.memoryTolerance ?? 1.1);
     if (usage.rss_bytes > limit && !resource.memoryKilled) {
@@ -328,7 +332,7 @@ export class LocalProvider implements Provider {
     for (const resource of this.#resources.values()) {
       if (resource.rac.status !== 'ready' || resource.releasing) continue;
       if (now - resource.lastBeat > silentFor) {
-        resource.rac.status = 'unhealthy';
+        resource.rac = { ...resource.rac, status: 'unhealthy' };
         this.#emit({
           type: 'unhealthy',
           resource_id: resource.rac.resource_id,
@@ -347,7 +351,7 @@ export class LocalProvider implements Provider {
     if (resource.gpuIndex !== undefined) this.#gpusInUse.delete(resource.gpuIndex);
     resource.client?.close();
     const wasReady = resource.rac.status !== 'provisioning';
-    resource.rac.status = resource.releasing ? 'released' : 'failed';
+    resource.rac = { ...resource.rac, status: resource.releasing ? 'released' : 'failed' };
     // V8 aborts (SIGABRT, exit 134) when its heap limit is hit; the watchdog SIGKILLs on RSS.
     const oom = resource.memoryKilled || signal === 'SIGABRT' || code === 134;
     const reason = resource.releasing
