@@ -318,10 +318,16 @@ export async function executeDataflow(
       monitor === null
         ? undefined
         : setInterval(() => {
-            const { streams, drift } = monitor.tick();
+            const { streams, drift, dcps } = monitor.tick();
+            const byNode = commit!.lags();
+            const lags = Object.fromEntries(
+              sources.filter((s) => s.live).map((s) => [s.stream, byNode[s.node_id] ?? null]),
+            );
             env.onEvent?.('live', {
               streams,
               drift,
+              dcps,
+              lags,
               acknowledged: commit!.acknowledged,
               unacknowledged: commit!.unacknowledged,
             });

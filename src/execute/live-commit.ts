@@ -29,6 +29,7 @@ export class LiveCommit {
   #waiters: Array<() => void> = [];
   #lastCommitAt = performance.now();
   #failure: Error | null = null;
+  readonly #lags: Record<string, number | null> = {};
   acknowledged = 0;
   commits = 0;
   /** The live sources of the run, by source node. */
@@ -130,6 +131,19 @@ export class LiveCommit {
     this.acknowledged += messages;
     this.commits++;
     this.#lastCommitAt = performance.now();
+  }
+
+  /**
+   * The lag of each live source's group (by source node) as last heard, and asks each
+   * again (answers arrive in the background, so a slow stream server never holds a caller).
+   */
+  lags(): Record<string, number | null> {
+    for (const [node, source] of this.sources)
+      source.lag().then(
+        (lag) => (this.#lags[node] = lag ?? null),
+        () => undefined,
+      );
+    return { ...this.#lags };
   }
 
   /** Closes every live source (unacknowledged messages stay pending for redelivery). */

@@ -84,8 +84,13 @@ export class LiveMonitor {
   }
 
   /** Snapshots every stream, records new drift; returns the figures and the new events. */
-  tick(now = new Date()): { streams: Record<string, LiveStreamFigures>; drift: DriftEvent[] } {
+  tick(now = new Date()): {
+    streams: Record<string, LiveStreamFigures>;
+    drift: DriftEvent[];
+    dcps: Record<string, LiveDcp>;
+  } {
     const streams: Record<string, LiveStreamFigures> = {};
+    const dcps: Record<string, LiveDcp> = {};
     const fresh: DriftEvent[] = [];
     const seen = new Set<string>();
     const seconds = Math.max((performance.now() - this.#lastTick) / 1000, 1e-3);
@@ -94,7 +99,9 @@ export class LiveMonitor {
       entry.stride = Math.max(1, Math.ceil(entry.sinceTick / seconds / PROFILED_PER_SECOND));
       entry.sinceTick = 0;
       entry.profiled = 0;
-      const { window } = entry.window.snapshot(now.getTime());
+      const dcp = entry.window.snapshot(now.getTime());
+      dcps[stream] = dcp;
+      const { window } = dcp;
       streams[stream] = {
         records: entry.window.records,
         records_per_second: window.volume.records_per_second,
@@ -112,7 +119,7 @@ export class LiveMonitor {
       }
     }
     for (const id of this.#active) if (!seen.has(id)) this.#active.delete(id);
-    return { streams, drift: fresh };
+    return { streams, drift: fresh, dcps };
   }
 
   /** The window and cumulative DCP of each stream now. */

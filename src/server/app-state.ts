@@ -4,6 +4,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
+import type { LiveExecutionState } from './live-executions.js';
 import { warmflowHome } from '../home.js';
 import { StoreCatalogue } from '../stores/store-catalogue.js';
 import { TenantAreas } from '../tenancy/tenant-area.js';
@@ -91,6 +92,8 @@ export interface ExecutionRecord {
   rprs: Rpr[] | null;
   dcp: Dcp | null;
   completion: CompletionStatus | null;
+  /** A run on live streams: its rate, lag, real-time DCP and drift, about once a second. */
+  live?: LiveExecutionState;
   /** Why a run could not start or crashed (a run that ran and failed says so in `completion`). */
   error?: { code: ErrorCode; message: string };
   /** Present when `completion` is kept in short form: why (its full form is in /v1/history). */

@@ -6,6 +6,8 @@
  * server never asks a part for something across tenants.
  */
 import type { FlowSpec, Template } from '../template/types.js';
+import type { LiveLimits } from '../execute/live-feeder.js';
+import type { LiveReport } from './live-executions.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { Rac } from '../provision/rac.js';
@@ -101,6 +103,12 @@ export interface ExecutionInput {
   /** On-demand resources only: the pool is not claimed from. */
   cold?: boolean;
   onProgress: (nodes: NodeProgress[]) => void;
+  /** Live sources: when the run ends by itself (else it runs until `signal` aborts). */
+  live?: LiveLimits;
+  /** Aborted: live sources stop reading and the run drains (`DELETE /v1/executions/{id}`). */
+  signal?: AbortSignal;
+  /** A live run's figures, about once a second. */
+  onLive?: (report: LiveReport) => void;
 }
 
 /** Runs a flow and resolves with its CompletionStatus (a failed run resolves too). */

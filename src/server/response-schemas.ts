@@ -237,6 +237,39 @@ export const ExecutionSchema = z
     rprs: z.array(RprOutSchema).nullable(),
     dcp: DcpSchema.nullable(),
     completion: CompletionStatusSchema.nullable(),
+    live: z
+      .looseObject({
+        draining: z.boolean(),
+        updated_at: timestamp,
+        acknowledged: z.number(),
+        unacknowledged: z.number(),
+        streams: z.record(
+          z.string(),
+          z.looseObject({
+            records: z.number(),
+            records_per_second: z.number(),
+            avg_record_size: z.number(),
+            data_quality_score: z.number(),
+            lag: z.number().nullable(),
+            dcp: z
+              .looseObject({ window: DcpSchema, cumulative: DcpSchema, window_ms: z.number() })
+              .nullable(),
+            series: z.array(
+              z.object({
+                at: timestamp,
+                records_per_second: z.number(),
+                lag: z.number().nullable(),
+              }),
+            ),
+          }),
+        ),
+        drift: z.array(z.looseObject({ kind: z.string(), stream: z.string(), at: z.string() })),
+      })
+      .optional()
+      .openapi({
+        description:
+          'a run on live streams: rate, lag and real-time DCP per stream (with their last 300 points), drift events; updated about once a second',
+      }),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     trimmed: z
       .string()

@@ -72,6 +72,16 @@ export const ExecutionCreate = z
     cold: z.boolean().optional().openapi({
       description: 'no warm pool: provision on demand after the request (for comparison)',
     }),
+    live: z
+      .strictObject({
+        until_idle_ms: z.number().int().positive().optional(),
+        max_records: z.number().int().positive().optional(),
+      })
+      .optional()
+      .openapi({
+        description:
+          'live sources: end once no message came for until_idle_ms, or after max_records; else the run goes on until DELETE /v1/executions/{id}',
+      }),
   })
   .refine((body) => body.records === undefined || body.source === undefined, {
     message: 'give at most one of "records" or "source"',

@@ -18,6 +18,11 @@ export class ServerMetrics {
   readonly #predictionError: Histogram;
   readonly #requests: Counter;
   readonly #executions: Counter;
+  readonly #liveRate: Gauge;
+  readonly #liveLag: Gauge;
+  readonly #liveRecordBytes: Gauge;
+  /** The label sets of each live execution's streams, removed when it ends. */
+  readonly #liveSeries = new Map<string, Array<Record<string, string>>>();
   /** The (tenant, template) series of the per-template gauge, so dead ones can go. */
   readonly #templateSeries = new Map<string, { tenant: string; template: string }>();
 
@@ -52,6 +57,25 @@ export class ServerMetrics {
       name: 'warmflow_records_per_second',
       help: 'Records in per second of the latest completed run',
       labelNames: ['tenant', 'template'],
+      registers,
+    });
+    const liveLabels = ['tenant', 'execution', 'stream'];
+    this.#liveRate = new Gauge({
+      name: 'warmflow_live_records_per_second',
+      help: 'Records per second a live execution reads per stream (last 60 s, from the stream’s stored times)',
+      labelNames: liveLabels,
+      registers,
+    });
+    this.#liveLag = new Gauge({
+      name: 'warmflow_live_lag_messages',
+      help: 'Messages of a live execution’s consumer group not acknowledged yet (pending + unread)',
+      labelNames: liveLabels,
+      registers,
+    });
+    this.#liveRecordBytes = new Gauge({
+      name: 'warmflow_live_avg_record_bytes',
+      help: 'Average message size a live execution reads per stream (last 60 s)',
+      labelNames: liveLabels,
       registers,
     });
     this.#predictionError = new Histogram({
@@ -100,6 +124,37 @@ export class ServerMetrics {
       this.#recordsPerSecond.remove(labels);
       this.#templateSeries.delete(key);
     }
+  }
+
+  /**
+   * Sets the per-stream gauges of a running live execution. Series exist only while it
+   * runs ({@link liveEnded} removes them), so the label sets stay bounded by the runs in flight.
+   */
+  live(
+    tenant: string,
+    execution: string,
+    streams: Record<
+      string,
+      { records_per_second: number; avg_record_size: number; lag: number | null }
+    >,
+  ): void {
+    const series: Array<Record<string, string>> = [];
+    for (const [stream, figures] of Object.entries(streams)) {
+      const labels = { tenant, execution, stream };
+      series.push(labels);
+      this.#liveRate.set(labels, figures.records_per_second);
+      this.#liveRecordBytes.set(labels, figures.avg_record_size);
+      if (figures.lag !== null) this.#liveLag.set(labels, figures.lag);
+    }
+    this.#liveSeries.set(execution, series);
+  }
+
+  /** Drops the series of a live execution that ended. */
+  liveEnded(execution: string): void {
+    for (const labels of this.#liveSeries.get(execution) ?? [])
+      for (const gauge of [this.#liveRate, this.#liveLag, this.#liveRecordBytes])
+        gauge.remove(labels);
+    this.#liveSeries.delete(execution);
   }
 
   /** Records what a finished run measured. */

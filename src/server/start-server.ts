@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { drainLiveExecutions } from './routes/executions.js';
 import { resolveAdminKey, type AdminKey } from '../tenancy/admin-key.js';
 import { TenancyStore } from '../tenancy/tenancy-store.js';
 import { resolveMechanism, type SandboxMechanism } from '../tenancy/sandbox.js';
@@ -96,6 +97,8 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
     async close() {
       clearInterval(sampler);
       built.state.keeper?.close();
+      // Runs on live streams would go on for ever: they drain (what they read is written and acknowledged).
+      drainLiveExecutions(built.state);
       await Promise.allSettled([...built.state.running]);
       await defaults?.close();
       await options.catalogue?.close();

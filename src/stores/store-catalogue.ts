@@ -7,7 +7,8 @@ import { StoreForwarders } from './store-forwarder.js';
 
 /** One network store instance the admin offers (`serve --stores stores.yaml`). */
 export interface CatalogueEntry {
-  kind: 'redis' | 'postgres';
+  /** `nats`: a JetStream server tenants' live sources read from (`nats://INSTANCE/STREAM`). */
+  kind: 'redis' | 'postgres' | 'nats';
   url: string;
   /** Tenant ids (or names) granted this instance; `*` grants it to every tenant. */
   tenants: string[];
@@ -16,8 +17,8 @@ export interface CatalogueEntry {
 /** A granted store, or why not. */
 export type StoreGrant = { spec: StoreSpec } | { problem: string };
 
-/** A tenant's name as a Postgres identifier / Redis key segment. */
-function namespaceOf(tenant: string): string {
+/** A tenant's name as a Postgres identifier / Redis key segment / NATS subject token. */
+export function namespaceOf(tenant: string): string {
   return tenant
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '_')
@@ -67,10 +68,10 @@ export class StoreCatalogue {
     for (const [name, raw] of Object.entries(stores as Record<string, unknown>)) {
       const entry = raw as Partial<CatalogueEntry> | null;
       const kind = entry?.kind;
-      if (kind !== 'redis' && kind !== 'postgres')
+      if (kind !== 'redis' && kind !== 'postgres' && kind !== 'nats')
         throw new WarmflowError(
           'E_STORE_CATALOGUE',
-          `${file}: store "${name}": kind must be redis or postgres`,
+          `${file}: store "${name}": kind must be redis, postgres or nats`,
         );
       if (typeof entry?.url !== 'string')
         throw new WarmflowError('E_STORE_CATALOGUE', `${file}: store "${name}": needs a url`);
@@ -92,6 +93,16 @@ export class StoreCatalogue {
       .map(([name]) => name);
   }
 
+  /** The instance `name` when it is of `kind` and granted to `tenant`. */
+  instance(tenant: string, name: string, kind: CatalogueEntry['kind']): CatalogueEntry | undefined {
+    const entry = this.#entries.get(name);
+    return entry !== undefined &&
+      entry.kind === kind &&
+      entry.tenants.some((t) => t === '*' || t === tenant)
+      ? entry
+      : undefined;
+  }
+
   /**
    * The store a tenant's flow gets for its store `name` (`requested` as the flow wrote it): the
    * catalogue instance of that name with the tenant's namespace, or why not. A flow that gives a
@@ -105,6 +116,7 @@ export class StoreCatalogue {
     const entry = this.#entries.get(name);
     if (
       entry === undefined ||
+      entry.kind === 'nats' ||
       entry.kind !== requested.kind ||
       !entry.tenants.some((t) => t === '*' || t === tenant)
     )

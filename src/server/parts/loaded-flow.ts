@@ -6,7 +6,9 @@ import type { FlowRecord } from '../ports.js';
 import type { FlowSpec, StoreSpec } from '../../template/types.js';
 import type { TenantAreas } from '../../tenancy/tenant-area.js';
 import { flowVersion } from '../../template/flow-version.js';
-import type { StoreCatalogue } from '../../stores/store-catalogue.js';
+import { namespaceOf, type StoreCatalogue } from '../../stores/store-catalogue.js';
+import { grantLiveSource } from '../../sources/live/live-grant.js';
+import { defaultGroup } from '../../sources/live/live-url.js';
 import type { CalibrationSandbox } from '../../predictor/calibration/sandbox.js';
 import { installPaths, minimalEnv, type SandboxMechanism } from '../../tenancy/sandbox.js';
 
@@ -105,6 +107,23 @@ export function resolveFlowPaths(
   for (const [name, stream] of Object.entries(spec.streams ?? {})) {
     streams[name] = { ...stream };
     if (stream.source !== undefined) {
+      // A live stream: an instance of the admin's catalogue, read in the tenant's namespace.
+      const live = grantLiveSource(
+        stream.source,
+        namespaceOf(tenant),
+        defaultGroup(spec.name, name),
+        (instance, kind) => catalogue?.instance(tenant, instance, kind),
+      );
+      if (live !== null) {
+        if ('problem' in live)
+          problems.push({
+            code: 'E_SOURCE_URL',
+            message: `stream "${name}": ${live.problem}`,
+            involves: [name],
+          });
+        else streams[name].source = live.url;
+        continue;
+      }
       const file = readable(`stream "${name}": source`, stream.source, [name]);
       if (file !== null) streams[name].source = file;
     }

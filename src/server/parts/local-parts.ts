@@ -20,6 +20,7 @@ import type {
   ProfilerPort,
 } from '../ports.js';
 import type { StoreCatalogue } from '../../stores/store-catalogue.js';
+import type { LiveReport } from '../live-executions.js';
 import type { SandboxMechanism } from '../../tenancy/sandbox.js';
 import type { TenantAreas } from '../../tenancy/tenant-area.js';
 import { calibrationSandbox, loadedFlowOf } from './loaded-flow.js';
@@ -247,14 +248,18 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
             ...(input.max_dead_letter_ratio !== undefined
               ? { max_dead_letter_ratio: input.max_dead_letter_ratio }
               : {}),
+            ...(input.live !== undefined ? { live: input.live } : {}),
           },
           {
             provider: config.provider,
             pool: config.service,
             cold: input.cold === true,
-            onEvent: (event) => {
+            ...(input.signal !== undefined ? { signal: input.signal } : {}),
+            onEvent: (event, detail) => {
               if (event === 'claimed' || event === 'provisioned')
                 input.onProgress(progressOf(input.flow, 'running'));
+              if (event === 'live' && detail !== undefined)
+                input.onLive?.(detail as unknown as LiveReport);
             },
           },
           { history, dcp: input.dcp },

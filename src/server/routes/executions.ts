@@ -8,7 +8,11 @@ import { chargeOf } from '../resource-charge.js';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import { jsonSize, type AppState, type ExecutionRecord } from '../app-state.js';
-import { notFound, toErrorResponse } from '../http-error.js';
+import { HttpError, notFound, toErrorResponse } from '../http-error.js';
+import { applyLiveReport, drainingState } from '../live-executions.js';
+import { grantLiveSource } from '../../sources/live/live-grant.js';
+import { defaultGroup, isLiveUrl } from '../../sources/live/live-url.js';
+import { namespaceOf } from '../../stores/store-catalogue.js';
 import { ExecutionCreate, IdParam, PageQuery, WaitQuery } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import type { z } from '@hono/zod-openapi';
@@ -49,7 +53,8 @@ async function startExecution(
   const source =
     body.source === undefined
       ? undefined
-      : resolveServerPath(state.areas, tenant.id, body.source, flowBase(flow));
+      : (liveSourceOf(state, tenant.id, flow, body.source) ??
+        resolveServerPath(state.areas, tenant.id, body.source, flowBase(flow)));
   const slot = state.slots.acquire(tenant.id, tenant.quotas);
   let record!: ExecutionRecord;
   let unreserve = () => {};
@@ -135,6 +140,11 @@ async function startExecution(
   };
   state.executions.set(tenant.id, record.id, record);
   let persistedAt = Date.now();
+  // A run on live streams goes on until DELETE drains it (or its own limits end it).
+  const drain = new AbortController();
+  const liveRuns = liveRunsOf(state);
+  if (readsLive(flow, source, body.records)) liveRuns.set(record.id, drain);
+  let liveSavedAt = 0;
   const run = state.deps.executor
     .execute({
       execution_id: record.id,
@@ -148,6 +158,18 @@ async function startExecution(
         ? { max_dead_letter_ratio: body.max_dead_letter_ratio }
         : {}),
       ...(body.cold === true ? { cold: true } : {}),
+      ...(body.live !== undefined ? { live: body.live } : {}),
+      signal: drain.signal,
+      onLive: (report) => {
+        record.live = applyLiveReport(record.live, report);
+        state.metrics.live(tenant.id, record.id, record.live.streams);
+        // Kept in memory each second, written through every few (a restart shows the last).
+        const now = Date.now();
+        if (now - liveSavedAt >= 5000) {
+          liveSavedAt = now;
+          state.keepExecution(tenant, record);
+        }
+      },
       onProgress: (nodes) => {
         record.nodes = nodes;
         // Written through (at most once a second), so a restart shows what the run had done.
@@ -182,6 +204,8 @@ async function startExecution(
       },
     )
     .finally(async () => {
+      liveRuns.delete(record.id);
+      state.metrics.liveEnded(record.id);
       state.keepExecution(tenant, record);
       release();
       state.running.delete(run);
@@ -193,6 +217,61 @@ async function startExecution(
     });
   state.running.add(run);
   return { record, run };
+}
+
+/** The drain handle of each execution in flight, per app. */
+const liveRunsByApp = new WeakMap<AppState, Map<string, AbortController>>();
+
+function liveRunsOf(state: AppState): Map<string, AbortController> {
+  let runs = liveRunsByApp.get(state);
+  if (runs === undefined) liveRunsByApp.set(state, (runs = new Map()));
+  return runs;
+}
+
+/** Whether a run reads a live stream: the request's source is one, or a stream's own source is. */
+function readsLive(
+  flow: { spec: { streams?: Record<string, { source?: string }> } },
+  source: string | undefined,
+  records: unknown[] | undefined,
+): boolean {
+  if (source !== undefined) return isLiveUrl(source);
+  return (
+    records === undefined &&
+    Object.values(flow.spec.streams ?? {}).some(
+      (s) => s.source !== undefined && isLiveUrl(s.source),
+    )
+  );
+}
+
+/** Drains every run on live streams of the app (the server is closing). */
+export function drainLiveExecutions(state: AppState): void {
+  for (const drain of liveRunsOf(state).values()) drain.abort();
+}
+
+/**
+ * A live source URL a request names, resolved against the admin's catalogue in the
+ * tenant's namespace (see `grantLiveSource`); a refused one is a 400 saying why. Undefined
+ * when `source` is not a live URL.
+ */
+function liveSourceOf(
+  state: AppState,
+  tenant: string,
+  flow: { name: string; spec: { streams?: Record<string, unknown> } },
+  source: string,
+): string | undefined {
+  const stream = Object.keys(flow.spec.streams ?? {})[0] ?? 'input';
+  const granted = grantLiveSource(
+    source,
+    namespaceOf(tenant),
+    defaultGroup(flow.name, stream),
+    (instance, kind) => state.catalogue.instance(tenant, instance, kind),
+  );
+  if (granted === null) return undefined;
+  if ('problem' in granted)
+    throw new HttpError(400, 'E_SOURCE_URL', granted.problem, {
+      hint: 'ask the server admin which stream instances (serve --stores) you may read',
+    });
+  return granted.url;
 }
 
 /** Executions: submit, follow, list. */
@@ -261,6 +340,37 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
       const record = state.executions.get(tenant.id, id);
       if (record === undefined) throw notFound('execution', id);
       return c.json(record, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/executions/{id}',
+      tags,
+      summary:
+        'Drain a run on live streams: it stops reading, finishes what is in flight, writes its outputs, acknowledges, and ends succeeded',
+      request: { params: IdParam },
+      responses: {
+        202: ok('the execution, draining; follow it at /v1/executions/{id}', ExecutionSchema),
+        ...errors(401, 403, 404, 409, 429),
+      },
+    }),
+    (c) => {
+      const tenant = requireTenant(c.get('principal'));
+      const { id } = c.req.valid('param');
+      const record = state.executions.get(tenant.id, id);
+      if (record === undefined) throw notFound('execution', id);
+      const drain = liveRunsOf(state).get(id);
+      if (record.status !== 'running' || drain === undefined)
+        throw new HttpError(
+          409,
+          'E_INVALID_REQUEST',
+          `execution ${id} is ${record.status}: only a running execution on live streams can be drained`,
+        );
+      drain.abort();
+      record.live = drainingState(record.live);
+      return c.json(record, 202);
     },
   );
 }
