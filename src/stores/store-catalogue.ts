@@ -105,10 +105,11 @@ export class StoreCatalogue {
 
   /**
    * The store a tenant's flow gets for its store `name` (`requested` as the flow wrote it): the
-   * catalogue instance of that name with the tenant's namespace, or why not. A flow that gives a
-   * URL is refused: tenants name instances, the admin holds the addresses.
+   * catalogue instance of that name with the tenant's namespace, reached through a socket in
+   * `socketDir`, or why not. A flow that gives a URL is refused: tenants name instances, the
+   * admin holds the addresses.
    */
-  grant(tenant: string, name: string, requested: StoreSpec, socketDir?: string): StoreGrant {
+  grant(tenant: string, name: string, requested: StoreSpec, socketDir: string): StoreGrant {
     if (requested.url !== undefined)
       return {
         problem: `store "${name}": name a store instance of this server without a url (the server's catalogue holds the addresses)`,
@@ -122,13 +123,24 @@ export class StoreCatalogue {
     )
       return { problem: `store "${name}" unavailable to you on this server` };
     const ns = namespaceOf(tenant);
+    // Workers have no network of their own and never the admin's address or password: they
+    // reach the instance through a socket in their area, behind which the server logs in as
+    // the tenant's own user (see StoreForwarders). Their URL names the instance, nothing else.
+    const socket = this.#forwarders.socketFor(
+      path.join(socketDir, name),
+      { name, kind: entry.kind, url: entry.url },
+      ns,
+    );
     const spec: StoreSpec =
       entry.kind === 'redis'
-        ? { kind: 'redis', url: entry.url, instance: name, prefix: `wf:${ns}:` }
-        : { kind: 'postgres', url: entry.url, instance: name, schema: `wf_${ns}` };
-    // Confined workers have no network: they reach the instance through a socket in their area.
-    if (socketDir !== undefined)
-      spec.socket = this.#forwarders.socketFor(path.join(socketDir, name), entry.url);
+        ? { kind: 'redis', url: 'redis://relay/', instance: name, prefix: `wf:${ns}:`, socket }
+        : {
+            kind: 'postgres',
+            url: `postgres://wf_${ns}@relay/`,
+            instance: name,
+            schema: `wf_${ns}`,
+            socket,
+          };
     return { spec };
   }
 

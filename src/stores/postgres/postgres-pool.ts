@@ -52,7 +52,16 @@ export async function connectPostgres(
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
-    if (schema !== undefined) {
+    const exists =
+      schema !== undefined &&
+      (
+        await client.query({
+          text: 'SELECT 1 FROM pg_namespace WHERE nspname = $1',
+          values: [schema],
+        })
+      ).rowCount === 1;
+    // A server's tenant role has its schema made for it and may not create one: ask first.
+    if (schema !== undefined && !exists) {
       // Several threads open the same tenant's store at once, and IF NOT EXISTS does not
       // serialise them: the loser's duplicate-key error means the schema is there.
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((error: unknown) => {

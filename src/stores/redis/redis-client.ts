@@ -45,18 +45,12 @@ export async function connectRedis(url: string, socket?: string): Promise<RedisC
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
   };
-  // Through a unix socket (a confined worker's way to a granted instance): the URL's database
-  // and credentials, not its host and port.
+  // Through a unix socket (a server's relay to a granted instance): the relay logs in and picks
+  // the database; the client sends neither AUTH nor SELECT (the relay refuses both) nor INFO.
   const client =
     socket === undefined
       ? new Redis(url, options)
-      : new Redis({
-          ...options,
-          path: socket,
-          db: Number(new URL(url).pathname.slice(1) || 0),
-          ...(new URL(url).password ? { password: decodeURIComponent(new URL(url).password) } : {}),
-          ...(new URL(url).username ? { username: decodeURIComponent(new URL(url).username) } : {}),
-        });
+      : new Redis({ ...options, path: socket, enableReadyCheck: false });
   // Listening before connecting: ioredis reports an unheard error on stderr. Once
   // connected, a dropped connection is retried; commands meanwhile fail after
   // maxRetriesPerRequest, and the store wraps that failure.
