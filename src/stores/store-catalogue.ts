@@ -109,7 +109,7 @@ export class StoreCatalogue {
    * `socketDir`, or why not. A flow that gives a URL is refused: tenants name instances, the
    * admin holds the addresses.
    */
-  grant(tenant: string, name: string, requested: StoreSpec, socketDir: string): StoreGrant {
+  grant(tenant: string, name: string, requested: StoreSpec, socketDir?: string): StoreGrant {
     if (requested.url !== undefined)
       return {
         problem: `store "${name}": name a store instance of this server without a url (the server's catalogue holds the addresses)`,
@@ -123,9 +123,18 @@ export class StoreCatalogue {
     )
       return { problem: `store "${name}" unavailable to you on this server` };
     const ns = namespaceOf(tenant);
-    // Workers have no network of their own and never the admin's address or password: they
-    // reach the instance through a socket in their area, behind which the server logs in as
-    // the tenant's own user (see StoreForwarders). Their URL names the instance, nothing else.
+    if (socketDir === undefined) {
+      // Pods on Kubernetes reach the instance over the network their namespace's egress policy
+      // allows, with the catalogue's URL: the relays below are the local provider's.
+      const spec: StoreSpec =
+        entry.kind === 'redis'
+          ? { kind: 'redis', url: entry.url, instance: name, prefix: `wf:${ns}:` }
+          : { kind: 'postgres', url: entry.url, instance: name, schema: `wf_${ns}` };
+      return { spec };
+    }
+    // Local workers have no network of their own and never the admin's address or password:
+    // they reach the instance through a socket in their area, behind which the server logs in
+    // as the tenant's own user (see StoreForwarders). Their URL names the instance, no more.
     const socket = this.#forwarders.socketFor(
       path.join(socketDir, name),
       { name, kind: entry.kind, url: entry.url },

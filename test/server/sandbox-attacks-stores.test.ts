@@ -77,6 +77,8 @@ export async function attack(r) {
     eval: resp('EVAL', "return redis.call('GET', KEYS[1])", '1', other),
     tracking: resp('CLIENT', 'TRACKING', 'ON', 'BCAST'),
     info: resp('INFO'),
+    scriptFlush: resp('SCRIPT', 'FLUSH'),
+    functionFlush: resp('FUNCTION', 'FLUSH'),
   };
   const replies = {};
   for (const [name, payload] of Object.entries(probes)) replies[name] = await redis(r.redisSocket, payload);
@@ -217,8 +219,10 @@ describe.skipIf(!hasRedis || !hasPostgres)(
       await admin.connect();
       try {
         const bobKeys = await redis.keys(`wf:${ids.bob}:*`);
-        expect(bobKeys.length).toBeGreaterThan(0);
-        const bobKey = bobKeys[0];
+        const bobHashes = [];
+        for (const k of bobKeys) if ((await redis.type(k)) === 'hash') bobHashes.push(k);
+        expect(bobHashes.length).toBeGreaterThan(0);
+        const bobKey = bobHashes[0];
         const bobValue = JSON.stringify(await redis.hgetall(bobKey));
         const bobRows = async () =>
           JSON.stringify(
@@ -269,12 +273,15 @@ describe.skipIf(!hasRedis || !hasPostgres)(
           'randomkey',
           'acl',
           'info',
+          'scriptFlush',
+          'functionFlush',
         ])
           expect(replies[name], name).toBe('|closed');
         for (const name of ['get', 'set', 'eval', 'tracking'])
           expect(replies[name], name).not.toMatch(/^[+$*:]/m);
         expect(replies.get).toContain('NOPERM');
         expect(replies.set).toContain('NOPERM');
+        expect(replies.eval).toContain('NOPERM');
         const all = JSON.stringify(replies);
         expect(all).not.toContain('bob');
         expect(all).not.toContain(ids.bob.slice(2));

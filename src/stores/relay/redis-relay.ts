@@ -5,7 +5,8 @@ import type { TenantCredentials } from './tenant-credentials.js';
 /**
  * What a tenant's Redis user may do: its own keys (`~wf:<tenant>:*`) and channels, the data
  * commands, nothing `@dangerous` (KEYS, FLUSHALL, CONFIG, INFO, DEBUG, MIGRATE, ACL, …) or
- * `@admin`, no scripts, no database switch, nothing that lists keys or channels it does not
+ * `@admin`, Lua scripts but no FUNCTION library or script cache flush (shared by every user;
+ * a script's own commands are held to the same rules), no database switch, nothing that lists keys or channels it does not
  * name (SCAN, RANDOMKEY, DBSIZE, PUBSUB), no CLIENT but its naming (tracking would tell other keys' names).
  * Rules are applied in order after `resetkeys`/`resetchannels`/`nocommands`, so a user that
  * existed with more loses it; its passwords are kept (other servers sharing the instance may
@@ -25,6 +26,12 @@ export function aclRules(namespace: string, password: string, extraPassword = fa
     '-@dangerous',
     '-@admin',
     '-@scripting',
+    '+eval',
+    '+evalsha',
+    '+eval_ro',
+    '+evalsha_ro',
+    '+script|load',
+    '+script|exists',
     '-select',
     '-swapdb',
     '-move',

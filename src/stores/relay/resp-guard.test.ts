@@ -24,6 +24,7 @@ describe('RespGuard', () => {
       encodeArray(['MULTI']),
       encodeArray(['RPUSH', 'wf:t:l', '', 'b\r\nc']),
       encodeArray(['EXEC']),
+      encodeArray(['SCRIPT', 'LOAD', 'return 1']),
     ]);
     for (const size of sizes) expect(feed(input, size)).toBe(input.toString('latin1'));
   });
@@ -50,6 +51,8 @@ describe('RespGuard', () => {
       ['KEYS', '*'],
       ['CLIENT', 'TRACKING', 'ON'],
       ['CLIENT', 'KILL', 'TYPE', 'normal'],
+      ['SCRIPT', 'FLUSH'],
+      ['FUNCTION', 'FLUSH'],
       ['MIGRATE', 'h', '1', 'k', '0', '1'],
     ];
     for (const args of refused)

@@ -26,7 +26,6 @@ const REFUSED = new Set([
   'flushall',
   'flushdb',
   'cluster',
-  'script',
   'function',
   'save',
   'bgsave',
@@ -44,6 +43,8 @@ const REFUSED = new Set([
 
 /** CLIENT subcommands a tenant may send (drivers name their connections). */
 const CLIENT_ALLOWED = new Set(['setinfo', 'setname', 'getname', 'id']);
+/** SCRIPT subcommands a tenant may send (the cache is shared: no FLUSH, no KILL). */
+const SCRIPT_ALLOWED = new Set(['load', 'exists']);
 
 /** Longest `*<n>` / `$<len>` header line and longest inline command (Redis's own inline limit). */
 const MAX_HEADER = 24;
@@ -189,12 +190,13 @@ export class RespGuard {
           this.#argsLeft--;
           if (!this.#decided) this.#args.push(Buffer.from(this.#current).toString('latin1'));
           this.#state = this.#argsLeft === 0 ? { at: 'start' } : { at: 'bulk-header', header: [] };
-          // A command is decided on its name, CLIENT on its subcommand, HELLO once complete
+          // A command is decided on its name, CLIENT and SCRIPT on their subcommand, HELLO once complete
           // (its AUTH option may come anywhere).
           const complete = this.#argsLeft === 0;
           const name = this.#args[0].toLowerCase();
           const enough =
-            complete || (name === 'client' ? this.#args.length >= 2 : name !== 'hello');
+            complete ||
+            (name === 'client' || name === 'script' ? this.#args.length >= 2 : name !== 'hello');
           if (!this.#decided && enough) {
             const why = refusal(this.#args, complete);
             if (why !== null) return { refused: why };
@@ -219,6 +221,8 @@ function refusal(args: string[], complete = true): string | null {
   if (REFUSED.has(name)) return `${name.toUpperCase()} is not allowed`;
   if (name === 'client' && !CLIENT_ALLOWED.has((args[1] ?? '').toLowerCase()))
     return 'CLIENT is not allowed but to name the connection';
+  if (name === 'script' && !SCRIPT_ALLOWED.has((args[1] ?? '').toLowerCase()))
+    return 'SCRIPT is not allowed but LOAD and EXISTS';
   if (name === 'hello' && complete && args.slice(1).some((a) => a.toLowerCase() === 'auth'))
     return 'HELLO with AUTH is not allowed';
   return null;
