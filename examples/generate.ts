@@ -3,7 +3,8 @@
  * writes the same bytes on every machine.
  *
  * ```sh
- * npx tsx examples/generate.ts                      # rewrite the committed files in examples/<name>/data/
+ * npx tsx examples/generate.ts --help
+ * npx tsx examples/generate.ts --example clickstream --out examples/clickstream/data   # regenerate the committed files
  * npx tsx examples/generate.ts --example iot --records 1000000 --out /tmp/iot-1m
  *                                                   # a bigger data set for benchmarks
  * ```
@@ -53,31 +54,64 @@ export async function writeExampleData(
   return written;
 }
 
-async function cli(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      example: { type: 'string' },
-      records: { type: 'string' },
-      out: { type: 'string' },
-    },
-  });
-  const here = path.dirname(fileURLToPath(import.meta.url));
+const USAGE = `Usage: npx tsx examples/generate.ts --out DIR [--example NAME] [--records N]
+
+Writes an example's data (seeded: the same bytes on every machine) into DIR.
+
+  --out DIR        where to write (required: nothing is written without it, so the
+                   committed data in examples/<name>/data/ is never overwritten by accident;
+                   give --out examples/<name>/data to regenerate it on purpose)
+  --example NAME   ${Object.keys(EXAMPLES).join(', ')} (default: all, each in DIR/<name>)
+  --records N      records of the main stream (default: the committed count)
+  --help           this text
+`;
+
+/** The command line; returns the exit code (0 written, 2 bad arguments). */
+export async function generateCli(
+  argv: string[],
+  out: (text: string) => void = (text) => process.stdout.write(text),
+  err: (text: string) => void = (text) => process.stderr.write(text),
+): Promise<number> {
+  let values: { example?: string; records?: string; out?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        example: { type: 'string' },
+        records: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    err(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help === true) {
+    out(USAGE);
+    return 0;
+  }
+  const fail = (message: string) => {
+    err(`${message}\n\n${USAGE}`);
+    return 2;
+  };
+  if (values.out === undefined) return fail('--out DIR is required');
+  if (values.example !== undefined && EXAMPLES[values.example] === undefined)
+    return fail(`unknown example "${values.example}"`);
   const examples = values.example === undefined ? Object.keys(EXAMPLES) : [values.example];
   const records = values.records === undefined ? undefined : Number(values.records);
-  if (records !== undefined && !(Number.isInteger(records) && records > 0)) {
-    throw new Error(`--records must be a positive integer, got "${values.records}"`);
-  }
-  if (values.out !== undefined && examples.length > 1) throw new Error('--out needs --example');
+  if (records !== undefined && !(Number.isInteger(records) && records > 0))
+    return fail(`--records must be a positive integer, got "${values.records}"`);
   for (const example of examples) {
-    const dir = values.out ?? path.join(here, example, 'data');
-    for (const file of await writeExampleData(example, dir, records))
-      process.stdout.write(`wrote ${file}\n`);
+    const dir = examples.length > 1 ? path.join(values.out, example) : values.out;
+    for (const file of await writeExampleData(example, dir, records)) out(`wrote ${file}\n`);
   }
+  return 0;
 }
 
 if (
   process.argv[1] !== undefined &&
   path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 ) {
-  await cli();
+  process.exitCode = await generateCli(process.argv.slice(2));
 }

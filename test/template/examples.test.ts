@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLES, writeExampleData } from '../../examples/generate.js';
+import { EXAMPLES, generateCli, writeExampleData } from '../../examples/generate.js';
 import { loadFlow } from '../../src/template/load-flow.js';
 import { lines, runInProcess } from './run-in-process.js';
 
@@ -35,6 +35,31 @@ describe('example data', () => {
         expect((await stat(committed)).size).toBeLessThan(300_000);
       }
     }
+  });
+
+  it('generate.ts: --help, and nothing written without --out', async () => {
+    const committed = path.join(example('clickstream'), 'data', 'clicks.jsonl');
+    const before = await stat(committed);
+    let out = '';
+    let err = '';
+    const io = [(t: string) => void (out += t), (t: string) => void (err += t)] as const;
+    expect(await generateCli(['--help'], ...io)).toBe(0);
+    expect(out).toContain('Usage: npx tsx examples/generate.ts --out DIR');
+    out = '';
+    expect(await generateCli(['--example', 'clickstream'], ...io)).toBe(2);
+    expect(err).toContain('--out DIR is required');
+    expect(out).toBe('');
+    expect((await stat(committed)).mtimeMs).toBe(before.mtimeMs);
+    expect(await generateCli(['--nope'], ...io)).toBe(2);
+    expect(await generateCli(['--example', 'nope', '--out', dir], ...io)).toBe(2);
+    expect(err).toContain('unknown example "nope"');
+    expect(
+      await generateCli(
+        ['--example', 'iot', '--records', '10', '--out', path.join(dir, 'g')],
+        ...io,
+      ),
+    ).toBe(0);
+    expect(out).toContain(path.join(dir, 'g', 'readings.jsonl'));
   });
 
   it('scales with --records for benchmarks', async () => {

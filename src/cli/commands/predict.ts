@@ -1,4 +1,5 @@
 import { detectMachineCapacity } from '../../provision/local/machine-capacity.js';
+import { spinnerAllowed } from '../spinner.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -83,7 +84,7 @@ export function registerPredict(program: Command): void {
           hint: 'give a ready profile with --profile, or a source to profile with --input',
         });
       }
-      const spinner = !flags.json && process.stderr.isTTY ? ora({ stream: process.stderr }) : null;
+      const spinner = !flags.json && spinnerAllowed() ? ora({ stream: process.stderr }) : null;
       const flow = await loadFlow(file);
       spinner?.start('profiling');
       let history: HistoryStore | undefined;

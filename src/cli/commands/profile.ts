@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { spinnerAllowed } from '../spinner.js';
 import { WarmflowError } from '../../errors.js';
 import { profile, type ProfileOptions } from '../../profiler/profile.js';
 import { formatDcp } from '../../profiler/format-dcp.js';
@@ -196,7 +197,7 @@ export function registerProfile(program: Command): void {
       // A terminal that reports 0 columns (some pseudo-terminals) would make ora count
       // infinitely many wrapped lines to clear: no progress there.
       const tty =
-        process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0 && flags.json !== true;
+        spinnerAllowed() && flags.json !== true;
       const dcp = await withProgress(tty, (onProgress, onRecords) =>
         profile(source, { ...options, onProgress, onRecords }),
       );

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { spinnerAllowed } from '../spinner.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { WarmflowError } from '../../errors.js';
@@ -87,7 +88,12 @@ function liveLimits(options: RunCommandOptions): LiveLimits | undefined {
  * flight, write, acknowledge, report, exit 0); a second signal exits at once. Returns the
  * signal to pass and the uninstall.
  */
-function drainOnSignals(): { signal: AbortSignal; arm: () => void; disarm: () => void } {
+function drainOnSignals(): {
+  signal: AbortSignal;
+  arm: () => void;
+  disarm: () => void;
+  readonly armed: boolean;
+} {
   const controller = new AbortController();
   let armed = false;
   const onSignal = (name: NodeJS.Signals) => {
@@ -102,6 +108,9 @@ function drainOnSignals(): { signal: AbortSignal; arm: () => void; disarm: () =>
   };
   return {
     signal: controller.signal,
+    get armed() {
+      return armed;
+    },
     arm: () => {
       if (armed) return;
       armed = true;
@@ -197,6 +206,62 @@ async function runOnServer(
   if (status?.outcome !== 'succeeded') process.exitCode = EXIT.failed;
 }
 
+/** What an interrupted run had done when the signal came. */
+export interface InterruptedRun {
+  signal: string;
+  /** The stage running when the signal came (`profiling`, `calibrating`, `executing`, …). */
+  during: string;
+  elapsed_ms: number;
+  /** Stages finished before it, with how long each took. */
+  done: Array<{ stage: string; ms: number }>;
+  out_dir: string;
+  recorded_in_history: false;
+}
+
+/** The pipeline's stages as the run enters them, for the report of an interrupted run. */
+export class StageClock {
+  readonly #started = performance.now();
+  #stages: Array<{ stage: string; at: number }> = [];
+
+  enter(stage: string): void {
+    if (stage === 'live' || this.#stages.at(-1)?.stage === stage) return;
+    this.#stages.push({ stage, at: performance.now() });
+  }
+
+  interrupted(signal: string, outDir: string): InterruptedRun {
+    const now = performance.now();
+    const done = this.#stages.slice(0, -1).map((s, i) => ({
+      stage: s.stage,
+      ms: Math.round(this.#stages[i + 1].at - s.at),
+    }));
+    return {
+      signal,
+      during: this.#stages.at(-1)?.stage ?? 'loading the flow',
+      elapsed_ms: Math.round(now - this.#started),
+      done,
+      out_dir: outDir,
+      recorded_in_history: false,
+    };
+  }
+}
+
+/** The text an interrupted run prints on stderr. */
+export function formatInterrupted(run: InterruptedRun): string {
+  const done =
+    run.done.length === 0
+      ? 'nothing yet'
+      : run.done.map((s) => `${s.stage} ${(s.ms / 1000).toFixed(1)} s`).join(', ');
+  return (
+    `${run.signal}: interrupted during ${run.during}, ${(run.elapsed_ms / 1000).toFixed(1)} s after the start\n` +
+    `  done: ${done}\n` +
+    `  the run did not finish: ` +
+    (run.done.some((s) => s.stage === 'executing') || run.during === 'executing'
+      ? `outputs under ${run.out_dir} may be partial; `
+      : 'no output was written; ') +
+    `it was not recorded in history.\n`
+  );
+}
+
 /** Runs a flow for `run`/`demo`, prints the report or the CompletionStatus JSON, sets the exit code. */
 export async function runAndReport(flowFile: string, options: RunCommandOptions): Promise<void> {
   const target = serverTarget(options.server);
@@ -210,13 +275,26 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
   }
   const ratio = deadLetterRatio(options);
   const progress =
-    !options.json && process.stderr.isTTY
+    !options.json && spinnerAllowed()
       ? (await import('ora')).default({ stream: process.stderr })
       : null;
   const history =
     options.history === false ? undefined : await openHistory().catch(() => undefined);
   const limits = liveLimits(options);
   const drain = drainOnSignals();
+  const stages = new StageClock();
+  const outDir = options.out ?? './out/<flow name>';
+  // Before a live run drains (and for every file run), a signal ends the run: say what was done.
+  const onInterrupt = (name: NodeJS.Signals) => {
+    if (drain.armed) return;
+    progress?.stop();
+    const report = stages.interrupted(name, outDir);
+    if (options.json) process.stdout.write(JSON.stringify({ interrupted: report }, null, 2) + '\n');
+    process.stderr.write(formatInterrupted(report));
+    process.exit(128 + (name === 'SIGINT' ? 2 : 15));
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
   const runOptions: RunFlowOptions = {
     ...(limits !== undefined ? { live: limits } : {}),
     signal: drain.signal,
@@ -230,6 +308,7 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
     ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     ...(history !== undefined ? { history } : {}),
     onEvent: (event, detail) => {
+      stages.enter(event);
       // Only a live run drains on a signal; before it executes, a signal ends the process.
       if (event === 'executing' && detail?.live === true) drain.arm();
       if (progress === null) return;
@@ -243,6 +322,8 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
     else process.stdout.write(formatRunReport(result));
     if (result.status.outcome !== 'succeeded') process.exitCode = EXIT.failed;
   } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     drain.disarm();
     progress?.stop();
     await history?.close();
