@@ -25,15 +25,66 @@ export class FlowCompiler {
   #worker: Worker | undefined;
   #next = 0;
   readonly #pending = new Map<number, Pending>();
+  /** Documents waiting, per tenant; tenants take turns, one document on the thread at a time. */
+  #lastTenant: string | undefined;
+  readonly #waiting = new Map<
+    string,
+    Array<{ text: string; file: string | undefined } & Pending>
+  >();
 
-  compile(text: string, file: string | undefined): Promise<{ spec: FlowSpec; template: Template }> {
+  /**
+   * Compiles one flow file. Tenants take turns on the thread (round robin, one document at a
+   * time), so a tenant posting many large documents waits behind its own, while another
+   * tenant's flow waits for at most one document of each other tenant.
+   */
+  compile(
+    text: string,
+    file: string | undefined,
+    tenant = '',
+  ): Promise<{ spec: FlowSpec; template: Template }> {
+    return new Promise((resolve, reject) => {
+      let queue = this.#waiting.get(tenant);
+      if (queue === undefined) {
+        queue = [];
+        this.#waiting.set(tenant, queue);
+      }
+      queue.push({ text, file, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Sends the next tenant's next document to the thread when the thread is free. */
+  #dispatch(): void {
+    if (this.#pending.size > 0) return;
+    if (this.#waiting.size === 0) return;
+    // The first tenant waiting that did not have the last turn (or the only one waiting).
+    let chosen: string | undefined;
+    for (const tenant of this.#waiting.keys())
+      if (tenant !== this.#lastTenant) {
+        chosen = tenant;
+        break;
+      }
+    const tenant = chosen ?? this.#lastTenant!;
+    const queue = this.#waiting.get(tenant)!;
+    this.#lastTenant = tenant;
+    const job = queue.shift()!;
+    // The tenant goes to the back of the turn order (Map order is insertion order).
+    this.#waiting.delete(tenant);
+    if (queue.length > 0) this.#waiting.set(tenant, queue);
     const worker = this.#thread();
     const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      if (this.#pending.size === 1) worker.ref();
-      worker.postMessage({ id, text, file });
+    this.#pending.set(id, {
+      resolve: (value) => {
+        job.resolve(value);
+        this.#dispatch();
+      },
+      reject: (error) => {
+        job.reject(error);
+        this.#dispatch();
+      },
     });
+    worker.ref();
+    worker.postMessage({ id, text: job.text, file: job.file });
   }
 
   /** Stops the thread (a later compile starts a new one). */

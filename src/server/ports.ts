@@ -38,6 +38,8 @@ export interface TemplatePort {
   compile(
     text: string,
     file: string | undefined,
+    /** Whose document it is: tenants take turns when documents wait to be compiled. */
+    tenant?: string,
   ): { spec: FlowSpec; template: Template } | Promise<{ spec: FlowSpec; template: Template }>;
 }
 

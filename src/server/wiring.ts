@@ -19,7 +19,7 @@ import type { TenantAreas } from '../tenancy/tenant-area.js';
  */
 export function templatePort(): TemplatePort {
   const compiler = new FlowCompiler();
-  return { compile: (text, file) => compiler.compile(text, file) };
+  return { compile: (text, file, tenant) => compiler.compile(text, file, tenant) };
 }
 
 /** Where the server's parts come from. */

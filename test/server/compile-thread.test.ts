@@ -51,4 +51,32 @@ describe('server: flow files are compiled on a thread of their own', () => {
       await compiler.close();
     }
   });
+
+  it('tenants take turns: one posting many large documents does not hold back another’s flow', async () => {
+    const compiler = new FlowCompiler();
+    try {
+      const large =
+        FLOW_YAML +
+        'x:\n' +
+        Array.from({ length: 5_000 }, (_, i) => `  k${i}: v${i}`).join('\n') +
+        '\n';
+      const done: string[] = [];
+      const track = (name: string, p: Promise<unknown>) =>
+        p.then(
+          () => done.push(name),
+          () => done.push(name),
+        );
+      const all = [
+        ...Array.from({ length: 5 }, (_, i) =>
+          track(`a${i}`, compiler.compile(large, undefined, 'a')),
+        ),
+        track('b', compiler.compile(FLOW_YAML, undefined, 'b')),
+      ];
+      await Promise.all(all);
+      // a0 was on the thread already; b goes next, before the rest of a's.
+      expect(done).toEqual(['a0', 'b', 'a1', 'a2', 'a3', 'a4']);
+    } finally {
+      await compiler.close();
+    }
+  });
 });

@@ -144,7 +144,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
           'E_INVALID_REQUEST',
           'the request body is empty; send a flow file',
         );
-      const { spec, template } = await state.deps.template.compile(text, flowFile);
+      const { spec, template } = await state.deps.template.compile(text, flowFile, tenant.id);
       // Every path the flow names must lie in the tenant's area (or a shared root): refused
       // now, with every problem listed, rather than at the first run.
       const dir =
