@@ -18,6 +18,8 @@ export function repoRoot(): string {
 /** One function node of a held-out run: what it measured and what each method predicted. */
 export interface Score {
   flow: string;
+  /** Which independent repeat of the bench (fresh history) it came from. */
+  repeat: number;
   node: string;
   measured: { cpu_us: number; peak_mb: number; keys: number };
   calibration: { cpu_us: number; peak_mb: number; memory_gb: number };

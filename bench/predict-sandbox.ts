@@ -16,6 +16,7 @@ import { profile } from '../src/profiler/profile.js';
 import type { Dcp } from '../src/profiler/dcp.js';
 import type { LoadedFlow } from '../src/template/load-flow.js';
 import { ruleRprs } from '../src/predictor/rule-rprs.js';
+import { templateFingerprint } from '../src/history/template-fingerprint.js';
 import { seedLookups } from '../src/predictor/calibration/calibrate-flow.js';
 import { functionFingerprint } from '../src/predictor/learning/function-fingerprint.js';
 import { topologicalOrder } from '../src/predictor/rates/dag-rates.js';
@@ -109,7 +110,7 @@ export async function record(
     execution_id: id,
     tenant: 'bench',
     template: run.flow.template.name,
-    template_fingerprint: run.flow.template.name,
+    template_fingerprint: templateFingerprint(run.flow.template),
     recorded_at: at,
     dcp,
     rprs: ruleRprs(run.flow.template),

@@ -43,11 +43,25 @@ import { latestCalibration } from '../src/history/record-run.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import type { EngineCalibration } from '../src/predictor/calibration/engine-calibration.js';
 import { measuredRun, record } from './predict-sandbox.js';
+import type { CompletionStatus } from '../src/execute/completion-status.js';
 
 const TRAINING_SIZES = [4_000, 7_000, 10_000, 14_000, 18_000];
 const HELD_OUT_SIZE = Number(process.env.BENCH_PREDICT_HELD_OUT ?? 48_000);
 const EXAMPLES = (process.env.BENCH_PREDICT_EXAMPLES ?? 'clickstream,iot,orders').split(',');
 const MODE = process.env.BENCH_PREDICT_MODE === 'sandbox' ? 'sandbox' : 'engine';
+/** Independent repeats of the whole procedure, each with a fresh history. */
+const REPEATS = positive('BENCH_PREDICT_REPEATS', 3);
+/** Measured runs of each held-out input; the per-node median is what is predicted. */
+const MEASURES = positive('BENCH_PREDICT_MEASURES', 3);
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
 
 const ape = (predicted: number, measured: number) => Math.abs(predicted - measured) / measured;
 const median = (xs: number[]) => {
@@ -56,10 +70,16 @@ const median = (xs: number[]) => {
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const short = (x: number) => Math.round(x * 1000) / 1000;
+/** Each value's distance from the values' median, relative to it. */
+const spread = (xs: number[]) => {
+  const m = median(xs);
+  return m > 0 ? xs.map((x) => Math.abs(x - m) / m) : [];
+};
 
 /** CPU of all function nodes of one resource of a held-out run (µs), measured and predicted. */
 interface ResourceCpu {
   flow: string;
+  repeat: number;
   measured: number;
   calibration: number;
   history: number;
@@ -73,14 +93,22 @@ interface Measured {
   keys: number;
 }
 
-/** Scores one example's held-out run; engine mode also adds its resources' CPU to `resourceCpu`. */
-async function scoreExample(
-  example: string,
-  root: string,
-  resourceCpu: ResourceCpu[],
-): Promise<Score[]> {
+/** What one repeat of one example gave. */
+interface ExampleResult {
+  scores: Score[];
+  resourceCpu: ResourceCpu[];
+  /** Per function node: |one measured run − the median of the measured runs| / that median. */
+  measurementSpread: number[];
+}
+
+/**
+ * Scores one example's held-out input in one repeat: trains a fresh history, predicts, then
+ * measures the held-out input `MEASURES` times and compares with the per-node medians.
+ */
+async function scoreExample(example: string, root: string, repeat: number): Promise<ExampleResult> {
+  const resourceCpu: ResourceCpu[] = [];
   const flow = await loadFlow(path.join(repoRoot(), 'examples', example, 'flow.yaml'));
-  const history = await openHistory(path.join(root, `${example}-history.db`));
+  const history = await openHistory(path.join(root, `${example}-${repeat}-history.db`));
   try {
     for (const [i, size] of TRAINING_SIZES.entries()) {
       if (MODE === 'engine')
@@ -156,6 +184,7 @@ async function scoreExample(
     };
     const score = (id: string, m: Measured): Score => ({
       flow: example,
+      repeat,
       node: id,
       measured: { cpu_us: m.cpu_us, peak_mb: m.peak_bytes / 2 ** 20, keys: m.keys },
       calibration: pick(calibrated, id),
@@ -165,22 +194,52 @@ async function scoreExample(
     });
 
     if (MODE === 'sandbox') {
-      const run = await measuredRun(flow, example, HELD_OUT_SIZE, root);
-      return [...run.nodes].map(([id, m]) =>
-        score(id, {
-          cpu_us: m.cpu_us_per_record,
-          peak_bytes: m.peak_memory_bytes,
-          keys: m.state_keys,
-        }),
-      );
+      const runs: Array<Map<string, { cpu: number; peak: number; keys: number }>> = [];
+      for (let m = 0; m < MEASURES; m++) {
+        const run = await measuredRun(flow, example, HELD_OUT_SIZE, root);
+        runs.push(
+          new Map(
+            [...run.nodes].map(([id, r]) => [
+              id,
+              { cpu: r.cpu_us_per_record, peak: r.peak_memory_bytes, keys: r.state_keys },
+            ]),
+          ),
+        );
+      }
+      const ids = [...runs[0].keys()];
+      const of = (id: string, k: 'cpu' | 'peak' | 'keys') => runs.map((r) => r.get(id)![k]);
+      return {
+        scores: ids.map((id) =>
+          score(id, {
+            cpu_us: median(of(id, 'cpu')),
+            peak_bytes: median(of(id, 'peak')),
+            keys: median(of(id, 'keys')),
+          }),
+        ),
+        resourceCpu,
+        measurementSpread: ids.flatMap((id) => spread(of(id, 'cpu'))),
+      };
     }
     // Engine: CPU per function node; memory per resource, whose nodes all report its peak.
-    const status = await engineRun(flow, held);
+    // The held-out input is run MEASURES times: what is predicted is each node's median.
+    const statuses: CompletionStatus[] = [];
+    for (let m = 0; m < MEASURES; m++) statuses.push(await engineRun(flow, held));
+    const status = statuses[0];
+    const measuredOf = (
+      id: string,
+      key: 'cpu_us_per_record' | 'peak_memory_bytes' | 'cpu_seconds',
+    ) => statuses.map((s) => s.nodes.find((n) => n.node_id === id)?.[key] ?? 0);
+    const measurementSpread: number[] = [];
     const scores = status.nodes
       .filter((n) => n.kind === 'function')
-      .map((n) =>
-        score(n.node_id, { cpu_us: n.cpu_us_per_record, peak_bytes: 0, keys: n.state_keys ?? 0 }),
-      );
+      .map((n) => {
+        measurementSpread.push(...spread(measuredOf(n.node_id, 'cpu_us_per_record')));
+        return score(n.node_id, {
+          cpu_us: median(measuredOf(n.node_id, 'cpu_us_per_record')),
+          peak_bytes: 0,
+          keys: n.state_keys ?? 0,
+        });
+      });
     const byResource = new Map<string, string[]>();
     for (const n of status.nodes) {
       if (n.resource_id !== null)
@@ -194,14 +253,25 @@ async function scoreExample(
         fns.reduce((t, n) => t + perRecord(n.node_id) * n.records_in, 0);
       resourceCpu.push({
         flow: example,
-        measured: total((id) => fns.find((n) => n.node_id === id)!.cpu_us_per_record),
+        repeat,
+        measured: median(
+          statuses.map((s) =>
+            s.nodes
+              .filter((n) => fns.some((f) => f.node_id === n.node_id))
+              .reduce((t, n) => t + n.cpu_seconds * 1e6, 0),
+          ),
+        ),
         calibration: total((id) => pick(calibrated, id).cpu_us),
         history: total((id) => pick(learned, id).cpu_us),
         static: total(() => staticCpu),
         naive: total(naiveCpu),
       });
-      const peak = Math.max(
-        ...status.nodes.filter((n) => ids.includes(n.node_id)).map((n) => n.peak_memory_bytes),
+      const peak = median(
+        statuses.map((s) =>
+          Math.max(
+            ...s.nodes.filter((n) => ids.includes(n.node_id)).map((n) => n.peak_memory_bytes),
+          ),
+        ),
       );
       const sum = (r: PredictionResult) => {
         const nodes = r.nodes.filter((n) => ids.includes(n.node_id));
@@ -213,6 +283,7 @@ async function scoreExample(
       };
       scores.push({
         flow: example,
+        repeat,
         node: `resource(${ids.join('+')})`,
         measured: { cpu_us: 0, peak_mb: peak / 2 ** 20, keys: 0 },
         calibration: sum(calibrated),
@@ -221,11 +292,14 @@ async function scoreExample(
         naive: { cpu_us: 0, peak_mb: naivePeakMb(ids) },
       });
     }
-    return scores;
+    return { scores, resourceCpu, measurementSpread };
   } finally {
     await history.close();
   }
 }
+
+type Method = 'calibration' | 'history' | 'static' | 'naive';
+const METHODS: Method[] = ['calibration', 'history', 'static', 'naive'];
 
 async function main(): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'warmflow-bench-predict-'));
@@ -234,9 +308,15 @@ async function main(): Promise<void> {
   process.env.WARMFLOW_HOME = path.join(root, 'home');
   const scores: Score[] = [];
   const resourceCpu: ResourceCpu[] = [];
+  const measurementSpread: number[] = [];
   try {
-    for (const example of EXAMPLES)
-      scores.push(...(await scoreExample(example, root, resourceCpu)));
+    for (let repeat = 0; repeat < REPEATS; repeat++)
+      for (const example of EXAMPLES) {
+        const result = await scoreExample(example, root, repeat);
+        scores.push(...result.scores);
+        resourceCpu.push(...result.resourceCpu);
+        measurementSpread.push(...result.measurementSpread);
+      }
   } finally {
     if (previousHome === undefined) delete process.env.WARMFLOW_HOME;
     else process.env.WARMFLOW_HOME = previousHome;
@@ -244,56 +324,71 @@ async function main(): Promise<void> {
   }
   for (const s of scores) {
     console.log(
-      `${s.flow}/${s.node}: measured ${s.measured.cpu_us.toFixed(2)} µs/rec, ${s.measured.peak_mb.toFixed(1)} MiB (${s.measured.keys} keys)` +
+      `#${s.repeat} ${s.flow}/${s.node}: measured ${s.measured.cpu_us.toFixed(2)} µs/rec, ${s.measured.peak_mb.toFixed(1)} MiB (${s.measured.keys} keys)` +
         ` | calibration ${s.calibration.cpu_us.toFixed(2)} µs, ${s.calibration.peak_mb.toFixed(1)} MiB → ${s.calibration.memory_gb} GiB` +
-        ` | history ${s.history.cpu_us.toFixed(2)} µs, ${s.history.peak_mb.toFixed(1)} MiB → ${s.history.memory_gb} GiB`,
+        ` | history ${s.history.cpu_us.toFixed(2)} µs, ${s.history.peak_mb.toFixed(1)} MiB → ${s.history.memory_gb} GiB` +
+        ` | naive ${s.naive.cpu_us.toFixed(2)} µs`,
     );
   }
-  const memScored = scores.filter((s) => s.measured.peak_mb > 0);
-  const under = (key: 'calibration' | 'history') =>
-    Math.max(
-      0,
-      ...memScored.map(
-        (s) => (s.measured.peak_mb / 1024 - s[key].memory_gb) / (s.measured.peak_mb / 1024),
-      ),
-    );
-  const cpuScored = scores.filter((s) => s.measured.cpu_us > 0);
-  const mape = (key: 'calibration' | 'history' | 'static' | 'naive', what: 'cpu_us' | 'peak_mb') =>
-    short(
-      median(
-        (what === 'cpu_us' ? cpuScored : memScored).map((s) => ape(s[key][what], s.measured[what])),
-      ),
-    );
-  const resourceMape = (key: 'calibration' | 'history' | 'static' | 'naive') =>
-    short(median(resourceCpu.map((r) => ape(r[key], r.measured))));
   for (const r of resourceCpu)
     console.log(
-      `${r.flow}: resource CPU measured ${(r.measured / 1000).toFixed(1)} ms | calibration ${(r.calibration / 1000).toFixed(1)} ms | history ${(r.history / 1000).toFixed(1)} ms`,
+      `#${r.repeat} ${r.flow}: resource CPU measured ${(r.measured / 1000).toFixed(1)} ms | calibration ${(r.calibration / 1000).toFixed(1)} ms | history ${(r.history / 1000).toFixed(1)} ms`,
     );
-  console.log(
-    JSON.stringify({
-      mode: MODE,
-      cpu_scored_nodes: cpuScored.length,
-      memory_scored:
-        MODE === 'engine' ? `${memScored.length} resources` : `${memScored.length} nodes`,
-      training_runs: TRAINING_SIZES.length,
-      held_out_records: HELD_OUT_SIZE,
-      cpu_mape_calibration: mape('calibration', 'cpu_us'),
-      mem_mape_calibration: mape('calibration', 'peak_mb'),
-      cpu_mape_history: mape('history', 'cpu_us'),
-      mem_mape_history: mape('history', 'peak_mb'),
-      cpu_mape_static: mape('static', 'cpu_us'),
-      mem_mape_static: mape('static', 'peak_mb'),
-      cpu_mape_naive: mape('naive', 'cpu_us'),
-      mem_mape_naive: mape('naive', 'peak_mb'),
-      cpu_mape_calibration_resource: resourceMape('calibration'),
-      cpu_mape_history_resource: resourceMape('history'),
-      cpu_mape_static_resource: resourceMape('static'),
-      cpu_mape_naive_resource: resourceMape('naive'),
-      worst_mem_underprovision: short(under('history')),
-      worst_mem_underprovision_calibration: short(under('calibration')),
-    }),
+  const memScored = scores.filter((s) => s.measured.peak_mb > 0);
+  const cpuScored = scores.filter((s) => s.measured.cpu_us > 0);
+  const repeats = Array.from({ length: REPEATS }, (_, i) => i);
+  // Each figure is the median of the errors pooled over every repeat; its spread is the
+  // [lowest, highest] of the per-repeat medians.
+  const figure = (errors: (repeat: number | undefined) => number[]) => ({
+    value: short(median(errors(undefined))),
+    spread: [
+      short(Math.min(...repeats.map((r) => median(errors(r))))),
+      short(Math.max(...repeats.map((r) => median(errors(r))))),
+    ],
+  });
+  const inRepeat = <T extends { repeat: number }>(xs: T[], r: number | undefined) =>
+    r === undefined ? xs : xs.filter((x) => x.repeat === r);
+  const under = (key: 'calibration' | 'history') => (s: Score) =>
+    Math.max(0, (s.measured.peak_mb / 1024 - s[key].memory_gb) / (s.measured.peak_mb / 1024));
+  const out: Record<string, unknown> = {
+    mode: MODE,
+    repeats: REPEATS,
+    measured_runs_per_held_out: MEASURES,
+    cpu_scored_nodes: cpuScored.length,
+    memory_scored:
+      MODE === 'engine' ? `${memScored.length} resources` : `${memScored.length} nodes`,
+    training_runs: TRAINING_SIZES.length,
+    held_out_records: HELD_OUT_SIZE,
+  };
+  const spreads: Record<string, number[]> = {};
+  const put = (key: string, f: { value: number; spread: number[] }) => {
+    out[key] = f.value;
+    spreads[key] = f.spread;
+  };
+  for (const m of METHODS) {
+    put(
+      `cpu_mape_${m}`,
+      figure((r) => inRepeat(cpuScored, r).map((s) => ape(s[m].cpu_us, s.measured.cpu_us))),
+    );
+    put(
+      `mem_mape_${m}`,
+      figure((r) => inRepeat(memScored, r).map((s) => ape(s[m].peak_mb, s.measured.peak_mb))),
+    );
+  }
+  for (const m of METHODS)
+    put(
+      `cpu_mape_${m}_resource`,
+      figure((r) => inRepeat(resourceCpu, r).map((x) => ape(x[m], x.measured))),
+    );
+  out.worst_mem_underprovision = short(Math.max(0, ...memScored.map(under('history'))));
+  out.worst_mem_underprovision_calibration = short(
+    Math.max(0, ...memScored.map(under('calibration'))),
   );
+  // How far one measured run of a node lies from the median of its measured runs: the
+  // machine's own noise, a floor under any per-node CPU error.
+  out.cpu_measurement_noise = short(median(measurementSpread.filter((x) => x > 0)));
+  out.spread = spreads;
+  console.log(JSON.stringify(out));
 }
 
 await main();

@@ -21,6 +21,8 @@ export interface ObservationRow {
   tenant: string;
   execution_id: string;
   template: string;
+  /** The run's template fingerprint. */
+  template_fingerprint: string;
   node_id: string;
   function_fingerprint: string | null;
   sort_at: string;
@@ -50,12 +52,16 @@ export function runRow(run: RunRecord): RunRow {
   };
 }
 
-/** The row of an observation; its tenant is the run's. */
-export function observationRow(tenant: string, observation: FunctionObservation): ObservationRow {
+/** The row of an observation; its tenant and template fingerprint are its run's. */
+export function observationRow(
+  run: Pick<RunRecord, 'tenant' | 'template_fingerprint'>,
+  observation: FunctionObservation,
+): ObservationRow {
   return {
-    tenant,
+    tenant: run.tenant,
     execution_id: observation.execution_id,
     template: observation.template,
+    template_fingerprint: run.template_fingerprint,
     node_id: observation.node_id,
     function_fingerprint: observation.function_fingerprint,
     sort_at: sortKey(observation.recorded_at),
@@ -63,10 +69,14 @@ export function observationRow(tenant: string, observation: FunctionObservation)
   };
 }
 
+/** Filters of `HistoryStore.runs`, the ones that become SQL conditions. */
+export const RUN_FILTERS = ['tenant', 'template', 'template_fingerprint'] as const;
+
 /** Filters of `HistoryStore.observations`, the ones that become SQL conditions. */
 export const OBSERVATION_FILTERS = [
   'tenant',
   'template',
+  'template_fingerprint',
   'node_id',
   'function_fingerprint',
 ] as const;

@@ -58,6 +58,7 @@ export function observationsFromStatus(
         template: run.template,
         node_id: id,
         function_fingerprint: fingerprint,
+        template_fingerprint: run.template_fingerprint,
         recorded_at: run.recorded_at,
         records_in: node.records_in,
         records_out: node.records_out,

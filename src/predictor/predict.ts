@@ -4,7 +4,12 @@ import { calibrateFlow, type CalibrationOutcome } from './calibration/calibrate-
 import { applyEngineCalibration } from './calibration/engine-calibration.js';
 import { hourlyCost, resolvePrices } from './cost/price-table.js';
 import { functionFingerprint } from './learning/function-fingerprint.js';
-import { gatherHistory, type NodeHistory } from './learning/history-context.js';
+import {
+  gatherHistory,
+  SIMILARITY_WEIGHTS,
+  type NodeHistory,
+} from './learning/history-context.js';
+import { templateFingerprint } from './learning/template-fingerprint.js';
 import { refineModel } from './learning/refine-model.js';
 import { defaultFunctionModel, ioNodeModel } from './model/defaults.js';
 import type { FunctionModel } from './model/function-model.js';
@@ -65,23 +70,32 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
       fingerprints.set(node.id, await functionFingerprint(functions.get(node.id)?.module ?? null));
     }
     histories = await gatherHistory(options.history, {
-      template: template.name,
+      templateFingerprint: templateFingerprint(template),
       tenant: options.tenant,
       fingerprints,
     });
     for (const [id, history] of histories) {
-      const observations = [...history.own, ...history.shared];
+      const observations = [...history.own, ...history.shared, ...history.sameShape];
       if (observations.length === 0) continue;
-      // Runs of the same code in other templates count half: same function, other data.
-      const weights = [...history.own.map(() => 1), ...history.shared.map(() => 0.5)];
+      // Similar dataflows count less (SIMILARITY_WEIGHTS): same code in another shape sees
+      // other data, another version of the code at this node does other work.
+      const weights = [
+        ...history.own.map(() => SIMILARITY_WEIGHTS.own),
+        ...history.shared.map(() => SIMILARITY_WEIGHTS.same_code),
+        ...history.sameShape.map(() => SIMILARITY_WEIGHTS.same_shape),
+      ];
       const refined = refineModel(models.get(id)!, observations, { bufferedRecords, weights });
       if (history.apportioned) {
         refined.memory_shared = true;
         refined.notes.push('its runs shared a resource: learned its share of the resource memory');
       }
-      if (history.own.length === 0)
+      if (history.shared.length > 0)
         refined.notes.push(
-          `learned from ${history.shared.length} run(s) of the same code in other templates`,
+          `${history.shared.length} run(s) of the same code in flows of another shape counted at weight ${SIMILARITY_WEIGHTS.same_code}`,
+        );
+      if (history.sameShape.length > 0)
+        refined.notes.push(
+          `${history.sameShape.length} run(s) of other code at this node in flows of the same shape counted at weight ${SIMILARITY_WEIGHTS.same_shape}`,
         );
       models.set(id, refined);
     }

@@ -122,6 +122,43 @@ describe.each(backends)('HistoryStore conformance: $kind', (backend) => {
     expect(await history.observations({ tenant: tenantB, node_id: 'source:clicks' })).toEqual([]);
   });
 
+  it('finds runs and observations by template fingerprint, whatever the flow is named', async () => {
+    const tenant = `c-${run}-${backend.kind}`;
+    propertyTenants.push(tenant);
+    // A flow of the shape of 'clicks' (fp-clicks), renamed; one of another shape keeps the name.
+    const runs = [
+      makeRun(id('f1'), tenant, 'clicks', '2026-01-01T10:00:00.000Z'),
+      {
+        ...makeRun(id('f2'), tenant, 'clicks-v2', '2026-01-01T11:00:00.000Z'),
+        template_fingerprint: 'fp-clicks',
+      },
+      {
+        ...makeRun(id('f3'), tenant, 'clicks', '2026-01-01T12:00:00.000Z'),
+        template_fingerprint: 'fp-other',
+      },
+    ];
+    for (const r of runs) await history.record(r, observationsFromStatus(r));
+    const runIds = async (f: Parameters<HistoryStore['runs']>[0]) =>
+      (await history.runs(f)).map((r) => r.execution_id);
+    expect(await runIds({ tenant, template_fingerprint: 'fp-clicks' })).toEqual([
+      id('f2'),
+      id('f1'),
+    ]);
+    expect(await runIds({ tenant, template_fingerprint: 'fp-other' })).toEqual([id('f3')]);
+    expect(await runIds({ tenant, template: 'clicks' })).toEqual([id('f3'), id('f1')]);
+    const obs = await history.observations({
+      tenant,
+      template_fingerprint: 'fp-clicks',
+      node_id: 'count',
+    });
+    expect(obs.map((o) => `${o.template}/${o.execution_id}`)).toEqual([
+      `clicks-v2/${id('f2')}`,
+      `clicks/${id('f1')}`,
+    ]);
+    expect(obs.map((o) => o.template_fingerprint)).toEqual(['fp-clicks', 'fp-clicks']);
+    expect(await history.observations({ tenant, template_fingerprint: 'fp-none' })).toEqual([]);
+  });
+
   it('replaces a run recorded again, with its observations', async () => {
     const again = makeRun(id('e1'), tenantA, 'clicks', '2026-01-01T10:00:00.000Z');
     again.status.outcome = 'failed';

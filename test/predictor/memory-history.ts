@@ -63,7 +63,9 @@ export class MemoryHistory implements HistoryStore {
       .filter(
         ({ run }) =>
           (filter.tenant === undefined || run.tenant === filter.tenant) &&
-          (filter.template === undefined || run.template === filter.template),
+          (filter.template === undefined || run.template === filter.template) &&
+          (filter.template_fingerprint === undefined ||
+            run.template_fingerprint === filter.template_fingerprint),
       )
       .slice(0, filter.limit ?? Infinity)
       .map(({ run }) => structuredClone(run));
@@ -82,6 +84,11 @@ export class MemoryHistory implements HistoryStore {
     this.#open();
     return this.#sorted()
       .filter(({ run }) => filter.tenant === undefined || run.tenant === filter.tenant)
+      .filter(
+        ({ run }) =>
+          filter.template_fingerprint === undefined ||
+          run.template_fingerprint === filter.template_fingerprint,
+      )
       .flatMap(({ observations }) => observations)
       .filter(
         (o) =>

@@ -5,10 +5,14 @@ import type { Dcp } from '../../src/profiler/dcp.js';
 import { functionFingerprint } from '../../src/predictor/learning/function-fingerprint.js';
 import { predict, ruleRprs, type PredictorFlow } from '../../src/predictor/index.js';
 import { loadFlow } from '../../src/template/load-flow.js';
+import { templateFingerprint } from '../../src/history/template-fingerprint.js';
 import { MemoryHistory } from './memory-history.js';
 
 const GiB = 1024 ** 3;
 let flow: PredictorFlow;
+/** The clickstream flow's template fingerprint and its functions' code fingerprints. */
+let shape: string;
+const code = new Map<string, string | null>();
 
 function dcp(rate: number, users: number, size = 120): Dcp {
   return {
@@ -27,7 +31,12 @@ function dcp(rate: number, users: number, size = 120): Dcp {
   };
 }
 
-/** A past run of the clickstream flow where every node cost `cpuUs` per record and sessionize held `perKey` B per key. */
+/**
+ * A past run of the clickstream flow where every node cost `cpuUs` per record and
+ * sessionize held `perKey` B per key. Under another template name it is a flow of
+ * another shape (unless `templateShape` says which) whose code is the clickstream's only
+ * for sessionize, and only when `fingerprint` gives it.
+ */
 function pastRun(
   i: number,
   keys: number,
@@ -35,13 +44,20 @@ function pastRun(
   perKey: number,
   template = 'clickstream',
   fingerprint: string | null = null,
+  templateShape = template === 'clickstream' ? shape : `shape-of-${template}`,
 ) {
+  const codeOf = (node: string) =>
+    template === 'clickstream'
+      ? (code.get(node) ?? null)
+      : node === 'sessionize'
+        ? fingerprint
+        : null;
   const base = 60e6;
   const observations: FunctionObservation[] = ['parse', 'enrich', 'sessionize'].map((node) => ({
     execution_id: `${template}-${i}`,
     template,
     node_id: node,
-    function_fingerprint: node === 'sessionize' ? fingerprint : null,
+    function_fingerprint: codeOf(node),
     recorded_at: new Date(Date.UTC(2026, 10, 1 + i)).toISOString(),
     records_in: 100_000,
     records_out: 100_000,
@@ -58,7 +74,7 @@ function pastRun(
     execution_id: `${template}-${i}`,
     tenant: 'default',
     template,
-    template_fingerprint: 'fp',
+    template_fingerprint: templateShape,
     recorded_at: observations[0].recorded_at,
     dcp: dcp(5000, keys),
     rprs: [],
@@ -97,6 +113,8 @@ beforeAll(async () => {
   flow = await loadFlow(
     fileURLToPath(new URL('../../examples/clickstream/flow.yaml', import.meta.url)),
   );
+  shape = templateFingerprint(flow.template);
+  for (const f of flow.functions) code.set(f.name, await functionFingerprint(f.module));
 });
 
 describe('predict', () => {
@@ -233,8 +251,80 @@ describe('predict', () => {
     const session = result.nodes.find((n) => n.node_id === 'sessionize')!;
     expect(session.model.basis).toBe('history');
     expect(session.cpu_us_per_record).toBeCloseTo(42, 0);
-    expect(session.model.notes.join('\n')).toMatch(/same code in other templates/);
+    expect(session.model.notes.join('\n')).toMatch(
+      /3 run\(s\) of the same code in flows of another shape counted at weight 0.5/,
+    );
     expect(result.nodes.find((n) => n.node_id === 'parse')!.model.basis).toBe('defaults');
+  });
+
+  it('matches history by what the flow is: a renamed flow keeps it, a namesake of another shape and code gives none', async () => {
+    const renamed = new MemoryHistory();
+    for (let i = 0; i < 3; i++) {
+      const { run, observations } = pastRun(i, 10_000, 42, 700, 'clickstream-renamed', null, shape);
+      // The same shape and, here, the same code as the flow being predicted.
+      for (const o of observations) o.function_fingerprint = code.get(o.node_id) ?? null;
+      await renamed.record(run, observations);
+    }
+    const kept = await predict({
+      flow,
+      dcp: dcp(5000, 10_000),
+      calibrate: false,
+      history: renamed,
+    });
+    for (const id of ['parse', 'enrich', 'sessionize']) {
+      const node = kept.nodes.find((n) => n.node_id === id)!;
+      expect(node.model.basis).toBe('history');
+      expect(node.cpu_us_per_record).toBeCloseTo(42, 0);
+      expect(node.model.notes.join('\n')).not.toMatch(/counted at weight/);
+    }
+
+    // Another flow that happens to be called clickstream: other shape, other code.
+    const namesake = new MemoryHistory();
+    for (let i = 0; i < 3; i++) {
+      const { run, observations } = pastRun(
+        i,
+        10_000,
+        42,
+        700,
+        'clickstream',
+        null,
+        'another-shape',
+      );
+      for (const o of observations) o.function_fingerprint = `other-code-${o.node_id}`;
+      await namesake.record(run, observations);
+    }
+    const none = await predict({
+      flow,
+      dcp: dcp(5000, 10_000),
+      calibrate: false,
+      history: namesake,
+    });
+    for (const node of none.nodes) expect(node.model.basis).not.toBe('history');
+  });
+
+  it('counts similar dataflows at their stated lower weights', async () => {
+    // Same shape, other code at every function node (an earlier version of the flow).
+    const history = new MemoryHistory();
+    for (let i = 0; i < 3; i++) {
+      const { run, observations } = pastRun(i, 10_000, 30, 700, 'clickstream-v1', null, shape);
+      for (const o of observations) o.function_fingerprint = `v1-${o.node_id}`;
+      await history.record(run, observations);
+    }
+    const similar = await predict({ flow, dcp: dcp(5000, 10_000), calibrate: false, history });
+    const parse = similar.nodes.find((n) => n.node_id === 'parse')!;
+    expect(parse.model.basis).toBe('history');
+    expect(parse.cpu_us_per_record).toBeCloseTo(30, 0);
+    expect(parse.model.notes.join('\n')).toMatch(
+      /3 run\(s\) of other code at this node in flows of the same shape counted at weight 0.25/,
+    );
+
+    // Then three runs of this very flow: weight 1 each against 0.25, they decide the cost.
+    for (let i = 3; i < 6; i++) {
+      const { run, observations } = pastRun(i, 10_000, 12, 700);
+      await history.record(run, observations);
+    }
+    const own = await predict({ flow, dcp: dcp(5000, 10_000), calibrate: false, history });
+    expect(own.nodes.find((n) => n.node_id === 'parse')!.cpu_us_per_record).toBeCloseTo(12, 0);
   });
 
   it('enables a GPU as the function and the provider allow, and refuses a required one without', async () => {

@@ -9,6 +9,7 @@ import type {
 import { inTransaction, type PgPool } from '../../stores/postgres/postgres-pool.js';
 import {
   OBSERVATION_FILTERS,
+  RUN_FILTERS,
   observationRow,
   runRow,
   safeLimit,
@@ -38,7 +39,7 @@ export class PostgresHistory implements HistoryStore {
   async record(run: RunRecord, observations: FunctionObservation[]): Promise<void> {
     this.#open();
     const row = runRow(run);
-    const obs = observations.map((o) => observationRow(run.tenant, o));
+    const obs = observations.map((o) => observationRow(run, o));
     await inTransaction(this.#config.pool, async (client) => {
       // Re-recording an execution replaces it, so a retried write never duplicates a run.
       const key = [run.tenant, run.execution_id];
@@ -71,8 +72,8 @@ export class PostgresHistory implements HistoryStore {
       await client.query({
         name: 'wf_history_insert_observations',
         text: `INSERT INTO warmflow_history_observations
-               (tenant, execution_id, template, node_id, function_fingerprint, sort_at, document)
-               SELECT $1, $2, t.template, t.node_id, t.fp, t.sort_at, t.doc::jsonb
+               (tenant, execution_id, template, node_id, function_fingerprint, sort_at, document, template_fingerprint)
+               SELECT $1, $2, t.template, t.node_id, t.fp, t.sort_at, t.doc::jsonb, $8
                FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
                  AS t(template, node_id, fp, sort_at, doc, i) ORDER BY t.i`,
         values: [
@@ -83,6 +84,7 @@ export class PostgresHistory implements HistoryStore {
           obs.map((o) => o.function_fingerprint),
           obs.map((o) => o.sort_at),
           obs.map((o) => o.document),
+          run.template_fingerprint,
         ],
       });
     });
@@ -90,7 +92,7 @@ export class PostgresHistory implements HistoryStore {
 
   async runs(filter: RunFilter = {}): Promise<RunRecord[]> {
     this.#open();
-    const where = whereClause(filter, ['tenant', 'template'], (i) => `$${i}`);
+    const where = whereClause(filter, RUN_FILTERS, (i) => `$${i}`);
     const limit = safeLimit(filter.limit);
     const { rows } = await this.#config.pool.query({
       text: `SELECT document FROM warmflow_history_runs${where.sql} ORDER BY sort_at DESC, seq DESC${limit === undefined ? '' : ` LIMIT ${limit}`}`,

@@ -37,6 +37,17 @@ export const POSTGRES_HISTORY_MIGRATIONS: ReadonlyArray<{ version: number; state
         'CREATE INDEX warmflow_history_observations_run ON warmflow_history_observations (tenant, execution_id)',
       ],
     },
+    {
+      // Observations are matched by what their flow is (its template fingerprint), not its name.
+      version: 2,
+      statements: [
+        'ALTER TABLE warmflow_history_observations ADD COLUMN template_fingerprint text',
+        `UPDATE warmflow_history_observations o SET template_fingerprint = r.template_fingerprint
+         FROM warmflow_history_runs r WHERE r.tenant = o.tenant AND r.execution_id = o.execution_id`,
+        'CREATE INDEX warmflow_history_observations_shape ON warmflow_history_observations (template_fingerprint, node_id, sort_at)',
+        'CREATE INDEX warmflow_history_runs_shape ON warmflow_history_runs (tenant, template_fingerprint, sort_at)',
+      ],
+    },
   ];
 
 /**

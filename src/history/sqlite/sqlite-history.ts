@@ -9,6 +9,7 @@ import type {
 import type { SqliteDatabase } from '../../stores/sqlite/sqlite-database.js';
 import {
   OBSERVATION_FILTERS,
+  RUN_FILTERS,
   observationRow,
   runRow,
   safeLimit,
@@ -50,15 +51,15 @@ export class SqliteHistory implements HistoryStore {
        VALUES (@tenant, @execution_id, @template, @template_fingerprint, @recorded_at, @sort_at, @outcome, @document)`,
     );
     const insertObservation = db.prepare(
-      `INSERT INTO history_observations (tenant, execution_id, template, node_id, function_fingerprint, sort_at, document)
-       VALUES (@tenant, @execution_id, @template, @node_id, @function_fingerprint, @sort_at, @document)`,
+      `INSERT INTO history_observations (tenant, execution_id, template, template_fingerprint, node_id, function_fingerprint, sort_at, document)
+       VALUES (@tenant, @execution_id, @template, @template_fingerprint, @node_id, @function_fingerprint, @sort_at, @document)`,
     );
     // Re-recording an execution replaces it, so a retried write never duplicates a run.
     this.#record = db.transaction((run: RunRecord, observations: FunctionObservation[]) => {
       deleteRun.run(run.tenant, run.execution_id);
       deleteObservations.run(run.tenant, run.execution_id);
       insertRun.run(runRow(run));
-      for (const o of observations) insertObservation.run(observationRow(run.tenant, o));
+      for (const o of observations) insertObservation.run(observationRow(run, o));
     });
   }
 
@@ -69,7 +70,7 @@ export class SqliteHistory implements HistoryStore {
 
   async runs(filter: RunFilter = {}): Promise<RunRecord[]> {
     this.#open();
-    const where = whereClause(filter, ['tenant', 'template'], () => '?');
+    const where = whereClause(filter, RUN_FILTERS, () => '?');
     const limit = safeLimit(filter.limit);
     const sql = `SELECT document FROM history_runs${where.sql} ORDER BY sort_at DESC, seq DESC${limit === undefined ? '' : ` LIMIT ${limit}`}`;
     const rows = this.#config.database.prepare(sql).all(...where.values) as Array<{

@@ -38,6 +38,18 @@ export const SQLITE_HISTORY_MIGRATIONS: ReadonlyArray<{ version: number; sql: st
       CREATE INDEX history_observations_run ON history_observations (tenant, execution_id);
     `,
   },
+  {
+    // Observations are matched by what their flow is (its template fingerprint), not its name.
+    version: 2,
+    sql: `
+      ALTER TABLE history_observations ADD COLUMN template_fingerprint TEXT;
+      UPDATE history_observations SET template_fingerprint = (
+        SELECT r.template_fingerprint FROM history_runs r
+        WHERE r.tenant = history_observations.tenant AND r.execution_id = history_observations.execution_id);
+      CREATE INDEX history_observations_shape ON history_observations (template_fingerprint, node_id, sort_at);
+      CREATE INDEX history_runs_shape ON history_runs (tenant, template_fingerprint, sort_at);
+    `,
+  },
 ];
 
 /** Brings the history tables to the newest version, each step in its own transaction. */

@@ -1,11 +1,28 @@
 import type { FunctionObservation, PastRun, PastRuns } from './past-runs.js';
 
+/**
+ * How much a past run of a node counts, by how alike its flow is to this one:
+ *
+ * - `own` (1): the same dataflow — same template fingerprint (shape: nodes, types, keys,
+ *   stores, edges; not its name), same node, same function code (or neither has code);
+ * - `same_code` (0.5): a similar dataflow running the same function code (same
+ *   `function_fingerprint`) in another shape — other data reaches it;
+ * - `same_shape` (0.25): a similar dataflow of the same shape whose function at this node
+ *   has other code — usually an earlier version of this very flow.
+ *
+ * A flow that merely shares this one's name and neither its shape nor its code is not
+ * similar and contributes nothing.
+ */
+export const SIMILARITY_WEIGHTS = { own: 1, same_code: 0.5, same_shape: 0.25 } as const;
+
 /** What history says about one node, gathered once per prediction. */
 export interface NodeHistory {
-  /** This template's runs of the node, newest first. */
+  /** Runs of the node in the same dataflow (same shape, same code), newest first. */
   own: FunctionObservation[];
-  /** Runs of the same function code in other templates, newest first. */
+  /** Runs of the same function code in dataflows of another shape, newest first. */
   shared: FunctionObservation[];
+  /** Runs of the node in dataflows of the same shape whose code differs, newest first. */
+  sameShape: FunctionObservation[];
   /** What the node really used in the template's last run. */
   last?: {
     execution_id: string;
@@ -27,7 +44,8 @@ export interface NodeHistory {
 
 /** Options of {@link gatherHistory}. */
 export interface GatherOptions {
-  template: string;
+  /** The template's fingerprint (`templateFingerprint`): runs are matched by it, not by name. */
+  templateFingerprint: string;
   tenant?: string | undefined;
   /** Node id → function fingerprint (null: no module). */
   fingerprints: Map<string, string | null>;
@@ -45,7 +63,8 @@ export async function gatherHistory(
 ): Promise<Map<string, NodeHistory>> {
   const limit = options.limit ?? 50;
   const tenant = options.tenant === undefined ? {} : { tenant: options.tenant };
-  const runs = await history.runs({ ...tenant, template: options.template, limit: 20 });
+  const shape = { template_fingerprint: options.templateFingerprint };
+  const runs = await history.runs({ ...tenant, ...shape, limit: 20 });
   const out = new Map<string, NodeHistory>();
   const byId = new Map(runs.map((r) => [r.execution_id, r]));
   const runOf = async (id: string): Promise<PastRun | undefined> => {
@@ -66,18 +85,25 @@ export async function gatherHistory(
       }
       return out;
     };
-    const own = await apportion(
-      await history.observations({ ...tenant, template: options.template, node_id: nodeId, limit }),
+    const here = await apportion(
+      await history.observations({ ...tenant, ...shape, node_id: nodeId, limit }),
     );
+    const own = here.filter((o) => o.function_fingerprint === fingerprint);
+    const sameShape = here.filter((o) => o.function_fingerprint !== fingerprint);
     const shared =
       fingerprint === null
         ? []
         : await apportion(
             (
               await history.observations({ ...tenant, function_fingerprint: fingerprint, limit })
-            ).filter((o) => o.template !== options.template),
+            ).filter(
+              (o) =>
+                o.template_fingerprint !== options.templateFingerprint &&
+                // (observations recorded before the field was kept lack it in their document)
+                !here.some((h) => h.execution_id === o.execution_id),
+            ),
           );
-    const entry: NodeHistory = { own, shared, apportioned };
+    const entry: NodeHistory = { own, shared, sameShape, apportioned };
     const last = lastUsage(runs[0], nodeId, own);
     if (last) entry.last = last;
     const oom = oomMemory(runs, own, nodeId);

@@ -10,6 +10,11 @@ export interface FunctionObservation {
   node_id: string;
   /** Hash of the function's module source, so the same code in another template is recognised. */
   function_fingerprint: string | null;
+  /**
+   * The run's `template_fingerprint` (the template's shape, not its name), so a renamed
+   * flow keeps its history; absent in observations recorded before it was kept.
+   */
+  template_fingerprint?: string;
   recorded_at: string;
   records_in: number;
   records_out: number;
@@ -59,6 +64,8 @@ export interface PastRuns {
 export type RunFilter = {
   tenant?: string;
   template?: string;
+  /** The template's shape (see `templateFingerprint`), whatever its name. */
+  template_fingerprint?: string;
   limit?: number;
 };
 
@@ -67,6 +74,7 @@ export type RunFilter = {
 export type ObservationFilter = {
   tenant?: string;
   template?: string;
+  template_fingerprint?: string;
   node_id?: string;
   function_fingerprint?: string;
   limit?: number;
