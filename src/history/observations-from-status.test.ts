@@ -18,6 +18,7 @@ describe('observationsFromStatus', () => {
       template: 'clicks',
       node_id: 'parse',
       function_fingerprint: null,
+      template_fingerprint: 'fp-clicks',
       recorded_at: '2026-02-01T00:00:00.000Z',
       records_in: 1000,
       records_out: 900,
