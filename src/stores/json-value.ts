@@ -40,3 +40,27 @@ export function lastWins<T>(entries: ReadonlyArray<readonly [string, T]>): Map<s
   for (const [key, value] of entries) byKey.set(key, value);
   return byKey;
 }
+
+/**
+ * The entries of one `putMany` (or one namespace of an epoch commit) ready to write: the last
+ * value of each key serialized (`keys[i]` gets `texts[i]`), and the keys whose value is
+ * `undefined`, to delete. Throws `E_STORE_VALUE` before anything is written.
+ */
+export function encodeEntries(
+  store: { name: string; kind: StoreKind },
+  namespace: string,
+  entries: ReadonlyArray<readonly [string, unknown]>,
+): { keys: string[]; texts: string[]; deletes: string[] } {
+  const keys: string[] = [];
+  const texts: string[] = [];
+  const deletes: string[] = [];
+  for (const [key, value] of lastWins(entries)) {
+    const text = encodeValue(store, `"${key}" in "${namespace}"`, value);
+    if (text === undefined) deletes.push(key);
+    else {
+      keys.push(key);
+      texts.push(text);
+    }
+  }
+  return { keys, texts, deletes };
+}

@@ -1,7 +1,7 @@
 import type { DataStore } from '../store.js';
 import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
-import { encodeValue, lastWins } from '../json-value.js';
+import { encodeEntries, encodeValue } from '../json-value.js';
 import { inTransaction, type PgPool, type PgQuery, type PgQueryable } from './postgres-pool.js';
 import { escapePgText as esc, unescapePgText as unesc } from './pg-text.js';
 
@@ -102,17 +102,10 @@ export class PostgresStore implements DataStore, EpochCommitter {
     entries: ReadonlyArray<readonly [string, unknown]>,
   ): Promise<void> {
     this.#open();
-    const keys: string[] = [];
-    const texts: string[] = [];
-    const deletes: string[] = [];
-    for (const [key, value] of lastWins(entries)) {
-      const text = encodeValue(this, `"${key}" in "${namespace}"`, value);
-      if (text === undefined) deletes.push(esc(key));
-      else {
-        keys.push(esc(key));
-        texts.push(text);
-      }
-    }
+    const encoded = encodeEntries(this, namespace, entries);
+    const keys = encoded.keys.map(esc);
+    const texts = encoded.texts;
+    const deletes = encoded.deletes.map(esc);
     const ns = esc(namespace);
     if (deletes.length === 0 && keys.length > 0) {
       await this.#query('putMany', 'upsert', [ns, keys, texts]);
@@ -129,18 +122,8 @@ export class PostgresStore implements DataStore, EpochCommitter {
   async commitEpoch(commit: EpochCommit): Promise<boolean> {
     this.#open();
     const puts = commit.puts.map(({ namespace, entries }) => {
-      const keys: string[] = [];
-      const texts: string[] = [];
-      const deletes: string[] = [];
-      for (const [key, value] of lastWins(entries)) {
-        const text = encodeValue(this, `"${key}" in "${namespace}"`, value);
-        if (text === undefined) deletes.push(esc(key));
-        else {
-          keys.push(esc(key));
-          texts.push(text);
-        }
-      }
-      return { ns: esc(namespace), keys, texts, deletes };
+      const { keys, texts, deletes } = encodeEntries(this, namespace, entries);
+      return { ns: esc(namespace), keys: keys.map(esc), texts, deletes: deletes.map(esc) };
     });
     const appends = commit.appends.map(({ table, records }) => ({
       tbl: esc(table),

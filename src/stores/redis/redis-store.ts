@@ -1,7 +1,7 @@
 import type { DataStore } from '../store.js';
 import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
-import { decodeValue, encodeValue, lastWins } from '../json-value.js';
+import { decodeValue, encodeEntries, encodeValue } from '../json-value.js';
 import type { RedisBatch, RedisClient } from './redis-client.js';
 
 /** Configuration of a {@link RedisStore}. */
@@ -66,13 +66,7 @@ export class RedisStore implements DataStore, EpochCommitter {
     entries: ReadonlyArray<readonly [string, unknown]>,
   ): Promise<void> {
     this.#open();
-    const sets: string[] = [];
-    const deletes: string[] = [];
-    for (const [key, value] of lastWins(entries)) {
-      const text = encodeValue(this, `"${key}" in "${namespace}"`, value);
-      if (text === undefined) deletes.push(key);
-      else sets.push(key, text);
-    }
+    const { sets, deletes } = this.#encode(namespace, entries);
     if (sets.length === 0 && deletes.length === 0) return;
     const hash = this.#kv(namespace);
     await this.#exec('putMany', (c) => {
@@ -92,13 +86,7 @@ export class RedisStore implements DataStore, EpochCommitter {
     this.#open();
     const args: Array<string | number> = [commit.epoch];
     for (const { namespace, entries } of commit.puts) {
-      const sets: string[] = [];
-      const deletes: string[] = [];
-      for (const [key, value] of lastWins(entries)) {
-        const text = encodeValue(this, `"${key}" in "${namespace}"`, value);
-        if (text === undefined) deletes.push(key);
-        else sets.push(key, text);
-      }
+      const { sets, deletes } = this.#encode(namespace, entries);
       const hash = this.#kv(namespace);
       if (sets.length > 0) args.push('H', hash, sets.length / 2, ...sets);
       if (deletes.length > 0) args.push('D', hash, deletes.length, ...deletes);
@@ -113,6 +101,15 @@ export class RedisStore implements DataStore, EpochCommitter {
       c.eval(COMMIT_EPOCH_SCRIPT, 1, this.#epochKey(commit.writer), ...args),
     );
     return written === 1;
+  }
+
+  /** An HSET argument list (key, text, key, text...) and the keys to delete. */
+  #encode(
+    namespace: string,
+    entries: ReadonlyArray<readonly [string, unknown]>,
+  ): { sets: string[]; deletes: string[] } {
+    const { keys, texts, deletes } = encodeEntries(this, namespace, entries);
+    return { sets: keys.flatMap((key, i) => [key, texts[i]]), deletes };
   }
 
   async committedEpoch(writer: string): Promise<number> {
