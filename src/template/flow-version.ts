@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { StoreSpec, Template } from './types.js';
 
 const codeHashes = new Map<string, { mtimeMs: number; size: number; hash: string }>();
@@ -19,12 +20,78 @@ function hashFile(file: string): string {
   }
 }
 
+/** Relative specifiers in `import … from`, `export … from`, `import(…)`, `require(…)`, `import '…'`. */
+const RELATIVE_IMPORT =
+  /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)(['"`])(\.{1,2}\/[^'"`\n]+)\1/g;
+/** Most files one function's code is followed through. */
+const MAX_CODE_FILES = 2000;
+const imports = new Map<string, { hash: string; deps: string[] }>();
+
+/** The file a relative specifier names, as Node or a TypeScript loader would find it, or null. */
+function resolveRelative(from: string, specifier: string): string | null {
+  const base = path.resolve(path.dirname(from), specifier.split(/[?#]/)[0]);
+  const candidates = [base];
+  const ts = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts', '.jsx': '.tsx' }[path.extname(base)];
+  if (ts !== undefined) candidates.push(base.slice(0, -path.extname(base).length) + ts);
+  for (const ext of ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.tsx', '.json'])
+    candidates.push(base + ext, path.join(base, `index${ext}`));
+  for (const file of candidates) {
+    try {
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** The relative imports of `file` (whose content hash is `hash`), cached per content. */
+function importsOf(file: string, hash: string): string[] {
+  const cached = imports.get(file);
+  if (cached !== undefined && cached.hash === hash) return cached.deps;
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // unreadable: no imports to follow
+  }
+  const deps = new Set<string>();
+  for (const match of text.matchAll(RELATIVE_IMPORT)) {
+    const dep = resolveRelative(file, match[2]);
+    if (dep !== null) deps.add(dep);
+  }
+  imports.set(file, { hash, deps: [...deps] });
+  return [...deps];
+}
+
+/**
+ * The hash of a function's code: its module file and every file it reaches through relative
+ * imports (static `import`/`export … from`, `import('./…')`, `require('./…')` with a literal
+ * specifier), so changing a helper module changes the version too. Imports built at run time
+ * and files read as data are not followed.
+ */
+export function codeHash(module: string): string {
+  const seen = new Set<string>([module]);
+  const queue = [module];
+  const parts: string[] = [];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    const hash = hashFile(file);
+    parts.push(`${path.relative(path.dirname(module), file)}\u0001${hash}`);
+    for (const dep of importsOf(file, hash))
+      if (!seen.has(dep) && seen.size < MAX_CODE_FILES) {
+        seen.add(dep);
+        queue.push(dep);
+      }
+  }
+  return createHash('sha256').update(parts.sort().join('\n')).digest('hex');
+}
+
 /**
  * The version of a flow as pools and workers know it: a hash of the template's shape, each
- * function's module (path, export and the hash of the file's content) and the store catalogue.
+ * function's module (path, export and the hash of its code, {@link codeHash}) and the store
+ * catalogue.
  * A warm pool serves only the version it was filled for, so re-registering a flow with new code
- * under the same name never runs the old code. (A module's own imports are covered when the
- * code comes as a bundle: its folder is content-addressed; otherwise only the module file is.)
+ * under the same name never runs the old code, also when only a module it imports changed.
  *
  * ```ts
  * flowVersion(flow) === flowVersion(sameFlowReloaded); // true until a function's code changes
@@ -40,7 +107,7 @@ export function flowVersion(flow: {
     .sort();
   const edges = flow.template.edges.map((e) => [e.from, e.to, e.type].join('\u0001')).sort();
   const code = flow.functions
-    .map((f) => [f.name, f.module ?? '', f.export, f.module === null ? '' : hashFile(f.module)])
+    .map((f) => [f.name, f.module ?? '', f.export, f.module === null ? '' : codeHash(f.module)])
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const stores = Object.entries(flow.spec?.stores ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   return createHash('sha256')
