@@ -15,8 +15,8 @@ export interface NatsStreamStoreConfig {
   subject?: string;
 }
 
-/** Publishes acknowledged at once per append (the JetStream publish acknowledgements awaited together). */
-const WINDOW = 256;
+/** Publishes awaiting JetStream's acknowledgement at once (the bound on a sink's in-flight work). */
+const IN_FLIGHT = 1024;
 
 /**
  * A sink that publishes every record appended to table `<T>` as one JSON message on a
@@ -72,33 +72,43 @@ export class NatsStreamStore extends AppendOnlyStore implements EpochCommitter {
     return Promise.resolve(-1);
   }
 
+  /**
+   * Publishes pipelined: up to {@link IN_FLIGHT} publishes await JetStream's acknowledgement
+   * at once (a sliding window, never one by one nor in lock-step rounds); resolves once
+   * every record is stored.
+   */
   async #publish(table: string, records: readonly unknown[], idPrefix?: string): Promise<void> {
     const subject = this.subjectFor(table);
-    try {
-      for (let i = 0; i < records.length; i += WINDOW) {
-        await Promise.all(
-          records
-            .slice(i, i + WINDOW)
-            .map((r, j) =>
-              this.#js.publish(
-                subject,
-                JSON.stringify(r),
-                idPrefix === undefined ? undefined : { msgID: `${idPrefix}${i + j}` },
-              ),
-            ),
-        );
-      }
-    } catch (cause) {
+    let failure: unknown = null;
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 0; i < records.length && failure === null; i++) {
+      const published: Promise<void> = this.#js
+        .publish(
+          subject,
+          JSON.stringify(records[i]),
+          idPrefix === undefined ? undefined : { msgID: `${idPrefix}${i}` },
+        )
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            failure ??= error;
+          },
+        )
+        .finally(() => inFlight.delete(published));
+      inFlight.add(published);
+      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure !== null)
       throw new StoreError(
         'E_STORE',
         this,
-        `publishing to "${subject}" failed: ${(cause as Error).message}`,
+        `publishing to "${subject}" failed: ${(failure as Error).message}`,
         {
-          cause,
+          cause: failure,
           hint: `does a JetStream stream capture "${subject}"? e.g. \`nats stream add OUT --subjects '${subject}'\``,
         },
       );
-    }
   }
 
   /** Every message stored on the type's subject, in order (an ordered consumer; nothing acknowledged). */
