@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { WarmflowError } from '../../errors.js';
 import { formatRunReport } from '../../flow/format-run.js';
-import { runFlow, type RunFlowOptions } from '../../flow/run-flow.js';
+import { runFlow, type RunFlowOptions, type RunFlowResult } from '../../flow/run-flow.js';
 import { parseInputs } from '../../execute/sources.js';
 import { openHistory } from '../../history/open-history.js';
 import type { StoreKind, StoreSpec } from '../../template/types.js';
@@ -263,9 +263,15 @@ export function formatInterrupted(run: InterruptedRun): string {
 }
 
 /** Runs a flow for `run`/`demo`, prints the report or the CompletionStatus JSON, sets the exit code. */
-export async function runAndReport(flowFile: string, options: RunCommandOptions): Promise<void> {
+export async function runAndReport(
+  flowFile: string,
+  options: RunCommandOptions,
+): Promise<RunFlowResult | undefined> {
   const target = serverTarget(options.server);
-  if (target !== undefined) return runOnServer(target, flowFile, options);
+  if (target !== undefined) {
+    await runOnServer(target, flowFile, options);
+    return undefined;
+  }
   const rate = options.rate === undefined ? undefined : Number(options.rate);
   if (rate !== undefined && !(rate > 0)) {
     throw new WarmflowError(
@@ -321,6 +327,7 @@ export async function runAndReport(flowFile: string, options: RunCommandOptions)
     if (options.json) process.stdout.write(JSON.stringify(result.status, null, 2) + '\n');
     else process.stdout.write(formatRunReport(result));
     if (result.status.outcome !== 'succeeded') process.exitCode = EXIT.failed;
+    return result;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
@@ -383,5 +390,7 @@ export function registerRun(program: Command): void {
       'after',
       '\nExit codes: 0 succeeded, 1 the run failed (status says where), 2 invalid flow or flags.',
     )
-    .action(async (flow: string, options: RunCommandOptions) => runAndReport(flow, options));
+    .action(async (flow: string, options: RunCommandOptions) => {
+      await runAndReport(flow, options);
+    });
 }

@@ -161,7 +161,14 @@ export function registerServe(program: Command): void {
         provider: owner.provider.name,
         sandbox,
         control_socket: owner.socketPath,
-        ...(http ? { url: http.url, dashboard: `${http.url}/`, admin_key: http.admin } : {}),
+        ...(http
+          ? {
+              url: http.url,
+              dashboard: `${http.url}/`,
+              admin_key: http.admin,
+              tenant_key: `warmflow tenant create NAME --server ${http.url}`,
+            }
+          : {}),
         ...owner.restored,
       };
       if (options.json) process.stdout.write(JSON.stringify(ready) + '\n');
@@ -172,6 +179,10 @@ export function registerServe(program: Command): void {
         if (http) {
           process.stdout.write(`  HTTP API ${http.url}/v1  (OpenAPI: ${http.url}/openapi.json)\n`);
           process.stdout.write(`  dashboard ${http.url}/   admin key ${http.admin}\n`);
+          process.stdout.write(
+            `  tenant key: \`warmflow tenant create NAME --server ${http.url}\` prints one (admin key ${http.admin}, same WARMFLOW_HOME);\n` +
+              `    then WARMFLOW_API_KEY=<key> warmflow run FLOW --server ${http.url}, and paste the key into the dashboard\n`,
+          );
         }
         if (owner.restored.killed > 0)
           process.stdout.write(
