@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Template } from '../../template/types.js';
+import { templateOf } from '../../../test/helpers/template-of.js';
 import { propagateRates, topologicalOrder, type RateInputs } from './dag-rates.js';
 
 function inputs(
@@ -21,21 +21,11 @@ function inputs(
   };
 }
 
-const chain: Template = {
-  name: 'chain',
-  nodes: [
-    { id: 'source:s', kind: 'source', type: 'Raw' },
-    { id: 'parse', kind: 'function' },
-    { id: 'filter', kind: 'function' },
-    { id: 'write:Out', kind: 'write', type: 'Out' },
-  ],
-  edges: [
-    { from: 'source:s', to: 'parse', type: 'Raw' },
-    { from: 'parse', to: 'filter', type: 'Click' },
-    { from: 'filter', to: 'write:Out', type: 'Out' },
-  ],
-  transactions: [],
-};
+const chain = templateOf('chain', [
+  'source:s -Raw-> parse',
+  'parse -Click-> filter',
+  'filter -Out-> write:Out',
+]);
 
 describe('propagateRates', () => {
   it('multiplies rates by each function’s selectivity and sizes by its size ratio along a chain', () => {
@@ -52,23 +42,12 @@ describe('propagateRates', () => {
   });
 
   it('sums producers’ rates at a fan-in and weights record sizes by rate', () => {
-    const fanIn: Template = {
-      name: 'fan-in',
-      nodes: [
-        { id: 'source:a', kind: 'source' },
-        { id: 'source:b', kind: 'source' },
-        { id: 'fa', kind: 'function' },
-        { id: 'fb', kind: 'function' },
-        { id: 'join', kind: 'function' },
-      ],
-      edges: [
-        { from: 'source:a', to: 'fa', type: 'A' },
-        { from: 'source:b', to: 'fb', type: 'B' },
-        { from: 'fa', to: 'join', type: 'Order' },
-        { from: 'fb', to: 'join', type: 'Order' },
-      ],
-      transactions: [],
-    };
+    const fanIn = templateOf('fan-in', [
+      'source:a -A-> fa',
+      'source:b -B-> fb',
+      'fa -Order-> join',
+      'fb -Order-> join',
+    ]);
     const rates = propagateRates(
       fanIn,
       inputs({ rates: { 'source:a': 100, 'source:b': 300 }, sel: { fa: 2 }, ratio: { fb: 3 } }),
@@ -80,24 +59,13 @@ describe('propagateRates', () => {
   });
 
   it('broadcasts a type to all its consumers and splits a multi-output function evenly', () => {
-    const diamond: Template = {
-      name: 'diamond',
-      nodes: [
-        { id: 'source:s', kind: 'source' },
-        { id: 'split', kind: 'function' },
-        { id: 'left', kind: 'function' },
-        { id: 'right', kind: 'function' },
-        { id: 'both', kind: 'function' },
-      ],
-      edges: [
-        { from: 'source:s', to: 'split', type: 'R' },
-        { from: 'split', to: 'left', type: 'L' },
-        { from: 'split', to: 'right', type: 'X' },
-        { from: 'split', to: 'both', type: 'X' },
-        { from: 'left', to: 'both', type: 'Y' },
-      ],
-      transactions: [],
-    };
+    const diamond = templateOf('diamond', [
+      'source:s -R-> split',
+      'split -L-> left',
+      'split -X-> right',
+      'split -X-> both',
+      'left -Y-> both',
+    ]);
     const rates = propagateRates(diamond, inputs({ outputs: { split: ['L', 'X'] } }));
     expect(rates.get('left')!.input_rate).toBeCloseTo(500);
     expect(rates.get('right')!.input_rate).toBeCloseTo(500);
@@ -105,24 +73,16 @@ describe('propagateRates', () => {
   });
 
   it('gives a lookup read node one access per record of its consumer, and a scanned read the source rate', () => {
-    const lookups: Template = {
-      name: 'lookups',
-      nodes: [
-        { id: 'source:s', kind: 'source' },
-        { id: 'read:Profile', kind: 'read', type: 'Profile', data_store: 'profiles' },
-        { id: 'read:Seed', kind: 'read', type: 'Seed' },
-        { id: 'parse', kind: 'function' },
-        { id: 'enrich', kind: 'function' },
-        { id: 'load', kind: 'function' },
+    const lookups = templateOf(
+      'lookups',
+      [
+        'source:s -Raw-> parse',
+        'parse -Click-> enrich',
+        'read:Profile -Profile-> enrich',
+        'read:Seed -Seed-> load',
       ],
-      edges: [
-        { from: 'source:s', to: 'parse', type: 'Raw' },
-        { from: 'parse', to: 'enrich', type: 'Click' },
-        { from: 'read:Profile', to: 'enrich', type: 'Profile' },
-        { from: 'read:Seed', to: 'load', type: 'Seed' },
-      ],
-      transactions: [],
-    };
+      { 'read:Profile': { data_store: 'profiles' } },
+    );
     const rates = propagateRates(
       lookups,
       inputs({
@@ -140,18 +100,7 @@ describe('propagateRates', () => {
   });
 
   it('refuses a cycle, naming its nodes', () => {
-    const cyclic: Template = {
-      name: 'c',
-      nodes: [
-        { id: 'a', kind: 'function' },
-        { id: 'b', kind: 'function' },
-      ],
-      edges: [
-        { from: 'a', to: 'b', type: 'X' },
-        { from: 'b', to: 'a', type: 'Y' },
-      ],
-      transactions: [],
-    };
+    const cyclic = templateOf('c', ['a -X-> b', 'b -Y-> a']);
     expect(() => topologicalOrder(cyclic)).toThrow(/cycle through a, b/);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Rpr } from '../../predictor/rpr.js';
 import { planGroups } from '../../template/placement-groups.js';
 import { mergeRprs, planResources, type PoolFlow } from './resource-plan.js';
+import { templateOf } from '../../../test/helpers/template-of.js';
 
 const rpr = (
   node_id: string,
@@ -18,20 +19,7 @@ const rpr = (
 });
 
 const flow: PoolFlow = {
-  template: {
-    name: 'f',
-    nodes: [
-      { id: 'source:s', kind: 'source' },
-      { id: 'a', kind: 'function' },
-      { id: 'b', kind: 'function' },
-      { id: 'write:T', kind: 'write' },
-    ],
-    edges: [
-      { from: 'source:s', to: 'a', type: 'S' },
-      { from: 'b', to: 'write:T', type: 'T' },
-    ],
-    transactions: [],
-  },
+  template: templateOf('f', ['source:s -S-> a', 'b -T-> write:T']),
   functions: [
     { name: 'a', module: '/abs/a.ts', export: 'a' },
     { name: 'b', module: '/abs/b.ts', export: 'bee' },
