@@ -111,6 +111,7 @@ async function openNetworkStore(name: string, spec: StoreSpec): Promise<DataStor
           ...(spec.stream !== undefined ? { stream: spec.stream } : {}),
           ...(spec.maxlen !== undefined ? { maxlen: spec.maxlen } : {}),
           ...(spec.prefix !== undefined ? { prefix: spec.prefix } : {}),
+          ...(spec.socket !== undefined ? { socket: spec.socket } : {}),
         });
       }
     }

@@ -115,14 +115,36 @@ export class StoreCatalogue {
         problem: `store "${name}": name a store instance of this server without a url (the server's catalogue holds the addresses)`,
       };
     const entry = this.#entries.get(name);
+    // A Redis instance also serves Redis Streams (append-only), under the same user and prefix.
+    const streams = requested.kind === 'redis-stream' && entry?.kind === 'redis';
     if (
       entry === undefined ||
       entry.kind === 'nats' ||
-      entry.kind !== requested.kind ||
+      (entry.kind !== requested.kind && !streams) ||
       !entry.tenants.some((t) => t === '*' || t === tenant)
     )
       return { problem: `store "${name}" unavailable to you on this server` };
     const ns = namespaceOf(tenant);
+    const streamOptions = {
+      ...(requested.stream !== undefined ? { stream: requested.stream } : {}),
+      ...(requested.maxlen !== undefined ? { maxlen: requested.maxlen } : {}),
+    };
+    if (streams) {
+      const spec: StoreSpec = {
+        kind: 'redis-stream',
+        url: socketDir === undefined ? entry.url : 'redis://relay/',
+        instance: name,
+        prefix: `wf:${ns}:`,
+        ...streamOptions,
+      };
+      if (socketDir !== undefined)
+        spec.socket = this.#forwarders.socketFor(
+          path.join(socketDir, name),
+          { name, kind: 'redis', url: entry.url },
+          ns,
+        );
+      return { spec };
+    }
     if (socketDir === undefined) {
       // Pods on Kubernetes reach the instance over the network their namespace's egress policy
       // allows, with the catalogue's URL: the relays below are the local provider's.

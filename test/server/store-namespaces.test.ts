@@ -122,6 +122,60 @@ describe.skipIf(!hasRedis || !hasPostgres)(
       }
     });
 
+    it('two tenants appending to Redis Streams on one instance write only under their own prefix', async () => {
+      const flow = `name: tagged
+streams:
+  input: { type: Hit }
+stores:
+  ${cache}: { kind: redis-stream }
+types:
+  Tagged: { store: ${cache} }
+functions:
+  - name: tag
+    module: ./tag.mjs
+    input: [Hit]
+    output: [Tagged]
+`;
+      const TAG = 'export function tag(hit) { return { user: hit.user, by: hit.by }; }\n';
+      for (const [tenant, hits] of [
+        ['alice', 2],
+        ['bob', 3],
+      ] as const) {
+        const registered = await api(
+          keys[tenant],
+          'POST',
+          '/v1/flows',
+          { flow, files: { 'tag.mjs': TAG } },
+          'application/vnd.warmflow.bundle+json',
+        );
+        expect(registered.status, registered.text).toBe(201);
+        const result = await api(keys[tenant], 'POST', '/v1/executions?wait=true', {
+          flow_id: registered.json.id,
+          records: Array.from({ length: hits }, () => ({ user: 'u1', by: tenant })),
+        });
+        expect(result.json.status, result.text).toBe('succeeded');
+      }
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(SERVICES.redis.url);
+      try {
+        const entries = async (tenant: string) =>
+          JSON.stringify(await redis.xrange(`wf:${ids[tenant]}:Tagged`, '-', '+'));
+        const alice = await entries('alice');
+        const bob = await entries('bob');
+        expect(alice.match(/alice/g)?.length).toBe(2);
+        expect(alice).not.toContain('bob');
+        expect(bob.match(/bob/g)?.length).toBe(3);
+        expect(bob).not.toContain('alice');
+        expect(await redis.exists('Tagged')).toBe(0);
+      } finally {
+        for (const tenant of ['alice', 'bob']) {
+          const found = await redis.keys(`wf:${ids[tenant]}:*`);
+          if (found.length > 0) await redis.del(...found);
+        }
+        redis.disconnect();
+      }
+    });
+
     it('two tenants running the same flow on one Postgres instance write to their own schemas', async () => {
       await run('alice', flowFor('postgres', pg), 2);
       await run('bob', flowFor('postgres', pg), 4);

@@ -21,13 +21,19 @@ const MAX_IN_FLIGHT = 20_000;
 type Entry = [id: string, fields: string[] | null];
 
 /** Connects a dedicated ioredis client (a blocking read holds its connection). */
-export async function connectRedisCommands(server: string, label: string): Promise<RedisCommands> {
+export async function connectRedisCommands(
+  server: string,
+  label: string,
+  socket?: string,
+): Promise<RedisCommands> {
   const { Redis } = await import('ioredis');
-  const client = new Redis(server, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    connectTimeout: 5000,
-  });
+  const options = { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 };
+  // Through a server's relay socket: the relay logs in and picks the database (no AUTH, SELECT
+  // or INFO from here).
+  const client =
+    socket === undefined
+      ? new Redis(server, options)
+      : new Redis({ ...options, path: socket, enableReadyCheck: false });
   let lastError: Error | undefined;
   client.on('error', (error: Error) => (lastError = error));
   try {

@@ -18,6 +18,8 @@ export interface RedisStreamStoreConfig {
   prefix?: string;
   /** `redis://HOST:PORT/DB`. */
   url: string;
+  /** A server's relay socket to the instance (see StoreForwarders), used instead of the URL's host. */
+  socket?: string;
   /** Stream key a type is appended to; `{type}` is replaced by the type's name. Default `{type}`. */
   stream?: string;
   /** Keep about this many entries per stream (`XADD … MAXLEN ~ N`); default unbounded. */
@@ -47,7 +49,7 @@ export class RedisStreamStore extends AppendOnlyStore implements EpochCommitter 
   static async open(config: RedisStreamStoreConfig): Promise<RedisStreamStore> {
     return new RedisStreamStore(
       config,
-      await connectRedisCommands(config.url, `store "${config.name}"`),
+      await connectRedisCommands(config.url, `store "${config.name}"`, config.socket),
     );
   }
 
