@@ -18,6 +18,8 @@ export class ServerMetrics {
   readonly #predictionError: Histogram;
   readonly #requests: Counter;
   readonly #executions: Counter;
+  readonly #refused: Counter;
+  readonly #byProvisioning: Counter;
   readonly #liveRate: Gauge;
   readonly #liveLag: Gauge;
   readonly #liveRecordBytes: Gauge;
@@ -97,6 +99,23 @@ export class ServerMetrics {
       labelNames: ['tenant', 'outcome'],
       registers,
     });
+    this.#refused = new Counter({
+      name: 'warmflow_executions_refused_total',
+      help: 'Execution requests refused before they ran, by error code (E_QUOTA, E_CAPACITY, …)',
+      labelNames: ['tenant', 'code'],
+      registers,
+    });
+    this.#byProvisioning = new Counter({
+      name: 'warmflow_executions_by_provisioning_total',
+      help: 'Completed executions by where their resources came from: warm (a warm hit), on_demand, mixed',
+      labelNames: ['tenant', 'provisioning'],
+      registers,
+    });
+  }
+
+  /** Counts an execution request refused before it ran (quota, capacity, bad request). */
+  refused(tenant: string, code: string): void {
+    this.#refused.inc({ tenant, code });
   }
 
   /** Counts one answered request. */
@@ -161,6 +180,7 @@ export class ServerMetrics {
   completed(status: CompletionStatus): void {
     const tenant = status.tenant;
     this.#executions.inc({ tenant, outcome: status.outcome });
+    this.#byProvisioning.inc({ tenant, provisioning: status.provisioning });
     const first = status.timings.request_to_first_record_ms;
     if (first !== null) this.#firstRecord.observe({ tenant }, first / 1000);
     if (status.timings.total_ms > 0) {

@@ -260,8 +260,19 @@ functions:
     ]);
     const timeline = await h.call('GET', '/v1/pools/timeline', a.key);
     expect(timeline.json.samples.at(-1)).toMatchObject({ ready: 2, claimed: 0 });
+    const refused = await h.call('POST', '/v1/executions', a.key, { flow_id: 'f_unknown' });
+    expect(refused.status).toBe(404);
     const metrics = await h.call('GET', '/metrics', ADMIN_KEY);
     expect(metrics.text).toMatch(/warmflow_warm_hits_total\{tenant="[^"]+"\} 2/);
+    // Per execution: one warm hit; and the refused request, by its code.
+    expect(metrics.text).toMatch(
+      /warmflow_executions_by_provisioning_total\{tenant="[^"]+",provisioning="warm"\} 1/,
+    );
+    expect(metrics.text).toMatch(
+      new RegExp(
+        `warmflow_executions_refused_total\\{tenant="[^"]+",code="${refused.json.error.code}"\\} 1`,
+      ),
+    );
     expect(metrics.text).toMatch(/warmflow_pool_resources\{tenant="[^"]+",status="ready"\} 2/);
     expect(metrics.text).toContain('warmflow_request_to_first_record_seconds_bucket');
     expect((await h.call('DELETE', `/v1/pools/${pool.json.id}`, a.key)).status).toBe(200);

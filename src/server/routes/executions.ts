@@ -293,7 +293,12 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
-      const { record, run } = await startExecution(state, tenant, c.req.valid('json'));
+      const { record, run } = await startExecution(state, tenant, c.req.valid('json')).catch(
+        (error: unknown) => {
+          state.metrics.refused(tenant.id, toErrorResponse(error).body.error.code);
+          throw error;
+        },
+      );
       if (c.req.valid('query').wait === 'true') {
         await run;
         return c.json(record, 200);
