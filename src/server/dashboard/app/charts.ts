@@ -91,6 +91,47 @@ export class Charts {
           });
   }
 
+  /**
+   * A live run's first stream: records/s (from the stream's stored times, last 60 s) and
+   * its group's lag, one point a second; empty for a run that reads no live stream.
+   */
+  live(container: HTMLElement, execution: ExecutionView | undefined): void {
+    const streams = Object.entries(execution?.live?.streams ?? {}).sort(([a], [b]) =>
+      a.localeCompare(b),
+    );
+    const [name, stream] = streams[0] ?? ['', undefined];
+    const series = stream?.series ?? [];
+    const data: UPlot.AlignedData = [
+      series.map((p) => Date.parse(p.at) / 1000),
+      series.map((p) => p.records_per_second),
+      series.map((p) => p.lag),
+    ];
+    this.#draw(container, 'live', data, () => ({
+      series: [
+        {},
+        { label: 'records/s', stroke: '#0891b2', width: 2, scale: 'rps' },
+        { label: 'lag (messages)', stroke: '#dc2626', width: 2, scale: 'lag', dash: [6, 4] },
+      ],
+      axes: [
+        {},
+        { scale: 'rps', label: 'records/s' },
+        { scale: 'lag', side: 1, label: 'lag', grid: { show: false } },
+      ],
+      scales: { lag: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(10, max)] } },
+    }));
+    container.dataset.last =
+      stream === undefined
+        ? ''
+        : JSON.stringify({
+            stream: name,
+            records: stream.records,
+            records_per_second: stream.records_per_second,
+            lag: stream.lag,
+            drift: execution?.live?.drift.length ?? 0,
+            draining: execution?.live?.draining ?? false,
+          });
+  }
+
   /** Predicted against measured per node, as side-by-side bars (`which`: cpu cores or memory GB). */
   nodes(
     container: HTMLElement,

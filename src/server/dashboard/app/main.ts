@@ -95,6 +95,7 @@ async function refresh(): Promise<void> {
     charts.pool($('pool-chart'), samples);
     renderPolicy($('policy'), policy);
     charts.runs($('latency-chart'), runs);
+    charts.live($('live-chart'), execution);
     $('status').textContent =
       `${live ? 'live' : 'idle'} · updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.ready = 'true';

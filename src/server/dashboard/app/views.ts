@@ -69,6 +69,23 @@ export interface ExecutionView {
   rprs: RprView[] | null;
   dcp: DcpView | null;
   completion: CompletionView | null;
+  /** A run on live streams (while it runs, and its last state after). */
+  live?: LiveView;
+}
+export interface LiveView {
+  draining: boolean;
+  acknowledged: number;
+  streams: Record<
+    string,
+    {
+      records: number;
+      records_per_second: number;
+      avg_record_size: number;
+      lag: number | null;
+      series: Array<{ at: string; records_per_second: number; lag: number | null }>;
+    }
+  >;
+  drift: Array<{ kind: string; stream: string }>;
 }
 export interface PoolSampleView {
   at: string;
