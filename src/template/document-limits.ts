@@ -18,6 +18,11 @@ export interface DocumentLimits {
   maxExpandedBytes: number;
   /** Bytes of any one string, key or value (`max_string_bytes`). */
   maxStringBytes: number;
+  /**
+   * Entries of any one mapping or sequence (`max_items`): yaml's duplicate-key check is
+   * quadratic in a mapping's size (30,000 keys take it about a minute).
+   */
+  maxItems?: number;
 }
 
 /**
@@ -31,6 +36,7 @@ export const FLOW_LIMITS: Readonly<DocumentLimits> = Object.freeze({
   maxAliases: 100,
   maxExpandedBytes: 2 * 1024 * 1024,
   maxStringBytes: 64 * 1024,
+  maxItems: 1000,
 });
 
 /** The refusal of a document over one of its {@link DocumentLimits}, naming the limit. */
@@ -98,6 +104,14 @@ export function checkYamlBounds(
             `collections nest more than ${limits.maxDepth} levels deep`,
             'max_depth',
             'flatten the document',
+            file,
+          );
+        if (limits.maxItems !== undefined && token.items.length > limits.maxItems)
+          throw limitError(
+            what,
+            `a collection holds ${token.items.length} entries; at most ${limits.maxItems} are accepted`,
+            'max_items',
+            'split the collection or shorten it',
             file,
           );
         for (const item of token.items) {

@@ -70,6 +70,22 @@ describe('server: hostile requests', () => {
     expect(res.json.error.message).toContain('max_expanded_bytes');
   });
 
+  it('a flow with a 30,000-key mapping (a minute of yaml’s duplicate-key check) is a 400 naming max_items', async () => {
+    const h = makeHarness();
+    const a = await h.tenant('a');
+    const yaml =
+      FLOW_YAML + 'x:\n' + Array.from({ length: 30_000 }, (_, i) => `  k${i}: v${i}`).join('\n');
+    const res = await h.call('POST', '/v1/flows', a.key, yaml, 'application/yaml');
+    expect([res.status, res.json.error.problems?.[0]?.code]).toEqual([400, 'E_LIMIT']);
+    expect(res.json.error.message).toContain('max_items');
+    const json = JSON.stringify({
+      name: 'clicks',
+      x: Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`k${i}`, i])),
+    });
+    const flowStyle = await h.call('POST', '/v1/flows', a.key, json, 'application/json');
+    expect(flowStyle.json.error.message).toContain('max_items');
+  });
+
   it('a string longer than max_string_bytes is refused, not stored', async () => {
     const h = makeHarness();
     const a = await h.tenant('a');
