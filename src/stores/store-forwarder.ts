@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { errorFields, writeLog } from '../server/json-log.js';
 import { postgresTarget, provisionPostgresRole, relayPostgres } from './relay/postgres-relay.js';
 import { provisionRedisUser, redisTarget, relayRedis } from './relay/redis-relay.js';
 import { tenantCredentials, type TenantCredentials } from './relay/tenant-credentials.js';
@@ -73,7 +74,19 @@ export class StoreForwarders {
           : provisionRedisUser(instance.url, namespace, credentials)
       ).then(() => credentials);
       this.#logins.set(key, login);
-      login.catch(() => this.#logins.delete(key));
+      login.catch((error: unknown) => {
+        this.#logins.delete(key);
+        // The tenant is told "store X unavailable"; the admin learns why here.
+        writeLog({
+          level: 'error',
+          msg: `store ${instance.name}: cannot create the login of tenant namespace ${namespace}`,
+          hint:
+            instance.kind === 'redis'
+              ? "is the instance up? the catalogue URL's user must be allowed ACL SETUSER (Redis 7 or later)"
+              : "is the instance up? the catalogue URL's user must be allowed CREATE ROLE and CREATE SCHEMA",
+          ...errorFields(error),
+        });
+      });
     }
     return login;
   }
