@@ -1,3 +1,4 @@
+import type { StoreEntries } from './store.js';
 import { StoreError } from './store-error.js';
 import type { StoreKind } from '../template/types.js';
 
@@ -49,7 +50,7 @@ export function lastWins<T>(entries: ReadonlyArray<readonly [string, T]>): Map<s
 export function encodeEntries(
   store: { name: string; kind: StoreKind },
   namespace: string,
-  entries: ReadonlyArray<readonly [string, unknown]>,
+  entries: StoreEntries,
 ): { keys: string[]; texts: string[]; deletes: string[] } {
   const keys: string[] = [];
   const texts: string[] = [];

@@ -19,13 +19,16 @@ import type { StoreKind } from '../template/types.js';
  * key repeated the last entry wins. `entries` has no defined order; `readAll` yields in
  * append order.
  */
+/** The `[key, value]` entries of one `putMany` (an `undefined` value deletes its key). */
+export type StoreEntries = ReadonlyArray<readonly [string, unknown]>;
+
 export interface DataStore {
   readonly kind: StoreKind;
   readonly name: string;
   get(namespace: string, key: string): Promise<unknown>;
   getMany(namespace: string, keys: readonly string[]): Promise<unknown[]>;
   put(namespace: string, key: string, value: unknown): Promise<void>;
-  putMany(namespace: string, entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
+  putMany(namespace: string, entries: StoreEntries): Promise<void>;
   delete(namespace: string, key: string): Promise<void>;
   /** Every entry of a namespace (for tests, checkpoints, inspection). */
   entries(namespace: string): AsyncIterable<[string, unknown]>;

@@ -1,4 +1,4 @@
-import type { DataStore } from '../store.js';
+import type { DataStore, StoreEntries } from '../store.js';
 import { StoreError } from '../store-error.js';
 import { encodeValue } from '../json-value.js';
 
@@ -85,10 +85,7 @@ export class MemoryStore implements DataStore {
     await this.putMany(namespace, [[key, value]]);
   }
 
-  async putMany(
-    namespace: string,
-    entries: ReadonlyArray<readonly [string, unknown]>,
-  ): Promise<void> {
+  async putMany(namespace: string, entries: StoreEntries): Promise<void> {
     this.#open();
     // Encode everything first so a bad value leaves the namespace untouched (atomic).
     const encoded = entries.map(

@@ -1,4 +1,4 @@
-import type { DataStore } from '../store.js';
+import type { DataStore, StoreEntries } from '../store.js';
 import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { encodeEntries, encodeValue } from '../json-value.js';
@@ -97,10 +97,7 @@ export class PostgresStore implements DataStore, EpochCommitter {
     await this.putMany(namespace, [[key, value]]);
   }
 
-  async putMany(
-    namespace: string,
-    entries: ReadonlyArray<readonly [string, unknown]>,
-  ): Promise<void> {
+  async putMany(namespace: string, entries: StoreEntries): Promise<void> {
     this.#open();
     const encoded = encodeEntries(this, namespace, entries);
     const keys = encoded.keys.map(esc);

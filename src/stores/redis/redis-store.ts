@@ -1,4 +1,4 @@
-import type { DataStore } from '../store.js';
+import type { DataStore, StoreEntries } from '../store.js';
 import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { decodeValue, encodeEntries, encodeValue } from '../json-value.js';
@@ -61,10 +61,7 @@ export class RedisStore implements DataStore, EpochCommitter {
     await this.putMany(namespace, [[key, value]]);
   }
 
-  async putMany(
-    namespace: string,
-    entries: ReadonlyArray<readonly [string, unknown]>,
-  ): Promise<void> {
+  async putMany(namespace: string, entries: StoreEntries): Promise<void> {
     this.#open();
     const { sets, deletes } = this.#encode(namespace, entries);
     if (sets.length === 0 && deletes.length === 0) return;
@@ -104,10 +101,7 @@ export class RedisStore implements DataStore, EpochCommitter {
   }
 
   /** An HSET argument list (key, text, key, text...) and the keys to delete. */
-  #encode(
-    namespace: string,
-    entries: ReadonlyArray<readonly [string, unknown]>,
-  ): { sets: string[]; deletes: string[] } {
+  #encode(namespace: string, entries: StoreEntries): { sets: string[]; deletes: string[] } {
     const { keys, texts, deletes } = encodeEntries(this, namespace, entries);
     return { sets: keys.flatMap((key, i) => [key, texts[i]]), deletes };
   }

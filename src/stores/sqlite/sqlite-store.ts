@@ -1,4 +1,4 @@
-import type { DataStore } from '../store.js';
+import type { DataStore, StoreEntries } from '../store.js';
 import type { EpochCommit, EpochCommitter } from '../epoch-commit.js';
 import { StoreError } from '../store-error.js';
 import { decodeValue, encodeValue, lastWins } from '../json-value.js';
@@ -149,10 +149,7 @@ export class SqliteStore implements DataStore, EpochCommitter {
     else this.#sql.put.run(namespace, key, text);
   }
 
-  async putMany(
-    namespace: string,
-    entries: ReadonlyArray<readonly [string, unknown]>,
-  ): Promise<void> {
+  async putMany(namespace: string, entries: StoreEntries): Promise<void> {
     this.#open();
     const encoded: Array<[string, string | undefined]> = [];
     for (const [key, value] of lastWins(entries)) {
