@@ -53,6 +53,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   th, td { text-align: right; padding: 3px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; }
   th:first-child, td:first-child { text-align: left; }
   .muted { color: var(--muted); }
+  .problem { color: #b3261e; margin: 2px 0; }
   .figures { display: flex; flex-wrap: wrap; gap: 8px 18px; margin-bottom: 8px; }
   .figure b { display: block; font-size: 18px; }
   .figure span { color: var(--muted); font-size: 12px; }

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { el, fmt, type DcpView, type ExecutionView } from './views.js';
+import { el, fmt, runProblems, type DcpView, type ExecutionView } from './views.js';
 
 function figure(label: string, value: string, id?: string): HTMLElement {
   const box = el('div', undefined, { class: 'figure' });
@@ -65,7 +65,14 @@ export function renderRun(container: HTMLElement, execution: ExecutionView | und
     figure('records out', fmt(c?.records.out ?? null, 0), 'run-records-out'),
     figure('total ms', fmt(c?.timings.total_ms ?? null, 0), 'run-total'),
   );
-  container.replaceChildren(figures, el('div', execution.id, { class: 'muted', id: 'run-id' }));
+  const problems = runProblems(execution);
+  const why = el('div', undefined, { id: 'run-problems' });
+  for (const line of problems) why.appendChild(el('div', line, { class: 'problem' }));
+  container.replaceChildren(
+    figures,
+    ...(problems.length > 0 ? [why] : []),
+    el('div', execution.id, { class: 'muted', id: 'run-id' }),
+  );
 }
 
 /** Per node: predicted against measured CPU and memory, records, warm or on demand. */

@@ -40,6 +40,7 @@ export interface NodeCompletionView {
   rpr: RprView | null;
   resource_id: string | null;
   warm: boolean;
+  first_error?: { type: string; message: string; location?: string };
 }
 export interface CompletionView {
   outcome: string;
@@ -51,6 +52,9 @@ export interface CompletionView {
   };
   records: { in: number; out: number; dead_lettered: number };
   nodes: NodeCompletionView[];
+  error?: { code: string; message: string; node_id?: string };
+  pool_note?: string;
+  dead_letter_file?: string | null;
 }
 export interface DcpView {
   dataTypeDistribution: Record<string, number>;
@@ -69,6 +73,8 @@ export interface ExecutionView {
   rprs: RprView[] | null;
   dcp: DcpView | null;
   completion: CompletionView | null;
+  /** Why a run that could not start failed. */
+  error?: { code: string; message: string };
   /** A run on live streams (while it runs, and its last state after). */
   live?: LiveView;
 }
@@ -107,4 +113,32 @@ export function fmt(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
   return String(Number(value.toFixed(digits)));
+}
+
+/**
+ * What a person must read about a run besides its figures: why it failed (its error, with
+ * the node), a warm set it could not use, and per node its dead letters with the first error
+ * and where it was thrown. Empty for a clean run.
+ */
+export function runProblems(execution: ExecutionView): string[] {
+  const lines: string[] = [];
+  const c = execution.completion;
+  const error = c?.error ?? execution.error;
+  if (error !== undefined)
+    lines.push(
+      `failed: ${error.code}${c?.error?.node_id !== undefined ? ` at node "${c.error.node_id}"` : ''}: ${error.message}`,
+    );
+  if (c?.pool_note !== undefined) lines.push(`note: ${c.pool_note}`);
+  for (const n of c?.nodes ?? []) {
+    if (n.dead_lettered === 0) continue;
+    const e = n.first_error;
+    lines.push(
+      `${n.node_id}: ${n.dead_lettered.toLocaleString('en-US')} dead-lettered` +
+        (e === undefined
+          ? ''
+          : ` — first: ${e.type}: ${e.message}${e.location !== undefined ? ` (at ${e.location})` : ''}`),
+    );
+  }
+  if (lines.length > 0 && c?.dead_letter_file) lines.push(`dead letters: ${c.dead_letter_file}`);
+  return lines;
 }
