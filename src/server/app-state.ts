@@ -21,7 +21,7 @@ import type {
   ProfilerPort,
   TemplatePort,
 } from './ports.js';
-import { jsonErrorLog } from './json-log.js';
+import { jsonErrorLog } from '../json-log.js';
 import { PoolTimeline } from './pool-timeline.js';
 import type { PolicyKeeper } from '../policy/live/policy-keeper.js';
 import { ServerMetrics } from './server-metrics.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { errorFields, writeLog } from '../server/json-log.js';
+import { errorFields, writeLog } from '../json-log.js';
 import { postgresTarget, provisionPostgresRole, relayPostgres } from './relay/postgres-relay.js';
 import { provisionRedisUser, redisTarget, relayRedis } from './relay/redis-relay.js';
 import { tenantCredentials, type TenantCredentials } from './relay/tenant-credentials.js';

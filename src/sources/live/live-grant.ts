@@ -1,11 +1,10 @@
-import type { CatalogueEntry } from '../../stores/store-catalogue.js';
 import { hideSecret, isLiveUrl } from './live-url.js';
 
 /** Finds an instance of the admin's catalogue of a kind granted to the tenant. */
 export type LiveInstanceLookup = (
   name: string,
   kind: 'nats' | 'redis',
-) => Pick<CatalogueEntry, 'url'> | undefined;
+) => { url: string } | undefined;
 
 /**
  * A live source URL a tenant gives a server, resolved against the admin's catalogue, or
