@@ -4,15 +4,11 @@ import { calibrateFlow, type CalibrationOutcome } from './calibration/calibrate-
 import { applyEngineCalibration } from './calibration/engine-calibration.js';
 import { hourlyCost, resolvePrices } from './cost/price-table.js';
 import { functionFingerprint } from './learning/function-fingerprint.js';
-import {
-  gatherHistory,
-  SIMILARITY_WEIGHTS,
-  type NodeHistory,
-} from './learning/history-context.js';
+import { gatherHistory, SIMILARITY_WEIGHTS, type NodeHistory } from './learning/history-context.js';
 import { templateFingerprint } from './learning/template-fingerprint.js';
 import { refineModel } from './learning/refine-model.js';
 import { defaultFunctionModel, ioNodeModel } from './model/defaults.js';
-import type { FunctionModel } from './model/function-model.js';
+import { cpuUsPerRecord, type FunctionModel } from './model/function-model.js';
 import { DEFAULT_SIZING, type SizingPolicy } from './model/sizing.js';
 import { assignGpus } from './placement/assign-gpus.js';
 import { DEFAULT_PLACEMENT } from './placement/choose-store.js';
@@ -64,6 +60,8 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
   }
 
   let histories = new Map<string, NodeHistory>();
+  // What calibration (or the defaults) said before history refined it.
+  const priors = new Map([...models].map(([id, m]) => [id, { ...m }]));
   if (options.history) {
     const fingerprints = new Map<string, string | null>();
     for (const node of template.nodes) {
@@ -100,6 +98,9 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
       models.set(id, refined);
     }
   }
+
+  for (const group of options.groups ?? [])
+    splitGroupCpu(group, models, priors, () => dcp.volume.avg_record_size, template.nodes);
 
   // Where the function nodes of a resource learned from its measured peak (split among
   // them), that peak already holds the runtime the I/O nodes would add: they add nothing.
@@ -210,4 +211,52 @@ function applyCalibration(models: Map<string, FunctionModel>, outcome: Calibrati
     return;
   }
   models.get(outcome.node_id)?.notes.push(`not calibrated: ${outcome.skipped}`);
+}
+
+/**
+ * History measures a co-located group's CPU well as a whole, but its split over the
+ * group's nodes — one process's CPU apportioned by busy time, where GC pauses, JIT
+ * compilation and descheduling land in whichever node's batch was running — scatters
+ * from run to run (bench:predict: 10 % error on a resource's total, 28 % per node). So
+ * the group keeps history's total CPU per record, and each node's share of it is the
+ * geometric mean of its share by history and its share by the calibration that
+ * preceded it (which measured the split on other runs): two independent estimates of
+ * the split, averaged.
+ */
+function splitGroupCpu(
+  group: string[],
+  models: Map<string, FunctionModel>,
+  priors: Map<string, FunctionModel>,
+  recordSize: (id: string) => number,
+  nodes: readonly TemplateNode[],
+): void {
+  const ids = group.filter((id) => {
+    const model = models.get(id);
+    return (
+      nodes.find((n) => n.id === id)?.kind === 'function' &&
+      model?.basis === 'history' &&
+      priors.get(id)?.basis === 'calibration'
+    );
+  });
+  if (ids.length < 2) return;
+  const size = (id: string) => models.get(id)!.calibration?.avg_record_size ?? recordSize(id);
+  const learned = ids.map((id) => cpuUsPerRecord(models.get(id)!, size(id)));
+  const calibrated = ids.map((id) => cpuUsPerRecord(priors.get(id)!, size(id)));
+  if (learned.some((x) => !(x > 0)) || calibrated.some((x) => !(x > 0))) return;
+  const total = learned.reduce((t, x) => t + x, 0);
+  const totalCalibrated = calibrated.reduce((t, x) => t + x, 0);
+  const weights = ids.map((_, i) =>
+    Math.sqrt((learned[i] / total) * (calibrated[i] / totalCalibrated)),
+  );
+  const sum = weights.reduce((t, w) => t + w, 0);
+  ids.forEach((id, i) => {
+    const model = models.get(id)!;
+    const factor = (total * weights[i]) / sum / learned[i];
+    model.cpu_us_base *= factor;
+    model.cpu_us_per_byte *= factor;
+    model.cpu_fixed_us *= factor;
+    model.notes.push(
+      `CPU split over its resource's ${ids.length} function nodes by history and calibration together (×${Math.round(factor * 100) / 100} of history's own split)`,
+    );
+  });
 }
