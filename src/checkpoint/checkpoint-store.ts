@@ -28,8 +28,8 @@ export interface CheckpointedRun {
 /**
  * Where checkpoints are kept: the run's home database (SQLite under `WARMFLOW_HOME`). A
  * checkpoint and the keyed state it covers are saved in one transaction, so what `latest`
- * answers is always one consistent checkpoint. The state table holds the state as of the
- * latest checkpoint only: each save applies that epoch's changes.
+ * answers is always one consistent checkpoint. Each save keeps that epoch's state changes;
+ * `latest` applies every epoch's changes up to the checkpoint in order.
  */
 export interface CheckpointStore {
   /** Registers a run about to start (replaces an earlier registration of the same id). */
@@ -39,7 +39,8 @@ export interface CheckpointStore {
     run: string,
     part: number,
     checkpoint: Checkpoint,
-    changes: Record<string, Array<[string, unknown]>>,
+    /** `{node: [[item key, value]…]}`, or that as JSON text (as the resource sent it). */
+    changes: Record<string, Array<[string, unknown]>> | string,
   ): Promise<void>;
   /** The latest checkpoint of a run's part with the state it covers, or null. */
   latest(

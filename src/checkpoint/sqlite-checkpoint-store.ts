@@ -11,10 +11,10 @@ CREATE TABLE IF NOT EXISTS checkpoint_runs (
 CREATE TABLE IF NOT EXISTS checkpoint_epochs (
   run TEXT NOT NULL, part INTEGER NOT NULL, checkpoint TEXT NOT NULL, PRIMARY KEY (run, part)
 );
-CREATE TABLE IF NOT EXISTS checkpoint_state (
-  run TEXT NOT NULL, part INTEGER NOT NULL, node TEXT NOT NULL, item TEXT NOT NULL,
-  value TEXT NOT NULL, PRIMARY KEY (run, part, node, item)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoint_changes (
+  run TEXT NOT NULL, part INTEGER NOT NULL, epoch INTEGER NOT NULL, changes TEXT NOT NULL,
+  PRIMARY KEY (run, part, epoch)
+);
 `;
 
 /**
@@ -31,39 +31,31 @@ export class SqliteCheckpointStore implements CheckpointStore {
   readonly #save: (
     run: string,
     part: number,
+    epoch: number,
     checkpoint: string,
-    changes: Array<[string, string, string | undefined]>,
+    changes: string,
   ) => void;
   readonly #finish: (run: string) => void;
 
   private constructor(db: SqliteDatabase) {
     this.#db = db;
     db.exec(SCHEMA);
-    const put = db.prepare(
-      'INSERT INTO checkpoint_state (run, part, node, item, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run, part, node, item) DO UPDATE SET value = excluded.value',
-    );
-    const del = db.prepare(
-      'DELETE FROM checkpoint_state WHERE run = ? AND part = ? AND node = ? AND item = ?',
+    // The state changes of an epoch are one row (the epoch's payload as it came): a save is
+    // one insert however many keys changed; `latest` applies them in epoch order.
+    const change = db.prepare(
+      'INSERT INTO checkpoint_changes (run, part, epoch, changes) VALUES (?, ?, ?, ?) ON CONFLICT (run, part, epoch) DO UPDATE SET changes = excluded.changes',
     );
     const mark = db.prepare(
       'INSERT INTO checkpoint_epochs (run, part, checkpoint) VALUES (?, ?, ?) ON CONFLICT (run, part) DO UPDATE SET checkpoint = excluded.checkpoint',
     );
     this.#save = db.transaction(
-      (
-        run: string,
-        part: number,
-        checkpoint: string,
-        changes: Array<[string, string, string | undefined]>,
-      ) => {
-        for (const [node, item, text] of changes) {
-          if (text === undefined) del.run(run, part, node, item);
-          else put.run(run, part, node, item, text);
-        }
+      (run: string, part: number, epoch: number, checkpoint: string, changes: string) => {
+        change.run(run, part, epoch, changes);
         mark.run(run, part, checkpoint);
       },
     );
     const forget = [
-      db.prepare('DELETE FROM checkpoint_state WHERE run = ?'),
+      db.prepare('DELETE FROM checkpoint_changes WHERE run = ?'),
       db.prepare('DELETE FROM checkpoint_epochs WHERE run = ?'),
       db.prepare('DELETE FROM checkpoint_runs WHERE run = ?'),
     ];
@@ -91,13 +83,10 @@ export class SqliteCheckpointStore implements CheckpointStore {
     run: string,
     part: number,
     checkpoint: Checkpoint,
-    changes: Record<string, Array<[string, unknown]>>,
+    changes: Record<string, Array<[string, unknown]>> | string,
   ): Promise<void> {
-    const rows: Array<[string, string, string | undefined]> = [];
-    for (const [node, items] of Object.entries(changes))
-      for (const [item, value] of items)
-        rows.push([node, item, value === undefined ? undefined : JSON.stringify(value)]);
-    this.#save(run, part, JSON.stringify(checkpoint), rows);
+    const text = typeof changes === 'string' ? changes : JSON.stringify(changes);
+    this.#save(run, part, checkpoint.epoch, JSON.stringify(checkpoint), text);
   }
 
   async latest(
@@ -108,13 +97,29 @@ export class SqliteCheckpointStore implements CheckpointStore {
       .prepare('SELECT checkpoint FROM checkpoint_epochs WHERE run = ? AND part = ?')
       .get(run, part) as { checkpoint: string } | undefined;
     if (row === undefined) return null;
+    const checkpoint = JSON.parse(row.checkpoint) as Checkpoint;
+    // Epochs past the checkpoint cannot be here (a save writes both), but are skipped anyway.
+    const epochs = this.#db
+      .prepare(
+        'SELECT changes FROM checkpoint_changes WHERE run = ? AND part = ? AND epoch <= ? ORDER BY epoch',
+      )
+      .all(run, part, checkpoint.epoch) as Array<{ changes: string }>;
+    const nodes = new Map<string, Map<string, unknown>>();
+    for (const { changes } of epochs)
+      for (const [node, items] of Object.entries(
+        JSON.parse(changes) as Record<string, Array<[string, unknown]>>,
+      )) {
+        let state = nodes.get(node);
+        if (state === undefined) nodes.set(node, (state = new Map()));
+        // JSON has no undefined: a deleted slot is a pair without its value.
+        for (const item of items) {
+          if (item.length < 2) state.delete(item[0]);
+          else state.set(item[0], item[1]);
+        }
+      }
     const state: Record<string, Array<[string, unknown]>> = {};
-    const items = this.#db
-      .prepare('SELECT node, item, value FROM checkpoint_state WHERE run = ? AND part = ?')
-      .all(run, part) as Array<{ node: string; item: string; value: string }>;
-    for (const { node, item, value } of items)
-      (state[node] ??= []).push([item, JSON.parse(value) as unknown]);
-    return { checkpoint: JSON.parse(row.checkpoint) as Checkpoint, state };
+    for (const [node, items] of nodes) state[node] = [...items];
+    return { checkpoint, state };
   }
 
   async unfinished(): Promise<CheckpointedRun[]> {

@@ -41,7 +41,7 @@ export function buildProgram(): Command {
  * Error codes that mean the input was invalid (exit 2) though their name does not start
  * with `E_INVALID`: inputs that cannot be read or are not records, functions whose module
  * does not load or lacks the named export, a GPU that a function requires and the machine
- * lacks.
+ * lacks, a run to resume that cannot be.
  */
 const INVALID_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_SOURCE_UNREADABLE',
@@ -52,6 +52,7 @@ const INVALID_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'E_MODULE',
   'E_MODULE_NOT_FOUND',
   'E_GPU_UNAVAILABLE',
+  'E_RESUME',
 ]);
 
 /** The exit code of an error: 2 for invalid input, 1 for a job that failed. */

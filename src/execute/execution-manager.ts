@@ -225,6 +225,7 @@ export async function executeDataflow(
       }
       if (request.resume !== true)
         await checkpointStore.begin(executionId, resumableRequest(request, executionId, tenant));
+      env.onEvent?.('checkpointing', { execution_id: executionId, interval_ms: interval });
     } else if (request.resume === true)
       throw new WarmflowError(
         'E_RESUME',
@@ -294,7 +295,10 @@ export async function executeDataflow(
     const runs = sessions.map((s) => s.run());
     /** The session each part runs on now (a recovered part: its last resource). */
     const current = (): ResourceSession[] =>
-      sessions.map((s) => (s instanceof RecoveringRun ? s.current : s));
+      // A resumed part has its session once it read its checkpoint.
+      sessions.flatMap((s) =>
+        s instanceof RecoveringRun ? (s.sessions.length > 0 ? [s.current] : []) : [s],
+      );
     const feeders = new Map<string, FeederStats>();
     const commit = sources.some((s) => s.live)
       ? new LiveCommit(sessions as ResourceSession[], sinks)

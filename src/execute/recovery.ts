@@ -167,11 +167,12 @@ export class RecoveringRun {
           sinks: o.sinks.snapshot(),
           at: Date.now(),
         };
-        const changes =
-          payload.length === 0
-            ? {}
-            : (JSON.parse(payload.toString('utf8')) as Record<string, Array<[string, unknown]>>);
-        await o.store.save(o.execution_id, o.part, recorded, changes);
+        await o.store.save(
+          o.execution_id,
+          o.part,
+          recorded,
+          payload.length === 0 ? '{}' : payload.toString('utf8'),
+        );
         this.epochs++;
         o.onCheckpoint?.(recorded.epoch, resource.rac.resource_id);
       },

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
@@ -5,7 +6,9 @@ import { openStore } from '../../src/stores/open-store.js';
 import type { StoreSpec } from '../../src/template/types.js';
 import { loadFlow } from '../../src/template/load-flow.js';
 import { referenceRun } from '../execute/reference-run.js';
-import { outputLines, runOnEngine, storeTable, tempDir } from '../execute/run-helpers.js';
+import type { CompletionStatus } from '../../src/execute/completion-status.js';
+import { outputLines, repo, runOnEngine, storeTable, tempDir } from '../execute/run-helpers.js';
+import { runCli } from '../helpers/cli.js';
 import { natsStream, uniqueName } from '../helpers/live-streams.js';
 import { SERVICES, serviceAvailable } from '../helpers/services.js';
 import { chaosFlow, killWorkers } from './chaos-helpers.js';
@@ -179,4 +182,73 @@ describe('chaos: workers killed with SIGKILL at random moments, the run recovers
       120_000,
     );
   }
+});
+
+describe('chaos: the orchestrator killed with SIGKILL mid-run', () => {
+  it('`warmflow run --resume RUN_ID` continues from the last checkpoint; outputs equal the reference run', async () => {
+    const id = uniqueName('chaos_cli');
+    const { flowFile, dir } = chaosFlow({
+      name: id,
+      items: 24_000,
+      users: 300,
+      seed: 53,
+      sink: false,
+    });
+    const outDir = path.join(dir, 'out');
+    // A real `warmflow run` (from dist/: `npm run build` first) in its own process.
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(repo, 'bin/warmflow.js'),
+        'run',
+        flowFile,
+        '--cold',
+        '--no-history',
+        '--json',
+        '--out',
+        outDir,
+        '--state-store',
+        'out',
+      ],
+      {
+        env: { ...process.env, WARMFLOW_CHECKPOINT_INTERVAL_MS: '150' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    const runId = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const found = /continue it with: warmflow run --resume (\S+)/.exec(stderr);
+        if (found !== null) resolve(found[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`run exited ${code}: ${stderr}`)));
+    });
+    // Killed once it has recorded a few checkpoints and has work left.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const resumed = await runCli('run', '--resume', runId, '--json');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const status = JSON.parse(resumed.stdout) as CompletionStatus;
+    expect(status.execution_id).toBe(runId);
+    expect(status.outcome).toBe('succeeded');
+    const flow = await loadFlow(flowFile);
+    const expected = await referenceRun(flow);
+    const out: StoreSpec = { kind: 'sqlite', path: path.join(dir, 'out.db') };
+    expect(await storeTable('out', out, 'Total')).toEqual(expected.stores.get('Total'));
+    for (const type of ['Line', 'Event'])
+      expect(sorted(outputLines(path.join(outDir, `${type}.jsonl`)))).toEqual(
+        sorted(expected.sinks.get(type)!),
+      );
+    expect(outputLines(path.join(outDir, 'dead-letters.jsonl'))).toHaveLength(expected.dead);
+    expect(status.nodes.find((n) => n.node_id === 'tally')?.records_in).toBe(
+      24_000 - expected.dead,
+    );
+    // Resumed once: the run is forgotten, a second resume is refused.
+    const again = await runCli('run', '--resume', runId);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/no unfinished checkpointed run/);
+  }, 180_000);
 });

@@ -10,6 +10,9 @@ import { openHistory } from '../../history/open-history.js';
 import type { StoreKind, StoreSpec } from '../../template/types.js';
 import type { CompletionStatus } from '../../execute/completion-status.js';
 import { EXIT } from '../main.js';
+import { LocalProvider } from '../../provision/local/local-provider.js';
+import { resumeExecution } from '../../execute/resume.js';
+import { formatStatus } from '../../flow/format-run.js';
 import { callServer, serverTarget, type ServerTarget } from '../remote.js';
 import { serverPools } from './pool.js';
 import { parseDuration } from '../../sources/live/live-url.js';
@@ -57,6 +60,7 @@ export interface RunCommandOptions {
   untilIdle?: string;
   maxRecords?: string;
   maxDeadLetterRatio?: string;
+  resume?: string;
 }
 
 /** `--until-idle` / `--max-records` as the limits of a live run. */
@@ -314,6 +318,14 @@ export async function runAndReport(
     ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     ...(history !== undefined ? { history } : {}),
     onEvent: (event, detail) => {
+      if (event === 'checkpointing') {
+        const id = String(detail?.execution_id);
+        process.stderr.write(
+          `execution ${id} is checkpointed; if this process dies, continue it with: warmflow run --resume ${id}\n`,
+        );
+        return;
+      }
+      if (event === 'checkpoint') return;
       stages.enter(event);
       // Only a live run drains on a signal; before it executes, a signal ends the process.
       if (event === 'executing' && detail?.live === true) drain.arm();
@@ -379,7 +391,11 @@ export function registerRun(program: Command): void {
       .description(
         'run a flow: profile its input, predict per-node resources, warm them, execute, report',
       )
-      .argument('<flow>', 'flow file (.yaml, or a .ts/.js defineFlow module)')
+      .argument('[flow]', 'flow file (.yaml, or a .ts/.js defineFlow module)')
+      .option(
+        '--resume <RUN_ID>',
+        'continue a checkpointed run whose process died (kill -9) from its last checkpoint, with the flow, inputs, stores and output folder it was started with',
+      )
       .option(
         '--input <SOURCE>',
         "input file (.jsonl, .csv, .json, .gz), - for stdin, or a live stream URL (nats://HOST:PORT/STREAM?…, redis://HOST:PORT/DB?stream=KEY); STREAM=SOURCE for flows with several streams (repeatable; default: the flow's sources)",
@@ -390,7 +406,39 @@ export function registerRun(program: Command): void {
       'after',
       '\nExit codes: 0 succeeded, 1 the run failed (status says where), 2 invalid flow or flags.',
     )
-    .action(async (flow: string, options: RunCommandOptions) => {
+    .action(async (flow: string | undefined, options: RunCommandOptions) => {
+      if (options.resume !== undefined) {
+        if (flow !== undefined)
+          throw new WarmflowError(
+            'E_INVALID_ARGUMENTS',
+            '--resume takes no flow: the run continues with the flow it was started with',
+          );
+        return resumeAndReport(options.resume, options);
+      }
+      if (flow === undefined)
+        throw new WarmflowError('E_INVALID_ARGUMENTS', 'missing the flow file', {
+          hint: 'warmflow run FLOW [--input SOURCE]..., or warmflow run --resume RUN_ID',
+        });
       await runAndReport(flow, options);
     });
+}
+
+/** `warmflow run --resume RUN_ID`: continues a checkpointed run on on-demand resources. */
+async function resumeAndReport(executionId: string, options: RunCommandOptions): Promise<void> {
+  const provider = new LocalProvider();
+  try {
+    const status = await resumeExecution(executionId, {
+      provider,
+      cold: true,
+      onEvent: (event, detail) => {
+        if (event === 'recovered')
+          process.stderr.write(`recovered on ${String(detail?.resource_id)}\n`);
+      },
+    });
+    if (options.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+    else process.stdout.write(formatStatus(status));
+    if (status.outcome !== 'succeeded') process.exitCode = EXIT.failed;
+  } finally {
+    await provider.close();
+  }
 }

@@ -15,6 +15,7 @@ import { MALFORMED_KEPT } from './deploy-spec.js';
 import { decodeLivePayload, type LiveBadMessage } from '../../sources/live/live-payload.js';
 import { compileGraph } from './node-graph.js';
 import { OutputChannel } from './output-channel.js';
+import { PeerExchange } from './peer-exchange.js';
 import type { RunStores } from './run-stores.js';
 import {
   POSITION_SOURCE_FACTOR,
@@ -24,8 +25,6 @@ import {
   type ToThread,
 } from './thread-messages.js';
 
-/** FIFO batches (second keyed exchange and beyond) a thread may have unacknowledged per peer. */
-const PEER_CREDITS = 4;
 /** How many chunks past the slowest owner a thread may read ahead. */
 const WINDOW = 32;
 
@@ -66,7 +65,6 @@ export class PartitionRuntime {
   readonly #n: number;
   readonly #functions: ReadonlyMap<string, UserFunction>;
   readonly #stores: RunStores;
-  #spec!: DeploySpec;
   /** The execution this runtime runs (tags its peer messages). */
   readonly #run: string;
   #counters!: Int32Array;
@@ -75,8 +73,7 @@ export class PartitionRuntime {
   #sources: SourceState[] = [];
   #byId = new Map<string, SourceState>();
   #collect: Array<Map<string, ExchangeItem>> = [];
-  #fifoIn: Array<{ from: number; items: ExchangeItem[] }> = [];
-  #fifo: Array<{ inflight: number; queue: PeerMessage[]; partial: Map<string, ExchangeItem> }> = [];
+  #links!: PeerExchange;
   #pushEnded = false;
   #sourceDoneSent = false;
   #drainRequested = false;
@@ -90,7 +87,6 @@ export class PartitionRuntime {
   #syncRequested = false;
   #finishRequested = false;
   #stateFlushed = false;
-  #activity = 0;
   #stopped = false;
   #wake: (() => void) | null = null;
   /** Messages that arrived before deploy finished, replayed in order after it. */
@@ -121,7 +117,6 @@ export class PartitionRuntime {
     step: { at: string } = { at: '' },
     restore: Record<string, Array<[string, unknown]>> = {},
   ): Promise<void> {
-    this.#spec = spec;
     step.at = 'compiling the routing';
     this.#counters = counters;
     const graph = compileGraph(
@@ -134,7 +129,7 @@ export class PartitionRuntime {
     const opened = await this.#stores.forRun(spec, step);
     step.at = 'opening the sources';
     this.#out = new OutputChannel(spec.batch_size ?? 1000, this.#post, () => this.#poke());
-    this.#fifo = this.#peers.map(() => ({ inflight: 0, queue: [], partial: new Map() }));
+    this.#links = new PeerExchange(this.#peers, this.#run, spec.batch_size ?? 1000);
     this.#executor = new BatchExecutor({
       graph,
       template: spec.template.name,
@@ -265,18 +260,11 @@ export class PartitionRuntime {
         this.#sources[message.source].marks[from] = message.next;
         break;
       case 'x':
-        this.#fifoIn.push({ from, items: message.items });
+        this.#links.received(from, message.items);
         break;
-      case 'a': {
-        const link = this.#fifo[from];
-        link.inflight--;
-        const next = link.queue.shift();
-        if (next !== undefined) {
-          link.inflight++;
-          this.#peers[from]!.postMessage(next);
-        }
+      case 'a':
+        this.#links.acknowledged(from);
         break;
-      }
     }
     this.#poke();
   }
@@ -299,15 +287,15 @@ export class PartitionRuntime {
         this.#post({ k: 'source-done' });
       }
       // Nothing to do right now: ship partial batches so a slow stream still flows.
-      this.#flushPartials();
+      this.#links.flush();
+      this.#out.flush();
       if (
         this.#drainRequested &&
         (this.#sourceDoneSent || this.#barrierReached()) &&
-        this.#fifoQuiet()
+        this.#links.quiet
       ) {
         this.#drainRequested = false;
-        this.#post({ k: 'drained', activity: this.#activity });
-        this.#activity = 0;
+        this.#post({ k: 'drained', activity: this.#links.takeActivity() });
         continue;
       }
       if (this.#syncRequested && this.#out.idle) {
@@ -316,7 +304,7 @@ export class PartitionRuntime {
         this.#post({ k: 'synced' });
         continue;
       }
-      if (this.#finishRequested && this.#sourceDoneSent && this.#fifoQuiet()) {
+      if (this.#finishRequested && this.#sourceDoneSent && this.#links.quiet) {
         if (!this.#stateFlushed) {
           this.#stateFlushed = true;
           await this.#executor.flushState();
@@ -333,11 +321,10 @@ export class PartitionRuntime {
 
   /** Does one unit of work, most downstream first; false when there is none. */
   async #step(): Promise<boolean> {
-    const fifo = this.#fifoIn.shift();
+    const fifo = this.#links.next();
     if (fifo !== undefined) {
-      this.#activity++;
       await this.#executor.runAt(fifo.items);
-      this.#peers[fifo.from]!.postMessage({ k: 'a', r: this.#run } satisfies PeerMessage);
+      this.#links.done(fifo.from);
       return true;
     }
     for (const state of this.#sources) {
@@ -347,10 +334,10 @@ export class PartitionRuntime {
       if (items.length > 0) await this.#executor.runAt(items);
       state.nextOwn++;
       state.marks[this.#index] = state.nextOwn;
-      this.#broadcast({ k: 'wm', r: this.#run, source: state.index, next: state.nextOwn });
+      this.#links.broadcast({ k: 'wm', r: this.#run, source: state.index, next: state.nextOwn });
       return true;
     }
-    if (this.#fifo.some((l) => l.inflight + l.queue.length >= PEER_CREDITS)) return false;
+    if (this.#links.congested) return false;
     for (const state of this.#sources) {
       const floor = Math.min(...state.marks) + WINDOW;
       if (state.spec.mode === 'push') {
@@ -412,7 +399,7 @@ export class PartitionRuntime {
       const list = [...items.values()];
       if (p === this.#index) state.reorder.set(chunk, list);
       else
-        this.#peers[p]!.postMessage({
+        this.#links.send(p, {
           k: 'o',
           r: this.#run,
           source: state.index,
@@ -454,47 +441,7 @@ export class PartitionRuntime {
         }
       return;
     }
-    const link = this.#fifo[p];
-    const batch = this.#spec.batch_size ?? 1000;
-    for (let i = 0; i < recs.length; i++) {
-      let item = link.partial.get(node);
-      if (item === undefined) link.partial.set(node, (item = { node, recs: [], pos: [] }));
-      item.recs.push(recs[i]);
-      item.pos.push(pos[i]);
-      if (item.recs.length >= batch) {
-        link.partial.delete(node);
-        this.#sendFifo(p, { k: 'x', r: this.#run, items: [item] });
-      }
-    }
-  }
-
-  #sendFifo(p: number, message: PeerMessage): void {
-    const link = this.#fifo[p];
-    this.#activity++;
-    if (link.inflight < PEER_CREDITS) {
-      link.inflight++;
-      this.#peers[p]!.postMessage(message);
-    } else link.queue.push(message);
-  }
-
-  #broadcast(message: PeerMessage): void {
-    this.#peers.forEach((peer) => peer?.postMessage(message));
-  }
-
-  #flushPartials(): void {
-    this.#fifo.forEach((link, p) => {
-      if (link.partial.size > 0)
-        this.#sendFifo(p, { k: 'x', r: this.#run, items: [...link.partial.values()] });
-      link.partial.clear();
-    });
-    this.#out.flush();
-  }
-
-  #fifoQuiet(): boolean {
-    return (
-      this.#fifoIn.length === 0 &&
-      this.#fifo.every((l) => l.inflight === 0 && l.queue.length === 0 && l.partial.size === 0)
-    );
+    this.#links.enqueue(p, node, recs, pos);
   }
 
   #idle(): Promise<void> {

@@ -266,7 +266,7 @@ export class ResourceRun {
           last,
           chunk_bytes: this.#chunkBytes(),
         },
-        Buffer.from(JSON.stringify(result.state), 'utf8'),
+        Buffer.from(JSON.stringify(stateForWire(result.state)), 'utf8'),
       );
       await done;
       this.#checkpointed = null;
@@ -447,5 +447,15 @@ export class ResourceRun {
 function withoutKeyCounts(nodes: Record<string, NodeStats>): Record<string, NodeStats> {
   const out = structuredClone(nodes);
   for (const stats of Object.values(out)) delete stats.keys;
+  return out;
+}
+
+/** State changes as JSON carries them: a deleted slot (`[item, undefined]`) as `[item]`. */
+function stateForWire(
+  state: Record<string, Array<[string, unknown]>>,
+): Record<string, unknown[][]> {
+  const out: Record<string, unknown[][]> = {};
+  for (const [node, items] of Object.entries(state))
+    out[node] = items.map(([item, value]) => (value === undefined ? [item] : [item, value]));
   return out;
 }
