@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { runProblems, type ExecutionView } from '../../src/server/dashboard/app/views.js';
+import {
+  flowChoices,
+  runProblems,
+  type ExecutionView,
+} from '../../src/server/dashboard/app/views.js';
 
 const base: ExecutionView = {
   id: 'x_1',
@@ -67,5 +71,22 @@ describe('the dashboard says why a run failed and what it dead-lettered', () => 
       'failed: E_CAPACITY: no cores',
     ]);
     expect(runProblems({ ...base, status: 'running' })).toEqual([]);
+  });
+});
+
+describe('the dashboard lists a flow registered again once', () => {
+  it('one entry per name, the newest registration, with every registration’s runs', () => {
+    const flow = (id: string, name: string) => ({
+      id,
+      name,
+      created_at: '2026-01-01T00:00:00.000Z',
+      profile_id: null,
+    });
+    expect(
+      flowChoices([flow('f_1', 'clicks'), flow('f_2', 'orders'), flow('f_3', 'clicks')]),
+    ).toEqual([
+      { id: 'f_3', label: 'clicks (f_3, registered 2 times)', ids: ['f_1', 'f_3'] },
+      { id: 'f_2', label: 'orders (f_2)', ids: ['f_2'] },
+    ]);
   });
 });

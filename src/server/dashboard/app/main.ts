@@ -12,6 +12,7 @@ import { renderDcp, renderNodes, renderRun } from './panels.js';
 import { renderPolicy, type PolicyView } from './policy-panel.js';
 import {
   el,
+  flowChoices,
   type ExecutionView,
   type FlowDetail,
   type FlowSummary,
@@ -57,16 +58,17 @@ async function refresh(): Promise<void> {
       api.get<{ samples: PoolSampleView[] }>('/v1/pools/timeline'),
       api.get<PolicyView>('/v1/policy'),
     ]);
-    // Default to the flow of the newest run, else the newest flow.
-    const flowId = flows.some((f) => f.id === chosenFlow)
-      ? chosenFlow
-      : (executions[0]?.flow_id ?? flows.at(-1)?.id ?? '');
+    // One entry per flow name; default to the flow of the newest run, else the newest flow.
+    const choices = flowChoices(flows);
+    const choiceOf = (id: string | undefined) => choices.find((c) => c.ids.includes(id ?? ''));
+    const choice = choiceOf(chosenFlow) ?? choiceOf(executions[0]?.flow_id) ?? choices.at(-1);
+    const flowId = choice?.id ?? '';
     fillSelect(
       selectFlow,
-      flows.map((f) => [f.id, `${f.name} (${f.id})`]),
+      choices.map((c) => [c.id, c.label]),
       flowId,
     );
-    const runs = executions.filter((e) => e.flow_id === flowId);
+    const runs = executions.filter((e) => choice?.ids.includes(e.flow_id) === true);
     const runId = runs.some((e) => e.id === chosenRun) ? chosenRun : (runs[0]?.id ?? '');
     fillSelect(
       selectRun,

@@ -142,3 +142,31 @@ export function runProblems(execution: ExecutionView): string[] {
   if (lines.length > 0 && c?.dead_letter_file) lines.push(`dead letters: ${c.dead_letter_file}`);
   return lines;
 }
+
+/** One entry of the flow selector: a flow name, its newest registration, and all of them. */
+export interface FlowChoice {
+  id: string;
+  label: string;
+  ids: string[];
+}
+
+/**
+ * The flow selector's entries: one per flow name (re-registering a flow, as each
+ * `run --server` does, adds no duplicate), shown by its newest registration, with the runs
+ * of every registration of that name. `flows` are oldest first, as the API lists them.
+ */
+export function flowChoices(flows: readonly FlowSummary[]): FlowChoice[] {
+  const byName = new Map<string, FlowSummary[]>();
+  for (const flow of flows) byName.set(flow.name, [...(byName.get(flow.name) ?? []), flow]);
+  return [...byName.entries()].map(([name, same]) => {
+    const newest = same.at(-1)!;
+    return {
+      id: newest.id,
+      label:
+        same.length === 1
+          ? `${name} (${newest.id})`
+          : `${name} (${newest.id}, registered ${same.length} times)`,
+      ids: same.map((f) => f.id),
+    };
+  });
+}
