@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   flowChoices,
+  timeLabel,
   runProblems,
   type ExecutionView,
 } from '../../src/server/dashboard/app/views.js';
@@ -88,5 +89,13 @@ describe('the dashboard lists a flow registered again once', () => {
       { id: 'f_3', label: 'clicks (f_3, registered 2 times)', ids: ['f_1', 'f_3'] },
       { id: 'f_2', label: 'orders (f_2)', ids: ['f_2'] },
     ]);
+  });
+});
+
+describe('the dashboard time axes', () => {
+  it('label ticks with the local wall-clock time, 24 h, seconds shown', () => {
+    const at = new Date(2026, 0, 2, 7, 5, 9).getTime() / 1000;
+    expect(timeLabel(at)).toBe('07:05:09');
+    expect(timeLabel(at + 13 * 3600)).toBe('20:05:09');
   });
 });

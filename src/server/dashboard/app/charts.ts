@@ -1,6 +1,16 @@
 /// <reference lib="dom" />
 import type UPlot from 'uplot';
-import type { ExecutionView, PoolSampleView } from './views.js';
+import { timeLabel, type ExecutionView, type PoolSampleView } from './views.js';
+
+/**
+ * The x axis of the time charts: local wall-clock times (HH:MM:SS, 24 h) with room
+ * between ticks, instead of uPlot's mixed date/12-hour stacks.
+ */
+const TIME_AXIS: UPlot.Axis = {
+  label: 'local time',
+  space: 90,
+  values: (_u: UPlot, splits: number[]) => splits.map((s) => timeLabel(s)),
+};
 
 type UPlotClass = typeof UPlot;
 
@@ -33,7 +43,7 @@ export class Charts {
         { label: 'claimed', stroke: '#2563eb', width: 2 },
         { label: 'cold fallbacks', stroke: '#dc2626', width: 2, dash: [6, 4] },
       ],
-      axes: [{}, { label: 'resources' }],
+      axes: [TIME_AXIS, { label: 'resources' }],
       scales: { y: { range: (_u: UPlot, _min: number, max: number) => [0, Math.max(2, max + 1)] } },
     }));
     const last = samples.at(-1);
@@ -75,7 +85,7 @@ export class Charts {
         },
       ],
       axes: [
-        {},
+        TIME_AXIS,
         { scale: 'ms', label: 'ms' },
         { scale: 'rps', side: 1, label: 'records/s', grid: { show: false } },
       ],
@@ -113,7 +123,7 @@ export class Charts {
         { label: 'lag (messages)', stroke: '#dc2626', width: 2, scale: 'lag', dash: [6, 4] },
       ],
       axes: [
-        {},
+        TIME_AXIS,
         { scale: 'rps', label: 'records/s' },
         { scale: 'lag', side: 1, label: 'lag', grid: { show: false } },
       ],

@@ -170,3 +170,10 @@ export function flowChoices(flows: readonly FlowSummary[]): FlowChoice[] {
     };
   });
 }
+
+/** A time axis tick: the local wall-clock time of `seconds` since the epoch, HH:MM:SS (24 h). */
+export function timeLabel(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
