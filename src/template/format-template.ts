@@ -47,7 +47,10 @@ export function formatTemplateText(template: Template, file?: string): string {
     }
   });
   if (template.transactions.length > 0) {
-    lines.push('', 'transactions (the I/O of one invocation, done as one unit)');
+    lines.push(
+      '',
+      "transactions (a function's reads and writes; a checkpointed run commits each store's writes of one epoch as one unit, see docs/recovery.md)",
+    );
     for (const tx of template.transactions) {
       lines.push(`  ${tx.function}: ${[...tx.reads, tx.function, ...tx.writes].join(' + ')}`);
     }

@@ -108,7 +108,11 @@ export interface TemplateEdge {
   type: string;
 }
 
-/** The reads and writes around one invocation of `function`, done as one unit. */
+/**
+ * The reads and writes around one invocation of `function`. In a checkpointed run the writes
+ * of every invocation of one epoch commit to each store as one unit, with the epoch's
+ * marker (docs/recovery.md); reads see the store as of the last committed epoch.
+ */
 export interface TemplateTransaction {
   function: string;
   reads: string[];
