@@ -51,6 +51,16 @@ export function formatStatus(status: CompletionStatus): string {
     `  records in ${num(status.records.in)}, out ${num(status.records.out)}, dead-lettered ${num(status.records.dead_lettered)}${status.dead_letter_file ? ` (${status.dead_letter_file})` : ''}`,
   ];
   if (status.pool_note !== undefined) lines.push(`  note: ${status.pool_note}`);
+  if (status.checkpoints !== undefined) {
+    const c = status.checkpoints;
+    lines.push(
+      `  checkpoints every ${num(c.interval_ms)} ms: ${num(c.epochs)} taken, ${c.recoveries.length} ${c.recoveries.length === 1 ? 'recovery' : 'recoveries'}`,
+    );
+    for (const r of c.recoveries)
+      lines.push(
+        `    ${r.at} ${r.resource_id} died (${r.reason}); continued on ${r.replacement_resource_id} (${r.warm ? 'warm' : 'on demand'}) from checkpoint ${r.checkpoint_epoch}, ${num(r.records_replayed)} records read again${r.resumed_after_ms === null ? '' : `, reading again after ${num(r.resumed_after_ms)} ms`}`,
+      );
+  }
   if (status.error)
     lines.push(
       `  error ${status.error.code}${status.error.node_id ? ` at node "${status.error.node_id}"` : ''}: ${status.error.message}`,
