@@ -105,7 +105,7 @@ export class QuotaExceededError extends WarmflowError {
       {
         hint:
           quota === 'disk_bytes'
-            ? "delete flows (and their code) you no longer need or empty your stores' files; older run folders are deleted to make room, or ask an admin to raise the tenant's \"disk_bytes\" quota"
+            ? 'delete flows (and their code) you no longer need or empty your stores\' files; older run folders are deleted to make room, or ask an admin to raise the tenant\'s "disk_bytes" quota'
             : `ask an admin to raise the tenant's "${quota}" quota, or wait for held resources to be released`,
       },
     );

@@ -137,13 +137,13 @@ describe.skipIf(!hasNats || !hasRedis)(
       );
 
       // The dashboard charts this state (rate and lag over time, beside the DCP).
-    const page = await (await fetch(`${server.url}/dashboard/`)).text();
-    expect(page).toContain('id="live-chart"');
-    const charts = await fetch(`${server.url}/dashboard/app/charts.js`);
-    expect(charts.status).toBe(200);
-    expect(await charts.text()).toContain('lag (messages)');
+      const page = await (await fetch(`${server.url}/dashboard/`)).text();
+      expect(page).toContain('id="live-chart"');
+      const charts = await fetch(`${server.url}/dashboard/app/charts.js`);
+      expect(charts.status).toBe(200);
+      expect(await charts.text()).toContain('lag (messages)');
 
-    // Still running with nothing to read: it ends only when drained.
+      // Still running with nothing to read: it ends only when drained.
       const drained = await api('DELETE', `/v1/executions/${id}`);
       expect(drained.status, drained.text).toBe(202);
       expect(drained.json.live.draining).toBe(true);

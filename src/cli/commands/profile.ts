@@ -196,8 +196,7 @@ export function registerProfile(program: Command): void {
       if (flags.maxRecordBytes !== undefined) options.maxRecordBytes = flags.maxRecordBytes;
       // A terminal that reports 0 columns (some pseudo-terminals) would make ora count
       // infinitely many wrapped lines to clear: no progress there.
-      const tty =
-        spinnerAllowed() && flags.json !== true;
+      const tty = spinnerAllowed() && flags.json !== true;
       const dcp = await withProgress(tty, (onProgress, onRecords) =>
         profile(source, { ...options, onProgress, onRecords }),
       );

@@ -74,10 +74,7 @@ export class ControlConnection {
   }
 
   /** Sends one request; resolves with the answer's fields, rejects with the owner's error. */
-  async request(
-    request: ControlRequest,
-    timeoutMs = 300_000,
-  ): Promise<Record<string, unknown>> {
+  async request(request: ControlRequest, timeoutMs = 300_000): Promise<Record<string, unknown>> {
     if (this.#closed !== undefined) throw this.#closed;
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<ControlResponse>((resolve, reject) => {

@@ -11,11 +11,7 @@ import { PoolStateStore } from '../pool/pool-state-store.js';
 import { PreProvisioningService } from '../pool/pre-provisioning-service.js';
 import type { Claim } from '../pool/claim.js';
 import { listenControl, type ControlPeer } from './control-server.js';
-import {
-  controlSocketPath,
-  type ControlClaim,
-  type ControlRequest,
-} from './control-protocol.js';
+import { controlSocketPath, type ControlClaim, type ControlRequest } from './control-protocol.js';
 
 /** The running owner of the local pools (what `warmflow serve` holds). */
 export interface PoolOwner {

@@ -59,9 +59,9 @@ describe('createDataPlane (warming)', () => {
   it('refuses data messages when no run is active', async () => {
     const plane = await createDataPlane(context([]));
     const connection = {} as never;
-    expect(() => plane.handle({ type: 'df.batch', source: 's', seq: 0 }, undefined, connection)).toThrow(
-      /no run is active/,
-    );
+    expect(() =>
+      plane.handle({ type: 'df.batch', source: 's', seq: 0 }, undefined, connection),
+    ).toThrow(/no run is active/);
     await plane.close();
   });
 });
