@@ -127,7 +127,8 @@ describe.skipIf(!available)('dashboard in a real browser', () => {
     expect(Number((await page.textContent('#dcp-records'))!.replace(/,/g, ''))).toBe(
       run.dcp.volume.records,
     );
-    // The charts: four uPlot charts, fed with this run.
+    // The charts: four uPlot charts, fed with this run; the live chart stays hidden for a file run.
+    expect(await page.isHidden('#live-section')).toBe(true);
     expect(await page.$$eval('.uplot', (cs) => cs.length)).toBe(4);
     const latency = JSON.parse((await page.getAttribute('#latency-chart', 'data-last'))!);
     expect(latency).toMatchObject({ execution: run.id, first_record_ms: first });

@@ -88,7 +88,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   </section>
   <section class="wide" id="dag-section"><h2>Template <span class="muted" id="dag-legend"></span></h2><div id="dag"></div></section>
   <section id="dcp-section"><h2>Data profile (DCP)</h2><div id="dcp" class="muted">no profile yet</div></section>
-  <section id="live-section"><h2>Live stream: rate and lag over time</h2><div id="live-chart"></div></section>
+  <section id="live-section" hidden><h2>Live stream: rate and lag over time</h2><div id="live-chart"></div></section>
   <section id="run-section"><h2>Run</h2><div id="run" class="muted">no run yet</div></section>
   <section id="cpu-section"><h2>CPU cores per node: predicted vs measured</h2><div id="cpu-chart"></div></section>
   <section id="memory-section"><h2>Memory (GB) per node: predicted vs measured</h2><div id="memory-chart"></div></section>

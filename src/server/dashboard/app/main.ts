@@ -97,7 +97,10 @@ async function refresh(): Promise<void> {
     charts.pool($('pool-chart'), samples);
     renderPolicy($('policy'), policy);
     charts.runs($('latency-chart'), runs);
-    charts.live($('live-chart'), execution);
+    // The live chart is shown only for a run that reads a live stream.
+    const isLive = Object.keys(execution?.live?.streams ?? {}).length > 0;
+    $('live-section').hidden = !isLive;
+    if (isLive) charts.live($('live-chart'), execution);
     $('status').textContent =
       `${live ? 'live' : 'idle'} · updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.ready = 'true';
