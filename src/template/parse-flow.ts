@@ -104,7 +104,7 @@ function problemsBeyondUnknownFields(
   positions: FlowPositions,
 ): Problem[] {
   if (!issues.every((issue) => issue.code === 'unrecognized_keys')) return [];
-  const pruned = structuredClone(value);
+  const pruned = copyData(value);
   for (const issue of issues) {
     const owner = valueAt(pruned, issue.path) as Record<string, unknown>;
     if (issue.code === 'unrecognized_keys') for (const key of issue.keys) delete owner[key];
@@ -132,9 +132,13 @@ function issueToProblems(
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const keyPath = pathToString([...issue.path, key]);
+      const given = (valueAt(root, [...issue.path]) as Record<string, unknown> | undefined)?.[key];
       const problem: Problem = {
         code: 'E_UNKNOWN_FIELD',
-        message: `${owner}unknown field "${key}"`,
+        message:
+          typeof given === 'function'
+            ? `${owner}unknown field "${key}": a flow names each function's code by \`module\` (a file exporting it), it cannot hold the function itself`
+            : `${owner}unknown field "${key}"`,
         path: keyPath,
         involves,
       };
@@ -176,4 +180,17 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 function nameOf(value: unknown): string {
   const name = valueAt(value, ['name']);
   return typeof name === 'string' ? `"${name}"` : '<flow>';
+}
+
+/** A copy of the plain data in a value (a `defineFlow` object may hold functions, which are dropped). */
+function copyData(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyData);
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (typeof item !== 'function') copy[key] = copyData(item);
+    }
+    return copy;
+  }
+  return value;
 }

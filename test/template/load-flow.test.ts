@@ -98,6 +98,19 @@ describe('loadFlow', () => {
     expect(problems[0].position?.file).toMatch(/bad\.ts$/);
   });
 
+  it('refuses a function given inline instead of by module, saying how to give it', async () => {
+    const file = path.join(dir, 'inline.ts');
+    await writeFile(
+      file,
+      `export default { name: 'inline', streams: { s: { type: 'A' } }, functions: [{ name: 'f', input: ['A'], output: ['B'], run: (r: unknown) => r }] };\n`,
+    );
+    const error = await loadFlow(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    const problems = (error as ValidationError).problems;
+    expect(problems.map((p) => p.code)).toEqual(['E_UNKNOWN_FIELD']);
+    expect(problems[0].message).toMatch(/^function "f": unknown field "run": .*`module`/);
+  });
+
   it('reports modules that do not exist together with inference problems', async () => {
     const file = path.join(dir, 'missing.yaml');
     await writeFile(
