@@ -142,21 +142,28 @@ async function calibrate(request: CalibrateRequest): Promise<CalibrateResult> {
       return cpuNow() - t0;
     };
     await rep(); // untimed: the bucket's record shapes reach optimized code first
-    let reps = 0;
+    // The median repetition: a repetition that a GC pause or another process's burst on a
+    // shared core lands in does not move it, as it would move a mean.
+    const times: number[] = [];
     let cpu = 0;
-    while (cpu < request.minCpuMsPerBucket * 1000 && reps < 200) {
+    while (cpu < request.minCpuMsPerBucket * 1000 && times.length < 200) {
       if (Date.now() - started > request.timeBudgetMs) {
         timedOut = true;
         break;
       }
-      cpu += await rep();
-      reps += 1;
+      const time = await rep();
+      times.push(time);
+      cpu += time;
     }
+    const reps = times.length;
     if (reps === 0) break;
+    times.sort((x, y) => x - y);
+    const median =
+      reps % 2 === 1 ? times[(reps - 1) / 2] : (times[reps / 2 - 1] + times[reps / 2]) / 2;
     const avgSize = slice.reduce((s, r) => s + r.size, 0) / slice.length;
     buckets.push({
       avg_size: avgSize,
-      cpu_us: cpu / (reps * slice.length),
+      cpu_us: median / slice.length,
       records: slice.length,
       reps,
     });
