@@ -137,3 +137,25 @@ export class SqliteCheckpointStore implements CheckpointStore {
     this.#db.close();
   }
 }
+
+const shared = new Map<string, Promise<SqliteCheckpointStore>>();
+
+/**
+ * One store per database file for the whole process, opened at its first checkpointed run
+ * and closed when the process exits: opening and closing SQLite (schema, WAL) costs a few
+ * milliseconds, more than a small run takes. Callers do not close it.
+ */
+export function sharedCheckpointStore(
+  file: string = homeDatabasePath(),
+): Promise<SqliteCheckpointStore> {
+  let store = shared.get(file);
+  if (store === undefined) {
+    store = SqliteCheckpointStore.open(file);
+    shared.set(file, store);
+    store.then(
+      (opened) => process.once('exit', () => void opened.close()),
+      () => shared.delete(file),
+    );
+  }
+  return store;
+}

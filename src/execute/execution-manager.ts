@@ -27,7 +27,7 @@ import { SinkFiles } from './sinks.js';
 import { resolveSources } from './sources.js';
 import type { Source } from '../sources/source.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
-import { SqliteCheckpointStore } from '../checkpoint/sqlite-checkpoint-store.js';
+import { sharedCheckpointStore } from '../checkpoint/sqlite-checkpoint-store.js';
 import { ResourceError } from './resource-error.js';
 import { DEFAULT_MAX_RECOVERIES, RecoveringRun, type Replacement } from './recovery.js';
 
@@ -196,7 +196,6 @@ export async function executeDataflow(
   let failed = false;
   let recovered = false;
   let checkpointStore: CheckpointStore | null = null;
-  let ownStore = false;
   try {
     if (placed === null) {
       placed = (await provisionResources(request, env.provider, tenant, groups)).placed;
@@ -218,11 +217,7 @@ export async function executeDataflow(
       sources.length > 0 &&
       sources.every((s) => s.mode === 'file' && !s.live);
     if (checkpointed) {
-      checkpointStore = env.checkpoints ?? null;
-      if (checkpointStore === null) {
-        checkpointStore = await SqliteCheckpointStore.open();
-        ownStore = true;
-      }
+      checkpointStore = env.checkpoints ?? (await sharedCheckpointStore());
       if (request.resume !== true)
         await checkpointStore.begin(executionId, resumableRequest(request, executionId, tenant));
       env.onEvent?.('checkpointing', { execution_id: executionId, interval_ms: interval });
@@ -471,7 +466,6 @@ export async function executeDataflow(
     throw error;
   } finally {
     unwatch();
-    if (ownStore) await checkpointStore?.close();
     // A set one of whose resources died is not given back to the pool.
     if (claim !== null) await env.pool!.release(claim, { retire: failed || recovered });
     for (const extra of extraClaims) await env.pool!.release(extra, { retire: failed });
