@@ -1,6 +1,18 @@
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { ValidationError, WarmflowError } from '../errors.js';
 import { compileFlowText } from './flow-compile.js';
+
+// Parsing tenants' flow files is background work: at the lowest CPU priority, the threads
+// that answer requests (and every other tenant) go first when the cores are busy. On Linux
+// this lowers this thread only; elsewhere it may lower the whole process, so it is not tried.
+if (process.platform === 'linux') {
+  try {
+    os.setPriority(19);
+  } catch {
+    // a sandbox without the call: the thread keeps the normal priority
+  }
+}
 
 /** The compile thread: one flow text in, its spec and template (or its error) out. */
 parentPort!.on('message', (message: { id: number; text: string; file: string | undefined }) => {
