@@ -96,7 +96,10 @@ export function completionStatus(input: {
   const sourceIn = nodes
     .filter((n) => n.kind === 'source')
     .reduce((sum, n) => sum + n.records_in, 0);
-  const written = nodes.filter((n) => n.kind === 'write').reduce((sum, n) => sum + n.records_in, 0);
+  // What reached the outputs: a write node dead-letters a record its store cannot key.
+  const written = nodes
+    .filter((n) => n.kind === 'write')
+    .reduce((sum, n) => sum + n.records_out, 0);
   const dead = nodes.reduce((sum, n) => sum + n.dead_lettered, 0);
   const firsts = [sinks.firstRecordAt, ...sessions.map((s) => s.firstStoreWriteAt)].filter(
     (t): t is number => t !== null,
@@ -132,7 +135,7 @@ export function completionStatus(input: {
       .filter((n) => n.kind === 'write')
       .map((n) => {
         const type = n.type ?? n.id.slice('write:'.length);
-        const records = nodes.find((c) => c.node_id === n.id)?.records_in ?? 0;
+        const records = nodes.find((c) => c.node_id === n.id)?.records_out ?? 0;
         if (n.data_store === undefined)
           return { type, node_id: n.id, records, file: sinks.fileFor(type) };
         const kind = flow.spec.stores?.[n.data_store]?.kind;

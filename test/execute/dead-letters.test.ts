@@ -115,4 +115,42 @@ describe('dead letters decide the outcome', () => {
     );
     expect(fromFlow.code).toBe(1);
   });
+
+  it('a record without the key of its store type is a dead letter of the write, not an entry keyed "null"', async () => {
+    // 'Distributor' is null for 232 of the 3,201 movies: those cannot be keyed by it.
+    const flow = flowWith(
+      'keyed',
+      '  return { title: m.Title, distributor: m.Distributor };',
+      `stores:
+  db: { kind: sqlite, path: ./keyed.db }
+types:
+  Out: { store: db, key: distributor }
+`,
+    );
+    const keyless = (movies as Array<Record<string, unknown>>).filter(
+      (m) => m.Distributor === null || m.Distributor === undefined,
+    ).length;
+    expect(keyless).toBeGreaterThan(0);
+    const result = await runCli('run', flow, '--json', '--no-history', '--out', join(dir, 'k-out'));
+    expect(result.code, result.stderr).toBe(0);
+    const status = JSON.parse(result.stdout) as CompletionStatus;
+    const write = status.nodes.find((n) => n.node_id === 'write:Out')!;
+    expect(write.dead_lettered).toBe(keyless);
+    expect(write.records_in).toBe(movies.length);
+    expect(write.records_out).toBe(movies.length - keyless);
+    expect(write.first_error?.message).toMatch(/record has no key field "distributor"/);
+    expect(status.records.out).toBe(movies.length - keyless);
+    expect(status.outputs?.[0]).toMatchObject({ type: 'Out', records: movies.length - keyless });
+    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(join(dir, 'keyed.db'), { readonly: true });
+    try {
+      const keys = db.prepare("SELECT key FROM warmflow_kv WHERE ns = 'type/Out'").all() as Array<{
+        key: string;
+      }>;
+      expect(keys.map((k) => k.key)).not.toContain('null');
+      expect(keys.map((k) => k.key)).not.toContain('undefined');
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@ import type { NodeStats } from './deploy-spec.js';
 import { outputTypeOf, type GraphNode, type NodeGraph, type Route } from './node-graph.js';
 import { NodeContext, fieldOf, keyString, partitionOf, type LookupTarget } from './node-context.js';
 import { deadLetterFailure } from './failure-location.js';
-import { WriteBuffer, type StagedWrite } from './write-buffer.js';
+import { WriteBuffer, type StagedWrite, type StoreRoute } from './write-buffer.js';
 
 /** Where an executor hands records that leave its thread. */
 export interface ExecutorOutlets {
@@ -300,10 +300,47 @@ export class BatchExecutor {
         }
       } else if (route.kind === 'sink') {
         for (const r of recs) this.#outlets.sink(route.node, route.type, r);
-      } else {
+      } else if (route.key === undefined) {
         this.#writes.add(route, recs, pos);
+      } else {
+        this.#writeKeyed(route, route.key, recs, pos);
       }
     }
+  }
+
+  /**
+   * Records for a keyed type's store: one without its key is a dead letter of the write
+   * node (stored under "undefined" or "null" it would overwrite every other keyless record).
+   */
+  #writeKeyed(route: StoreRoute, key: string, recs: unknown[], pos: number[]): void {
+    let bad = -1;
+    for (let i = 0; i < recs.length && bad < 0; i++) {
+      const value = fieldOf(recs[i], key);
+      if (value === undefined || value === null) bad = i;
+    }
+    if (bad < 0) {
+      this.#writes.add(route, recs, pos);
+      return;
+    }
+    const keptRecs: unknown[] = recs.slice(0, bad);
+    const keptPos: number[] = pos.slice(0, bad);
+    for (let i = bad; i < recs.length; i++) {
+      const value = fieldOf(recs[i], key);
+      if (value === undefined || value === null) {
+        this.#dead(
+          route.node,
+          recs[i],
+          new Error(`record has no key field "${key}" (the key of type ${route.type})`),
+          pos[i],
+        );
+        // Stored records are counted in when they are written; this one came in too.
+        this.stats[route.node].records_in++;
+      } else {
+        keptRecs.push(recs[i]);
+        keptPos.push(pos[i]);
+      }
+    }
+    if (keptRecs.length > 0) this.#writes.add(route, keptRecs, keptPos);
   }
 
   /** Splits records for keyed node `node` by partition: this one's stay, the others' go to the outlet in one array each. */
