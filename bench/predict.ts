@@ -40,6 +40,7 @@ import { engineRun, generate } from './predict-engine.js';
 import { planGroups } from '../src/execute/plan.js';
 import { calibrateOnEngine } from '../src/flow/calibrate-on-engine.js';
 import { latestCalibration } from '../src/history/record-run.js';
+import { templateFingerprint } from '../src/history/template-fingerprint.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import type { EngineCalibration } from '../src/predictor/calibration/engine-calibration.js';
 import { measuredRun, record } from './predict-sandbox.js';
@@ -158,7 +159,12 @@ async function scoreExample(example: string, root: string, repeat: number): Prom
     });
     // What `warmflow run` predicts after five runs: it stopped calibrating at three, so
     // history refines the engine calibration its first runs recorded.
-    const stored = await latestCalibration(history, 'bench', flow.template.name);
+    const stored = await latestCalibration(
+      history,
+      'bench',
+      flow.template.name,
+      templateFingerprint(flow.template),
+    );
     const learned = await predict({
       ...common,
       calibrate: false,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { HistoryStore } from '../history/history-store.js';
 import { latestCalibration } from '../history/record-run.js';
+import { templateFingerprint } from '../history/template-fingerprint.js';
 import type { Dcp } from '../profiler/dcp.js';
 import { profile } from '../profiler/profile.js';
 import type { EngineCalibration } from '../predictor/calibration/engine-calibration.js';
@@ -342,6 +343,8 @@ async function calibrate(
   const mode = options.calibrate ?? 'engine';
   // Calibration runs every function in a sandbox (1-2 s each): worth it for a new flow,
   // not once enough measured runs of this template are in history.
+  // Runs of this template's shape only: a namesake's runs measured other functions.
+  const fingerprint = templateFingerprint(flow.template);
   const pastRuns =
     options.history === undefined
       ? 0
@@ -349,9 +352,9 @@ async function calibrate(
           await options.history.runs({
             tenant: options.tenant,
             template: flow.template.name,
-            limit: CALIBRATE_UNTIL_RUNS,
+            limit: 50,
           })
-        ).length;
+        ).filter((r) => r.template_fingerprint === fingerprint).length;
   const calibrating = mode !== 'none' && pastRuns < CALIBRATE_UNTIL_RUNS;
   const samples: CalibrationSamples = calibrating
     ? await calibrationSamples(sources, CALIBRATION_SAMPLE, heads)
@@ -360,7 +363,7 @@ async function calibrate(
   if (!calibrating) {
     const stored =
       mode !== 'none' && options.history !== undefined
-        ? await latestCalibration(options.history, options.tenant, flow.template.name)
+        ? await latestCalibration(options.history, options.tenant, flow.template.name, fingerprint)
         : undefined;
     return { calibrating, samples, calibration: stored !== undefined ? { engine: stored } : {} };
   }

@@ -8,14 +8,20 @@ import type { HistoryStore, RunRecord } from './history-store.js';
 import { observationsFromStatus } from './observations-from-status.js';
 import { templateFingerprint } from './template-fingerprint.js';
 
-/** The engine calibration of the template's most recent run that calibrated (of its last 50). */
+/**
+ * The engine calibration of the template's most recent run that calibrated (of its last 50),
+ * from runs of the same template shape (`fingerprint`): a different flow that only shares the
+ * name calibrated other functions.
+ */
 export async function latestCalibration(
   history: HistoryStore,
   tenant: string,
   template: string,
+  fingerprint: string,
 ): Promise<EngineCalibration | undefined> {
   const runs = await history.runs({ tenant, template, limit: 50 });
-  return runs.find((r) => r.calibration !== undefined)?.calibration;
+  return runs.find((r) => r.calibration !== undefined && r.template_fingerprint === fingerprint)
+    ?.calibration;
 }
 
 /** Records a run and its per-function observations (with module fingerprints) into history. */

@@ -26,14 +26,18 @@ describe('a run keeps the engine calibration it was predicted with', () => {
   it('latestCalibration finds the newest run that calibrated, past newer runs that did not', async () => {
     const history = await openHistory(path.join(tempDir('warmflow-history-'), 'h.db'));
     try {
-      expect(await latestCalibration(history, 'default', 'clicks')).toBeUndefined();
+      expect(await latestCalibration(history, 'default', 'clicks', 'fp-clicks')).toBeUndefined();
       await history.record(
         { ...makeRun('e1', 'default', 'clicks', '2026-11-27T10:00:00Z'), calibration },
         [],
       );
       await history.record(makeRun('e2', 'default', 'clicks', '2026-11-27T11:00:00Z'), []);
-      expect(await latestCalibration(history, 'default', 'clicks')).toEqual(calibration);
-      expect(await latestCalibration(history, 'other', 'clicks')).toBeUndefined();
+      expect(await latestCalibration(history, 'default', 'clicks', 'fp-clicks')).toEqual(
+        calibration,
+      );
+      expect(await latestCalibration(history, 'other', 'clicks', 'fp-clicks')).toBeUndefined();
+      // A flow of another shape that only shares the name does not take it.
+      expect(await latestCalibration(history, 'default', 'clicks', 'fp-other')).toBeUndefined();
     } finally {
       await history.close();
     }
