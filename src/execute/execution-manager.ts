@@ -210,17 +210,30 @@ export async function executeDataflow(
     // A resumed run keeps what its sinks held at the checkpoint (rolled back, not emptied).
     if (request.resume !== true) sinks.prepare(sinkTypes);
     const interval = checkpointInterval(request);
+    const liveOnly = sources.length > 0 && sources.every((s) => s.live);
     const checkpointed =
       interval > 0 &&
       placed.length === 1 &&
       request.keep_state !== true &&
       sources.length > 0 &&
-      sources.every((s) => s.mode === 'file' && !s.live);
+      (sources.every((s) => s.mode === 'file' && !s.live) || liveOnly);
     if (checkpointed) {
       checkpointStore = env.checkpoints ?? (await sharedCheckpointStore());
-      if (request.resume !== true)
+      // A live run is not resumed after the orchestrator's death: what it held
+      // unacknowledged goes back to its group (at-least-once for that case).
+      const resumable = !liveOnly;
+      if (request.resume === true && !resumable)
+        throw new WarmflowError(
+          'E_RESUME',
+          `execution ${executionId} cannot be resumed: it reads a live stream (run it again: the group holds what it did not acknowledge)`,
+        );
+      if (request.resume !== true && resumable)
         await checkpointStore.begin(executionId, resumableRequest(request, executionId, tenant));
-      env.onEvent?.('checkpointing', { execution_id: executionId, interval_ms: interval });
+      env.onEvent?.('checkpointing', {
+        execution_id: executionId,
+        interval_ms: interval,
+        resumable,
+      });
     } else if (request.resume === true)
       throw new WarmflowError(
         'E_RESUME',
@@ -296,7 +309,12 @@ export async function executeDataflow(
       );
     const feeders = new Map<string, FeederStats>();
     const commit = sources.some((s) => s.live)
-      ? new LiveCommit(sessions as ResourceSession[], sinks)
+      ? checkpointed
+        ? new LiveCommit([], sinks, {
+            recovering: sessions[0] as RecoveringRun,
+            intervalMs: interval,
+          })
+        : new LiveCommit(sessions as ResourceSession[], sinks)
       : null;
     const monitor =
       commit === null
@@ -768,7 +786,12 @@ async function feedPushSources(
         counts.set(session, { ...(counts.get(session) ?? {}), [source.node_id]: fed.batches });
       }),
   );
-  for (const session of sessions) session.end(counts.get(session) ?? {});
   const failed = fed.find((f): f is PromiseRejectedResult => f.status === 'rejected');
+  // A checkpointed live run ends its resource once the last epoch is recorded (on whichever
+  // resource runs it by then).
+  if (live.commit?.checkpointed === true) {
+    if (failed === undefined) await live.commit.end();
+    else live.commit.endNow();
+  } else for (const session of sessions) session.end(counts.get(session) ?? {});
   if (failed !== undefined) throw failed.reason;
 }

@@ -1,26 +1,68 @@
 import type { LiveBatch, LiveSource } from '../sources/live/live-source.js';
+import type { Recovery } from './completion-status.js';
+import type { RecoveringRun, RecoveryListener } from './recovery.js';
+import { ResourceError } from './resource-error.js';
 import type { ResourceSession } from './resource-session.js';
 import type { SinkFiles } from './sinks.js';
 
 /** How often a live run commits (acknowledges what is done) at the latest. */
 export const COMMIT_INTERVAL_MS = 1000;
 
+/** A batch a live feeder pushed, kept until it is acknowledged (a replay pushes it again). */
+interface Pushed {
+  source: string;
+  batch: LiveBatch;
+  payload: Buffer;
+}
+
+/** An epoch of a checkpointed live run: fixed (its batches, in push order) before its commit. */
+interface Cut {
+  epoch: number;
+  items: Pushed[];
+}
+
 /**
  * The acknowledgement point of a live run, shared by its live feeders. A commit closes the
  * gate (no feeder pushes), waits for the pushes under way, asks every resource to process
  * everything pushed so far and hand back every output (`df.commit`), opens the gate again
  * (later pushes are not part of it), fsyncs the sinks, and only then acknowledges the
- * stream messages behind those outputs. A crash before that
- * leaves them unacknowledged, to be redelivered to the next run of the group
- * (at-least-once). Checkpointing keyed state at the same point is what exactly-once adds.
+ * stream messages behind those outputs. A crash before that leaves them unacknowledged, to
+ * be redelivered to the next run of the group (at-least-once).
+ *
+ * **Checkpointed** (a {@link RecoveringRun} given): each commit is an epoch. The batches
+ * pushed since the last one are cut, in push order, as epoch N before `df.commit` goes out;
+ * the resource commits their writes to every store with the marker `(writer, N)` and its
+ * checkpoint is recorded before it answers; only then are the messages acknowledged. When
+ * the resource dies, the replacement restores the last checkpoint and this replays onto it,
+ * from the batches it still holds (the messages are not acknowledged, so nothing else reads
+ * them): epoch N again, with exactly the same messages in the same order, if its checkpoint
+ * was not recorded (a store that committed it skips it by its marker), then the batches
+ * pushed after the cut. Redeliveries by the stream of messages held here are dropped by the
+ * sources (see `LiveSource`), so every message is in exactly one epoch: exactly-once.
  */
 export class LiveCommit {
   readonly #sessions: readonly ResourceSession[];
+  readonly #interval: number;
   readonly #sinks: SinkFiles;
+  /** Checkpointed runs: the part whose sessions replace each other. */
+  readonly #recovering: RecoveringRun | null;
+  /** Checkpointed runs: the session pushes go to. */
+  #current: ResourceSession | null;
   /** Batches pushed per session and source, the barrier a commit sends. */
   readonly #counts = new Map<ResourceSession, Record<string, number>>();
-  #pending: LiveBatch[] = [];
-  #pendingMessages = 0;
+  /** Pushed, not cut into an epoch (not checkpointed: not committed yet). */
+  #pending: Pushed[] = [];
+  #cut: Cut | null = null;
+  #epoch = 0;
+  #unacknowledged = 0;
+  /** Sessions seen dead; their replacement's replay is awaited. */
+  readonly #dead = new Set<ResourceSession>();
+  /** A replacement's replay is due or under way. */
+  #replaying = false;
+  /** `df.end` was sent (a replacement gets it again after its replay). */
+  #ended = false;
+  /** Commits and replays, one at a time. */
+  #chain: Promise<unknown> = Promise.resolve();
   #committing: Promise<void> | null = null;
   /** Closed from the start of a commit until every resource has answered it. */
   #gateClosed = false;
@@ -35,82 +77,105 @@ export class LiveCommit {
   /** The live sources of the run, by source node. */
   readonly sources = new Map<string, LiveSource>();
 
-  constructor(sessions: readonly ResourceSession[], sinks: SinkFiles) {
+  constructor(
+    sessions: readonly ResourceSession[],
+    sinks: SinkFiles,
+    options: {
+      recovering?: RecoveringRun;
+      /** How often to commit at the latest (a checkpointed run: its checkpoint interval). */
+      intervalMs?: number;
+    } = {},
+  ) {
+    this.#interval = options.intervalMs ?? COMMIT_INTERVAL_MS;
     this.#sessions = sessions;
     this.#sinks = sinks;
+    this.#recovering = options.recovering ?? null;
+    this.#current = this.#recovering?.current ?? null;
+    if (this.#recovering !== null) this.#recovering.listener = this.#listener();
+  }
+
+  /** Whether commits are checkpointed epochs (exactly-once across resource deaths). */
+  get checkpointed(): boolean {
+    return this.#recovering !== null;
   }
 
   /** Messages read but not acknowledged yet. */
   get unacknowledged(): number {
-    return this.#pendingMessages;
+    return this.#unacknowledged;
   }
 
-  /** Whether the last commit is older than `intervalMs`. */
-  due(intervalMs = COMMIT_INTERVAL_MS): boolean {
-    return this.#pendingMessages > 0 && performance.now() - this.#lastCommitAt >= intervalMs;
+  /** Whether the last commit is older than `intervalMs` (default the commit interval). */
+  due(intervalMs = this.#interval): boolean {
+    return this.#unacknowledged > 0 && performance.now() - this.#lastCommitAt >= intervalMs;
   }
 
-  /** Waits until no commit is under way, then holds the gate open for one push; rethrows a failed commit's error. */
-  async enter(): Promise<void> {
-    while (this.#gateClosed) await new Promise<void>((r) => this.#waiters.push(r));
-    if (this.#failure !== null) throw this.#failure;
-    this.#inside++;
-  }
-
-  /** Records what was pushed inside the gate, and the batch to acknowledge once it is committed. */
-  pushed(session: ResourceSession, source: string, batches: number, batch: LiveBatch): void {
-    this.#counts.set(session, { ...(this.#counts.get(session) ?? {}), [source]: batches });
-    this.#pending.push(batch);
-    this.#pendingMessages += batch.items.length;
-  }
-
-  leave(): void {
-    this.#inside--;
-    if (this.#inside === 0) this.#wakeCommitter?.();
+  /**
+   * Pushes a batch read from `source` to its resource (`session`; a checkpointed run's
+   * current one) once no commit holds the gate, and keeps it until it is acknowledged.
+   * In a checkpointed run a resource that dies meanwhile is not an error: the batch goes to
+   * the replacement with the others, and this resolves once that replay is done.
+   */
+  async push(
+    session: ResourceSession,
+    source: string,
+    batch: LiveBatch,
+    payload: Buffer,
+  ): Promise<void> {
+    const item: Pushed = { source, batch, payload };
+    const target = await this.#enter(session, item);
+    let inside = true;
+    try {
+      await this.#send(target, item);
+    } catch (error) {
+      if (!this.#recoverable(error)) throw error;
+      this.#dead.add(target);
+      this.#leave();
+      inside = false;
+      await this.#until(() => this.#current !== target && !this.#replaying);
+    } finally {
+      if (inside) this.#leave();
+    }
   }
 
   /**
    * Starts a commit without waiting for it (the reader goes on reading meanwhile); if it
-   * fails, the next {@link enter} throws its error.
+   * fails, the next {@link push} throws its error.
    */
   start(): void {
-    this.commit().catch((error: unknown) => {
-      this.#failure ??= error instanceof Error ? error : new Error(String(error));
-    });
+    this.commit().catch((error: unknown) => this.#fail(error));
   }
 
   /** Commits everything pushed so far (joins a commit under way). */
   commit(): Promise<void> {
-    this.#committing ??= this.#run().finally(() => {
+    this.#committing ??= this.#exclusive(() =>
+      this.#recovering === null ? this.#commitAll() : this.#commitEpoch(),
+    ).finally(() => {
       this.#committing = null;
-      this.#openGate();
     });
     return this.#committing;
   }
 
-  #openGate(): void {
-    this.#gateClosed = false;
-    for (const wake of this.#waiters.splice(0)) wake();
+  /**
+   * Checkpointed: every live feeder stopped reading. Waits until everything read is in a
+   * recorded epoch and acknowledged (through any replay a resource death makes), then tells
+   * the resource that no more comes (`df.end`; a later replacement is told again).
+   */
+  async end(): Promise<void> {
+    if (this.#recovering === null)
+      throw new Error('LiveCommit.end is for checkpointed runs; end each session instead');
+    for (;;) {
+      await this.commit();
+      await this.#until(() => !this.#replaying && !this.#dead.has(this.#current!));
+      if (this.#cut === null && this.#pending.length === 0) break;
+    }
+    this.#ended = true;
+    this.#current!.end(this.#counts.get(this.#current!) ?? {});
   }
 
-  async #run(): Promise<void> {
-    this.#gateClosed = true;
-    while (this.#inside > 0) await new Promise<void>((r) => (this.#wakeCommitter = r));
-    this.#wakeCommitter = null;
-    const batches = this.#pending.splice(0);
-    const messages = this.#pendingMessages;
-    this.#pendingMessages = 0;
-    try {
-      await Promise.all(this.#sessions.map((s) => s.commit(this.#counts.get(s) ?? {})));
-      // What is pushed from now on belongs to the next commit.
-      this.#openGate();
-      await this.#acknowledge(batches, messages);
-    } catch (error) {
-      // Not acknowledged: they are redelivered to the next run of the group.
-      this.#pending.unshift(...batches);
-      this.#pendingMessages += messages;
-      throw error;
-    }
+  /** Checkpointed, a feeder failed: the current resource ends now with what it was pushed. */
+  endNow(): void {
+    this.#ended = true;
+    this.#current?.end(this.#counts.get(this.#current) ?? {});
   }
 
   /**
@@ -119,18 +184,199 @@ export class LiveCommit {
    */
   async finish(): Promise<void> {
     await this.#committing?.catch(() => undefined);
+    await this.#chain;
     if (this.#failure !== null) throw this.#failure;
-    await this.#acknowledge(this.#pending.splice(0), this.#pendingMessages);
-    this.#pendingMessages = 0;
+    const items = this.#pending.splice(0);
+    await this.#acknowledge(items);
   }
 
-  async #acknowledge(batches: LiveBatch[], messages: number): Promise<void> {
+  /** Not checkpointed: one commit of everything pushed to every resource. */
+  async #commitAll(): Promise<void> {
+    const items = this.#pending.splice(0);
+    try {
+      await Promise.all(this.#sessions.map((s) => s.commit(this.#counts.get(s) ?? {})));
+    } catch (error) {
+      // Not acknowledged: they are redelivered to the next run of the group.
+      this.#pending.unshift(...items);
+      throw error;
+    }
+    // What is pushed from now on belongs to the next commit.
+    this.#openGate();
+    await this.#acknowledge(items);
+  }
+
+  /** Checkpointed: cuts the pushed batches as the next epoch and commits it. */
+  async #commitEpoch(): Promise<void> {
+    const session = this.#current!;
+    // A replacement's replay is due: it commits what is cut or pending.
+    if (this.#replaying || this.#dead.has(session) || this.#cut !== null) return;
+    if (this.#pending.length === 0) return;
+    const cut: Cut = { epoch: this.#epoch, items: this.#pending.splice(0) };
+    this.#cut = cut;
+    try {
+      await session.commit(this.#counts.get(session) ?? {}, cut.epoch);
+    } catch (error) {
+      if (!this.#recoverable(error)) throw error;
+      // The replay onto the replacement commits the epoch again.
+      this.#dead.add(session);
+      return;
+    }
+    this.#openGate();
+    await this.#acknowledgeCut();
+  }
+
+  /**
+   * Onto a replacement resource (restored from checkpoint `checkpointEpoch`): the cut epoch
+   * again unless its checkpoint was recorded, then every batch pushed since.
+   */
+  async #replay(session: ResourceSession, checkpointEpoch: number, recovery: Recovery) {
+    // A later replacement supersedes this one.
+    if (this.#current !== session) return;
+    let replayed = 0;
+    try {
+      const cut = this.#cut;
+      if (cut !== null && cut.epoch <= checkpointEpoch) await this.#acknowledgeCut();
+      else if (cut !== null) {
+        for (const item of cut.items) {
+          await this.#send(session, item);
+          replayed += item.batch.items.length;
+        }
+        await session.commit(this.#counts.get(session) ?? {}, cut.epoch);
+        await this.#acknowledgeCut();
+      }
+      for (const item of this.#pending) {
+        await this.#send(session, item);
+        replayed += item.batch.items.length;
+      }
+      if (this.#ended) session.end(this.#counts.get(session) ?? {});
+      this.#replaying = false;
+    } catch (error) {
+      if (!this.#recoverable(error)) throw error;
+      // Died too: the next replacement replays again.
+      this.#dead.add(session);
+    } finally {
+      recovery.records_replayed = replayed;
+      this.#notify();
+    }
+  }
+
+  #listener(): RecoveryListener {
+    return {
+      replaced: (session, checkpointEpoch, recovery) => {
+        if (this.#current !== null) this.#dead.add(this.#current);
+        this.#current = session;
+        this.#replaying = true;
+        this.#notify();
+        void this.#exclusive(() => this.#replay(session, checkpointEpoch, recovery)).catch(
+          (error: unknown) => this.#fail(error),
+        );
+      },
+      failed: (error) => this.#fail(error),
+    };
+  }
+
+  /** Sends one batch to `session` as its next of that source. */
+  async #send(session: ResourceSession, item: Pushed): Promise<void> {
+    const counts = this.#counts.get(session) ?? {};
+    const seq = counts[item.source] ?? 0;
+    counts[item.source] = seq + 1;
+    this.#counts.set(session, counts);
+    await session.push({
+      source: item.source,
+      seq,
+      records: item.batch.items.length,
+      payload: item.payload,
+    });
+  }
+
+  async #acknowledgeCut(): Promise<void> {
+    const cut = this.#cut!;
+    this.#cut = null;
+    this.#epoch = cut.epoch + 1;
+    await this.#acknowledge(cut.items);
+  }
+
+  async #acknowledge(items: Pushed[]): Promise<void> {
     await this.#sinks.sync();
     // Every batch's acknowledgements go out at once; each resolves once the stream has them.
-    await Promise.all(batches.map((batch) => batch.ack()));
-    this.acknowledged += messages;
+    await Promise.all(items.map((item) => item.batch.ack()));
+    for (const item of items) {
+      this.#unacknowledged -= item.batch.items.length;
+      this.acknowledged += item.batch.items.length;
+    }
     this.commits++;
     this.#lastCommitAt = performance.now();
+  }
+
+  /** A resource death a checkpointed run recovers from. */
+  #recoverable(error: unknown): boolean {
+    return (
+      this.#recovering !== null &&
+      error instanceof ResourceError &&
+      error.code === 'E_RESOURCE_DIED'
+    );
+  }
+
+  /** Runs `task` alone: after the commits and replays before it, with the gate closed. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(async () => {
+      this.#gateClosed = true;
+      try {
+        while (this.#inside > 0) await new Promise<void>((r) => (this.#wakeCommitter = r));
+        this.#wakeCommitter = null;
+        return await task();
+      } finally {
+        this.#openGate();
+      }
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Waits until no commit holds the gate and no replay is due (rethrows a failure), then, in
+   * the same step (a replacement arriving in between would otherwise get the batch before its
+   * replay), holds the gate open, keeps `item` and says which session it goes to.
+   */
+  async #enter(session: ResourceSession, item: Pushed): Promise<ResourceSession> {
+    for (;;) {
+      if (this.#failure !== null) throw this.#failure;
+      const dead = this.#current !== null && this.#dead.has(this.#current);
+      if (!this.#gateClosed && !this.#replaying && !dead) break;
+      await new Promise<void>((r) => this.#waiters.push(r));
+    }
+    this.#inside++;
+    this.#pending.push(item);
+    this.#unacknowledged += item.batch.items.length;
+    return this.#current ?? session;
+  }
+
+  #leave(): void {
+    this.#inside--;
+    if (this.#inside === 0) this.#wakeCommitter?.();
+  }
+
+  /** Waits until `ready()`; throws the run's failure if there is one. */
+  async #until(ready: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.#failure !== null) throw this.#failure;
+      if (ready()) return;
+      await new Promise<void>((r) => this.#waiters.push(r));
+    }
+  }
+
+  #notify(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  #openGate(): void {
+    this.#gateClosed = false;
+    this.#notify();
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= error instanceof Error ? error : new Error(String(error));
+    this.#notify();
   }
 
   /**

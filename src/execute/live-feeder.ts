@@ -39,8 +39,9 @@ export interface LiveBudget {
  * records with their stream sequence (or entry id). Reading is bounded: a batch is
  * taken only once the resource has credit for the previous one, and the stream holds at
  * most its max-ack-pending unacknowledged, so a faster producer grows the stream's lag.
- * Every second (`COMMIT_INTERVAL_MS`, or half the in-flight bound) the commit point
- * acknowledges what is durably done.
+ * Every commit interval (`COMMIT_INTERVAL_MS`; a checkpointed run's checkpoint interval),
+ * or at half the in-flight bound, the commit point acknowledges what is durably done (in a
+ * checkpointed run: a recorded epoch, see {@link LiveCommit}).
  */
 export async function feedLive(options: {
   node_id: string;
@@ -106,18 +107,8 @@ export async function feedLive(options: {
       options.observe?.(batch.items);
       options.onBatch?.(batch.items.length, bytes);
       stats.busy_ms += performance.now() - now;
-      await options.commit.enter();
-      try {
-        await options.session.push({
-          source: options.node_id,
-          seq: stats.batches++,
-          records: batch.items.length,
-          payload,
-        });
-        options.commit.pushed(options.session, options.node_id, stats.batches, batch);
-      } finally {
-        options.commit.leave();
-      }
+      await options.commit.push(options.session, options.node_id, batch, payload);
+      stats.batches++;
       // Committed in the background: the next batch is read and encoded meanwhile (and
       // pushed once the commit is through).
       if (

@@ -60,6 +60,11 @@ export class RecoveringRun {
   readonly recoveries: Recovery[] = [];
   /** Checkpoints recorded. */
   epochs = 0;
+  /**
+   * Told of each replacement session once its run started (a checkpointed live run replays
+   * onto it what its last checkpoint does not cover), and of the part failing for good.
+   */
+  listener: RecoveryListener | null = null;
   #deathAt: number | null = null;
 
   constructor(options: RecoveringRunOptions) {
@@ -79,21 +84,33 @@ export class RecoveringRun {
       const session = this.#session(resource, latest);
       this.sessions.push(session);
       try {
-        return await session.run();
+        const running = session.run();
+        const recovery = this.recoveries.at(-1);
+        if (recovery !== undefined)
+          this.listener?.replaced(session, latest?.checkpoint.epoch ?? -1, recovery);
+        return await running;
       } catch (error) {
         if (
           !(error instanceof ResourceError) ||
           error.code !== 'E_RESOURCE_DIED' ||
           this.recoveries.length >= o.maxRecoveries
-        )
+        ) {
+          this.listener?.failed(error);
           throw error;
+        }
         const detected = preciseNow();
         const exit = await o.exitOf(error.resource_id);
-        if (exit.oom) throw error;
+        if (exit.oom) {
+          this.listener?.failed(error);
+          throw error;
+        }
         resource.client.close();
         latest = await o.store.latest(o.execution_id, o.part);
         await o.sinks.rollback(latest?.checkpoint.sinks ?? null, o.sinkTypes);
-        resource = await this.#replace();
+        resource = await this.#replace().catch((failure: unknown) => {
+          this.listener?.failed(failure);
+          throw failure;
+        });
         this.#deathAt = detected;
         this.recoveries.push({
           at: new Date(detected).toISOString(),
@@ -192,6 +209,17 @@ export class RecoveringRun {
     };
     return session;
   }
+}
+
+/** What a checkpointed live run hears of its part's recoveries. */
+export interface RecoveryListener {
+  /**
+   * `session` replaces a dead one and runs from checkpoint `checkpointEpoch` (-1: none);
+   * `recovery` is its entry in the status (`records_replayed` is the listener's to set).
+   */
+  replaced(session: ResourceSession, checkpointEpoch: number, recovery: Recovery): void;
+  /** The part failed and will not recover. */
+  failed(error: unknown): void;
 }
 
 /** Input lines between a checkpoint's positions and the chunks a dead resource had taken. */

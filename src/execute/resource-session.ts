@@ -141,8 +141,13 @@ export class ResourceSession {
     if (this.#awaitingInput()) this.#progressed();
     credit.inflight++;
     this.#pushSizes.set(`${batch.source}\u0000${batch.seq}`, batch.records);
-    this.#client.send({ type: 'df.batch', source: batch.source, seq: batch.seq }, batch.payload);
-    if (this.#client.writableNeedDrain) await this.#client.drain();
+    try {
+      this.#client.send({ type: 'df.batch', source: batch.source, seq: batch.seq }, batch.payload);
+      if (this.#client.writableNeedDrain) await this.#client.drain();
+    } catch (error) {
+      // A write to a worker that went away fails (EPIPE, ECONNRESET) before its close is seen.
+      throw this.#deathError(this.#closedReason ?? (error as Error).message);
+    }
   }
 
   /** Tells the resource that every source is done, with each pushed source's batch count. */
@@ -156,12 +161,25 @@ export class ResourceSession {
   /**
    * A commit point of a live run: resolves once the resource has processed every batch
    * pushed so far (`counts`: batches per source) and the orchestrator has written every
-   * output they produced. Push nothing to this resource until it resolves.
+   * output they produced. Push nothing to this resource until it resolves. With `epoch` (a
+   * checkpointed live run) the batches since the last commit are that epoch: it resolves once
+   * the resource committed it to its stores and its checkpoint was recorded.
    */
-  async commit(counts: Record<string, number>): Promise<void> {
+  async commit(counts: Record<string, number>, epoch?: number): Promise<void> {
     if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);
     if (this.#runError !== null) throw this.#runError;
-    await this.#client.request({ type: 'df.commit', counts });
+    try {
+      await this.#client.request({
+        type: 'df.commit',
+        counts,
+        ...(epoch !== undefined ? { epoch } : {}),
+      });
+    } catch (error) {
+      // The connection closing rejects the request: say it as the resource's death.
+      if (this.#closedReason !== null || this.#client.closed)
+        throw this.#deathError(this.#closedReason ?? 'connection closed');
+      throw error;
+    }
     if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);
   }
 

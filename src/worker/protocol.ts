@@ -90,8 +90,13 @@ export interface WorkerRequests {
    * has a payload: the keyed state to restore, `{node: [[item key, value]…]}` as JSON.
    */
   'df.run': [{ spec: DeploySpec; progress_interval_ms?: number }, { result: RunResult }];
-  /** A commit point of a live run: answered once `counts` batches per source are processed and their output acknowledged. */
-  'df.commit': [{ counts: SourceCounts }, { committed: true }];
+  /**
+   * A commit point of a live run: answered once `counts` batches per source are processed and
+   * their output acknowledged. With `epoch` (a checkpointed live run) the batches since the
+   * last commit are that epoch: its writes commit to every store with the epoch's marker and
+   * its checkpoint is recorded (`df.checkpoint`, `df.checkpointed`) before the answer.
+   */
+  'df.commit': [{ counts: SourceCounts; epoch?: number }, { committed: true }];
 }
 
 /** Messages to the worker that want no answer. */

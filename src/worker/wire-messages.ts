@@ -214,7 +214,7 @@ const requests: { [K in RequestType]: Check } = {
   watch: fields({ interval_ms: optional(number) }),
   shutdown: fields({ reason: optional(string) }),
   'df.run': fields({ spec: deploySpec, progress_interval_ms: optional(number) }),
-  'df.commit': fields({ counts }),
+  'df.commit': fields({ counts, epoch: optional(count) }),
 };
 
 /** Successful answers, by the type of the request they answer. */

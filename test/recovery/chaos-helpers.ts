@@ -28,6 +28,8 @@ export function chaosFlow(options: {
   seed: number;
   /** Stream-sink type placement (`Event` goes to the JSONL sink without it). */
   sink: boolean;
+  /** Loop iterations of work per record (default 60,000). */
+  spin?: number;
 }): { flowFile: string; input: string; dir: string } {
   const dir = tempDir('warmflow-chaos-');
   writeFileSync(
@@ -39,7 +41,7 @@ export function chaosFlow(options: {
   await ctx.state.set('sum', sum);
   // Some work per record, so a run lasts long enough to be killed several times.
   let spin = 0;
-  for (let i = 0; i < 60000; i++) spin += i % 7;
+  for (let i = 0; i < ${options.spin ?? 60_000}; i++) spin += i % 7;
   return [
     { $type: 'Total', user: item.user, n, sum },
     { $type: 'Event', id: item.id, user: item.user, n, spin },

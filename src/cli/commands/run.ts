@@ -320,6 +320,7 @@ export async function runAndReport(
     onEvent: (event, detail) => {
       if (event === 'checkpointing') {
         const id = String(detail?.execution_id);
+        if (detail?.resumable === false) return;
         process.stderr.write(
           `execution ${id} is checkpointed; if this process dies, continue it with: warmflow run --resume ${id}\n`,
         );

@@ -4,6 +4,7 @@ import type { LiveBatch, LiveItem, LivePeek, LiveSource } from '../live/live-sou
 import type { NatsSourceUrl, NatsStart } from '../live/live-url.js';
 import { MessageBuffer } from '../live/message-buffer.js';
 import { connectNats, requireStream, type NatsHandle } from './nats-connection.js';
+import { Deliveries } from './deliveries.js';
 
 /** Unacknowledged messages a consumer warmflow creates may have out (its bound on in-flight work). */
 export const DEFAULT_MAX_ACK_PENDING = 50_000;
@@ -83,9 +84,11 @@ export async function openNatsSource(url: NatsSourceUrl, group: string): Promise
   try {
     await requireStream(handle, url.stream, url.label);
     let maxAckPending = url.max_ack_pending ?? DEFAULT_MAX_ACK_PENDING;
+    let ackWaitMs = url.ack_wait_ms ?? 30_000;
     try {
       const info = await jsm.consumers.info(url.stream, group);
       maxAckPending = info.config.max_ack_pending ?? maxAckPending;
+      if (info.config.ack_wait !== undefined) ackWaitMs = info.config.ack_wait / 1_000_000;
     } catch {
       await jsm.consumers.add(url.stream, {
         durable_name: group,
@@ -100,24 +103,23 @@ export async function openNatsSource(url: NatsSourceUrl, group: string): Promise
     const messages = await consumer.consume({ max_messages: PULL });
     const buffer = new MessageBuffer<JsMsg>();
     pump(messages, buffer);
-    /** Handed over, not acknowledged yet. */
-    const out = new Set<JsMsg>();
+    const deliveries = new Deliveries(ackWaitMs);
     return {
       label: url.label,
       group,
       maxInFlight: maxAckPending,
       async next(max: number, waitMs: number): Promise<LiveBatch> {
-        const taken = await buffer.take(max, waitMs);
-        for (const m of taken) out.add(m);
+        const items: LiveItem[] = [];
+        for (const m of await buffer.take(max, waitMs)) {
+          const it = item(m);
+          if (deliveries.take(it.line, m)) items.push(it);
+        }
         return {
-          items: taken.map(item),
+          items,
           async ack() {
-            for (const m of taken) {
-              m.ack();
-              out.delete(m);
-            }
+            for (const it of items) deliveries.ack(it.line);
             // A round trip: the server has every acknowledgement before this resolves.
-            if (taken.length > 0) await nc.flush();
+            if (items.length > 0) await nc.flush();
           },
         };
       },
@@ -128,8 +130,7 @@ export async function openNatsSource(url: NatsSourceUrl, group: string): Promise
       async close() {
         await messages.close();
         // Not acknowledged: redelivered to the group at once rather than after ack_wait.
-        for (const m of [...out, ...buffer.drainAll()]) m.nak();
-        out.clear();
+        for (const m of [...deliveries.held(), ...buffer.drainAll()]) m.nak();
         await nc.drain();
       },
     };

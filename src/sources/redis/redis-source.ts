@@ -143,12 +143,24 @@ export async function openRedisSource(url: RedisSourceUrl, group: string): Promi
   let claimCursor = '0-0';
   let lastClaim = 0;
   let read = 0;
-  const toItems = (entries: Entry[]) => entries.map((e) => entryItem(e, ++read));
+  /**
+   * Entry ids handed over and not acknowledged. `XAUTOCLAIM` also takes this consumer's own
+   * entries once they are pending longer than `claim_idle` (an epoch still being committed):
+   * those are not handed over twice, so each entry is in exactly one batch.
+   */
+  const held = new Set<string>();
+  const toItems = (entries: Entry[]) =>
+    entries.flatMap((e) => {
+      if (held.has(e[0])) return [];
+      held.add(e[0]);
+      return [entryItem(e, ++read)];
+    });
   const batch = (items: LiveItem[]): LiveBatch => ({
     items,
     async ack() {
       if (items.length === 0) return;
       await control.call('XACK', url.key, group, ...items.map((i) => i.position!));
+      for (const i of items) held.delete(i.position!);
     },
   });
   /** `XREADGROUP`: this consumer's own pending entries from `id` `0`, or new ones at `>`. */

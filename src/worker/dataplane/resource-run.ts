@@ -5,7 +5,7 @@ import type { DataPlaneMessage, RequestMessage } from '../protocol.js';
 import { chunkCount, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
 import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
 import type { EpochStage } from './batch-executor.js';
-import { EpochCommitter } from './epoch-committer.js';
+import { EpochCommitter, type EpochCommitResult } from './epoch-committer.js';
 import { partitionOf } from './node-context.js';
 import type { RunStores } from './run-stores.js';
 import type { FromThread } from './thread-messages.js';
@@ -60,6 +60,8 @@ export class ResourceRun {
   #stages: EpochStage[] = [];
   #stageNodes: Record<string, NodeStats> = {};
   #checkpointed: { epoch: number; resolve: () => void } | null = null;
+  /** A checkpointed live run's store commits (made at its first epoch). */
+  #committer: EpochCommitter | null = null;
 
   constructor(options: {
     pool: ThreadPool;
@@ -124,7 +126,9 @@ export class ResourceRun {
       });
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
-    if (this.#spec.checkpoint !== undefined) {
+    // A checkpointed live run's epochs are the orchestrator's commits (`df.commit` with an
+    // epoch); only file sources are cut into epochs here.
+    if (this.#spec.checkpoint !== undefined && !this.#pushed()) {
       void sourceDone;
       await this.#epochs();
     } else {
@@ -188,8 +192,11 @@ export class ResourceRun {
    * batches below it, drain rounds move what they produced through the keyed exchanges,
    * and the answer goes once every output is acknowledged by the orchestrator (written to
    * its sinks) and every store write is done (they are per batch). The orchestrator then
-   * acknowledges the stream's messages: this is the at-least-once acknowledgement point,
-   * and where a checkpoint of keyed state would go for exactly-once.
+   * acknowledges the stream's messages. In a checkpointed live run the commit carries an
+   * epoch: the batches since the last one are that epoch, their staged writes commit to
+   * every store with its marker and the checkpoint (keyed state changes) is recorded before
+   * the answer — the orchestrator fixed the epoch's messages before sending it, so a
+   * replacement resource replays exactly the same epoch after a death.
    */
   async #commit(request: RequestMessage<'df.commit'>): Promise<void> {
     this.#pool.broadcast({ k: 'barrier', counts: request.counts });
@@ -197,7 +204,78 @@ export class ResourceRun {
     const synced = this.#expect('synced');
     this.#pool.broadcast({ k: 'sync' });
     await synced;
+    if (request.epoch !== undefined && this.#spec.checkpoint !== undefined) {
+      // A checkpointed live run: what was pushed since the last commit is this epoch.
+      this.#committer ??= new EpochCommitter(this.#spec, this.#stores!);
+      const zeros = this.#spec.sources.map(() => 0);
+      const result = await this.#stageAndCommit(this.#committer, request.epoch);
+      if (result === null) {
+        // Not committed: the orchestrator must not acknowledge the epoch's messages.
+        this.#connection.fail(
+          request,
+          new WarmflowError('E_CANCELLED', `the run ended before epoch ${request.epoch} committed`),
+        );
+        return;
+      }
+      await this.#checkpoint(request.epoch, result, {
+        positions: zeros,
+        next: zeros,
+        last: false,
+        chunk_bytes: zeros,
+      });
+    }
     if (!this.#done) this.#connection.reply(request, { committed: true });
+  }
+
+  /** Whether the run reads pushed sources (the orchestrator's batches: live streams, stdin). */
+  #pushed(): boolean {
+    return this.#spec.sources.some((s) => s.mode === 'push');
+  }
+
+  /**
+   * The end of an epoch: the threads hand over what they staged and each store commits its
+   * share with the epoch's marker. Null when the run ended meanwhile.
+   */
+  async #stageAndCommit(
+    committer: EpochCommitter,
+    epoch: number,
+  ): Promise<EpochCommitResult | null> {
+    this.#stages = [];
+    this.#stageNodes = {};
+    const staged = this.#expect('staged');
+    this.#pool.broadcast({ k: 'stage' });
+    await staged;
+    if (this.#done) return null;
+    const result = await committer.commit(epoch, this.#stages);
+    if (result.written > 0 && this.#firstStoreWrite === null) {
+      this.#firstStoreWrite = Date.now();
+      this.#connection.send({ type: 'df.first-write', at: this.#firstStoreWrite });
+    }
+    return result;
+  }
+
+  /** Sends the checkpoint of a committed epoch and waits until the orchestrator recorded it. */
+  async #checkpoint(
+    epoch: number,
+    result: EpochCommitResult,
+    where: { positions: number[]; next: number[]; last: boolean; chunk_bytes: number[] },
+  ): Promise<void> {
+    const nodes = withoutKeyCounts(this.#spec.checkpoint?.resume?.nodes ?? {});
+    mergeNodeStats(nodes, this.#stageNodes);
+    const done = new Promise<void>((resolve) => (this.#checkpointed = { epoch, resolve }));
+    this.#connection.send(
+      {
+        type: 'df.checkpoint',
+        epoch,
+        ...where,
+        nodes,
+        written: result.written,
+        skipped: result.skipped,
+      },
+      Buffer.from(JSON.stringify(stateForWire(result.state)), 'utf8'),
+    );
+    await done;
+    this.#checkpointed = null;
   }
   /**
    * A checkpointed run, epoch by epoch. An epoch is a range of chunks of every file source,
@@ -218,7 +296,6 @@ export class ResourceRun {
     const start = resume?.positions ?? totals.map(() => 0);
     let step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
     let limits = resume?.next ?? start.map((s, i) => Math.min(totals[i], s + step));
-    const base = withoutKeyCounts(resume?.nodes ?? {});
     for (;;) {
       const began = performance.now();
       this.#pool.broadcast({ k: 'epoch', limits });
@@ -230,17 +307,8 @@ export class ResourceRun {
       const synced = this.#expect('synced');
       this.#pool.broadcast({ k: 'sync' });
       await synced;
-      this.#stages = [];
-      this.#stageNodes = {};
-      const staged = this.#expect('staged');
-      this.#pool.broadcast({ k: 'stage' });
-      await staged;
-      if (this.#done) return;
-      const result = await committer.commit(epoch, this.#stages);
-      if (result.written > 0 && this.#firstStoreWrite === null) {
-        this.#firstStoreWrite = Date.now();
-        this.#connection.send({ type: 'df.first-write', at: this.#firstStoreWrite });
-      }
+      const result = await this.#stageAndCommit(committer, epoch);
+      if (result === null) return;
       const last = limits.every((l, i) => l >= totals[i]);
       // The next epoch's end is fixed now and recorded with this checkpoint: a replay after a
       // recovery must read the same chunks in it, since stores may already hold its writes.
@@ -251,25 +319,12 @@ export class ResourceRun {
       );
       step = Math.max(1, Math.round(step * factor));
       const next = limits.map((l, i) => Math.min(totals[i], l + step));
-      const nodes = structuredClone(base);
-      mergeNodeStats(nodes, this.#stageNodes);
-      const done = new Promise<void>((resolve) => (this.#checkpointed = { epoch, resolve }));
-      this.#connection.send(
-        {
-          type: 'df.checkpoint',
-          epoch,
-          positions: limits,
-          next,
-          nodes,
-          written: result.written,
-          skipped: result.skipped,
-          last,
-          chunk_bytes: this.#chunkBytes(),
-        },
-        Buffer.from(JSON.stringify(stateForWire(result.state)), 'utf8'),
-      );
-      await done;
-      this.#checkpointed = null;
+      await this.#checkpoint(epoch, result, {
+        positions: limits,
+        next,
+        last,
+        chunk_bytes: this.#chunkBytes(),
+      });
       if (this.#done || last) return;
       epoch++;
       limits = next;
