@@ -241,6 +241,8 @@ export type {
   ResolvedSource,
   PushBatch,
   FeederStats,
+  LiveResize,
+  LiveResizeOptions,
 } from './execute/index.js';
 export { createDataPlane, threadCount, partitionOf } from './worker/dataplane/index.js';
 export type {
@@ -260,6 +262,9 @@ export {
   loadTrace,
   DEFAULT_COST_MODEL,
   outcomeCost,
+  ResizePolicy,
+  HoltForecast,
+  DEFAULT_RESIZE_TUNING,
 } from './policy/index.js';
 export type {
   PolicyReport,
@@ -274,4 +279,7 @@ export type {
   TraceFunction,
   WarmflowPolicyOptions,
   WarmflowTuning,
+  ResizeTuning,
+  ResizeDecision,
+  RateObservation,
 } from './policy/index.js';

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { DriftEvent } from '../profiler/drift.js';
 import type { LiveDcp } from '../profiler/live-window.js';
+import type { LiveResize } from './live-resizer.js';
 import type { Rpr } from '../predictor/rpr.js';
 
 /** What one node really did and used during a run, next to what it was given. */
@@ -118,6 +119,14 @@ export interface CompletionStatus {
     >;
     /** Drift events: the live window moved away from the DCP the RPRs were made from. */
     drift: DriftEvent[];
+    /**
+     * A run resized while it ran (`live.resize` of the request): every resize decided,
+     * oldest first (a refused one has `error`), and the size it ended on.
+     */
+    resizes?: LiveResize[];
+    size?: { cpu_cores: number; resource_id: string };
+    /** Why a run that asked to be resized was not (e.g. no CPU per record to size from). */
+    resize_note?: string;
   };
 }
 

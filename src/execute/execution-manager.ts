@@ -30,6 +30,9 @@ import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { sharedCheckpointStore } from '../checkpoint/sqlite-checkpoint-store.js';
 import { ResourceError } from './resource-error.js';
 import { DEFAULT_MAX_RECOVERIES, RecoveringRun, type Replacement } from './recovery.js';
+import { ResizingRun } from './resizing-run.js';
+import { LiveResizer, type LiveResizeOptions } from './live-resizer.js';
+import { ResizePolicy } from '../policy/live/resize-policy.js';
 
 /** A Dataflow Execution Request. */
 export interface ExecutionRequest {
@@ -86,7 +89,14 @@ export interface ExecutionRequest {
    * it runs until the environment's `signal` aborts (then it drains: stops reading,
    * finishes what is in flight, writes every output, acknowledges, and succeeds).
    */
-  live?: LiveLimits;
+  live?: LiveLimits & {
+    /**
+     * Resize the run while it runs, ahead of its load: a forecast of the streams' rate
+     * decides the size, a resource of that size is provisioned warm and the run moves onto
+     * it at a commit, keyed state included (docs/policy.md). Runs on one resource only.
+     */
+    resize?: LiveResizeOptions;
+  };
   /** The DCP per stream the RPRs were made from: a live run reports drift away from it. */
   baseline_dcps?: Record<string, Dcp>;
   /**
@@ -211,7 +221,12 @@ export async function executeDataflow(
     if (request.resume !== true) sinks.prepare(sinkTypes);
     const interval = checkpointInterval(request);
     const liveOnly = sources.length > 0 && sources.every((s) => s.live);
+    // A live run resized while it runs moves between resources at its commits (at least
+    // once, as any live run): it is not checkpointed.
+    const resizing =
+      request.live?.resize !== undefined && placed.length === 1 && sources.some((s) => s.live);
     const checkpointed =
+      !resizing &&
       interval > 0 &&
       placed.length === 1 &&
       request.keep_state !== true &&
@@ -291,6 +306,7 @@ export async function executeDataflow(
         recovering.push(run);
         return run;
       }
+      if (resizing) return new ResizingRun({ spec, first: p, sinks, stallTimeoutMs });
       return new ResourceSession({
         client: p.client,
         rac: p.rac,
@@ -305,7 +321,13 @@ export async function executeDataflow(
     const current = (): ResourceSession[] =>
       // A resumed part has its session once it read its checkpoint.
       sessions.flatMap((s) =>
-        s instanceof RecoveringRun ? (s.sessions.length > 0 ? [s.current] : []) : [s],
+        s instanceof RecoveringRun
+          ? s.sessions.length > 0
+            ? [s.current]
+            : []
+          : s instanceof ResizingRun
+            ? [s.current]
+            : [s],
       );
     const feeders = new Map<string, FeederStats>();
     const commit = sources.some((s) => s.live)
@@ -314,7 +336,7 @@ export async function executeDataflow(
             recovering: sessions[0] as RecoveringRun,
             intervalMs: interval,
           })
-        : new LiveCommit(sessions as ResourceSession[], sinks)
+        : new LiveCommit(current, sinks)
       : null;
     const monitor =
       commit === null
@@ -330,12 +352,23 @@ export async function executeDataflow(
               })),
             flow.spec.functions.flatMap((f) => (f.key === undefined ? [] : [f.key])),
           );
+    const resizer =
+      resizing && monitor !== null
+        ? liveResizer(request, env, {
+            run: sessions[0] as ResizingRun,
+            first: placed[0],
+            commit: commit!,
+            tenant,
+            onDemand,
+          })
+        : null;
     // About once a second: the live window per stream and any new drift, to the front door.
     const ticker =
       monitor === null
         ? undefined
         : setInterval(() => {
             const { streams, drift, dcps } = monitor.tick();
+            if (resizer instanceof LiveResizer) void resizer.tick();
             const byNode = commit!.lags();
             const lags = Object.fromEntries(
               sources.filter((s) => s.live).map((s) => [s.stream, byNode[s.node_id] ?? null]),
@@ -347,9 +380,18 @@ export async function executeDataflow(
               lags,
               acknowledged: commit!.acknowledged,
               unacknowledged: commit!.unacknowledged,
+              ...(resizer instanceof LiveResizer
+                ? {
+                    resize: {
+                      cpu_cores: resizer.cores,
+                      forecast_records_per_second: Math.round(resizer.forecast * 10) / 10,
+                      resizes: resizer.resizes.map((r) => ({ ...r })),
+                    },
+                  }
+                : {}),
             });
           }, 1000);
-    const feeding = feedPushSources(sources, current(), request.rate, feeders, sinks, {
+    const feeding = feedPushSources(sources, current, request.rate, feeders, sinks, {
       flow: flow.template.name,
       commit,
       limits: request.live ?? {},
@@ -357,6 +399,8 @@ export async function executeDataflow(
       ...(env.signal !== undefined ? { signal: env.signal } : {}),
       ...(env.onLiveBatch !== undefined ? { onBatch: env.onLiveBatch } : {}),
       ...(monitor !== null ? { monitor } : {}),
+      // No move may start once the sources are done: the resources are told to end.
+      ...(resizer instanceof LiveResizer ? { beforeEnd: () => resizer.stop() } : {}),
     });
     const settled = await Promise.allSettled([...runs, feeding]).finally(() => {
       clearInterval(ticker);
@@ -413,7 +457,17 @@ export async function executeDataflow(
       tenant,
       flow,
       rprs: request.rprs,
-      sessions: current(),
+      // A resized part's timings are its first resource's (the request waited for that one);
+      // the resources it moved to are in `live.resizes`.
+      sessions: sessions.flatMap((s) =>
+        s instanceof ResizingRun
+          ? [s.sessions[0]]
+          : s instanceof RecoveringRun
+            ? s.sessions.length > 0
+              ? [s.current]
+              : []
+            : [s],
+      ),
       results,
       feeders,
       sources,
@@ -428,7 +482,9 @@ export async function executeDataflow(
     });
     // An OOM kill is a measured fact about every node the resource ran: history keeps it
     // and the predictor raises those nodes' memory floor.
-    const everySession = sessions.flatMap((s) => (s instanceof RecoveringRun ? s.sessions : [s]));
+    const everySession = sessions.flatMap((s) =>
+      s instanceof RecoveringRun || s instanceof ResizingRun ? s.sessions : [s],
+    );
     const events: NonNullable<CompletionStatus['events']> = everySession.flatMap((s) => {
       const detail = oomKilled.get(s.rac.resource_id);
       return detail === undefined
@@ -458,6 +514,13 @@ export async function executeDataflow(
         sources: {},
         drift: monitor!.drift,
       };
+      if (resizer instanceof LiveResizer) {
+        live.resizes = resizer.resizes;
+        live.size = {
+          cpu_cores: resizer.cores,
+          resource_id: (sessions[0] as ResizingRun).current.rac.resource_id,
+        };
+      } else if (typeof resizer === 'string') live.resize_note = resizer;
       const liveDcps = monitor!.dcps();
       for (const source of sources.filter((s) => s.live)) {
         const stats = feeders.get(source.node_id) as LiveFeederStats | undefined;
@@ -585,6 +648,88 @@ async function replaceResource(
   return placed[0];
 }
 
+/**
+ * The resizer of a live run on one resource, or why it has none (a note for the status): the
+ * size follows from CPU per record, the request's or the RPRs' of the group's functions
+ * (added up: a record goes through each of them).
+ */
+function liveResizer(
+  request: ExecutionRequest,
+  env: ExecutionEnvironment,
+  part: {
+    run: ResizingRun;
+    first: Placed;
+    commit: LiveCommit;
+    tenant: string;
+    onDemand: Placed[];
+  },
+): LiveResizer | string {
+  const options = request.live?.resize ?? {};
+  const group = part.first.group;
+  const functions = request.rprs.filter(
+    (r) =>
+      group.includes(r.node_id) &&
+      request.flow.template.nodes.some((n) => n.id === r.node_id && n.kind === 'function'),
+  );
+  const fromRprs = functions.reduce(
+    (sum, r) =>
+      sum + (r.reasoning?.estimate?.cpu_us_per_record ?? r.reasoning?.per_record?.cpu_us ?? 0),
+    0,
+  );
+  const cpuUs = options.cpu_us_per_record ?? fromRprs;
+  if (!(cpuUs > 0))
+    return 'not resized: no CPU per record (the RPRs carry no estimate; give live.resize.cpu_us_per_record)';
+  const cores = Math.max(1, Math.round(part.first.rac.rpr.cpu_cores));
+  const minCores = options.min_cores ?? 1;
+  const maxCores = options.max_cores ?? Math.max(minCores, 4 * cores);
+  if (!(
+    Number.isInteger(minCores) &&
+    minCores >= 1 &&
+    Number.isInteger(maxCores) &&
+    maxCores >= minCores
+  ))
+    throw new WarmflowError(
+      'E_INVALID_REQUEST',
+      `live.resize: min_cores (${minCores}) and max_cores (${maxCores}) must be whole cores, 1 <= min_cores <= max_cores`,
+    );
+  if (options.drain_seconds !== undefined && !(options.drain_seconds > 0))
+    throw new WarmflowError(
+      'E_INVALID_REQUEST',
+      `live.resize.drain_seconds must be a positive number of seconds, not ${options.drain_seconds}`,
+    );
+  const policy = new ResizePolicy({
+    cpuUsPerRecord: cpuUs,
+    cores,
+    tuning: {
+      minCores,
+      maxCores,
+      ...(options.drain_seconds !== undefined ? { drainSeconds: options.drain_seconds } : {}),
+    },
+  });
+  return new LiveResizer({
+    policy,
+    run: part.run,
+    first: part.first,
+    commit: part.commit,
+    provision: async (size) => {
+      const { placed } = await provisionResources(request, env.provider, part.tenant, [group], {
+        cpu_cores: size,
+      });
+      part.onDemand.push(placed[0]);
+      return placed[0];
+    },
+    release: async (resource) => {
+      // A resource of the warm pool goes back with its set when the run ends.
+      const at = part.onDemand.findIndex((p) => p.rac.resource_id === resource.rac.resource_id);
+      if (at < 0) return;
+      part.onDemand.splice(at, 1);
+      resource.client.close();
+      await env.provider.release(resource.rac.resource_id);
+    },
+    onResize: (resize) => env.onEvent?.('resized', { ...resize }),
+  });
+}
+
 /** The request's stall timeout, else `WARMFLOW_STALL_TIMEOUT_MS`, else the default. */
 function stallTimeout(request: ExecutionRequest): number {
   const env = process.env.WARMFLOW_STALL_TIMEOUT_MS;
@@ -632,8 +777,12 @@ export async function provisionResources(
   provider: Provider,
   tenant: string,
   groups: string[][],
+  /** Every resource with this many cores instead of its RPRs' (a live run resized). */
+  size?: { cpu_cores: number },
 ): Promise<{ token: string; placed: Placed[] }> {
-  const plans = planResources(request.flow, request.rprs, groups);
+  const plans = planResources(request.flow, request.rprs, groups).map((plan) =>
+    size === undefined ? plan : { ...plan, rpr: { ...plan.rpr, cpu_cores: size.cpu_cores } },
+  );
   const token = randomBytes(24).toString('hex');
   const placed: Placed[] = [];
   try {
@@ -718,7 +867,8 @@ async function prepareStores(
 
 async function feedPushSources(
   sources: ReturnType<typeof resolveSources>,
-  sessions: ResourceSession[],
+  /** The resources now (a resized live run moves to another one). */
+  sessions: () => ResourceSession[],
   rate: number | undefined,
   feeders: Map<string, FeederStats>,
   sinks: SinkFiles,
@@ -730,6 +880,8 @@ async function feedPushSources(
     signal?: AbortSignal;
     onBatch?: (source: string, records: number, bytes: number) => void;
     monitor?: LiveMonitor;
+    /** Called once every source is done, before the resources are told to end. */
+    beforeEnd?: () => Promise<void>;
   },
 ): Promise<void> {
   const counts = new Map<ResourceSession, Record<string, number>>();
@@ -739,17 +891,18 @@ async function feedPushSources(
     sources
       .filter((s) => s.mode === 'push')
       .map(async (source) => {
-        const session =
-          sessions.find(
+        const find = (): ResourceSession =>
+          sessions().find(
             (s) => s.rac.node_ids.includes(source.node_id) || s.rac.node_ids.length === 0,
-          ) ?? sessions[0];
+          ) ?? sessions()[0];
+        const session = find();
         if (source.live) {
           const fed = await feedLive({
             node_id: source.node_id,
             flow: live.flow,
             stream: source.stream,
             input: source.input,
-            session,
+            session: find,
             commit: live.commit!,
             limits: live.limits,
             budget: live.budget,
@@ -761,8 +914,8 @@ async function feedPushSources(
               ? { observe: (items) => live.monitor!.observe(source.stream, items) }
               : {}),
           });
+          // Its batch counts per resource are the live commit's.
           feeders.set(source.node_id, fed);
-          counts.set(session, { ...(counts.get(session) ?? {}), [source.node_id]: fed.batches });
           return;
         }
         const fed = await feedSource({
@@ -786,12 +939,15 @@ async function feedPushSources(
         counts.set(session, { ...(counts.get(session) ?? {}), [source.node_id]: fed.batches });
       }),
   );
+  await live.beforeEnd?.().catch(() => undefined);
   const failed = fed.find((f): f is PromiseRejectedResult => f.status === 'rejected');
   // A checkpointed live run ends its resource once the last epoch is recorded (on whichever
   // resource runs it by then).
   if (live.commit?.checkpointed === true) {
     if (failed === undefined) await live.commit.end();
     else live.commit.endNow();
-  } else for (const session of sessions) session.end(counts.get(session) ?? {});
+  } else
+    for (const session of sessions())
+      session.end({ ...(counts.get(session) ?? {}), ...(live.commit?.countsFor(session) ?? {}) });
   if (failed !== undefined) throw failed.reason;
 }

@@ -9,3 +9,4 @@ export { SinkFiles, DEAD_LETTER_FILE } from './sinks.js';
 export { feedSource } from './push-feeder.js';
 export type { PushBatch, FeederStats } from './push-feeder.js';
 export { buildDeploySpec, runStores } from './deploy-plan.js';
+export type { LiveResize, LiveResizeOptions } from './live-resizer.js';

@@ -41,7 +41,8 @@ interface Cut {
  * sources (see `LiveSource`), so every message is in exactly one epoch: exactly-once.
  */
 export class LiveCommit {
-  readonly #sessions: readonly ResourceSession[];
+  /** The resources the run pushes to now (a resized run moves to another one). */
+  readonly #sessions: () => readonly ResourceSession[];
   readonly #interval: number;
   readonly #sinks: SinkFiles;
   /** Checkpointed runs: the part whose sessions replace each other. */
@@ -78,7 +79,7 @@ export class LiveCommit {
   readonly sources = new Map<string, LiveSource>();
 
   constructor(
-    sessions: readonly ResourceSession[],
+    sessions: readonly ResourceSession[] | (() => readonly ResourceSession[]),
     sinks: SinkFiles,
     options: {
       recovering?: RecoveringRun;
@@ -87,7 +88,7 @@ export class LiveCommit {
     } = {},
   ) {
     this.#interval = options.intervalMs ?? COMMIT_INTERVAL_MS;
-    this.#sessions = sessions;
+    this.#sessions = typeof sessions === 'function' ? sessions : () => sessions;
     this.#sinks = sinks;
     this.#recovering = options.recovering ?? null;
     this.#current = this.#recovering?.current ?? null;
@@ -110,13 +111,14 @@ export class LiveCommit {
   }
 
   /**
-   * Pushes a batch read from `source` to its resource (`session`; a checkpointed run's
-   * current one) once no commit holds the gate, and keeps it until it is acknowledged.
+   * Pushes a batch read from `source` to its resource (`session`, asked once the gate is
+   * open: a resized run moves at a commit; a checkpointed run's current one) once no commit
+   * holds the gate, and keeps it until it is acknowledged.
    * In a checkpointed run a resource that dies meanwhile is not an error: the batch goes to
    * the replacement with the others, and this resolves once that replay is done.
    */
   async push(
-    session: ResourceSession,
+    session: ResourceSession | (() => ResourceSession),
     source: string,
     batch: LiveBatch,
     payload: Buffer,
@@ -190,18 +192,46 @@ export class LiveCommit {
     await this.#acknowledge(items);
   }
 
+  /** Batches pushed to `session` per source (the counts its `df.end` or next commit carries). */
+  countsFor(session: ResourceSession): Record<string, number> {
+    return { ...(this.#counts.get(session) ?? {}) };
+  }
+
+  /** Forgets a resource the run moved away from. */
+  forget(session: ResourceSession): void {
+    this.#counts.delete(session);
+  }
+
+  /**
+   * Not checkpointed: a commit that keeps the gate closed until `during` is done. When
+   * `during` runs, every message pushed so far is processed, its outputs written and the
+   * message acknowledged, and nothing is pushed — the checkpoint a resized run moves to
+   * another resource at. A failure fails the run (the next {@link push} throws it).
+   */
+  async checkpoint(during: () => Promise<void>): Promise<void> {
+    try {
+      await this.#exclusive(async () => {
+        await this.#commitAll(true);
+        await during();
+      });
+    } catch (error) {
+      this.#fail(error);
+      throw error;
+    }
+  }
+
   /** Not checkpointed: one commit of everything pushed to every resource. */
-  async #commitAll(): Promise<void> {
+  async #commitAll(keepGate = false): Promise<void> {
     const items = this.#pending.splice(0);
     try {
-      await Promise.all(this.#sessions.map((s) => s.commit(this.#counts.get(s) ?? {})));
+      await Promise.all(this.#sessions().map((s) => s.commit(this.#counts.get(s) ?? {})));
     } catch (error) {
       // Not acknowledged: they are redelivered to the next run of the group.
       this.#pending.unshift(...items);
       throw error;
     }
     // What is pushed from now on belongs to the next commit.
-    this.#openGate();
+    if (!keepGate) this.#openGate();
     await this.#acknowledge(items);
   }
 
@@ -338,7 +368,10 @@ export class LiveCommit {
    * the same step (a replacement arriving in between would otherwise get the batch before its
    * replay), holds the gate open, keeps `item` and says which session it goes to.
    */
-  async #enter(session: ResourceSession, item: Pushed): Promise<ResourceSession> {
+  async #enter(
+    session: ResourceSession | (() => ResourceSession),
+    item: Pushed,
+  ): Promise<ResourceSession> {
     for (;;) {
       if (this.#failure !== null) throw this.#failure;
       const dead = this.#current !== null && this.#dead.has(this.#current);
@@ -348,7 +381,7 @@ export class LiveCommit {
     this.#inside++;
     this.#pending.push(item);
     this.#unacknowledged += item.batch.items.length;
-    return this.#current ?? session;
+    return this.#current ?? (typeof session === 'function' ? session() : session);
   }
 
   #leave(): void {

@@ -48,7 +48,11 @@ export async function feedLive(options: {
   flow: string;
   stream: string;
   input: string;
-  session: ResourceSession;
+  /**
+   * The resource to push to, asked before each push (a resized run moves to another one
+   * at a commit, while no push is under way).
+   */
+  session: () => ResourceSession;
   commit: LiveCommit;
   limits: LiveLimits;
   budget: LiveBudget;

@@ -58,6 +58,11 @@ export class ResourceSession {
   onDeployed: (() => void) | null = null;
   /** Chunks of each file source the resource had taken at its last `df.progress`. */
   taken: number[] = [];
+  /**
+   * The keyed state the resource handed over at the end of a run deployed with `handover`
+   * (`{node: [[item key, value]…]}` as JSON), for the next resource of a resized run.
+   */
+  handedOver: Buffer | null = null;
 
   constructor(options: {
     client: WorkerClient;
@@ -110,6 +115,7 @@ export class ResourceSession {
         this.#payload,
       );
       const frame = await Promise.race([request, died]);
+      if (this.#spec.handover === true) this.handedOver = frame.payload ?? null;
       return frame.message.result;
     } catch (error) {
       if (this.#closedReason !== null) throw this.#deathError(this.#closedReason);

@@ -81,6 +81,14 @@ export function formatStatus(status: CompletionStatus): string {
       lines.push(
         `    drift ${d.stream} ${d.kind}${d.field !== undefined ? ` (${d.field})` : ''}: ${JSON.stringify(d.baseline)} -> ${JSON.stringify(d.live)} at ${d.at}`,
       );
+    for (const r of live.resizes ?? [])
+      lines.push(
+        `    resize ${r.direction} ${r.from.cpu_cores} -> ${r.to.cpu_cores} cores at ${r.at}: forecast ${num(r.forecast_records_per_second, 1)} records/s, lag ${num(r.lag)}` +
+          (r.error !== undefined
+            ? `; not done: ${r.error}`
+            : `; warm in ${num(r.warm_ms ?? 0)} ms, moved with a ${num(r.pause_ms ?? 0)} ms pause`),
+      );
+    if (live.resize_note !== undefined) lines.push(`    ${live.resize_note}`);
   }
   const totalS = Math.max(t.total_ms / 1000, 1e-9);
   const rows = [

@@ -9,7 +9,7 @@ import type { Rpr } from '../predictor/rpr.js';
 import { LocalProvider } from '../provision/local/local-provider.js';
 import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
 import { claimFromOwner, type OwnerClaim } from '../provision/control/owner-claim.js';
-import type { ExecutionEnvironment } from '../execute/execution-manager.js';
+import type { ExecutionEnvironment, ExecutionRequest } from '../execute/execution-manager.js';
 import { flowVersion } from '../template/flow-version.js';
 import type { Provider } from '../provision/provider.js';
 import type { Rac } from '../provision/rac.js';
@@ -27,7 +27,6 @@ import { calibrateOnEngine } from './calibrate-on-engine.js';
 import { executeAndRecord } from './execute-and-record.js';
 import { planRprs, type RprSource } from './plan-rprs.js';
 import { calibrationSamples, type CalibrationSamples } from './samples.js';
-import type { LiveLimits } from '../execute/live-feeder.js';
 import { profileLive } from '../profiler/profile-live.js';
 
 /** Options of {@link runFlow}. */
@@ -57,8 +56,8 @@ export interface RunFlowOptions {
    */
   calibrate?: 'engine' | 'sandbox' | 'none';
   onEvent?: (event: string, detail?: Record<string, unknown>) => void;
-  /** Live sources: when the run ends by itself (`--until-idle`, `--max-records`). */
-  live?: LiveLimits;
+  /** Live sources: when the run ends by itself, and whether it is resized while it runs. */
+  live?: ExecutionRequest['live'];
   /** Aborted: live sources stop reading and the run drains (SIGINT/SIGTERM). */
   signal?: AbortSignal;
 }

@@ -22,3 +22,11 @@ export type {
   UnitInfo,
 } from './keep-alive-policy.js';
 export { loadTrace, type Trace, type TraceFunction } from './trace/load-trace.js';
+export {
+  ResizePolicy,
+  HoltForecast,
+  DEFAULT_RESIZE_TUNING,
+  type ResizeTuning,
+  type ResizeDecision,
+  type RateObservation,
+} from './live/resize-policy.js';

@@ -1,4 +1,5 @@
 import type { LiveStreamFigures } from '../execute/live-monitor.js';
+import type { LiveResize } from '../execute/live-resizer.js';
 import type { DriftEvent } from '../profiler/drift.js';
 import type { LiveDcp } from '../profiler/live-window.js';
 
@@ -29,6 +30,15 @@ export interface LiveExecutionState {
   streams: Record<string, LiveStreamState>;
   /** Drift away from the DCP the RPRs were made from, newest last (at most {@link DRIFT_KEPT}). */
   drift: DriftEvent[];
+  /** A run resized while it runs: its cores now, the forecast rate, every resize so far. */
+  resize?: LiveResizeState;
+}
+
+/** The size of a resized live run, as the execution manager reports it. */
+export interface LiveResizeState {
+  cpu_cores: number;
+  forecast_records_per_second: number;
+  resizes: LiveResize[];
 }
 
 /** What the execution manager reports about once a second (`onEvent('live', …)`). */
@@ -39,6 +49,7 @@ export interface LiveReport {
   lags: Record<string, number | null>;
   acknowledged: number;
   unacknowledged: number;
+  resize?: LiveResizeState;
 }
 
 /** The state after one more report (the series and the drift list stay bounded). */
@@ -64,6 +75,7 @@ export function applyLiveReport(
     unacknowledged: report.unacknowledged,
     streams,
     drift: [...(previous?.drift ?? []), ...report.drift].slice(-DRIFT_KEPT),
+    ...(report.resize !== undefined ? { resize: report.resize } : {}),
   };
 }
 

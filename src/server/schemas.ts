@@ -76,11 +76,19 @@ export const ExecutionCreate = z
       .strictObject({
         until_idle_ms: z.number().int().positive().optional(),
         max_records: z.number().int().positive().optional(),
+        resize: z
+          .strictObject({
+            min_cores: z.number().int().positive().optional(),
+            max_cores: z.number().int().positive().optional(),
+            drain_seconds: z.number().positive().optional(),
+            cpu_us_per_record: z.number().positive().optional(),
+          })
+          .optional(),
       })
       .optional()
       .openapi({
         description:
-          'live sources: end once no message came for until_idle_ms, or after max_records; else the run goes on until DELETE /v1/executions/{id}',
+          'live sources: end once no message came for until_idle_ms, or after max_records; else the run goes on until DELETE /v1/executions/{id}. With resize, the run is resized ahead of its forecast rate (docs/policy.md)',
       }),
   })
   .refine((body) => body.records === undefined || body.source === undefined, {

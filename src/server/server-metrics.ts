@@ -23,6 +23,10 @@ export class ServerMetrics {
   readonly #liveRate: Gauge;
   readonly #liveLag: Gauge;
   readonly #liveRecordBytes: Gauge;
+  readonly #liveCores: Gauge;
+  readonly #liveResizes: Counter;
+  /** Each resized live execution's tenant and the resizes of it already counted. */
+  readonly #resizesSeen = new Map<string, { tenant: string; counted: number }>();
   /** The label sets of each live execution's streams, removed when it ends. */
   readonly #liveSeries = new Map<string, Array<Record<string, string>>>();
   /** The (tenant, template) series of the per-template gauge, so dead ones can go. */
@@ -78,6 +82,18 @@ export class ServerMetrics {
       name: 'warmflow_live_avg_record_bytes',
       help: 'Average message size a live execution reads per stream (last 60 s)',
       labelNames: liveLabels,
+      registers,
+    });
+    this.#liveCores = new Gauge({
+      name: 'warmflow_live_cores',
+      help: 'Cores a resized live execution runs on now',
+      labelNames: ['tenant', 'execution'],
+      registers,
+    });
+    this.#liveResizes = new Counter({
+      name: 'warmflow_live_resizes_total',
+      help: 'Resizes of running live executions (direction grow or shrink; refused: not carried out)',
+      labelNames: ['tenant', 'direction', 'result'],
       registers,
     });
     this.#predictionError = new Histogram({
@@ -156,7 +172,23 @@ export class ServerMetrics {
       string,
       { records_per_second: number; avg_record_size: number; lag: number | null }
     >,
+    resize?: {
+      cpu_cores: number;
+      resizes: ReadonlyArray<{ direction: string; switched_at: string | null; error?: string }>;
+    },
   ): void {
+    if (resize !== undefined) {
+      this.#liveCores.set({ tenant, execution }, resize.cpu_cores);
+      // Counted once decided and carried out (or refused); one under way waits for its outcome.
+      const done = resize.resizes.filter((r) => r.switched_at !== null || r.error !== undefined);
+      for (const r of done.slice(this.#resizesSeen.get(execution)?.counted ?? 0))
+        this.#liveResizes.inc({
+          tenant,
+          direction: r.direction,
+          result: r.error === undefined ? 'done' : 'refused',
+        });
+      this.#resizesSeen.set(execution, { tenant, counted: done.length });
+    }
     const series: Array<Record<string, string>> = [];
     for (const [stream, figures] of Object.entries(streams)) {
       const labels = { tenant, execution, stream };
@@ -174,6 +206,9 @@ export class ServerMetrics {
       for (const gauge of [this.#liveRate, this.#liveLag, this.#liveRecordBytes])
         gauge.remove(labels);
     this.#liveSeries.delete(execution);
+    const resized = this.#resizesSeen.get(execution);
+    if (resized !== undefined) this.#liveCores.remove({ tenant: resized.tenant, execution });
+    this.#resizesSeen.delete(execution);
   }
 
   /** Records what a finished run measured. */

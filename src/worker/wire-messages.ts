@@ -168,6 +168,7 @@ const deploySpec = fields({
       ),
     }),
   ),
+  handover: optional(boolean),
 });
 
 const runResultNodes = recordOf(

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { WarmflowError } from '../../errors.js';
 import { formatRunReport } from '../../flow/format-run.js';
 import { runFlow, type RunFlowOptions, type RunFlowResult } from '../../flow/run-flow.js';
+import type { LiveResize } from '../../execute/live-resizer.js';
 import { parseInputs } from '../../execute/sources.js';
 import { openHistory } from '../../history/open-history.js';
 import type { StoreKind, StoreSpec } from '../../template/types.js';
@@ -16,7 +17,6 @@ import { formatStatus } from '../../flow/format-run.js';
 import { callServer, serverTarget, type ServerTarget } from '../remote.js';
 import { serverPools } from './pool.js';
 import { parseDuration } from '../../sources/live/live-url.js';
-import type { LiveLimits } from '../../execute/live-feeder.js';
 
 const KINDS: StoreKind[] = ['memory', 'sqlite', 'redis', 'postgres', 'nats', 'redis-stream'];
 
@@ -59,13 +59,15 @@ export interface RunCommandOptions {
   server?: string;
   untilIdle?: string;
   maxRecords?: string;
+  resize?: boolean;
+  resizeMaxCores?: string;
   maxDeadLetterRatio?: string;
   resume?: string;
 }
 
 /** `--until-idle` / `--max-records` as the limits of a live run. */
-function liveLimits(options: RunCommandOptions): LiveLimits | undefined {
-  const limits: LiveLimits = {};
+function liveLimits(options: RunCommandOptions): NonNullable<RunFlowOptions['live']> | undefined {
+  const limits: NonNullable<RunFlowOptions['live']> = {};
   if (options.untilIdle !== undefined) {
     const ms = parseDuration(options.untilIdle);
     if (ms === undefined || ms <= 0)
@@ -83,6 +85,15 @@ function liveLimits(options: RunCommandOptions): LiveLimits | undefined {
         `--max-records ${options.maxRecords}: expected a positive integer`,
       );
     limits.max_records = n;
+  }
+  if (options.resize === true || options.resizeMaxCores !== undefined) {
+    const max = options.resizeMaxCores === undefined ? undefined : Number(options.resizeMaxCores);
+    if (max !== undefined && !(Number.isInteger(max) && max >= 1))
+      throw new WarmflowError(
+        'E_INVALID_ARGUMENTS',
+        `--resize-max-cores ${options.resizeMaxCores}: expected a positive integer`,
+      );
+    limits.resize = max === undefined ? {} : { max_cores: max };
   }
   return Object.keys(limits).length > 0 ? limits : undefined;
 }
@@ -327,6 +338,15 @@ export async function runAndReport(
         return;
       }
       if (event === 'checkpoint') return;
+      if (event === 'resized') {
+        const r = detail as unknown as LiveResize;
+        process.stderr.write(
+          r.error !== undefined
+            ? `resize ${r.from.cpu_cores} -> ${r.to.cpu_cores} cores not done: ${r.error}\n`
+            : `resized ${r.from.cpu_cores} -> ${r.to.cpu_cores} cores (forecast ${r.forecast_records_per_second} records/s, lag ${r.lag}; warm in ${r.warm_ms} ms, ${r.pause_ms} ms pause)\n`,
+        );
+        return;
+      }
       stages.enter(event);
       // Only a live run drains on a signal; before it executes, a signal ends the process.
       if (event === 'executing' && detail?.live === true) drain.arm();
@@ -373,6 +393,14 @@ export function withRunOptions(command: Command): Command {
       'live streams: end once no message arrived for this long (e.g. 10s); default: run until SIGINT/SIGTERM',
     )
     .option('--max-records <N>', 'live streams: end after N messages')
+    .option(
+      '--resize',
+      'live streams: resize the run while it runs, ahead of its forecast rate (a warm resource of the new size, moved onto at a commit; docs/policy.md)',
+    )
+    .option(
+      '--resize-max-cores <N>',
+      'with --resize: never more than N cores (default 4× the start)',
+    )
     .option('--no-history', 'neither learn from nor record into the history database')
     .option(
       '--server <url>',

@@ -162,7 +162,7 @@ async function startExecution(
       signal: drain.signal,
       onLive: (report) => {
         record.live = applyLiveReport(record.live, report);
-        state.metrics.live(tenant.id, record.id, record.live.streams);
+        state.metrics.live(tenant.id, record.id, record.live.streams, record.live.resize);
         // Kept in memory each second, written through every few (a restart shows the last).
         const now = Date.now();
         if (now - liveSavedAt >= 5000) {

@@ -155,6 +155,14 @@ export class BatchExecutor {
     return { writes: this.#writes.takeStaged(), state };
   }
 
+  /** Every keyed node's state held in this thread, for another resource to restore. */
+  handover(): Record<string, Array<[string, unknown]>> {
+    const state: Record<string, Array<[string, unknown]>> = {};
+    for (const [node, backend] of this.#states)
+      if (backend instanceof LocalKeyedState) state[node] = backend.entries();
+    return state;
+  }
+
   /** Distinct keys this partition saw per keyed node. */
   keyCounts(): Record<string, number> {
     return Object.fromEntries(

@@ -58,6 +58,12 @@ export interface DeploySpec {
   batch_size?: number;
   /** Checkpoints and exactly-once store writes (file sources only; see docs/recovery.md). */
   checkpoint?: CheckpointSpec;
+  /**
+   * The run may end by handing its keyed state over to another resource (a live run that is
+   * resized): the answer to `df.run` carries every keyed node's state held in the threads
+   * (`{node: [[item key, value]…]}`, as a checkpoint's), which the next resource restores.
+   */
+  handover?: boolean;
 }
 
 /** How a resource checkpoints its run. */

@@ -86,6 +86,20 @@ export class LocalKeyedState implements StateBackend {
     }
   }
 
+  /** Every slot held, as `[item key, value]` (values as JSON would give them back). */
+  entries(): Array<[string, unknown]> {
+    const out: Array<[string, unknown]> = [];
+    for (const [key, slots] of this.#keys)
+      for (const [name, value] of slots)
+        out.push([
+          key + SEP + name,
+          value === null || typeof value !== 'object'
+            ? value
+            : (JSON.parse(JSON.stringify(value)) as unknown),
+        ]);
+    return out;
+  }
+
   delete(key: string, name: string): Promise<void> {
     return this.set(key, name, undefined);
   }

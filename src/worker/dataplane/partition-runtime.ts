@@ -87,6 +87,8 @@ export class PartitionRuntime {
   #syncRequested = false;
   #finishRequested = false;
   #stateFlushed = false;
+  /** The run hands its keyed state over at the end (`DeploySpec.handover`). */
+  #handover = false;
   #stopped = false;
   #wake: (() => void) | null = null;
   /** Messages that arrived before deploy finished, replayed in order after it. */
@@ -148,6 +150,7 @@ export class PartitionRuntime {
       checkpoints: spec.checkpoint !== undefined,
     });
     for (const [node, items] of Object.entries(restore)) this.#executor.restore(node, items);
+    this.#handover = spec.handover === true;
     const start = spec.checkpoint?.resume?.positions ?? [];
     // Nothing is read before the first epoch says how far.
     if (spec.checkpoint !== undefined) this.#limits = spec.sources.map((_, i) => start[i] ?? 0);
@@ -311,7 +314,11 @@ export class PartitionRuntime {
           continue;
         }
         if (this.#out.idle) {
-          this.#post({ k: 'finished', nodes: this.#stats() });
+          this.#post({
+            k: 'finished',
+            nodes: this.#stats(),
+            ...(this.#handover ? { state: this.#executor.handover() } : {}),
+          });
           return;
         }
       }

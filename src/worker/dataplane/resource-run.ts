@@ -62,6 +62,8 @@ export class ResourceRun {
   #checkpointed: { epoch: number; resolve: () => void } | null = null;
   /** A checkpointed live run's store commits (made at its first epoch). */
   #committer: EpochCommitter | null = null;
+  /** A run deployed with `handover`: the keyed state the threads hand over at the end. */
+  readonly #handedOver: Record<string, Array<[string, unknown]>> = {};
 
   constructor(options: {
     pool: ThreadPool;
@@ -122,7 +124,10 @@ export class ResourceRun {
         k: 'deploy',
         spec: this.#spec,
         counters,
-        ...(resume !== undefined ? { restore: this.#restoreFor(i) } : {}),
+        // A checkpoint's state, or the state a resized run's previous resource handed over.
+        ...(resume !== undefined || Object.keys(this.#restore).length > 0
+          ? { restore: this.#restoreFor(i) }
+          : {}),
       });
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
@@ -417,6 +422,11 @@ export class ResourceRun {
         break;
       case 'finished':
         mergeNodeStats(this.#nodes, message.nodes);
+        for (const [node, items] of Object.entries(message.state ?? {})) {
+          const all = (this.#handedOver[node] ??= []);
+          // Not push(...items): a thread may hold more keys than a call takes arguments.
+          for (const item of items) all.push(item);
+        }
         break;
       case 'staged':
         this.#stages.push({ writes: message.writes, state: message.state });
@@ -478,7 +488,13 @@ export class ResourceRun {
       threads: this.#count,
       first_store_write_at: this.#firstStoreWrite,
     };
-    this.#connection.reply(this.#request, { result });
+    this.#connection.reply(
+      this.#request,
+      { result },
+      this.#spec.handover === true
+        ? Buffer.from(JSON.stringify(this.#handedOver), 'utf8')
+        : undefined,
+    );
     this.#onEnd();
   }
 

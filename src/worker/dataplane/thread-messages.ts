@@ -38,7 +38,12 @@ export type FromThread =
   | { k: 'drained'; activity: number }
   | { k: 'synced' }
   | ({ k: 'staged'; nodes: Record<string, NodeStats> } & EpochStage)
-  | { k: 'finished'; nodes: Record<string, NodeStats> }
+  | {
+      k: 'finished';
+      nodes: Record<string, NodeStats>;
+      /** A run deployed with `handover`: this thread's keyed state, per node. */
+      state?: Record<string, Array<[string, unknown]>>;
+    }
   | { k: 'out'; node: string; type: string; count: number; lines: string }
   | { k: 'first-store-write'; at: number }
   | { k: 'failed'; error: { code: ErrorCode; message: string; node_id?: string } };

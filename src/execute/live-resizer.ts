@@ -1,0 +1,205 @@
+import type { ResizePolicy, ResizeDecision } from '../policy/live/resize-policy.js';
+import type { LiveCommit } from './live-commit.js';
+import type { Replacement } from './recovery.js';
+import type { ResizingRun } from './resizing-run.js';
+
+/** How a live run is resized while it runs (request `live.resize`); see docs/policy.md. */
+export interface LiveResizeOptions {
+  /** Cores the run never goes below; default 1. */
+  min_cores?: number;
+  /** Cores the run never goes above; default 4 × the cores it started with. */
+  max_cores?: number;
+  /** Seconds a lag is planned to be worked off in; default 30. */
+  drain_seconds?: number;
+  /**
+   * CPU microseconds per record the size is computed from; default the RPRs'
+   * (`reasoning.estimate.cpu_us_per_record`, else `reasoning.per_record.cpu_us`).
+   */
+  cpu_us_per_record?: number;
+}
+
+/** One resize of a running live flow, in `CompletionStatus.live.resizes`. */
+export interface LiveResize {
+  /** When it was decided (ISO time). */
+  at: string;
+  direction: 'grow' | 'shrink';
+  from: { cpu_cores: number; resource_id: string };
+  to: { cpu_cores: number; resource_id: string | null };
+  reason: string;
+  /** The rate forecast `lead_seconds` ahead when it was decided, and what the size was chosen for. */
+  forecast_records_per_second: number;
+  needed_records_per_second: number;
+  lead_seconds: number;
+  /** Messages of the groups not acknowledged when it was decided. */
+  lag: number;
+  /** Milliseconds the new resource took to be warm (started, code loaded, stores open). */
+  warm_ms: number | null;
+  /** When the run moved onto it (ISO time), and how long pushing stopped for the move. */
+  switched_at: string | null;
+  pause_ms: number | null;
+  /** Why it was not carried out (the run stays on its resource). */
+  error?: string;
+}
+
+/**
+ * Carries out a {@link ResizePolicy}'s decisions for one running live flow: about once a
+ * second it observes the rate that arrived on the run's streams — messages acknowledged by
+ * the run plus the groups' lag (pending, or delivered and not acknowledged): every message
+ * that arrived since the run began, read or not, so a flow that falls behind still sees the
+ * producer's rate — and the lag. When the policy decides, a resource of the new size is
+ * provisioned warm (a real worker, its code loaded); then, at a commit (the checkpoint:
+ * everything read is processed, written and acknowledged, nothing is pushed), the run
+ * moves onto it with its keyed state and the old resource is released. A shrink runs on
+ * while the smaller resource warms; a grow closes the gate at once, so the overloaded
+ * resource works off what it holds while the bigger one warms. A resource that cannot be had (no capacity) is a refused resize,
+ * said in the status; the flow runs on.
+ */
+export class LiveResizer {
+  readonly resizes: LiveResize[] = [];
+  readonly #policy: ResizePolicy;
+  readonly #run: ResizingRun;
+  readonly #commit: LiveCommit;
+  readonly #provision: (cores: number) => Promise<Replacement>;
+  readonly #release: (resource: Replacement) => Promise<void>;
+  readonly #onResize: ((resize: LiveResize) => void) | undefined;
+  /** Every resource the run moved away from, released. */
+  #current: Replacement;
+  #last: { at: number; arrived: number } | null = null;
+  #busy: Promise<void> | null = null;
+  #sampling = false;
+  #stopped = false;
+
+  constructor(options: {
+    policy: ResizePolicy;
+    run: ResizingRun;
+    first: Replacement;
+    commit: LiveCommit;
+    provision: (cores: number) => Promise<Replacement>;
+    release: (resource: Replacement) => Promise<void>;
+    onResize?: (resize: LiveResize) => void;
+  }) {
+    this.#policy = options.policy;
+    this.#run = options.run;
+    this.#current = options.first;
+    this.#commit = options.commit;
+    this.#provision = options.provision;
+    this.#release = options.release;
+    this.#onResize = options.onResize;
+  }
+
+  /** Cores the run has now. */
+  get cores(): number {
+    return this.#policy.cores;
+  }
+
+  /** The last forecast (records/s, `lead` seconds ahead). */
+  get forecast(): number {
+    return this.#policy.forecast;
+  }
+
+  /** One observation; a decision is carried out in the background. Never throws. */
+  async tick(now = Date.now()): Promise<void> {
+    if (this.#stopped || this.#sampling) return;
+    this.#sampling = true;
+    try {
+      const lags = await Promise.all(
+        [...this.#commit.sources.values()].map((s) => s.lag().catch(() => undefined)),
+      );
+      if (lags.some((l) => l === undefined || l === null)) return;
+      const lag = lags.reduce<number>((sum, l) => sum + (l ?? 0), 0);
+      // Acknowledged by this run + not acknowledged (pending, or delivered and not acknowledged
+      // yet): every message that reached the groups since the run began, counted once
+      // whatever is being read, pushed or committed when the lag is asked.
+      const arrived = this.#commit.acknowledged + lag;
+      const last = this.#last;
+      this.#last = { at: now, arrived };
+      if (last === null || now - last.at < 200) return;
+      const rate = Math.max(0, ((arrived - last.arrived) * 1000) / (now - last.at));
+      const decision = this.#policy.observe({ at: now, records_per_second: rate, lag });
+      if (decision !== null && !this.#stopped) this.#busy = this.#resize(decision, now);
+    } finally {
+      this.#sampling = false;
+    }
+  }
+
+  /** No more resizes; waits for one under way (its move done, or its resource released). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#busy;
+  }
+
+  async #resize(decision: ResizeDecision, decidedAt: number): Promise<void> {
+    const entry: LiveResize = {
+      at: new Date(decidedAt).toISOString(),
+      direction: decision.direction,
+      from: { cpu_cores: decision.from_cores, resource_id: this.#current.rac.resource_id },
+      to: { cpu_cores: decision.to_cores, resource_id: null },
+      reason: decision.reason,
+      forecast_records_per_second: decision.forecast_records_per_second,
+      needed_records_per_second: decision.needed_records_per_second,
+      lead_seconds: decision.lead_seconds,
+      lag: decision.lag,
+      warm_ms: null,
+      switched_at: null,
+      pause_ms: null,
+    };
+    this.resizes.push(entry);
+    const started = performance.now();
+    const provisioning = this.#provision(decision.to_cores).then(
+      (resource) => {
+        entry.warm_ms = Math.round(performance.now() - started);
+        entry.to.resource_id = resource.rac.resource_id;
+        return resource;
+      },
+      (error: unknown) => {
+        entry.error = `no resource of ${decision.to_cores} cores: ${(error as Error).message}`;
+        return null;
+      },
+    );
+    // Shrinking, the flow keeps up: it runs on while the smaller resource warms, and moves at
+    // the first commit after. Growing, it is behind: what was pushed to it is all it can work
+    // on, so the gate closes now and it works that off while the bigger one warms — the move
+    // then waits for the warm-up only, not for a queue that kept filling meanwhile.
+    if (decision.direction === 'shrink' && (await provisioning) === null) {
+      this.#refused(entry);
+      return;
+    }
+    const previous = this.#current;
+    let next: Replacement | null = null;
+    let pauseStart = performance.now();
+    try {
+      await this.#commit.checkpoint(async () => {
+        next = await provisioning;
+        if (next === null) return;
+        if (decision.direction === 'shrink') pauseStart = performance.now();
+        const from = this.#run.current;
+        await this.#run.moveTo(next, this.#commit.countsFor(from));
+        this.#commit.forget(from);
+      });
+    } catch (error) {
+      // The run fails with it (the live commit's gate passes the error to the feeders).
+      entry.error = `the move failed: ${(error as Error).message}`;
+      this.#onResize?.(entry);
+      const unused = await provisioning;
+      if (unused !== null && unused.rac.resource_id !== this.#run.current.rac.resource_id)
+        await this.#release(unused).catch(() => undefined);
+      return;
+    }
+    if (next === null) {
+      this.#refused(entry);
+      return;
+    }
+    entry.pause_ms = Math.round(performance.now() - pauseStart);
+    entry.switched_at = new Date().toISOString();
+    this.#current = next;
+    this.#policy.resized(decision.to_cores, Date.now(), performance.now() - started);
+    this.#onResize?.(entry);
+    await this.#release(previous).catch(() => undefined);
+  }
+
+  /** A resize not carried out: the flow runs on where it was. */
+  #refused(entry: LiveResize): void {
+    this.#policy.refused(Date.now());
+    this.#onResize?.(entry);
+  }
+}
