@@ -92,6 +92,84 @@ describe('readChunk', () => {
     );
   });
 
+  it('parses a piece at once only when that means what parsing each line means (fragments that join into valid JSON stay bad lines)', () => {
+    // Lines that are not JSON alone but join into valid JSON across a newline made a comma.
+    const fragment = fc.constantFrom(
+      '{"a":[1',
+      '2]}',
+      '3,4',
+      '[1',
+      '2]',
+      '"x',
+      'y"',
+      '{"s":"}"}',
+      '{"s":"\\"}',
+      '{"a":1},{"b":2}',
+      '{"a":[{}',
+      '{}]},{"x":1}',
+      '{"n":{"m":[1,{}]}, "o": 2}',
+      '{}',
+      '[]',
+      '1',
+      '"\\u00e9\\n"',
+      '{"s":"\\',
+      '{"k":"é"}',
+      ' {"sp":true} ',
+      '',
+      '   ',
+      '\r',
+      ']',
+      '}{',
+    );
+    const reference = (buffer: Buffer, fileOffset: number) => {
+      const records: unknown[] = [];
+      const positions: number[] = [];
+      const bad: Array<{ offset: number; text: string; error: string }> = [];
+      let at = 0;
+      for (const raw of buffer.toString('utf8').split('\n')) {
+        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        if (line !== '')
+          try {
+            records.push(JSON.parse(line));
+            positions.push(fileOffset + at);
+          } catch (error) {
+            if (line.trim() !== '')
+              bad.push({ offset: fileOffset + at, text: line, error: (error as Error).message });
+          }
+        at += Buffer.byteLength(raw) + 1;
+      }
+      return { records, positions, bad };
+    };
+    // Joined, these parse to as many objects as there are lines; alone, none is JSON.
+    for (const lines of [
+      ['{"a":[{}', '{}]},{"x":1}'],
+      ['{"s":"', '"}'],
+    ]) {
+      const buffer = Buffer.from(lines.join('\n') + '\n');
+      const chunk = parseLines(buffer, 0, buffer.length, 0);
+      expect(chunk.records).toEqual([]);
+      expect(chunk.bad.map((b) => b.text)).toEqual(lines);
+    }
+    fc.assert(
+      fc.property(
+        fc.array(fragment, { maxLength: 30 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 120 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (lines, trailingNewline, pieceBytes, fileOffset) => {
+          const buffer = Buffer.from(lines.join('\n') + (trailingNewline ? '\n' : ''));
+          const chunk = parseLines(buffer, 0, buffer.length, fileOffset, pieceBytes);
+          const { bytes, ...parsed } = chunk;
+          expect(bytes).toBe(buffer.length);
+          expect(parsed).toEqual(reference(buffer, fileOffset));
+          // The buffer is handed back as it came.
+          expect(buffer.toString('utf8')).toBe(lines.join('\n') + (trailingNewline ? '\n' : ''));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('sizes chunks for parallel reading: small files get several chunks per thread, large ones 256 KiB', () => {
     expect(chunkBytesFor(100_000_000, 2)).toBe(256 * 1024);
     expect(chunkCount(1_000_000, chunkBytesFor(1_000_000, 2))).toBeGreaterThanOrEqual(16);
