@@ -21,23 +21,86 @@ const DONE: Promise<undefined> = Promise.resolve(undefined);
 const SEP = '\u0000';
 
 /**
+ * One key's state slots. Most keyed functions keep one slot per key (a count, a running
+ * total), so the first slot lives in the object itself and further ones in `more`: one small
+ * object per key rather than a Map per key, which at tens of thousands of keys made every
+ * state access a walk through scattered hash tables. A deleted slot keeps its name with the
+ * value `undefined` until its change is taken (a checkpoint must record the deletion).
+ */
+class KeySlots {
+  readonly key: string;
+  name: string | undefined = undefined;
+  value: unknown = undefined;
+  /** Further slots, `[name, value, name, value, …]`. */
+  more: unknown[] | null = null;
+  /** Whether a slot was set since the last {@link LocalKeyedState.takeChanges}. */
+  changed = false;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  get(name: string): unknown {
+    if (this.name === name) return this.value;
+    const more = this.more;
+    if (more !== null)
+      for (let i = 0; i < more.length; i += 2) if (more[i] === name) return more[i + 1];
+    return undefined;
+  }
+
+  put(name: string, value: unknown): void {
+    if (this.name === name || this.name === undefined) {
+      this.name = name;
+      this.value = value;
+      return;
+    }
+    const more = (this.more ??= []);
+    for (let i = 0; i < more.length; i += 2)
+      if (more[i] === name) {
+        more[i + 1] = value;
+        return;
+      }
+    more.push(name, value);
+  }
+
+  /** Every slot as `[name, value]` (`undefined`: deleted). */
+  slots(): Array<[string, unknown]> {
+    const out: Array<[string, unknown]> = [];
+    if (this.name !== undefined) out.push([this.name, this.value]);
+    const more = this.more;
+    if (more !== null)
+      for (let i = 0; i < more.length; i += 2) out.push([more[i] as string, more[i + 1]]);
+    return out;
+  }
+
+  /** Whether any slot holds a value. */
+  get held(): boolean {
+    if (this.value !== undefined) return true;
+    const more = this.more;
+    if (more !== null)
+      for (let i = 1; i < more.length; i += 2) if (more[i] !== undefined) return true;
+    return false;
+  }
+}
+
+/**
  * Keyed state held in the owning thread's memory, for keyed nodes whose state store is a
  * `memory` store. A memory store of a run lives in one thread and dies with the run, and
  * keyed partitioning gives each key to exactly one thread, so nothing else can ever read
- * this state: a Map per key, holding values as they were set (as the write-back cache of
+ * this state: slots per key, holding values as they were set (as the write-back cache of
  * the persistent stores does between flushes), is that store without the JSON round trip
  * per value that would cost as much as the user's function.
  */
 export class LocalKeyedState implements StateBackend {
-  readonly #keys = new Map<string, Map<string, unknown>>();
+  readonly #keys = new Map<string, KeySlots>();
   /**
-   * With checkpoints: the slots set since the last {@link takeChanges}, by item key
-   * (`<key>\u0000<name>`), holding the key's slots map (the value is read when taken).
+   * With checkpoints: the keys whose slots were set since the last {@link takeChanges}
+   * (each once: its `changed` flag says it is listed).
    */
-  readonly #changed: Map<string, Map<string, unknown>> | null;
+  readonly #changed: KeySlots[] | null;
 
   constructor(options: { trackChanges?: boolean } = {}) {
-    this.#changed = options.trackChanges === true ? new Map() : null;
+    this.#changed = options.trackChanges === true ? [] : null;
   }
 
   get(key: string, name: string): Promise<unknown> {
@@ -47,31 +110,36 @@ export class LocalKeyedState implements StateBackend {
 
   set(key: string, name: string, value: unknown): Promise<void> {
     let slots = this.#keys.get(key);
-    if (slots === undefined) this.#keys.set(key, (slots = new Map()));
-    if (value === undefined) slots.delete(name);
-    else slots.set(name, value);
-    this.#changed?.set(key + SEP + name, slots);
+    if (slots === undefined) this.#keys.set(key, (slots = new KeySlots(key)));
+    slots.put(name, value);
+    const changed = this.#changed;
+    if (changed !== null && !slots.changed) {
+      slots.changed = true;
+      changed.push(slots);
+    }
     return DONE;
   }
 
   /**
-   * The slots changed since the last call, as `[item key, value]` (`undefined`: deleted),
+   * The slots of every key set since the last call, as `[item key, value]` (`undefined`:
+   * deleted; a key's slots that did not change come along, with the value they hold),
    * values as JSON would give them back — a function may go on mutating an object it set.
    */
   takeChanges(): Array<[string, unknown]> {
     const changed = this.#changed;
-    if (changed === null || changed.size === 0) return [];
+    if (changed === null || changed.length === 0) return [];
     const out: Array<[string, unknown]> = [];
-    for (const [item, slots] of changed) {
-      const value = slots.get(item.slice(item.lastIndexOf(SEP) + 1));
-      out.push([
-        item,
-        value === null || typeof value !== 'object'
-          ? value
-          : (JSON.parse(JSON.stringify(value)) as unknown),
-      ]);
+    for (const slots of changed) {
+      slots.changed = false;
+      for (const [name, value] of slots.slots())
+        out.push([
+          slots.key + SEP + name,
+          value === null || typeof value !== 'object'
+            ? value
+            : (JSON.parse(JSON.stringify(value)) as unknown),
+        ]);
     }
-    changed.clear();
+    changed.length = 0;
     return out;
   }
 
@@ -81,8 +149,8 @@ export class LocalKeyedState implements StateBackend {
       const at = item.lastIndexOf(SEP);
       const key = item.slice(0, at);
       let slots = this.#keys.get(key);
-      if (slots === undefined) this.#keys.set(key, (slots = new Map()));
-      slots.set(item.slice(at + 1), value);
+      if (slots === undefined) this.#keys.set(key, (slots = new KeySlots(key)));
+      slots.put(item.slice(at + 1), value);
     }
   }
 
@@ -115,7 +183,7 @@ export class LocalKeyedState implements StateBackend {
   /** Keys holding any state. */
   get size(): number {
     let count = 0;
-    for (const slots of this.#keys.values()) if (slots.size > 0) count++;
+    for (const slots of this.#keys.values()) if (slots.held) count++;
     return count;
   }
 }
