@@ -158,13 +158,16 @@ export class LocalKeyedState implements StateBackend {
   entries(): Array<[string, unknown]> {
     const out: Array<[string, unknown]> = [];
     for (const [key, slots] of this.#keys)
-      for (const [name, value] of slots)
+      for (const [name, value] of slots.slots()) {
+        // A deleted slot keeps its name with the value undefined: it holds nothing.
+        if (value === undefined) continue;
         out.push([
           key + SEP + name,
           value === null || typeof value !== 'object'
             ? value
             : (JSON.parse(JSON.stringify(value)) as unknown),
         ]);
+      }
     return out;
   }
 
