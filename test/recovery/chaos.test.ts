@@ -280,11 +280,12 @@ describe('chaos: live sources, workers killed with SIGKILL, no message lost or d
             : `${SERVICES.redis.url}?stream=${key}&start=0&claim_idle=1s&consumer=${id}`;
         let armed = false;
         let publishing: Promise<void> | undefined;
+        const maxKills = Number(process.env.CHAOS_KILLS ?? 4);
         const killer = killWorkers(provider, id, {
           seed: c.seed,
           minMs: 50,
           maxMs: 400,
-          max: Number(process.env.CHAOS_KILLS ?? 4),
+          max: maxKills,
         });
         try {
           const { status, outDir } = await runOnEngine(
@@ -301,7 +302,15 @@ describe('chaos: live sources, workers killed with SIGKILL, no message lost or d
             {
               onEvent: (event) => {
                 if (event === 'provisioned' || event === 'recovered') armed = false;
-                if (event === 'checkpoint') publishing ??= publish(half, LIVE_ITEMS, 500);
+                if (event === 'checkpoint')
+                  publishing ??= (async () => {
+                    await publish(half, LIVE_ITEMS - 1000, 500);
+                    // The run cannot end before its last messages: they wait for the third
+                    // kill, so each of the first three kills hits a running resource.
+                    while (killer.kills.length < Math.min(3, maxKills))
+                      await new Promise((r) => setTimeout(r, 100));
+                    await publish(LIVE_ITEMS - 1000, LIVE_ITEMS);
+                  })();
                 if (event === 'checkpoint' && !armed) {
                   armed = true;
                   killer.arm();
