@@ -6,6 +6,7 @@ import type { FeederStats } from './push-feeder.js';
 import type { ResourceSession } from './resource-session.js';
 import type { SinkFiles } from './sinks.js';
 import type { ResolvedSource } from './sources.js';
+import { measureTraffic } from './measured-traffic.js';
 
 const round = (value: number, digits = 6): number =>
   Math.round(value * 10 ** digits) / 10 ** digits;
@@ -33,6 +34,8 @@ export function completionStatus(input: {
   requestedAt: number;
   totalMs: number;
   error?: CompletionStatus['error'];
+  /** The store every keyed node's state was kept in, when the request named one (`state_store`). */
+  stateStore?: string;
   /** Fail the run when a node dead-letters more than this share of its input (default {@link DEFAULT_MAX_DEAD_LETTER_RATIO}). */
   maxDeadLetterRatio?: number;
 }): CompletionStatus {
@@ -92,6 +95,14 @@ export function completionStatus(input: {
     if (stats.keys !== undefined) completion.state_keys = stats.keys;
     if (stats.first_error !== undefined) completion.first_error = stats.first_error;
     return completion;
+  });
+  measureTraffic(nodes, {
+    flow,
+    rprs: input.rprs,
+    groups: sessions.map((s) => s.rac.node_ids),
+    sinks,
+    totalMs: input.totalMs,
+    ...(input.stateStore !== undefined ? { stateStore: input.stateStore } : {}),
   });
   const sourceIn = nodes
     .filter((n) => n.kind === 'source')

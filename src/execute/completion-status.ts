@@ -3,6 +3,7 @@ import type { DriftEvent } from '../profiler/drift.js';
 import type { LiveDcp } from '../profiler/live-window.js';
 import type { LiveResize } from './live-resizer.js';
 import type { Rpr } from '../predictor/rpr.js';
+import type { StorageType } from '../predictor/placement/network-storage.js';
 
 /** What one node really did and used during a run, next to what it was given. */
 export interface NodeCompletion {
@@ -31,6 +32,13 @@ export interface NodeCompletion {
   resource_id: string | null;
   /** Whether that resource came from the warm pool. */
   warm: boolean;
+  /**
+   * Measured: megabits per second the node's records moved across resource and store
+   * boundaries over the run (the RPR's rule on the records it really moved; docs/predictor.md).
+   */
+  network_bandwidth_mbps?: number;
+  /** Measured: where the node's data really lived (the store it used). */
+  storage_type?: StorageType;
 }
 
 /**

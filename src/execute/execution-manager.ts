@@ -475,6 +475,7 @@ export async function executeDataflow(
       requestedAt,
       totalMs: performance.now() - started,
       ...(error !== undefined ? { error } : {}),
+      ...(request.state_store !== undefined ? { stateStore: request.state_store } : {}),
       maxDeadLetterRatio:
         request.max_dead_letter_ratio ??
         flow.spec.max_dead_letter_ratio ??

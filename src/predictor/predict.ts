@@ -16,6 +16,8 @@ import type { PredictOptions, PredictionResult } from './prediction.js';
 import type { Rpr } from './rpr.js';
 import { propagateRates } from './rates/dag-rates.js';
 import { sizeNode } from './size-node.js';
+import { withNetworkAndStorage } from './placement/network-storage.js';
+import { planGroups } from '../template/placement-groups.js';
 
 /**
  * Predicts one RPR per template node (functions, and also source, read and write
@@ -196,6 +198,14 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
     };
     total += cost;
   }
+  // Bandwidth and storage need every node's store and the placement groups.
+  const placedRprs = withNetworkAndStorage(nodes, {
+    template,
+    groups: options.groups ?? planGroups(template),
+    catalogue: flow.spec.stores ?? {},
+    rates,
+  });
+  nodes.forEach((n, i) => (n.rpr = placedRprs[i]));
   return {
     template: template.name,
     rprs: nodes.map((n) => n.rpr),

@@ -18,6 +18,8 @@ export const RprSchema = z
     memory_gb: z.number().positive().max(65_536),
     gpu_enabled: z.boolean().optional(),
     data_store_instance: z.string().min(1).max(256).nullable().optional(),
+    network_bandwidth_mbps: z.number().nonnegative().max(1e7).optional(),
+    storage_type: z.enum(['memory', 'local_disk', 'network_store']).optional(),
     reasoning: z.looseObject({}).optional(),
   })
   .refine(

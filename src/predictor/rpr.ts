@@ -1,3 +1,5 @@
+import type { StorageType } from './placement/network-storage.js';
+
 /** The Resource Provisioning Request: one per template node. Spec field names are fixed. */
 export interface Rpr {
   node_id: string;
@@ -8,6 +10,15 @@ export interface Rpr {
   gpu_enabled: boolean;
   /** Name of the store instance (from the flow's catalogue) this node's state or I/O uses; null when none. */
   data_store_instance: string | null;
+  /**
+   * Megabits per second the node's records move across resource and store boundaries
+   * (records/s × record size: a source's into its resource, a write's to its store or sink,
+   * records to or from a node on another resource, state in a network store). Optional:
+   * RPRs written before it, or by hand, have none.
+   */
+  network_bandwidth_mbps?: number;
+  /** Where the node's data lives: in its process, on local disk, or in a network store. Optional. */
+  storage_type?: StorageType;
   /** Extra, not in the spec: why the predictor chose these numbers. */
   reasoning?: RprReasoning;
 }
@@ -33,4 +44,9 @@ export interface RprReasoning {
   data_store_reason?: string;
   /** Why `gpu_enabled` is what it is. */
   gpu_reason?: string;
+  /** What `network_bandwidth_mbps` is made of: bytes per second and the boundaries crossed. */
+  network?: { bytes_per_second: number; crossings: string[] };
+  /** Why `storage_type` is what it is, and the bytes the node keeps there over the run (state, files). */
+  storage_reason?: string;
+  storage_bytes?: number;
 }

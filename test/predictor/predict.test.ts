@@ -152,6 +152,53 @@ describe('predict', () => {
     expect(result.total_hourly_cost).toBeCloseTo(sum, 5);
   });
 
+  it('predicts network bandwidth from what crosses a boundary, and storage type from the store', async () => {
+    const result = await predict({ flow, dcp: dcp(5000, 1000), calibrate: false });
+    const rpr = (id: string) => result.rprs.find((r) => r.node_id === id)!;
+    // One resource (planGroups): the clicks enter it, sessions leave it for SQLite; records
+    // between its functions and the in-memory profile lookups cross nothing.
+    const source = result.nodes.find((n) => n.node_id === 'source:clicks')!;
+    expect(rpr('source:clicks').network_bandwidth_mbps).toBeCloseTo(
+      (source.rates.output_rate * source.rates.output_record_size * 8) / 1e6,
+      2,
+    );
+    expect(rpr('source:clicks').network_bandwidth_mbps).toBeGreaterThan(0);
+    for (const id of ['parse', 'enrich', 'sessionize', 'read:UserProfile'])
+      expect(rpr(id).network_bandwidth_mbps).toBe(0);
+    const write = result.nodes.find((n) => n.node_id === 'write:Session')!;
+    expect(rpr('write:Session').network_bandwidth_mbps).toBeCloseTo(
+      (write.rates.input_rate * write.rates.input_record_size * 8) / 1e6,
+      2,
+    );
+    expect(rpr('write:Session')).toMatchObject({ storage_type: 'local_disk' });
+    expect(rpr('read:UserProfile')).toMatchObject({ storage_type: 'memory' });
+    expect(rpr('parse')).toMatchObject({ storage_type: 'memory' });
+    // Keyed state held in the thread, its size from bytes per key × keys.
+    expect(rpr('sessionize')).toMatchObject({ storage_type: 'memory' });
+    expect(rpr('sessionize').reasoning!.storage_bytes).toBeGreaterThan(0);
+    // Placed on two resources, the records between them cross: both sides count them.
+    const apart = await predict({
+      flow,
+      dcp: dcp(5000, 1000),
+      calibrate: false,
+      groups: [
+        ['source:clicks', 'read:UserProfile', 'parse', 'enrich'],
+        ['sessionize', 'write:Session'],
+      ],
+    });
+    const enrich = apart.nodes.find((n) => n.node_id === 'enrich')!;
+    const crossing = (enrich.rates.output_rate * enrich.rates.output_record_size * 8) / 1e6;
+    const mbps = (id: string) => apart.rprs.find((r) => r.node_id === id)!.network_bandwidth_mbps!;
+    expect(mbps('enrich')).toBeCloseTo(crossing, 2);
+    expect(mbps('sessionize')).toBeCloseTo(crossing, 2);
+    // State that outgrows the node moves to SQLite: local disk.
+    const big = await predict({ flow, dcp: dcp(5000, 40_000_000), calibrate: false });
+    expect(big.rprs.find((r) => r.node_id === 'sessionize')).toMatchObject({
+      data_store_instance: 'warehouse',
+      storage_type: 'local_disk',
+    });
+  });
+
   it('needs more cores at a higher rate', async () => {
     const slow = await predict({ flow, dcp: dcp(1000, 1000), calibrate: false });
     const fast = await predict({ flow, dcp: dcp(400_000, 1000), calibrate: false });

@@ -28,6 +28,17 @@ describe('the one RPR validator', () => {
     ]);
   });
 
+  it('accepts the bandwidth and storage fields, and refuses a storage type it does not know', () => {
+    const rpr = { node_id: 'parse', cpu_cores: 1, memory_gb: 1 };
+    expect(
+      parseRprs({ ...rpr, network_bandwidth_mbps: 4.8, storage_type: 'network_store' }, 'f')[0],
+    ).toMatchObject({ network_bandwidth_mbps: 4.8, storage_type: 'network_store' });
+    expect(() => parseRprs({ ...rpr, storage_type: 'tape' }, 'f')).toThrow(/storage_type/);
+    expect(() => parseRprs({ ...rpr, network_bandwidth_mbps: -1 }, 'f')).toThrow(
+      /network_bandwidth_mbps/,
+    );
+  });
+
   it('refuses with where, which RPR and which field', async () => {
     const flow = await loadFlow(flowFile);
     const bad = (value: unknown) => () => parseRprs(value, 'rprs.json', flow.template);

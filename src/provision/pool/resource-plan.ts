@@ -34,6 +34,9 @@ export function mergeRprs(rprs: Rpr[]): Rpr {
     ...new Set(rprs.map((r) => r.data_store_instance).filter((s): s is string => s !== null)),
   ];
   const gpu = rprs.some((r) => r.gpu_enabled || r.resource_type === 'GPU');
+  const network = rprs.filter((r) => r.network_bandwidth_mbps !== undefined);
+  const storage = rprs.flatMap((r) => (r.storage_type === undefined ? [] : [r.storage_type]));
+  const storageBytes = rprs.reduce((sum, r) => sum + (r.reasoning?.storage_bytes ?? 0), 0);
   return {
     node_id: rprs.map((r) => r.node_id).join('+'),
     resource_type: gpu ? 'GPU' : 'CPU',
@@ -41,9 +44,28 @@ export function mergeRprs(rprs: Rpr[]): Rpr {
     memory_gb: Math.round(rprs.reduce((sum, r) => sum + r.memory_gb, 0) * 1000) / 1000,
     gpu_enabled: gpu,
     data_store_instance: stores.length === 0 ? null : stores.join('+'),
+    // Records between co-located nodes cross nothing: each node counted only what leaves it.
+    ...(network.length > 0
+      ? {
+          network_bandwidth_mbps:
+            Math.round(network.reduce((sum, r) => sum + r.network_bandwidth_mbps!, 0) * 1000) /
+            1000,
+        }
+      : {}),
+    // The resource needs local disk if any of its nodes keeps data there.
+    ...(storage.length > 0
+      ? {
+          storage_type: storage.includes('local_disk')
+            ? ('local_disk' as const)
+            : storage.includes('network_store')
+              ? ('network_store' as const)
+              : ('memory' as const),
+        }
+      : {}),
     reasoning: {
       basis: 'rule',
       notes: [`merged from ${rprs.map((r) => r.node_id).join(', ')} (co-located)`],
+      ...(storageBytes > 0 ? { storage_bytes: storageBytes } : {}),
     },
   };
 }

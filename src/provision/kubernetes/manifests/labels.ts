@@ -22,6 +22,7 @@ export const ANNOTATION = {
   nodeId: 'warmflow.dev/node-id',
   nodeIds: 'warmflow.dev/node-ids',
   rpr: 'warmflow.dev/rpr',
+  storageType: 'warmflow.dev/storage-type',
 } as const;
 
 /** Labels every object warmflow creates carries (so `kubectl get all -l` finds them). */

@@ -137,6 +137,40 @@ describe('manifests', () => {
     expect(pod.spec.tolerations).toHaveLength(1);
   });
 
+  it('applies what it can of the RPR storage and bandwidth: an ephemeral-storage request, bandwidth annotations', () => {
+    const sized = buildProvisionManifests(
+      {
+        ...request,
+        rpr: {
+          ...request.rpr,
+          network_bandwidth_mbps: 12.3,
+          storage_type: 'local_disk',
+          reasoning: { basis: 'rule', storage_bytes: 2 ** 30 },
+        },
+      },
+      'wf-click-stream-parse-enrich-0a1b2c',
+      { ...DEFAULT_TENANT_QUOTAS, gpus: 2 },
+      options,
+    );
+    const manifest = applyOrder([sized]).find((m) => m.kind === 'Pod')!;
+    expect(() => manifest.validate()).not.toThrow();
+    expect(checkManifest(manifest)).toEqual([]);
+    const sizedPod = manifest.toJSON() as any;
+    expect(podSecurityProblems(sizedPod)).toEqual([]);
+    const resources = sizedPod.spec.containers[0].resources;
+    // 1.25 GiB of state plus the 1 GiB /tmp, requested only: a limit would evict.
+    expect(resources.requests['ephemeral-storage']).toBe(`${1280 + 1024}Mi`);
+    expect(resources.limits['ephemeral-storage']).toBeUndefined();
+    expect(sizedPod.metadata.annotations).toMatchObject({
+      'kubernetes.io/ingress-bandwidth': '25M',
+      'kubernetes.io/egress-bandwidth': '25M',
+      'warmflow.dev/storage-type': 'local_disk',
+    });
+    // Without them, nothing changes.
+    expect(pod.spec.containers[0].resources.requests['ephemeral-storage']).toBeUndefined();
+    expect(pod.metadata.annotations['kubernetes.io/ingress-bandwidth']).toBeUndefined();
+  });
+
   it('the security check fails pods that break restricted', () => {
     const broken = structuredClone(pod);
     broken.spec.containers[0].securityContext = { privileged: true };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import type { ProvisionRequest } from '../../provider.js';
 import { dnsFragment, labelValue } from '../names.js';
-import { cpuQuantity, memoryQuantity } from '../quantity.js';
+import { cpuQuantity, memoryQuantity, parseQuantity } from '../quantity.js';
 import { ANNOTATION, LABEL, WORKER_SELECTOR, poolLabels } from './labels.js';
 import type { ManifestOptions } from './manifest-options.js';
 import { TENANT_OBJECT, tenantNamespace } from './tenant-manifests.js';
@@ -43,6 +43,21 @@ export function buildWorkerPod(input: WorkerPodInput, options: ManifestOptions):
     memory: memoryQuantity(rpr.memory_gb),
   };
   if (rpr.gpu_enabled) limits[GPU_RESOURCE] = '1';
+  const requests: Record<string, string> = { ...limits };
+  // Local disk the node keeps data on (SQLite state, files), beside /tmp: requested, so the
+  // scheduler places the pod where it fits; no limit, which would evict a pod that outgrows it.
+  const storageBytes = rpr.reasoning?.storage_bytes ?? 0;
+  if (rpr.storage_type === 'local_disk' && storageBytes > 0)
+    requests['ephemeral-storage'] =
+      `${Math.ceil((storageBytes * 1.25) / 2 ** 20 + parseQuantity(options.tmpSizeLimit) / 2 ** 20)}Mi`;
+  const annotations: Record<string, string> = {};
+  // The CNI bandwidth plugin shapes a pod by these (twice the prediction: a limit, not a target).
+  if ((rpr.network_bandwidth_mbps ?? 0) > 0) {
+    const mbit = `${Math.max(1, Math.ceil(rpr.network_bandwidth_mbps! * 2))}M`;
+    annotations['kubernetes.io/ingress-bandwidth'] = mbit;
+    annotations['kubernetes.io/egress-bandwidth'] = mbit;
+  }
+  if (rpr.storage_type !== undefined) annotations[ANNOTATION.storageType] = rpr.storage_type;
   const invocation = workerInvocation({
     template: input.template,
     resourceId: input.resourceId,
@@ -68,6 +83,7 @@ export function buildWorkerPod(input: WorkerPodInput, options: ManifestOptions):
         [ANNOTATION.nodeId]: rpr.node_id,
         [ANNOTATION.nodeIds]: JSON.stringify(input.node_ids),
         [ANNOTATION.rpr]: JSON.stringify(rpr),
+        ...annotations,
       },
     },
     spec: {
@@ -98,7 +114,7 @@ export function buildWorkerPod(input: WorkerPodInput, options: ManifestOptions):
           args: invocation.args,
           env: invocation.env,
           ports: [{ name: 'worker', containerPort: options.workerPort, protocol: 'TCP' }],
-          resources: { requests: { ...limits }, limits },
+          resources: { requests, limits },
           readinessProbe: {
             tcpSocket: { port: 'worker' },
             periodSeconds: options.readinessPeriodSeconds,
