@@ -2,26 +2,18 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { templateOf } from '../../test/helpers/template-of.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { LoadedFlow } from '../template/load-flow.js';
 import type { NodeCompletion } from './completion-status.js';
 import { measureTraffic } from './measured-traffic.js';
 import { SinkFiles } from './sinks.js';
 
-const template = {
-  name: 't',
-  nodes: [
-    { id: 'source:items', kind: 'source', type: 'Item' },
-    { id: 'count', kind: 'function', key: 'user' },
-    { id: 'write:Counted', kind: 'write', type: 'Counted' },
-    { id: 'write:Audit', kind: 'write', type: 'Audit', data_store: 'cache' },
-  ],
-  edges: [
-    { from: 'source:items', to: 'count', type: 'Item' },
-    { from: 'count', to: 'write:Counted', type: 'Counted' },
-    { from: 'count', to: 'write:Audit', type: 'Audit' },
-  ],
-};
+const template = templateOf(
+  't',
+  ['source:items -Item-> count', 'count -Counted-> write:Counted', 'count -Audit-> write:Audit'],
+  { count: { key: 'user' }, 'write:Audit': { data_store: 'cache' } },
+);
 const flow = {
   template,
   spec: { stores: { cache: { kind: 'redis' }, db: { kind: 'sqlite', path: 'x.db' } } },
@@ -66,13 +58,16 @@ describe('measureTraffic', () => {
       node('write:Counted', 'write', 1000, 80),
       node('write:Audit', 'write', 1000, 100),
     ];
-    measureTraffic(nodes, {
-      flow,
-      rprs: nodes.map((n) => n.rpr!),
-      groups: [['source:items', 'count', 'write:Counted', 'write:Audit']],
-      sinks,
-      totalMs: 2000,
-    });
+    const measure = (stateStore?: string) =>
+      measureTraffic(nodes, {
+        flow,
+        rprs: nodes.map((n) => n.rpr!),
+        groups: [['source:items', 'count', 'write:Counted', 'write:Audit']],
+        sinks,
+        totalMs: 2000,
+        ...(stateStore !== undefined ? { stateStore } : {}),
+      });
+    measure();
     // 500 records/s over 2 s: the source's 200-byte records in (0.8 Mbit/s), the sink's 50
     // bytes out (0.2), the Redis writes' 100 (0.4); the function on the same resource: 0.
     expect(nodes.map((n) => n.network_bandwidth_mbps)).toEqual([0.8, 0, 0.2, 0.4]);
@@ -83,14 +78,7 @@ describe('measureTraffic', () => {
       'network_store',
     ]);
     // A state store named for the run: the keyed node's state lived there.
-    measureTraffic(nodes, {
-      flow,
-      rprs: nodes.map((n) => n.rpr!),
-      groups: [['source:items', 'count', 'write:Counted', 'write:Audit']],
-      sinks,
-      totalMs: 2000,
-      stateStore: 'db',
-    });
+    measure('db');
     expect(nodes[1].storage_type).toBe('local_disk');
   });
 });

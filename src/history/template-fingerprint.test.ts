@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { templateOf } from '../../test/helpers/template-of.js';
 import { templateFingerprint } from './template-fingerprint.js';
 import type { Template } from '../template/types.js';
 
-const template: Template = {
-  name: 'clicks',
-  nodes: [
-    { id: 'source:clicks', kind: 'source', type: 'Click' },
-    { id: 'count', kind: 'function', key: 'user_id' },
-    { id: 'write:Count', kind: 'write', type: 'Count', data_store: 'redis' },
-  ],
-  edges: [
-    { from: 'source:clicks', to: 'count', type: 'Click' },
-    { from: 'count', to: 'write:Count', type: 'Count' },
-  ],
-  transactions: [],
-};
+const template: Template = templateOf(
+  'clicks',
+  ['source:clicks -Click-> count', 'count -Count-> write:Count'],
+  { count: { key: 'user_id' }, 'write:Count': { data_store: 'redis' } },
+);
 
 describe('templateFingerprint', () => {
   it('ignores the name and the order of nodes and edges', () => {

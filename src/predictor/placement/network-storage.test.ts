@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { templateOf } from '../../../test/helpers/template-of.js';
 import type { Template } from '../../template/types.js';
 import type { NodeRates } from '../rates/dag-rates.js';
 import { nodeTraffic, storageTypeOf, toMbps, type StorageType } from './network-storage.js';
 
-const template: Template = {
-  name: 't',
-  nodes: [
-    { id: 'source:items', kind: 'source', type: 'Item' },
-    { id: 'enrich', kind: 'function' },
-    { id: 'count', kind: 'function', key: 'user' },
-    { id: 'write:Counted', kind: 'write', type: 'Counted' },
-  ],
-  edges: [
-    { from: 'source:items', to: 'enrich', type: 'Item' },
-    { from: 'enrich', to: 'count', type: 'Enriched' },
-    { from: 'count', to: 'write:Counted', type: 'Counted' },
-  ],
-} as unknown as Template;
+const template: Template = templateOf(
+  't',
+  ['source:items -Item-> enrich', 'enrich -Enriched-> count', 'count -Counted-> write:Counted'],
+  { count: { key: 'user' } },
+);
 
 function rate(
   node_id: string,
