@@ -128,7 +128,17 @@ export class FramedSocket<In extends WireMessage = WireMessage> extends EventEmi
   /** Resolves when the socket can take more (immediately when it already can or is closed). */
   async drain(): Promise<void> {
     if (!this.#socket.writableNeedDrain || this.#closed) return;
-    await Promise.race([once(this.#socket, 'drain'), once(this.#socket, 'close')]);
+    // The event that loses the race must not stay listened to: one per wait would pile up.
+    const settled = new AbortController();
+    const { signal } = settled;
+    try {
+      await Promise.race([
+        once(this.#socket, 'drain', { signal }),
+        once(this.#socket, 'close', { signal }),
+      ]);
+    } finally {
+      settled.abort();
+    }
   }
 
   /** Flushes what is queued, then closes. */
