@@ -206,6 +206,8 @@ export async function executeDataflow(
   let failed = false;
   let recovered = false;
   let checkpointStore: CheckpointStore | null = null;
+  /** Registers a resumable checkpointed run in the store. */
+  let register: (() => Promise<void>) | null = null;
   try {
     if (placed === null) {
       placed = (await provisionResources(request, env.provider, tenant, groups)).placed;
@@ -217,8 +219,6 @@ export async function executeDataflow(
     const sinkTypes = flow.template.nodes
       .filter((n) => n.kind === 'write' && n.data_store === undefined)
       .map((n) => n.type ?? n.id);
-    // A resumed run keeps what its sinks held at the checkpoint (rolled back, not emptied).
-    if (request.resume !== true) sinks.prepare(sinkTypes);
     const interval = checkpointInterval(request);
     const liveOnly = sources.length > 0 && sources.every((s) => s.live);
     // A live run resized while it runs moves between resources at its commits (at least
@@ -242,8 +242,11 @@ export async function executeDataflow(
           'E_RESUME',
           `execution ${executionId} cannot be resumed: it reads a live stream (run it again: the group holds what it did not acknowledge)`,
         );
+      // Registered once the deploys are on their way (below): a checkpoint is saved only
+      // after it, and the request waits for neither.
       if (request.resume !== true && resumable)
-        await checkpointStore.begin(executionId, resumableRequest(request, executionId, tenant));
+        register = () =>
+          checkpointStore!.begin(executionId, resumableRequest(request, executionId, tenant));
       env.onEvent?.('checkpointing', {
         execution_id: executionId,
         interval_ms: interval,
@@ -254,6 +257,7 @@ export async function executeDataflow(
         'E_RESUME',
         `execution ${executionId} cannot be resumed: only runs whose sources are files read by one resource are checkpointed`,
       );
+    let registered: Promise<void> = Promise.resolve();
     const recovering: RecoveringRun[] = [];
     const sessions = placed.map((p, part) => {
       const spec = buildDeploySpec({
@@ -279,6 +283,7 @@ export async function executeDataflow(
           first: p,
           sinks,
           store: checkpointStore!,
+          registered: () => registered,
           stallTimeoutMs,
           maxRecoveries: request.max_recoveries ?? DEFAULT_MAX_RECOVERIES,
           ...(request.resume === true ? { resume: true } : {}),
@@ -317,6 +322,16 @@ export async function executeDataflow(
       });
     });
     const runs = sessions.map((s) => s.run());
+    // Every df.run is written: what is left to set up here overlaps the resources' deploys
+    // (truncating an output file can block for milliseconds). Both are done before this
+    // process handles any frame of the runs, so before the first output batch is written.
+    // A resumed run keeps what its sinks held at the checkpoint (rolled back, not emptied).
+    if (request.resume !== true) sinks.prepare(sinkTypes);
+    if (register !== null) {
+      registered = register();
+      // Handled here; its failure fails the run below.
+      registered.catch(() => undefined);
+    }
     /** The session each part runs on now (a recovered part: its last resource). */
     const current = (): ResourceSession[] =>
       // A resumed part has its session once it read its checkpoint.
@@ -402,7 +417,7 @@ export async function executeDataflow(
       // No move may start once the sources are done: the resources are told to end.
       ...(resizer instanceof LiveResizer ? { beforeEnd: () => resizer.stop() } : {}),
     });
-    const settled = await Promise.allSettled([...runs, feeding]).finally(() => {
+    const settled = await Promise.allSettled([...runs, feeding, registered]).finally(() => {
       clearInterval(ticker);
       // A last look, so a run shorter than a tick is compared with its baseline too.
       monitor?.tick();

@@ -27,6 +27,11 @@ export interface RecoveringRunOptions {
   first: Replacement;
   sinks: SinkFiles;
   store: CheckpointStore;
+  /**
+   * Resolves once the run is registered in the store (`begin`, done while the resource
+   * deploys); a checkpoint is saved only after it. Default: registered already.
+   */
+  registered?: () => Promise<void>;
   stallTimeoutMs: number;
   maxRecoveries: number;
   /** A resource for the group to continue on: warm first, else on demand. */
@@ -182,6 +187,7 @@ export class RecoveringRun {
           o.onCheckpoint?.(message.epoch, resource.rac.resource_id);
           return;
         }
+        await o.registered?.();
         await o.sinks.sync();
         const recorded: Checkpoint = {
           epoch: message.epoch,
