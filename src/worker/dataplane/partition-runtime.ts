@@ -118,6 +118,8 @@ export class PartitionRuntime {
     counters: Int32Array,
     step: { at: string } = { at: '' },
     restore: Record<string, Array<[string, unknown]>> = {},
+    /** A checkpointed run's first epoch; absent, nothing is read before an `epoch` message. */
+    limits?: number[],
   ): Promise<void> {
     step.at = 'compiling the routing';
     this.#counters = counters;
@@ -153,7 +155,8 @@ export class PartitionRuntime {
     this.#handover = spec.handover === true;
     const start = spec.checkpoint?.resume?.positions ?? [];
     // Nothing is read before the first epoch says how far.
-    if (spec.checkpoint !== undefined) this.#limits = spec.sources.map((_, i) => start[i] ?? 0);
+    if (spec.checkpoint !== undefined)
+      this.#limits = limits ?? spec.sources.map((_, i) => start[i] ?? 0);
     for (const [index, source] of spec.sources.entries()) {
       const state: SourceState = {
         spec: source,

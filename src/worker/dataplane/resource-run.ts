@@ -111,7 +111,9 @@ export class ResourceRun {
     // Both expected before the deploy goes out: a thread with little to do can report
     // `source-done` before a slower one has reported `deployed`, and an unexpected message
     // is not counted (the run then waited for it forever).
-    const deployed = this.#expect('deployed');
+    // Deployed as soon as one thread is: it reads and outputs at once, and the others' messages
+    // (barriers, drains) wait in their queues behind their deploys.
+    const deployed = this.#expect('deployed', 1);
     const sourceDone = this.#expect('source-done');
     // One shared "next chunk" counter per source: threads take chunks as they get to them
     // (a busy or descheduled thread does not hold the others back).
@@ -119,11 +121,16 @@ export class ResourceRun {
     this.#counters = new Int32Array(counters);
     const resume = this.#spec.checkpoint?.resume;
     resume?.positions.forEach((p, i) => Atomics.store(this.#counters!, i, p));
+    // A checkpointed run's first epoch goes with the deploy: threads read from the moment
+    // they are deployed instead of waiting for the main thread to hear that and answer.
+    const epochs = this.#spec.checkpoint !== undefined && !this.#pushed();
+    const limits = epochs ? this.#firstLimits() : undefined;
     for (let i = 0; i < this.#count; i++)
       this.#pool.post(i, {
         k: 'deploy',
         spec: this.#spec,
         counters,
+        ...(limits !== undefined ? { limits } : {}),
         // A checkpoint's state, or the state a resized run's previous resource handed over.
         ...(resume !== undefined || Object.keys(this.#restore).length > 0
           ? { restore: this.#restoreFor(i) }
@@ -133,9 +140,9 @@ export class ResourceRun {
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
     // A checkpointed live run's epochs are the orchestrator's commits (`df.commit` with an
     // epoch); only file sources are cut into epochs here.
-    if (this.#spec.checkpoint !== undefined && !this.#pushed()) {
+    if (limits !== undefined) {
       void sourceDone;
-      await this.#epochs();
+      await this.#epochs(limits);
     } else {
       await sourceDone;
       await this.#drainRounds();
@@ -292,18 +299,21 @@ export class ResourceRun {
    * so a checkpoint covers exactly the epochs before it. Epochs are sized in chunks so that
    * one takes about `interval_ms`.
    */
-  async #epochs(): Promise<void> {
+  async #epochs(first: number[]): Promise<void> {
     const checkpoint = this.#spec.checkpoint!;
     const committer = new EpochCommitter(this.#spec, this.#stores!);
     const totals = this.#totals();
     const resume = checkpoint.resume;
     let epoch = resume === undefined ? 0 : resume.epoch + 1;
-    const start = resume?.positions ?? totals.map(() => 0);
     let step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
-    let limits = resume?.next ?? start.map((s, i) => Math.min(totals[i], s + step));
+    let limits = first;
+    // The first epoch went out with the deploy.
+    let began = this.#started;
     for (;;) {
-      const began = performance.now();
-      this.#pool.broadcast({ k: 'epoch', limits });
+      if (limits !== first) {
+        began = performance.now();
+        this.#pool.broadcast({ k: 'epoch', limits });
+      }
       this.#pool.broadcast({
         k: 'barrier',
         counts: Object.fromEntries(this.#spec.sources.map((s, i) => [s.node_id, limits[i]])),
@@ -334,6 +344,14 @@ export class ResourceRun {
       epoch++;
       limits = next;
     }
+  }
+
+  /** Chunks of each source below which the first epoch reads (a resumed run's: its checkpoint's). */
+  #firstLimits(): number[] {
+    const resume = this.#spec.checkpoint?.resume;
+    if (resume !== undefined) return resume.next;
+    const step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
+    return this.#totals().map((total) => Math.min(total, step));
   }
 
   /** Thread `index`'s share of the checkpointed state: the keys its partition owns. */
@@ -467,8 +485,9 @@ export class ResourceRun {
     }
   }
 
-  #expect(kind: string): Promise<void> {
-    return new Promise((resolve) => this.#waiting.set(kind, { left: this.#count, resolve }));
+  /** Resolves once `threads` threads (default all) sent a message of `kind`. */
+  #expect(kind: string, threads = this.#count): Promise<void> {
+    return new Promise((resolve) => this.#waiting.set(kind, { left: threads, resolve }));
   }
 
   #finish(): void {

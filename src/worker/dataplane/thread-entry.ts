@@ -89,6 +89,7 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
           new Int32Array(message.counters),
           deployStep,
           message.restore,
+          message.limits,
         );
       } finally {
         clearTimeout(slow);

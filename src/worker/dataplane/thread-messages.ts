@@ -13,6 +13,8 @@ export type ToThread =
       counters: SharedArrayBuffer;
       /** Checkpointed state of this thread's keys, per keyed node (`[item key, value]`). */
       restore?: Record<string, Array<[string, unknown]>>;
+      /** A checkpointed run of file sources: its first epoch (as `epoch`'s limits). */
+      limits?: number[];
     }
   | { k: 'push'; source: string; seq: number; data: string }
   | { k: 'end'; counts: Record<string, number> }
