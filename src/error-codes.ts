@@ -123,6 +123,8 @@ export const ERROR_CODES = {
   E_DEPLOY_REFUSED: "a deployment outside what the worker's tenant was granted",
   E_DEPLOY: 'a node deployed onto a resource that did not warm it',
   E_BUSY: 'a resource asked to run while it runs another dataflow',
+  E_UNKNOWN_VERSION:
+    'a run naming a deploy template the worker does not hold (the orchestrator sends it whole)',
   E_NO_RUN: 'a data-plane message for a resource with no run',
   E_THREAD: 'a data-plane thread died',
   E_DATAPLANE: 'the data plane failed with an error that has no code of its own',

@@ -2,7 +2,12 @@ import path from 'node:path';
 import type { Rpr } from '../predictor/rpr.js';
 import type { StoreSpec } from '../template/types.js';
 import type { LoadedFlow } from '../template/load-flow.js';
-import type { DeploySpec, SeedSpec } from '../worker/dataplane/deploy-spec.js';
+import {
+  deployTemplateId,
+  type DeploySpec,
+  type DeployTemplate,
+  type SeedSpec,
+} from '../worker/dataplane/deploy-spec.js';
 import type { ResolvedSource } from './sources.js';
 
 /** The store catalogue of a run: the flow's, with overrides, sqlite paths absolute. */
@@ -20,10 +25,55 @@ export function runStores(
   return stores;
 }
 
+/** Template parts built per loaded flow (a `LoadedFlow` is not changed once loaded), by node ids. */
+const templates = new WeakMap<LoadedFlow, Map<string, { template: DeployTemplate; id: string }>>();
+
+/**
+ * The part of the deploy specs of `flow` on the resource serving `nodeIds` that every run
+ * shares, and its id: built and hashed once per loaded flow and group, not per request.
+ */
+export function deployTemplate(
+  flow: LoadedFlow,
+  nodeIds: readonly string[],
+): { template: DeployTemplate; id: string } {
+  let byGroup = templates.get(flow);
+  if (byGroup === undefined) templates.set(flow, (byGroup = new Map()));
+  const key = nodeIds.join('\u0000');
+  let built = byGroup.get(key);
+  if (built === undefined) {
+    const typeKeys: Record<string, string> = {};
+    const typeStores: Record<string, string> = {};
+    const seeds: SeedSpec[] = [];
+    for (const [type, spec] of Object.entries(flow.spec.types ?? {})) {
+      if (spec.key !== undefined) typeKeys[type] = spec.key;
+      if (spec.store !== undefined) typeStores[type] = spec.store;
+      if (spec.seed !== undefined && spec.store !== undefined && spec.key !== undefined) {
+        seeds.push({
+          type,
+          store: spec.store,
+          key: spec.key,
+          file: path.resolve(flow.dir, spec.seed),
+        });
+      }
+    }
+    const template: DeployTemplate = {
+      template: flow.template,
+      node_ids: [...nodeIds],
+      type_keys: typeKeys,
+      type_stores: typeStores,
+      seeds,
+    };
+    built = { template, id: deployTemplateId(template) };
+    byGroup.set(key, built);
+  }
+  return built;
+}
+
 /**
  * Builds what `df.run` deploys onto the resource serving `nodeIds`: the template, its
  * sources, the stores, where each type lives and each keyed node keeps its state (the
- * node's RPR `data_store_instance` when it names a store of the catalogue).
+ * node's RPR `data_store_instance` when it names a store of the catalogue). The template
+ * part is the flow's and group's {@link deployTemplate}, named by `template_id`.
  */
 export function buildDeploySpec(options: {
   executionId: string;
@@ -39,21 +89,7 @@ export function buildDeploySpec(options: {
   version?: string;
 }): DeploySpec {
   const { flow, stores } = options;
-  const typeKeys: Record<string, string> = {};
-  const typeStores: Record<string, string> = {};
-  const seeds: SeedSpec[] = [];
-  for (const [type, spec] of Object.entries(flow.spec.types ?? {})) {
-    if (spec.key !== undefined) typeKeys[type] = spec.key;
-    if (spec.store !== undefined) typeStores[type] = spec.store;
-    if (spec.seed !== undefined && spec.store !== undefined && spec.key !== undefined) {
-      seeds.push({
-        type,
-        store: spec.store,
-        key: spec.key,
-        file: path.resolve(flow.dir, spec.seed),
-      });
-    }
-  }
+  const { template, id } = deployTemplate(flow, options.nodeIds);
   const stateStores: Record<string, string> = {};
   for (const node of flow.template.nodes) {
     if (node.kind !== 'function' || node.key === undefined) continue;
@@ -67,15 +103,12 @@ export function buildDeploySpec(options: {
   const inGroup = new Set(options.nodeIds);
   return {
     execution_id: options.executionId,
+    template_id: id,
     ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
     ...(options.version !== undefined ? { version: options.version } : {}),
-    template: flow.template,
-    node_ids: options.nodeIds,
+    ...template,
     stores,
-    type_keys: typeKeys,
-    type_stores: typeStores,
     state_stores: stateStores,
-    seeds,
     sources: options.sources
       .filter((s) => inGroup.has(s.node_id))
       .map((s) =>

@@ -1,8 +1,12 @@
 import { WarmflowError } from '../errors.js';
 import type { Rac } from '../provision/rac.js';
 import type { WorkerClient } from '../worker/client.js';
-import type { EventMessage, Frame } from '../worker/protocol.js';
-import type { DeploySpec, RunResult } from '../worker/dataplane/deploy-spec.js';
+import type { EventMessage, Frame, ResponseOk } from '../worker/protocol.js';
+import {
+  splitDeploySpec,
+  type DeploySpec,
+  type RunResult,
+} from '../worker/dataplane/deploy-spec.js';
 import type { PushBatch } from './push-feeder.js';
 import type { SinkFiles } from './sinks.js';
 import { ResourceError } from './resource-error.js';
@@ -102,19 +106,7 @@ export class ResourceSession {
       if (this.#client.closed) throw this.#deathError('its connection was already closed');
       const died = new Promise<never>((_, reject) => (this.#failRun = reject));
       stopWatchdog = this.#watch();
-      const request = this.#client.request(
-        {
-          type: 'df.run',
-          spec: this.#spec,
-          // Checkpointed runs report more often: a recovery says how far the dead one had read.
-          progress_interval_ms: Math.min(
-            progressInterval(this.#stallMs),
-            Math.max(100, (this.#spec.checkpoint?.interval_ms ?? Infinity) / 2),
-          ),
-        },
-        this.#payload,
-      );
-      const frame = await Promise.race([request, died]);
+      const frame = await Promise.race([this.#deploy(), died]);
       if (this.#spec.handover === true) this.handedOver = frame.payload ?? null;
       return frame.message.result;
     } catch (error) {
@@ -128,6 +120,41 @@ export class ResourceSession {
       this.#client.off('close', this.#onClose);
       for (const credit of this.#credits.values())
         for (const wake of credit.waiters.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Sends `df.run` and resolves with its answer. A worker that holds the spec's template
+   * (sent whole over this connection before) gets only the run part; one that answers it no
+   * longer holds it gets the spec whole.
+   */
+  async #deploy(): Promise<Frame<ResponseOk<'df.run'>>> {
+    const id = this.#spec.template_id;
+    const send = (whole: boolean) =>
+      this.#client.request(
+        {
+          type: 'df.run',
+          spec:
+            whole || id === undefined
+              ? this.#spec
+              : { ...splitDeploySpec(this.#spec).run, template_id: id },
+          // Checkpointed runs report more often: a recovery says how far the dead one had read.
+          progress_interval_ms: Math.min(
+            progressInterval(this.#stallMs),
+            Math.max(100, (this.#spec.checkpoint?.interval_ms ?? Infinity) / 2),
+          ),
+        },
+        this.#payload,
+      );
+    if (id === undefined || !this.#client.templates.has(id)) {
+      if (id !== undefined) this.#client.templates.add(id);
+      return send(true);
+    }
+    try {
+      return await send(false);
+    } catch (error) {
+      if (!(error instanceof WarmflowError) || error.code !== 'E_UNKNOWN_VERSION') throw error;
+      return send(true);
     }
   }
 

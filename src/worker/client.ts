@@ -52,6 +52,11 @@ export class WorkerClient extends EventEmitter<{
   #nextId = 1;
   /** What the worker answered to `hello`. */
   hello: WorkerHello | undefined;
+  /**
+   * Deploy templates (`DeploySpec.template_id`) sent whole over this connection: the worker
+   * keeps them, so a later `df.run` may name one and carry only its run part.
+   */
+  readonly templates = new Set<string>();
 
   private constructor(socket: FramedSocket<FromWorker>) {
     super();

@@ -8,6 +8,7 @@ import type { DataPlane } from './dataplane-contract.js';
 import type { DeploySpec } from './dataplane/deploy-spec.js';
 import { checkDeploySpec } from './deploy-guard.js';
 import { WorkerServer } from './worker-server.js';
+import { NO_WORK } from '../../test/helpers/run-result.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'wf-guard-'));
 const alice = path.join(root, 'alice');
@@ -89,15 +90,6 @@ describe('checkDeploySpec: a worker runs only what its tenant was granted', () =
   });
 });
 
-const noWork = {
-  nodes: {},
-  cpu_seconds: 0,
-  peak_rss_bytes: 0,
-  elapsed_ms: 0,
-  threads: 1,
-  first_store_write_at: null,
-};
-
 describe("a stolen token does not drive another tenant's worker", () => {
   let server: WorkerServer;
   let address: string;
@@ -105,7 +97,7 @@ describe("a stolen token does not drive another tenant's worker", () => {
   const plane: DataPlane = {
     handle(message, _payload, connection) {
       ran.push(message.type);
-      if (message.type === 'df.run') connection.reply(message, { result: noWork });
+      if (message.type === 'df.run') connection.reply(message, { result: NO_WORK });
     },
     close: async () => {},
   };

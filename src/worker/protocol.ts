@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { WarmflowError, type ErrorCode } from '../errors.js';
-import type { DeploySpec, RunResult } from './dataplane/deploy-spec.js';
+import type { DeploySpec, RunResult, RunSpec } from './dataplane/deploy-spec.js';
 import type { ResourceUsage } from './worker-contract.js';
 
 /**
@@ -89,7 +89,7 @@ export interface WorkerRequests {
    * Deploys and runs a dataflow; answered when the run is over. A resumed checkpointed run
    * has a payload: the keyed state to restore, `{node: [[item key, value]…]}` as JSON.
    */
-  'df.run': [{ spec: DeploySpec; progress_interval_ms?: number }, { result: RunResult }];
+  'df.run': [{ spec: WireDeploySpec; progress_interval_ms?: number }, { result: RunResult }];
   /**
    * A commit point of a live run: answered once `counts` batches per source are processed and
    * their output acknowledged. With `epoch` (a checkpointed live run) the batches since the
@@ -98,6 +98,16 @@ export interface WorkerRequests {
    */
   'df.commit': [{ counts: SourceCounts; epoch?: number }, { committed: true }];
 }
+
+/**
+ * The spec of a `df.run` as it travels: whole, or, when it names by `template_id` a template
+ * part the worker already holds, only its run part (the worker answers `E_UNKNOWN_VERSION`
+ * when it does not hold it; the orchestrator then sends the spec whole).
+ */
+export type WireDeploySpec = DeploySpec | (RunSpec & { template_id: string });
+
+/** A `df.run` as the data plane gets it: the worker has made its spec whole. */
+export type DeployRequest = RequestMessage<'df.run'> & { spec: DeploySpec };
 
 /** Messages to the worker that want no answer. */
 export interface WorkerNotices {
@@ -176,8 +186,9 @@ export type EventMessage<K extends EventType = EventType> = {
 export type ToWorker = RequestMessage | NoticeMessage;
 /** Everything a worker may send its orchestrator. */
 export type FromWorker = ResponseOk | ResponseError | EventMessage;
-/** The data plane's part of {@link ToWorker}: every `df.` message. */
-export type DataPlaneMessage = Extract<ToWorker, { type: `df.${string}` }>;
+/** The data plane's part of {@link ToWorker}: every `df.` message (`df.run` made whole). */
+export type DataPlaneMessage =
+  Exclude<Extract<ToWorker, { type: `df.${string}` }>, { type: 'df.run' }> | DeployRequest;
 
 /**
  * One JSON control message: a closed union, discriminated by `type`. Decoders validate every

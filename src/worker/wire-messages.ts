@@ -136,17 +136,23 @@ const workerHealth = fields({
   data_plane: anything,
 });
 
-const deploySpec = fields({
-  execution_id: string,
-  tenant: optional(string),
-  version: optional(string),
+/** The template part of a deploy spec (`DeployTemplate`). */
+const deployTemplate = fields({
   template: fields({ nodes: arrayOf(fields({ id: string, kind: string })) }),
   node_ids: strings,
-  stores: recordOf(fields({ kind: string })),
   type_keys: recordOf(string),
   type_stores: recordOf(string),
-  state_stores: recordOf(string),
   seeds: arrayOf(fields({ type: string, store: string, key: string, file: string })),
+});
+
+/** The run part of a deploy spec (`RunSpec`). */
+const runSpec = fields({
+  execution_id: string,
+  template_id: optional(string),
+  tenant: optional(string),
+  version: optional(string),
+  stores: recordOf(fields({ kind: string })),
+  state_stores: recordOf(string),
   sources: arrayOf(
     variant('mode', {
       file: fields({ node_id: string, type: string, path: string, chunk_bytes: optional(count) }),
@@ -170,6 +176,16 @@ const deploySpec = fields({
   ),
   handover: optional(boolean),
 });
+
+/**
+ * A whole deploy spec, or only its run part: a spec without `template` that names its
+ * template part by `template_id` (the worker adds the part it holds).
+ */
+const deploySpec: Check = (value) =>
+  runSpec(value) ??
+  (isObject(value) && value.template === undefined && typeof value.template_id === 'string'
+    ? undefined
+    : deployTemplate(value));
 
 const runResultNodes = recordOf(
   fields({

@@ -5,6 +5,7 @@ import { WarmflowError } from '../errors.js';
 import type { DataPlane, WorkerConnection, WorkerLog } from './dataplane-contract.js';
 import type { WorkerGrant } from '../template/types.js';
 import { checkDeploySpec } from './deploy-guard.js';
+import { DeployTemplates } from './deploy-templates.js';
 import { FramedSocket } from './framed-socket.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -50,6 +51,8 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
   readonly #config: Readonly<WorkerServerConfig>;
   readonly #server: net.Server;
   readonly #meter = new UsageMeter();
+  /** Deploy templates of earlier runs: a `df.run` naming one carries only its run part. */
+  readonly #templates = new DeployTemplates();
   readonly #connections = new Set<FramedSocket<ToWorker>>();
   #watchers = 0;
   #nextConnectionId = 1;
@@ -243,7 +246,7 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
 
   #dispatch(
     connection: WorkerConnection,
-    message: DataPlaneMessage,
+    message: Extract<ToWorker, { type: `df.${string}` }>,
     payload: Buffer | undefined,
   ): void {
     const fail = (error: unknown) => {
@@ -252,9 +255,15 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
         this.#config.log.error({ type: message.type, error: String(error) }, 'data plane failed');
     };
     try {
-      if (message.type === 'df.run' && this.#config.grant !== undefined)
-        checkDeploySpec(message.spec, this.#config.grant, this.#config.nodeIds);
-      const result = this.#config.dataPlane.handle(message, payload, connection);
+      let deploy: DataPlaneMessage;
+      if (message.type === 'df.run') {
+        const spec = this.#templates.resolve(message.spec);
+        if (this.#config.grant !== undefined)
+          checkDeploySpec(spec, this.#config.grant, this.#config.nodeIds);
+        this.#templates.keep(spec);
+        deploy = { ...message, spec };
+      } else deploy = message;
+      const result = this.#config.dataPlane.handle(deploy, payload, connection);
       if (result instanceof Promise) result.catch(fail);
     } catch (error) {
       fail(error);

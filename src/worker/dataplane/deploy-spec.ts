@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { StoreSpec, Template } from '../../template/types.js';
 
 /** Where a run's records come from, as the data plane sees it. */
@@ -37,6 +38,12 @@ export interface SeedSpec {
  */
 export interface DeploySpec {
   execution_id: string;
+  /**
+   * Names the spec's {@link DeployTemplate} part (a hash of it, {@link deployTemplateId}): a
+   * worker keeps the part it got with an id, and a later `df.run` naming the id may leave
+   * the part out (the worker answers `E_UNKNOWN_VERSION` when it no longer holds it).
+   */
+  template_id?: string;
   /** Tenant the run is for; a worker holding a grant refuses any other. */
   tenant?: string;
   /** Flow version (`flowVersion`) the run is for; a worker holding a grant refuses any other. */
@@ -64,6 +71,37 @@ export interface DeploySpec {
    * (`{node: [[item key, value]…]}`, as a checkpoint's), which the next resource restores.
    */
   handover?: boolean;
+}
+
+/** The fields of a {@link DeployTemplate}. */
+export const DEPLOY_TEMPLATE_FIELDS = [
+  'template',
+  'node_ids',
+  'type_keys',
+  'type_stores',
+  'seeds',
+] as const satisfies ReadonlyArray<keyof DeploySpec>;
+
+/**
+ * The part of a {@link DeploySpec} that is the same for every run of one flow version on one
+ * resource: sent to a worker and its threads once, not with every run.
+ */
+export type DeployTemplate = Pick<DeploySpec, (typeof DEPLOY_TEMPLATE_FIELDS)[number]>;
+
+/** The rest of a {@link DeploySpec}: what each run brings (execution, sources, stores). */
+export type RunSpec = Omit<DeploySpec, keyof DeployTemplate>;
+
+/** Splits a spec into its template part and its run part (no copies of the fields' values). */
+export function splitDeploySpec(spec: DeploySpec): { template: DeployTemplate; run: RunSpec } {
+  const run: Partial<DeploySpec> = { ...spec };
+  for (const field of DEPLOY_TEMPLATE_FIELDS) delete run[field];
+  const { template, node_ids, type_keys, type_stores, seeds } = spec;
+  return { template: { template, node_ids, type_keys, type_stores, seeds }, run: run as RunSpec };
+}
+
+/** The id of a template part: a hash of its content, so equal ids mean equal templates. */
+export function deployTemplateId(template: DeployTemplate): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 32);
 }
 
 /** How a resource checkpoints its run. */

@@ -13,7 +13,7 @@ import {
 import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
 import { MALFORMED_KEPT } from './deploy-spec.js';
 import { decodeLivePayload, type LiveBadMessage } from '../../sources/live/live-payload.js';
-import { compileGraph } from './node-graph.js';
+import { compileGraph, type NodeGraph } from './node-graph.js';
 import { OutputChannel } from './output-channel.js';
 import { PeerExchange } from './peer-exchange.js';
 import type { RunStores } from './run-stores.js';
@@ -116,19 +116,27 @@ export class PartitionRuntime {
   async deploy(
     spec: DeploySpec,
     counters: Int32Array,
-    step: { at: string } = { at: '' },
-    restore: Record<string, Array<[string, unknown]>> = {},
-    /** A checkpointed run's first epoch; absent, nothing is read before an `epoch` message. */
-    limits?: number[],
+    options: {
+      /** Where the deploy is, for the log line of one that hangs. */
+      step?: { at: string };
+      /** Checkpointed state of this thread's keys, per keyed node. */
+      restore?: Record<string, Array<[string, unknown]>>;
+      /** A checkpointed run's first epoch; absent, nothing is read before an `epoch` message. */
+      limits?: number[];
+      /** Graphs compiled from this spec's template by earlier runs, by source nodes. */
+      graphs?: Map<string, NodeGraph>;
+    } = {},
   ): Promise<void> {
+    const { step = { at: '' }, restore = {}, limits, graphs } = options;
     step.at = 'compiling the routing';
     this.#counters = counters;
-    const graph = compileGraph(
-      spec.template,
-      spec.node_ids,
-      spec.sources.map((s) => s.node_id),
-      spec.type_keys,
-    );
+    const sourceIds = spec.sources.map((s) => s.node_id);
+    const graphKey = sourceIds.join('\u0000');
+    let graph = graphs?.get(graphKey);
+    if (graph === undefined) {
+      graph = compileGraph(spec.template, spec.node_ids, sourceIds, spec.type_keys);
+      graphs?.set(graphKey, graph);
+    }
     step.at = 'opening the stores';
     const opened = await this.#stores.forRun(spec, step);
     step.at = 'opening the sources';

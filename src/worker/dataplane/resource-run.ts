@@ -1,9 +1,15 @@
 import { statSync } from 'node:fs';
 import { WarmflowError } from '../../errors.js';
 import type { WorkerConnection } from '../dataplane-contract.js';
-import type { DataPlaneMessage, RequestMessage } from '../protocol.js';
+import type { DataPlaneMessage, DeployRequest, RequestMessage } from '../protocol.js';
 import { chunkCount, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
-import { mergeNodeStats, type DeploySpec, type NodeStats, type RunResult } from './deploy-spec.js';
+import {
+  mergeNodeStats,
+  splitDeploySpec,
+  type DeploySpec,
+  type NodeStats,
+  type RunResult,
+} from './deploy-spec.js';
 import type { EpochStage } from './batch-executor.js';
 import { EpochCommitter, type EpochCommitResult } from './epoch-committer.js';
 import { partitionOf } from './node-context.js';
@@ -34,7 +40,7 @@ const EPOCH_STEP = 4;
 export class ResourceRun {
   readonly #pool: ThreadPool;
   readonly #connection: WorkerConnection;
-  readonly #request: RequestMessage<'df.run'>;
+  readonly #request: DeployRequest;
   readonly #spec: DeploySpec;
   readonly #count: number;
   readonly #started = performance.now();
@@ -68,7 +74,7 @@ export class ResourceRun {
   constructor(options: {
     pool: ThreadPool;
     connection: WorkerConnection;
-    request: RequestMessage<'df.run'>;
+    request: DeployRequest;
     spec: DeploySpec;
     onEnd: () => void;
     /** The resource's own connections to persistent stores (checkpointed runs commit with them). */
@@ -125,10 +131,16 @@ export class ResourceRun {
     // they are deployed instead of waiting for the main thread to hear that and answer.
     const epochs = this.#spec.checkpoint !== undefined && !this.#pushed();
     const limits = epochs ? this.#firstLimits() : undefined;
+    // The template part goes to the threads once per template id, not cloned into each run.
+    const { template, run } = splitDeploySpec(this.#spec);
+    const id = this.#spec.template_id;
+    const { held, forget } = id === undefined ? { held: false } : this.#pool.hold(id);
     for (let i = 0; i < this.#count; i++)
       this.#pool.post(i, {
         k: 'deploy',
-        spec: this.#spec,
+        spec: run,
+        ...(held ? {} : { template }),
+        ...(forget !== undefined ? { forget } : {}),
         counters,
         ...(limits !== undefined ? { limits } : {}),
         // A checkpoint's state, or the state a resized run's previous resource handed over.

@@ -2,6 +2,8 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import { WarmflowError } from '../../errors.js';
 import type { UserFunction } from '../../template/function-api.js';
 import { loadFunction } from '../load-function.js';
+import type { DeploySpec, DeployTemplate } from './deploy-spec.js';
+import type { NodeGraph } from './node-graph.js';
 import { PartitionRuntime } from './partition-runtime.js';
 import { RunStores } from './run-stores.js';
 import type { FromThread, PeerMessage, ToThread } from './thread-messages.js';
@@ -19,6 +21,11 @@ let index = 0;
 let runtime: PartitionRuntime | null = null;
 /** Where the current deploy is (for the log line of a deploy that hangs). */
 const deployStep = { at: 'starting' };
+/**
+ * Deploy templates by id, as the main thread sent them (it says which to drop), with the
+ * graphs compiled from each (by source nodes): a run of a held template compiles nothing.
+ */
+const templates = new Map<string, { template: DeployTemplate; graphs: Map<string, NodeGraph> }>();
 /** Peer messages of a run this thread has not deployed yet (or of one it has left). */
 const early: Array<[number, PeerMessage]> = [];
 
@@ -54,10 +61,18 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
     }
     case 'deploy': {
       runtime?.handle({ k: 'cancel' });
-      for (const node of message.spec.node_ids) {
-        const isFunction = message.spec.template.nodes.some(
-          (n) => n.id === node && n.kind === 'function',
-        );
+      if (message.forget !== undefined) templates.delete(message.forget);
+      const id = message.spec.template_id;
+      let kept = id === undefined ? undefined : templates.get(id);
+      if (message.template !== undefined) {
+        kept = { template: message.template, graphs: new Map() };
+        if (id !== undefined) templates.set(id, kept);
+      }
+      if (kept === undefined)
+        throw new WarmflowError('E_UNKNOWN_VERSION', `thread ${index} holds no template ${id}`);
+      const spec: DeploySpec = { ...message.spec, ...kept.template };
+      for (const node of spec.node_ids) {
+        const isFunction = spec.template.nodes.some((n) => n.id === node && n.kind === 'function');
         if (isFunction && !functions.has(node)) {
           throw new WarmflowError('E_DEPLOY', `node "${node}" was not warmed on this resource`);
         }
@@ -84,13 +99,12 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
       );
       slow.unref();
       try {
-        await runtime.deploy(
-          message.spec,
-          new Int32Array(message.counters),
-          deployStep,
-          message.restore,
-          message.limits,
-        );
+        await runtime.deploy(spec, new Int32Array(message.counters), {
+          step: deployStep,
+          graphs: kept.graphs,
+          ...(message.restore !== undefined ? { restore: message.restore } : {}),
+          ...(message.limits !== undefined ? { limits: message.limits } : {}),
+        });
       } finally {
         clearTimeout(slow);
       }

@@ -2,14 +2,19 @@ export { DEAD_LETTER_TYPE } from '../worker-contract.js';
 import type { ErrorCode } from '../../errors.js';
 import type { WarmSpec } from '../worker-contract.js';
 import type { EpochStage } from './batch-executor.js';
-import type { DeploySpec, NodeStats } from './deploy-spec.js';
+import type { DeployTemplate, NodeStats, RunSpec } from './deploy-spec.js';
 
 /** Messages from the worker's main thread to a data-plane thread. */
 export type ToThread =
   | { k: 'warm'; warm: WarmSpec; index: number; count: number }
   | {
       k: 'deploy';
-      spec: DeploySpec;
+      /** The run part of the spec; its template part is `template`, or the one held under its id. */
+      spec: RunSpec;
+      /** The template part, when the thread does not hold it (kept when the spec names an id). */
+      template?: DeployTemplate;
+      /** A template to drop (the main thread keeps as many as the threads). */
+      forget?: string;
       counters: SharedArrayBuffer;
       /** Checkpointed state of this thread's keys, per keyed node (`[item key, value]`). */
       restore?: Record<string, Array<[string, unknown]>>;

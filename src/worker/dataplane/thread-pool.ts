@@ -16,8 +16,27 @@ export class ThreadPool {
   #listener: ThreadListener = () => undefined;
   #onExit: (index: number, reason: string) => void = () => undefined;
   #closing = false;
+  /** Deploy templates every thread holds, least recently used first. */
+  readonly #templates = new Set<string>();
 
   private constructor() {}
+
+  /**
+   * Whether every thread holds deploy template `id`; when not, it is counted as held from
+   * now (the caller sends it with the deploy) and the template they drop for it, if any, is
+   * returned (the caller tells them so with the same deploy).
+   */
+  hold(id: string): { held: boolean; forget?: string } {
+    if (this.#templates.delete(id)) {
+      this.#templates.add(id);
+      return { held: true };
+    }
+    this.#templates.add(id);
+    if (this.#templates.size <= TEMPLATES_HELD) return { held: false };
+    const forget = this.#templates.values().next().value!;
+    this.#templates.delete(forget);
+    return { held: false, forget };
+  }
 
   static async start(count: number, warm: WarmSpec): Promise<ThreadPool> {
     const pool = new ThreadPool();
@@ -114,6 +133,9 @@ function spawnThread(): Worker {
   const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(code, { eval: true, resourceLimits: YOUNG });
 }
+
+/** Deploy templates the threads keep (with their compiled graphs). */
+const TEMPLATES_HELD = 16;
 
 /**
  * A larger young generation for the data-plane threads: a run keeps a few chunks of freshly
