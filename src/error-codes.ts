@@ -86,7 +86,7 @@ export const ERROR_CODES = {
   E_TENANT: 'a provider returned a resource of another tenant',
   E_PROVISION: 'a worker did not start',
   E_CLOSED: 'a provider used after it closed',
-  E_ABORTED: 'provisioning was aborted',
+  E_ABORTED: 'provisioning, or the queued work of an abandoned request, was aborted',
   E_ALREADY_SERVING: 'another `warmflow serve` owns the pools of this home',
   E_NO_SERVE: 'no `warmflow serve` owns the pools of this home',
   E_CONTROL: 'the pool control socket failed or got an unknown operation',

@@ -40,6 +40,8 @@ export interface TemplatePort {
     file: string | undefined,
     /** Whose document it is: tenants take turns when documents wait to be compiled. */
     tenant?: string,
+    /** Aborted when the request is abandoned: a document still waiting is dropped. */
+    signal?: AbortSignal,
   ): { spec: FlowSpec; template: Template } | Promise<{ spec: FlowSpec; template: Template }>;
 }
 
@@ -50,7 +52,12 @@ export type ProfileInput = { records: unknown[] } | { source: string };
 export interface ProfilerPort {
   profile(
     input: ProfileInput,
-    options: { tenant: string; flow: FlowRecord | undefined },
+    options: {
+      tenant: string;
+      flow: FlowRecord | undefined;
+      /** Aborted when the request is abandoned: profiling still waiting is dropped. */
+      signal?: AbortSignal;
+    },
   ): Promise<Dcp>;
 }
 

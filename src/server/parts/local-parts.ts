@@ -6,7 +6,6 @@ import { planGroups } from '../../execute/plan.js';
 import { executeAndRecord } from '../../flow/execute-and-record.js';
 import { planRprs } from '../../flow/plan-rprs.js';
 import type { HistoryStore } from '../../history/history-store.js';
-import { profile } from '../../profiler/profile.js';
 import type { PreProvisioningService } from '../../provision/pool/pre-provisioning-service.js';
 import type { PoolStatus } from '../../provision/pool/warm-pool.js';
 import type { Provider } from '../../provision/provider.js';
@@ -24,6 +23,7 @@ import type { LiveReport } from '../live-executions.js';
 import type { SandboxMechanism } from '../../tenancy/sandbox.js';
 import type { TenantAreas } from '../../tenancy/tenant-area.js';
 import { calibrationSandbox, loadedFlowOf } from './loaded-flow.js';
+import { BackgroundThread } from '../background-thread.js';
 
 /** What the server's parts run on: the pool owner's service and provider, history, folders. */
 export interface LocalPartsConfig {
@@ -68,12 +68,18 @@ export async function pruneRuns(tenantDir: string, keep: number, current: string
 }
 
 /** Records profiled from a source. */
-export function profilerPart(config: Pick<LocalPartsConfig, 'sample'>): ProfilerPort {
+export function profilerPart(
+  config: Pick<LocalPartsConfig, 'sample'> & { thread?: BackgroundThread },
+): ProfilerPort {
+  const thread = config.thread ?? new BackgroundThread();
   return {
-    profile: (input) =>
-      profile('records' in input ? input.records : input.source, {
-        sample: config.sample ?? 20_000,
-      }),
+    profile: (input, { tenant, signal }) =>
+      thread.profile(
+        'records' in input ? input.records : input.source,
+        { sample: config.sample ?? 20_000 },
+        tenant,
+        signal,
+      ),
   };
 }
 

@@ -45,7 +45,11 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
                 flow === undefined ? undefined : flowBase(flow),
               ),
             };
-      const dcp = await state.deps.profiler.profile(input, { tenant: tenant.id, flow });
+      const dcp = await state.deps.profiler.profile(input, {
+        tenant: tenant.id,
+        flow,
+        signal: c.req.raw.signal,
+      });
       const profile: ProfileRecord = {
         id: `p_${randomBytes(6).toString('hex')}`,
         tenant: tenant.id,
