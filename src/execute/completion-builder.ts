@@ -16,8 +16,10 @@ const round = (value: number, digits = 6): number =>
  *
  * CPU per node: a resource reports the CPU seconds of its whole process during the run
  * (`process.cpuUsage()` is process-wide, so it covers all its threads) and, per node, the
- * wall time its threads spent inside that node; the resource's CPU is split over its
- * nodes in proportion to that time. Peak memory is the resource's peak RSS during the run
+ * time its threads ran inside that node (wall time less their waits for a CPU, see
+ * `onCpuMs`); the resource's CPU is split over its nodes in proportion to that time. The
+ * rest of the process's CPU (relaying, GC and compiler threads) is thereby shared by
+ * the nodes as their own CPU is. Peak memory is the resource's peak RSS during the run
  * (nodes sharing a resource share it). Nodes the orchestrator runs (pushed sources, JSONL
  * sinks) report the time spent there and no resource.
  */

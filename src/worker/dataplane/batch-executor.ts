@@ -7,6 +7,7 @@ import { outputTypeOf, type GraphNode, type NodeGraph, type Route } from './node
 import { NodeContext, fieldOf, keyString, partitionOf, type LookupTarget } from './node-context.js';
 import { deadLetterFailure } from './failure-location.js';
 import { WriteBuffer, type StagedWrite, type StoreRoute } from './write-buffer.js';
+import { onCpuMs } from './on-cpu-clock.js';
 
 /** Where an executor hands records that leave its thread. */
 export interface ExecutorOutlets {
@@ -190,14 +191,14 @@ export class BatchExecutor {
   async flushState(): Promise<void> {
     this.#lastStateFlush = performance.now();
     for (const [node, state] of this.#states) {
-      const started = performance.now();
+      const started = onCpuMs();
       await state.flush();
-      this.stats[node].busy_ms += performance.now() - started;
+      this.stats[node].busy_ms += onCpuMs() - started;
     }
   }
 
   async #runNode(node: GraphNode, input: Pending, pending: Map<string, Pending>): Promise<void> {
-    const started = performance.now();
+    const started = onCpuMs();
     const fn = this.#functions.get(node.id)!;
     const ctx = this.#contexts.get(node.id)!;
     const stats = this.stats[node.id];
@@ -241,7 +242,7 @@ export class BatchExecutor {
         outPos.push(pos[i]);
       }
     }
-    stats.busy_ms += performance.now() - started;
+    stats.busy_ms += onCpuMs() - started;
     if (node.outputs.length === 1) {
       stats.records_out += outRecs.length;
       this.#route(node.routes.get(node.outputs[0]) ?? [], outRecs, outPos, pending, true);

@@ -131,7 +131,11 @@ export interface NodeStats {
   records_in: number;
   records_out: number;
   dead_lettered: number;
-  /** Wall milliseconds the thread spent inside this node (the CPU attribution weight). */
+  /**
+   * Milliseconds the thread ran inside this node: wall time less the time it waited for a
+   * CPU (`onCpuMs`), so a loaded machine's preemptions do not land on whichever node was
+   * running. The weight by which the resource's CPU is attributed to its nodes.
+   */
   busy_ms: number;
   /** Keyed nodes: distinct keys this thread's partition saw. */
   keys?: number;

@@ -29,7 +29,8 @@ const EPOCH_STEP = 4;
  * once the source is exhausted, and answers the request with the measured figures.
  *
  * CPU is measured for the whole process (`process.cpuUsage()` is process-wide, threads
- * included) from deploy to finish; the orchestrator attributes it to nodes by busy time.
+ * included) from deploy to finish; the orchestrator attributes it to nodes by the time
+ * the threads ran inside each (`NodeStats.busy_ms`).
  *
  * Progress: every `progress_interval_ms` of the request (default 1 s) it sends
  * `df.progress` when the run moved since the last one, so the orchestrator's stall watchdog

@@ -2,6 +2,7 @@ import type { DataStore } from '../../stores/store.js';
 import type { NodeStats } from './deploy-spec.js';
 import { fieldOf, keyString } from './node-context.js';
 import type { Route } from './node-graph.js';
+import { onCpuMs } from './on-cpu-clock.js';
 
 /** A write node's route to its store. */
 export type StoreRoute = Extract<Route, { kind: 'store' }>;
@@ -101,7 +102,7 @@ export class WriteBuffer {
     const pending = this.#pending;
     this.#pending = new Map();
     for (const [node, write] of pending) {
-      const started = performance.now();
+      const started = onCpuMs();
       const count = write.entries.length + write.rows.length;
       if (write.entries.length > 0)
         await write.store.putMany(`type/${write.route.type}`, write.entries);
@@ -109,7 +110,7 @@ export class WriteBuffer {
       const s = stats(node);
       s.records_in += count;
       s.records_out += count;
-      s.busy_ms += performance.now() - started;
+      s.busy_ms += onCpuMs() - started;
       if (count > 0) wrote = true;
     }
     if (wrote && !this.#stored) {
