@@ -21,7 +21,8 @@ export interface Score {
   /** Which independent repeat of the bench (fresh history) it came from. */
   repeat: number;
   node: string;
-  measured: { cpu_us: number; peak_mb: number; keys: number };
+  /** The median over the held-out input's measured runs; `runs_cpu_us`: each run's. */
+  measured: { cpu_us: number; peak_mb: number; keys: number; runs_cpu_us?: number[] };
   calibration: { cpu_us: number; peak_mb: number; memory_gb: number };
   history: { cpu_us: number; peak_mb: number; memory_gb: number };
   static: { cpu_us: number; peak_mb: number };

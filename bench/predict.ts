@@ -14,7 +14,8 @@
  *
  * `BENCH_PREDICT_MODE=engine` (default) runs with the execution engine (`runFlow`, see
  * predict-engine.ts); `sandbox` measures each node in its own child process instead
- * (predict-sandbox.ts). `BENCH_PREDICT_EXAMPLES`, `BENCH_PREDICT_HELD_OUT` narrow it.
+ * (predict-sandbox.ts). `BENCH_PREDICT_EXAMPLES`, `BENCH_PREDICT_HELD_OUT` narrow it;
+ * `BENCH_PREDICT_KEEP=1` keeps its histories and data to study offline.
  *
  * Last line: one JSON object with median absolute percentage errors (fractions) and the
  * worst memory under-provisioning (largest shortfall of provisioned against measured).
@@ -23,8 +24,8 @@
  * their busy time, a split that GC pauses landing inside one node's batches make noisy.
  */
 import { statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { openHistory } from '../src/history/open-history.js';
 import { profile } from '../src/profiler/profile.js';
@@ -52,6 +53,8 @@ const EXAMPLES = (process.env.BENCH_PREDICT_EXAMPLES ?? 'clickstream,iot,orders'
 const MODE = process.env.BENCH_PREDICT_MODE === 'sandbox' ? 'sandbox' : 'engine';
 /** Independent repeats of the whole procedure, each with a fresh history. */
 const REPEATS = positive('BENCH_PREDICT_REPEATS', 3);
+/** Keep the temporary folder (histories, generated data, `scores.json`) to study offline. */
+const KEEP = process.env.BENCH_PREDICT_KEEP === '1';
 /** Measured runs of each held-out input; the per-node median is what is predicted. */
 const MEASURES = positive('BENCH_PREDICT_MEASURES', 3);
 
@@ -92,6 +95,7 @@ interface Measured {
   cpu_us: number;
   peak_bytes: number;
   keys: number;
+  runs_cpu_us: number[];
 }
 
 /** What one repeat of one example gave. */
@@ -192,7 +196,12 @@ async function scoreExample(example: string, root: string, repeat: number): Prom
       flow: example,
       repeat,
       node: id,
-      measured: { cpu_us: m.cpu_us, peak_mb: m.peak_bytes / 2 ** 20, keys: m.keys },
+      measured: {
+        cpu_us: m.cpu_us,
+        peak_mb: m.peak_bytes / 2 ** 20,
+        keys: m.keys,
+        runs_cpu_us: m.runs_cpu_us,
+      },
       calibration: pick(calibrated, id),
       history: pick(learned, id),
       static: { cpu_us: staticCpu, peak_mb: m.peak_bytes > 0 ? 0.5 * 1024 : 0 },
@@ -220,6 +229,7 @@ async function scoreExample(example: string, root: string, repeat: number): Prom
             cpu_us: median(of(id, 'cpu')),
             peak_bytes: median(of(id, 'peak')),
             keys: median(of(id, 'keys')),
+            runs_cpu_us: of(id, 'cpu'),
           }),
         ),
         resourceCpu,
@@ -244,6 +254,7 @@ async function scoreExample(example: string, root: string, repeat: number): Prom
           cpu_us: median(measuredOf(n.node_id, 'cpu_us_per_record')),
           peak_bytes: 0,
           keys: n.state_keys ?? 0,
+          runs_cpu_us: measuredOf(n.node_id, 'cpu_us_per_record'),
         });
       });
     const byResource = new Map<string, string[]>();
@@ -308,6 +319,11 @@ type Method = 'calibration' | 'history' | 'static' | 'naive';
 const METHODS: Method[] = ['calibration', 'history', 'static', 'naive'];
 
 async function main(): Promise<void> {
+  // The machine is shared: its 1-minute load average, sampled through the bench, goes
+  // with the figures.
+  const loads = [loadavg()[0]];
+  const sampler = setInterval(() => loads.push(loadavg()[0]), 10_000);
+  sampler.unref();
   const root = await mkdtemp(path.join(tmpdir(), 'warmflow-bench-predict-'));
   const previousHome = process.env.WARMFLOW_HOME;
   // The engine's local provider keeps its state under WARMFLOW_HOME: a fresh one per bench.
@@ -324,13 +340,22 @@ async function main(): Promise<void> {
         measurementSpread.push(...result.measurementSpread);
       }
   } finally {
+    clearInterval(sampler);
+    loads.push(loadavg()[0]);
     if (previousHome === undefined) delete process.env.WARMFLOW_HOME;
     else process.env.WARMFLOW_HOME = previousHome;
-    await rm(root, { recursive: true, force: true });
+    if (KEEP) {
+      await writeFile(path.join(root, 'scores.json'), JSON.stringify({ scores, resourceCpu }));
+      console.error(`kept the histories, data and scores under ${root}`);
+    } else await rm(root, { recursive: true, force: true });
   }
   for (const s of scores) {
     console.log(
-      `#${s.repeat} ${s.flow}/${s.node}: measured ${s.measured.cpu_us.toFixed(2)} µs/rec, ${s.measured.peak_mb.toFixed(1)} MiB (${s.measured.keys} keys)` +
+      `#${s.repeat} ${s.flow}/${s.node}: measured ${s.measured.cpu_us.toFixed(2)} µs/rec` +
+        (s.measured.runs_cpu_us && s.measured.runs_cpu_us.length > 1
+          ? ` (runs ${s.measured.runs_cpu_us.map((x) => x.toFixed(2)).join(' ')})`
+          : '') +
+        `, ${s.measured.peak_mb.toFixed(1)} MiB (${s.measured.keys} keys)` +
         ` | calibration ${s.calibration.cpu_us.toFixed(2)} µs, ${s.calibration.peak_mb.toFixed(1)} MiB → ${s.calibration.memory_gb} GiB` +
         ` | history ${s.history.cpu_us.toFixed(2)} µs, ${s.history.peak_mb.toFixed(1)} MiB → ${s.history.memory_gb} GiB` +
         ` | naive ${s.naive.cpu_us.toFixed(2)} µs`,
@@ -365,6 +390,14 @@ async function main(): Promise<void> {
       MODE === 'engine' ? `${memScored.length} resources` : `${memScored.length} nodes`,
     training_runs: TRAINING_SIZES.length,
     held_out_records: HELD_OUT_SIZE,
+    // 1-minute load average: at the start, at the end, and the median and highest of its
+    // samples (every 10 s) while the bench ran.
+    load: {
+      start: short(loads[0]),
+      end: short(loads[loads.length - 1]),
+      median: short(median(loads)),
+      max: short(Math.max(...loads)),
+    },
   };
   const spreads: Record<string, number[]> = {};
   const put = (key: string, f: { value: number; spread: number[] }) => {
