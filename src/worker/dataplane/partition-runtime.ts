@@ -26,6 +26,8 @@ import {
 } from './thread-messages.js';
 import { onCpuMs } from './on-cpu-clock.js';
 
+/** Records of a run's first chunk that run (and whose output is sent) before the rest. */
+const FIRST_SLICE = 16;
 /** How many chunks past the slowest owner a thread may read ahead. */
 const WINDOW = 32;
 
@@ -91,6 +93,8 @@ export class PartitionRuntime {
   /** The run hands its keyed state over at the end (`DeploySpec.handover`). */
   #handover = false;
   #stopped = false;
+  /** No chunk has run yet: the first one runs a small slice first and ships its output. */
+  #firstSlice = true;
   #wake: (() => void) | null = null;
   /** Messages that arrived before deploy finished, replayed in order after it. */
   #early: Array<() => void> | null = [];
@@ -297,13 +301,13 @@ export class PartitionRuntime {
         continue;
       }
       if (await this.#step()) continue;
+      // Nothing to do right now: ship partial batches so a slow stream still flows.
+      this.#links.flush();
+      this.#out.flush();
       if (!this.#sourceDoneSent && this.#sourcesDone()) {
         this.#sourceDoneSent = true;
         this.#post({ k: 'source-done' });
       }
-      // Nothing to do right now: ship partial batches so a slow stream still flows.
-      this.#links.flush();
-      this.#out.flush();
       if (
         this.#drainRequested &&
         (this.#sourceDoneSent || this.#barrierReached()) &&
@@ -411,7 +415,25 @@ export class PartitionRuntime {
     pos: number[],
   ): Promise<void> {
     this.#collect = this.#peers.map(() => new Map());
-    await this.#executor.runSource(state.spec.node_id, recs, pos, this.#n > 1);
+    const source = state.spec.node_id;
+    if (this.#firstSlice && recs.length > FIRST_SLICE) {
+      // The run's first records go out on their own, so its first output record does not
+      // wait for the rest of the chunk (the order of the output is the same).
+      await this.#executor.runSource(
+        source,
+        recs.slice(0, FIRST_SLICE),
+        pos.slice(0, FIRST_SLICE),
+        this.#n > 1,
+      );
+      this.#out.flush();
+      await this.#executor.runSource(
+        source,
+        recs.slice(FIRST_SLICE),
+        pos.slice(FIRST_SLICE),
+        this.#n > 1,
+      );
+    } else await this.#executor.runSource(source, recs, pos, this.#n > 1);
+    this.#firstSlice = false;
     const collected = this.#collect;
     this.#collect = [];
     collected.forEach((items, p) => {
