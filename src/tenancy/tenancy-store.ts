@@ -54,6 +54,7 @@ interface TenantRow {
 export class TenancyStore {
   readonly #config: Readonly<{ path: string; adminKeyDigest: Buffer | undefined }>;
   readonly #db: Database.Database;
+  #keyLookup: Database.Statement | undefined;
 
   constructor(options: TenancyStoreOptions = {}) {
     this.#config = Object.freeze({
@@ -167,12 +168,13 @@ export class TenancyStore {
       return { kind: 'admin' };
     const keyId = parseKeyId(apiKey);
     if (keyId === undefined) return undefined;
-    const row = this.#db
-      .prepare(
-        `SELECT k.hash, k.revoked_at, t.* FROM tenancy_keys k JOIN tenancy_tenants t ON t.id = k.tenant_id
+    // Prepared once: every request authenticates, and preparing took longer than the lookup.
+    this.#keyLookup ??= this.#db.prepare(
+      `SELECT k.hash, k.revoked_at, t.* FROM tenancy_keys k JOIN tenancy_tenants t ON t.id = k.tenant_id
          WHERE k.key_id = ?`,
-      )
-      .get(keyId) as (TenantRow & { hash: string; revoked_at: string | null }) | undefined;
+    );
+    const row = this.#keyLookup.get(keyId) as
+      (TenantRow & { hash: string; revoked_at: string | null }) | undefined;
     if (row === undefined || row.revoked_at !== null || !apiKeyMatches(apiKey, row.hash))
       return undefined;
     return { kind: 'tenant', tenant: toTenant(row), key_id: keyId };

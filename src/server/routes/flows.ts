@@ -12,7 +12,7 @@ import { resolveServerPath } from '../server-paths.js';
 import { resolveFlowPaths } from '../parts/loaded-flow.js';
 import { storeBundle } from '../../tenancy/code-bundle.js';
 import type { Quotas } from '../../tenancy/quotas.js';
-import { errors, jsonBody, ok, page } from './route-helpers.js';
+import { errors, inPieces, jsonBody, ok, page } from './route-helpers.js';
 import { Deleted, FlowCreated, FlowDetail, FlowPage, Prediction } from '../response-schemas.js';
 import { profileFor, tenantFlow } from './lookups.js';
 
@@ -225,7 +225,11 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       const tenant = requireTenant(c.get('principal'));
       const flow = tenantFlow(state, tenant.id, c.req.valid('param').id);
       // The FlowDetail JSON, from parts serialised once (the route's type expects c.json's).
-      return c.body(detailJson(flow), 200, { 'content-type': 'application/json' }) as never;
+      const body = detailJson(flow);
+      return c.body(inPieces(body), 200, {
+        'content-type': 'application/json',
+        'content-length': String(body.length),
+      }) as never;
     },
   );
 
