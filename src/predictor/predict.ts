@@ -18,6 +18,7 @@ import { propagateRates } from './rates/dag-rates.js';
 import { sizeNode } from './size-node.js';
 import { withNetworkAndStorage } from './placement/network-storage.js';
 import { planGroups } from '../template/placement-groups.js';
+import { learnGroupCpu } from './learning/group-cpu.js';
 
 /**
  * Predicts one RPR per template node (functions, and also source, read and write
@@ -101,9 +102,6 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
     }
   }
 
-  for (const group of options.groups ?? [])
-    splitGroupCpu(group, models, priors, () => dcp.volume.avg_record_size, template.nodes);
-
   // Where the function nodes of a resource learned from its measured peak (split among
   // them), that peak already holds the runtime the I/O nodes would add: they add nothing.
   for (const group of options.groups ?? []) {
@@ -138,6 +136,26 @@ export async function predict(options: PredictOptions): Promise<PredictionResult
   });
 
   const sourceRate = rateOf(dcp);
+  // Records each node gets over this run: the profiled volume by its share of the source rate.
+  const runRecordsOf = (id: string) =>
+    sourceRate > 0
+      ? dcp.volume.records * (rates.get(id)!.input_rate / sourceRate)
+      : dcp.volume.records;
+  for (const group of options.groups ?? []) {
+    const members = group
+      .filter((id) => template.nodes.find((n) => n.id === id)?.kind === 'function')
+      .filter((id) => models.get(id)?.basis === 'history')
+      .map((id) => ({
+        id,
+        model: models.get(id)!,
+        prior: priors.get(id)!,
+        own: histories.get(id)?.own ?? [],
+        runRecords: runRecordsOf(id),
+        recordSize: rates.get(id)!.input_record_size,
+      }));
+    if (!learnGroupCpu(members))
+      splitGroupCpu(group, models, priors, () => dcp.volume.avg_record_size, template.nodes);
+  }
   const placement = { ...DEFAULT_PLACEMENT, ...options.placement };
   const groupSize = new Map<string, number>();
   for (const group of options.groups ?? []) for (const id of group) groupSize.set(id, group.length);

@@ -437,7 +437,8 @@ describe('predict with co-located nodes', () => {
 
     // Three function nodes on one resource of 300 MB: each learns a third of it.
     const history = new MemoryHistory();
-    for (let i = 0; i < 4; i++) {
+    // Two runs: too few to learn the group's CPU as a whole (learnGroupCpu).
+    for (let i = 0; i < 2; i++) {
       const { run, observations } = pastRun(i, 1000, 9, 0);
       for (const n of run.status.nodes) {
         n.resource_id = 'worker-1';
@@ -463,7 +464,59 @@ describe('predict with co-located nodes', () => {
     expect(sum / 300e6).toBeLessThan(1.2);
   });
 
-  it('keeps history’s CPU of a group and splits it by history and calibration together', async () => {
+  it('with fewer than three runs of the group, keeps history’s CPU of it and splits it by history and calibration together', async () => {
+    const group = [flow.template.nodes.map((n) => n.id)];
+    // Calibration split the resource's CPU 2 : 6 : 4; two runs measured 9 : 9 : 9.
+    const warm: Record<string, number> = { parse: 2, enrich: 6, sessionize: 4 };
+    const engineCalibration: EngineCalibration = {
+      warm_passes: 2,
+      records_per_pass: { clicks: 1000 },
+      nodes: Object.fromEntries(
+        Object.entries(warm).map(([id, us]) => [
+          id,
+          {
+            records_in: 1000,
+            records_out: 1000,
+            warm_cpu_us_per_record: us,
+            cold_extra_cpu_us: 0,
+            keys: 0,
+          },
+        ]),
+      ),
+      groups: [{ node_ids: group[0], threads: 1, peak_rss_bytes: 100e6 }],
+    };
+    const history = new MemoryHistory();
+    // Two runs: too few to learn the group's CPU as a whole (learnGroupCpu).
+    for (let i = 0; i < 2; i++) {
+      const { run, observations } = pastRun(i, 1000, 9, 0);
+      await history.record(run, observations);
+    }
+    const base = {
+      flow,
+      dcp: dcp(5000, 1000),
+      calibrate: false,
+      history,
+      engineCalibration,
+    } as const;
+    const cpu = (r: Awaited<ReturnType<typeof predict>>, id: string) =>
+      r.nodes.find((n) => n.node_id === id)!.cpu_us_per_record;
+    const apart = await predict(base);
+    const together = await predict({ ...base, groups: group });
+    const ids = Object.keys(warm);
+    const total = (r: Awaited<ReturnType<typeof predict>>) =>
+      ids.reduce((t, id) => t + cpu(r, id), 0);
+    expect(total(together)).toBeCloseTo(total(apart), 6);
+    // Shares by history are equal, so the split follows the square root of calibration's.
+    expect(cpu(together, 'parse') / cpu(together, 'enrich')).toBeCloseTo(
+      Math.sqrt((2 / 6) * (cpu(apart, 'parse') / cpu(apart, 'enrich'))),
+      3,
+    );
+    expect(together.nodes.find((n) => n.node_id === 'enrich')!.model.notes.join('\n')).toMatch(
+      /CPU split over its resource's 3 function nodes by history and calibration together/,
+    );
+  });
+
+  it('with three runs or more, learns the group’s CPU from its runs as a whole', async () => {
     const group = [flow.template.nodes.map((n) => n.id)];
     // Calibration split the resource's CPU 2 : 6 : 4; four runs measured 9 : 9 : 9.
     const warm: Record<string, number> = { parse: 2, enrich: 6, sessionize: 4 };
@@ -498,19 +551,17 @@ describe('predict with co-located nodes', () => {
     } as const;
     const cpu = (r: Awaited<ReturnType<typeof predict>>, id: string) =>
       r.nodes.find((n) => n.node_id === id)!.cpu_us_per_record;
-    const apart = await predict(base);
     const together = await predict({ ...base, groups: group });
     const ids = Object.keys(warm);
     const total = (r: Awaited<ReturnType<typeof predict>>) =>
       ids.reduce((t, id) => t + cpu(r, id), 0);
-    expect(total(together)).toBeCloseTo(total(apart), 6);
-    // Shares by history are equal, so the split follows the square root of calibration's.
-    expect(cpu(together, 'parse') / cpu(together, 'enrich')).toBeCloseTo(
-      Math.sqrt((2 / 6) * (cpu(apart, 'parse') / cpu(apart, 'enrich'))),
-      3,
-    );
+    // The runs' 27 µs per record together, their shares equal, leaning a little towards
+    // the calibration's 12 (2 + 6 + 4) by inverse variance.
+    expect(total(together)).toBeLessThanOrEqual(27);
+    expect(total(together)).toBeGreaterThan(12);
+    expect(cpu(together, 'parse')).toBeGreaterThan(cpu(together, 'enrich') / 3);
     expect(together.nodes.find((n) => n.node_id === 'enrich')!.model.notes.join('\n')).toMatch(
-      /CPU split over its resource's 3 function nodes by history and calibration together/,
+      /CPU learned with its resource's 3 function nodes/,
     );
   });
 });

@@ -167,7 +167,7 @@ function relError(measured: number, predicted: number): number {
  * that agree with each other dominate; runs that scatter (a noisy machine, apportioned
  * CPU) lean on a calibration measured on this very code and data.
  */
-function blendCpuWithPrior(
+export function blendCpuWithPrior(
   model: FunctionModel,
   prior: FunctionModel,
   sizes: number[],

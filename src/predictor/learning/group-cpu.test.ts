@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { defaultFunctionModel } from '../model/defaults.js';
+import { cpuUsPerRecordOverRun } from '../model/function-model.js';
+import { learnGroupCpu, type GroupMember } from './group-cpu.js';
+import type { FunctionObservation } from './past-runs.js';
+import { decayWeights } from './robust-fit.js';
+
+const SIZES = [18_000, 14_000, 10_000, 7_000, 4_000]; // newest first
+const observation = (run: number, node: string, records: number, cpuUs: number) =>
+  ({
+    execution_id: `run-${run}`,
+    template: 't',
+    node_id: node,
+    function_fingerprint: null,
+    recorded_at: new Date(Date.UTC(2026, 0, 10 - run)).toISOString(),
+    records_in: records,
+    records_out: records,
+    avg_record_size: 100,
+    records_per_second: 1000,
+    key_cardinality: null,
+    cpu_us_per_record: cpuUs / records,
+    peak_memory_bytes: 50e6,
+    cpu_cores: 1,
+    memory_gb: 1,
+    oom_killed: false,
+  }) satisfies FunctionObservation;
+
+/** Two nodes whose runs together cost 40·records^0.8 µs, split by `shareOfA(run)`. */
+function members(shareOfA: (run: number) => number, runs = SIZES.length): GroupMember[] {
+  const total = (n: number) => 40 * (2 * n) ** 0.8;
+  const ids = ['a', 'b'];
+  return ids.map((id) => ({
+    id,
+    model: { ...defaultFunctionModel(), basis: 'history' as const, notes: [] },
+    prior: defaultFunctionModel(),
+    own: SIZES.slice(0, runs).map((n, r) =>
+      observation(r, id, n, total(n) * (id === 'a' ? shareOfA(r) : 1 - shareOfA(r))),
+    ),
+    runRecords: 48_000,
+    recordSize: 100,
+  }));
+}
+
+const overRun = (m: GroupMember) => cpuUsPerRecordOverRun(m.model, m.recordSize, m.runRecords);
+
+describe('learnGroupCpu', () => {
+  it("reads the group's power law at this run's length and keeps each node's share", () => {
+    const group = members(() => 0.25);
+    expect(learnGroupCpu(group)).toBe(true);
+    const expected = 40 * (2 * 48_000) ** 0.8;
+    const [a, b] = group.map((m) => overRun(m) * m.runRecords);
+    expect((a + b) / expected).toBeCloseTo(1, 3);
+    expect(a / (a + b)).toBeCloseTo(0.25, 3);
+    // The model is the law's tangent: warm µs per record = exponent × CPU per record.
+    expect(group[0].model.cpu_fixed_us / a).toBeCloseTo(0.2, 3);
+  });
+
+  it('pools each node’s share over the runs when their split scatters', () => {
+    const shares = [0.1, 0.4, 0.2, 0.45, 0.05];
+    const group = members((r) => shares[r]);
+    learnGroupCpu(group);
+    const ws = decayWeights(SIZES.length);
+    const total = (n: number) => 40 * (2 * n) ** 0.8;
+    const pooled =
+      SIZES.reduce((t, n, r) => t + ws[r] * total(n) * shares[r], 0) /
+      SIZES.reduce((t, n, r) => t + ws[r] * total(n), 0);
+    const [a, b] = group.map((m) => overRun(m));
+    expect(a / (a + b)).toBeCloseTo(pooled, 3);
+  });
+
+  it('leaves the models alone with fewer than three runs of the whole group', () => {
+    const group = members(() => 0.25, 2);
+    const before = group.map((m) => ({ ...m.model }));
+    expect(learnGroupCpu(group)).toBe(false);
+    expect(group.map((m) => m.model)).toEqual(before);
+  });
+});
