@@ -370,8 +370,12 @@ async function main(): Promise<void> {
   const repeats = Array.from({ length: REPEATS }, (_, i) => i);
   // Each figure is the median of the errors pooled over every repeat; its spread is the
   // [lowest, highest] of the per-repeat medians.
+  // ci90: a bootstrap 90 % interval of the pooled median (the scored items resampled 2000
+  // times, a fixed seed): how far the figure could move with other nodes' luck alone, so
+  // two runs of the bench whose intervals do not overlap differ for real.
   const figure = (errors: (repeat: number | undefined) => number[]) => ({
     value: short(median(errors(undefined))),
+    ci90: bootstrap90(errors(undefined)).map(short),
     spread: [
       short(Math.min(...repeats.map((r) => median(errors(r))))),
       short(Math.max(...repeats.map((r) => median(errors(r))))),
@@ -400,9 +404,11 @@ async function main(): Promise<void> {
     },
   };
   const spreads: Record<string, number[]> = {};
-  const put = (key: string, f: { value: number; spread: number[] }) => {
+  const intervals: Record<string, number[]> = {};
+  const put = (key: string, f: { value: number; ci90: number[]; spread: number[] }) => {
     out[key] = f.value;
     spreads[key] = f.spread;
+    intervals[key] = f.ci90;
   };
   for (const m of METHODS) {
     put(
@@ -427,7 +433,25 @@ async function main(): Promise<void> {
   // machine's own noise, a floor under any per-node CPU error.
   out.cpu_measurement_noise = short(median(measurementSpread.filter((x) => x > 0)));
   out.spread = spreads;
+  out.ci90 = intervals;
   console.log(JSON.stringify(out));
+}
+
+/** The 5th and 95th percentiles of the median of `xs` resampled with replacement. */
+function bootstrap90(xs: number[]): number[] {
+  if (xs.length === 0) return [NaN, NaN];
+  let seed = 0x2545f491;
+  const random = () => {
+    // xorshift32: the same resamples on every run of the bench.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const medians = Array.from({ length: 2000 }, () =>
+    median(xs.map(() => xs[Math.floor(random() * xs.length)])),
+  ).sort((a, b) => a - b);
+  return [medians[Math.floor(0.05 * medians.length)], medians[Math.floor(0.95 * medians.length)]];
 }
 
 await main();
