@@ -37,6 +37,7 @@ import { defaultFunctionModel } from '../src/predictor/model/defaults.js';
 import { cpuUsPerRecord } from '../src/predictor/model/function-model.js';
 import type { PredictionResult } from '../src/predictor/prediction.js';
 import { repoRoot, type Score } from './predict-common.js';
+import { bootstrap90, median, short } from './predict-stats.js';
 import { engineRun, generate } from './predict-engine.js';
 import { planGroups } from '../src/execute/plan.js';
 import { calibrateOnEngine } from '../src/flow/calibrate-on-engine.js';
@@ -68,12 +69,6 @@ function positive(name: string, fallback: number): number {
 }
 
 const ape = (predicted: number, measured: number) => Math.abs(predicted - measured) / measured;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const short = (x: number) => Math.round(x * 1000) / 1000;
 /** Each value's distance from the values' median, relative to it. */
 const spread = (xs: number[]) => {
   const m = median(xs);
@@ -435,23 +430,6 @@ async function main(): Promise<void> {
   out.spread = spreads;
   out.ci90 = intervals;
   console.log(JSON.stringify(out));
-}
-
-/** The 5th and 95th percentiles of the median of `xs` resampled with replacement. */
-function bootstrap90(xs: number[]): number[] {
-  if (xs.length === 0) return [NaN, NaN];
-  let seed = 0x2545f491;
-  const random = () => {
-    // xorshift32: the same resamples on every run of the bench.
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 2 ** 32;
-  };
-  const medians = Array.from({ length: 2000 }, () =>
-    median(xs.map(() => xs[Math.floor(random() * xs.length)])),
-  ).sort((a, b) => a - b);
-  return [medians[Math.floor(0.05 * medians.length)], medians[Math.floor(0.95 * medians.length)]];
 }
 
 await main();
