@@ -4,11 +4,12 @@
  * from the same histories and the same stored engine calibrations, and scores the
  * predictions against the same measured runs (`scores.json`). A change to the model is
  * then compared with the one the bench ran on identical measurements, so the machine's
- * noise, which moves a whole bench run by ±0.1, cancels: a change of 0.02 shows.
+ * noise, which moves a whole bench run by ±0.1, cancels.
  *
  * Last line: one JSON object, `cpu_mape_history` now and as the bench recorded it, each
- * with its per-repeat medians, and `paired_ci90`, a bootstrap 90 % interval of the median
- * per-node change in absolute percentage error (negative: better now).
+ * with its per-repeat medians, `change_ci90`, a bootstrap 90 % interval of the change of
+ * that median (the nodes resampled together; negative: better now), and how many nodes'
+ * errors fell and rose.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -98,6 +99,12 @@ console.log(
     cpu_mape_history: short(median(rows.map((r) => r.now))),
     cpu_mape_history_recorded: short(median(rows.map((r) => r.then))),
     per_repeat: { now: byRepeat('now'), recorded: byRepeat('then') },
-    paired_ci90: bootstrap90(rows.map((r) => r.now - r.then)).map(short),
+    // The nodes resampled together: how sure the change of the median is.
+    change_ci90: bootstrap90(
+      rows,
+      (sample) => median(sample.map((r) => r.now)) - median(sample.map((r) => r.then)),
+    ).map(short),
+    nodes_better: rows.filter((r) => r.now < r.then).length,
+    nodes_worse: rows.filter((r) => r.now > r.then).length,
   }),
 );

@@ -10,8 +10,14 @@ export function median(xs: number[]): number {
 /** Three decimals, for the JSON line. */
 export const short = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** The 5th and 95th percentiles of the median of `xs` resampled with replacement. */
-export function bootstrap90(xs: number[]): number[] {
+/**
+ * The 5th and 95th percentiles of `statistic` (default the median) of `xs` resampled with
+ * replacement.
+ */
+export function bootstrap90<T = number>(
+  xs: T[],
+  statistic: (sample: T[]) => number = median as unknown as (sample: T[]) => number,
+): number[] {
   if (xs.length === 0) return [NaN, NaN];
   let seed = 0x2545f491;
   const random = () => {
@@ -22,7 +28,7 @@ export function bootstrap90(xs: number[]): number[] {
     return (seed >>> 0) / 2 ** 32;
   };
   const medians = Array.from({ length: 2000 }, () =>
-    median(xs.map(() => xs[Math.floor(random() * xs.length)])),
+    statistic(xs.map(() => xs[Math.floor(random() * xs.length)])),
   ).sort((a, b) => a - b);
   return [medians[Math.floor(0.05 * medians.length)], medians[Math.floor(0.95 * medians.length)]];
 }
