@@ -52,15 +52,17 @@ describe('live payload (messages crossing to a resource unparsed)', () => {
 });
 
 describe('JetStream acknowledgement subject', () => {
-  it('gives the stream sequence and stored time in both subject forms', () => {
+  it('gives the stream sequence, stored time and delivery number in both subject forms', () => {
     const nanos = '1733312000123456789';
     expect(ackPosition(`$JS.ACK.ORDERS.g.1.42.7.${nanos}.3`)).toEqual({
       seq: 42,
       storedMs: 1733312000123,
+      delivery: 7,
     });
     expect(ackPosition(`$JS.ACK._.ACC.ORDERS.g.2.43.8.${nanos}.0.tok`)).toEqual({
       seq: 43,
       storedMs: 1733312000123,
+      delivery: 8,
     });
     expect(() => ackPosition('_INBOX.abc')).toThrow(/not a JetStream message/);
   });

@@ -4,7 +4,8 @@ import { parseLiveItem } from '../../src/sources/live/live-source.js';
 import { openLiveSource } from '../../src/sources/live/open-live.js';
 import { parseLiveUrl } from '../../src/sources/live/live-url.js';
 import { profileLive } from '../../src/profiler/profile-live.js';
-import { serviceAvailable } from '../helpers/services.js';
+import { SERVICES, serviceAvailable } from '../helpers/services.js';
+import { connectNats } from '../../src/sources/nats/nats-connection.js';
 import { atRate, natsStream, recordOf, redisStreams, uniqueName } from '../helpers/live-streams.js';
 
 /** Reads until `n` distinct messages came (a source hands over what has arrived, possibly fewer). */
@@ -88,6 +89,57 @@ describe.skipIf(!hasNats)('NATS JetStream source', () => {
     await redelivered.ack();
     expect(await again.lag()).toBe(0);
     await again.close();
+  });
+
+  it('acknowledges a group it creates per batch (AckAll), never past what a dead reader held', async () => {
+    const name = uniqueName('WFACKALL');
+    const s = await natsStream(name);
+    cleanups.push(() => s.cleanup());
+    for (let i = 0; i < 4; i++) await s.publish({ i });
+    const url = `${s.url}?group=g&ack_wait=1s`;
+    // The group is created by a first run, which acknowledges nothing and closes.
+    const first = await openLiveSource(url, { flow: 'f', stream: 's' });
+    await first.close();
+    const info = await s.handle.jsm.consumers.info(name, 'g');
+    expect(info.config.ack_policy).toBe('all');
+    // A reader of the group dies (kill -9) holding messages 1..4, unacknowledged.
+    const { nc: deadConnection } = await connectNats(SERVICES.nats.url);
+    const dead = await s.handle.jetstream.jetstream(deadConnection).consumers.get(name, 'g');
+    const held = await dead.fetch({ max_messages: 4, expires: 2000 });
+    for await (const m of held) void m;
+    await deadConnection.close();
+    for (let i = 4; i < 10; i++) await s.publish({ i });
+    const source = await openLiveSource(url, { flow: 'f', stream: 's' });
+    // 5..10 come first; acknowledging 10 now would acknowledge 1..4 with them.
+    const fresh = await take(source, 6);
+    expect(fresh.items.map((i) => i.line).sort((a, b) => a - b)).toEqual([5, 6, 7, 8, 9, 10]);
+    await fresh.ack();
+    expect(await source.lag()).toBe(10);
+    // 1..4 come again once their ack_wait passed, each once; then everything is acknowledged.
+    const again = await take(source, 4);
+    expect(again.items.map((i) => i.line).sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
+    await again.ack();
+    expect(await source.lag()).toBe(0);
+    await source.close();
+  });
+
+  it('reads an existing group with explicit acks, acknowledging each message', async () => {
+    const name = uniqueName('WFEXPL');
+    const s = await natsStream(name);
+    cleanups.push(() => s.cleanup());
+    await s.handle.jsm.consumers.add(name, {
+      durable_name: 'g',
+      ack_policy: s.handle.jetstream.AckPolicy.Explicit,
+    });
+    for (let i = 0; i < 6; i++) await s.publish({ i });
+    const source = await openLiveSource(`${s.url}?group=g`, { flow: 'f', stream: 's' });
+    const batch = await take(source, 6);
+    expect(batch.items.map(recordOf)).toHaveLength(6);
+    await batch.ack();
+    expect(await source.lag()).toBe(0);
+    await source.close();
+    const info = await s.handle.jsm.consumers.info(name, 'g');
+    expect([info.config.ack_policy, info.ack_floor.stream_seq]).toEqual(['explicit', 6]);
   });
 
   it('profile reports records_per_second of a steady publisher within 10 %', async () => {

@@ -3,7 +3,6 @@ import { notARecord } from './live-source.js';
 
 /** How a live payload starts (a pushed batch of parsed records starts `{"records"`). */
 const MARK = '{"live":1,';
-const NEWLINE = Buffer.from('\n');
 const decoder = new TextDecoder();
 
 /** The first line of a live payload: per message its stream position, and what else it needs. */
@@ -38,20 +37,33 @@ export interface LiveBadMessage {
 export function encodeLivePayload(items: readonly LiveItem[]): Buffer {
   const header: LivePayloadHeader = { live: 1, positions: new Array<number>(items.length) };
   if (items.length > 0 && items[0].position !== undefined) header.ids = [];
-  const parts: Uint8Array[] = [];
+  let escaped: Map<number, Buffer> | undefined;
+  let size = 0;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     header.positions[i] = item.line;
     if (header.ids !== undefined) header.ids[i] = item.position ?? String(item.line);
     if (item.error !== undefined) (header.errors ??= {})[i] = item.error;
-    parts.push(NEWLINE);
+    let length = item.data.length;
     if (item.data.indexOf(10) >= 0) {
       (header.escaped ??= []).push(i);
-      parts.push(Buffer.from(JSON.stringify(decoder.decode(item.data))));
-    } else parts.push(item.data);
+      const text = Buffer.from(JSON.stringify(decoder.decode(item.data)));
+      (escaped ??= new Map()).set(i, text);
+      length = text.length;
+    }
+    size += 1 + length;
   }
-  parts.unshift(Buffer.from(JSON.stringify(header)));
-  return Buffer.concat(parts);
+  // One buffer, filled in place: no list of parts and no second copy per message.
+  const head = Buffer.from(JSON.stringify(header));
+  const out = Buffer.allocUnsafe(head.length + size);
+  let at = head.copy(out, 0);
+  for (let i = 0; i < items.length; i++) {
+    out[at++] = 10;
+    const body = escaped?.get(i) ?? items[i].data;
+    out.set(body, at);
+    at += body.length;
+  }
+  return out;
 }
 
 /**

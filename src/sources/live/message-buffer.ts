@@ -43,6 +43,11 @@ export class MessageBuffer<T> {
     return this.#items.splice(0, max);
   }
 
+  /** What is waiting to be taken, left in place. */
+  peek(): readonly T[] {
+    return this.#items;
+  }
+
   /** Everything not taken yet (when closing). */
   drainAll(): T[] {
     return this.#items.splice(0);
