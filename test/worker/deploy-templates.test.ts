@@ -2,16 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NO_WORK } from '../../test/helpers/run-result.js';
-import { ResourceSession } from '../execute/resource-session.js';
-import { SinkFiles } from '../execute/sinks.js';
-import type { Rac } from '../provision/rac.js';
-import type { Template } from '../template/types.js';
-import { WorkerClient } from './client.js';
-import type { DataPlane } from './dataplane-contract.js';
-import { deployTemplateId, splitDeploySpec, type DeploySpec } from './dataplane/deploy-spec.js';
-import { DeployTemplates } from './deploy-templates.js';
-import { WorkerServer } from './worker-server.js';
+import { NO_WORK } from '../helpers/run-result.js';
+import { ResourceSession } from '../../src/execute/resource-session.js';
+import { SinkFiles } from '../../src/execute/sinks.js';
+import type { Rac } from '../../src/provision/rac.js';
+import type { Template } from '../../src/template/types.js';
+import { WorkerClient } from '../../src/worker/client.js';
+import type { DataPlane } from '../../src/worker/dataplane-contract.js';
+import {
+  deployTemplateId,
+  splitDeploySpec,
+  type DeploySpec,
+} from '../../src/worker/dataplane/deploy-spec.js';
+import { DeployTemplates } from '../../src/worker/deploy-templates.js';
+import { WorkerServer } from '../../src/worker/worker-server.js';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
