@@ -6,9 +6,12 @@
  *    `nats` sink subject; a subscriber on it takes publish → sink p50/p99.
  * 2. Highest sustained rate: BENCH_RECORDS (default 100,000) records are stored first, then
  *    read (a) by a bare JetStream consumer loop doing the same parse and acknowledge
- *    (`consume()` with a callback, `JSON.parse`, `ack` per message; one thread), and (b) by the flow (map → JSONL sink, acknowledged
- *    at its commit points) through its own durable group; each from its first message to
- *    its last acknowledgement. `ratio` = flow / bare (issue target ≥ 0.7).
+ *    (`consume()` with a callback, `JSON.parse`, `ack` per message; one thread), and (b) by
+ *    the flow (map → JSONL sink, acknowledged at its commit points), each through its own
+ *    durable consumer, from its first message to its last acknowledgement. BENCH_STREAM_PAIRS
+ *    (default 5) pairs, alternating which goes first; `ratio` = the median of the pairs'
+ *    flow / bare ratios (target ≥ 0.7), `ratio_range` their lowest and highest, the
+ *    rates the medians over the pairs.
  *
  * Needs nats-server -js on 127.0.0.1:4222 (WARMFLOW_BENCH_NATS_URL). Figures on a shared
  * machine are noisy. Last line: one JSON object.
@@ -27,6 +30,7 @@ const NATS = process.env.WARMFLOW_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
+const REPEATS = Number(process.env.BENCH_STREAM_PAIRS ?? 5);
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,65 +125,91 @@ async function main(): Promise<void> {
           js.publish(subject, JSON.stringify(record(i + k))),
         ),
       );
-    await jsm.consumers.add(stream, {
-      durable_name: 'bare',
-      ack_policy: jetstream.AckPolicy.Explicit,
-      filter_subject: subject,
-      max_ack_pending: 20_000,
-    });
-    const consumer = await js.consumers.get(stream, 'bare');
     // The strongest simple loop: the callback form (no await per message), parse, ack.
-    let bareCount = 0;
-    let bareStart = 0;
     let checksum = 0;
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
     const decoder = new TextDecoder();
-    const messages = await consumer.consume({
-      max_messages: 512,
-      callback: (m) => {
-        if (bareCount === 0) bareStart = performance.now();
-        const r = JSON.parse(decoder.decode(m.data)) as { amount: number };
-        checksum += r.amount * 2;
-        m.ack();
-        if (++bareCount === RECORDS) done();
-      },
-    });
-    await finished;
-    await nc.flush();
-    const bareSeconds = (performance.now() - bareStart) / 1000;
-    await messages.close();
+    const bareRun = async (name: string): Promise<number> => {
+      await jsm.consumers.add(stream, {
+        durable_name: name,
+        ack_policy: jetstream.AckPolicy.Explicit,
+        filter_subject: subject,
+        max_ack_pending: 20_000,
+      });
+      const consumer = await js.consumers.get(stream, name);
+      let count = 0;
+      let start = 0;
+      let done!: () => void;
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      const messages = await consumer.consume({
+        max_messages: 512,
+        callback: (m) => {
+          if (count === 0) start = performance.now();
+          const r = JSON.parse(decoder.decode(m.data)) as { amount: number };
+          checksum += r.amount * 2;
+          m.ack();
+          if (++count === RECORDS) done();
+        },
+      });
+      await finished;
+      await nc.flush();
+      const seconds = (performance.now() - start) / 1000;
+      await messages.close();
+      return RECORDS / seconds;
+    };
 
     const fileFlow = await loadFlow(flowIn(dir, stream, 'jsonl'));
     const fileRprs = fitGroupRprs(ruleRprs(fileFlow.template, 80), groups, 2);
-    let flowStart = 0;
-    const status = await executeDataflow(
-      {
-        flow: fileFlow,
-        rprs: fileRprs,
-        groups,
-        out_dir: path.join(dir, 'out-rate'),
-        inputs: { items: `${NATS}/${stream}?subject=${subject}&group=flow` },
-        live: { max_records: RECORDS },
-      },
-      {
-        provider,
-        cold: true,
-        onLiveBatch: () => {
-          if (flowStart === 0) flowStart = performance.now();
+    let commits = 0;
+    const flowRun = async (group: string): Promise<number> => {
+      let start = 0;
+      const status = await executeDataflow(
+        {
+          flow: fileFlow,
+          rprs: fileRprs,
+          groups,
+          out_dir: path.join(dir, `out-${group}`),
+          inputs: { items: `${NATS}/${stream}?subject=${subject}&group=${group}` },
+          live: { max_records: RECORDS },
         },
-      },
-    );
-    const flowSeconds = (performance.now() - flowStart) / 1000;
-    if (status.outcome !== 'succeeded' || status.records.out !== RECORDS)
-      throw new Error(`rate run: ${status.outcome}, ${status.records.out}/${RECORDS} records out`);
-    const bareRate = RECORDS / bareSeconds;
-    const flowRate = RECORDS / flowSeconds;
+        {
+          provider,
+          cold: true,
+          onLiveBatch: () => {
+            if (start === 0) start = performance.now();
+          },
+        },
+      );
+      const seconds = (performance.now() - start) / 1000;
+      if (status.outcome !== 'succeeded' || status.records.out !== RECORDS)
+        throw new Error(
+          `rate run: ${status.outcome}, ${status.records.out}/${RECORDS} records out`,
+        );
+      commits = status.live?.commits ?? 0;
+      return RECORDS / seconds;
+    };
+    // Pairs in alternating order (bare first, then the flow first, …), each on its own
+    // durable consumer of the same stored records: one pair's two rates swing with what
+    // else the machine does, so the figures are medians over the pairs.
+    const bareRates: number[] = [];
+    const flowRates: number[] = [];
+    for (let pair = 0; pair < REPEATS; pair++) {
+      if (pair % 2 === 0) {
+        bareRates.push(await bareRun(`bare${pair}`));
+        flowRates.push(await flowRun(`flow${pair}`));
+      } else {
+        flowRates.push(await flowRun(`flow${pair}`));
+        bareRates.push(await bareRun(`bare${pair}`));
+      }
+    }
+    const median = (xs: number[]): number => quantile(xs, 0.5);
+    const pairRatios = bareRates.map((bare, i) => flowRates[i] / bare);
+    const bareRate = median(bareRates);
+    const flowRate = median(flowRates);
     console.log(
       `latency at ${RATE}/s: p50 ${r1(quantile(latencies, 0.5))} ms, p99 ${r1(quantile(latencies, 0.99))} ms (${latencies.length} records)`,
     );
     console.log(
-      `sustained: bare consume/parse/ack ${Math.round(bareRate)}/s (checksum ${checksum}), warmflow ${Math.round(flowRate)}/s (${status.live?.commits ?? 0} commits)`,
+      `sustained: bare consume/parse/ack ${Math.round(bareRate)}/s (checksum ${checksum}), warmflow ${Math.round(flowRate)}/s (${commits} commits in the last run; ${REPEATS} pairs, per-pair ratios ${pairRatios.map((r) => r.toFixed(2)).join(' ')})`,
     );
     console.log(
       JSON.stringify({
@@ -189,7 +219,12 @@ async function main(): Promise<void> {
         records: RECORDS,
         bare_records_per_s: Math.round(bareRate),
         warmflow_records_per_s: Math.round(flowRate),
-        ratio: Math.round((flowRate / bareRate) * 100) / 100,
+        ratio: Math.round(median(pairRatios) * 100) / 100,
+        pairs: REPEATS,
+        ratio_range: [
+          Math.round(Math.min(...pairRatios) * 100) / 100,
+          Math.round(Math.max(...pairRatios) * 100) / 100,
+        ],
       }),
     );
   } finally {
