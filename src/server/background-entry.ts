@@ -1,18 +1,41 @@
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import { parentPort } from 'node:worker_threads';
 import { ValidationError, WarmflowError } from '../errors.js';
 import { profile } from '../profiler/profile.js';
-import type { BackgroundAnswer, BackgroundJob } from './background-thread.js';
+import {
+  BACKGROUND_PRIORITY,
+  type BackgroundAnswer,
+  type BackgroundJob,
+  type BackgroundRequest,
+} from './background-process.js';
 import { compileFlowText } from './flow-compile.js';
 
-// Tenants' heavy work is background work: at the lowest CPU priority, the threads that answer
-// requests (and every other tenant) go first when the cores are busy. On Linux this lowers this
-// thread only; elsewhere it may lower the whole process, so it is not tried.
-if (process.platform === 'linux') {
+/**
+ * Tenants' heavy work is background work: at the lowest CPU priority, the threads that answer
+ * requests (and every other tenant) go first when the cores are busy. On Linux a priority is a
+ * thread's, and a thread starts with its parent thread's: the server lowered this process's
+ * main thread when it started it, but V8's platform threads (its GC helpers among them) may
+ * have started before, so each thread there is now is lowered too.
+ */
+function lowerEveryThread(): void {
   try {
-    os.setPriority(19);
+    os.setPriority(BACKGROUND_PRIORITY);
   } catch {
-    // a sandbox without the call: the thread keeps the normal priority
+    // a sandbox without the call: the process keeps the priority it was given
+  }
+  if (process.platform !== 'linux') return; // elsewhere the call above was the process's
+  let threads: string[];
+  try {
+    threads = readdirSync('/proc/self/task');
+  } catch {
+    return;
+  }
+  for (const thread of threads) {
+    try {
+      os.setPriority(Number(thread), BACKGROUND_PRIORITY);
+    } catch {
+      // a thread that ended meanwhile
+    }
   }
 }
 
@@ -23,9 +46,18 @@ async function run(job: BackgroundJob): Promise<unknown> {
   return { spec: JSON.parse(JSON.stringify(spec)) as unknown, template };
 }
 
-/** The thread: one job in, its value (or its error) out, in the order received. */
-parentPort!.on('message', (message: { id: number; job: BackgroundJob }) => {
-  const answer = (reply: BackgroundAnswer) => parentPort!.postMessage(reply);
+function answer(reply: BackgroundAnswer): void {
+  process.send!(reply, undefined, undefined, (error: Error | null) => {
+    // The server is gone: nobody waits for this answer or any other.
+    if (error) process.exit(0);
+  });
+}
+
+lowerEveryThread();
+// The server closed the channel (it closed, or died): nothing more will come.
+process.on('disconnect', () => process.exit(0));
+/** One job in, its value (or its error) out, in the order received. */
+process.on('message', (message: BackgroundRequest) => {
   run(message.job).then(
     (value) => answer({ id: message.id, value }),
     (error: unknown) =>

@@ -3,7 +3,7 @@ import { openHistory } from '../history/open-history.js';
 import { LocalProvider } from '../provision/local/local-provider.js';
 import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
 import type { Provider } from '../provision/provider.js';
-import { BackgroundThread } from './background-thread.js';
+import { BackgroundProcess } from './background-process.js';
 import type { AppDeps } from './app-state.js';
 import { executorPart, poolsPart, predictorPart, profilerPart } from './parts/local-parts.js';
 import type { TemplatePort } from './ports.js';
@@ -12,14 +12,16 @@ import type { SandboxMechanism } from '../tenancy/sandbox.js';
 import type { TenantAreas } from '../tenancy/tenant-area.js';
 
 /**
- * The template part as the server uses it: parse (YAML or JSON text) and infer, on the
- * low-priority {@link BackgroundThread} (its own unless given one) so no flow file holds the
+ * The template part as the server uses it: parse (YAML or JSON text) and infer, in the
+ * low-priority {@link BackgroundProcess} (its own unless given one) so no flow file holds the
  * event loop. The flow's paths (modules, sources, seeds, stores) are checked by the route
  * against the tenant's area (`resolveFlowPaths`), so a flow that could never run is refused
  * when registered.
  */
-export function templatePort(thread = new BackgroundThread()): TemplatePort {
-  return { compile: (text, file, tenant, signal) => thread.compile(text, file, tenant, signal) };
+export function templatePort(background = new BackgroundProcess()): TemplatePort {
+  return {
+    compile: (text, file, tenant, signal) => background.compile(text, file, tenant, signal),
+  };
 }
 
 /** Where the server's parts come from. */
@@ -66,18 +68,19 @@ export function defaultDeps(options: DefaultDepsOptions): {
     ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
     ...(options.keepRuns !== undefined ? { keepRuns: options.keepRuns } : {}),
   };
-  // Flow files and profiles share one background thread: tenants take turns on it.
-  const thread = new BackgroundThread();
+  // Flow files and profiles share one background process: tenants take turns in it.
+  const background = new BackgroundProcess();
   return {
     deps: {
-      template: templatePort(thread),
-      profiler: profilerPart({ thread }),
+      template: templatePort(background),
+      profiler: profilerPart({ background }),
       predictor: predictorPart(config),
       pools: poolsPart(config),
       executor: executorPart(config),
       history: { runs: async (filter) => (await openedHistory()).runs(filter) },
     },
     async close() {
+      await background.close();
       if (history !== undefined) await (await history).close();
       if (own) {
         await service.close();

@@ -23,7 +23,7 @@ import type { LiveReport } from '../live-executions.js';
 import type { SandboxMechanism } from '../../tenancy/sandbox.js';
 import type { TenantAreas } from '../../tenancy/tenant-area.js';
 import { calibrationSandbox, loadedFlowOf } from './loaded-flow.js';
-import { BackgroundThread } from '../background-thread.js';
+import { BackgroundProcess } from '../background-process.js';
 
 /** What the server's parts run on: the pool owner's service and provider, history, folders. */
 export interface LocalPartsConfig {
@@ -69,12 +69,12 @@ export async function pruneRuns(tenantDir: string, keep: number, current: string
 
 /** Records profiled from a source. */
 export function profilerPart(
-  config: Pick<LocalPartsConfig, 'sample'> & { thread?: BackgroundThread },
+  config: Pick<LocalPartsConfig, 'sample'> & { background?: BackgroundProcess },
 ): ProfilerPort {
-  const thread = config.thread ?? new BackgroundThread();
+  const background = config.background ?? new BackgroundProcess();
   return {
     profile: (input, { tenant, signal }) =>
-      thread.profile(
+      background.profile(
         'records' in input ? input.records : input.source,
         { sample: config.sample ?? 20_000 },
         tenant,
