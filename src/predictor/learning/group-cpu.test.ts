@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultFunctionModel } from '../model/defaults.js';
-import { cpuUsPerRecordOverRun } from '../model/function-model.js';
+import { cpuUsPerRecord, cpuUsPerRecordOverRun } from '../model/function-model.js';
 import { learnGroupCpu, type GroupMember } from './group-cpu.js';
 import type { FunctionObservation } from './past-runs.js';
 import { decayWeights } from './robust-fit.js';
@@ -73,5 +73,50 @@ describe('learnGroupCpu', () => {
     const before = group.map((m) => ({ ...m.model }));
     expect(learnGroupCpu(group)).toBe(false);
     expect(group.map((m) => m.model)).toEqual(before);
+  });
+});
+
+describe('learnGroupCpu with a calibration', () => {
+  const shares = [0.1, 0.4, 0.2, 0.45, 0.05];
+  /** Scattered splits, so history is unsure per node, and a calibration at `level` × the truth. */
+  function calibrated(level: number): GroupMember[] {
+    return members((r) => shares[r]).map((m) => ({
+      ...m,
+      // The law's CPU per record at the predicted length, half each node's.
+      prior: {
+        ...defaultFunctionModel(),
+        cpu_us_base: level * 0.5 * ((40 * (2 * 48_000) ** 0.8) / (2 * 48_000)),
+        cpu_us_per_byte: 0,
+        cpu_fixed_us: 0,
+        cpu_rel_error: 0.25,
+        basis: 'calibration' as const,
+      },
+    }));
+  }
+  const total = (group: GroupMember[]) =>
+    group.reduce((t, m) => t + overRun(m) * m.runRecords, 0) / (40 * (2 * 48_000) ** 0.8);
+
+  it('lets a calibration that every past run contradicts count less', () => {
+    // Half of what every run measured: the runs show it missed by ×2, so history's total holds.
+    const half = calibrated(0.5);
+    learnGroupCpu(half);
+    expect(total(half)).toBeGreaterThan(0.85);
+    expect(half[0].model.notes.join(' ')).toMatch(/missed the group's past runs/);
+  });
+
+  it('still leans on a calibration that agrees with the runs', () => {
+    const right = calibrated(1.2);
+    learnGroupCpu(right);
+    expect(total(right)).toBeGreaterThan(1);
+    expect(total(right)).toBeLessThan(1.2);
+  });
+
+  it('gives a node whose own runs put all its CPU in the one-off cost its share of the warm cost', () => {
+    const group = members(() => 0.25);
+    group[0].model = { ...group[0].model, cpu_us_base: 0, cpu_us_per_byte: 0, cpu_fixed_us: 1e6 };
+    expect(learnGroupCpu(group)).toBe(true);
+    const [a, b] = group.map((m) => overRun(m) * m.runRecords);
+    expect(a / (a + b)).toBeCloseTo(0.25, 3);
+    expect(cpuUsPerRecord(group[0].model, 100)).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,10 @@
-import { cpuUsPerRecord, type FunctionModel } from '../model/function-model.js';
+import {
+  cpuUsPerRecord,
+  cpuUsPerRecordOverRun,
+  type FunctionModel,
+} from '../model/function-model.js';
 import type { FunctionObservation } from './past-runs.js';
-import { blendCpuWithPrior } from './refine-model.js';
+import { blendCpuWithPrior, priorCpuMiss } from './refine-model.js';
 import { decayWeights, huberLine, relativeSpread, weightedMedian } from './robust-fit.js';
 
 /** One function node of a co-located group, as {@link learnGroupCpu} needs it. */
@@ -36,7 +40,8 @@ export interface GroupMember {
  * - the node's model is that power law's tangent at this run's length (warm µs per record
  *   = exponent × CPU per record, the rest a one-off cost), so the per-record cost over
  *   this run is the law's, and then blended in log space with the calibration by inverse
- *   variance, as a single node's history is.
+ *   variance, as a single node's history is, the calibration's variance widened by how
+ *   far its sum over the group missed the group's measured runs.
  *
  * Needs three runs that all the group's nodes took part in; returns whether it applied.
  */
@@ -79,6 +84,15 @@ export function learnGroupCpu(members: readonly GroupMember[], halfLife = 5): bo
   const total = Math.exp(logCpu);
   const sumWeighted = (xs: number[]) => xs.reduce((t, x, i) => t + x * ws[i], 0);
   const groupCpu = sumWeighted(cpu);
+  // How far the priors, summed over the group, lay from what the group measured: checked
+  // on the whole group, whose total is measured, not on its attributed split.
+  const priorTotals = runs.map((r) =>
+    members.reduce((t, m) => {
+      const o = m.own.find((x) => x.execution_id === r)!;
+      return t + cpuUsPerRecordOverRun(m.prior, o.avg_record_size, o.records_in) * o.records_in;
+    }, 0),
+  );
+  const priorMiss = priorCpuMiss(cpu, priorTotals, ws);
   for (const m of members) {
     const mine = runs.map((r) => totalOf(m, r).cpu);
     const share = sumWeighted(mine) / groupCpu;
@@ -92,6 +106,13 @@ export function learnGroupCpu(members: readonly GroupMember[], halfLife = 5): bo
       );
     const nodeCpu = total * share;
     const warm = (nodeCpu / m.runRecords) * Math.min(1, exponent);
+    // A node's own runs can put all its CPU in the one-off cost (its warm cost fitted at 0);
+    // it still gets its share of the group's warm cost, in the prior's shape.
+    if (!(cpuUsPerRecord(m.model, m.recordSize) > 0)) {
+      const shaped = cpuUsPerRecord(m.prior, m.recordSize) > 0;
+      m.model.cpu_us_base = shaped ? m.prior.cpu_us_base : 1;
+      m.model.cpu_us_per_byte = shaped ? m.prior.cpu_us_per_byte : 0;
+    }
     const before = cpuUsPerRecord(m.model, m.recordSize);
     const factor = before > 0 ? warm / before : 0;
     if (!(factor > 0)) continue;
@@ -103,7 +124,12 @@ export function learnGroupCpu(members: readonly GroupMember[], halfLife = 5): bo
     m.model.notes.push(
       `CPU learned with its resource's ${members.length} function nodes: their total over ${runs.length} runs as a power law of records (exponent ${Math.round(exponent * 100) / 100}), its share ${Math.round(share * 1000) / 10} % pooled over the runs`,
     );
-    if (m.prior.basis === 'calibration') blendCpuWithPrior(m.model, m.prior, [m.recordSize], [1]);
+    if (m.prior.basis !== 'calibration') continue;
+    if (priorMiss >= 0.1)
+      m.model.notes.push(
+        `the ${m.prior.basis} missed the group's past runs by ${Math.round((Math.exp(priorMiss) - 1) * 100)} %: it counts that much less`,
+      );
+    blendCpuWithPrior(m.model, m.prior, [m.recordSize], [1], priorMiss);
   }
   return true;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FunctionObservation } from './past-runs.js';
 import { defaultFunctionModel } from '../model/defaults.js';
 import { cpuUsPerRecord, peakMemoryBytes } from '../model/function-model.js';
-import { refineModel } from './refine-model.js';
+import { blendCpuWithPrior, priorCpuMiss, refineModel } from './refine-model.js';
 import { huberLine, weightedMedian, decayWeights } from './robust-fit.js';
 import { occupancyInverse } from './key-cardinality.js';
 
@@ -200,5 +200,47 @@ describe('refineModel blends CPU with a calibration when runs scatter', () => {
     const at = (m: typeof noisy) => cpuUsPerRecord(m, 200);
     expect(Math.abs(Math.log(at(noisy) / 10))).toBeLessThan(Math.log(1.5));
     expect(at(consistent)).toBeGreaterThan(18.5); // ±6 % runs outweigh a ±20 % calibration twelvefold
+  });
+
+  it('measures how far a prior missed the runs, robust to one odd run', () => {
+    expect(priorCpuMiss([200, 210, 190, 20], [100, 100, 100, 100], [1, 1, 1, 1])).toBeCloseTo(
+      Math.log(1.95),
+      2,
+    );
+    expect(priorCpuMiss([50, 50], [100, 100], [1, 1])).toBeCloseTo(Math.log(2), 6);
+    expect(priorCpuMiss([], [], [])).toBe(0);
+  });
+
+  it('weighs a prior by its claimed error and by how far it missed the runs', () => {
+    const learned = () => ({
+      ...defaultFunctionModel(),
+      cpu_us_base: 10,
+      cpu_us_per_byte: 0,
+      cpu_rel_error: 0.25,
+    });
+    const prior = { ...learned(), cpu_us_base: 5, basis: 'calibration' as const };
+    const trusted = learned();
+    blendCpuWithPrior(trusted, prior, [100], [1]);
+    expect(cpuUsPerRecord(trusted, 100)).toBeCloseTo(Math.sqrt(50), 6);
+    const contradicted = learned();
+    blendCpuWithPrior(contradicted, prior, [100], [1], Math.log(2));
+    expect(cpuUsPerRecord(contradicted, 100)).toBeGreaterThan(9);
+  });
+
+  it('leans on the runs when a calibration said half of what each of them used', () => {
+    const calibrated = {
+      ...defaultFunctionModel(),
+      cpu_us_base: 10,
+      cpu_us_per_byte: 0,
+      cpu_rel_error: 0.2,
+      basis: 'calibration' as const,
+    };
+    // ±25 % around twice the calibration: scattered enough that a ±20 % prior would weigh as much.
+    const twice = runs(6, 0, 21).map((o, i) => ({
+      ...o,
+      cpu_us_per_record: 20 * [0.75, 1.25, 0.8, 1.2, 1, 1.1][i],
+    }));
+    const refined = refineModel(calibrated, twice, { bufferedRecords: BUFFERED });
+    expect(cpuUsPerRecord(refined, 200)).toBeGreaterThan(17);
   });
 });

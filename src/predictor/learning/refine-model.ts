@@ -150,7 +150,10 @@ export function refineModel(
   const widen = 1 + 1 / n;
   model.cpu_rel_error = Math.max(0.05, 1.4826 * weightedMedian(cpuRel, ws)) * widen;
   model.mem_rel_error = Math.max(0.05, 1.4826 * weightedMedian(memRel, ws)) * widen;
-  blendCpuWithPrior(model, prior, sizes, ws);
+  const priorTotals = obs.map(
+    (o) => cpuUsPerRecordOverRun(prior, o.avg_record_size, o.records_in) * o.records_in,
+  );
+  blendCpuWithPrior(model, prior, sizes, ws, priorCpuMiss(totals, priorTotals, ws));
   model.basis = 'history';
   model.history_runs = n;
   model.notes.push(`refined from ${n} measured run${n === 1 ? '' : 's'} (recent weighted more)`);
@@ -162,23 +165,58 @@ function relError(measured: number, predicted: number): number {
 }
 
 /**
+ * How far a prior's CPU lay from the runs it can be checked against: the absolute
+ * weighted median of log(measured / predicted) over them (0 with no runs). The prior's
+ * own error (`cpu_rel_error`) is what it claims; this is what the runs show.
+ *
+ * @example
+ * ```ts
+ * priorCpuMiss([200, 210], [100, 100], [1, 1]); // ≈ 0.72: the prior said half
+ * ```
+ */
+export function priorCpuMiss(
+  measured: readonly number[],
+  predicted: readonly number[],
+  ws: readonly number[],
+): number {
+  const logs = measured.map((m, i) =>
+    m > 0 && predicted[i] > 0 ? Math.log(m / predicted[i]) : Number.NaN,
+  );
+  const kept = logs.map((_, i) => i).filter((i) => Number.isFinite(logs[i]));
+  if (kept.length === 0) return 0;
+  return Math.abs(
+    weightedMedian(
+      kept.map((i) => logs[i]),
+      kept.map((i) => ws[i]),
+    ),
+  );
+}
+
+/**
  * Inverse-variance blend of the warm CPU per record learned from history with the
  * prior's (calibration or defaults), in log space at the runs' mean record size. Runs
  * that agree with each other dominate; runs that scatter (a noisy machine, apportioned
  * CPU) lean on a calibration measured on this very code and data.
+ *
+ * The prior's variance is its claimed error plus the square of `priorMiss`, how far it
+ * missed the measured runs ({@link priorCpuMiss}): an engine calibration measures warm
+ * passes over a short sample, and a real run that warms up over many records can cost
+ * twice that (iot in `bench:predict`). Its claimed ±25 % alone would let a prior that
+ * every past run contradicts pull the prediction towards it.
  */
 export function blendCpuWithPrior(
   model: FunctionModel,
   prior: FunctionModel,
   sizes: number[],
   ws: number[],
+  priorMiss = 0,
 ): void {
   const size = sizes.reduce((s, x, i) => s + x * ws[i], 0) / ws.reduce((s, w) => s + w, 0);
   const learned = cpuUsPerRecord(model, size);
   const before = cpuUsPerRecord(prior, size);
   if (!(learned > 0 && before > 0)) return;
   const wLearned = 1 / model.cpu_rel_error ** 2;
-  const wPrior = 1 / Math.max(0.05, prior.cpu_rel_error) ** 2;
+  const wPrior = 1 / (Math.max(0.05, prior.cpu_rel_error) ** 2 + priorMiss ** 2);
   const blended = Math.exp(
     (wLearned * Math.log(learned) + wPrior * Math.log(before)) / (wLearned + wPrior),
   );
