@@ -41,10 +41,15 @@ export async function openStore(
         if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
         return new SqliteStore({ name, database: await openSqliteDatabase(file) });
       } catch (cause) {
-        throw new StoreError('E_STORE', id, `cannot open SQLite database ${file}`, {
-          cause,
-          hint: 'check that the folder is writable and the file is a SQLite database',
-        });
+        throw new StoreError(
+          'E_STORE',
+          id,
+          `cannot open SQLite database ${file}: ${(cause as Error).message}`,
+          {
+            cause,
+            hint: 'check that the folder is writable and the file is a SQLite database',
+          },
+        );
       }
     }
     default:
