@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { enableWal } from '../stores/sqlite/sqlite-database.js';
 import { ownerOnly } from '../home.js';
 
 /** What the server keeps across restarts: flows, profiles, executions. */
@@ -14,8 +15,7 @@ export class RecordStore {
 
   constructor(file: string) {
     this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('busy_timeout = 5000');
+    enableWal(this.#db);
     if (file !== ':memory:') ownerOnly(file);
     this.#db.exec(`CREATE TABLE IF NOT EXISTS server_records (
       kind TEXT NOT NULL, tenant TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { betterSqlite3 } from '../stores/sqlite/sqlite-database.js';
+import { betterSqlite3, enableWal } from '../stores/sqlite/sqlite-database.js';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import { homeDatabasePath, ownerOnly } from '../home.js';
 import { WarmflowError } from '../errors.js';
@@ -62,11 +62,10 @@ export class TenancyStore {
       adminKeyDigest: options.adminKey === undefined ? undefined : digest(options.adminKey),
     });
     this.#db = new (betterSqlite3())(this.#config.path);
-    this.#db.pragma('journal_mode = WAL');
+    // Other parts (history, pools) share the home database: wait for their writes instead of failing.
+    enableWal(this.#db);
     // Key digests and quotas: readable by the owner only.
     if (this.#config.path !== ':memory:') ownerOnly(this.#config.path);
-    // Other parts (history, pools) share the home database; wait for their writes instead of failing.
-    this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS tenancy_tenants (
         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, quotas TEXT NOT NULL);

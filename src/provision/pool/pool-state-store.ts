@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ownerOnly } from '../../home.js';
-import { betterSqlite3 } from '../../stores/sqlite/sqlite-database.js';
+import { betterSqlite3, enableWal } from '../../stores/sqlite/sqlite-database.js';
 import type { Rac } from '../rac.js';
 import type { ResourcePlan } from './resource-plan.js';
 
@@ -43,10 +43,9 @@ export class PoolStateStore {
 
   constructor(file: string) {
     this.#db = new (betterSqlite3())(file);
-    this.#db.pragma('journal_mode = WAL');
+    enableWal(this.#db);
     // Warm specs hold store URLs with their passwords: readable by the owner only.
     if (file !== ':memory:') ownerOnly(file);
-    this.#db.pragma('busy_timeout = 5000');
     // WAL + NORMAL: no fsync per commit, so a claim persists in microseconds, not milliseconds.
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(`

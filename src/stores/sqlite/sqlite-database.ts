@@ -21,6 +21,36 @@ export interface SqliteDatabase {
   close(): unknown;
 }
 
+/** How long an open waits for another connection's lock before it fails (ms). */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Puts a connection in WAL mode, waiting up to `timeoutMs` for other connections. The
+ * switch from a rollback journal fails at once with SQLITE_BUSY, without SQLite's busy
+ * handler, while another connection writes or switches too (two threads or processes
+ * opening a new database together): it is retried with a short blocking back-off. Sets the
+ * connection's busy timeout as well.
+ */
+export function enableWal(
+  db: { pragma(source: string): unknown },
+  timeoutMs = BUSY_TIMEOUT_MS,
+): void {
+  db.pragma(`busy_timeout = ${timeoutMs}`);
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw error;
+      const left = deadline - performance.now();
+      if (left <= 0) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(pause, left));
+    }
+  }
+}
+
 /**
  * Opens a better-sqlite3 database at `file` (created if missing) in WAL mode: readers do
  * not block the writer, and several processes (node workers) can share one file.
@@ -28,11 +58,10 @@ export interface SqliteDatabase {
  */
 export async function openSqliteDatabase(file: string): Promise<SqliteDatabase> {
   const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  enableWal(db);
   // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   return db as unknown as SqliteDatabase;
 }
 
