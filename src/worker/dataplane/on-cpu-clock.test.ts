@@ -29,10 +29,17 @@ describe('onCpuMs', () => {
   it.runIf(existsSync('/proc/thread-self/schedstat'))(
     'counts time the thread is blocked (not waiting for a CPU) like the wall clock',
     () => {
-      const before = onCpuMs();
-      // Blocked, not runnable: no run-queue wait accrues.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
-      expect(onCpuMs() - before).toBeGreaterThanOrEqual(29);
+      // Blocked, not runnable: no run-queue wait accrues. A clock of CPU time would count
+      // ~0 ms here. The best of three tries: on a loaded machine a preemption in the middle
+      // of a reading (its wait counted on one side of the wall clock only) can take a few
+      // ms off one of them.
+      const counted: number[] = [];
+      for (let attempt = 0; attempt < 3 && !counted.some((ms) => ms >= 29); attempt++) {
+        const before = onCpuMs();
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+        counted.push(onCpuMs() - before);
+      }
+      expect(Math.max(...counted)).toBeGreaterThanOrEqual(29);
     },
   );
 });
