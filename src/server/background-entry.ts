@@ -9,6 +9,10 @@ import {
   type BackgroundRequest,
 } from './background-process.js';
 import { compileFlowText } from './flow-compile.js';
+import { jsonDepth } from '../sources/json-depth.js';
+import type { ProfileBodyResult } from './ports.js';
+import { ProfileCreate } from './schemas.js';
+import { problemsOf } from './zod-problems.js';
 
 /**
  * Tenants' heavy work is background work: at the lowest CPU priority, the threads that answer
@@ -39,8 +43,37 @@ function lowerEveryThread(): void {
   }
 }
 
+/**
+ * A `POST /v1/profiles` JSON body, end to end as the route would take it: decoded as the
+ * request's text is (UTF-8, a leading BOM dropped, bad bytes replaced), refused past the depth
+ * bound before any parser recurses, parsed, validated by the route's schema, then profiled.
+ */
+async function profileBody(
+  job: Extract<BackgroundJob, { kind: 'profile-body' }>,
+): Promise<ProfileBodyResult> {
+  const text = new TextDecoder().decode(job.body);
+  if (jsonDepth(text, job.maxDepth) > job.maxDepth) return { refused: 'too_deep' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { refused: 'malformed' };
+  }
+  const checked = ProfileCreate.safeParse(parsed);
+  if (!checked.success)
+    return {
+      refused: 'invalid',
+      problems: problemsOf(checked.error.issues, 'body'),
+    };
+  const { records, source, flow_id } = checked.data;
+  const flow = flow_id === undefined ? {} : { flow_id };
+  if (records === undefined) return { source: source!, ...flow };
+  return { dcp: await profile(records, { sample: job.sample }), ...flow };
+}
+
 async function run(job: BackgroundJob): Promise<unknown> {
   if (job.kind === 'profile') return profile(job.input, { sample: job.sample });
+  if (job.kind === 'profile-body') return profileBody(job);
   const { spec, template } = compileFlowText(job.text, job.file);
   // Plain copies: the spec's positions (non-enumerable) stay here.
   return { spec: JSON.parse(JSON.stringify(spec)) as unknown, template };

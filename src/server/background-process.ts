@@ -5,16 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { ValidationError, WarmflowError, type ErrorCode, type Problem } from '../errors.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { FlowSpec, Template } from '../template/types.js';
+import type { ProfileBodyResult } from './ports.js';
 
 /** The work the process does: compile a flow file, or profile records (in memory or a file). */
 export type BackgroundJob =
   | { kind: 'compile'; text: string; file: string | undefined }
-  | { kind: 'profile'; input: unknown[] | string; sample: number };
+  | { kind: 'profile'; input: unknown[] | string; sample: number }
+  | { kind: 'profile-body'; body: Uint8Array; sample: number; maxDepth: number };
 
 /** What each kind of job answers with. */
 interface Results {
   compile: { spec: FlowSpec; template: Template };
   profile: Dcp;
+  'profile-body': ProfileBodyResult;
 }
 
 /** What the server sends the process: one job, by id. */
@@ -97,6 +100,24 @@ export class BackgroundProcess {
     signal?: AbortSignal,
   ): Promise<Results['profile']> {
     return this.#enqueue({ kind: 'profile', input, sample: options.sample }, tenant, signal);
+  }
+
+  /**
+   * Profiles a `POST /v1/profiles` JSON body from its raw bytes: the process decodes it,
+   * checks its depth against `maxDepth`, parses and validates it, then profiles its records
+   * (a body naming a source comes back as that source, for the route to resolve).
+   */
+  profileBody(
+    body: Uint8Array,
+    options: { sample: number; maxDepth: number },
+    tenant = '',
+    signal?: AbortSignal,
+  ): Promise<Results['profile-body']> {
+    return this.#enqueue(
+      { kind: 'profile-body', body, sample: options.sample, maxDepth: options.maxDepth },
+      tenant,
+      signal,
+    );
   }
 
   /** How many jobs wait (not counting the one in the process). */

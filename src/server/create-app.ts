@@ -1,9 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Problem } from '../errors.js';
 import { createAppState, type AppDeps, type AppOptions, type AppState } from './app-state.js';
 import { authenticate, requireAdmin, type AppEnv } from './auth.js';
 import { HttpError, sendError } from './http-error.js';
-import { boundedJsonBodies } from './json-body-bounds.js';
+import { MAX_BODY_DEPTH, boundedJsonBodies } from './json-body-bounds.js';
+import { invalidRequestBody, problemsOf, type ZodIssueLike } from './zod-problems.js';
 import { registerDashboard, securityHeaders } from './dashboard/serve-dashboard.js';
 import { registerExecutionRoutes } from './routes/executions.js';
 import { registerFlowRoutes } from './routes/flows.js';
@@ -11,34 +11,13 @@ import { registerHistoryRoutes } from './routes/history.js';
 import { registerPoolRoutes } from './routes/pools.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { createPolicyKeeper } from './policy-keeper-part.js';
-import { registerProfileRoutes } from './routes/profiles.js';
+import { registerProfileRoutes, takesRawProfileBody } from './routes/profiles.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 
 /** An app and the state behind it (tests and `startServer` need both). */
 export interface WarmflowApp {
   app: OpenAPIHono<AppEnv>;
   state: AppState;
-}
-
-interface ZodIssueLike {
-  code: string;
-  message: string;
-  path: PropertyKey[];
-  keys?: string[];
-}
-
-/** Zod issues as the API's problems: one per issue, with the field path. */
-function problemsOf(issues: readonly ZodIssueLike[], target: string): Problem[] {
-  return issues.map((issue) => {
-    const where = issue.path.map(String).join('.');
-    const problem: Problem = {
-      code: issue.code === 'unrecognized_keys' ? 'E_UNKNOWN_FIELD' : 'E_INVALID_FIELD',
-      message: `${target}${where ? ` field "${where}"` : ''}: ${issue.message}`,
-    };
-    if (where) problem.path = where;
-    if (issue.keys !== undefined) problem.involves = issue.keys;
-    return problem;
-  });
 }
 
 /**
@@ -60,16 +39,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
       if (result.success) return;
       const issues = (result.error as { issues: ZodIssueLike[] }).issues;
       const problems = problemsOf(issues, result.target === 'json' ? 'body' : result.target);
-      return c.json(
-        {
-          error: {
-            code: 'E_INVALID_REQUEST',
-            message: problems.map((p) => p.message).join('; '),
-            problems,
-          },
-        },
-        400,
-      );
+      return c.json(invalidRequestBody(problems), 400);
     },
   });
 
@@ -128,7 +98,11 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
     '/v1/*',
     authenticate(deps.tenancy, state.limiter, options.shedDelayMs ?? 500, state.requestSlots),
   );
-  app.use('/v1/*', boundedJsonBodies());
+  // Large profile bodies are bounded where they are parsed, in the background process.
+  app.use(
+    '/v1/*',
+    boundedJsonBodies(MAX_BODY_DEPTH, (c) => takesRawProfileBody(c, deps.profiler)),
+  );
   registerTenantRoutes(app, state);
   registerFlowRoutes(app, state);
   registerProfileRoutes(app, state);

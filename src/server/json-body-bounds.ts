@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './auth.js';
 import { HttpError } from './http-error.js';
 import { jsonDepth } from '../sources/json-depth.js';
@@ -8,24 +8,32 @@ export { jsonDepth };
 /** How deep a JSON request body may nest; records deeper than this are not data but an attack. */
 export const MAX_BODY_DEPTH = 64;
 
+/** The 400 of a body nested deeper than `maxDepth`. */
+export function tooDeepBody(maxDepth = MAX_BODY_DEPTH): HttpError {
+  return new HttpError(
+    400,
+    'E_LIMIT',
+    `the request body nests more than ${maxDepth} levels deep (limit "max_body_depth")`,
+    { hint: `send records nested at most ${maxDepth} levels deep` },
+  );
+}
+
 /**
  * Refuses a JSON request body nested deeper than `maxDepth` with a 400 naming the limit,
  * before any parser or validator (all of which recurse) sees it. Runs after the body-size
- * quota, so the text read here is already bounded.
+ * quota, so the text read here is already bounded. Requests `skip` answers true for are
+ * left alone: their route hands the raw body to the background process, which checks the
+ * same bound there (so the event loop neither decodes nor scans it).
  */
-export function boundedJsonBodies(maxDepth = MAX_BODY_DEPTH): MiddlewareHandler<AppEnv> {
+export function boundedJsonBodies(
+  maxDepth = MAX_BODY_DEPTH,
+  skip: (c: Context<AppEnv>) => boolean = () => false,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const type = c.req.header('content-type') ?? '';
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && /json/i.test(type)) {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && /json/i.test(type) && !skip(c)) {
       const text = await c.req.text();
-      if (jsonDepth(text, maxDepth) > maxDepth) {
-        throw new HttpError(
-          400,
-          'E_LIMIT',
-          `the request body nests more than ${maxDepth} levels deep (limit "max_body_depth")`,
-          { hint: `send records nested at most ${maxDepth} levels deep` },
-        );
-      }
+      if (jsonDepth(text, maxDepth) > maxDepth) throw tooDeepBody(maxDepth);
     }
     await next();
   };

@@ -9,6 +9,7 @@ import type { FlowSpec, Template } from '../template/types.js';
 import type { LiveLimits } from '../execute/live-feeder.js';
 import type { LiveReport } from './live-executions.js';
 import type { Dcp } from '../profiler/dcp.js';
+import type { Problem } from '../errors.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { Rac } from '../provision/rac.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
@@ -59,7 +60,27 @@ export interface ProfilerPort {
       signal?: AbortSignal;
     },
   ): Promise<Dcp>;
+  /**
+   * Profiles a `POST /v1/profiles` JSON body given as its raw bytes: decoding, the depth
+   * bound, parsing and the request schema all run off the event loop (an implementation
+   * without it leaves such bodies to the route's validator and {@link profile}).
+   */
+  profileBody?(
+    body: Uint8Array,
+    options: { tenant: string; maxDepth: number; signal?: AbortSignal },
+  ): Promise<ProfileBodyResult>;
 }
+
+/**
+ * What a raw profile body came to: the DCP of its records, the source it names (the route
+ * resolves and profiles it), or why it is refused — nested past `maxDepth`, not JSON, or
+ * failing the request schema (with the problems the validator would list).
+ */
+export type ProfileBodyResult =
+  | { dcp: Dcp; flow_id?: string }
+  | { source: string; flow_id?: string }
+  | { refused: 'too_deep' | 'malformed' }
+  | { refused: 'invalid'; problems: Problem[] };
 
 /** Predicts one RPR per template node. */
 export interface PredictorPort {

@@ -80,6 +80,8 @@ export function profilerPart(
         tenant,
         signal,
       ),
+    profileBody: (body, { tenant, maxDepth, signal }) =>
+      background.profileBody(body, { sample: config.sample ?? 20_000, maxDepth }, tenant, signal),
   };
 }
 

@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import { jsonSize, type AppState, type ProfileRecord } from '../app-state.js';
-import type { ProfileInput } from '../ports.js';
+import type { Tenant } from '../../tenancy/tenancy-store.js';
+import { MAX_BODY_DEPTH, tooDeepBody } from '../json-body-bounds.js';
+import type { FlowRecord, ProfileInput, ProfilerPort } from '../ports.js';
+import { invalidRequestBody } from '../zod-problems.js';
 import { IdParam, PageQuery, ProfileCreate } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import { errors, jsonBody, ok, page } from './route-helpers.js';
@@ -11,9 +16,99 @@ import { ProfilePage, ProfileSchema } from '../response-schemas.js';
 import { flowBase } from './flows.js';
 import { tenantFlow, tenantProfile } from './lookups.js';
 
+/** The media types the route's JSON validator parses (hono's own test). */
+const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Bodies from this size (or of unknown size) are handed to the background process as raw
+ * bytes: decoding, scanning, parsing and validating a megabyte held the event loop, which
+ * answers every tenant, for 10-15 ms; below it that costs less than the hand-off.
+ */
+export const RAW_PROFILE_BODY_BYTES = 64 * 1024;
+
+/** Whether this request's body goes to the profiler raw (see {@link RAW_PROFILE_BODY_BYTES}). */
+export function takesRawProfileBody(c: Context<AppEnv>, profiler: ProfilerPort): boolean {
+  if (profiler.profileBody === undefined || c.req.method !== 'POST') return false;
+  if (c.req.path !== '/v1/profiles') return false;
+  const media = (c.req.header('content-type') ?? '').split(';')[0].trim();
+  if (!JSON_MEDIA.test(media)) return false;
+  const length = Number(c.req.header('content-length') ?? NaN);
+  return !(length < RAW_PROFILE_BODY_BYTES);
+}
+
+/** Keeps a profile (the tenant's memory quota charged) and makes it the flow's default. */
+function keepProfile(
+  state: AppState,
+  tenant: Tenant,
+  flow: FlowRecord | undefined,
+  dcp: ProfileRecord['dcp'],
+): ProfileRecord {
+  const profile: ProfileRecord = {
+    id: `p_${randomBytes(6).toString('hex')}`,
+    tenant: tenant.id,
+    flow_id: flow?.id ?? null,
+    created_at: new Date().toISOString(),
+    dcp,
+  };
+  state.chargeMemory(tenant, jsonSize(profile));
+  state.profiles.set(tenant.id, profile.id, profile);
+  if (flow !== undefined) {
+    flow.profile_id = profile.id;
+    state.flows.set(tenant.id, flow.id, flow);
+  }
+  return profile;
+}
+
+/** The input a body naming `source` stands for: the path resolved in the tenant's area. */
+function sourceInput(
+  state: AppState,
+  tenant: Tenant,
+  flow: FlowRecord | undefined,
+  source: string,
+): ProfileInput {
+  return {
+    source: resolveServerPath(
+      state.areas,
+      tenant.id,
+      source,
+      flow === undefined ? undefined : flowBase(flow),
+    ),
+  };
+}
+
 /** Profiles: post records (or name a source on the server) and get a DCP back. */
 export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState): void {
   const tags = ['profiles'];
+  const profiler = state.deps.profiler;
+
+  // A large JSON body skips the validator below: its raw bytes go to the background process,
+  // which answers with the DCP or with what the validator would have refused.
+  app.use('/v1/profiles', async (c, next) => {
+    if (!takesRawProfileBody(c, profiler)) return next();
+    const tenant = requireTenant(c.get('principal'));
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const result = await profiler.profileBody!(body, {
+      tenant: tenant.id,
+      maxDepth: MAX_BODY_DEPTH,
+      signal: c.req.raw.signal,
+    });
+    if ('refused' in result) {
+      if (result.refused === 'invalid') return c.json(invalidRequestBody(result.problems), 400);
+      if (result.refused === 'too_deep') throw tooDeepBody(MAX_BODY_DEPTH);
+      throw new HTTPException(400, { message: 'Malformed JSON in request body' });
+    }
+    const flow =
+      result.flow_id === undefined ? undefined : tenantFlow(state, tenant.id, result.flow_id);
+    const dcp =
+      'dcp' in result
+        ? result.dcp
+        : await profiler.profile(sourceInput(state, tenant, flow, result.source), {
+            tenant: tenant.id,
+            flow,
+            signal: c.req.raw.signal,
+          });
+    return c.json(keepProfile(state, tenant, flow, dcp), 201);
+  });
 
   app.openapi(
     createRoute({
@@ -37,33 +132,13 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
       const input: ProfileInput =
         body.records !== undefined
           ? { records: body.records }
-          : {
-              source: resolveServerPath(
-                state.areas,
-                tenant.id,
-                body.source!,
-                flow === undefined ? undefined : flowBase(flow),
-              ),
-            };
-      const dcp = await state.deps.profiler.profile(input, {
+          : sourceInput(state, tenant, flow, body.source!);
+      const dcp = await profiler.profile(input, {
         tenant: tenant.id,
         flow,
         signal: c.req.raw.signal,
       });
-      const profile: ProfileRecord = {
-        id: `p_${randomBytes(6).toString('hex')}`,
-        tenant: tenant.id,
-        flow_id: flow?.id ?? null,
-        created_at: new Date().toISOString(),
-        dcp,
-      };
-      state.chargeMemory(tenant, jsonSize(profile));
-      state.profiles.set(tenant.id, profile.id, profile);
-      if (flow !== undefined) {
-        flow.profile_id = profile.id;
-        state.flows.set(tenant.id, flow.id, flow);
-      }
-      return c.json(profile, 201);
+      return c.json(keepProfile(state, tenant, flow, dcp), 201);
     },
   );
 
