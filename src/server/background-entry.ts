@@ -10,7 +10,7 @@ import {
 } from './background-process.js';
 import { compileFlowText } from './flow-compile.js';
 import { jsonDepth } from '../sources/json-depth.js';
-import type { ProfileBodyResult } from './ports.js';
+import type { CompileBodyResult, ProfileBodyResult } from './ports.js';
 import { ProfileCreate } from './schemas.js';
 import { problemsOf } from './zod-problems.js';
 
@@ -71,12 +71,29 @@ async function profileBody(
   return { dcp: await profile(records, { sample: job.sample }), ...flow };
 }
 
+/** Parses and infers a flow file; the spec goes as a plain copy (its positions stay here). */
+function compile(text: string, file: string | undefined): unknown {
+  const { spec, template } = compileFlowText(text, file);
+  return { spec: JSON.parse(JSON.stringify(spec)) as unknown, template };
+}
+
+/**
+ * A `POST /v1/flows` body as the route takes it: decoded as the request's text is, a JSON body
+ * refused past the depth bound before any parser recurses, an empty one refused, then compiled.
+ */
+function compileBody(job: Extract<BackgroundJob, { kind: 'compile-body' }>): unknown {
+  const text = new TextDecoder().decode(job.body);
+  if (job.maxDepth !== undefined && jsonDepth(text, job.maxDepth) > job.maxDepth)
+    return { refused: 'too_deep' } satisfies CompileBodyResult;
+  if (text.trim() === '') return { refused: 'empty' } satisfies CompileBodyResult;
+  return compile(text, job.file);
+}
+
 async function run(job: BackgroundJob): Promise<unknown> {
   if (job.kind === 'profile') return profile(job.input, { sample: job.sample });
   if (job.kind === 'profile-body') return profileBody(job);
-  const { spec, template } = compileFlowText(job.text, job.file);
-  // Plain copies: the spec's positions (non-enumerable) stay here.
-  return { spec: JSON.parse(JSON.stringify(spec)) as unknown, template };
+  if (job.kind === 'compile-body') return compileBody(job);
+  return compile(job.text, job.file);
 }
 
 function answer(reply: BackgroundAnswer): void {

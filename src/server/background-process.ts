@@ -5,17 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { ValidationError, WarmflowError, type ErrorCode, type Problem } from '../errors.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { FlowSpec, Template } from '../template/types.js';
-import type { ProfileBodyResult } from './ports.js';
+import type { CompileBodyResult, ProfileBodyResult } from './ports.js';
 
 /** The work the process does: compile a flow file, or profile records (in memory or a file). */
 export type BackgroundJob =
   | { kind: 'compile'; text: string; file: string | undefined }
+  | { kind: 'compile-body'; body: Uint8Array; file: string | undefined; maxDepth?: number }
   | { kind: 'profile'; input: unknown[] | string; sample: number }
   | { kind: 'profile-body'; body: Uint8Array; sample: number; maxDepth: number };
 
 /** What each kind of job answers with. */
 interface Results {
   compile: { spec: FlowSpec; template: Template };
+  'compile-body': CompileBodyResult;
   profile: Dcp;
   'profile-body': ProfileBodyResult;
 }
@@ -90,6 +92,22 @@ export class BackgroundProcess {
     signal?: AbortSignal,
   ): Promise<Results['compile']> {
     return this.#enqueue({ kind: 'compile', text, file }, tenant, signal);
+  }
+
+  /**
+   * {@link compile} from a request body's raw bytes: the process decodes them, refuses an
+   * empty body and, given `maxDepth` (a JSON body), one nested deeper.
+   */
+  compileBody(
+    body: Uint8Array,
+    file: string | undefined,
+    options: { maxDepth?: number },
+    tenant = '',
+    signal?: AbortSignal,
+  ): Promise<Results['compile-body']> {
+    const job: BackgroundJob = { kind: 'compile-body', body, file };
+    if (options.maxDepth !== undefined) job.maxDepth = options.maxDepth;
+    return this.#enqueue(job, tenant, signal);
   }
 
   /** Profiles records, or the source file at a path already checked against the tenant's area. */
@@ -267,7 +285,7 @@ function abandoned(): WarmflowError {
 
 /** The error of a job the process could not finish (its heap was exhausted, or it was stopped). */
 function overLimit(job: BackgroundJob, why: string): Error {
-  if (job.kind === 'compile')
+  if (job.kind === 'compile' || job.kind === 'compile-body')
     return new ValidationError('flow', [
       {
         code: 'E_LIMIT',

@@ -6,7 +6,7 @@ import { MAX_BODY_DEPTH, boundedJsonBodies } from './json-body-bounds.js';
 import { invalidRequestBody, problemsOf, type ZodIssueLike } from './zod-problems.js';
 import { registerDashboard, securityHeaders } from './dashboard/serve-dashboard.js';
 import { registerExecutionRoutes } from './routes/executions.js';
-import { registerFlowRoutes } from './routes/flows.js';
+import { registerFlowRoutes, takesRawFlowBody } from './routes/flows.js';
 import { registerHistoryRoutes } from './routes/history.js';
 import { registerPoolRoutes } from './routes/pools.js';
 import { registerPolicyRoutes } from './routes/policy.js';
@@ -98,10 +98,13 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): WarmflowApp 
     '/v1/*',
     authenticate(deps.tenancy, state.limiter, options.shedDelayMs ?? 500, state.requestSlots),
   );
-  // Large profile bodies are bounded where they are parsed, in the background process.
+  // Large profile and flow bodies are bounded where they are parsed, in the background process.
   app.use(
     '/v1/*',
-    boundedJsonBodies(MAX_BODY_DEPTH, (c) => takesRawProfileBody(c, deps.profiler)),
+    boundedJsonBodies(
+      MAX_BODY_DEPTH,
+      (c) => takesRawProfileBody(c, deps.profiler) || takesRawFlowBody(c, deps.template),
+    ),
   );
   registerTenantRoutes(app, state);
   registerFlowRoutes(app, state);

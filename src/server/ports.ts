@@ -44,7 +44,21 @@ export interface TemplatePort {
     /** Aborted when the request is abandoned: a document still waiting is dropped. */
     signal?: AbortSignal,
   ): { spec: FlowSpec; template: Template } | Promise<{ spec: FlowSpec; template: Template }>;
+  /**
+   * {@link compile} from the request body's raw bytes: decoding, the empty-body check and,
+   * with `maxDepth` (a JSON body), the depth bound run off the event loop too. A port
+   * without it leaves such bodies to {@link compile}.
+   */
+  compileBody?(
+    body: Uint8Array,
+    file: string | undefined,
+    options: { tenant?: string; maxDepth?: number; signal?: AbortSignal },
+  ): Promise<CompileBodyResult>;
 }
+
+/** What a raw flow body came to: its spec and template, or why it is refused. */
+export type CompileBodyResult =
+  { spec: FlowSpec; template: Template } | { refused: 'too_deep' | 'empty' };
 
 /** What a profile is made from: records in the request, or a source path on the server. */
 export type ProfileInput = { records: unknown[] } | { source: string };

@@ -21,6 +21,14 @@ import type { TenantAreas } from '../tenancy/tenant-area.js';
 export function templatePort(background = new BackgroundProcess()): TemplatePort {
   return {
     compile: (text, file, tenant, signal) => background.compile(text, file, tenant, signal),
+    compileBody: (body, file, { tenant, maxDepth, signal }) =>
+      background.compileBody(
+        body,
+        file,
+        maxDepth === undefined ? {} : { maxDepth },
+        tenant,
+        signal,
+      ),
   };
 }
 

@@ -6,7 +6,10 @@ import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import { jsonSize, type AppState } from '../app-state.js';
 import { HttpError } from '../http-error.js';
-import type { FlowRecord } from '../ports.js';
+import type { Context } from 'hono';
+import { MAX_BODY_DEPTH, largeOrUnknownBody, tooDeepBody } from '../json-body-bounds.js';
+import type { FlowRecord, TemplatePort } from '../ports.js';
+import type { FlowSpec, Template } from '../../template/types.js';
 import { IdParam, PageQuery, PredictInput } from '../schemas.js';
 import { resolveServerPath } from '../server-paths.js';
 import { resolveFlowPaths } from '../parts/loaded-flow.js';
@@ -19,6 +22,22 @@ import { profileFor, tenantFlow } from './lookups.js';
 const FLOW_MEDIA_TYPES =
   /^(application\/(x-)?yaml|text\/(x-)?yaml|application\/json|application\/vnd\.warmflow\.bundle\+json)\s*(;.*)?$/i;
 const BUNDLE_MEDIA_TYPE = /^application\/vnd\.warmflow\.bundle\+json\s*(;.*)?$/i;
+
+/**
+ * Whether this flow post's body goes to the compile job raw: a flow file (not a bundle, whose
+ * code is unpacked here) of {@link largeOrUnknownBody} size, when the template part can take it.
+ */
+export function takesRawFlowBody(c: Context<AppEnv>, template: TemplatePort): boolean {
+  if (template.compileBody === undefined || c.req.method !== 'POST') return false;
+  if (c.req.path !== '/v1/flows') return false;
+  const type = c.req.header('content-type') ?? '';
+  return FLOW_MEDIA_TYPES.test(type) && !BUNDLE_MEDIA_TYPE.test(type) && largeOrUnknownBody(c);
+}
+
+/** The 400 of an empty flow post. */
+function emptyFlowBody(): HttpError {
+  return new HttpError(400, 'E_INVALID_REQUEST', 'the request body is empty; send a flow file');
+}
 
 /**
  * The flow text and the code folder of a bundle body (`{flow, files}`), stored in the tenant's
@@ -154,22 +173,31 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
       const { file } = c.req.valid('query');
       const flowFile =
         file === undefined ? undefined : resolveServerPath(state.areas, tenant.id, file);
-      let text = await c.req.text();
       let code: string | undefined;
-      if (BUNDLE_MEDIA_TYPE.test(contentType))
-        ({ text, code } = await unbundle(state, tenant, text));
-      if (text.trim() === '')
-        throw new HttpError(
-          400,
-          'E_INVALID_REQUEST',
-          'the request body is empty; send a flow file',
+      let compiled: { spec: FlowSpec; template: Template };
+      if (takesRawFlowBody(c, state.deps.template)) {
+        // Decoded, bounded (a JSON flow's depth, like every JSON body's) and compiled in the
+        // background process: the event loop only reads the bytes.
+        const result = await state.deps.template.compileBody!(
+          new Uint8Array(await c.req.arrayBuffer()),
+          flowFile,
+          {
+            tenant: tenant.id,
+            signal: c.req.raw.signal,
+            ...(/json/i.test(contentType) ? { maxDepth: MAX_BODY_DEPTH } : {}),
+          },
         );
-      const { spec, template } = await state.deps.template.compile(
-        text,
-        flowFile,
-        tenant.id,
-        c.req.raw.signal,
-      );
+        if ('refused' in result)
+          throw result.refused === 'empty' ? emptyFlowBody() : tooDeepBody(MAX_BODY_DEPTH);
+        compiled = result;
+      } else {
+        let text = await c.req.text();
+        if (BUNDLE_MEDIA_TYPE.test(contentType))
+          ({ text, code } = await unbundle(state, tenant, text));
+        if (text.trim() === '') throw emptyFlowBody();
+        compiled = await state.deps.template.compile(text, flowFile, tenant.id, c.req.raw.signal);
+      }
+      const { spec, template } = compiled;
       // Every path the flow names must lie in the tenant's area (or a shared root): refused
       // now, with every problem listed, rather than at the first run.
       const dir =

@@ -6,7 +6,12 @@ import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
 import { jsonSize, type AppState, type ProfileRecord } from '../app-state.js';
 import type { Tenant } from '../../tenancy/tenancy-store.js';
-import { MAX_BODY_DEPTH, tooDeepBody } from '../json-body-bounds.js';
+import {
+  MAX_BODY_DEPTH,
+  RAW_BODY_BYTES,
+  largeOrUnknownBody,
+  tooDeepBody,
+} from '../json-body-bounds.js';
 import type { FlowRecord, ProfileInput, ProfilerPort } from '../ports.js';
 import { invalidRequestBody } from '../zod-problems.js';
 import { IdParam, PageQuery, ProfileCreate } from '../schemas.js';
@@ -19,21 +24,15 @@ import { tenantFlow, tenantProfile } from './lookups.js';
 /** The media types the route's JSON validator parses (hono's own test). */
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
-/**
- * Bodies from this size (or of unknown size) are handed to the background process as raw
- * bytes: decoding, scanning, parsing and validating a megabyte held the event loop, which
- * answers every tenant, for 10-15 ms; below it that costs less than the hand-off.
- */
-export const RAW_PROFILE_BODY_BYTES = 64 * 1024;
+/** The size from which a profile body goes to the profiler raw. */
+export const RAW_PROFILE_BODY_BYTES = RAW_BODY_BYTES;
 
-/** Whether this request's body goes to the profiler raw (see {@link RAW_PROFILE_BODY_BYTES}). */
+/** Whether this request's body goes to the profiler raw (see {@link RAW_BODY_BYTES}). */
 export function takesRawProfileBody(c: Context<AppEnv>, profiler: ProfilerPort): boolean {
   if (profiler.profileBody === undefined || c.req.method !== 'POST') return false;
   if (c.req.path !== '/v1/profiles') return false;
   const media = (c.req.header('content-type') ?? '').split(';')[0].trim();
-  if (!JSON_MEDIA.test(media)) return false;
-  const length = Number(c.req.header('content-length') ?? NaN);
-  return !(length < RAW_PROFILE_BODY_BYTES);
+  return JSON_MEDIA.test(media) && largeOrUnknownBody(c);
 }
 
 /** Keeps a profile (the tenant's memory quota charged) and makes it the flow's default. */
