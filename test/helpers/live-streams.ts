@@ -1,5 +1,7 @@
 import { parseLiveItem, type LiveItem } from '../../src/sources/live/live-source.js';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectNats, type NatsHandle } from '../../src/sources/nats/nats-connection.js';
 import { connectRedisCommands, type RedisCommands } from '../../src/sources/redis/redis-source.js';
 import { SERVICES } from './services.js';
@@ -7,6 +9,47 @@ import { SERVICES } from './services.js';
 /** A name no other test (or engineer) uses at the same time. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Where the machine's nats-server writes its log (see `.ci/run`). */
+const NATS_SERVER_LOG = '/var/log/nats-server.log';
+
+/**
+ * Creates a JetStream stream, retrying the one answer that is transient: the server reports a
+ * store it could not create (a file-system hiccup, a busy disk) only as the fixed sentence
+ * "error creating store for stream" and writes the cause to its own log. After the last try
+ * the error carries the tail of that log, so a failure says why.
+ */
+export async function addStream(
+  handle: NatsHandle,
+  config: { name: string; subjects: string[] },
+  attempts = 5,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handle.jsm.streams.add(config);
+      return;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!/error creating store/i.test(message)) throw error;
+      if (attempt >= attempts) {
+        throw new Error(
+          `JetStream could not create stream ${config.name} after ${attempts} tries: ${message}\n` +
+            `nats-server log (tail):\n${logTail(NATS_SERVER_LOG, 20)}`,
+          { cause: error },
+        );
+      }
+      await sleep(100 * attempt);
+    }
+  }
+}
+
+function logTail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch (error) {
+    return `(not readable: ${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 /** A fresh JetStream stream `name` on subjects `name.>`, deleted by `cleanup`. */
@@ -19,7 +62,7 @@ export async function natsStream(name: string): Promise<{
   cleanup(): Promise<void>;
 }> {
   const handle = await connectNats(SERVICES.nats.url);
-  await handle.jsm.streams.add({ name, subjects: [`${name}.>`] });
+  await addStream(handle, { name, subjects: [`${name}.>`] });
   const js = handle.jetstream.jetstream(handle.nc);
   const subject = `${name}.in`;
   const publishRaw = async (text: string) => (await js.publish(subject, text)).seq;

@@ -4,7 +4,7 @@ import { StoreCatalogue, namespaceOf } from '../../src/stores/store-catalogue.js
 import { connectNats, type NatsHandle } from '../../src/sources/nats/nats-connection.js';
 import { bwrapAvailable } from '../../src/tenancy/sandbox.js';
 import { SERVICES, serviceAvailable } from '../helpers/services.js';
-import { uniqueName } from '../helpers/live-streams.js';
+import { addStream, uniqueName } from '../helpers/live-streams.js';
 import { connectRedisCommands } from '../../src/sources/redis/redis-source.js';
 
 const ADMIN = 'live-executions-admin-key-0123456789';
@@ -90,7 +90,7 @@ describe.skipIf(!hasNats || !hasRedis)(
       namespace = namespaceOf(created.json.id as string);
       nats = await connectNats(SERVICES.nats.url);
       // The admin's stream captures the tenant's subject namespace.
-      await nats.jsm.streams.add({ name: stream, subjects: [`wf.${namespace}.>`] });
+      await addStream(nats, { name: stream, subjects: [`wf.${namespace}.>`] });
     });
 
     afterAll(async () => {
