@@ -129,7 +129,7 @@ export interface AppState {
    * finished execution records evicted (their runs stay in history) and, if it still does not
    * fit, its completion kept in short form. Mutates `record` to what is kept.
    */
-  keepExecution(tenant: { id: string; quotas: Quotas }, record: ExecutionRecord): void;
+  keepExecution(tenant: { id: string; quotas: Quotas }, record: ExecutionRecord): Promise<void>;
   /** What each tenant's area holds on disk, and admissions against `disk_bytes`. */
   disk: TenantDisk;
   timeline: PoolTimeline;
@@ -142,23 +142,30 @@ export interface AppState {
 /** Builds the state of a new app. */
 export function createAppState(deps: AppDeps, options: AppOptions = {}): AppState {
   const store = options.records;
+  const log = options.log ?? jsonErrorLog;
+  // A write nobody awaits (progress of a run, an eviction) that fails is logged; one a route
+  // awaits fails that request too.
+  const logged = (written: Promise<void>): Promise<void> => {
+    written.catch((error: unknown) => log('could not store a server record', error));
+    return written;
+  };
   const persist = <T>(kind: RecordKind): PersistHooks<T> | undefined =>
     store === undefined
       ? undefined
       : {
-          set: (tenant, id, value) => store.put(kind, tenant, id, value),
-          delete: (tenant, id) => store.delete(kind, tenant, id),
+          set: (tenant, id, value, encoded) => logged(store.put(kind, tenant, id, value, encoded)),
+          delete: (tenant, id) => logged(store.delete(kind, tenant, id)),
         };
-  const flows = new TenantScopedMap<FlowRecord>({ persist: persist('flow'), measure: jsonSize });
+  const flows = new TenantScopedMap<FlowRecord>({ persist: persist('flow'), encode: jsonText });
   const profiles = new TenantScopedMap<ProfileRecord>({
     maxPerTenant: 200,
     persist: persist('profile'),
-    measure: jsonSize,
+    encode: jsonText,
   });
   const executions = new TenantScopedMap<ExecutionRecord>({
     maxPerTenant: 500,
     persist: persist('execution'),
-    measure: jsonSize,
+    encode: jsonText,
   });
   if (store !== undefined) {
     for (const { tenant, id, value } of store.all<FlowRecord>('flow'))
@@ -174,7 +181,7 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
           message:
             'the server stopped while this run was in flight; its nodes show what it had done. Run it again.',
         };
-        executions.set(tenant, id, value);
+        void executions.set(tenant, id, value);
       } else executions.restore(tenant, id, value);
     }
   }
@@ -185,7 +192,7 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
     areas,
     catalogue: options.catalogue ?? new StoreCatalogue(),
     metrics: options.metrics ?? new ServerMetrics(),
-    log: options.log ?? jsonErrorLog,
+    log,
     limiter: new RateLimiter(),
     slots: new ExecutionSlots(),
     ledger: new ResourceLedger(),
@@ -210,14 +217,15 @@ export function createAppState(deps: AppDeps, options: AppOptions = {}): AppStat
       const fits = () => others() + jsonSize(record) <= tenant.quotas.memory_bytes;
       for (const old of executions.list(tenant.id)) {
         if (fits()) break;
-        if (old.id !== record.id && old.status !== 'running') executions.delete(tenant.id, old.id);
+        if (old.id !== record.id && old.status !== 'running')
+          void executions.delete(tenant.id, old.id);
       }
       if (!fits() && record.completion !== null && record.trimmed === undefined) {
         record.completion = compactCompletion(record.completion);
         record.trimmed =
           'the full completion status did not fit the memory_bytes quota: per-node details are in /v1/history';
       }
-      executions.set(tenant.id, record.id, record);
+      return executions.set(tenant.id, record.id, record);
     },
     timeline: new PoolTimeline(),
     running: new Set(),
@@ -240,5 +248,10 @@ export function defaultAreas(fileRoots: readonly string[]): TenantAreas {
 
 /** What a record holds in the server, counted as the length of its JSON (what is stored of it). */
 export function jsonSize(value: unknown): number {
-  return JSON.stringify(value)?.length ?? 0;
+  return jsonText(value).length;
+}
+
+/** A record's stored form: its JSON text ('' for a value JSON cannot hold). */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value) ?? '';
 }

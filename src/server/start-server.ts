@@ -103,7 +103,7 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
       await defaults?.close();
       await options.catalogue?.close();
       if (ownTenancy && tenancy instanceof TenancyStore) tenancy.close();
-      if (options.records === undefined) records.close();
+      if (options.records === undefined) await records.close();
     },
   };
 }

@@ -8,7 +8,7 @@ export class TenantScopedMap<T> {
   readonly #config: Readonly<{
     maxPerTenant: number;
     persist: PersistHooks<T> | undefined;
-    measure: ((value: T) => number) | undefined;
+    encode: ((value: T) => string) | undefined;
   }>;
   /** Size of each entry (by `measure`) and each tenant's total, kept as entries come and go. */
   readonly #sizes = new Map<string, Map<string, number>>();
@@ -22,14 +22,18 @@ export class TenantScopedMap<T> {
     options: {
       maxPerTenant?: number;
       persist?: PersistHooks<T>;
-      /** The size an entry is counted at in {@link bytes}; omitted: every entry is 0. */
-      measure?: (value: T) => number;
+      /**
+       * An entry's stored form (its JSON): its length is what the entry is counted at in
+       * {@link bytes}, and `persist` is given it, so a value is encoded once per set.
+       * Omitted: every entry counts 0.
+       */
+      encode?: (value: T) => string;
     } = {},
   ) {
     this.#config = Object.freeze({
       maxPerTenant: options.maxPerTenant ?? 1000,
       persist: options.persist,
-      measure: options.measure,
+      encode: options.encode,
     });
   }
 
@@ -43,54 +47,68 @@ export class TenantScopedMap<T> {
     return this.#sizes.get(tenant)?.get(id) ?? 0;
   }
 
-  #size(tenant: string, id: string, value: T | undefined): void {
-    if (this.#config.measure === undefined) return;
+  #size(tenant: string, id: string, encoded: string | undefined): void {
+    if (this.#config.encode === undefined) return;
     let sizes = this.#sizes.get(tenant);
     if (sizes === undefined) {
       sizes = new Map();
       this.#sizes.set(tenant, sizes);
     }
     const before = sizes.get(id) ?? 0;
-    const after = value === undefined ? 0 : this.#config.measure(value);
-    if (value === undefined) sizes.delete(id);
+    const after = encoded === undefined ? 0 : encoded.length;
+    if (encoded === undefined) sizes.delete(id);
     else sizes.set(id, after);
     this.#totals.set(tenant, (this.#totals.get(tenant) ?? 0) - before + after);
   }
 
   /** Puts back an entry read from storage, without telling `persist`. */
   restore(tenant: string, id: string, value: T): void {
-    this.#put(tenant, id, value);
+    this.#put(tenant, id, value, this.#config.encode?.(value));
   }
 
   get(tenant: string, id: string): T | undefined {
     return this.#byTenant.get(tenant)?.get(id);
   }
 
-  set(tenant: string, id: string, value: T): void {
-    this.#config.persist?.set(tenant, id, value);
-    this.#put(tenant, id, value);
+  /**
+   * Sets an entry; the promise settles when `persist` has stored it (at once without
+   * `persist`). A route awaits it before it answers; its failure is also `persist`'s to report.
+   * `encoded` is the value's stored form when the caller has already made it.
+   */
+  set(
+    tenant: string,
+    id: string,
+    value: T,
+    encoded: string | undefined = this.#config.encode?.(value),
+  ): Promise<void> {
+    const stored = this.#config.persist?.set(tenant, id, value, encoded) ?? Promise.resolve();
+    this.#put(tenant, id, value, encoded);
+    return stored;
   }
 
-  #put(tenant: string, id: string, value: T): void {
+  #put(tenant: string, id: string, value: T, encoded: string | undefined): void {
     let entries = this.#byTenant.get(tenant);
     if (entries === undefined) {
       entries = new Map();
       this.#byTenant.set(tenant, entries);
     }
     entries.set(id, value);
-    this.#size(tenant, id, value);
+    this.#size(tenant, id, encoded);
     while (entries.size > this.#config.maxPerTenant) {
       const oldest = entries.keys().next().value as string;
       entries.delete(oldest);
       this.#size(tenant, oldest, undefined);
-      this.#config.persist?.delete(tenant, oldest);
+      void this.#config.persist?.delete(tenant, oldest);
     }
   }
 
-  delete(tenant: string, id: string): boolean {
-    this.#config.persist?.delete(tenant, id);
+  /** Deletes an entry; resolves, once `persist` has deleted it too, to whether it was there. */
+  async delete(tenant: string, id: string): Promise<boolean> {
+    const stored = this.#config.persist?.delete(tenant, id);
     this.#size(tenant, id, undefined);
-    return this.#byTenant.get(tenant)?.delete(id) ?? false;
+    const existed = this.#byTenant.get(tenant)?.delete(id) ?? false;
+    await stored;
+    return existed;
   }
 
   /** One tenant's values, oldest first. */
@@ -101,6 +119,8 @@ export class TenantScopedMap<T> {
 
 /** Where a {@link TenantScopedMap} writes through to. */
 export interface PersistHooks<T> {
-  set(tenant: string, id: string, value: T): void;
-  delete(tenant: string, id: string): void;
+  /** Stores a value (`encoded`: its stored form, when the map has one); settles once stored. */
+  set(tenant: string, id: string, value: T, encoded: string | undefined): Promise<void>;
+  /** Deletes a value; settles once deleted. */
+  delete(tenant: string, id: string): Promise<void>;
 }

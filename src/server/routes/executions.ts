@@ -138,7 +138,8 @@ async function startExecution(
     undisk();
     slot();
   };
-  state.executions.set(tenant.id, record.id, record);
+  // Stored before the answer goes out (the route awaits it), so a restart knows the run.
+  const accepted = state.executions.set(tenant.id, record.id, record);
   let persistedAt = Date.now();
   // A run on live streams goes on until DELETE drains it (or its own limits end it).
   const drain = new AbortController();
@@ -167,7 +168,7 @@ async function startExecution(
         const now = Date.now();
         if (now - liveSavedAt >= 5000) {
           liveSavedAt = now;
-          state.keepExecution(tenant, record);
+          void state.keepExecution(tenant, record);
         }
       },
       onProgress: (nodes) => {
@@ -176,7 +177,7 @@ async function startExecution(
         const now = Date.now();
         if (now - persistedAt >= 1000) {
           persistedAt = now;
-          state.keepExecution(tenant, record);
+          void state.keepExecution(tenant, record);
         }
       },
     })
@@ -206,7 +207,8 @@ async function startExecution(
     .finally(async () => {
       liveRuns.delete(record.id);
       state.metrics.liveEnded(record.id);
-      state.keepExecution(tenant, record);
+      // The outcome is stored before `run` settles (a failure to store it is logged).
+      const stored = state.keepExecution(tenant, record).catch(() => undefined);
       release();
       state.running.delete(run);
       try {
@@ -214,9 +216,10 @@ async function startExecution(
       } catch {
         // A pool listing failing after a run must not turn the run into an unhandled rejection.
       }
+      await stored;
     });
   state.running.add(run);
-  return { record, run };
+  return { record, run, accepted };
 }
 
 /** The drain handle of each execution in flight, per app. */
@@ -293,12 +296,15 @@ export function registerExecutionRoutes(app: OpenAPIHono<AppEnv>, state: AppStat
     }),
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
-      const { record, run } = await startExecution(state, tenant, c.req.valid('json')).catch(
-        (error: unknown) => {
-          state.metrics.refused(tenant.id, toErrorResponse(error).body.error.code);
-          throw error;
-        },
-      );
+      const { record, run, accepted } = await startExecution(
+        state,
+        tenant,
+        c.req.valid('json'),
+      ).catch((error: unknown) => {
+        state.metrics.refused(tenant.id, toErrorResponse(error).body.error.code);
+        throw error;
+      });
+      await accepted;
       if (c.req.valid('query').wait === 'true') {
         await run;
         return c.json(record, 200);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
-import { jsonSize, type AppState } from '../app-state.js';
+import { jsonText, type AppState } from '../app-state.js';
 import { HttpError } from '../http-error.js';
 import type { Context } from 'hono';
 import { MAX_BODY_DEPTH, largeOrUnknownBody, tooDeepBody } from '../json-body-bounds.js';
@@ -215,8 +215,9 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
         code: code ?? null,
         profile_id: null,
       };
-      state.chargeMemory(tenant, jsonSize(flow));
-      state.flows.set(tenant.id, flow.id, flow);
+      const stored = jsonText(flow);
+      state.chargeMemory(tenant, stored.length);
+      await state.flows.set(tenant.id, flow.id, flow, stored);
       return c.json({ ...summary(flow), file: flow.file, template }, 201);
     },
   );
@@ -273,7 +274,7 @@ export function registerFlowRoutes(app: OpenAPIHono<AppEnv>, state: AppState): v
     async (c) => {
       const tenant = requireTenant(c.get('principal'));
       const flow = tenantFlow(state, tenant.id, c.req.valid('param').id);
-      state.flows.delete(tenant.id, flow.id);
+      await state.flows.delete(tenant.id, flow.id);
       await freeBundle(state, tenant.id, flow);
       return c.json({ id: flow.id, deleted: true as const }, 200);
     },

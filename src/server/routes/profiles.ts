@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../auth.js';
 import { requireTenant } from '../auth.js';
-import { jsonSize, type AppState, type ProfileRecord } from '../app-state.js';
+import { jsonText, type AppState, type ProfileRecord } from '../app-state.js';
 import type { Tenant } from '../../tenancy/tenancy-store.js';
 import {
   MAX_BODY_DEPTH,
@@ -35,13 +35,16 @@ export function takesRawProfileBody(c: Context<AppEnv>, profiler: ProfilerPort):
   return JSON_MEDIA.test(media) && largeOrUnknownBody(c);
 }
 
-/** Keeps a profile (the tenant's memory quota charged) and makes it the flow's default. */
-function keepProfile(
+/**
+ * Keeps a profile (the tenant's memory quota charged) and makes it the flow's default;
+ * resolves once both are stored.
+ */
+async function keepProfile(
   state: AppState,
   tenant: Tenant,
   flow: FlowRecord | undefined,
   dcp: ProfileRecord['dcp'],
-): ProfileRecord {
+): Promise<ProfileRecord> {
   const profile: ProfileRecord = {
     id: `p_${randomBytes(6).toString('hex')}`,
     tenant: tenant.id,
@@ -49,12 +52,14 @@ function keepProfile(
     created_at: new Date().toISOString(),
     dcp,
   };
-  state.chargeMemory(tenant, jsonSize(profile));
-  state.profiles.set(tenant.id, profile.id, profile);
+  const stored = jsonText(profile);
+  state.chargeMemory(tenant, stored.length);
+  const written = [state.profiles.set(tenant.id, profile.id, profile, stored)];
   if (flow !== undefined) {
     flow.profile_id = profile.id;
-    state.flows.set(tenant.id, flow.id, flow);
+    written.push(state.flows.set(tenant.id, flow.id, flow));
   }
+  await Promise.all(written);
   return profile;
 }
 
@@ -106,7 +111,7 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
             flow,
             signal: c.req.raw.signal,
           });
-    return c.json(keepProfile(state, tenant, flow, dcp), 201);
+    return c.json(await keepProfile(state, tenant, flow, dcp), 201);
   });
 
   app.openapi(
@@ -137,7 +142,7 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
         flow,
         signal: c.req.raw.signal,
       });
-      return c.json(keepProfile(state, tenant, flow, dcp), 201);
+      return c.json(await keepProfile(state, tenant, flow, dcp), 201);
     },
   );
 

@@ -2,6 +2,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WarmflowError } from '../../errors.js';
 import type { WarmSpec } from '../worker-contract.js';
 import type { FromThread, ToThread } from './thread-messages.js';
+import { moduleThread } from '../../threads/module-thread.js';
 
 /** Listener of one thread's messages, with the thread's index. */
 export type ThreadListener = (index: number, message: FromThread) => void;
@@ -119,19 +120,9 @@ export class ThreadPool {
   }
 }
 
-/**
- * Compiled (dist) the entry is a `.js` file Node runs directly; from source (tests, tsx)
- * it is `.ts`, and the thread first registers tsx's loader, then imports it.
- */
+/** A data-plane thread (see {@link moduleThread}). */
 function spawnThread(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.js'))
-    return new Worker(new URL('./thread-entry.js', here), { resourceLimits: YOUNG });
-  const entry = new URL('./thread-entry.ts', here).href;
-  // Absolute, because workers run in per-tenant folders where a bare `tsx` does not resolve.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true, resourceLimits: YOUNG });
+  return moduleThread(import.meta.url, 'thread-entry', { resourceLimits: YOUNG });
 }
 
 /** Deploy templates the threads keep (with their compiled graphs). */
