@@ -28,7 +28,7 @@ describe('server: list routes are paged', () => {
     const h = makeHarness();
     const a = await h.tenant('a');
     for (let i = 0; i < 150; i++) {
-      h.state.executions.set(a.id, `e${i}`, {
+      await h.state.executions.set(a.id, `e${i}`, {
         id: `e${i}`,
         tenant: a.id,
         status: 'succeeded',
