@@ -54,6 +54,8 @@ export function authenticate(
     c.set('principal', principal);
     const quotas = principal.kind === 'tenant' ? principal.tenant.quotas : DEFAULT_QUOTAS;
     let release = () => {};
+    const length = c.req.header('content-length');
+    const declared = length !== undefined && /^\d+$/.test(length) ? length : undefined;
     try {
       if (principal.kind === 'tenant') {
         limiter.take(
@@ -63,9 +65,7 @@ export function authenticate(
         );
         release = requests.acquire(principal.tenant.id, quotas);
       }
-      const declared = c.req.header('content-length');
-      if (declared !== undefined && /^\d+$/.test(declared))
-        enforceBodySize(quotas, Number(declared));
+      if (declared !== undefined) enforceBodySize(quotas, Number(declared));
     } catch (error) {
       // Answering a shed request at once invites the next one at once: a flooding client on
       // keep-alive connections would keep the event loop busy with 429s alone. Holding each
@@ -83,8 +83,16 @@ export function authenticate(
       }
       return sendError(c, error);
     }
-    // Bodies without a length (chunked) are counted while they are read.
+    // A declared length was checked above, and a GET or HEAD has no body: neither touches the
+    // body here (asking for it builds a web Request around the socket, and reading through
+    // that costs several times reading the socket directly). Bodies without a length
+    // (chunked) are counted while they are read.
+    const declaredOnly =
+      c.req.method === 'GET' ||
+      c.req.method === 'HEAD' ||
+      (declared !== undefined && c.req.header('transfer-encoding') === undefined);
     try {
+      if (declaredOnly) return await next();
       return await bodyLimit({
         maxSize: quotas.max_body_bytes,
         onError: (ctx) =>

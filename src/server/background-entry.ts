@@ -1,12 +1,14 @@
 import { readdirSync } from 'node:fs';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import { ValidationError, WarmflowError } from '../errors.js';
 import { profile } from '../profiler/profile.js';
 import {
   BACKGROUND_PRIORITY,
+  BODY_FD,
   type BackgroundAnswer,
-  type BackgroundJob,
   type BackgroundRequest,
+  type ProcessJob,
 } from './background-process.js';
 import { compileFlowText } from './flow-compile.js';
 import { jsonDepth } from '../sources/json-depth.js';
@@ -49,7 +51,7 @@ function lowerEveryThread(): void {
  * bound before any parser recurses, parsed, validated by the route's schema, then profiled.
  */
 async function profileBody(
-  job: Extract<BackgroundJob, { kind: 'profile-body' }>,
+  job: Extract<ProcessJob, { kind: 'profile-body' }>,
 ): Promise<ProfileBodyResult> {
   const text = new TextDecoder().decode(job.body);
   if (jsonDepth(text, job.maxDepth) > job.maxDepth) return { refused: 'too_deep' };
@@ -81,7 +83,7 @@ function compile(text: string, file: string | undefined): unknown {
  * A `POST /v1/flows` body as the route takes it: decoded as the request's text is, a JSON body
  * refused past the depth bound before any parser recurses, an empty one refused, then compiled.
  */
-function compileBody(job: Extract<BackgroundJob, { kind: 'compile-body' }>): unknown {
+function compileBody(job: Extract<ProcessJob, { kind: 'compile-body' }>): unknown {
   const text = new TextDecoder().decode(job.body);
   if (job.maxDepth !== undefined && jsonDepth(text, job.maxDepth) > job.maxDepth)
     return { refused: 'too_deep' } satisfies CompileBodyResult;
@@ -89,7 +91,7 @@ function compileBody(job: Extract<BackgroundJob, { kind: 'compile-body' }>): unk
   return compile(text, job.file);
 }
 
-async function run(job: BackgroundJob): Promise<unknown> {
+async function run(job: ProcessJob): Promise<unknown> {
   if (job.kind === 'profile') return profile(job.input, { sample: job.sample });
   if (job.kind === 'profile-body') return profileBody(job);
   if (job.kind === 'compile-body') return compileBody(job);
@@ -106,13 +108,51 @@ function answer(reply: BackgroundAnswer): void {
 lowerEveryThread();
 // The server closed the channel (it closed, or died): nothing more will come.
 process.on('disconnect', () => process.exit(0));
-/** One job in, its value (or its error) out, in the order received. */
+/** Bytes read from the body pipe and not yet given to a job. */
+const bodyBytes: Buffer[] = [];
+let bodyHeld = 0;
+/** A job whose raw body is still arriving on the pipe. */
+let arriving: { id: number; job: ProcessJob; bytes: number } | undefined;
+
+/** Starts the arriving job once the pipe has brought all of its body. */
+function startWhenArrived(): void {
+  if (arriving === undefined || bodyHeld < arriving.bytes) return;
+  const { id, job, bytes } = arriving;
+  arriving = undefined;
+  const all = bodyBytes.length === 1 ? bodyBytes[0] : Buffer.concat(bodyBytes);
+  bodyBytes.length = 0;
+  bodyHeld = all.length - bytes;
+  if (bodyHeld > 0) bodyBytes.push(all.subarray(bytes));
+  if (job.kind === 'compile-body' || job.kind === 'profile-body') job.body = all.subarray(0, bytes);
+  start(id, job);
+}
+
+const bodyPipe = new Socket({ fd: BODY_FD, readable: true, writable: false });
+bodyPipe.on('data', (piece: Buffer) => {
+  bodyBytes.push(piece);
+  bodyHeld += piece.length;
+  startWhenArrived();
+});
+// The server is gone (the pipe closed with it): `disconnect` ends the process.
+bodyPipe.on('error', () => {});
+
+/** One job in (a raw body's bytes following on the pipe), its value (or its error) out. */
 process.on('message', (message: BackgroundRequest) => {
-  run(message.job).then(
-    (value) => answer({ id: message.id, value }),
+  const job = message.job as ProcessJob;
+  if (message.bodyBytes === undefined) start(message.id, job);
+  else {
+    arriving = { id: message.id, job, bytes: message.bodyBytes };
+    startWhenArrived();
+  }
+});
+
+/** Runs one job and answers with its value or its error. */
+function start(id: number, job: ProcessJob): void {
+  run(job).then(
+    (value) => answer({ id, value }),
     (error: unknown) =>
       answer({
-        id: message.id,
+        id,
         error:
           error instanceof WarmflowError
             ? {
@@ -124,4 +164,4 @@ process.on('message', (message: BackgroundRequest) => {
             : { message: error instanceof Error ? error.message : String(error) },
       }),
   );
-});
+}

@@ -1,18 +1,25 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ValidationError, WarmflowError, type ErrorCode, type Problem } from '../errors.js';
 import type { Dcp } from '../profiler/dcp.js';
 import type { FlowSpec, Template } from '../template/types.js';
-import type { CompileBodyResult, ProfileBodyResult } from './ports.js';
+import type { BodyPieces, CompileBodyResult, ProfileBodyResult } from './ports.js';
 
-/** The work the process does: compile a flow file, or profile records (in memory or a file). */
-export type BackgroundJob =
+/**
+ * The work the process does: compile a flow file, or profile records (in memory or a file).
+ * A raw request body (`body`) is in the pieces it arrived in; in the process, it is one buffer.
+ */
+export type BackgroundJob<Body = BodyPieces> =
   | { kind: 'compile'; text: string; file: string | undefined }
-  | { kind: 'compile-body'; body: Uint8Array; file: string | undefined; maxDepth?: number }
+  | { kind: 'compile-body'; body: Body; file: string | undefined; maxDepth?: number }
   | { kind: 'profile'; input: unknown[] | string; sample: number }
-  | { kind: 'profile-body'; body: Uint8Array; sample: number; maxDepth: number };
+  | { kind: 'profile-body'; body: Body; sample: number; maxDepth: number };
+
+/** A job as the process sees it: a raw body joined into one buffer. */
+export type ProcessJob = BackgroundJob<Uint8Array>;
 
 /** What each kind of job answers with. */
 interface Results {
@@ -22,11 +29,22 @@ interface Results {
   'profile-body': ProfileBodyResult;
 }
 
-/** What the server sends the process: one job, by id. */
+/**
+ * What the server sends the process: one job, by id. A job with a raw body goes without it,
+ * saying how many bytes it has; the bytes follow on the process's body pipe (its fd
+ * {@link BODY_FD}), written as the pieces they arrived in. Serialising a megabyte into an IPC
+ * message copied it into fresh buffers on the event loop — new memory the kernel faults in page
+ * by page, 5-10 ms a megabyte on a virtual machine — where a pipe write takes the pieces as
+ * they are.
+ */
 export interface BackgroundRequest {
   id: number;
-  job: BackgroundJob;
+  job: BackgroundJob<undefined>;
+  bodyBytes?: number;
 }
+
+/** The process's file descriptor the raw bodies of jobs arrive on, in job order. */
+export const BODY_FD = 4;
 
 /** What the process sends back: the job's value or its error, by job id. */
 export type BackgroundAnswer =
@@ -99,7 +117,7 @@ export class BackgroundProcess {
    * empty body and, given `maxDepth` (a JSON body), one nested deeper.
    */
   compileBody(
-    body: Uint8Array,
+    body: BodyPieces,
     file: string | undefined,
     options: { maxDepth?: number },
     tenant = '',
@@ -126,7 +144,7 @@ export class BackgroundProcess {
    * (a body naming a source comes back as that source, for the route to resolve).
    */
   profileBody(
-    body: Uint8Array,
+    body: BodyPieces,
     options: { sample: number; maxDepth: number },
     tenant = '',
     signal?: AbortSignal,
@@ -209,11 +227,20 @@ export class BackgroundProcess {
     // While a job runs, the process keeps the server's loop alive (a CLI awaits its answer).
     child.ref();
     child.channel?.ref();
-    const request: BackgroundRequest = { id, job: waiting.job };
-    child.send(request, (error) => {
-      // A process that died before reading its job: its exit fails the job.
+    // A process that died before reading its job: its exit fails the job.
+    const failed = (error: Error | null | undefined) => {
       if (error) child.kill('SIGKILL');
-    });
+    };
+    const job = waiting.job;
+    if (job.kind === 'compile-body' || job.kind === 'profile-body') {
+      const bodyBytes = job.body.reduce((sum, piece) => sum + piece.length, 0);
+      child.send(
+        { id, job: { ...job, body: undefined }, bodyBytes } satisfies BackgroundRequest,
+        failed,
+      );
+      const pipe = child.stdio[BODY_FD] as Writable;
+      for (const piece of job.body) pipe.write(piece, failed);
+    } else child.send({ id, job } satisfies BackgroundRequest, failed);
   }
 
   /** Stops the process (a later job starts a new one); a job in it answers as over the limit. */
@@ -267,6 +294,7 @@ function idle(child: ChildProcess): void {
   child.unref();
   child.channel?.unref();
   (child.stderr as Socket | null)?.unref();
+  (child.stdio[BODY_FD] as Socket | null)?.unref();
 }
 
 /** Why the process ended, in words fit for a tenant (nothing it wrote is quoted). */
@@ -337,8 +365,10 @@ function spawnBackgroundProcess(): ChildProcess {
   const child = fork(entry, [], {
     execArgv,
     serialization: 'advanced',
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'],
   });
+  // A process that dies under a write: its `close` fails the job, the pipe's error is not news.
+  (child.stdio[BODY_FD] as Socket | null)?.on('error', () => {});
   if (child.pid !== undefined) {
     try {
       os.setPriority(child.pid, BACKGROUND_PRIORITY);

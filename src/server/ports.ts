@@ -50,11 +50,14 @@ export interface TemplatePort {
    * without it leaves such bodies to {@link compile}.
    */
   compileBody?(
-    body: Uint8Array,
+    body: BodyPieces,
     file: string | undefined,
     options: { tenant?: string; maxDepth?: number; signal?: AbortSignal },
   ): Promise<CompileBodyResult>;
 }
+
+/** A request body's raw bytes, in the pieces it arrived in (see `readBodyPieces`). */
+export type BodyPieces = readonly Uint8Array[];
 
 /** What a raw flow body came to: its spec and template, or why it is refused. */
 export type CompileBodyResult =
@@ -80,7 +83,7 @@ export interface ProfilerPort {
    * without it leaves such bodies to the route's validator and {@link profile}).
    */
   profileBody?(
-    body: Uint8Array,
+    body: BodyPieces,
     options: { tenant: string; maxDepth: number; signal?: AbortSignal },
   ): Promise<ProfileBodyResult>;
 }

@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import { profilerPart } from '../../src/server/parts/local-parts.js';
 import type { ProfilerPort } from '../../src/server/ports.js';
@@ -14,10 +16,12 @@ import { makeHarness } from './harness.js';
 describe('server: large profile bodies are parsed off the event loop', () => {
   const real = profilerPart({ sample: 1000 });
   let rawCalls = 0;
+  let lastPieces: readonly Uint8Array[] = [];
   const counting: ProfilerPort = {
     profile: (input, options) => real.profile(input, options),
     profileBody: (body, options) => {
       rawCalls++;
+      lastPieces = body;
       return real.profileBody!(body, options);
     },
   };
@@ -106,5 +110,68 @@ describe('server: large profile bodies are parsed off the event loop', () => {
     const refused = await post(h, a.key, deep, true);
     expect([refused.status, refused.json.error.code]).toEqual([400, 'E_LIMIT']);
     expect(refused.json.error.message).toContain('max_body_depth');
+  });
+
+  it('over a socket, a large body is read in the pieces it arrived in, with or without a length, and answered as in process', async () => {
+    const h = makeHarness({ profiler: counting });
+    const a = await h.tenant('a');
+    const server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/profiles`;
+    try {
+      const records = Array.from({ length: 4_000 }, (_, i) => ({
+        id: i,
+        kind: ['view', 'buy', 'cart'][i % 3],
+        note: `é${'n'.repeat(i % 50)}`,
+      }));
+      const body = JSON.stringify({ records });
+      const expected = await real.profile({ records }, { tenant: a.id, flow: undefined });
+      const headers = { authorization: `Bearer ${a.key}`, 'content-type': 'application/json' };
+
+      const withLength = await fetch(url, { method: 'POST', headers, body });
+      expect(withLength.status).toBe(201);
+      expect(((await withLength.json()) as { dcp: unknown }).dcp).toEqual(expected);
+      expect(lastPieces.length, 'read from the socket in pieces').toBeGreaterThan(1);
+      expect(Buffer.concat(lastPieces).toString()).toBe(body);
+
+      // Chunked (no length): the body-size quota counts it as it comes, then it goes as one piece.
+      const bytes = Buffer.from(body);
+      const chunked = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: new ReadableStream({
+          start(controller) {
+            for (let at = 0; at < bytes.length; at += 50_000)
+              controller.enqueue(bytes.subarray(at, at + 50_000));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).toBe(201);
+      expect(((await chunked.json()) as { dcp: unknown }).dcp).toEqual(expected);
+      expect(lastPieces).toHaveLength(1);
+      expect(Buffer.concat(lastPieces).toString()).toBe(body);
+
+      // A client that stops halfway: no answer to wait for, and the server goes on.
+      const { request } = await import('node:http');
+      await new Promise<void>((resolve) => {
+        const req = request(url, {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(bytes.length) },
+        });
+        req.on('error', () => resolve());
+        req.write(bytes.subarray(0, 200_000), () => setTimeout(() => req.destroy(), 50));
+        req.on('close', () => resolve());
+      });
+      const after = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ records: [{ a: 1 }] }),
+      });
+      expect(after.status).toBe(201);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   MAX_BODY_DEPTH,
   RAW_BODY_BYTES,
   largeOrUnknownBody,
+  readBodyPieces,
   tooDeepBody,
 } from '../json-body-bounds.js';
 import type { FlowRecord, ProfileInput, ProfilerPort } from '../ports.js';
@@ -90,8 +91,7 @@ export function registerProfileRoutes(app: OpenAPIHono<AppEnv>, state: AppState)
   app.use('/v1/profiles', async (c, next) => {
     if (!takesRawProfileBody(c, profiler)) return next();
     const tenant = requireTenant(c.get('principal'));
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    const result = await profiler.profileBody!(body, {
+    const result = await profiler.profileBody!(await readBodyPieces(c), {
       tenant: tenant.id,
       maxDepth: MAX_BODY_DEPTH,
       signal: c.req.raw.signal,

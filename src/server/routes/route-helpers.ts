@@ -75,18 +75,31 @@ export function page<T>(
 const PIECE_BYTES = 64 * 1024;
 
 /**
- * A large answer as a stream handed to the socket {@link PIECE_BYTES} at a time with a turn of
- * the event loop between pieces: one write of a megabyte to a busy socket held the loop for
- * tens of milliseconds, time every other tenant's requests waited; in pieces they go between.
+ * A large answer, given as consecutive `parts`, as a stream handed to the socket
+ * {@link PIECE_BYTES} at a time with a turn of the event loop between pieces: one write of a
+ * megabyte to a busy socket held the loop for tens of milliseconds, time every other tenant's
+ * requests waited; in pieces they go between. The parts are never joined (a fresh buffer of a
+ * megabyte is new memory the kernel faults in page by page): each piece is a view of one.
  */
-export function inPieces(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
+export function inPieces(parts: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let part = 0;
   let at = 0;
+  let sent = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-      controller.enqueue(bytes.subarray(at, at + PIECE_BYTES));
-      at += PIECE_BYTES;
-      if (at >= bytes.length) controller.close();
+      while (part < parts.length && at >= parts[part].length) {
+        part++;
+        at = 0;
+      }
+      if (part >= parts.length) {
+        controller.close();
+        return;
+      }
+      if (sent) await new Promise((resolve) => setImmediate(resolve));
+      sent = true;
+      const piece = parts[part].subarray(at, at + PIECE_BYTES);
+      at += piece.length;
+      controller.enqueue(piece);
     },
   });
 }
