@@ -98,6 +98,8 @@ export interface ExecutionRecord {
   error?: { code: ErrorCode; message: string };
   /** Present when `completion` is kept in short form: why (its full form is in /v1/history). */
   trimmed?: string;
+  /** A run a server restart continued from its last checkpoint: how many times, and when last. */
+  resumed?: { times: number; at: string };
 }
 
 /** The state shared by the routes of one app. */

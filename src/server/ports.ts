@@ -156,11 +156,24 @@ export interface ExecutionInput {
   signal?: AbortSignal;
   /** A live run's figures, about once a second. */
   onLive?: (report: LiveReport) => void;
+  /**
+   * Continue this execution from its last checkpoint (the server stopped while it ran): its
+   * inputs, RPRs and output folder are those it was registered with; `source`, `records`
+   * and `rprs` are not used.
+   */
+  resume?: boolean;
 }
 
 /** Runs a flow and resolves with its CompletionStatus (a failed run resolves too). */
 export interface ExecutorPort {
   execute(input: ExecutionInput): Promise<CompletionStatus>;
+  /**
+   * Checkpointed runs whose orchestrator is gone (a server that died under them): what a
+   * restart can resume with `execute({…, resume: true})`. Absent: nothing is resumable.
+   */
+  interrupted?(): Promise<Array<{ execution_id: string; tenant: string }>>;
+  /** Forgets an interrupted run's checkpoints (it will not be resumed). */
+  forget?(executionId: string): Promise<void>;
 }
 
 /** Past runs of a tenant. */

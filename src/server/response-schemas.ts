@@ -237,6 +237,10 @@ export const ExecutionSchema = z
     rprs: z.array(RprOutSchema).nullable(),
     dcp: DcpSchema.nullable(),
     completion: CompletionStatusSchema.nullable(),
+    resumed: z.object({ times: z.number(), at: timestamp }).optional().openapi({
+      description:
+        'a run a server restart continued from its last checkpoint: how many times, and when last',
+    }),
     live: z
       .looseObject({
         draining: z.boolean(),

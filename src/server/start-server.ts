@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { drainLiveExecutions } from './routes/executions.js';
+import { drainLiveExecutions, resumeInterruptedExecutions } from './routes/executions.js';
 import { resolveAdminKey, type AdminKey } from '../tenancy/admin-key.js';
 import { TenancyStore } from '../tenancy/tenancy-store.js';
 import { resolveMechanism, type SandboxMechanism } from '../tenancy/sandbox.js';
@@ -81,6 +81,10 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
   // Flows, profiles and runs outlive the process in the home database (or `databasePath`).
   const records = options.records ?? new RecordStore(options.databasePath ?? homeDatabasePath());
   const built = createApp(deps, { ...options, fileRoots, areas, records });
+  // Runs the previous server process was running when it stopped continue from their checkpoints.
+  const resuming = resumeInterruptedExecutions(built.state).catch((error: unknown) =>
+    built.state.log('could not resume the interrupted runs', error),
+  );
   const sampler = setInterval(() => {
     if (built.state.running.size === 0) return;
     for (const tenant of built.state.timeline.tenants()) {
@@ -99,6 +103,7 @@ export function createServer(options: ServerOptions = {}): WarmflowServer {
       built.state.keeper?.close();
       // Runs on live streams would go on for ever: they drain (what they read is written and acknowledged).
       drainLiveExecutions(built.state);
+      await resuming;
       await Promise.allSettled([...built.state.running]);
       await defaults?.close();
       await options.catalogue?.close();

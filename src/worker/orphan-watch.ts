@@ -1,4 +1,5 @@
 import type { WorkerServer } from './worker-server.js';
+import { processExists } from '../process-exists.js';
 
 /** Configuration of an {@link OrphanWatch}. */
 export interface OrphanWatchConfig {
@@ -80,15 +81,5 @@ export class OrphanWatch {
         this.#config.watchTimeoutMs,
       );
     }
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else — still alive.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -4,6 +4,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -20,12 +21,13 @@ const ADMIN = 'serve-process-admin-key-0123456789';
 async function startServe(
   home: string,
   root: string,
+  env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     [path.join(repo, 'bin/warmflow.js'), 'serve', '--port', '0', '--json', '--root', root],
     {
-      env: { ...process.env, WARMFLOW_HOME: home, WARMFLOW_ADMIN_KEY: ADMIN },
+      env: { ...process.env, WARMFLOW_HOME: home, WARMFLOW_ADMIN_KEY: ADMIN, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: root,
     },
@@ -96,7 +98,7 @@ describe('a real `warmflow serve` process', () => {
     mkdirSync(flowDir);
     writeFileSync(
       path.join(flowDir, 'fns.mjs'),
-      'export async function slow(item) { await new Promise((r) => setTimeout(r, Number(item.wait ?? 0))); return { n: item.n * 2 }; }\n',
+      'export async function slow(item) { const end = Date.now() + Number(item.spin ?? 0); while (Date.now() < end); await new Promise((r) => setTimeout(r, Number(item.wait ?? 0))); return { n: item.n * 2 }; }\n',
     );
     writeFileSync(
       path.join(flowDir, 'flow.yaml'),
@@ -136,20 +138,27 @@ describe('a real `warmflow serve` process', () => {
     await new Promise((resolve) => child.once('exit', resolve));
   });
 
-  it('after kill -9 a restart keeps flows, profiles and runs; the run in flight is interrupted, with what it had done', async () => {
-    const first = await startServe(home, scratch);
-    children.push(first.child);
-    const tenant = await api(first.url, ADMIN, 'POST', '/v1/tenants', { name: 'restart' });
+  /** A new tenant (its key) with the test's flow posted. */
+  async function tenantWithFlow(url: string, name: string) {
+    const tenant = await api(url, ADMIN, 'POST', '/v1/tenants', { name });
     const key = tenant.json.api_key as string;
     const flow = await api(
-      first.url,
+      url,
       key,
       'POST',
       `/v1/flows?file=${encodeURIComponent(path.join(flowDir, 'flow.yaml'))}`,
-      'name: modes\nstreams:\n  items: { type: Item }\nfunctions:\n  - { name: slow, module: ./fns.mjs, input: [Item], output: [Out] }\n',
+      readFileSync(path.join(flowDir, 'flow.yaml'), 'utf8'),
       'application/yaml',
     );
     expect(flow.status).toBe(201);
+    return { key, flow };
+  }
+
+  it('after kill -9 a restart keeps flows, profiles and runs; a run in flight without checkpoints is interrupted, with what it had done', async () => {
+    // Checkpoints off: the run in flight cannot be resumed.
+    const first = await startServe(home, scratch, { WARMFLOW_CHECKPOINT_INTERVAL_MS: '0' });
+    children.push(first.child);
+    const { key, flow } = await tenantWithFlow(first.url, 'restart');
     const profile = await api(first.url, key, 'POST', '/v1/profiles', {
       flow_id: flow.json.id,
       records: [{ n: 1 }, { n: 2 }],
@@ -193,6 +202,56 @@ describe('a real `warmflow serve` process', () => {
       records: [{ n: 4 }],
     });
     expect(again.json.status).toBe('succeeded');
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+  });
+
+  it('after kill -9 a restart resumes a checkpointed run from its checkpoint: it ends succeeded with every output once', async () => {
+    const first = await startServe(home, scratch, { WARMFLOW_CHECKPOINT_INTERVAL_MS: '200' });
+    children.push(first.child);
+    const { key, flow } = await tenantWithFlow(first.url, 'resume');
+    // 120 records of 50 ms of CPU each: about 6 s of work, checkpointed every 200 ms.
+    const records = Array.from({ length: 120 }, (_, n) => ({ n, spin: 50 }));
+    const inFlight = await api(first.url, key, 'POST', '/v1/executions', {
+      flow_id: flow.json.id,
+      records,
+    });
+    expect(inFlight.status).toBe(202);
+    const id = inFlight.json.id as string;
+    // Kill the server once the run's resource is deployed and some checkpoints are taken.
+    for (let i = 0; i < 100; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const seen = await api(first.url, key, 'GET', `/v1/executions/${id}`);
+      if (seen.json.nodes.some((n: { state: string }) => n.state !== 'pending')) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const before = await api(first.url, key, 'GET', `/v1/executions/${id}`);
+    expect(before.json.status).toBe('running');
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+
+    const second = await startServe(home, scratch);
+    children.push(second.child);
+    let after = await api(second.url, key, 'GET', `/v1/executions/${id}`);
+    for (let i = 0; i < 300 && after.json.status === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await api(second.url, key, 'GET', `/v1/executions/${id}`);
+    }
+    expect([after.json.status, after.json.resumed?.times, after.json.error]).toEqual([
+      'succeeded',
+      1,
+      undefined,
+    ]);
+    expect(after.json.completion.records).toMatchObject({ in: 120, out: 120, dead_lettered: 0 });
+    // Every output once: the sink was rolled back to the checkpoint, not appended to twice.
+    const output = after.json.completion.outputs.find((o: { type: string }) => o.type === 'Out');
+    const lines = readFileSync(output.file, 'utf8').trim().split('\n');
+    const doubled = lines
+      .map((line) => (JSON.parse(line) as { n: number }).n)
+      .sort((a, b) => a - b);
+    expect(doubled).toEqual(records.map((r) => r.n * 2));
+    const history = await api(second.url, key, 'GET', '/v1/history');
+    expect(history.json.interrupted).toEqual([]);
     second.child.kill('SIGTERM');
     await new Promise((resolve) => second.child.once('exit', resolve));
   });

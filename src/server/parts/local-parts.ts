@@ -3,7 +3,10 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompletionStatus } from '../../execute/completion-status.js';
 import { planGroups } from '../../execute/plan.js';
+import { sharedCheckpointStore } from '../../checkpoint/sqlite-checkpoint-store.js';
+import type { ResumableRequest } from '../../execute/execution-manager.js';
 import { executeAndRecord } from '../../flow/execute-and-record.js';
+import { processExists } from '../../process-exists.js';
 import { planRprs } from '../../flow/plan-rprs.js';
 import type { HistoryStore } from '../../history/history-store.js';
 import type { PreProvisioningService } from '../../provision/pool/pre-provisioning-service.js';
@@ -215,6 +218,31 @@ export async function withIdleWarmReleased<T>(
 }
 
 /** Runs through the pipeline's execute and record stages (warm claim, else on demand). */
+/**
+ * The request a checkpointed run of this server registered in the home (its inputs, RPRs,
+ * groups and output folder), to resume it; refused unless it is the tenant's and wrote into
+ * the tenant's own run folder.
+ */
+async function registeredRun(
+  executionId: string,
+  tenant: string,
+  outDir: string,
+): Promise<ResumableRequest> {
+  const store = await sharedCheckpointStore();
+  const found = (await store.unfinished()).find((r) => r.run === executionId);
+  const request = found?.request as ResumableRequest | undefined;
+  if (
+    request === undefined ||
+    request.tenant !== tenant ||
+    request.out_dir !== path.resolve(outDir)
+  )
+    throw new WarmflowError(
+      'E_RESUME',
+      `execution ${executionId} has no checkpoint of this tenant's to resume from`,
+    );
+  return request;
+}
+
 export function executorPart(config: LocalPartsConfig): ExecutorPort {
   return {
     async execute(input) {
@@ -222,12 +250,18 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
       // In the tenant's area: its workers may read the posted records, and the run's output is its own.
       const tenantDir = path.join(config.areas.area(input.tenant).data, 'runs');
       const outDir = path.join(tenantDir, input.execution_id);
+      // A resumed run continues with what it was registered with: its inputs (the posted
+      // records are still in its folder), RPRs, groups and output folder.
+      const registered =
+        input.resume === true
+          ? await registeredRun(input.execution_id, input.tenant, outDir)
+          : undefined;
       // A tenant's inputs and outputs: the server user's only (folders 0700, files 0600).
       await mkdir(outDir, { recursive: true, mode: 0o700 });
       await pruneRuns(tenantDir, config.keepRuns ?? 100, input.execution_id);
-      const inputs: Record<string, string> = {};
-      if (input.source !== undefined) inputs['*'] = input.source;
-      if (input.records !== undefined) {
+      const inputs: Record<string, string> = { ...registered?.inputs };
+      if (registered === undefined && input.source !== undefined) inputs['*'] = input.source;
+      if (registered === undefined && input.records !== undefined) {
         const file = path.join(outDir, 'input.jsonl');
         await writeFile(file, input.records.map((r) => JSON.stringify(r)).join('\n') + '\n', {
           mode: 0o600,
@@ -237,11 +271,13 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
       // A pool of an older version of this flow never runs: its resources go back first.
       if (loaded.grant !== undefined)
         await config.service.retireStale(loaded.template.name, input.tenant, loaded.grant.version);
-      const groups = planGroups(loaded.template);
+      const groups = registered?.groups ?? planGroups(loaded.template);
       // Without RPRs from the API, the run is sized as a prediction without a profile is.
       const rprs =
+        registered?.rprs ??
         input.rprs ??
         (await planRprs({ flow: loaded, dcp: null, groups, provider: config.provider })).rprs;
+      const deadLetters = registered?.max_dead_letter_ratio ?? input.max_dead_letter_ratio;
       const history = await config.history();
       const run = () =>
         executeAndRecord(
@@ -253,10 +289,15 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
             groups,
             inputs,
             out_dir: outDir,
-            ...(input.max_dead_letter_ratio !== undefined
-              ? { max_dead_letter_ratio: input.max_dead_letter_ratio }
-              : {}),
+            ...(deadLetters !== undefined ? { max_dead_letter_ratio: deadLetters } : {}),
             ...(input.live !== undefined ? { live: input.live } : {}),
+            ...(registered?.chunk_bytes !== undefined
+              ? { chunk_bytes: registered.chunk_bytes }
+              : {}),
+            ...(registered?.checkpoint_interval_ms !== undefined
+              ? { checkpoint_interval_ms: registered.checkpoint_interval_ms }
+              : {}),
+            ...(registered !== undefined ? { resume: true } : {}),
           },
           {
             provider: config.provider,
@@ -280,6 +321,19 @@ export function executorPart(config: LocalPartsConfig): ExecutorPort {
       );
       input.onProgress(finalProgress(status));
       return status;
+    },
+    async interrupted() {
+      const store = await sharedCheckpointStore();
+      // A run whose orchestrator still lives (another process on this home) is not ours to resume.
+      return (await store.unfinished())
+        .filter((r) => r.pid !== process.pid && !processExists(r.pid))
+        .map((r) => ({
+          execution_id: r.run,
+          tenant: (r.request as Partial<ResumableRequest>).tenant ?? '',
+        }));
+    },
+    async forget(executionId) {
+      await (await sharedCheckpointStore()).finish(executionId);
     },
   };
 }

@@ -21,7 +21,8 @@ import { ExecutionPage, ExecutionSchema } from '../response-schemas.js';
 import { flowBase } from './flows.js';
 import { profileFor, tenantFlow } from './lookups.js';
 import { heldBy } from './pools.js';
-import type { PoolView } from '../ports.js';
+import type { ExecutionInput, FlowRecord, PoolView } from '../ports.js';
+import type { Rpr } from '../../predictor/rpr.js';
 
 /**
  * A tenant's pools nothing is claimed from, least useful first: other flows' pools before
@@ -37,6 +38,49 @@ function idlePools(pools: readonly PoolView[], flowId: string): PoolView[] {
     );
 }
 import { observeExecution } from '../policy-keeper-part.js';
+
+/**
+ * Charges what a run of `flow` would provision on demand against the tenant's resource
+ * quota, one admission at a time per tenant: what pools hold plus what runs in flight hold
+ * on demand, plus this run's groups not covered by a ready warm set, must fit. Resolves with
+ * the release of that charge.
+ */
+async function reserveResources(
+  state: AppState,
+  tenant: Tenant,
+  flow: FlowRecord,
+  rprs: readonly Rpr[],
+  cold: boolean,
+): Promise<() => void> {
+  return state.ledger.exclusive(tenant.id, async () => {
+    for (;;) {
+      const pools = await state.deps.pools.list(tenant.id);
+      const warmNodes = new Set(
+        pools
+          .filter((p) => !cold && p.flow_id === flow.id)
+          .flatMap((p) =>
+            p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids),
+          ),
+      );
+      const onDemand = chargeOf(flow.template, rprs, (id) => !warmNodes.has(id));
+      try {
+        enforceResources(
+          tenant.quotas,
+          addAmounts(heldBy(pools), state.ledger.reserved(tenant.id)),
+          onDemand,
+        );
+      } catch (error) {
+        // Warm capacity is speculative: real work first. Release the tenant's least
+        // useful idle pool (another flow's, oldest first) and check again.
+        const idle = idlePools(pools, flow.id);
+        if (!(error instanceof QuotaExceededError) || idle.length === 0) throw error;
+        await state.deps.pools.drain(tenant.id, idle[0].id);
+        continue;
+      }
+      return state.ledger.reserve(tenant.id, onDemand);
+    }
+  });
+}
 
 /**
  * Starts a run: checks the concurrency and resource quotas, then hands the run to
@@ -77,37 +121,7 @@ async function startExecution(
     const predicted = observeExecution(state, tenant, flow);
     const rprs = await state.deps.predictor.predict({ tenant: tenant.id, flow, dcp });
     predicted(rprs);
-    // One admission at a time per tenant: what pools hold plus what runs in flight hold on
-    // demand, plus this run's groups not covered by a ready warm set, must fit the quota.
-    await state.ledger.exclusive(tenant.id, async () => {
-      for (;;) {
-        const pools = await state.deps.pools.list(tenant.id);
-        const warmNodes = new Set(
-          pools
-            .filter((p) => body.cold !== true && p.flow_id === flow.id)
-            .flatMap((p) =>
-              p.resources.filter((r) => r.status === 'ready').flatMap((r) => r.node_ids),
-            ),
-        );
-        const onDemand = chargeOf(flow.template, rprs, (id) => !warmNodes.has(id));
-        try {
-          enforceResources(
-            tenant.quotas,
-            addAmounts(heldBy(pools), state.ledger.reserved(tenant.id)),
-            onDemand,
-          );
-        } catch (error) {
-          // Warm capacity is speculative: real work first. Release the tenant's least
-          // useful idle pool (another flow's, oldest first) and check again.
-          const idle = idlePools(pools, flow.id);
-          if (!(error instanceof QuotaExceededError) || idle.length === 0) throw error;
-          await state.deps.pools.drain(tenant.id, idle[0].id);
-          continue;
-        }
-        unreserve = state.ledger.reserve(tenant.id, onDemand);
-        return;
-      }
-    });
+    unreserve = await reserveResources(state, tenant, flow, rprs, body.cold === true);
     record = {
       id: `x_${randomBytes(6).toString('hex')}`,
       tenant: tenant.id,
@@ -140,19 +154,12 @@ async function startExecution(
   };
   // Stored before the answer goes out (the route awaits it), so a restart knows the run.
   const accepted = state.executions.set(tenant.id, record.id, record);
-  let persistedAt = Date.now();
-  // A run on live streams goes on until DELETE drains it (or its own limits end it).
-  const drain = new AbortController();
-  const liveRuns = liveRunsOf(state);
-  if (readsLive(flow, source, body.records)) liveRuns.set(record.id, drain);
-  let liveSavedAt = 0;
-  const run = state.deps.executor
-    .execute({
-      execution_id: record.id,
-      tenant: tenant.id,
-      flow,
-      rprs: record.rprs,
-      dcp: record.dcp,
+  const run = launch(
+    state,
+    tenant,
+    flow,
+    record,
+    {
       source,
       records: body.records,
       ...(body.max_dead_letter_ratio !== undefined
@@ -160,6 +167,47 @@ async function startExecution(
         : {}),
       ...(body.cold === true ? { cold: true } : {}),
       ...(body.live !== undefined ? { live: body.live } : {}),
+    },
+    readsLive(flow, source, body.records),
+    release,
+  );
+  return { record, run, accepted };
+}
+
+/** What a run is given besides what {@link launch} fills in from its record. */
+type LaunchInput = Omit<
+  ExecutionInput,
+  'execution_id' | 'tenant' | 'flow' | 'rprs' | 'dcp' | 'signal' | 'onLive' | 'onProgress'
+>;
+
+/**
+ * Hands an admitted run to the executor in the background: its progress and live figures
+ * update `record` (written through now and then, so a restart shows them), its outcome is
+ * stored before the returned promise settles, and `release` gives back what admission took.
+ */
+function launch(
+  state: AppState,
+  tenant: Tenant,
+  flow: FlowRecord,
+  record: ExecutionRecord,
+  input: LaunchInput,
+  live: boolean,
+  release: () => void,
+): Promise<void> {
+  let persistedAt = Date.now();
+  // A run on live streams goes on until DELETE drains it (or its own limits end it).
+  const drain = new AbortController();
+  const liveRuns = liveRunsOf(state);
+  if (live) liveRuns.set(record.id, drain);
+  let liveSavedAt = 0;
+  const run = state.deps.executor
+    .execute({
+      ...input,
+      execution_id: record.id,
+      tenant: tenant.id,
+      flow,
+      rprs: record.rprs,
+      dcp: record.dcp,
       signal: drain.signal,
       onLive: (report) => {
         record.live = applyLiveReport(record.live, report);
@@ -219,7 +267,81 @@ async function startExecution(
       await stored;
     });
   state.running.add(run);
-  return { record, run, accepted };
+  return run;
+}
+
+/** Restarts a server may resume one run across, before it stays interrupted for good. */
+const MAX_RESUMES = 3;
+
+/**
+ * Resumes, from their last checkpoints, the runs the server was running when it stopped
+ * (`kill -9` included): each is admitted again under its tenant's quotas, set back to
+ * `running` and continued by the executor (`resume`), its outputs rolled back to the
+ * checkpoint. A run that cannot be resumed (its flow or tenant is gone, a quota refuses it,
+ * it was resumed {@link MAX_RESUMES} times already) stays `interrupted`, says why, and its
+ * checkpoints are forgotten, so no restart tries it again. Runs not checkpointed (live
+ * streams, several resources) stay `interrupted` as they are.
+ */
+export async function resumeInterruptedExecutions(state: AppState): Promise<void> {
+  const executor = state.deps.executor;
+  if (executor.interrupted === undefined) return;
+  for (const { execution_id: id, tenant: tenantId } of await executor.interrupted()) {
+    const record = state.executions.get(tenantId, id);
+    // Another orchestrator's run in the same home (a CLI run): not the server's to resume.
+    if (record === undefined) continue;
+    const tenant = state.deps.tenancy.getTenant(tenantId);
+    const times = (record.resumed?.times ?? 0) + 1;
+    try {
+      if (record.status !== 'interrupted')
+        throw new WarmflowError('E_RESUME', `it is ${record.status}, not interrupted`);
+      if (tenant === undefined) throw new WarmflowError('E_RESUME', 'its tenant is gone');
+      if (times > MAX_RESUMES)
+        throw new WarmflowError(
+          'E_RESUME',
+          `the server stopped under it ${MAX_RESUMES} times after it was resumed`,
+        );
+      const flow = tenantFlow(state, tenant.id, record.flow_id);
+      const slot = state.slots.acquire(tenant.id, tenant.quotas);
+      let unreserve: () => void;
+      try {
+        const rprs =
+          record.rprs ??
+          (await state.deps.predictor.predict({ tenant: tenant.id, flow, dcp: record.dcp }));
+        unreserve = await reserveResources(state, tenant, flow, rprs, false);
+      } catch (error) {
+        slot();
+        throw error;
+      }
+      record.status = 'running';
+      delete record.error;
+      record.resumed = { times, at: new Date().toISOString() };
+      // A write that fails is logged; the run goes on and is written again as it progresses.
+      await state.keepExecution(tenant, record).catch(() => undefined);
+      void launch(
+        state,
+        tenant,
+        flow,
+        record,
+        { source: undefined, records: undefined, resume: true },
+        false,
+        () => {
+          unreserve();
+          slot();
+        },
+      );
+    } catch (error) {
+      const why = toErrorResponse(error).body.error.message;
+      if (record.status === 'interrupted' && tenant !== undefined) {
+        record.error = {
+          code: 'E_INTERRUPTED',
+          message: `the server stopped while this run was in flight and it could not be resumed (${why}); its nodes show what it had done. Run it again.`,
+        };
+        await state.keepExecution(tenant, record).catch(() => undefined);
+      }
+      state.log(`execution ${id} not resumed`, error);
+      await executor.forget?.(id).catch(() => undefined);
+    }
+  }
 }
 
 /** The drain handle of each execution in flight, per app. */
