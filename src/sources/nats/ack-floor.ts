@@ -10,6 +10,12 @@ export interface ConsumerPosition {
   pending: number;
 }
 
+/** A done batch's highest message and its stream sequence. */
+export interface BatchTop<M> {
+  seq: number;
+  message: M;
+}
+
 const WORD = 32;
 
 /**
@@ -30,6 +36,14 @@ const WORD = 32;
  * until then they are pending on the server without being held here. While that may be so
  * (`holding`), acknowledgements wait until the server's count of pending messages is no
  * more than what this reader holds ({@link settle}).
+ *
+ * The server also ignores an acknowledgement whose delivery number is not above the last
+ * acknowledged one's (nats-server: `dseq <= o.adflr` is a no-op for `AckAll`). A redelivered
+ * message has a newer delivery number than messages of higher sequences delivered before it,
+ * so acknowledging it first would make theirs ignored and leave them pending (redelivered
+ * after `ack_wait`, again and again). An acknowledgement therefore waits while a message of
+ * a higher sequence, handed over and not acknowledged, came with a lower delivery number
+ * ({@link next}): acknowledgements go out in the order of both numbers.
  */
 export class AckFloor<M extends Ackable> {
   /** The highest sequence acknowledged to the server. */
@@ -38,6 +52,8 @@ export class AckFloor<M extends Ackable> {
   #base: number;
   #taken = new Uint32Array(64);
   #done = new Uint32Array(64);
+  /** The delivery number each sequence handed over came as (index `seq - #base`). */
+  #deliveries = new Float64Array(64 * WORD);
   /** Handed over, not acknowledged to the server. */
   #outstanding = 0;
   /** The next delivery number expected. */
@@ -46,7 +62,7 @@ export class AckFloor<M extends Ackable> {
   #missed = 0;
   #holding: boolean;
   /** Done batches' highest messages, not covered by an acknowledgement yet. */
-  #tops: Array<{ seq: number; message: M }> = [];
+  #tops: Array<BatchTop<M>> = [];
 
   constructor(opened: ConsumerPosition) {
     this.#sent = opened.floor;
@@ -69,6 +85,7 @@ export class AckFloor<M extends Ackable> {
     if (word >= this.#taken.length) this.#grow(word + 1);
     if ((this.#taken[word] & bit) !== 0) return false;
     this.#taken[word] |= bit;
+    this.#deliveries[i] = delivery;
     this.#outstanding++;
     return true;
   }
@@ -81,7 +98,7 @@ export class AckFloor<M extends Ackable> {
   }
 
   /** A batch is done with (its outputs durable): its sequences, and its highest message. */
-  done(seqs: ArrayLike<number>, top: { seq: number; message: M }): void {
+  done(seqs: ArrayLike<number>, top: BatchTop<M>): void {
     for (let k = 0; k < seqs.length; k++) {
       const i = seqs[k] - this.#base;
       if (i >= 0) this.#done[i >>> 5] |= 1 << (i & 31);
@@ -116,21 +133,45 @@ export class AckFloor<M extends Ackable> {
 
   /**
    * The acknowledgement to send now, if one is due and may go out: the highest done
-   * batch's message below every message handed over and not done. Counted as sent.
+   * batch's message below every message handed over and not done — unless a message above
+   * it, handed over and not acknowledged, came with a lower delivery number (the server would
+   * then ignore that message's acknowledgement; this one waits until one covers both).
+   * Counted as sent.
    */
   next(): M | null {
     if (this.#holding || this.#tops.length === 0) return null;
     const limit = this.#firstUndone();
-    let best: { seq: number; message: M } | null = null;
-    const keep: Array<{ seq: number; message: M }> = [];
-    for (const top of this.#tops) {
-      if (top.seq >= limit) keep.push(top);
-      else if (best === null || top.seq > best.seq) best = top;
+    let best: BatchTop<M> | null = null;
+    for (const top of this.#tops)
+      if (top.seq < limit && (best === null || top.seq > best.seq)) best = top;
+    if (best === null) return null;
+    if (best.seq <= this.#sent) {
+      const sent = this.#sent;
+      this.#tops = this.#tops.filter((top) => top.seq > sent);
+      return null;
     }
-    this.#tops = keep;
-    if (best === null || best.seq <= this.#sent) return null;
+    if (this.#lowestDeliveryAbove(best.seq) < this.#deliveries[best.seq - this.#base]) return null;
+    const covered = best.seq;
+    this.#tops = this.#tops.filter((top) => top.seq > covered);
     this.#advance(best.seq);
     return best.message;
+  }
+
+  /** The lowest delivery number of a sequence above `seq` handed over (Infinity if none). */
+  #lowestDeliveryAbove(seq: number): number {
+    let lowest = Infinity;
+    const from = seq + 1 - this.#base;
+    for (let w = from >>> 5; w < this.#taken.length; w++) {
+      let bits = this.#taken[w];
+      if (w === from >>> 5) bits &= ~0 << (from & 31);
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        const d = this.#deliveries[w * WORD + b];
+        if (d < lowest) lowest = d;
+      }
+    }
+    return lowest;
   }
 
   /** The lowest sequence handed over and not done (Infinity if none). */
@@ -152,6 +193,7 @@ export class AckFloor<M extends Ackable> {
     if (drop > 0) {
       this.#taken.copyWithin(0, drop).fill(0, this.#taken.length - drop);
       this.#done.copyWithin(0, drop).fill(0, this.#done.length - drop);
+      this.#deliveries.copyWithin(0, drop * WORD).fill(0, this.#deliveries.length - drop * WORD);
       this.#base += drop * WORD;
     }
   }
@@ -160,9 +202,12 @@ export class AckFloor<M extends Ackable> {
     const size = Math.max(words, this.#taken.length * 2);
     const taken = new Uint32Array(size);
     const done = new Uint32Array(size);
+    const deliveries = new Float64Array(size * WORD);
     taken.set(this.#taken);
     done.set(this.#done);
+    deliveries.set(this.#deliveries);
     this.#taken = taken;
     this.#done = done;
+    this.#deliveries = deliveries;
   }
 }
