@@ -257,7 +257,11 @@ export async function executeDataflow(
         'E_RESUME',
         `execution ${executionId} cannot be resumed: only runs whose sources are files read by one resource are checkpointed`,
       );
-    let registered: Promise<void> = Promise.resolve();
+    // Registered once a resource has deployed (not while the deploys compete with it for the
+    // cores), and at the latest before the first checkpoint is saved.
+    let registration: Promise<void> | null = null;
+    const registered = (): Promise<void> =>
+      register === null ? Promise.resolve() : (registration ??= register());
     const recovering: RecoveringRun[] = [];
     const sessions = placed.map((p, part) => {
       const spec = buildDeploySpec({
@@ -283,7 +287,10 @@ export async function executeDataflow(
           first: p,
           sinks,
           store: checkpointStore!,
-          registered: () => registered,
+          registered,
+          ...(register !== null
+            ? { onDeployed: () => setImmediate(() => void registered().catch(() => undefined)) }
+            : {}),
           stallTimeoutMs,
           maxRecoveries: request.max_recoveries ?? DEFAULT_MAX_RECOVERIES,
           ...(request.resume === true ? { resume: true } : {}),
@@ -322,16 +329,11 @@ export async function executeDataflow(
       });
     });
     const runs = sessions.map((s) => s.run());
-    // Every df.run is written: what is left to set up here overlaps the resources' deploys
-    // (truncating an output file can block for milliseconds). Both are done before this
-    // process handles any frame of the runs, so before the first output batch is written.
+    // Every df.run is written: the output files are created while the resources deploy,
+    // before this process handles any frame of the runs, so before the first output batch
+    // is written.
     // A resumed run keeps what its sinks held at the checkpoint (rolled back, not emptied).
     if (request.resume !== true) sinks.prepare(sinkTypes);
-    if (register !== null) {
-      registered = register();
-      // Handled here; its failure fails the run below.
-      registered.catch(() => undefined);
-    }
     /** The session each part runs on now (a recovered part: its last resource). */
     const current = (): ResourceSession[] =>
       // A resumed part has its session once it read its checkpoint.
@@ -417,7 +419,12 @@ export async function executeDataflow(
       // No move may start once the sources are done: the resources are told to end.
       ...(resizer instanceof LiveResizer ? { beforeEnd: () => resizer.stop() } : {}),
     });
-    const settled = await Promise.allSettled([...runs, feeding, registered]).finally(() => {
+    const settled = await Promise.allSettled([
+      ...runs,
+      feeding,
+      // A registration begun is waited for; its failure fails the run.
+      Promise.resolve().then(() => registration),
+    ]).finally(() => {
       clearInterval(ticker);
       // A last look, so a run shorter than a tick is compared with its baseline too.
       monitor?.tick();

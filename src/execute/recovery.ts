@@ -28,8 +28,8 @@ export interface RecoveringRunOptions {
   sinks: SinkFiles;
   store: CheckpointStore;
   /**
-   * Resolves once the run is registered in the store (`begin`, done while the resource
-   * deploys); a checkpoint is saved only after it. Default: registered already.
+   * Resolves once the run is registered in the store (`begin`, begun once a resource has
+   * deployed, or by this call); a checkpoint is saved only after it. Default: registered already.
    */
   registered?: () => Promise<void>;
   stallTimeoutMs: number;
@@ -43,6 +43,8 @@ export interface RecoveringRunOptions {
   exitOf(resourceId: string): Promise<{ reason?: string; oom: boolean }>;
   /** A previous run of the same execution left a checkpoint to start from (`--resume`). */
   resume?: boolean;
+  /** Called each time a resource of the part has deployed the run. */
+  onDeployed?: () => void;
   /** Called after each checkpoint recorded. */
   onCheckpoint?: (epoch: number, resourceId: string) => void;
   /** Output types of the JSONL sinks (rolled back on resume even if the checkpoint never saw them). */
@@ -212,6 +214,7 @@ export class RecoveringRun {
       const last = this.recoveries[this.recoveries.length - 1];
       if (this.#deathAt !== null && last !== undefined && last.resumed_after_ms === null)
         last.resumed_after_ms = Math.round((preciseNow() - this.#deathAt) * 10) / 10;
+      o.onDeployed?.();
     };
     return session;
   }

@@ -187,7 +187,12 @@ export class ResourceSession {
   end(counts: Record<string, number>): void {
     if (this.#awaitingInput()) this.#progressed();
     this.#ended = true;
-    if (!this.#client.closed && this.#runError === null)
+    // A run that reads only files is told nothing: its threads know their sources' ends.
+    if (
+      !this.#client.closed &&
+      this.#runError === null &&
+      this.#spec.sources.some((s) => s.mode === 'push')
+    )
       this.#client.send({ type: 'df.end', counts });
   }
 

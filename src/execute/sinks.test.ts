@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEAD_LETTER_TYPE } from '../worker/worker-contract.js';
@@ -42,7 +50,29 @@ describe('SinkFiles', () => {
     }
   });
 
-  it('truncates an existing file and says E_SINK when the folder cannot be made', async () => {
+  it("writes through a symbolic or hard link to last run's output, replacing its content", async () => {
+    const dir = scratch();
+    try {
+      const target = path.join(dir, 'kept.jsonl');
+      const linked = path.join(dir, 'linked.jsonl');
+      writeFileSync(target, 'stale\nstale\n');
+      writeFileSync(linked, 'stale\n');
+      const out = new SinkFiles(dir);
+      symlinkSync(target, out.fileFor('Sym'));
+      linkSync(linked, out.fileFor('Hard'));
+      out.prepare(['Sym', 'Hard']);
+      await out.write('Sym', 1, Buffer.from('{"n":1}\n'));
+      await out.write('Hard', 1, Buffer.from('{"n":2}\n'));
+      await out.close();
+      expect(readFileSync(target, 'utf8')).toBe('{"n":1}\n');
+      expect(readFileSync(linked, 'utf8')).toBe('{"n":2}\n');
+      expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('empties an existing file and says E_SINK when the folder cannot be made', async () => {
     const dir = scratch();
     try {
       const sinks = new SinkFiles(dir);
@@ -50,6 +80,8 @@ describe('SinkFiles', () => {
       sinks.prepare(['Old']);
       await sinks.close();
       expect(readFileSync(sinks.fileFor('Old'), 'utf8')).toBe('');
+      // Last run's file was moved aside while the run went on, and is gone once it is over.
+      expect(readdirSync(dir)).toEqual(['Old.jsonl']);
       // A file where the output folder should be.
       const blocked = new SinkFiles(path.join(sinks.fileFor('Old'), 'sub'));
       expect(() => blocked.prepare(['Item'])).toThrow(/cannot open output file/);
