@@ -70,10 +70,20 @@ export class FieldState {
   dateMin = Infinity;
   dateMax = -Infinity;
 
-  /** The last scalar counted and its hash (a cache: see the profiler's `repeated`). */
+  /** The last scalar counted and its hash (a cache: see the profiler's `countDistinct`). */
   lastValue: string | number | boolean | undefined = undefined;
   lastHi = 0;
   lastLo = 0;
+  /**
+   * Values equal to {@link lastValue} seen since it was given to the frequent-items
+   * summary, not given yet: a run of equal values goes in as one weighted add, by
+   * {@link settle}, before the summary is given anything else or read. That is exact:
+   * nothing else reaches this field's summary in between, and the summary held the
+   * value right after it was added, so the add finds it (or, after a merge pruned it,
+   * inserts it with the whole weight, as the first repeat would have and the rest
+   * then counted on it). Never the distinct counter: it has seen the hash.
+   */
+  repeats = 0;
 
   readonly hll: HyperLogLog;
   dd: DDSketch | undefined = undefined;
@@ -82,9 +92,15 @@ export class FieldState {
 
   /** Per family, two 32-bit tags that this (path, family) adds to a fingerprint. */
   readonly tags = new Int32Array(10);
-  /** Per family, the last record / window that already counted this (path, family). */
-  readonly recordStamp = new Float64Array(5).fill(-1);
-  readonly windowStamp = new Float64Array(5).fill(-1);
+  /**
+   * The last record that counted this path in its fingerprint, and the families
+   * (`1 << family`) it counted for it; the same for the last schema window. Plain
+   * numbers on this object, which the hot loop has in hand already.
+   */
+  stampRecord = -1;
+  stampFamilies = 0;
+  stampWindow = -1;
+  windowFamilies = 0;
 
   constructor(
     parent: FieldState | undefined,
@@ -113,7 +129,15 @@ export class FieldState {
     }
   }
 
-  /** Folds `other` (the same path in another profiler) into this field. */
+  /** Gives the frequent-items summary the repeats it is owed (see {@link repeats}). */
+  settle(): void {
+    const repeats = this.repeats;
+    if (repeats === 0) return;
+    this.repeats = 0;
+    this.mg.addHashed(this.lastHi, this.lastLo, this.lastValue!, repeats);
+  }
+
+  /** Folds `other` (the same path in another profiler) into this field; both settled. */
   mergeStats(other: FieldState): void {
     this.present += other.present;
     this.nulls += other.nulls;

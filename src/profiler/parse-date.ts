@@ -7,22 +7,23 @@
 export function parseIsoDate(s: string): number {
   const n = s.length;
   if (n < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return NaN;
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
-  if (year !== year || month < 1 || month > 12 || day < 1 || day > 31) return NaN;
-  let ms = daysFromCivil(year, month, day) * 86_400_000;
+  const century = two(s, 0);
+  const yy = two(s, 2);
+  const month = two(s, 5);
+  const day = two(s, 8);
+  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31) return NaN;
+  let ms = daysOf(century * 100 + yy, month, day) * 86_400_000;
   if (n === 10) return ms;
   const sep = s.charCodeAt(10);
   if ((sep !== 84 && sep !== 32) || n < 16 || s.charCodeAt(13) !== 58) return NaN;
-  const hour = digits(s, 11, 2);
-  const minute = digits(s, 14, 2);
-  if (hour > 23 || minute > 59) return NaN;
+  const hour = two(s, 11);
+  const minute = two(s, 14);
+  if (hour < 0 || minute < 0 || hour > 23 || minute > 59) return NaN;
   ms += hour * 3_600_000 + minute * 60_000;
   let i = 16;
   if (i < n && s.charCodeAt(i) === 58) {
-    const second = digits(s, 17, 2);
-    if (!(second <= 60)) return NaN;
+    const second = two(s, 17);
+    if (second < 0 || second > 60) return NaN;
     ms += second * 1000;
     i = 19;
     if (i < n && s.charCodeAt(i) === 46) {
@@ -45,10 +46,10 @@ export function parseIsoDate(s: string): number {
   const zone = s.charCodeAt(i);
   if (zone === 90 && i + 1 === n) return ms;
   if (zone !== 43 && zone !== 45) return NaN;
-  const oh = digits(s, i + 1, 2);
-  const om = s.charCodeAt(i + 3) === 58 ? digits(s, i + 4, 2) : digits(s, i + 3, 2);
-  const end = s.charCodeAt(i + 3) === 58 ? i + 6 : i + 5;
-  if (end !== n || oh !== oh || om !== om) return NaN;
+  const colon = s.charCodeAt(i + 3) === 58;
+  const oh = two(s, i + 1);
+  const om = two(s, colon ? i + 4 : i + 3);
+  if ((colon ? i + 6 : i + 5) !== n || oh < 0 || om < 0) return NaN;
   const offset = (oh * 60 + om) * 60_000;
   return zone === 43 ? ms - offset : ms + offset;
 }
@@ -59,14 +60,29 @@ export function parseDate(s: string): number {
   return ms === ms ? ms : Date.parse(s);
 }
 
-function digits(s: string, from: number, count: number): number {
-  let value = 0;
-  for (let i = from; i < from + count; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return NaN;
-    value = value * 10 + c;
+/** The two decimal digits at `i` and `i + 1` as a number, or -1 (past the end too). */
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  // NaN (past the end) fails every comparison.
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+// The last date converted: timestamps of a stream mostly fall on the day before them.
+let lastYear = -1;
+let lastMonth = -1;
+let lastDay = -1;
+let lastDays = 0;
+
+/** {@link daysFromCivil}, remembering the last date. */
+function daysOf(y: number, m: number, d: number): number {
+  if (y !== lastYear || m !== lastMonth || d !== lastDay) {
+    lastDays = daysFromCivil(y, m, d);
+    lastYear = y;
+    lastMonth = m;
+    lastDay = d;
   }
-  return value;
+  return lastDays;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */

@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Profiler } from './profiler.js';
 import type { Dcp } from './dcp.js';
+import { HyperLogLog } from './sketches/hyper-log-log.js';
+import { MisraGries } from './sketches/misra-gries.js';
 
 const record = fc.record(
   {
@@ -269,6 +271,74 @@ describe('Profiler', () => {
       present: 4,
       nulls: 1,
       types: { integer: 2, string: 1, null: 1 },
+    });
+  });
+
+  describe('its shortcuts give what feeding each value to the sketches gives', () => {
+    /** Runs of repeated values, nested objects and arrays, a few shapes: what the shortcuts meet. */
+    const value = fc.oneof(
+      fc.constantFrom('a', 'b', 'x', '', '2024-01-02', true, false, 0, -0, 1, 2.5, null),
+      fc.integer({ min: 0, max: 300 }),
+      fc.string({ maxLength: 3 }),
+    );
+    const recordOf = fc.record(
+      {
+        a: value,
+        b: value,
+        c: fc.record({ d: value, e: fc.array(value, { maxLength: 3 }) }, { requiredKeys: ['d'] }),
+        f: fc.array(fc.record({ g: value }), { maxLength: 2 }),
+      },
+      { requiredKeys: ['a'] },
+    );
+    const stream = fc
+      .array(fc.tuple(fc.oneof(recordOf, value), fc.integer({ min: 1, max: 6 })), {
+        maxLength: 120,
+      })
+      .map((runs) => runs.flatMap(([r, n]) => Array.from({ length: n }, () => r)));
+
+    /** Every scalar of `v` under `path`, in the order the profiler walks them. */
+    function scalars(v: unknown, path: string, out: Map<string, unknown[]>): void {
+      if (v === null || v === undefined) return;
+      if (Array.isArray(v)) {
+        for (const e of v) scalars(e, `${path}[]`, out);
+      } else if (typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) scalars(x, path === '' ? k : `${path}.${k}`, out);
+      } else {
+        const list = out.get(path) ?? [];
+        list.push(v);
+        out.set(path, list);
+      }
+    }
+
+    it('for every field, with reads and merges in between (property)', () => {
+      fc.assert(
+        fc.property(stream, fc.array(fc.nat(400), { maxLength: 4 }), (records, readsAt) => {
+          const p = new Profiler({ frequentK: 4, hllPrecision: 4 });
+          const perPath = new Map<string, unknown[]>();
+          records.forEach((r, i) => {
+            p.add(r);
+            scalars(r, typeof r === 'object' && r !== null ? '' : '$', perPath);
+            if (readsAt.includes(i)) p.snapshot();
+            if (readsAt.includes(i + 1)) p.merge(new Profiler({ frequentK: 4, hllPrecision: 4 }));
+          });
+          const json = p.toJSON();
+          const paths: string[] = [];
+          for (const f of json.fields) {
+            const parent = f.parent >= 0 ? paths[f.parent] : '';
+            const path = f.element ? `${parent}[]` : parent === '' ? f.key : `${parent}.${f.key}`;
+            paths.push(path);
+            const mg = new MisraGries(4);
+            const hll = new HyperLogLog(4);
+            for (const v of perPath.get(path) ?? []) {
+              mg.add(v as string | number | boolean);
+              hll.add(v);
+            }
+            expect(f.mg, path).toEqual(mg.toJSON());
+            expect(f.hll, path).toEqual(hll.toJSON());
+          }
+        }),
+        { numRuns: 200, seed: 17 },
+      );
     });
   });
 });

@@ -22,26 +22,17 @@ export type { ProfilerJson, ProfilerOptions } from './profiler-options.js';
  * exact: both are fed the same hashes, so a hash the summary holds was counted before,
  * and adding it again would change no register (merges and restores keep this, as the
  * summary's entries always come with the counter that saw them). The value and its hash
- * are remembered for {@link repeated}.
+ * are remembered for the repeat test in {@link Profiler}'s hot loop, and the repeats of
+ * the previous value still owed to the summary are given to it first.
  */
 function countDistinct(field: FieldState, value: string | number | boolean): void {
   const hi = HASH[0];
   const lo = HASH[1];
+  if (field.repeats !== 0) field.settle();
   field.lastValue = value;
   field.lastHi = hi;
   field.lastLo = lo;
   if (!field.mg.addHashed(hi, lo, value)) field.hll.addHash(hi, lo);
-}
-
-/**
- * Counts a value equal to the field's previous one (sorted or bursty columns repeat it
- * often) without hashing it again and without the distinct counter, which saw that hash
- * last time: the summary gets exactly what {@link countDistinct} would have given it.
- */
-function repeated(field: FieldState, value: string | number | boolean): boolean {
-  if (value !== field.lastValue) return false;
-  field.mg.addHashed(field.lastHi, field.lastLo, value);
-  return true;
 }
 
 /**
@@ -78,6 +69,14 @@ export class Profiler {
   /** Running fingerprint of the record being added. */
   #fpA = 0;
   #fpB = 0;
+  /**
+   * The last record fingerprint and how many records after it had the same one, not
+   * yet given to {@link #fingerprints}: as a field's repeats (FieldState#repeats), a run
+   * goes in as one weighted add, before anything else reaches or reads that summary.
+   */
+  #lastFpA = 0;
+  #lastFpB = 0;
+  #fpRepeats = -1;
 
   constructor(options: ProfilerOptions = {}) {
     this.#config = resolveProfilerOptions(options);
@@ -120,8 +119,29 @@ export class Profiler {
       this.#nonObjectRoot ??= this.#newField(undefined, '$', false, false);
       if (this.#nonObjectRoot !== undefined) this.#observe(this.#nonObjectRoot, record);
     }
-    this.#fingerprints.addHashed(this.#fpA, this.#fpB, 0);
+    const fpA = this.#fpA;
+    const fpB = this.#fpB;
+    if (fpA === this.#lastFpA && fpB === this.#lastFpB && this.#fpRepeats >= 0) this.#fpRepeats++;
+    else {
+      this.#settleFingerprints();
+      this.#fingerprints.addHashed(fpA, fpB, 0);
+      this.#lastFpA = fpA;
+      this.#lastFpB = fpB;
+      this.#fpRepeats = 0;
+    }
     this.#windows.endRecord();
+  }
+
+  #settleFingerprints(): void {
+    if (this.#fpRepeats <= 0) return;
+    this.#fingerprints.addHashed(this.#lastFpA, this.#lastFpB, 0, this.#fpRepeats);
+    this.#fpRepeats = 0;
+  }
+
+  /** Gives every summary the repeats it is owed, before it is read or merged into. */
+  #settle(): void {
+    this.#settleFingerprints();
+    for (const field of this.#fields) field.settle();
   }
 
   /** Counts a line that could not be parsed; it never stops the profile. */
@@ -150,36 +170,49 @@ export class Profiler {
         shape[i] = field;
       }
       i++;
-      if (field !== undefined) this.#observe(field, object[key]);
+      if (field === undefined) continue;
+      const value = object[key];
+      // Strings, the commonest values, take a path small enough to be inlined here.
+      if (typeof value === 'string') this.#observeString(field, value);
+      else this.#observe(field, value);
     }
   }
 
-  #observe(field: FieldState, value: unknown): void {
+  #observeString(field: FieldState, value: string): void {
     field.present++;
+    field.strings++;
+    const length = value.length;
+    if (length < field.lenMin) field.lenMin = length;
+    if (length > field.lenMax) field.lenMax = length;
+    field.lenSum += length;
+    // A value equal to the field's previous one (sorted or bursty columns repeat it
+    // often) is only counted here; see FieldState#repeats.
+    if (value === field.lastValue) field.repeats++;
+    else {
+      hashString(value);
+      countDistinct(field, value);
+    }
+    if (length >= 8 && length <= 35) this.#maybeDate(field, value);
+    if (field.check !== undefined && !field.check(value)) field.invalid++;
+    this.#stamp(field, FAMILY.string);
+  }
+
+  #observe(field: FieldState, value: unknown): void {
     let family: number;
     switch (typeof value) {
-      case 'string': {
-        field.strings++;
-        const length = value.length;
-        if (length < field.lenMin) field.lenMin = length;
-        if (length > field.lenMax) field.lenMax = length;
-        field.lenSum += length;
-        if (!repeated(field, value)) {
-          hashString(value);
-          countDistinct(field, value);
-        }
-        if (length >= 8 && length <= 35) this.#maybeDate(field, value);
-        family = FAMILY.string;
-        break;
-      }
+      case 'string':
+        this.#observeString(field, value);
+        return;
       case 'number': {
+        field.present++;
         if (Number.isInteger(value)) field.integers++;
         else field.floats++;
         if (value < field.numMin) field.numMin = value;
         if (value > field.numMax) field.numMax = value;
         field.numSum += value;
         (field.dd ??= new DDSketch(this.#settings.quantileAccuracy)).add(value);
-        if (!repeated(field, value)) {
+        if (value === field.lastValue) field.repeats++;
+        else {
           hashNumber(value);
           countDistinct(field, value);
         }
@@ -187,14 +220,17 @@ export class Profiler {
         break;
       }
       case 'boolean':
+        field.present++;
         field.booleans++;
-        if (!repeated(field, value)) {
+        if (value === field.lastValue) field.repeats++;
+        else {
           hashBoolean(value);
           countDistinct(field, value);
         }
         family = FAMILY.boolean;
         break;
       case 'object':
+        field.present++;
         if (value === null) {
           field.nulls++;
           if (field.check !== undefined && !field.check(value)) field.invalid++;
@@ -223,21 +259,34 @@ export class Profiler {
         break;
       default:
         // undefined (a library caller's object) means absent-with-no-value: a null.
+        field.present++;
         field.nulls++;
         return;
     }
     if (field.check !== undefined && !field.check(value)) field.invalid++;
-    const stamp = this.#records;
-    if (field.recordStamp[family] !== stamp) {
-      field.recordStamp[family] = stamp;
-      this.#fpA = (this.#fpA + field.tags[2 * family]) | 0;
-      this.#fpB ^= field.tags[2 * family + 1];
-      const windows = this.#windows;
-      if (field.windowStamp[family] !== windows.id) {
-        field.windowStamp[family] = windows.id;
-        windows.addPair(field.tags[2 * family], field.tags[2 * family + 1]);
-      }
-    }
+    this.#stamp(field, family);
+  }
+
+  /** Adds (path, family) to the record's fingerprint and the window's schema, once each. */
+  #stamp(field: FieldState, family: number): void {
+    const bit = 1 << family;
+    const record = this.#records;
+    if (field.stampRecord !== record) {
+      field.stampRecord = record;
+      field.stampFamilies = bit;
+    } else if ((field.stampFamilies & bit) === 0) field.stampFamilies |= bit;
+    else return;
+    const tagA = field.tags[2 * family];
+    const tagB = field.tags[2 * family + 1];
+    this.#fpA = (this.#fpA + tagA) | 0;
+    this.#fpB ^= tagB;
+    const windows = this.#windows;
+    if (field.stampWindow !== windows.id) {
+      field.stampWindow = windows.id;
+      field.windowFamilies = bit;
+    } else if ((field.windowFamilies & bit) === 0) field.windowFamilies |= bit;
+    else return;
+    windows.addPair(tagA, tagB);
   }
 
   /** Cheap shape test first (a digit, then '-' or '/' at index 4), then the date parser. */
@@ -310,6 +359,8 @@ export class Profiler {
         'cannot merge profilers with different window sizes or HyperLogLog precision',
       );
     }
+    this.#settle();
+    other.#settle();
     this.#records += other.#records;
     this.#bytes += other.#bytes;
     this.#arrivalCount += other.#arrivalCount;
@@ -336,6 +387,7 @@ export class Profiler {
 
   /** The Data Characteristic Profile of everything added and merged so far. */
   snapshot(): Dcp {
+    this.#settle();
     return buildDcp({
       config: this.#config,
       fields: this.#fields,
@@ -352,6 +404,7 @@ export class Profiler {
 
   /** The whole state as JSON, for {@link Profiler.fromJSON} in another process. */
   toJSON(): ProfilerJson {
+    this.#settle();
     const { expect, timeField, ...rest } = this.#config;
     const options: ProfilerOptions = { ...rest, expect };
     if (timeField !== undefined) options.timeField = timeField;

@@ -105,3 +105,33 @@ describe('HyperLogLog', () => {
     expect(() => new HyperLogLog(12).merge(new HyperLogLog(14))).toThrow(/p=14/);
   });
 });
+
+describe('HyperLogLog reads', () => {
+  it('give the same state whenever they come: pending hashes are applied before any read', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3000 }),
+        fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 8 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (n, readsAt, seed) => {
+          const quiet = new HyperLogLog(8);
+          const read = new HyperLogLog(8);
+          const merged = new HyperLogLog(8);
+          for (let i = 0; i < n; i++) {
+            const value = `v${seed}-${i % 2000}`;
+            quiet.add(value);
+            read.add(value);
+            if (readsAt.includes(i)) {
+              read.estimate();
+              merged.merge(HyperLogLog.fromJSON(read.toJSON()));
+            }
+          }
+          expect(read.toJSON()).toEqual(quiet.toJSON());
+          expect(read.estimate()).toBe(quiet.estimate());
+          expect(merged.merge(read).toJSON()).toEqual(quiet.toJSON());
+        },
+      ),
+      { numRuns: 60, seed: 5 },
+    );
+  });
+});

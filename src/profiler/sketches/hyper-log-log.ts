@@ -9,6 +9,9 @@ export interface HyperLogLogJson {
   registers?: string;
 }
 
+/** Hashes a dense sketch holds before applying them to its registers (8 bytes each). */
+const PENDING = 256;
+
 /**
  * A HyperLogLog distinct counter over 64-bit hashes (Flajolet et al. 2007) with
  * Ertl's improved estimator (2017), which is unbiased over the whole range without
@@ -35,6 +38,16 @@ export class HyperLogLog {
   #size = 0;
   #hasZero = false;
   readonly #maxExact: number;
+  /**
+   * Once dense, hashes added and not yet applied to the registers, as `[hi, lo, ...]`
+   * (`#pendingLength` numbers of it), applied {@link PENDING} at a time and before any
+   * read of the registers. A register takes the maximum of the ranks it is given, so
+   * when they are applied does not change them. Applied together, the register reads
+   * (random over `m` bytes, mostly cache misses while a parser fills the caches between
+   * two values) overlap instead of each waiting on its own.
+   */
+  #pending: Int32Array | undefined;
+  #pendingLength = 0;
 
   constructor(precision = 16) {
     if (!Number.isInteger(precision) || precision < 4 || precision > 18) {
@@ -62,16 +75,38 @@ export class HyperLogLog {
 
   /** Adds a precomputed 64-bit hash given as two signed or unsigned 32-bit lanes. */
   addHash(hi: number, lo: number): void {
-    const registers = this.#registers;
-    if (registers !== undefined) {
-      const p = this.p;
-      const w = hi << p;
-      const rank = w !== 0 ? Math.clz32(w) + 1 : 32 - p + Math.clz32(lo) + 1;
-      const idx = hi >>> (32 - p);
-      if (rank > registers[idx]) registers[idx] = rank;
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      const at = this.#pendingLength;
+      pending[at] = hi;
+      pending[at + 1] = lo;
+      this.#pendingLength = at + 2;
+      if (at + 2 === pending.length) this.#applyPending();
       return;
     }
     this.#insertExact(hi | 0, lo | 0);
+  }
+
+  /** Applies the pending hashes to the registers. */
+  #applyPending(): void {
+    const pending = this.#pending!;
+    const n = this.#pendingLength;
+    this.#pendingLength = 0;
+    const registers = this.#registers!;
+    const p = this.p;
+    for (let i = 0; i < n; i += 2) {
+      const hi = pending[i];
+      const w = hi << p;
+      const rank = w !== 0 ? Math.clz32(w) + 1 : 32 - p + Math.clz32(pending[i + 1]) + 1;
+      const idx = hi >>> (32 - p);
+      if (rank > registers[idx]) registers[idx] = rank;
+    }
+  }
+
+  /** The registers with every pending hash applied (undefined while exact). */
+  #dense(): Uint8Array | undefined {
+    if (this.#pendingLength !== 0) this.#applyPending();
+    return this.#registers;
   }
 
   #insertExact(hi: number, lo: number): void {
@@ -120,6 +155,7 @@ export class HyperLogLog {
   #toDense(): void {
     const table = this.#table!;
     this.#registers = new Uint8Array(this.m);
+    this.#pending = new Int32Array(2 * PENDING);
     this.#table = undefined;
     if (this.#hasZero) this.addHash(0, 0);
     for (let i = 0; i < table.length; i += 2) {
@@ -129,7 +165,7 @@ export class HyperLogLog {
 
   /** The distinct-count estimate (exact while {@link exact}). */
   estimate(): number {
-    const registers = this.#registers;
+    const registers = this.#dense();
     if (registers === undefined) return this.#size;
     const q = 64 - this.p;
     const counts = new Float64Array(q + 2);
@@ -145,13 +181,13 @@ export class HyperLogLog {
   merge(other: HyperLogLog): this {
     if (other.p !== this.p)
       throw new RangeError(`cannot merge HyperLogLog p=${other.p} into p=${this.p}`);
-    const theirs = other.#registers;
+    const theirs = other.#dense();
     if (theirs === undefined) {
       other.#forEachExact((hi, lo) => this.addHash(hi, lo));
       return this;
     }
     if (this.#registers === undefined) this.#toDense();
-    const mine = this.#registers!;
+    const mine = this.#dense()!;
     for (let i = 0; i < mine.length; i++) if (theirs[i] > mine[i]) mine[i] = theirs[i]!;
     return this;
   }
@@ -166,8 +202,9 @@ export class HyperLogLog {
 
   /** A JSON-safe copy of the whole state. */
   toJSON(): HyperLogLogJson {
-    if (this.#registers !== undefined) {
-      return { p: this.p, registers: Buffer.from(this.#registers).toString('base64') };
+    const registers = this.#dense();
+    if (registers !== undefined) {
+      return { p: this.p, registers: Buffer.from(registers).toString('base64') };
     }
     const exact: number[] = [];
     this.#forEachExact((hi, lo) => exact.push(hi, lo));
@@ -182,6 +219,7 @@ export class HyperLogLog {
       if (bytes.length !== hll.m)
         throw new RangeError(`HyperLogLog registers: expected ${hll.m} bytes, got ${bytes.length}`);
       hll.#registers = new Uint8Array(bytes);
+      hll.#pending = new Int32Array(2 * PENDING);
       hll.#table = undefined;
       return hll;
     }

@@ -89,3 +89,71 @@ describe('MisraGries', () => {
     expect(copy.error).toBe(mg.error);
   });
 });
+
+/**
+ * Misra-Gries as defined (Agarwal et al.'s mergeable summary), written plainly: a map
+ * of counters; an add that finds `2k` of them subtracts the (k+1)-th largest count from
+ * each and drops those that reach zero. The summary's hash table, generations and
+ * shortcuts must give exactly this.
+ */
+class ReferenceMisraGries {
+  readonly counts = new Map<string | number, number>();
+  error = 0;
+  total = 0;
+  constructor(readonly k: number) {}
+
+  add(value: string | number, weight: number): void {
+    this.total += weight;
+    const held = this.counts.get(value);
+    if (held !== undefined) {
+      this.counts.set(value, held + weight);
+      return;
+    }
+    if (this.counts.size >= 2 * this.k) {
+      const sorted = [...this.counts.values()].sort((a, b) => b - a);
+      const cut = sorted[this.k];
+      this.error += cut;
+      for (const [v, c] of this.counts) {
+        if (c - cut > 0) this.counts.set(v, c - cut);
+        else this.counts.delete(v);
+      }
+    }
+    this.counts.set(value, weight);
+  }
+}
+
+describe('MisraGries against its definition', () => {
+  const weighted = fc.array(
+    fc.tuple(
+      fc.oneof(fc.integer({ min: 0, max: 60 }), fc.constantFrom('a', 'b', 'c', 'd')),
+      fc.oneof(fc.constant(1), fc.constant(1), fc.integer({ min: 1, max: 9 })),
+    ),
+    { maxLength: 1500 },
+  );
+
+  it('holds the same counters, error and total, with weights and runs of distinct values', () => {
+    fc.assert(
+      fc.property(weighted, fc.integer({ min: 1, max: 12 }), (adds, k) => {
+        const mg = new MisraGries(k);
+        const reference = new ReferenceMisraGries(k);
+        for (const [value, weight] of adds) {
+          mg.add(value, weight);
+          reference.add(value, weight);
+        }
+        const held = new Map(mg.toJSON().entries.map(([v, c]) => [v, c]));
+        expect(held).toEqual(reference.counts);
+        expect(mg.error).toBe(reference.error);
+        expect(mg.total).toBe(reference.total);
+        expect(mg.maxCount()).toBe(Math.max(0, ...reference.counts.values()));
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+
+  it('refuses a weight that is not positive', () => {
+    const mg = new MisraGries(4);
+    expect(() => mg.add('x', 0)).toThrow(RangeError);
+    expect(() => mg.add('x', -1)).toThrow(RangeError);
+    expect(() => mg.add('x', Number.NaN)).toThrow(RangeError);
+  });
+});

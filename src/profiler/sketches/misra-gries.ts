@@ -25,6 +25,9 @@ const MAX_KEY_LENGTH = 200;
  * allocates nothing. The table holds up to `2k` entries; when it overflows, the
  * (k+1)-th largest count is subtracted from every entry at once and those reaching
  * zero are dropped (one O(k) rebuild per at least k new values: O(1) amortised).
+ * A pruning that drops everything (a run of distinct values, the usual case for ids,
+ * floats and timestamps) costs O(1): slots carry the generation that wrote them, and
+ * emptying the table starts a new generation instead of clearing it.
  *
  * ```ts
  * const mg = new MisraGries(64);
@@ -37,17 +40,32 @@ export class MisraGries {
   readonly #limit: number;
   readonly #mask: number;
   /**
-   * The table, one slot per 4 numbers: count (0 marks a free slot), hash hi, hash lo,
-   * unused. A probe reads one slot, so it touches one cache line instead of one per
-   * array: the profiler's tables are usually out of cache, evicted by the records
-   * being parsed, and a miss per array was most of a lookup's cost.
+   * The table, one slot per 4 numbers: count, hash hi, hash lo, generation. A slot is
+   * in use when its generation is the current one ({@link #gen}); any other slot is
+   * free, whatever it still holds. A probe reads one slot, so it touches one cache line
+   * instead of one per array: the profiler's tables are usually out of cache, evicted
+   * by the records being parsed, and a miss per array was most of a lookup's cost.
    */
   #table: Float64Array;
+  /** The value of each slot; meaningful only for slots in use. */
   #values: Array<FrequentKey | undefined>;
-  /** The table and values prune() rebuilds into, kept to avoid allocating on every pruning. */
+  /**
+   * The slots in use, in the order their entries came in (`#size` of them): a pruning
+   * reads these instead of scanning the whole table, whose half-empty slots made every
+   * step of a scan a branch the processor could not predict.
+   */
+  #slots: Int32Array;
+  /** The table and slot list prune() rebuilds into, kept to avoid allocating on every pruning. */
   #spareTable: Float64Array | undefined;
-  #spareValues: Array<FrequentKey | undefined> | undefined;
+  #spareSlots: Int32Array | undefined;
   #scratch: Float64Array | undefined;
+  /** The current generation; slots written under an earlier one are free. Starts at 1 (a new table is all 0). */
+  #gen = 1;
+  /**
+   * 0 only while every entry's count is exactly 1 (each came in with weight 1 and was
+   * never incremented): a pruning then drops everything without looking at the counts.
+   */
+  #notOne = 0;
   #size = 0;
   #error = 0;
   #total = 0;
@@ -61,7 +79,8 @@ export class MisraGries {
     const slots = 1 << Math.ceil(Math.log2(4 * k));
     this.#mask = slots - 1;
     this.#table = new Float64Array(slots * 4);
-    this.#values = new Array<FrequentKey | undefined>(slots).fill(undefined);
+    this.#values = this.#newValues();
+    this.#slots = new Int32Array(this.#limit);
   }
 
   /** Total weight added. */
@@ -74,28 +93,31 @@ export class MisraGries {
     return this.#error;
   }
 
-  /** Adds a value, hashing it first. */
+  /** Adds a value, hashing it first; `weight` must be positive. */
   add(value: FrequentKey, weight = 1): void {
     hashValue(value);
     this.addHashed(HASH[0], HASH[1], value, weight);
   }
 
   /**
-   * Adds a value whose 64-bit hash (`hashValue`'s) is already known. Returns true when
-   * the hash was already held: a caller that feeds every hash to a distinct counter too
-   * can skip that counter then, since it has seen this hash before.
+   * Adds a value whose 64-bit hash (`hashValue`'s) is already known; `weight` must be
+   * positive. Returns true when the hash was already held: a caller that feeds every
+   * hash to a distinct counter too can skip that counter then, since it has seen this
+   * hash before.
    */
   addHashed(hi: number, lo: number, value: FrequentKey, weight = 1): boolean {
+    if (!(weight > 0)) throw new RangeError(`MisraGries weight must be positive, got ${weight}`);
     this.#total += weight;
     const table = this.#table;
     const mask = this.#mask;
+    const gen = this.#gen;
     let slot = lo & mask;
     for (;;) {
       const at = slot << 2;
-      const c = table[at];
-      if (c === 0) break;
+      if (table[at + 3] !== gen) break;
       if (table[at + 1] === hi && table[at + 2] === lo) {
-        table[at] = c + weight;
+        table[at] += weight;
+        this.#notOne++;
         return true;
       }
       slot = (slot + 1) & mask;
@@ -104,78 +126,135 @@ export class MisraGries {
       this.#prune();
       slot = this.#freeSlot(this.#table, lo);
     }
-    // Not `table`: a pruning swapped it.
+    // Not `table` and `gen`: a pruning swapped the table and started a generation.
+    const into = this.#table;
     const at = slot << 2;
-    this.#table[at] = weight;
-    this.#table[at + 1] = hi;
-    this.#table[at + 2] = lo;
+    into[at] = weight;
+    into[at + 1] = hi;
+    into[at + 2] = lo;
+    into[at + 3] = this.#gen;
+    if (weight !== 1) this.#notOne++;
     this.#values[slot] =
       typeof value === 'string' && value.length > MAX_KEY_LENGTH
         ? value.slice(0, MAX_KEY_LENGTH) + '…'
         : value;
-    this.#size++;
+    this.#slots[this.#size++] = slot;
     return false;
   }
 
-  #freeSlot(table: Float64Array, lo: number): number {
+  /** The first free slot of `lo`'s probe sequence in `table` under generation `gen`. */
+  #freeSlot(table: Float64Array, lo: number, gen = this.#gen): number {
     let slot = lo & this.#mask;
-    while (table[slot << 2] !== 0) slot = (slot + 1) & this.#mask;
+    while (table[(slot << 2) + 3] === gen) slot = (slot + 1) & this.#mask;
     return slot;
   }
 
-  /** Subtracts the (k+1)-th largest count from all entries and rebuilds the table. */
-  #prune(): void {
-    if (this.#size <= this.k) return;
-    const live = (this.#scratch ??= new Float64Array(this.#limit + 1));
-    const table = this.#table;
-    const values = this.#values;
-    let n = 0;
-    let max = 0;
-    for (let at = 0; at < table.length; at += 4) {
-      const c = table[at];
-      if (c === 0) continue;
-      live[n++] = c;
-      if (c > max) max = c;
-    }
-    const cut = select(live, n, n - 1 - this.k);
-    this.#error += cut;
+  /** Drops every entry: a new generation frees every slot. */
+  #empty(): void {
     this.#size = 0;
-    if (cut >= max) {
-      // Nothing survives (a stream of distinct values): emptying beats rebuilding.
-      table.fill(0);
-      values.fill(undefined);
+    this.#gen++;
+    this.#values = this.#newValues();
+  }
+
+  /**
+   * A new array for the values, at each pruning: the values stored next are mostly
+   * strings the parser has just made, and storing one into an array that has lived
+   * through a garbage collection costs an entry in the collector's remembered set,
+   * which storing it into a new array does not. Cheaper than reusing one array.
+   */
+  #newValues(): Array<FrequentKey | undefined> {
+    return new Array<FrequentKey | undefined>(this.#mask + 1).fill(undefined);
+  }
+
+  /**
+   * Subtracts the (k+1)-th largest count from all entries and rebuilds the table. The
+   * survivors go into the spare table in the order of their slots, so the table comes
+   * out as it would from re-inserting them in a scan of the old one.
+   */
+  #prune(): void {
+    const size = this.#size;
+    if (size <= this.k) return;
+    if (this.#notOne === 0) {
+      // Every count is 1, so the (k+1)-th largest is 1 and nothing survives.
+      this.#error += 1;
+      this.#empty();
       return;
     }
-    const into = (this.#spareTable ??= new Float64Array(table.length));
-    const intoValues = (this.#spareValues ??= new Array<FrequentKey | undefined>(
-      values.length,
-    ).fill(undefined));
-    for (let at = 0; at < table.length; at += 4) {
-      const c = table[at] - cut;
-      if (table[at] === 0 || c <= 0) continue;
-      const lo = table[at + 2];
-      const slot = this.#freeSlot(into, lo);
-      into[slot << 2] = c;
-      into[(slot << 2) + 1] = table[at + 1];
-      into[(slot << 2) + 2] = lo;
-      intoValues[slot] = values[at >> 2];
-      this.#size++;
+    const table = this.#table;
+    const slots = this.#slots;
+    // Counts are gathered for a selection only when one is needed: while at most k
+    // entries count more than 1 and none less, the (k+1)-th largest count is 1.
+    let over = 0;
+    let under = 0;
+    let max = 0;
+    for (let j = 0; j < size; j++) {
+      const c = table[slots[j] << 2];
+      if (c > 1) over++;
+      else if (c < 1) under++;
+      if (c > max) max = c;
     }
-    // Only counts mark occupancy, but hashes are cleared too: a stale one costs nothing
-    // and a zeroed table is easier to reason about.
-    table.fill(0);
-    values.fill(undefined);
+    let cut = 1;
+    if (over > this.k || under > 0) {
+      const live = (this.#scratch ??= new Float64Array(this.#limit + 1));
+      for (let j = 0; j < size; j++) live[j] = table[slots[j] << 2];
+      cut = select(live, size, size - 1 - this.k);
+    }
+    this.#error += cut;
+    this.#size = 0;
+    this.#notOne = 0;
+    if (cut >= max) {
+      this.#empty();
+      return;
+    }
+    // The survivors' slots, ascending (an insertion sort: they are few, at most k).
+    const kept = (this.#spareSlots ??= new Int32Array(this.#limit));
+    let n = 0;
+    for (let j = 0; j < size; j++) {
+      const slot = slots[j];
+      if (table[slot << 2] - cut <= 0) continue;
+      let i = n++;
+      while (i > 0 && kept[i - 1] > slot) {
+        kept[i] = kept[i - 1];
+        i--;
+      }
+      kept[i] = slot;
+    }
+    // The spare table holds only earlier generations: every slot of it is free now.
+    const values = this.#values;
+    const into = (this.#spareTable ??= new Float64Array(table.length));
+    const intoValues = this.#newValues();
+    const next = this.#gen + 1;
+    for (let j = 0; j < n; j++) {
+      const from = kept[j] << 2;
+      const c = table[from] - cut;
+      const lo = table[from + 2];
+      const slot = this.#freeSlot(into, lo, next);
+      const at = slot << 2;
+      into[at] = c;
+      into[at + 1] = table[from + 1];
+      into[at + 2] = lo;
+      into[at + 3] = next;
+      if (c !== 1) this.#notOne++;
+      intoValues[slot] = values[kept[j]];
+      // `kept` becomes the slot list: entry j is read before it is overwritten.
+      kept[j] = slot;
+    }
+    this.#size = n;
+    // The old table's slots all belong to an earlier generation now: it is the next spare.
+    this.#gen = next;
     this.#table = into;
     this.#values = intoValues;
+    this.#slots = kept;
     this.#spareTable = table;
-    this.#spareValues = values;
+    this.#spareSlots = slots;
   }
 
   #entries(): Array<[FrequentKey, number, number, number]> {
     const entries: Array<[FrequentKey, number, number, number]> = [];
     const table = this.#table;
+    const gen = this.#gen;
     for (let at = 0; at < table.length; at += 4) {
-      if (table[at] !== 0)
+      if (table[at + 3] === gen)
         entries.push([this.#values[at >> 2]!, table[at], table[at + 1], table[at + 2]]);
     }
     return entries;
@@ -207,7 +286,8 @@ export class MisraGries {
   maxCount(): number {
     let max = 0;
     const table = this.#table;
-    for (let at = 0; at < table.length; at += 4) if (table[at] > max) max = table[at];
+    for (let at = 0; at < table.length; at += 4)
+      if (table[at + 3] === this.#gen && table[at] > max) max = table[at];
     return max;
   }
 
