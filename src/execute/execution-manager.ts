@@ -821,7 +821,7 @@ export async function provisionResources(
           warm: { ...plan.warm, stores: runStores(request.flow, request.stores) },
           token,
         });
-        const client = await WorkerClient.connect(rac.network_address, token);
+        const client = await WorkerClient.connect(rac.network_address, token, { channels: true });
         placed[i] = { group: groups[i], rac, client, warm: false };
       }),
     );

@@ -143,6 +143,8 @@ export class ResourceSession {
             progressInterval(this.#stallMs),
             Math.max(100, (this.#spec.checkpoint?.interval_ms ?? Infinity) / 2),
           ),
+          // Each thread sends its output over its own channel, when this client opened them.
+          ...(this.#client.outChannel !== undefined ? { out: this.#client.outChannel } : {}),
         },
         this.#payload,
       );
@@ -237,13 +239,17 @@ export class ResourceSession {
     switch (message.type) {
       case 'df.out': {
         const thread = message.thread;
+        // Output of an earlier run on this resource (cancelled before all of it arrived).
+        const execution = this.#spec.execution_id;
+        if (message.execution_id !== undefined && message.execution_id !== execution) return;
         this.#recordsOut += message.count;
         this.#progressed();
         void this.#sinks
           .write(message.data_type, message.count, frame.payload ?? Buffer.alloc(0))
           .then(
             () => {
-              if (!this.#client.closed) this.#client.send({ type: 'df.out-ack', thread });
+              if (!this.#client.closed)
+                this.#client.send({ type: 'df.out-ack', thread, execution_id: execution });
             },
             (error: unknown) =>
               this.#failRun?.(

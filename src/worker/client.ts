@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { WarmflowError } from '../errors.js';
@@ -57,6 +58,10 @@ export class WorkerClient extends EventEmitter<{
    * keeps them, so a later `df.run` may name one and carry only its run part.
    */
   readonly templates = new Set<string>();
+  /** The threads' output channels this client opened (by thread index), if any. */
+  #threads: WorkerClient[] = [];
+  /** The name they were opened under: `df.run`'s `out`. */
+  outChannel: string | undefined;
 
   private constructor(socket: FramedSocket<FromWorker>) {
     super();
@@ -71,6 +76,7 @@ export class WorkerClient extends EventEmitter<{
             });
       for (const pending of this.#pending.values()) pending.reject(reason);
       this.#pending.clear();
+      for (const thread of this.#threads) thread.close();
       this.emit('close', error);
     });
   }
@@ -79,7 +85,16 @@ export class WorkerClient extends EventEmitter<{
   static async connect(
     address: string,
     token: string,
-    options: { timeoutMs?: number } = {},
+    options: {
+      timeoutMs?: number;
+      /**
+       * Also open the output channel of every data-plane thread the worker lists (for runs:
+       * each thread's output comes straight from it, not relayed by the worker's main thread).
+       */
+      channels?: boolean;
+      /** This connection is the output channel of this name (a thread's address). */
+      channel?: string;
+    } = {},
   ): Promise<WorkerClient> {
     const socket = address.startsWith('unix:')
       ? net.connect({ path: address.slice('unix:'.length) })
@@ -112,14 +127,59 @@ export class WorkerClient extends EventEmitter<{
       });
     });
     const client = new WorkerClient(new FramedSocket(socket, { parse: parseFromWorker }));
-    const { message } = await client.request({ type: 'hello', version: PROTOCOL_VERSION, token });
+    const { message } = await client.request({
+      type: 'hello',
+      version: PROTOCOL_VERSION,
+      token,
+      ...(options.channel !== undefined ? { channel: options.channel } : {}),
+    });
     client.hello = {
       resource_id: message.resource_id,
       node_ids: message.node_ids,
       pid: message.pid,
       version: message.version,
+      ...(message.threads !== undefined ? { threads: message.threads } : {}),
     };
+    if (options.channels === true && message.threads !== undefined && message.threads.length > 0)
+      await client.#openChannels(message.threads, token, options.timeoutMs);
     return client;
+  }
+
+  /**
+   * Opens an output channel to each thread at `addresses`, under one random name. Their
+   * frames are this client's `message` events; one closing closes this connection (the
+   * resource is gone or broken, and a run on it cannot go on).
+   */
+  async #openChannels(addresses: string[], token: string, timeoutMs?: number): Promise<void> {
+    const channel = randomBytes(16).toString('hex');
+    const opened = await Promise.allSettled(
+      addresses.map((address) =>
+        WorkerClient.connect(address, token, {
+          channel,
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        }),
+      ),
+    );
+    const threads = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const refused = opened.find((o) => o.status === 'rejected');
+    if (refused !== undefined) {
+      for (const thread of threads) thread.close();
+      this.close();
+      throw refused.reason;
+    }
+    this.#threads = threads;
+    this.outChannel = channel;
+    for (const thread of threads) {
+      thread.on('message', (frame) => this.emit('message', frame));
+      thread.on('close', (error) => {
+        if (!this.closed)
+          this.#socket.destroy(
+            new WarmflowError('E_CONNECTION_CLOSED', 'an output channel of the worker closed', {
+              cause: error,
+            }),
+          );
+      });
+    }
   }
 
   get closed(): boolean {
@@ -178,6 +238,9 @@ export class WorkerClient extends EventEmitter<{
 
   /** Sends a frame that expects no response. Returns false when the caller should `drain()`. */
   send(message: NoticeMessage, payload?: Buffer): boolean {
+    // An acknowledgement goes back the way its output came: over the thread's channel.
+    if (message.type === 'df.out-ack' && message.thread < this.#threads.length)
+      return this.#threads[message.thread].send(message);
     return this.#socket.send(message, payload);
   }
 

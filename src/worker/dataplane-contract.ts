@@ -66,6 +66,16 @@ export interface DataPlane {
     payload: Buffer | undefined,
     connection: WorkerConnection,
   ): Promise<void> | void;
+  /**
+   * Opens the threads' own output channels on `host` (a loopback address or `unix:/path`),
+   * authenticated with `token`; resolves with their addresses, which the worker's `hello`
+   * answer lists. Absent, or not called: output goes through the connection that sent `df.run`.
+   */
+  openChannels?(
+    host: string,
+    token: string,
+    identity: { resource_id: string; node_ids: string[] },
+  ): Promise<string[]>;
   /** Extra figures reported with `health` and on the heartbeat (queue depths, records/s...). */
   stats?(): unknown;
   /** Stops threads and closes store connections; called once on shutdown. */

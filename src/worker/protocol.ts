@@ -56,6 +56,12 @@ export interface WorkerHello {
   node_ids: string[];
   pid: number;
   version: number;
+  /**
+   * Where each data-plane thread listens for its output channel (a worker on loopback or a
+   * socket file; absent elsewhere): a connection that says `hello` with a `channel` there
+   * receives that thread's `df.out` directly and sends it the `df.out-ack`s.
+   */
+  threads?: string[];
 }
 
 /** What the worker answers to `health` and sends on every heartbeat. */
@@ -76,20 +82,27 @@ export interface WorkerHealth {
  * own fields, then the fields of a successful answer.
  */
 export interface WorkerRequests {
-  /** The first message of every connection; the worker refuses a wrong token or version. */
-  hello: [{ version: number; token?: string }, WorkerHello];
+  /**
+   * The first message of every connection; the worker refuses a wrong token or version. On a
+   * thread's output channel it names the channel (`df.run`'s `out`).
+   */
+  hello: [{ version: number; token?: string; channel?: string }, WorkerHello];
   ping: [NoFields, NoFields];
   health: [NoFields, WorkerHealth];
   usage: [NoFields, { usage: ResourceUsage }];
   /** Heartbeats every `interval_ms` on this connection (the worker keeps at least 50). */
   watch: [{ interval_ms?: number }, { interval_ms: number }];
   shutdown: [{ reason?: string }, NoFields];
-  /** Deploys and runs a dataflow; answered when the run is over. */
   /**
    * Deploys and runs a dataflow; answered when the run is over. A resumed checkpointed run
-   * has a payload: the keyed state to restore, `{node: [[item key, value]…]}` as JSON.
+   * has a payload: the keyed state to restore, `{node: [[item key, value]…]}` as JSON. With
+   * `out`, every thread sends its output over its own channel of that name (`hello` on the
+   * thread's address) instead of through this connection.
    */
-  'df.run': [{ spec: WireDeploySpec; progress_interval_ms?: number }, { result: RunResult }];
+  'df.run': [
+    { spec: WireDeploySpec; progress_interval_ms?: number; out?: string },
+    { result: RunResult },
+  ];
   /**
    * A commit point of a live run: answered once `counts` batches per source are processed and
    * their output acknowledged. With `epoch` (a checkpointed live run) the batches since the
@@ -115,8 +128,8 @@ export interface WorkerNotices {
   'df.batch': { source: string; seq: number };
   /** Every pushed source is done, with each one's batch count. */
   'df.end': { counts: SourceCounts };
-  /** The orchestrator wrote a `df.out` batch of `thread`. */
-  'df.out-ack': { thread: number };
+  /** The orchestrator wrote a `df.out` batch of `thread` (of run `execution_id`). */
+  'df.out-ack': { thread: number; execution_id?: string };
   'df.cancel': NoFields;
   /** Checkpoint `epoch` is recorded: the resource may start the next epoch. */
   'df.checkpointed': { epoch: number };
@@ -128,8 +141,14 @@ export interface WorkerEvents {
   'df.deployed': { execution_id: string };
   /** Pushed batch `seq` of `source` is processed (a credit back). */
   'df.ack': { source: string; seq: number };
-  /** Output of `node` as JSONL in the payload: `count` records of `data_type`, from `thread`. */
-  'df.out': { node: string; data_type: string; count: number; thread: number };
+  /** Output of `node` as JSONL in the payload: `count` records of `data_type`, from `thread` (of run `execution_id`). */
+  'df.out': {
+    node: string;
+    data_type: string;
+    count: number;
+    thread: number;
+    execution_id?: string;
+  };
   'df.first-write': { at: number };
   /** The run moved: `progress` counts thread messages and chunks taken; `chunks` is file chunks read. */
   'df.progress': { progress: number; chunks: number; taken?: number[] };
@@ -224,9 +243,19 @@ export function encodeFrameBuffer(message: WireMessage, payload?: Buffer): Buffe
   return body === undefined || body.length === 0 ? head : Buffer.concat([head, body]);
 }
 
-/** Hashes a token to a fixed length so `timingSafeEqual` never sees buffers of different sizes. */
-function tokenDigest(token: string): Buffer {
+/**
+ * Hashes a token to a fixed length so `timingSafeEqual` never sees buffers of different sizes.
+ * Also what a data-plane thread is given to check a `hello` with ({@link digestMatches}): the
+ * thread runs tenant code, which must not be able to read the token itself.
+ */
+export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** Whether a presented token hashes to `digest` (constant time). */
+export function digestMatches(presented: unknown, digest: Uint8Array): boolean {
+  if (typeof presented !== 'string' || digest.length !== 32) return false;
+  return timingSafeEqual(tokenDigest(presented), digest);
 }
 
 /**

@@ -224,19 +224,29 @@ export function isWireError(value: unknown): value is WireError {
 
 /** Requests as the worker receives them (their `id` is checked apart). */
 const requests: { [K in RequestType]: Check } = {
-  hello: fields({ version: number, token: optional(string) }),
+  hello: fields({ version: number, token: optional(string), channel: optional(string) }),
   ping: none,
   health: none,
   usage: none,
   watch: fields({ interval_ms: optional(number) }),
   shutdown: fields({ reason: optional(string) }),
-  'df.run': fields({ spec: deploySpec, progress_interval_ms: optional(number) }),
+  'df.run': fields({
+    spec: deploySpec,
+    progress_interval_ms: optional(number),
+    out: optional(string),
+  }),
   'df.commit': fields({ counts, epoch: optional(count) }),
 };
 
 /** Successful answers, by the type of the request they answer. */
 const responses: { [K in RequestType]: Check } = {
-  hello: fields({ resource_id: string, node_ids: strings, pid: count, version: number }),
+  hello: fields({
+    resource_id: string,
+    node_ids: strings,
+    pid: count,
+    version: number,
+    threads: optional(strings),
+  }),
   ping: none,
   health: workerHealth,
   usage: fields({ usage: resourceUsage }),
@@ -249,7 +259,7 @@ const responses: { [K in RequestType]: Check } = {
 const notices: { [K in NoticeType]: Check } = {
   'df.batch': fields({ source: string, seq: count }),
   'df.end': fields({ counts }),
-  'df.out-ack': fields({ thread: count }),
+  'df.out-ack': fields({ thread: count, execution_id: optional(string) }),
   'df.cancel': none,
   'df.checkpointed': fields({ epoch: count }),
 };
@@ -258,7 +268,13 @@ const events: { [K in EventType]: Check } = {
   heartbeat: workerHealth,
   'df.deployed': fields({ execution_id: string }),
   'df.ack': fields({ source: string, seq: count }),
-  'df.out': fields({ node: string, data_type: string, count, thread: count }),
+  'df.out': fields({
+    node: string,
+    data_type: string,
+    count,
+    thread: count,
+    execution_id: optional(string),
+  }),
   'df.first-write': fields({ at: number }),
   'df.progress': fields({ progress: count, chunks: count, taken: optional(arrayOf(count)) }),
   'df.checkpoint': fields({

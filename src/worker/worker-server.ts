@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { WarmflowError } from '../errors.js';
 import type { DataPlane, WorkerConnection, WorkerLog } from './dataplane-contract.js';
@@ -7,6 +6,7 @@ import type { WorkerGrant } from '../template/types.js';
 import { checkDeploySpec } from './deploy-guard.js';
 import { DeployTemplates } from './deploy-templates.js';
 import { FramedSocket } from './framed-socket.js';
+import { listenOn } from './listen.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   PRE_AUTH_MAX_FRAME_BYTES,
@@ -19,6 +19,9 @@ import {
 } from './protocol.js';
 import { UsageMeter } from './usage-meter.js';
 import { parseToWorker, requestOf } from './wire-messages.js';
+
+/** Addresses the threads' output channels are opened beside (anything else is reachable from elsewhere). */
+const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
 /** Configuration of a {@link WorkerServer}. */
 export interface WorkerServerConfig {
@@ -54,6 +57,8 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
   /** Deploy templates of earlier runs: a `df.run` naming one carries only its run part. */
   readonly #templates = new DeployTemplates();
   readonly #connections = new Set<FramedSocket<ToWorker>>();
+  /** The threads' output channels (`hello` answers list them). */
+  #threads: string[] | undefined;
   #watchers = 0;
   #nextConnectionId = 1;
   readonly startedAt = Date.now();
@@ -64,27 +69,27 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
     this.#server = net.createServer((socket) => this.#accept(socket));
   }
 
-  /** Starts listening; resolves with `host:port`. */
+  /** Starts listening; resolves with `host:port` (or `unix:/path`). */
   async listen(): Promise<string> {
+    // A confined worker has no network of its own: it listens on a socket file in its area.
     const host = this.#config.host ?? '127.0.0.1';
-    if (host.startsWith('unix:')) {
-      // A confined worker has no network of its own: it listens on a socket file in its area.
-      const socketPath = host.slice('unix:'.length);
-      rmSync(socketPath, { force: true });
-      await new Promise<void>((resolve, reject) => {
-        this.#server.once('error', reject);
-        this.#server.listen(socketPath, () => resolve());
-      });
-      return host;
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#config.port ?? 0, host, () => resolve());
+    const { address, bound } = await listenOn(this.#server, host, this.#config.port ?? 0);
+    if (bound.startsWith('unix:') || LOOPBACK.has(bound)) await this.#openChannels(bound);
+    return address;
+  }
+
+  /**
+   * Opens the data plane's thread output channels on `host` (only beside a server on loopback
+   * or a socket file: elsewhere, such as a pod's address, output goes through the server's
+   * connections).
+   */
+  async #openChannels(host: string): Promise<void> {
+    const plane = this.#config.dataPlane;
+    if (plane.openChannels === undefined) return;
+    this.#threads = await plane.openChannels(host, this.#config.token, {
+      resource_id: this.#config.resourceId,
+      node_ids: this.#config.nodeIds,
     });
-    const address = this.#server.address() as net.AddressInfo;
-    return address.family === 'IPv6'
-      ? `[${address.address}]:${address.port}`
-      : `${address.address}:${address.port}`;
   }
 
   /** Orchestrator connections currently watching heartbeats. */
@@ -205,6 +210,7 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
           node_ids: this.#config.nodeIds,
           pid: process.pid,
           version: PROTOCOL_VERSION,
+          ...(this.#threads !== undefined ? { threads: this.#threads } : {}),
         });
         return;
       }

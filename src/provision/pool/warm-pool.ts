@@ -371,7 +371,9 @@ export class WarmPool {
           return;
         }
         slot.state = { phase: 'connecting', rac };
-        const client = await WorkerClient.connect(rac.network_address, this.#config.token);
+        const client = await WorkerClient.connect(rac.network_address, this.#config.token, {
+          channels: true,
+        });
         // The set may have been retired while this worker connected.
         if (retired(set) || phaseOf(slot) !== 'connecting') {
           client.close();

@@ -72,6 +72,7 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
       }
       current.handle(message, payload);
     },
+    openChannels: (host, token, identity) => pool.openChannels(host, token, identity),
     stats: () => ({ threads: pool.threads.length, running: current !== null, runs: runs.started }),
     close: async () => {
       await pool.close();

@@ -208,6 +208,11 @@ export class PartitionRuntime {
     return this.#run;
   }
 
+  /** Whether the run is still going here (not finished, failed or cancelled). */
+  get active(): boolean {
+    return !this.#stopped;
+  }
+
   handle(message: ToThread): void {
     if (this.#early !== null && message.k !== 'cancel') {
       this.#early.push(() => this.handle(message));
@@ -330,6 +335,7 @@ export class PartitionRuntime {
           continue;
         }
         if (this.#out.idle) {
+          this.#stopped = true;
           this.#post({
             k: 'finished',
             nodes: this.#stats(),

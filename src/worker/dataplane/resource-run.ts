@@ -144,6 +144,7 @@ export class ResourceRun {
         ...(forget !== undefined ? { forget } : {}),
         counters,
         ...(limits !== undefined ? { limits } : {}),
+        ...(this.#request.out !== undefined ? { out: this.#request.out } : {}),
         // A checkpoint's state, or the state a resized run's previous resource handed over.
         ...(resume !== undefined || Object.keys(this.#restore).length > 0
           ? { restore: this.#restoreFor(i) }
@@ -187,6 +188,9 @@ export class ResourceRun {
         this.#pool.broadcast({ k: 'end', counts: message.counts });
         return;
       case 'df.out-ack':
+        // An acknowledgement of an earlier run's output (one that was cancelled) is not this run's credit.
+        if (message.execution_id !== undefined && message.execution_id !== this.#spec.execution_id)
+          return;
         if (message.thread >= this.#count)
           throw new WarmflowError(
             'E_PROTOCOL',
@@ -430,6 +434,7 @@ export class ResourceRun {
             data_type: message.type,
             count: message.count,
             thread: index,
+            execution_id: this.#spec.execution_id,
           },
           Buffer.from(message.lines, 'utf8'),
         );

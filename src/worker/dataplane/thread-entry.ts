@@ -2,8 +2,10 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import { WarmflowError } from '../../errors.js';
 import type { UserFunction } from '../../template/function-api.js';
 import { loadFunction } from '../load-function.js';
+import type { NoticeMessage } from '../protocol.js';
 import type { DeploySpec, DeployTemplate } from './deploy-spec.js';
 import type { NodeGraph } from './node-graph.js';
+import { OutputChannels } from './output-channels.js';
 import { PartitionRuntime } from './partition-runtime.js';
 import { RunStores } from './run-stores.js';
 import type { FromThread, PeerMessage, ToThread } from './thread-messages.js';
@@ -19,6 +21,10 @@ const stores = new RunStores();
 let peers: Array<MessagePort | null> = [];
 let index = 0;
 let runtime: PartitionRuntime | null = null;
+/** The output channel the current run sends over (`df.run`'s `out`), if any. */
+let runtimeOut: string | undefined;
+/** This thread's own socket for output, once the worker has asked it to listen. */
+let channels: OutputChannels | null = null;
 /** Where the current deploy is (for the log line of a deploy that hangs). */
 const deployStep = { at: 'starting' };
 /**
@@ -47,8 +53,78 @@ port.on('message', (message: ToThread & { peers?: Array<MessagePort | null> }) =
   });
 });
 
+/** An acknowledgement on output channel `name`: the current run's, if it is for it. */
+function onChannelAck(name: string, ack: NoticeMessage<'df.out-ack'>): void {
+  if (runtime !== null && runtimeOut === name && ack.execution_id === runtime.run)
+    runtime.handle({ k: 'out-ack' });
+}
+
+/** Output channel `name` closed: a run sending over it cannot go on. */
+function onChannelClose(name: string): void {
+  if (runtime === null || runtimeOut !== name || !runtime.active) return;
+  runtime.handle({ k: 'cancel' });
+  post({
+    k: 'failed',
+    error: { code: 'E_CONNECTION_CLOSED', message: `output channel of thread ${index} closed` },
+  });
+}
+
+/**
+ * What a run's runtime posts: its output over output channel `out` when it has one (straight
+ * to the orchestrator), everything else to the main thread. A channel that has closed fails
+ * the run (the orchestrator sees its connection go as well).
+ */
+function runPost(out: string | undefined, run: string): (message: FromThread) => void {
+  if (out === undefined) return post;
+  const channel = channels?.get(out);
+  if (channel === undefined)
+    throw new WarmflowError('E_PROTOCOL', `thread ${index} has no output channel "${out}"`);
+  let failed = false;
+  return (message) => {
+    if (message.k !== 'out') return post(message);
+    if (failed) return;
+    try {
+      channel.send(
+        {
+          type: 'df.out',
+          node: message.node,
+          data_type: message.type,
+          count: message.count,
+          thread: index,
+          execution_id: run,
+        },
+        Buffer.from(message.lines, 'utf8'),
+      );
+    } catch (error) {
+      failed = true;
+      // A run that has already ended here (cancelled) is not failed again: its failure would
+      // reach the next run.
+      if (runtime?.run !== run || !runtime.active) return;
+      post({
+        k: 'failed',
+        error: {
+          code: 'E_CONNECTION_CLOSED',
+          message: `output channel of thread ${index} closed: ${(error as Error).message}`,
+        },
+      });
+    }
+  };
+}
+
 async function onMessage(message: ToThread & { peers?: Array<MessagePort | null> }): Promise<void> {
   switch (message.k) {
+    case 'listen': {
+      try {
+        channels ??= new OutputChannels(message.digest, message.identity, {
+          onAck: onChannelAck,
+          onClose: onChannelClose,
+        });
+        post({ k: 'listening', address: await channels.listen(message.host) });
+      } catch (error) {
+        post({ k: 'listening', error: (error as Error).message });
+      }
+      return;
+    }
     case 'warm': {
       index = message.index;
       peers = message.peers ?? [];
@@ -77,12 +153,14 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
           throw new WarmflowError('E_DEPLOY', `node "${node}" was not warmed on this resource`);
         }
       }
+      const runtimePost = runPost(message.out, message.spec.execution_id);
+      runtimeOut = message.out;
       runtime = new PartitionRuntime({
         index,
         peers: peers.length > 0 ? peers : [null],
         functions,
         stores,
-        post,
+        post: runtimePost,
         run: message.spec.execution_id,
       });
       // What faster peers already sent for this run; anything older is from finished runs.

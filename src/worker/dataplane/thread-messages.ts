@@ -1,12 +1,18 @@
 export { DEAD_LETTER_TYPE } from '../worker-contract.js';
 import type { ErrorCode } from '../../errors.js';
 import type { WarmSpec } from '../worker-contract.js';
+import type { ChannelIdentity } from './output-channels.js';
 import type { EpochStage } from './batch-executor.js';
 import type { DeployTemplate, NodeStats, RunSpec } from './deploy-spec.js';
 
 /** Messages from the worker's main thread to a data-plane thread. */
 export type ToThread =
   | { k: 'warm'; warm: WarmSpec; index: number; count: number }
+  /**
+   * Open the thread's output channel (`OutputChannels`) on `host`, checking hellos against the
+   * pool token's `digest`; answered by `listening`.
+   */
+  | { k: 'listen'; host: string; digest: Uint8Array; identity: ChannelIdentity }
   | {
       k: 'deploy';
       /** The run part of the spec; its template part is `template`, or the one held under its id. */
@@ -20,6 +26,8 @@ export type ToThread =
       restore?: Record<string, Array<[string, unknown]>>;
       /** A checkpointed run of file sources: its first epoch (as `epoch`'s limits). */
       limits?: number[];
+      /** Send output over this output channel (`df.run`'s `out`), not to the main thread. */
+      out?: string;
     }
   | { k: 'push'; source: string; seq: number; data: string }
   | { k: 'end'; counts: Record<string, number> }
@@ -39,6 +47,9 @@ export type ToThread =
 /** Messages from a data-plane thread to the worker's main thread. */
 export type FromThread =
   | { k: 'ready'; loaded: string[] }
+  /** The output channel's address, or why it could not be opened. */
+  | { k: 'listening'; address: string; error?: undefined }
+  | { k: 'listening'; address?: undefined; error: string }
   | { k: 'deployed' }
   | { k: 'push-ack'; source: string; seq: number }
   | { k: 'source-done' }

@@ -1,6 +1,8 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WarmflowError } from '../../errors.js';
+import { tokenDigest } from '../protocol.js';
 import type { WarmSpec } from '../worker-contract.js';
+import type { ChannelIdentity } from './output-channels.js';
 import type { FromThread, ToThread } from './thread-messages.js';
 import { moduleThread } from '../../threads/module-thread.js';
 
@@ -17,6 +19,10 @@ export class ThreadPool {
   #listener: ThreadListener = () => undefined;
   #onExit: (index: number, reason: string) => void = () => undefined;
   #closing = false;
+  /** Who waits for each thread's `listening` answer. */
+  readonly #listening: Array<
+    ((answer: Extract<FromThread, { k: 'listening' }>) => void) | undefined
+  > = [];
   /** Deploy templates every thread holds, least recently used first. */
   readonly #templates = new Set<string>();
 
@@ -66,12 +72,15 @@ export class ThreadPool {
             );
           thread.once('error', reject);
           thread.once('exit', onEarlyExit);
+          let warmed = false;
           thread.on('message', (message: FromThread) => {
             if (message.k === 'ready') {
+              warmed = true;
               thread.off('error', reject);
               thread.off('exit', onEarlyExit);
               resolve();
-            } else if (message.k === 'failed')
+            } else if (message.k === 'listening') pool.#listening[i]?.(message);
+            else if (message.k === 'failed' && !warmed)
               reject(new WarmflowError(message.error.code, message.error.message));
             else pool.#listener(i, message);
           });
@@ -94,6 +103,46 @@ export class ThreadPool {
       thread.on('exit', (code) => pool.#exited(i, `thread exited with code ${code}`));
     });
     return pool;
+  }
+
+  /**
+   * Opens every thread's output channel (`OutputChannels`) on `host`, a loopback address or
+   * `unix:/path` (thread i's socket file is `/path.i`); resolves with their addresses.
+   */
+  async openChannels(host: string, token: string, identity: ChannelIdentity): Promise<string[]> {
+    return Promise.all(
+      this.threads.map(
+        (thread, i) =>
+          new Promise<string>((resolve, reject) => {
+            const timer = setTimeout(
+              () =>
+                reject(
+                  new WarmflowError('E_THREAD', `thread ${i} did not open its output channel`),
+                ),
+              10_000,
+            );
+            this.#listening[i] = (answer) => {
+              clearTimeout(timer);
+              this.#listening[i] = undefined;
+              if (answer.address !== undefined) resolve(answer.address);
+              else
+                reject(
+                  new WarmflowError(
+                    'E_THREAD',
+                    `thread ${i} cannot open its output channel: ${answer.error}`,
+                  ),
+                );
+            };
+            thread.postMessage({
+              k: 'listen',
+              host: host.startsWith('unix:') ? `${host}.${i}` : host,
+              // The thread runs tenant code: it gets what checks the token, not the token.
+              digest: tokenDigest(token),
+              identity,
+            } satisfies ToThread);
+          }),
+      ),
+    );
   }
 
   /** Sets who receives thread messages (the current run). */
