@@ -68,10 +68,26 @@ export function readChunk(
   index: number,
   chunkBytes = CHUNK_BYTES,
 ): ParsedChunk {
+  const text = readChunkText(fd, size, index, chunkBytes);
+  return text === null
+    ? { records: [], positions: [], bad: [], bytes: 0 }
+    : parseLines(text.buffer, text.start, text.end, text.from);
+}
+
+/**
+ * The bytes of chunk `index` (see {@link readChunk}), unparsed: its lines are
+ * `buffer[start, end)`, and `buffer[0]` is the file's byte `from`. Null when the chunk holds
+ * no line. The buffer is reused by the next read of this thread: parse (or copy) it first.
+ */
+export function readChunkText(
+  fd: number,
+  size: number,
+  index: number,
+  chunkBytes = CHUNK_BYTES,
+): { buffer: Buffer; start: number; end: number; from: number } | null {
   const nominal = index * chunkBytes;
   const limit = Math.min(size, nominal + chunkBytes);
-  const empty: ParsedChunk = { records: [], positions: [], bad: [], bytes: 0 };
-  if (nominal >= size) return empty;
+  if (nominal >= size) return null;
   // Read one byte before the chunk: a line starts at `nominal` only if that byte is a newline.
   const from = Math.max(0, nominal - 1);
   let buffer = scratch(Math.min(size - from, chunkBytes + 1 + 16 * 1024));
@@ -79,7 +95,7 @@ export function readChunk(
   let start = 0;
   if (nominal > 0) {
     const nl = buffer.subarray(0, length).indexOf(10);
-    if (nl < 0 || from + nl + 1 >= limit) return empty;
+    if (nl < 0 || from + nl + 1 >= limit) return null;
     start = nl + 1;
   }
   // Extend until the line that starts last before `limit` is complete.
@@ -97,7 +113,18 @@ export function readChunk(
   }
   const endNl = buffer.subarray(0, length).indexOf(10, Math.max(stopAt - 1, start));
   const end = endNl < 0 ? length : endNl + 1;
-  return parseLines(buffer, start, end, from);
+  return end > start ? { buffer, start, end, from } : null;
+}
+
+/** The offset just after the `lines`-th newline of `buffer[start, end)` (`end` if there are fewer). */
+export function afterLines(buffer: Buffer, start: number, end: number, lines: number): number {
+  let at = start;
+  for (let n = 0; n < lines; n++) {
+    const nl = buffer.indexOf(10, at);
+    if (nl < 0 || nl >= end - 1) return end;
+    at = nl + 1;
+  }
+  return at;
 }
 
 /**

@@ -5,10 +5,12 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  afterLines,
   chunkBytesFor,
   chunkCount,
   parseLines,
   readChunk,
+  readChunkText,
 } from '../../src/sources/jsonl-chunks.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'warmflow-chunks-'));
@@ -66,6 +68,57 @@ describe('readChunk', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('a chunk parsed in two parts cut after its first lines (the rest copied out of the read buffer) is the chunk parsed at once', async () => {
+    const line = fc.oneof(
+      fc
+        .record({ s: fc.string({ unit: 'grapheme', maxLength: 30 }), n: fc.integer() })
+        .map((r) => JSON.stringify(r)),
+      fc.constantFrom('{broken', '', '\r'),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 50 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 0, max: 20 }),
+        async (lines, chunkBytes, first) => {
+          const file = path.join(dir, 'split.jsonl');
+          writeFileSync(file, lines.join('\n'));
+          const fd = openSync(file, 'r');
+          const size = fstatSync(fd).size;
+          try {
+            for (let i = 0; i < chunkCount(size, chunkBytes); i++) {
+              const whole = readChunk(fd, size, i, chunkBytes);
+              const text = readChunkText(fd, size, i, chunkBytes);
+              if (text === null) {
+                expect(whole.records).toEqual([]);
+                expect(whole.bad).toEqual([]);
+                continue;
+              }
+              const { buffer, start, end, from } = text;
+              const cut = afterLines(buffer, start, end, first);
+              expect(cut).toBeGreaterThanOrEqual(start);
+              expect(cut).toBeLessThanOrEqual(end);
+              const rest = Buffer.from(buffer.subarray(cut, end));
+              const head = parseLines(buffer, start, cut, from);
+              // The read buffer is reused by the next read: the rest must not depend on it.
+              buffer.fill(0x7b, 0, Math.min(buffer.length, end));
+              const tail = parseLines(rest, 0, rest.length, from + cut);
+              expect([...head.records, ...tail.records]).toEqual(whole.records);
+              expect([...head.positions, ...tail.positions]).toEqual(whole.positions);
+              expect([...head.bad, ...tail.bad]).toEqual(whole.bad);
+              // Cut before the chunk's end, the head is `first` lines (blank ones count as lines).
+              if (cut < end)
+                expect(head.records.length + head.bad.length).toBeLessThanOrEqual(first);
+            }
+          } finally {
+            closeSync(fd);
+          }
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 

@@ -7,7 +7,10 @@ import { BatchExecutor } from './batch-executor.js';
 import {
   CHUNK_BYTES,
   chunkCount,
-  readChunk,
+  afterLines,
+  parseLines,
+  readChunkText,
+  type ParsedChunk,
   sourceChunkBytes,
 } from '../../sources/jsonl-chunks.js';
 import type { DeploySpec, NodeStats, SourceSpec } from './deploy-spec.js';
@@ -400,29 +403,63 @@ export class PartitionRuntime {
         continue;
       }
       const started = onCpuMs();
-      const parsed = readChunk(state.fd!, state.size, chunk, state.chunkBytes);
-      state.stats.busy_ms += onCpuMs() - started;
-      state.stats.records_in += parsed.records.length + parsed.bad.length;
-      state.stats.records_out += parsed.records.length;
-      const base = state.index * POSITION_SOURCE_FACTOR;
-      for (const bad of parsed.bad) this.#badLine(state, bad.text, bad.error, bad.offset);
-      if (base !== 0) for (let i = 0; i < parsed.positions.length; i++) parsed.positions[i] += base;
-      await this.#runChunk(state, chunk, parsed.records, parsed.positions);
+      const text = readChunkText(state.fd!, state.size, chunk, state.chunkBytes);
+      if (text === null) {
+        state.stats.busy_ms += onCpuMs() - started;
+        await this.#runChunk(state, chunk, [], []);
+        return true;
+      }
+      const { buffer, start, end, from } = text;
+      // The run's first records are parsed, run and shipped before the rest of the chunk is
+      // even parsed, so the first output record waits for neither (the order is the same).
+      const cut = this.#firstSlice ? afterLines(buffer, start, end, FIRST_SLICE) : end;
+      // The rest is copied out of the read buffer, which the next read reuses.
+      const rest = cut < end ? Buffer.from(buffer.subarray(cut, end)) : null;
+      const parsed = this.#parsed(state, parseLines(buffer, start, cut, from), started);
+      await this.#runChunk(
+        state,
+        chunk,
+        parsed.records,
+        parsed.positions,
+        rest === null
+          ? undefined
+          : () => this.#parsed(state, parseLines(rest, 0, rest.length, from + cut), onCpuMs()),
+      );
       return true;
     }
     return false;
   }
 
-  /** Runs the unkeyed prefix on one chunk and hands every owner its share, tagged with the chunk. */
+  /** Counts a parsed piece of a file chunk (parsing began at `started`), dead-letters its bad lines. */
+  #parsed(state: SourceState, parsed: ParsedChunk, started: number): ParsedChunk {
+    state.stats.busy_ms += onCpuMs() - started;
+    state.stats.records_in += parsed.records.length + parsed.bad.length;
+    state.stats.records_out += parsed.records.length;
+    const base = state.index * POSITION_SOURCE_FACTOR;
+    for (const bad of parsed.bad) this.#badLine(state, bad.text, bad.error, bad.offset);
+    if (base !== 0) for (let i = 0; i < parsed.positions.length; i++) parsed.positions[i] += base;
+    return parsed;
+  }
+
+  /**
+   * Runs the unkeyed prefix on one chunk and hands every owner its share, tagged with the
+   * chunk. `rest`: the chunk's records after `recs`, parsed once `recs`' output is shipped.
+   */
   async #runChunk(
     state: SourceState,
     chunk: number,
     recs: unknown[],
     pos: number[],
+    rest?: () => { records: unknown[]; positions: number[] },
   ): Promise<void> {
     this.#collect = this.#peers.map(() => new Map());
     const source = state.spec.node_id;
-    if (this.#firstSlice && recs.length > FIRST_SLICE) {
+    if (rest !== undefined) {
+      await this.#executor.runSource(source, recs, pos, this.#n > 1);
+      this.#out.flush();
+      const more = rest();
+      await this.#executor.runSource(source, more.records, more.positions, this.#n > 1);
+    } else if (this.#firstSlice && recs.length > FIRST_SLICE) {
       // The run's first records go out on their own, so its first output record does not
       // wait for the rest of the chunk (the order of the output is the same).
       await this.#executor.runSource(
