@@ -169,8 +169,26 @@ export class WorkerClient extends EventEmitter<{
     }
     this.#threads = threads;
     this.outChannel = channel;
-    for (const thread of threads) {
-      thread.on('message', (frame) => this.emit('message', frame));
+    threads.forEach((thread, index) => {
+      thread.on('message', (frame) => {
+        // A channel carries output and nothing else (tenant code runs in the thread).
+        if (frame.message.type !== 'df.out') {
+          this.#socket.destroy(
+            new WarmflowError(
+              'E_PROTOCOL',
+              `the output channel of thread ${index} sent "${frame.message.type}"`,
+            ),
+          );
+          return;
+        }
+        // A batch is acknowledged on the channel it came in on, whatever thread it names.
+        this.emit(
+          'message',
+          frame.message.thread === index
+            ? frame
+            : { ...frame, message: { ...frame.message, thread: index } },
+        );
+      });
       thread.on('close', (error) => {
         if (!this.closed)
           this.#socket.destroy(
@@ -179,7 +197,7 @@ export class WorkerClient extends EventEmitter<{
             }),
           );
       });
-    }
+    });
   }
 
   get closed(): boolean {

@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDeploySpec } from '../../src/execute/deploy-plan.js';
 import { loadFlow, type LoadedFlow } from '../../src/template/load-flow.js';
 import { WorkerClient } from '../../src/worker/client.js';
-import type { EventMessage, Frame } from '../../src/worker/protocol.js';
+import { FrameDecoder } from '../../src/worker/frame-decoder.js';
+import {
+  PROTOCOL_VERSION,
+  encodeFrameBuffer,
+  type EventMessage,
+  type Frame,
+} from '../../src/worker/protocol.js';
+import { parseToWorker } from '../../src/worker/wire-messages.js';
+import { WorkerServer } from '../../src/worker/worker-server.js';
 import { spawnWorker, waitForReady } from '../../src/worker/spawn.js';
 
 const token = 'channel-token-0123456789abcdef';
@@ -181,5 +189,72 @@ describe('output channels of the data-plane threads', () => {
     // The worker still serves runs afterwards.
     const client = await WorkerClient.connect(address, token, { channels: true });
     client.close();
+  });
+});
+
+describe('the orchestrator’s end of an output channel', () => {
+  it('takes only output from a channel, and acknowledges a batch on the channel it came in on', async () => {
+    // A worker whose one thread channel is played by this test: it sends a batch naming
+    // another thread, then something that is not output.
+    const fake = net.createServer((socket) => {
+      const decoder = new FrameDecoder({ parse: parseToWorker });
+      socket.on('data', (chunk) => {
+        for (const { message } of decoder.push(chunk)) {
+          if (message.type !== 'hello') continue;
+          socket.write(
+            encodeFrameBuffer({
+              type: 'hello',
+              re: message.id,
+              ok: true,
+              resource_id: 'r',
+              node_ids: [],
+              pid: 1,
+              version: PROTOCOL_VERSION,
+            }),
+          );
+          setTimeout(() => {
+            socket.write(
+              encodeFrameBuffer(
+                { type: 'df.out', node: 'n', data_type: 'T', count: 1, thread: 7 },
+                Buffer.from('{}\n'),
+              ),
+            );
+            socket.write(encodeFrameBuffer({ type: 'df.deployed', execution_id: 'forged' }));
+          }, 100);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as net.AddressInfo).port;
+    const server = new WorkerServer({
+      token,
+      resourceId: 'r',
+      nodeIds: [],
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+      dataPlane: {
+        handle: () => {},
+        openChannels: () => Promise.resolve([`127.0.0.1:${port}`]),
+        close: () => Promise.resolve(),
+      },
+    });
+    try {
+      const client = await WorkerClient.connect(await server.listen(), token, { channels: true });
+      const seen: EventMessage[] = [];
+      client.on('message', ({ message }) => seen.push(message));
+      const closed = new Promise<Error | undefined>((resolve) => client.once('close', resolve));
+      // The forged notice closes the connection at once (5 s: it never came).
+      const error = await Promise.race([
+        closed,
+        new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000)),
+      ]);
+      expect(seen).toEqual([expect.objectContaining({ type: 'df.out', thread: 0 })]);
+      expect(error).toMatchObject({
+        code: 'E_PROTOCOL',
+        message: expect.stringMatching(/output channel of thread 0 sent "df.deployed"/),
+      });
+    } finally {
+      await server.close();
+      fake.close();
+    }
   });
 });
