@@ -19,6 +19,12 @@ export interface WarmSpec {
   version?: string;
   /** On a server: what the worker may be asked to deploy (see `WorkerGrant`). */
   grant?: WorkerGrant;
+  /**
+   * Warm the data plane up once ready, before any request: warmflow's own flow on synthetic
+   * records, a few runs (see `WarmUp`). Set for a warm pool's resources, not on-demand ones
+   * (whose run comes at once: it would only wait for the warm-up to stop).
+   */
+  warm_up?: boolean;
 }
 
 /** Measured usage a worker reports on its heartbeat. */

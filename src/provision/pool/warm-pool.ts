@@ -354,7 +354,8 @@ export class WarmPool {
             template: this.#config.template,
             rpr: plan.rpr,
             node_ids: plan.node_ids,
-            warm: plan.warm,
+            // A pooled resource has time before its request: it warms its data plane up.
+            warm: { ...plan.warm, warm_up: true },
             token: this.#config.token,
           },
           { signal: abort.signal },

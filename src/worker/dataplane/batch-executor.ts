@@ -148,11 +148,17 @@ export class BatchExecutor {
     if (state instanceof LocalKeyedState) state.restore(items);
   }
 
-  /** Hands over the epoch's staged writes and state changes (checkpointed runs). */
-  stage(): EpochStage {
+  /**
+   * Hands over the epoch's staged writes and state changes (checkpointed runs); without
+   * `withState`, the writes only (the state changes are not copied out, and not kept).
+   */
+  stage(withState = true): EpochStage {
     const state: EpochStage['state'] = {};
     for (const [node, backend] of this.#states)
-      if (backend instanceof LocalKeyedState) state[node] = backend.takeChanges();
+      if (backend instanceof LocalKeyedState) {
+        if (withState) state[node] = backend.takeChanges();
+        else backend.dropChanges();
+      }
     return { writes: this.#writes.takeStaged(), state };
   }
 

@@ -5,6 +5,7 @@ import type { DataPlaneMessage } from '../protocol.js';
 import { ResourceRun } from './resource-run.js';
 import { RunStores } from './run-stores.js';
 import { ThreadPool } from './thread-pool.js';
+import { WarmUp } from './warm-up.js';
 
 /** How many threads a resource of `cpuCores` runs: one per core, at least one. */
 export function threadCount(cpuCores: number): number {
@@ -22,7 +23,11 @@ export function threadCount(cpuCores: number): number {
  * `first-write` to it.
  */
 export async function createWarmflowDataPlane(context: DataPlaneContext): Promise<DataPlane> {
-  const pool = await ThreadPool.start(threadCount(context.cpuCores), context.warm);
+  const pool = await ThreadPool.start(
+    threadCount(context.cpuCores),
+    context.warm,
+    context.memoryGb,
+  );
   context.log.info(
     { threads: pool.threads.length, nodes: context.warm.functions.map((f) => f.node_id) },
     'data plane warm',
@@ -31,6 +36,20 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
   // The main thread's own store connections, for the epoch commits of checkpointed runs.
   const stores = new RunStores();
   const runs = { started: 0 };
+  // A warm pool's resource warms its data plane up before any request (`WarmSpec.warm_up`).
+  let warmUp: WarmUp | null = null;
+  if (context.warm.warm_up === true) {
+    const started = new WarmUp({
+      pool,
+      stores,
+      log: context.log,
+      resourceId: context.resourceId,
+    });
+    warmUp = started;
+    void started.start().finally(() => {
+      if (warmUp === started) warmUp = null;
+    });
+  }
   return {
     handle(
       message: DataPlaneMessage,
@@ -50,6 +69,8 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
           request: message,
           spec: message.spec,
           stores,
+          // A warm-up still going stops first (the run waits a chunk's time at most).
+          ...(warmUp !== null ? { before: warmUp.stop() } : {}),
           ...(payload !== undefined ? { payload } : {}),
           onEnd: () => {
             if (current === run) current = null;
@@ -75,6 +96,7 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
     openChannels: (host, token, identity) => pool.openChannels(host, token, identity),
     stats: () => ({ threads: pool.threads.length, running: current !== null, runs: runs.started }),
     close: async () => {
+      await warmUp?.stop();
       await pool.close();
       await stores.close();
     },

@@ -143,6 +143,14 @@ export class LocalKeyedState implements StateBackend {
     return out;
   }
 
+  /** Forgets which keys changed (nothing will ask for those changes). */
+  dropChanges(): void {
+    const changed = this.#changed;
+    if (changed === null) return;
+    for (const slots of changed) slots.changed = false;
+    changed.length = 0;
+  }
+
   /** Loads state a checkpoint holds (`[item key, value]`), not counted as changes. */
   restore(items: ReadonlyArray<readonly [string, unknown]>): void {
     for (const [item, value] of items) {

@@ -253,7 +253,7 @@ export class PartitionRuntime {
         this.#limits = message.limits;
         break;
       case 'stage': {
-        const stage = this.#executor.stage();
+        const stage = this.#executor.stage(message.state !== false);
         this.#post({ k: 'staged', ...stage, nodes: this.#stats() });
         return;
       }

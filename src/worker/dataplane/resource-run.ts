@@ -21,6 +21,17 @@ import type { ThreadPool } from './thread-pool.js';
 const FIRST_EPOCH_CHUNKS_PER_THREAD = 2;
 /** An epoch grows or shrinks by at most this factor from one to the next. */
 const EPOCH_STEP = 4;
+/** An epoch shorter than this says little about the rate (deploy and barrier dominate it). */
+const RATE_EPOCH_MS = 20;
+
+/**
+ * Bytes of file sources per millisecond that checkpointed epochs of a template ran at on
+ * this resource, by template (the last epoch of at least {@link RATE_EPOCH_MS}): the next
+ * run of the template sizes its first epoch from it instead of starting small.
+ */
+const epochRates = new Map<string, number>();
+/** Templates whose epoch rates are kept (the oldest is dropped past it). */
+const RATES_HELD = 64;
 
 /**
  * One `df.run` on the worker's main thread: deploys the spec onto every thread, relays
@@ -53,8 +64,8 @@ export class ResourceRun {
   /** Messages the threads sent during this run (any of them is work done). */
   #events = 0;
   #lastProgress = -1;
-  /** Chunks of each file source (the counters run past it by up to one per thread). */
-  #chunkTotals: number[] | null = null;
+  /** Each file source's size, bytes per chunk and chunks (the counters run past the chunks by up to one per thread). */
+  #fileShapes: Array<{ size: number; chunkBytes: number; total: number }> | null = null;
   #waiting = new Map<string, { left: number; resolve: () => void }>();
   #nodes: Record<string, NodeStats> = {};
   #activity = 0;
@@ -71,6 +82,12 @@ export class ResourceRun {
   #committer: EpochCommitter | null = null;
   /** A run deployed with `handover`: the keyed state the threads hand over at the end. */
   readonly #handedOver: Record<string, Array<[string, unknown]>> = {};
+  /** What must end before this run takes the threads (a warm-up being stopped). */
+  readonly #before: Promise<void> | undefined;
+  /** Whether this is a warm-up run (warmflow's own functions, see `WarmUp`). */
+  readonly #warmUp: boolean;
+  /** The orchestrator's messages for this run that came before its deploy went out, in order. */
+  #held: Array<() => void> | null = [];
 
   constructor(options: {
     pool: ThreadPool;
@@ -82,7 +99,13 @@ export class ResourceRun {
     stores?: RunStores;
     /** The request's payload: checkpointed state to restore, `{node: [[item key, value]…]}`. */
     payload?: Buffer;
+    /** Resolves when the threads are free for this run (a warm-up has stopped). */
+    before?: Promise<void>;
+    /** A warm-up run: the threads run warmflow's own warm-up functions, not the tenant's. */
+    warmUp?: boolean;
   }) {
+    this.#before = options.before;
+    this.#warmUp = options.warmUp === true;
     this.#pool = options.pool;
     this.#connection = options.connection;
     this.#request = options.request;
@@ -100,6 +123,8 @@ export class ResourceRun {
   }
 
   async start(): Promise<void> {
+    if (this.#before !== undefined) await this.#before;
+    if (this.#done) return;
     this.#pool.listen(
       (index, message) => this.#onThread(index, message),
       (index, reason) =>
@@ -145,11 +170,16 @@ export class ResourceRun {
         counters,
         ...(limits !== undefined ? { limits } : {}),
         ...(this.#request.out !== undefined ? { out: this.#request.out } : {}),
+        ...(this.#warmUp ? { warmUp: true } : {}),
         // A checkpoint's state, or the state a resized run's previous resource handed over.
         ...(resume !== undefined || Object.keys(this.#restore).length > 0
           ? { restore: this.#restoreFor(i) }
           : {}),
       });
+    // What the orchestrator sent meanwhile reaches the threads after their deploy.
+    const early = this.#held ?? [];
+    this.#held = null;
+    for (const replay of early) replay();
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
     // A checkpointed live run's epochs are the orchestrator's commits (`df.commit` with an
@@ -172,6 +202,10 @@ export class ResourceRun {
     message: Exclude<DataPlaneMessage, { type: 'df.run' }>,
     payload: Buffer | undefined,
   ): void {
+    if (this.#held !== null && message.type !== 'df.cancel') {
+      this.#held.push(() => this.handle(message, payload));
+      return;
+    }
     switch (message.type) {
       case 'df.batch': {
         // Batch `seq` of a source goes to thread seq mod n, as file chunks do (owners go in seq order).
@@ -256,6 +290,14 @@ export class ResourceRun {
     if (!this.#done) this.#connection.reply(request, { committed: true });
   }
 
+  /** Whether a keyed node's state lives in a persistent store (committed with each epoch). */
+  #keepsState(): boolean {
+    const spec = this.#spec;
+    return Object.values(spec.state_stores).some(
+      (name) => (spec.stores[name]?.kind ?? 'memory') !== 'memory',
+    );
+  }
+
   /** Whether the run reads pushed sources (the orchestrator's batches: live streams, stdin). */
   #pushed(): boolean {
     return this.#spec.sources.some((s) => s.mode === 'push');
@@ -268,11 +310,14 @@ export class ResourceRun {
   async #stageAndCommit(
     committer: EpochCommitter,
     epoch: number,
+    last = false,
   ): Promise<EpochCommitResult | null> {
     this.#stages = [];
     this.#stageNodes = {};
     const staged = this.#expect('staged');
-    this.#pool.broadcast({ k: 'stage' });
+    // The last epoch of a file run is not recorded (its stores hold it): its state changes
+    // matter only to a store that keeps the state.
+    this.#pool.broadcast({ k: 'stage', state: !last || this.#keepsState() });
     await staged;
     if (this.#done) return null;
     const result = await committer.commit(epoch, this.#stages);
@@ -301,7 +346,8 @@ export class ResourceRun {
         written: result.written,
         skipped: result.skipped,
       },
-      Buffer.from(JSON.stringify(stateForWire(result.state)), 'utf8'),
+      // The last epoch's state changes are not recorded: the orchestrator only counts it.
+      where.last ? undefined : Buffer.from(JSON.stringify(stateForWire(result.state)), 'utf8'),
     );
     await done;
     this.#checkpointed = null;
@@ -322,8 +368,9 @@ export class ResourceRun {
     const totals = this.#totals();
     const resume = checkpoint.resume;
     let epoch = resume === undefined ? 0 : resume.epoch + 1;
-    let step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
+    let step = Math.max(...first.map((l, i) => l - (resume?.positions[i] ?? 0)), 1);
     let limits = first;
+    let from = resume?.positions ?? first.map(() => 0);
     // The first epoch went out with the deploy.
     let began = this.#started;
     for (;;) {
@@ -339,12 +386,13 @@ export class ResourceRun {
       const synced = this.#expect('synced');
       this.#pool.broadcast({ k: 'sync' });
       await synced;
-      const result = await this.#stageAndCommit(committer, epoch);
-      if (result === null) return;
       const last = limits.every((l, i) => l >= totals[i]);
+      const result = await this.#stageAndCommit(committer, epoch, last);
+      if (result === null) return;
       // The next epoch's end is fixed now and recorded with this checkpoint: a replay after a
       // recovery must read the same chunks in it, since stores may already hold its writes.
       const elapsed = performance.now() - began;
+      this.#learnRate(from, limits, elapsed);
       const factor = Math.min(
         EPOCH_STEP,
         Math.max(1 / EPOCH_STEP, checkpoint.interval_ms / Math.max(1, elapsed)),
@@ -359,15 +407,57 @@ export class ResourceRun {
       });
       if (this.#done || last) return;
       epoch++;
+      from = limits;
       limits = next;
     }
+  }
+
+  /**
+   * Keeps the rate at which an epoch read chunks `[from, to)` of each file source in
+   * `elapsedMs`, for the first epoch of the template's next run on this resource.
+   */
+  #learnRate(from: number[], to: number[], elapsedMs: number): void {
+    const key = this.#rateKey();
+    if (key === null || elapsedMs < RATE_EPOCH_MS) return;
+    const sizes = this.#sizes();
+    const bytes = this.#chunkBytes().reduce(
+      (sum, chunk, i) =>
+        sum + Math.max(0, Math.min(sizes[i], to[i] * chunk) - Math.min(sizes[i], from[i] * chunk)),
+      0,
+    );
+    if (bytes <= 0) return;
+    epochRates.delete(key);
+    epochRates.set(key, bytes / elapsedMs);
+    if (epochRates.size > RATES_HELD) epochRates.delete(epochRates.keys().next().value!);
+  }
+
+  /**
+   * Which template's epoch rate this run learns from and feeds, or null when its first
+   * epoch must be the fixed default: a run that can commit to a persistent store, whose
+   * replay after a death before the first checkpoint must read exactly the same first
+   * epoch (the store skips an epoch by its marker), whatever resource replays it. A run of
+   * memory stores and JSONL sinks only replays from the start with everything rolled back.
+   */
+  #rateKey(): string | null {
+    const spec = this.#spec;
+    const used = new Set([...Object.values(spec.type_stores), ...Object.values(spec.state_stores)]);
+    for (const name of used) if ((spec.stores[name]?.kind ?? 'memory') !== 'memory') return null;
+    return `${spec.template_id ?? spec.template.name}\u0000${spec.sources.map((s) => s.node_id).join('\u0000')}`;
   }
 
   /** Chunks of each source below which the first epoch reads (a resumed run's: its checkpoint's). */
   #firstLimits(): number[] {
     const resume = this.#spec.checkpoint?.resume;
     if (resume !== undefined) return resume.next;
-    const step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
+    let step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
+    // A template this resource ran before: an epoch of about the interval at its last rate.
+    const key = this.#rateKey();
+    const rate = key === null ? undefined : epochRates.get(key);
+    if (rate !== undefined) {
+      const perStep = this.#chunkBytes().reduce((sum, bytes) => sum + bytes, 0);
+      if (perStep > 0)
+        step = Math.max(step, Math.ceil((rate * this.#spec.checkpoint!.interval_ms) / perStep));
+    }
     return this.#totals().map((total) => Math.min(total, step));
   }
 
@@ -386,25 +476,32 @@ export class ResourceRun {
 
   /** Bytes per chunk of each file source (0 for pushed ones): a resumed run reads the same chunks. */
   #chunkBytes(): number[] {
-    return this.#spec.sources.map((source) => {
-      if (source.mode !== 'file') return 0;
-      try {
-        return sourceChunkBytes(source, statSync(source.path).size, this.#count);
-      } catch {
-        return 0;
-      }
-    });
+    return this.#files().map((file) => file.chunkBytes);
   }
 
   /** Chunks of each file source (0 for pushed ones). */
   #totals(): number[] {
-    return (this.#chunkTotals ??= this.#spec.sources.map((source) => {
-      if (source.mode !== 'file') return 0;
+    return this.#files().map((file) => file.total);
+  }
+
+  /** Bytes of each file source (0 for pushed ones). */
+  #sizes(): number[] {
+    return this.#files().map((file) => file.size);
+  }
+
+  /**
+   * Each file source's size, bytes per chunk and chunks, read once per run (a file that
+   * cannot be read: no chunk size, and chunks without end — its thread reports the error).
+   */
+  #files(): Array<{ size: number; chunkBytes: number; total: number }> {
+    return (this.#fileShapes ??= this.#spec.sources.map((source) => {
+      if (source.mode !== 'file') return { size: 0, chunkBytes: 0, total: 0 };
       try {
         const size = statSync(source.path).size;
-        return chunkCount(size, sourceChunkBytes(source, size, this.#count));
+        const chunkBytes = sourceChunkBytes(source, size, this.#count);
+        return { size, chunkBytes, total: chunkCount(size, chunkBytes) };
       } catch {
-        return Number.POSITIVE_INFINITY;
+        return { size: 0, chunkBytes: 0, total: Number.POSITIVE_INFINITY };
       }
     }));
   }

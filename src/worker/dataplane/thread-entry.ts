@@ -9,6 +9,7 @@ import { OutputChannels } from './output-channels.js';
 import { PartitionRuntime } from './partition-runtime.js';
 import { RunStores } from './run-stores.js';
 import type { FromThread, PeerMessage, ToThread } from './thread-messages.js';
+import { WARM_UP_FUNCTIONS } from './warm-up-functions.js';
 
 /**
  * Entry of a data-plane thread. At warm time it imports every function module and opens
@@ -147,22 +148,25 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
       if (kept === undefined)
         throw new WarmflowError('E_UNKNOWN_VERSION', `thread ${index} holds no template ${id}`);
       const spec: DeploySpec = { ...message.spec, ...kept.template };
+      // A warm-up run (the resource's own, before any request) runs warmflow's functions.
+      const runFunctions = message.warmUp === true ? WARM_UP_FUNCTIONS : functions;
       for (const node of spec.node_ids) {
         const isFunction = spec.template.nodes.some((n) => n.id === node && n.kind === 'function');
-        if (isFunction && !functions.has(node)) {
+        if (isFunction && !runFunctions.has(node)) {
           throw new WarmflowError('E_DEPLOY', `node "${node}" was not warmed on this resource`);
         }
       }
       const runtimePost = runPost(message.out, message.spec.execution_id);
       runtimeOut = message.out;
-      runtime = new PartitionRuntime({
+      const deploying = new PartitionRuntime({
         index,
         peers: peers.length > 0 ? peers : [null],
-        functions,
+        functions: runFunctions,
         stores,
         post: runtimePost,
         run: message.spec.execution_id,
       });
+      runtime = deploying;
       // What faster peers already sent for this run; anything older is from finished runs.
       const held = early.splice(0);
       for (const [from, m] of held) if (m.r === runtime.run) runtime.peerMessage(from, m);
@@ -177,18 +181,26 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
       );
       slow.unref();
       try {
-        await runtime.deploy(spec, new Int32Array(message.counters), {
+        await deploying.deploy(spec, new Int32Array(message.counters), {
           step: deployStep,
           graphs: kept.graphs,
           ...(message.restore !== undefined ? { restore: message.restore } : {}),
           ...(message.limits !== undefined ? { limits: message.limits } : {}),
         });
+      } catch (error) {
+        // A run dropped while it deployed (its `stopped` answer has gone) says nothing more.
+        if (deploying.active) throw error;
+        return;
       } finally {
         clearTimeout(slow);
       }
-      post({ k: 'deployed' });
+      if (deploying.active) post({ k: 'deployed' });
       return;
     }
+    case 'cancel':
+      runtime?.handle(message);
+      if (message.stopped === true) post({ k: 'stopped' });
+      return;
     default:
       runtime?.handle(message);
   }

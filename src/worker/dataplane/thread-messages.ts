@@ -28,6 +28,8 @@ export type ToThread =
       limits?: number[];
       /** Send output over this output channel (`df.run`'s `out`), not to the main thread. */
       out?: string;
+      /** A warm-up run: the spec's functions are warmflow's own (`WARM_UP_FUNCTIONS`). */
+      warmUp?: boolean;
     }
   | { k: 'push'; source: string; seq: number; data: string }
   | { k: 'end'; counts: Record<string, number> }
@@ -38,11 +40,15 @@ export type ToThread =
   | { k: 'sync' }
   /** A checkpoint epoch starts: read file chunks below `limits[source index]`. */
   | { k: 'epoch'; limits: number[] }
-  /** The epoch is drained and synced: hand over its staged writes and state changes. */
-  | { k: 'stage' }
+  /**
+   * The epoch is drained and synced: hand over its staged writes and state changes
+   * (`state: false`: its writes only — a run's last epoch whose state no store keeps).
+   */
+  | { k: 'stage'; state?: boolean }
   | { k: 'finish' }
   | { k: 'out-ack' }
-  | { k: 'cancel' };
+  /** Drop the current run; with `stopped`, answer `stopped` after it (nothing of it follows). */
+  | { k: 'cancel'; stopped?: boolean };
 
 /** Messages from a data-plane thread to the worker's main thread. */
 export type FromThread =
@@ -64,6 +70,8 @@ export type FromThread =
     }
   | { k: 'out'; node: string; type: string; count: number; lines: string }
   | { k: 'first-store-write'; at: number }
+  /** The answer to `cancel` with `stopped`: the dropped run sends nothing more. */
+  | { k: 'stopped' }
   | { k: 'failed'; error: { code: ErrorCode; message: string; node_id?: string } };
 
 /** Records for keyed nodes of one partition, by node. */

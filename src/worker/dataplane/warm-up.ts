@@ -1,0 +1,203 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Template } from '../../template/types.js';
+import type { WorkerConnection, WorkerLog } from '../dataplane-contract.js';
+import type { DeployRequest, EventMessage } from '../protocol.js';
+import type { DeploySpec } from './deploy-spec.js';
+import { ResourceRun } from './resource-run.js';
+import type { RunStores } from './run-stores.js';
+import type { ThreadPool } from './thread-pool.js';
+import { warmUpLine } from './warm-up-functions.js';
+
+/** Records of the warm-up input file (~10 MB). */
+const WARM_UP_RECORDS = 100_000;
+/** Warm-up runs over it (the first compiles and grows the heap, the next ones settle it). */
+const WARM_UP_RUNS = 3;
+
+/** The warm-up flow: records -> shape -> keep -> tally (keyed, `ctx.state`), nothing written. */
+const TEMPLATE: Template = {
+  name: 'warmflow-warm-up',
+  nodes: [
+    { id: 'source:records', kind: 'source', type: 'WarmUpRecord' },
+    { id: 'shape', kind: 'function' },
+    { id: 'keep', kind: 'function' },
+    { id: 'tally', kind: 'function', key: 'key' },
+    { id: 'write:WarmUpTally', kind: 'write', type: 'WarmUpTally' },
+  ],
+  edges: [
+    { from: 'source:records', to: 'shape', type: 'WarmUpRecord' },
+    { from: 'shape', to: 'keep', type: 'Shaped' },
+    { from: 'keep', to: 'tally', type: 'Kept' },
+    { from: 'tally', to: 'write:WarmUpTally', type: 'WarmUpTally' },
+  ],
+  transactions: [{ function: 'tally', reads: [], writes: ['write:WarmUpTally'] }],
+};
+
+/**
+ * The warm-up of a warm pool's resource: once its threads are warm, and before any request,
+ * it runs warmflow's own flow ({@link WARM_UP_FUNCTIONS}: map, filter, keyed state,
+ * checkpointed, over a synthetic JSONL file) through the real data plane a few times. The
+ * first run of a freshly started resource otherwise pays for its heap (V8 grows the young
+ * generation and the old space as the run goes; on a VM each new page is a fault), the
+ * string table and the compilation of the data plane's hot code — it ran at about half the
+ * speed of later runs. A request arriving meanwhile stops it first: the threads drop the
+ * warm-up run between two chunks and say so ({@link stop}), then the request's run deploys.
+ */
+export class WarmUp {
+  readonly #pool: ThreadPool;
+  readonly #stores: RunStores;
+  readonly #log: WorkerLog;
+  readonly #file: string;
+  #run: ResourceRun | null = null;
+  /** Set once {@link stop} is called: no further warm-up run starts. */
+  #stopRequested = false;
+  #stopping: Promise<void> | null = null;
+  #done: Promise<void> = Promise.resolve();
+
+  constructor(options: {
+    pool: ThreadPool;
+    stores: RunStores;
+    log: WorkerLog;
+    resourceId: string;
+  }) {
+    this.#pool = options.pool;
+    this.#stores = options.stores;
+    this.#log = options.log;
+    this.#file = path.join(os.tmpdir(), `warmflow-warm-up-${options.resourceId}.jsonl`);
+  }
+
+  /** Starts the warm-up runs; resolves when they are over (on their own or at {@link stop}). */
+  start(): Promise<void> {
+    this.#done = this.#runAll().catch((error: unknown) =>
+      this.#log.warn({ error: (error as Error).message }, 'warm-up failed'),
+    );
+    return this.#done;
+  }
+
+  /**
+   * Stops the warm-up: the current run is dropped on every thread, and this resolves once
+   * each thread said it stopped (nothing of the warm-up run comes after), so the next run
+   * can take the threads. Resolves at once when the warm-up is over.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping === null) {
+      this.#stopRequested = true;
+      this.#stopping = this.#stop();
+    }
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const run = this.#run;
+    if (run !== null && !run.done) {
+      const threads = this.#pool.threads.length;
+      const stopped = new Promise<void>((resolve) => {
+        let left = threads;
+        this.#pool.listen(
+          (_index, message) => {
+            if (message.k === 'stopped' && --left === 0) resolve();
+          },
+          () => resolve(),
+        );
+      });
+      run.fail(new Error('warm-up stopped for a run'));
+      this.#pool.broadcast({ k: 'cancel', stopped: true });
+      await stopped;
+      this.#log.info({}, 'warm-up stopped for a run');
+    }
+    await this.#done;
+  }
+
+  async #runAll(): Promise<void> {
+    const lines: string[] = [];
+    for (let i = 0; i < WARM_UP_RECORDS; i++) lines.push(warmUpLine(i));
+    writeFileSync(this.#file, lines.join('\n') + '\n', { mode: 0o600 });
+    const started = performance.now();
+    let runs = 0;
+    try {
+      for (; runs < WARM_UP_RUNS && !this.#stopRequested; runs++) await this.#once(runs);
+    } finally {
+      rmSync(this.#file, { force: true });
+    }
+    if (!this.#stopRequested)
+      this.#log.info(
+        { runs, records: runs * WARM_UP_RECORDS, ms: Math.round(performance.now() - started) },
+        'data plane warmed up',
+      );
+  }
+
+  /** One warm-up run; resolves when it ends (or is stopped). */
+  #once(index: number): Promise<void> {
+    const spec: DeploySpec = {
+      execution_id: `warm-up-${index}`,
+      template_id: 'warmflow-warm-up',
+      template: TEMPLATE,
+      node_ids: TEMPLATE.nodes.map((node) => node.id),
+      type_keys: {},
+      type_stores: {},
+      seeds: [],
+      stores: {},
+      state_stores: {},
+      sources: [
+        { mode: 'file', node_id: 'source:records', type: 'WarmUpRecord', path: this.#file },
+      ],
+      checkpoint: { writer: `warm-up-${index}`, interval_ms: 1000 },
+    };
+    const request: DeployRequest = { type: 'df.run', id: index, spec };
+    return new Promise<void>((resolve) => {
+      const connection = localConnection({
+        onCheckpoint: (epoch) =>
+          queueMicrotask(() => run.handle({ type: 'df.checkpointed', epoch }, undefined)),
+        onEnd: resolve,
+        onFail: (error) => {
+          if (!this.#stopRequested)
+            this.#log.warn({ error: (error as Error).message }, 'warm-up run failed');
+        },
+      });
+      const run = new ResourceRun({
+        pool: this.#pool,
+        connection,
+        request,
+        spec,
+        stores: this.#stores,
+        warmUp: true,
+        onEnd: resolve,
+      });
+      this.#run = run;
+      void run.start().catch((error: unknown) => run.fail(error));
+    });
+  }
+}
+
+/**
+ * The connection a warm-up run answers to: its output is dropped (it writes none), its
+ * checkpoints are acknowledged at once (nothing to record), and its end resolves the run.
+ */
+function localConnection(handlers: {
+  onCheckpoint: (epoch: number) => void;
+  onEnd: () => void;
+  onFail: (error: unknown) => void;
+}): WorkerConnection {
+  return {
+    id: -1,
+    remoteAddress: 'warm-up',
+    closed: false,
+    writableNeedDrain: false,
+    send(message: EventMessage) {
+      if (message.type === 'df.checkpoint') handlers.onCheckpoint(message.epoch);
+      return true;
+    },
+    reply() {
+      handlers.onEnd();
+      return true;
+    },
+    fail(_request, error: unknown) {
+      handlers.onFail(error);
+      handlers.onEnd();
+      return true;
+    },
+    drain: () => Promise.resolve(),
+    onClose() {},
+  };
+}
