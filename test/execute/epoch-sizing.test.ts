@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { LocalProvider } from '../../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow, type LoadedFlow } from '../../src/template/load-flow.js';
 import { openStore } from '../../src/stores/open-store.js';
-import { outputLines } from './run-helpers.js';
+import { outputLines, tallyFlow } from './run-helpers.js';
 
 /**
  * A checkpointed file run starts with a small epoch (2 chunks per thread) and grows its
@@ -27,24 +27,14 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(os.tmpdir(), 'wf-epoch-sizing-'));
-    writeFileSync(
-      path.join(scratch, 'fns.mjs'),
-      'export async function tally(item, ctx) {\n' +
-        "  const n = ((await ctx.state.get('n')) ?? 0) + 1;\n" +
-        "  await ctx.state.set('n', n);\n" +
-        '  return { user: item.user, id: item.id, n };\n' +
-        '}\n',
-    );
-    writeFileSync(
-      path.join(scratch, 'flow.yaml'),
-      'name: epoch_sizing\nstreams:\n  items: { type: Item, source: ./items.jsonl }\n' +
-        'functions:\n  - { name: tally, module: ./fns.mjs, input: [Item], output: [Tally], key: user }\n',
-    );
-    const lines = Array.from({ length: ITEMS }, (_, id) =>
-      JSON.stringify({ id, user: `u${(id * 7919) % 997}`, pad: 'x'.repeat(20 + (id % 17)) }),
-    );
-    writeFileSync(path.join(scratch, 'items.jsonl'), lines.join('\n') + '\n');
-    flow = await loadFlow(path.join(scratch, 'flow.yaml'));
+    const flowFile = tallyFlow(scratch, {
+      name: 'epoch_sizing',
+      items: ITEMS,
+      users: 997,
+      pad: (id) => 'x'.repeat(20 + (id % 17)),
+      keepId: true,
+    });
+    flow = await loadFlow(flowFile);
     provider = new LocalProvider({
       root: path.join(scratch, 'workers'),
       capacity: { cpu_cores: 2, memory_gb: 8, gpus: 0 },

@@ -80,3 +80,43 @@ export function itemFlow(
   writeFileSync(input, lines.join('\n') + '\n');
   return { flowFile, input };
 }
+
+/**
+ * A flow of one keyed function in `dir`: items -> `tally` (per `user`, a count in
+ * `ctx.state`, each record out as `{user, n, …fields of out}`) -> a JSONL sink `Tally`, over
+ * `items` lines `{id, user: "u<(id * 7919) % users>", …pad}`. Returns the flow file.
+ */
+export function tallyFlow(
+  dir: string,
+  options: {
+    name: string;
+    items: number;
+    users: number;
+    pad?: (id: number) => string;
+    keepId?: boolean;
+  },
+): string {
+  writeFileSync(
+    path.join(dir, 'fns.mjs'),
+    'export async function tally(item, ctx) {\n' +
+      "  const n = ((await ctx.state.get('n')) ?? 0) + 1;\n" +
+      "  await ctx.state.set('n', n);\n" +
+      `  return { user: item.user, ${options.keepId === true ? 'id: item.id, ' : ''}n };\n` +
+      '}\n',
+  );
+  const flowFile = path.join(dir, 'flow.yaml');
+  writeFileSync(
+    flowFile,
+    `name: ${options.name}\nstreams:\n  items: { type: Item, source: ./items.jsonl }\n` +
+      'functions:\n  - { name: tally, module: ./fns.mjs, input: [Item], output: [Tally], key: user }\n',
+  );
+  const lines = Array.from({ length: options.items }, (_, id) =>
+    JSON.stringify({
+      id,
+      user: `u${(id * 7919) % options.users}`,
+      ...(options.pad !== undefined ? { pad: options.pad(id) } : {}),
+    }),
+  );
+  writeFileSync(path.join(dir, 'items.jsonl'), lines.join('\n') + '\n');
+  return flowFile;
+}

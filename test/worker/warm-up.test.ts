@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +9,7 @@ import { ruleRprs } from '../../src/predictor/rule-rprs.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow, type LoadedFlow } from '../../src/template/load-flow.js';
+import { tallyFlow } from '../execute/run-helpers.js';
 
 /**
  * A warm pool's resource runs warmflow's own warm-up flow once ready (so its first run finds
@@ -25,24 +26,8 @@ describe('the warm-up of a pooled resource', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(os.tmpdir(), 'wf-warm-up-'));
-    writeFileSync(
-      path.join(scratch, 'fns.mjs'),
-      'export async function tally(item, ctx) {\n' +
-        "  const n = ((await ctx.state.get('n')) ?? 0) + 1;\n" +
-        "  await ctx.state.set('n', n);\n" +
-        '  return { user: item.user, n };\n' +
-        '}\n',
-    );
-    writeFileSync(
-      path.join(scratch, 'flow.yaml'),
-      'name: warm_up_check\nstreams:\n  items: { type: Item, source: ./items.jsonl }\n' +
-        'functions:\n  - { name: tally, module: ./fns.mjs, input: [Item], output: [Tally], key: user }\n',
-    );
-    const lines = Array.from({ length: ITEMS }, (_, id) =>
-      JSON.stringify({ id, user: `u${(id * 7919) % USERS}` }),
-    );
-    writeFileSync(path.join(scratch, 'items.jsonl'), lines.join('\n') + '\n');
-    flow = await loadFlow(path.join(scratch, 'flow.yaml'));
+    const flowFile = tallyFlow(scratch, { name: 'warm_up_check', items: ITEMS, users: USERS });
+    flow = await loadFlow(flowFile);
     provider = new LocalProvider({
       root: path.join(scratch, 'workers'),
       capacity: { cpu_cores: 2, memory_gb: 8, gpus: 0 },
