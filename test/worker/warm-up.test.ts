@@ -97,7 +97,7 @@ describe('the warm-up of a pooled resource', () => {
       await pool.preProvision({ flow, rprs: rprs(), tenant: 'during', groups: groups(), sets: 1 });
       const status = await runAndCheck('during', pool);
       expect(status.provisioning).toBe('warm');
-      // Claimed at once: the warm-up (three runs of 100,000 records) had not finished.
+      // Claimed at once: the warm-up (a run of 100,000 records) had not finished.
       expect(workerLog('during')).not.toContain('data plane warmed up');
       expect(workerLog('during')).toContain('warm-up stopped for a run');
       expect(workerLog('during')).not.toContain('warm-up run failed');
