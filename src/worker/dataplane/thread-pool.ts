@@ -48,10 +48,12 @@ export class ThreadPool {
 
   /**
    * `memoryGb`: the resource's memory, which bounds how large the threads' young generation
-   * starts (see {@link startYoungGeneration}); absent, it starts as V8 starts it.
+   * starts when the resource warms up (`warm.warm_up`, see {@link startYoungGeneration}).
+   * Otherwise it starts as V8 starts it: a larger one costs each thread ~7 ms to start, which
+   * an on-demand resource (its run comes at once, there is no warm-up to use it) would pay.
    */
   static async start(count: number, warm: WarmSpec, memoryGb?: number): Promise<ThreadPool> {
-    if (memoryGb !== undefined) startYoungGeneration(count, memoryGb);
+    if (memoryGb !== undefined && warm.warm_up === true) startYoungGeneration(count, memoryGb);
     const pool = new ThreadPool();
     const ports: Array<Array<MessagePort | null>> = Array.from({ length: count }, () =>
       new Array<MessagePort | null>(count).fill(null),
