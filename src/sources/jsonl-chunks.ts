@@ -156,7 +156,7 @@ export function parseLines(
       }
     }
     const text = buffer.toString('utf8', from, to);
-    if (!parseBatch(chunk, text, to - from, fileOffset + from))
+    if (!parseBatch(chunk, text, buffer.subarray(from, to), fileOffset + from))
       parsePiece(chunk, text, to - from, fileOffset + from);
     from = to;
   }
@@ -176,8 +176,8 @@ export function parseLines(
  * nested past {@link MAX_RECORD_DEPTH} — or that does not parse: {@link parsePiece} then
  * takes it line by line, with each bad line's own error.
  */
-function parseBatch(chunk: ParsedChunk, text: string, bytes: number, at0: number): boolean {
-  if (text.length !== bytes) return false;
+function parseBatch(chunk: ParsedChunk, text: string, bytes: Buffer, at0: number): boolean {
+  if (text.length !== bytes.length) return false;
   const starts: number[] = [];
   let brace = -1;
   let at = 0;
@@ -205,10 +205,9 @@ function parseBatch(chunk: ParsedChunk, text: string, bytes: number, at0: number
     starts.push(at);
     at = nl + 1;
   }
-  const body = text.charCodeAt(text.length - 1) === 10 ? text.slice(0, -1) : text;
   let parsed: unknown;
   try {
-    parsed = JSON.parse('[' + body.replaceAll('\n', ',') + ']');
+    parsed = JSON.parse(arrayText(bytes, starts));
   } catch {
     return false;
   }
@@ -221,6 +220,29 @@ function parseBatch(chunk: ParsedChunk, text: string, bytes: number, at0: number
     positions.push(at0 + starts[k]);
   }
   return true;
+}
+
+/** A scratch buffer for {@link arrayText}, reused piece after piece (grown when needed). */
+let arrayBytes: Buffer = Buffer.alloc(0);
+
+/**
+ * The lines of an ASCII piece as the text of one JSON array: `[`, the bytes with the newline
+ * before each line made a comma, `]` — built in a reused buffer and decoded once as Latin-1
+ * (ASCII: the same characters), rather than decoded, copied by `replaceAll` and flattened
+ * again from `'[' + … + ']'` by `JSON.parse`. `starts` are the lines' offsets in `bytes`.
+ */
+function arrayText(bytes: Buffer, starts: readonly number[]): string {
+  const length = bytes.length + 2;
+  if (arrayBytes.length < length) arrayBytes = Buffer.allocUnsafeSlow(Math.max(length, 32 * 1024));
+  const out = arrayBytes;
+  out[0] = 0x5b;
+  bytes.copy(out, 1);
+  for (let k = 1; k < starts.length; k++) out[starts[k]] = 0x2c;
+  // The piece's last newline (if it ends with one) is the array's end; else `]` follows it.
+  let end = bytes.length + 1;
+  if (bytes[bytes.length - 1] === 10) end--;
+  out[end] = 0x5d;
+  return out.toString('latin1', 0, end + 1);
 }
 
 /** The first index from `from` (below `end`) that is not a JSON blank inside a line. */
