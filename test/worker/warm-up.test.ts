@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,10 +53,21 @@ describe('the warm-up of a pooled resource', () => {
   }
 
   /** Runs the flow and checks each user's last tally is its item count (exactly, once each). */
-  async function runAndCheck(tenant: string, pool: PreProvisioningService | undefined) {
+  async function runAndCheck(
+    tenant: string,
+    pool: PreProvisioningService | undefined,
+    input?: string,
+  ) {
     const outDir = path.join(scratch, `${tenant}-out-${Math.random().toString(36).slice(2)}`);
     const status = await executeDataflow(
-      { tenant, flow, rprs: rprs(), groups: groups(), out_dir: outDir },
+      {
+        tenant,
+        flow,
+        rprs: rprs(),
+        groups: groups(),
+        out_dir: outDir,
+        ...(input !== undefined ? { inputs: { items: input } } : {}),
+      },
       pool === undefined ? { provider, cold: true } : { provider, pool },
     );
     expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
@@ -103,6 +114,23 @@ describe('the warm-up of a pooled resource', () => {
       expect(workerLog('during')).not.toContain('warm-up run failed');
       // The resource goes back to the pool: the next run on it is exact too.
       await runAndCheck('during', pool);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('a pushed run (CSV input) claimed during the warm-up is exact', async () => {
+    // A CSV is read by the orchestrator and pushed in batches (`df.batch`) to the threads.
+    const csv = path.join(scratch, 'items.csv');
+    const rows = ['id,user'];
+    for (let id = 0; id < ITEMS; id++) rows.push(`${id},u${(id * 7919) % USERS}`);
+    writeFileSync(csv, rows.join('\n') + '\n');
+    const pool = new PreProvisioningService({ provider });
+    try {
+      await pool.preProvision({ flow, rprs: rprs(), tenant: 'pushed', groups: groups(), sets: 1 });
+      const status = await runAndCheck('pushed', pool, csv);
+      expect(status.provisioning).toBe('warm');
+      expect(workerLog('pushed')).toContain('warm-up stopped for a run');
     } finally {
       await pool.close();
     }

@@ -86,7 +86,11 @@ export class ResourceRun {
   readonly #before: Promise<void> | undefined;
   /** Whether this is a warm-up run (warmflow's own functions, see `WarmUp`). */
   readonly #warmUp: boolean;
-  /** The orchestrator's messages for this run that came before its deploy went out, in order. */
+  /**
+   * The orchestrator's messages for this run that came before its deploy went out (while a
+   * warm-up stops), in order. The orchestrator sends none before `df.deployed` today; held
+   * anyway, since a thread would take one for the warm-up run it is still on.
+   */
   #held: Array<() => void> | null = [];
 
   constructor(options: {
