@@ -151,9 +151,15 @@ export class RecoveringRun {
   ): ResourceSession {
     const o = this.#options;
     const checkpoint = latest?.checkpoint;
+    // A replay with no checkpoint recorded (a replacement, or a resumed run): the first
+    // attempt may have committed its first epoch to a store, so the first epoch is the
+    // fixed one (a first epoch sized from a learned rate is always recorded as a plan first).
+    const replay = this.sessions.length > 0 || o.resume === true;
     const spec: DeploySpec =
       checkpoint === undefined
-        ? o.spec
+        ? replay
+          ? { ...o.spec, checkpoint: { ...o.spec.checkpoint!, replay: true } }
+          : o.spec
         : {
             ...o.spec,
             // The chunks of the checkpoint's positions, whatever this resource's threads.
@@ -190,6 +196,26 @@ export class RecoveringRun {
           return;
         }
         await o.registered?.();
+        if (message.epoch < 0) {
+          // The plan: where a first epoch sized from a learned rate ends, recorded before
+          // anything of it commits. A replay after a death resumes from it and reads exactly
+          // that epoch; nothing was written yet, so the sinks' place is their start.
+          await o.store.save(
+            o.execution_id,
+            o.part,
+            {
+              epoch: -1,
+              positions: message.positions,
+              next: message.next,
+              nodes: {},
+              chunk_bytes: message.chunk_bytes,
+              sinks: { files: {} },
+              at: Date.now(),
+            },
+            '{}',
+          );
+          return;
+        }
         await o.sinks.sync();
         const recorded: Checkpoint = {
           epoch: message.epoch,

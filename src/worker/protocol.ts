@@ -131,7 +131,7 @@ export interface WorkerNotices {
   /** The orchestrator wrote a `df.out` batch of `thread` (of run `execution_id`). */
   'df.out-ack': { thread: number; execution_id?: string };
   'df.cancel': NoFields;
-  /** Checkpoint `epoch` is recorded: the resource may start the next epoch. */
+  /** Checkpoint `epoch` (-1: the run's plan) is recorded: the resource may go on. */
   'df.checkpointed': { epoch: number };
 }
 
@@ -155,6 +155,8 @@ export interface WorkerEvents {
   /**
    * Epoch `epoch` is committed to every store: the orchestrator records the checkpoint and
    * answers `df.checkpointed`. The payload is the epoch's keyed state changes as JSON.
+   * Epoch -1 is a run's plan, sent before anything commits: positions at the start, `next`
+   * the end of a first epoch the resource sized from a rate it learned.
    */
   'df.checkpoint': {
     epoch: number;

@@ -43,6 +43,11 @@ const count = is(
   (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0,
 );
 const boolean = is('a boolean', (v) => typeof v === 'boolean');
+/** A checkpoint's epoch: -1 is a run's plan (where its first epoch ends). */
+const epochNumber = is(
+  'an integer of at least -1',
+  (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= -1,
+);
 const anything: Check = () => undefined;
 
 function literal(expected: string | boolean): Check {
@@ -164,6 +169,7 @@ const runSpec = fields({
     fields({
       writer: string,
       interval_ms: number,
+      replay: optional(boolean),
       resume: optional(
         fields({
           epoch: number,
@@ -261,7 +267,7 @@ const notices: { [K in NoticeType]: Check } = {
   'df.end': fields({ counts }),
   'df.out-ack': fields({ thread: count, execution_id: optional(string) }),
   'df.cancel': none,
-  'df.checkpointed': fields({ epoch: count }),
+  'df.checkpointed': fields({ epoch: epochNumber }),
 };
 
 const events: { [K in EventType]: Check } = {
@@ -278,7 +284,7 @@ const events: { [K in EventType]: Check } = {
   'df.first-write': fields({ at: number }),
   'df.progress': fields({ progress: count, chunks: count, taken: optional(arrayOf(count)) }),
   'df.checkpoint': fields({
-    epoch: count,
+    epoch: epochNumber,
     positions: arrayOf(count),
     next: arrayOf(count),
     nodes: runResultNodes,

@@ -112,6 +112,11 @@ export interface CheckpointSpec {
   interval_ms: number;
   /** Continue after this checkpoint instead of from the start. */
   resume?: CheckpointPosition;
+  /**
+   * A replay from the start of a run that may have committed its first epoch already (no
+   * checkpoint was recorded): the first epoch is the fixed one, not one sized from a rate.
+   */
+  replay?: boolean;
 }
 
 /** Where a checkpoint leaves a run: the last epoch done and where the next one reads. */

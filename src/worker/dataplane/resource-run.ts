@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { WarmflowError } from '../../errors.js';
 import type { WorkerConnection } from '../dataplane-contract.js';
-import type { DataPlaneMessage, DeployRequest, RequestMessage } from '../protocol.js';
+import type { DataPlaneMessage, DeployRequest, RequestMessage, WorkerEvents } from '../protocol.js';
 import { chunkCount, sourceChunkBytes } from '../../sources/jsonl-chunks.js';
 import {
   mergeNodeStats,
@@ -78,6 +78,13 @@ export class ResourceRun {
   #stages: EpochStage[] = [];
   #stageNodes: Record<string, NodeStats> = {};
   #checkpointed: { epoch: number; resolve: () => void } | null = null;
+  /**
+   * A run that commits to a persistent store and starts with a learned first epoch: the
+   * plan (where that epoch ends) is recorded before anything of it commits.
+   */
+  #plans = false;
+  /** The plan being recorded; epoch 0 commits once it is. */
+  #planRecorded: Promise<void> | null = null;
   /** A checkpointed live run's store commits (made at its first epoch). */
   #committer: EpochCommitter | null = null;
   /** A run deployed with `handover`: the keyed state the threads hand over at the end. */
@@ -186,6 +193,7 @@ export class ResourceRun {
     for (const replay of early) replay();
     await deployed;
     this.#connection.send({ type: 'df.deployed', execution_id: this.#spec.execution_id });
+    if (this.#plans && limits !== undefined) this.#planRecorded = this.#recordPlan(limits);
     // A checkpointed live run's epochs are the orchestrator's commits (`df.commit` with an
     // epoch); only file sources are cut into epochs here.
     if (limits !== undefined) {
@@ -323,6 +331,10 @@ export class ResourceRun {
     // matter only to a store that keeps the state.
     this.#pool.broadcast({ k: 'stage', state: !last || this.#keepsState() });
     await staged;
+    if (this.#planRecorded !== null) {
+      await this.#planRecorded;
+      this.#planRecorded = null;
+    }
     if (this.#done) return null;
     const result = await committer.commit(epoch, this.#stages);
     if (result.written > 0 && this.#firstStoreWrite === null) {
@@ -340,19 +352,45 @@ export class ResourceRun {
   ): Promise<void> {
     const nodes = withoutKeyCounts(this.#spec.checkpoint?.resume?.nodes ?? {});
     mergeNodeStats(nodes, this.#stageNodes);
-    const done = new Promise<void>((resolve) => (this.#checkpointed = { epoch, resolve }));
-    this.#connection.send(
-      {
-        type: 'df.checkpoint',
-        epoch,
-        ...where,
-        nodes,
-        written: result.written,
-        skipped: result.skipped,
-      },
+    await this.#record(
+      { epoch, ...where, nodes, written: result.written, skipped: result.skipped },
       // The last epoch's state changes are not recorded: the orchestrator only counts it.
       where.last ? undefined : Buffer.from(JSON.stringify(stateForWire(result.state)), 'utf8'),
     );
+  }
+
+  /**
+   * Records the plan of a run whose first epoch was learned (larger than the fixed one) and
+   * that can commit to a persistent store: a checkpoint of epoch -1 at the start, whose next
+   * epoch ends at `first`. A replay after a death then reads exactly that first epoch, which
+   * the store may hold by its marker already; epoch 0 commits only once this is recorded.
+   */
+  async #recordPlan(first: number[]): Promise<void> {
+    const zeros = this.#spec.sources.map(() => 0);
+    await this.#record(
+      {
+        epoch: -1,
+        positions: zeros,
+        next: first,
+        nodes: {},
+        written: 0,
+        skipped: 0,
+        last: false,
+        chunk_bytes: this.#chunkBytes(),
+      },
+      Buffer.from('{}', 'utf8'),
+    );
+  }
+
+  /** Sends `df.checkpoint` and waits until the orchestrator recorded it (`df.checkpointed`). */
+  async #record(
+    checkpoint: WorkerEvents['df.checkpoint'],
+    payload: Buffer | undefined,
+  ): Promise<void> {
+    const done = new Promise<void>(
+      (resolve) => (this.#checkpointed = { epoch: checkpoint.epoch, resolve }),
+    );
+    this.#connection.send({ type: 'df.checkpoint', ...checkpoint }, payload);
     await done;
     this.#checkpointed = null;
   }
@@ -422,7 +460,7 @@ export class ResourceRun {
    */
   #learnRate(from: number[], to: number[], elapsedMs: number): void {
     const key = this.#rateKey();
-    if (key === null || elapsedMs < RATE_EPOCH_MS) return;
+    if (elapsedMs < RATE_EPOCH_MS) return;
     const sizes = this.#sizes();
     const bytes = this.#chunkBytes().reduce(
       (sum, chunk, i) =>
@@ -435,34 +473,44 @@ export class ResourceRun {
     if (epochRates.size > RATES_HELD) epochRates.delete(epochRates.keys().next().value!);
   }
 
-  /**
-   * Which template's epoch rate this run learns from and feeds, or null when its first
-   * epoch must be the fixed default: a run that can commit to a persistent store, whose
-   * replay after a death before the first checkpoint must read exactly the same first
-   * epoch (the store skips an epoch by its marker), whatever resource replays it. A run of
-   * memory stores and JSONL sinks only replays from the start with everything rolled back.
-   */
-  #rateKey(): string | null {
+  /** Which template's epoch rate this run learns from and feeds: its template and sources. */
+  #rateKey(): string {
     const spec = this.#spec;
-    const used = new Set([...Object.values(spec.type_stores), ...Object.values(spec.state_stores)]);
-    for (const name of used) if ((spec.stores[name]?.kind ?? 'memory') !== 'memory') return null;
     return `${spec.template_id ?? spec.template.name}\u0000${spec.sources.map((s) => s.node_id).join('\u0000')}`;
   }
 
-  /** Chunks of each source below which the first epoch reads (a resumed run's: its checkpoint's). */
+  /** Whether the run can commit to a persistent store (a typed or a state store not in memory). */
+  #commitsToStore(): boolean {
+    const spec = this.#spec;
+    const used = new Set([...Object.values(spec.type_stores), ...Object.values(spec.state_stores)]);
+    for (const name of used) if ((spec.stores[name]?.kind ?? 'memory') !== 'memory') return true;
+    return false;
+  }
+
+  /**
+   * Chunks of each source below which the first epoch reads (a resumed run's: its
+   * checkpoint's). A template this resource ran before starts with an epoch of about the
+   * interval at its last rate. A run of memory stores and JSONL sinks replays from the start
+   * with everything rolled back after a death, whatever its first epoch; a run that can
+   * commit to a persistent store records that first epoch before it commits (the plan,
+   * {@link #recordPlan}), and a replay of it without any checkpoint (its first attempt may
+   * have committed a fixed first epoch) reads the fixed one.
+   */
   #firstLimits(): number[] {
-    const resume = this.#spec.checkpoint?.resume;
-    if (resume !== undefined) return resume.next;
-    let step = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
-    // A template this resource ran before: an epoch of about the interval at its last rate.
-    const key = this.#rateKey();
-    const rate = key === null ? undefined : epochRates.get(key);
+    const checkpoint = this.#spec.checkpoint!;
+    if (checkpoint.resume !== undefined) return checkpoint.resume.next;
+    const fixed = FIRST_EPOCH_CHUNKS_PER_THREAD * this.#count;
+    const rate = checkpoint.replay === true ? undefined : epochRates.get(this.#rateKey());
+    let step = fixed;
     if (rate !== undefined) {
       const perStep = this.#chunkBytes().reduce((sum, bytes) => sum + bytes, 0);
-      if (perStep > 0)
-        step = Math.max(step, Math.ceil((rate * this.#spec.checkpoint!.interval_ms) / perStep));
+      if (perStep > 0) step = Math.max(step, Math.ceil((rate * checkpoint.interval_ms) / perStep));
     }
-    return this.#totals().map((total) => Math.min(total, step));
+    const limits = this.#totals().map((total) => Math.min(total, step));
+    this.#plans =
+      this.#commitsToStore() &&
+      limits.some((limit, i) => limit !== Math.min(this.#totals()[i], fixed));
+    return limits;
   }
 
   /** Thread `index`'s share of the checkpointed state: the keys its partition owns. */
