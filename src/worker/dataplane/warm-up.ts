@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Template } from '../../template/types.js';
@@ -17,6 +17,8 @@ import { warmUpLine } from './warm-up-functions.js';
  * of their speed. Two or three warm-up runs gained nothing more.
  */
 const WARM_UP_RECORDS = 100_000;
+/** Records of the input written between two turns of the event loop (~1-2 ms of work). */
+const WARM_UP_SLICE = 2_000;
 
 /** The warm-up flow: records -> shape -> keep -> tally (keyed, `ctx.state`), nothing written. */
 const TEMPLATE: Template = {
@@ -56,6 +58,8 @@ export class WarmUp {
   /** Set once {@link stop} is called: no further warm-up run starts. */
   #stopRequested = false;
   #stopping: Promise<void> | null = null;
+  /** Whether the input is being written (the run is made after). */
+  #writing = false;
   #done: Promise<void> = Promise.resolve();
 
   constructor(options: {
@@ -93,6 +97,12 @@ export class WarmUp {
 
   async #stop(): Promise<void> {
     const run = this.#run;
+    if (run === null && this.#writing) {
+      // Still writing the input: it stops at the next slice, and no warm-up run is made.
+      await this.#done;
+      this.#log.info({ phase: 'input' }, 'warm-up stopped for a run');
+      return;
+    }
     if (run !== null && !run.done) {
       const threads = this.#pool.threads.length;
       const stopped = new Promise<void>((resolve) => {
@@ -107,18 +117,15 @@ export class WarmUp {
       run.fail(new Error('warm-up stopped for a run'));
       this.#pool.broadcast({ k: 'cancel', stopped: true });
       await stopped;
-      this.#log.info({}, 'warm-up stopped for a run');
+      this.#log.info({ phase: 'run' }, 'warm-up stopped for a run');
     }
     await this.#done;
   }
 
   async #runAll(): Promise<void> {
-    const lines: string[] = [];
-    for (let i = 0; i < WARM_UP_RECORDS; i++) lines.push(warmUpLine(i));
-    writeFileSync(this.#file, lines.join('\n') + '\n', { mode: 0o600 });
     const started = performance.now();
     try {
-      if (!this.#stopRequested) await this.#once();
+      if ((await this.#writeInput()) && !this.#stopRequested) await this.#once();
     } finally {
       rmSync(this.#file, { force: true });
     }
@@ -127,6 +134,31 @@ export class WarmUp {
         { records: WARM_UP_RECORDS, ms: Math.round(performance.now() - started) },
         'data plane warmed up',
       );
+  }
+
+  /**
+   * Writes the warm-up's input a slice at a time, yielding to the event loop between slices:
+   * written at once it held the worker's main thread ~50-100 ms, and a request arriving right
+   * after the resource was ready waited that long for its `df.run` to be read. False when a
+   * stop came first (the input is left unfinished, and the run is not made).
+   */
+  async #writeInput(): Promise<boolean> {
+    const fd = openSync(this.#file, 'w', 0o600);
+    this.#writing = true;
+    try {
+      for (let from = 0; from < WARM_UP_RECORDS; from += WARM_UP_SLICE) {
+        if (this.#stopRequested) return false;
+        const lines: string[] = [];
+        for (let i = from; i < Math.min(WARM_UP_RECORDS, from + WARM_UP_SLICE); i++)
+          lines.push(warmUpLine(i));
+        writeSync(fd, lines.join('\n') + '\n');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return true;
+    } finally {
+      this.#writing = false;
+      closeSync(fd);
+    }
   }
 
   /** The warm-up run; resolves when it ends (or is stopped). */
