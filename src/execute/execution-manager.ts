@@ -233,7 +233,10 @@ export async function executeDataflow(
       sources.length > 0 &&
       (sources.every((s) => s.mode === 'file' && !s.live) || liveOnly);
     if (checkpointed) {
-      checkpointStore = env.checkpoints ?? (await sharedCheckpointStore());
+      // Opened in the background: opening SQLite the first time in a process (the CLI's every
+      // run) takes 10-15 ms, which the deploy does not wait for; the registration and the
+      // first checkpoint do.
+      checkpointStore = env.checkpoints ?? openingStore(sharedCheckpointStore());
       // A live run is not resumed after the orchestrator's death: what it held
       // unacknowledged goes back to its group (at-least-once for that case).
       const resumable = !liveOnly;
@@ -973,4 +976,24 @@ async function feedPushSources(
     for (const session of sessions())
       session.end({ ...(counts.get(session) ?? {}), ...(live.commit?.countsFor(session) ?? {}) });
   if (failed !== undefined) throw failed.reason;
+}
+
+/**
+ * A checkpoint store still opening: each call waits for it, and fails as it failed. `finish`
+ * of one that never opened has nothing to forget (nothing was recorded in it).
+ */
+function openingStore(opening: Promise<CheckpointStore>): CheckpointStore {
+  return {
+    begin: async (run, request) => (await opening).begin(run, request),
+    save: async (run, part, checkpoint, changes) =>
+      (await opening).save(run, part, checkpoint, changes),
+    latest: async (run, part) => (await opening).latest(run, part),
+    unfinished: async () => (await opening).unfinished(),
+    finish: (run) =>
+      opening.then(
+        (store) => store.finish(run),
+        () => undefined,
+      ),
+    close: async () => (await opening).close(),
+  };
 }

@@ -169,7 +169,8 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
       flow: rowsFlow,
       warm: async () => {
         await pool.close();
-        pool = new PreProvisioningService({ provider });
+        // No refill behind a claim: the set that learned the rate is the only one to claim.
+        pool = new PreProvisioningService({ provider, refillDelayMs: 600_000 });
         await pool.preProvision({ flow: rowsFlow, rprs, tenant: 'epochs', groups, sets: 1 });
       },
       run: (name, env = {}) =>
@@ -204,18 +205,20 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
   }
 
   /**
-   * Kills the newest worker of `template` (SIGKILL) once the SQLite store `file` holds an
-   * epoch marker; with a checkpoint store whose first recording of epoch 0 takes 400 ms more,
-   * so the kill lands between the epoch's commit and its checkpoint.
+   * Kills (SIGKILL) the worker `target()` names once the SQLite store `file` holds an epoch
+   * marker; with a checkpoint store whose first recording of epoch 0 takes 400 ms more, so
+   * the kill lands between the epoch's commit and its checkpoint.
    */
-  async function killAfterFirstCommit(file: string, template: string) {
+  async function killAfterFirstCommit(file: string, target: () => number | undefined) {
     const real = await SqliteCheckpointStore.open(
       path.join(scratch, `checkpoints-${randomUUID()}.db`),
     );
     let delayed = false;
+    const state = { killed: undefined as number | undefined, plans: 0 };
     const checkpoints: CheckpointStore = {
       begin: (r, request) => real.begin(r, request),
       save: async (r, part, checkpoint, changes) => {
+        if (checkpoint.epoch === -1) state.plans++;
         if (checkpoint.epoch === 0 && !delayed) {
           delayed = true;
           await new Promise((resolve) => setTimeout(resolve, 400));
@@ -227,7 +230,6 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
       finish: (r) => real.finish(r),
       close: () => real.close(),
     };
-    const state = { killed: undefined as number | undefined };
     const watch = setInterval(() => {
       if (state.killed !== undefined || !existsSync(file)) return;
       try {
@@ -240,13 +242,10 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
       } catch {
         return; // not created yet
       }
-      state.killed = -1;
-      void provider.list({ template }).then((racs) => {
-        const pid = racs.at(-1)?.process_id;
-        if (pid === undefined) return;
-        process.kill(pid, 'SIGKILL');
-        state.killed = pid;
-      });
+      const pid = target();
+      if (pid === undefined) return;
+      process.kill(pid, 'SIGKILL');
+      state.killed = pid;
     }, 2);
     return {
       checkpoints,
@@ -256,6 +255,33 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
         await real.close();
       },
     };
+  }
+
+  /**
+   * The pool, telling `onClaim` the process of each set it hands out, and giving nothing to
+   * the first `refuse` claims (the run then starts on demand).
+   */
+  function watchedPool(onClaim: (pid: number) => void, refuse = 0): PreProvisioningService {
+    let refused = 0;
+    return new Proxy(pool, {
+      get(target, property) {
+        if (property === 'claim')
+          return (...args: Parameters<PreProvisioningService['claim']>) => {
+            if (refused < refuse) {
+              refused++;
+              return null;
+            }
+            const claim = target.claim(...args);
+            const pid = claim?.resources[0]?.rac.process_id;
+            if (pid !== undefined) onClaim(pid);
+            return claim;
+          };
+        const value = Reflect.get(target, property) as unknown;
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
   }
 
   /** Every row once, the state's final counts exact, one recovery from no recorded epoch. */
@@ -269,8 +295,8 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
     expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
     expect(killed).toBeGreaterThan(0);
     const recoveries = status.checkpoints!.recoveries;
-    expect(recoveries).toHaveLength(1);
-    expect(recoveries[0].checkpoint_epoch).toBe(-1);
+    expect(recoveries, JSON.stringify(recoveries)).toHaveLength(1);
+    expect(recoveries[0].checkpoint_epoch, JSON.stringify(recoveries)).toBe(-1);
     // Rows missing and rows extra, counted (a diff of 150,000 rows would take minutes).
     const left = new Map<string, number>();
     for (const row of expected) left.set(row, (left.get(row) ?? 0) + 1);
@@ -302,13 +328,17 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
     expect(reference.outcome, JSON.stringify(reference.error)).toBe('succeeded');
     const expected = flow.rows('planned-reference');
     expect(expected).toHaveLength(ITEMS);
-    const killer = await killAfterFirstCommit(
-      sqliteState('killed').stores.db.path,
-      'epoch_sizing_rows',
-    );
+    // The run's own resource: the set it claims.
+    let running: number | undefined;
+    const killer = await killAfterFirstCommit(sqliteState('killed').stores.db.path, () => running);
     try {
-      const status = await flow.run('killed', { checkpoints: killer.checkpoints });
-      // The plan was the last checkpoint recorded (-1): the replay started over from it.
+      const status = await flow.run('killed', {
+        checkpoints: killer.checkpoints,
+        pool: watchedPool((pid) => (running ??= pid)),
+      });
+      // The first resource recorded its plan; that was the last checkpoint recorded (-1):
+      // the replay started over from it.
+      expect(killer.state.plans).toBe(1);
       await expectExactAfterKill(flow, 'killed', status, killer.state.killed, expected);
     } finally {
       await killer.stop();
@@ -324,16 +354,15 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
     // The run starts on demand (its first claim finds nothing), with no rate: its first
     // epoch is the fixed one, committed without a plan. The replacement is the warm set,
     // which knows the rate; it must not size the replayed first epoch from it.
-    let first = true;
-    const claimsWarmLater = new Proxy(pool, {
+    let running: number | undefined;
+    let claims = 0;
+    const onDemand = new Proxy(provider, {
       get(target, property) {
-        if (property === 'claim')
-          return (...args: Parameters<PreProvisioningService['claim']>) => {
-            if (first) {
-              first = false;
-              return null;
-            }
-            return target.claim(...args);
+        if (property === 'provision')
+          return async (...args: Parameters<LocalProvider['provision']>) => {
+            const rac = await target.provision(...args);
+            running ??= rac.process_id;
+            return rac;
           };
         const value = Reflect.get(target, property) as unknown;
         return typeof value === 'function'
@@ -343,15 +372,18 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
     });
     const killer = await killAfterFirstCommit(
       sqliteState('replayed').stores.db.path,
-      'epoch_sizing_rows',
+      () => running,
     );
     try {
       const status = await flow.run('replayed', {
         checkpoints: killer.checkpoints,
-        pool: claimsWarmLater,
+        provider: onDemand,
+        pool: watchedPool(() => claims++, 1),
       });
       // It started on demand and continued on the warm set.
-      expect(first).toBe(false);
+      expect(claims).toBe(1);
+      // Neither the first resource (no rate) nor the replacement (a replay) made a plan.
+      expect(killer.state.plans).toBe(0);
       expect(status.checkpoints!.recoveries[0]?.warm).toBe(true);
       await expectExactAfterKill(flow, 'replayed', status, killer.state.killed, expected);
     } finally {
