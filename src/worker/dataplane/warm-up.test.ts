@@ -15,7 +15,7 @@ function keptLog(): WorkerLog & { lines: Array<{ message: string; fields: object
 }
 
 describe('WarmUp while it writes its input', () => {
-  it('yields between slices: a stop that comes then ends it before any run, and removes the input', async () => {
+  it('a stop that comes while it writes its input (the event loop turns between slices) ends it before any run, and removes the input', async () => {
     // No thread may be used: a warm-up stopped while it writes its input makes no run.
     const pool = new Proxy({} as ThreadPool, {
       get: (_target, property) => {
@@ -26,9 +26,8 @@ describe('WarmUp while it writes its input', () => {
     const resourceId = `warm-up-test-${process.pid}-${Date.now()}`;
     const warmUp = new WarmUp({ pool, stores: {} as RunStores, log, resourceId });
     const done = warmUp.start();
-    // One turn of the event loop: the first slice is written, the rest is still to come (a
-    // request's `df.run` is read here).
-    await new Promise((resolve) => setImmediate(resolve));
+    // The first slice is written and the warm-up waits for the event loop's next turn: a
+    // request's `df.run` is read there, and stops it.
     const input = path.join(os.tmpdir(), `warmflow-warm-up-${resourceId}.jsonl`);
     expect(existsSync(input)).toBe(true);
     await warmUp.stop();
