@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sharedCheckpointStore } from '../../checkpoint/sqlite-checkpoint-store.js';
 import { WarmflowError } from '../../errors.js';
 import type { Rpr } from '../../predictor/rpr.js';
 import type { Provider } from '../provider.js';
@@ -100,6 +101,11 @@ export class PreProvisioningService {
         `sets must be a whole number >= 0, not ${input.sets}`,
       );
     }
+    // The orchestrator's side is prepared too: the checkpoint store the pool's runs record to
+    // opens now, not at the first request (opening SQLite the first time in a process blocks
+    // its event loop ~10-15 ms, which would land on that request's first output). A store that
+    // cannot open is said by the run that needs it.
+    sharedCheckpointStore().catch(() => undefined);
     const id = key(input.tenant, input.template);
     this.#givenUp.delete(id);
     let pool = this.#pools.get(id);
