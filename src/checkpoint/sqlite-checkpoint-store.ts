@@ -139,15 +139,26 @@ export class SqliteCheckpointStore implements CheckpointStore {
 }
 
 const shared = new Map<string, Promise<SqliteCheckpointStore>>();
+/** The store of the home's database, by `WARMFLOW_HOME` ('' for the default home). */
+const homeStores = new Map<string, { file: string; store: Promise<SqliteCheckpointStore> }>();
 
 /**
  * One store per database file for the whole process, opened at its first checkpointed run
  * and closed when the process exits: opening and closing SQLite (schema, WAL) costs a few
  * milliseconds, more than a small run takes. Callers do not close it.
  */
-export function sharedCheckpointStore(
-  file: string = homeDatabasePath(),
-): Promise<SqliteCheckpointStore> {
+export function sharedCheckpointStore(file?: string): Promise<SqliteCheckpointStore> {
+  // The home's database once it is open: every checkpointed run asks, and finding the home
+  // (creating it, checking its mode) took ~30 µs of each warm request's path.
+  if (file === undefined) {
+    const home = process.env.WARMFLOW_HOME ?? '';
+    const opened = homeStores.get(home);
+    if (opened !== undefined && shared.get(opened.file) === opened.store) return opened.store;
+    file = homeDatabasePath();
+    const store = sharedCheckpointStore(file);
+    homeStores.set(home, { file, store });
+    return store;
+  }
   let store = shared.get(file);
   if (store === undefined) {
     store = SqliteCheckpointStore.open(file);

@@ -40,4 +40,22 @@ describe('flowVersion', () => {
     write('unrelated.mjs', 'export const x = 1;\n', 3);
     expect(flowVersion(flow)).toBe(now);
   });
+
+  it('follows an import added to a module whose version was already taken', () => {
+    write('g.mjs', 'export const g = (r) => r;\n', 1);
+    write('extra.mjs', 'export const k = 1;\n', 1);
+    const module = path.join(dir, 'g.mjs');
+    const flow = {
+      template: { nodes: [], edges: [] },
+      functions: [{ name: 'g', module, export: 'g' }],
+    };
+    const before = flowVersion(flow);
+    write('g.mjs', "import { k } from './extra.mjs';\nexport const g = (r) => r * k;\n", 2);
+    const withImport = flowVersion(flow);
+    expect(withImport).not.toBe(before);
+    expect(flowVersion(flow)).toBe(withImport);
+    // The newly followed file is watched from now on.
+    write('extra.mjs', 'export const k = 2;\n', 3);
+    expect(flowVersion(flow)).not.toBe(withImport);
+  });
 });

@@ -71,6 +71,11 @@ function importsOf(file: string, hash: string): string[] {
  * and files read as data are not followed.
  */
 export function codeHash(module: string): string {
+  // Every file the last hash followed, stat'ed again: a request pays one stat per file, not
+  // the hashes as well (a warm request's path), and any change of a file's mtime or size
+  // (an edit, a new import in it) walks the imports again.
+  const last = moduleHashes.get(module);
+  if (last !== undefined && last.files.every(unchanged)) return last.hash;
   const seen = new Set<string>([module]);
   const queue = [module];
   const parts: string[] = [];
@@ -83,8 +88,28 @@ export function codeHash(module: string): string {
         queue.push(dep);
       }
   }
-  return createHash('sha256').update(parts.sort().join('\n')).digest('hex');
+  const hash = createHash('sha256').update(parts.sort().join('\n')).digest('hex');
+  moduleHashes.set(module, { files: [...seen], hash });
+  return hash;
 }
+
+/** Each module's last {@link codeHash}, with the files it followed. */
+const moduleHashes = new Map<string, { files: string[]; hash: string }>();
+
+/** Whether `file` has the mtime and size its cached hash was taken at (false when unreadable or not hashed). */
+function unchanged(file: string): boolean {
+  const cached = codeHashes.get(file);
+  if (cached === undefined) return false;
+  try {
+    const stat = statSync(file);
+    return stat.mtimeMs === cached.mtimeMs && stat.size === cached.size;
+  } catch {
+    return false;
+  }
+}
+
+/** Each flow object's last version, with the code it was taken for. */
+const versions = new WeakMap<object, { code: string; version: string }>();
 
 /**
  * The version of a flow as pools and workers know it: a hash of the template's shape, each
@@ -102,16 +127,22 @@ export function flowVersion(flow: {
   functions: ReadonlyArray<{ name: string; module: string | null; export: string }>;
   spec?: { stores?: Record<string, StoreSpec> };
 }): string {
+  const code = flow.functions
+    .map((f) => [f.name, f.module ?? '', f.export, f.module === null ? '' : codeHash(f.module)])
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // The shape and stores of a loaded flow do not change: only its code is looked at again.
+  const codeKey = code.map((c) => c.join('\u0001')).join('\u0000');
+  const last = versions.get(flow);
+  if (last !== undefined && last.code === codeKey) return last.version;
   const nodes = flow.template.nodes
     .map((n) => [n.id, n.kind, n.type ?? '', n.key ?? '', n.data_store ?? ''].join('\u0001'))
     .sort();
   const edges = flow.template.edges.map((e) => [e.from, e.to, e.type].join('\u0001')).sort();
-  const code = flow.functions
-    .map((f) => [f.name, f.module ?? '', f.export, f.module === null ? '' : codeHash(f.module)])
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const stores = Object.entries(flow.spec?.stores ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
-  return createHash('sha256')
+  const version = createHash('sha256')
     .update(JSON.stringify({ nodes, edges, code, stores }))
     .digest('hex')
     .slice(0, 32);
+  versions.set(flow, { code: codeKey, version });
+  return version;
 }
