@@ -143,6 +143,10 @@ export function parseLines(
   pieceBytes = DECODE_BYTES,
 ): ParsedChunk {
   const chunk: ParsedChunk = { records: [], positions: [], bad: [], bytes: end - start };
+  // Each piece's records and offsets, joined once at the end (pushing every record of every
+  // piece onto one array regrew it all along).
+  const records: unknown[][] = [];
+  const positions: number[][] = [];
   let from = start;
   while (from < end) {
     // A piece ends after the last newline within pieceBytes (or the next one, for a long line).
@@ -156,9 +160,26 @@ export function parseLines(
       }
     }
     const text = buffer.toString('utf8', from, to);
-    if (!parseBatch(chunk, text, buffer.subarray(from, to), fileOffset + from))
-      parsePiece(chunk, text, to - from, fileOffset + from);
+    let piece: { records: unknown[]; positions: number[] } | null = parseBatch(
+      text,
+      buffer.subarray(from, to),
+      fileOffset + from,
+    );
+    if (piece === null) {
+      const lines: ParsedChunk = { records: [], positions: [], bad: chunk.bad, bytes: to - from };
+      parsePiece(lines, text, to - from, fileOffset + from);
+      piece = lines;
+    }
+    records.push(piece.records);
+    positions.push(piece.positions);
     from = to;
+  }
+  if (records.length === 1) {
+    chunk.records = records[0];
+    chunk.positions = positions[0];
+  } else if (records.length > 1) {
+    chunk.records = chunk.records.concat(...records);
+    chunk.positions = chunk.positions.concat(...positions);
   }
   return chunk;
 }
@@ -171,13 +192,17 @@ export function parseLines(
  * must be an object (starts with `{`, parses to one); then the array's top-level commas all
  * sit between two objects, `}` and `{` with only blanks around the comma, so if no line holds
  * such a `},{` of its own, the top-level commas are exactly the newlines and the n elements
- * are the n lines. False (and `chunk` untouched) for a piece this does not prove — non-ASCII
+ * are the n lines. Null for a piece this does not prove — non-ASCII
  * text (offsets are per byte), a blank or non-object line, a `},{` inside a line, a line
  * nested past {@link MAX_RECORD_DEPTH} — or that does not parse: {@link parsePiece} then
  * takes it line by line, with each bad line's own error.
  */
-function parseBatch(chunk: ParsedChunk, text: string, bytes: Buffer, at0: number): boolean {
-  if (text.length !== bytes.length) return false;
+function parseBatch(
+  text: string,
+  bytes: Buffer,
+  at0: number,
+): { records: unknown[]; positions: number[] } | null {
+  if (text.length !== bytes.length) return null;
   const starts: number[] = [];
   let brace = -1;
   let at = 0;
@@ -186,19 +211,19 @@ function parseBatch(chunk: ParsedChunk, text: string, bytes: Buffer, at0: number
     if (nl < 0) nl = text.length;
     let end = nl;
     if (end > at && text.charCodeAt(end - 1) === 13) end--;
-    if (end === at || text.charCodeAt(at) !== 0x7b) return false;
+    if (end === at || text.charCodeAt(at) !== 0x7b) return null;
     if (
       end - at > 2 * MAX_RECORD_DEPTH &&
       jsonDepth(text.slice(at, end), MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH
     )
-      return false;
+      return null;
     // A `}` before the line's end followed by blanks, a comma, blanks and `{`?
     if (brace < at) brace = text.indexOf('}', at);
     while (brace >= 0 && brace < end - 1) {
       let j = blanksFrom(text, brace + 1, end);
       if (text.charCodeAt(j) === 0x2c) {
         j = blanksFrom(text, j + 1, end);
-        if (j < end && text.charCodeAt(j) === 0x7b) return false;
+        if (j < end && text.charCodeAt(j) === 0x7b) return null;
       }
       brace = text.indexOf('}', brace + 1);
     }
@@ -209,17 +234,14 @@ function parseBatch(chunk: ParsedChunk, text: string, bytes: Buffer, at0: number
   try {
     parsed = JSON.parse(arrayText(bytes, starts));
   } catch {
-    return false;
+    return null;
   }
-  if (!Array.isArray(parsed) || parsed.length !== starts.length) return false;
+  if (!Array.isArray(parsed) || parsed.length !== starts.length) return null;
   for (const value of parsed as unknown[])
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const { records, positions } = chunk;
-  for (let k = 0; k < starts.length; k++) {
-    records.push((parsed as unknown[])[k]);
-    positions.push(at0 + starts[k]);
-  }
-  return true;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  // The parsed array is the piece's records; the lines' starts become their file offsets.
+  for (let k = 0; k < starts.length; k++) starts[k] += at0;
+  return { records: parsed as unknown[], positions: starts };
 }
 
 /** A scratch buffer for {@link arrayText}, reused piece after piece (grown when needed). */

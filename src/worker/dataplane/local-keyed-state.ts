@@ -99,18 +99,28 @@ export class LocalKeyedState implements StateBackend {
    */
   readonly #changed: KeySlots[] | null;
 
+  /**
+   * The slots last looked up: a keyed function reads and then sets the same key, and the
+   * second lookup was a hash-table probe per record. Slots are never removed from `#keys`.
+   */
+  #last: KeySlots | undefined = undefined;
+
   constructor(options: { trackChanges?: boolean } = {}) {
     this.#changed = options.trackChanges === true ? [] : null;
   }
 
   get(key: string, name: string): Promise<unknown> {
-    const value = this.#keys.get(key)?.get(name);
+    const slots = this.#slotsOf(key);
+    const value = slots === undefined ? undefined : slots.get(name);
     return value === undefined ? DONE : Promise.resolve(value);
   }
 
   set(key: string, name: string, value: unknown): Promise<void> {
-    let slots = this.#keys.get(key);
-    if (slots === undefined) this.#keys.set(key, (slots = new KeySlots(key)));
+    let slots = this.#slotsOf(key);
+    if (slots === undefined) {
+      this.#keys.set(key, (slots = new KeySlots(key)));
+      this.#last = slots;
+    }
     slots.put(name, value);
     const changed = this.#changed;
     if (changed !== null && !slots.changed) {
@@ -141,6 +151,15 @@ export class LocalKeyedState implements StateBackend {
     }
     changed.length = 0;
     return out;
+  }
+
+  /** The slots of `key`, if it has any. */
+  #slotsOf(key: string): KeySlots | undefined {
+    const last = this.#last;
+    if (last !== undefined && last.key === key) return last;
+    const slots = this.#keys.get(key);
+    if (slots !== undefined) this.#last = slots;
+    return slots;
   }
 
   /** Forgets which keys changed (nothing will ask for those changes). */
