@@ -2,12 +2,7 @@ import path from 'node:path';
 import type { Rpr } from '../predictor/rpr.js';
 import type { StoreSpec } from '../template/types.js';
 import type { LoadedFlow } from '../template/load-flow.js';
-import {
-  deployTemplateId,
-  type DeploySpec,
-  type DeployTemplate,
-  type SeedSpec,
-} from '../worker/dataplane/deploy-spec.js';
+import { deployTemplate, type DeploySpec } from '../worker/dataplane/deploy-spec.js';
 import type { ResolvedSource } from './sources.js';
 
 /** The store catalogue of a run: the flow's, with overrides, sqlite paths absolute. */
@@ -23,50 +18,6 @@ export function runStores(
         : { ...spec };
   }
   return stores;
-}
-
-/** Template parts built per loaded flow (a `LoadedFlow` is not changed once loaded), by node ids. */
-const templates = new WeakMap<LoadedFlow, Map<string, { template: DeployTemplate; id: string }>>();
-
-/**
- * The part of the deploy specs of `flow` on the resource serving `nodeIds` that every run
- * shares, and its id: built and hashed once per loaded flow and group, not per request.
- */
-export function deployTemplate(
-  flow: LoadedFlow,
-  nodeIds: readonly string[],
-): { template: DeployTemplate; id: string } {
-  let byGroup = templates.get(flow);
-  if (byGroup === undefined) templates.set(flow, (byGroup = new Map()));
-  const key = nodeIds.join('\u0000');
-  let built = byGroup.get(key);
-  if (built === undefined) {
-    const typeKeys: Record<string, string> = {};
-    const typeStores: Record<string, string> = {};
-    const seeds: SeedSpec[] = [];
-    for (const [type, spec] of Object.entries(flow.spec.types ?? {})) {
-      if (spec.key !== undefined) typeKeys[type] = spec.key;
-      if (spec.store !== undefined) typeStores[type] = spec.store;
-      if (spec.seed !== undefined && spec.store !== undefined && spec.key !== undefined) {
-        seeds.push({
-          type,
-          store: spec.store,
-          key: spec.key,
-          file: path.resolve(flow.dir, spec.seed),
-        });
-      }
-    }
-    const template: DeployTemplate = {
-      template: flow.template,
-      node_ids: [...nodeIds],
-      type_keys: typeKeys,
-      type_stores: typeStores,
-      seeds,
-    };
-    built = { template, id: deployTemplateId(template) };
-    byGroup.set(key, built);
-  }
-  return built;
 }
 
 /**

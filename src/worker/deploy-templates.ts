@@ -54,10 +54,19 @@ export class DeployTemplates {
   keep(spec: DeploySpec): void {
     const id = spec.template_id;
     if (id === undefined || this.#held.has(id)) return;
-    const { template } = splitDeploySpec(spec);
-    if (deployTemplateId(template) !== id) return;
+    this.hold(id, splitDeploySpec(spec).template);
+  }
+
+  /**
+   * Keeps template part `template` under `id` (sent ahead of its runs, `df.template`); false,
+   * and nothing kept, when it does not hash to `id`.
+   */
+  hold(id: string, template: DeployTemplate): boolean {
+    if (this.#held.has(id)) return true;
+    if (deployTemplateId(template) !== id) return false;
     this.#held.set(id, template);
     if (this.#held.size > this.#limit) this.#held.delete(this.#held.keys().next().value!);
+    return true;
   }
 
   /** Whether the template `id` is held. */

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { WarmflowError, type ErrorCode } from '../errors.js';
-import type { DeploySpec, RunResult, RunSpec } from './dataplane/deploy-spec.js';
+import type { DeploySpec, DeployTemplate, RunResult, RunSpec } from './dataplane/deploy-spec.js';
 import type { ResourceUsage } from './worker-contract.js';
 
 /**
@@ -103,6 +103,13 @@ export interface WorkerRequests {
     { spec: WireDeploySpec; progress_interval_ms?: number; out?: string },
     { result: RunResult },
   ];
+  /**
+   * Keeps a deploy template ahead of any run (a pool sends its group's when it connects): the
+   * worker holds it under `template_id` and its threads compile its routing, so a first
+   * `df.run` naming the id carries only its run part. Refused when the template does not hash
+   * to its id. Nothing of it runs until a `df.run` names it (and passes the worker's checks).
+   */
+  'df.template': [{ template_id: string; template: DeployTemplate }, NoFields];
   /**
    * A commit point of a live run: answered once `counts` batches per source are processed and
    * their output acknowledged. With `epoch` (a checkpointed live run) the batches since the

@@ -50,6 +50,22 @@ describe('parseToWorker', () => {
     [{ type: 'df.end', counts: { s: 'many' } }, /"counts.s" holds "many"/],
     [{ type: 'ping' }, /malformed "ping" request: field "id" holds nothing/],
     [{ type: 'df.run', id: 1, spec: {} }, /field "spec.execution_id" holds nothing/],
+    [{ type: 'df.template', id: 1, template_id: 'a' }, /field "template" holds nothing/],
+    [
+      {
+        type: 'df.template',
+        id: 1,
+        template_id: 'a',
+        template: {
+          template: { nodes: [] },
+          node_ids: 'f',
+          type_keys: {},
+          type_stores: {},
+          seeds: [],
+        },
+      },
+      /field "template.node_ids" holds "f"/,
+    ],
     [{ type: 'launch', id: 1 }, /unknown message type "launch" to a worker/],
     [{ type: '__proto__' }, /unknown message type "__proto__"/],
     [{ type: 'heartbeat', ...usage }, /unknown message type "heartbeat" to a worker/],

@@ -241,6 +241,7 @@ const requests: { [K in RequestType]: Check } = {
     progress_interval_ms: optional(number),
     out: optional(string),
   }),
+  'df.template': fields({ template_id: string, template: deployTemplate }),
   'df.commit': fields({ counts, epoch: optional(count) }),
 };
 
@@ -259,6 +260,7 @@ const responses: { [K in RequestType]: Check } = {
   watch: fields({ interval_ms: number }),
   shutdown: none,
   'df.run': fields({ result: runResult }),
+  'df.template': none,
   'df.commit': fields({ committed: literal(true) }),
 };
 

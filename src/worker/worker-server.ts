@@ -262,7 +262,16 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
     };
     try {
       let deploy: DataPlaneMessage;
-      if (message.type === 'df.run') {
+      if (message.type === 'df.template') {
+        // Held like the template part of a whole spec, and checked the same way: a part that
+        // does not hash to its id is never kept. The grant is checked when a run names it.
+        if (!this.#templates.hold(message.template_id, message.template))
+          throw new WarmflowError(
+            'E_DEPLOY',
+            `deploy template ${message.template_id} does not hash to its id`,
+          );
+        deploy = message;
+      } else if (message.type === 'df.run') {
         const spec = this.#templates.resolve(message.spec);
         if (this.#config.grant !== undefined)
           checkDeploySpec(spec, this.#config.grant, this.#config.nodeIds);

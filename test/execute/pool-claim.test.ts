@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { executeDataflow } from '../../src/execute/execution-manager.js';
 import { planGroups } from '../../src/execute/plan.js';
 import { formatStatus } from '../../src/flow/format-run.js';
@@ -10,6 +10,7 @@ import { LocalProvider } from '../../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import { flowProvisionRequests } from '../../src/provision/kubernetes/flow-requests.js';
 import { loadFlow } from '../../src/template/load-flow.js';
+import { WorkerClient } from '../../src/worker/client.js';
 import type { LoadedFlow } from '../../src/template/load-flow.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -77,6 +78,46 @@ describe('a warm pool made by any front door is claimed by the next execution', 
       expect([...used].every((id) => racs.some((r) => r.resource_id === id))).toBe(true);
       expect(formatStatus(status)).toContain('(warm pool)');
     } finally {
+      await service.close();
+    }
+  });
+
+  it("a warm set holds its groups' deploy templates before the request: the first df.run sends its run part only", async () => {
+    const service = new PreProvisioningService({ provider });
+    const sent = vi.spyOn(WorkerClient.prototype, 'request');
+    try {
+      const racs = await service.preProvision({ flow, rprs: functionRprs(flow), tenant: 'claims' });
+      const templates = sent.mock.calls.filter(([m]) => m.type === 'df.template');
+      expect(templates).toHaveLength(racs.length);
+      // Answered (the pool does not wait for it: a run sent before would carry its spec whole).
+      await Promise.all(
+        sent.mock.calls.flatMap(([m], i) =>
+          m.type === 'df.template' ? [sent.mock.results[i].value as Promise<unknown>] : [],
+        ),
+      );
+      const status = await executeDataflow(request('ahead'), { provider, pool: service });
+      expect(status.error).toBeUndefined();
+      expect(status.provisioning).toBe('warm');
+      const runs = sent.mock.calls.flatMap(([m]) =>
+        m.type === 'df.run' ? [m as { spec: { template_id?: string } }] : [],
+      );
+      expect(runs).toHaveLength(racs.length);
+      // Each resource got only the run part, naming the template it was sent at connect.
+      const ids = templates.map(([m]) => (m as { template_id: string }).template_id);
+      for (const run of runs) {
+        expect('template' in run.spec).toBe(false);
+        expect(ids).toContain(run.spec.template_id);
+      }
+      // And ran what a cold run of the same request runs.
+      const cold = await executeDataflow(request('ahead-cold'), {
+        provider,
+        pool: service,
+        cold: true,
+      });
+      expect(status.records).toEqual(cold.records);
+      expect(status.records.out).toBeGreaterThan(0);
+    } finally {
+      sent.mockRestore();
       await service.close();
     }
   });

@@ -71,6 +71,16 @@ describe('DeployTemplates', () => {
     expect(() => templates.resolve(runPart(specOf('e2')))).toThrow(/does not hold/);
   });
 
+  it('holds a template sent ahead of its runs only under the id it hashes to', () => {
+    const templates = new DeployTemplates();
+    const spec = specOf('e1');
+    const part = splitDeploySpec(spec).template;
+    expect(templates.hold(specOf('x', ['src', 'g']).template_id!, part)).toBe(false);
+    expect(templates.holds(spec.template_id!)).toBe(false);
+    expect(templates.hold(spec.template_id!, part)).toBe(true);
+    expect(templates.resolve(runPart(spec))).toEqual(spec);
+  });
+
   it('drops the least recently used template past its limit', () => {
     const templates = new DeployTemplates(2);
     const [a, b, c] = [
@@ -93,10 +103,17 @@ describe('df.run naming a template the worker holds', () => {
   });
 
   /** A worker whose data plane records each spec it gets and ends the run at once. */
-  async function worker(): Promise<{ address: string; specs: DeploySpec[] }> {
+  async function worker(): Promise<{
+    address: string;
+    specs: DeploySpec[];
+    templatesSent: string[];
+  }> {
     const specs: DeploySpec[] = [];
+    const templatesSent: string[] = [];
     const dataPlane: DataPlane = {
       handle(message, _payload, connection) {
+        if (message.type === 'df.template') templatesSent.push(message.template_id);
+        if (message.type === 'df.template') connection.reply(message, {});
         if (message.type !== 'df.run') return;
         specs.push(message.spec);
         connection.reply(message, { result: NO_WORK });
@@ -112,7 +129,7 @@ describe('df.run naming a template the worker holds', () => {
     });
     const address = await server.listen();
     cleanup.push(() => server.close());
-    return { address, specs };
+    return { address, specs, templatesSent };
   }
 
   async function connect(address: string): Promise<WorkerClient> {
@@ -145,6 +162,23 @@ describe('df.run naming a template the worker holds', () => {
     await client.request({ type: 'df.run', spec: first });
     await client.request({ type: 'df.run', spec: runPart(second) });
     expect(specs).toEqual([first, second]);
+  });
+
+  it('takes a template sent ahead (df.template) for the runs naming it, never a forged one', async () => {
+    const { address, specs, templatesSent } = await worker();
+    const client = await connect(address);
+    const first = specOf('e1');
+    const { template } = splitDeploySpec(first);
+    // A part that does not hash to the id it is sent under is refused, and not kept.
+    const otherId = specOf('x', ['src', 'g']).template_id!;
+    await expect(
+      client.request({ type: 'df.template', template_id: otherId, template }),
+    ).rejects.toMatchObject({ code: 'E_DEPLOY', message: expect.stringMatching(/does not hash/) });
+    expect(templatesSent).toEqual([]);
+    await client.request({ type: 'df.template', template_id: first.template_id!, template });
+    expect(templatesSent).toEqual([first.template_id]);
+    await client.request({ type: 'df.run', spec: runPart(first) });
+    expect(specs).toEqual([first]);
   });
 
   it('sends a spec whole once per connection, and again to a worker that no longer holds it', async () => {

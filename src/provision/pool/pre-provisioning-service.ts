@@ -8,6 +8,7 @@ import type { Claim } from './claim.js';
 import type { PoolDefinition, PoolStateStore } from './pool-state-store.js';
 import { planResources, type PoolFlow, type ResourcePlan } from './resource-plan.js';
 import { killStaleWorkers } from './stale-workers.js';
+import { deployTemplate } from '../../worker/dataplane/deploy-spec.js';
 import { WarmPool, type PoolStatus } from './warm-pool.js';
 
 /** What `preProvision` takes. */
@@ -75,7 +76,10 @@ export class PreProvisioningService {
 
   /** Fills (or creates) the pool of `flow` for `tenant` and resolves with the RACs of its ready sets. */
   async preProvision(input: PreProvisionInput): Promise<Rac[]> {
-    const plans = planResources(input.flow, input.rprs, input.groups);
+    const plans = planResources(input.flow, input.rprs, input.groups).map((plan) => {
+      const { template, id } = deployTemplate(input.flow, plan.node_ids);
+      return { ...plan, deploy: { template_id: id, template } };
+    });
     return this.provisionPlans({
       tenant: input.tenant,
       template: input.flow.template.name,

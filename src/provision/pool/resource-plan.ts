@@ -3,7 +3,8 @@ import { ValidationError, type Problem } from '../../errors.js';
 import type { Rpr } from '../../predictor/rpr.js';
 import { flowVersion } from '../../template/flow-version.js';
 import { planGroups } from '../../template/placement-groups.js';
-import type { StoreSpec, Template, WorkerGrant } from '../../template/types.js';
+import type { StoreSpec, Template, TypeSpec, WorkerGrant } from '../../template/types.js';
+import type { DeployTemplate } from '../../worker/dataplane/deploy-spec.js';
 import type { WarmSpec } from '../provider.js';
 
 /**
@@ -14,7 +15,7 @@ import type { WarmSpec } from '../provider.js';
 export interface PoolFlow {
   template: Template;
   functions: Array<{ name: string; module: string | null; export: string }>;
-  spec?: { stores?: Record<string, StoreSpec> };
+  spec?: { stores?: Record<string, StoreSpec>; types?: Record<string, TypeSpec> };
   dir?: string;
   /** On a server: what the flow's workers were granted. */
   grant?: WorkerGrant;
@@ -25,6 +26,11 @@ export interface ResourcePlan {
   node_ids: string[];
   rpr: Rpr;
   warm: WarmSpec;
+  /**
+   * The deploy template of the group's runs (`deployTemplate`), sent to the worker once it is
+   * connected, so that even a set's first `df.run` carries only its run part.
+   */
+  deploy?: { template_id: string; template: DeployTemplate };
 }
 
 /** Merges the RPRs of co-located nodes: cores summed and rounded up, memory summed, stores united. */

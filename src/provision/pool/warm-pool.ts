@@ -375,6 +375,16 @@ export class WarmPool {
         const client = await WorkerClient.connect(rac.network_address, this.#config.token, {
           channels: true,
         });
+        // The group's deploy template goes now, so the set's first run sends its run part only.
+        // Not waited for: a run sent before the answer (or to a worker that refuses it) carries
+        // its spec whole, and the worker reads the two in order.
+        if (plan.deploy !== undefined && !client.closed) {
+          const { template_id: id, template } = plan.deploy;
+          client.request({ type: 'df.template', template_id: id, template }).then(
+            () => client.templates.add(id),
+            () => undefined,
+          );
+        }
         // The set may have been retired while this worker connected.
         if (retired(set) || phaseOf(slot) !== 'connecting') {
           client.close();

@@ -84,6 +84,12 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
         void run.start().catch((error: unknown) => run.fail(error));
         return;
       }
+      if (message.type === 'df.template') {
+        // Kept by the worker (which checked its id); the threads compile its routing now.
+        pool.preload(message.template_id, message.template);
+        connection.reply(message, {});
+        return;
+      }
       if (current === null) {
         if (message.type === 'df.out-ack' || message.type === 'df.cancel') return;
         throw new WarmflowError(

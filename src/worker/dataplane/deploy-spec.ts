@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { StoreSpec, Template } from '../../template/types.js';
+import path from 'node:path';
+import type { StoreSpec, Template, TypeSpec } from '../../template/types.js';
 
 /** Where a run's records come from, as the data plane sees it. */
 export type SourceSpec =
@@ -187,4 +188,59 @@ export function mergeNodeStats(a: Record<string, NodeStats>, b: Record<string, N
     if (s.malformed !== undefined)
       t.malformed = [...(t.malformed ?? []), ...s.malformed].slice(0, MALFORMED_KEPT);
   }
+}
+
+/** What {@link deployTemplate} reads of a flow (a `LoadedFlow` has it all). */
+export interface TemplateFlow {
+  template: Template;
+  spec?: { types?: Record<string, TypeSpec> };
+  /** Where relative seed files are (a loaded flow's folder). */
+  dir?: string;
+}
+
+/** Template parts built per loaded flow (a `LoadedFlow` is not changed once loaded), by node ids. */
+const templates = new WeakMap<
+  TemplateFlow,
+  Map<string, { template: DeployTemplate; id: string }>
+>();
+
+/**
+ * The part of the deploy specs of `flow` on the resource serving `nodeIds` that every run
+ * shares, and its id: built and hashed once per loaded flow and group, not per request.
+ */
+export function deployTemplate(
+  flow: TemplateFlow,
+  nodeIds: readonly string[],
+): { template: DeployTemplate; id: string } {
+  let byGroup = templates.get(flow);
+  if (byGroup === undefined) templates.set(flow, (byGroup = new Map()));
+  const key = nodeIds.join('\u0000');
+  let built = byGroup.get(key);
+  if (built === undefined) {
+    const typeKeys: Record<string, string> = {};
+    const typeStores: Record<string, string> = {};
+    const seeds: SeedSpec[] = [];
+    for (const [type, spec] of Object.entries(flow.spec?.types ?? {})) {
+      if (spec.key !== undefined) typeKeys[type] = spec.key;
+      if (spec.store !== undefined) typeStores[type] = spec.store;
+      if (spec.seed !== undefined && spec.store !== undefined && spec.key !== undefined) {
+        seeds.push({
+          type,
+          store: spec.store,
+          key: spec.key,
+          file: path.resolve(flow.dir ?? '.', spec.seed),
+        });
+      }
+    }
+    const template: DeployTemplate = {
+      template: flow.template,
+      node_ids: [...nodeIds],
+      type_keys: typeKeys,
+      type_stores: typeStores,
+      seeds,
+    };
+    built = { template, id: deployTemplateId(template) };
+    byGroup.set(key, built);
+  }
+  return built;
 }

@@ -211,7 +211,7 @@ export class ResourceRun {
 
   /** A message of the orchestrator's for this run. */
   handle(
-    message: Exclude<DataPlaneMessage, { type: 'df.run' }>,
+    message: Exclude<DataPlaneMessage, { type: 'df.run' | 'df.template' }>,
     payload: Buffer | undefined,
   ): void {
     if (this.#held !== null && message.type !== 'df.cancel') {

@@ -4,7 +4,7 @@ import type { UserFunction } from '../../template/function-api.js';
 import { loadFunction } from '../load-function.js';
 import type { NoticeMessage } from '../protocol.js';
 import type { DeploySpec, DeployTemplate } from './deploy-spec.js';
-import type { NodeGraph } from './node-graph.js';
+import { compileGraph, type NodeGraph } from './node-graph.js';
 import { OutputChannels } from './output-channels.js';
 import { PartitionRuntime } from './partition-runtime.js';
 import { RunStores } from './run-stores.js';
@@ -134,6 +134,24 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
         functions.set(spec.node_id, await loadFunction(spec));
       await stores.warm(message.warm.stores);
       post({ k: 'ready', loaded: [...functions.keys()] });
+      return;
+    }
+    case 'template': {
+      if (message.forget !== undefined) templates.delete(message.forget);
+      // The routing of a run reading every source of the group, compiled now: a run names its
+      // sources in template order (the orchestrator resolves one per source node).
+      const { template, node_ids: nodeIds, type_keys: typeKeys } = message.template;
+      const group = new Set(nodeIds);
+      const sources = template.nodes
+        .filter((n) => n.kind === 'source' && group.has(n.id))
+        .map((n) => n.id);
+      const graphs = new Map<string, NodeGraph>();
+      try {
+        graphs.set(sources.join('\u0000'), compileGraph(template, nodeIds, sources, typeKeys));
+      } catch {
+        // A routing that cannot be compiled fails the run that needs it, with its reason.
+      }
+      templates.set(message.id, { template: message.template, graphs });
       return;
     }
     case 'deploy': {

@@ -31,6 +31,8 @@ export type ToThread =
       /** A warm-up run: the spec's functions are warmflow's own (`WARM_UP_FUNCTIONS`). */
       warmUp?: boolean;
     }
+  /** A deploy template to hold ahead of the runs that will name it (`df.template`). */
+  | { k: 'template'; id: string; template: DeployTemplate; forget?: string }
   | { k: 'push'; source: string; seq: number; data: string }
   | { k: 'end'; counts: Record<string, number> }
   | { k: 'drain' }

@@ -4,6 +4,7 @@ import { WarmflowError } from '../../errors.js';
 import { tokenDigest } from '../protocol.js';
 import type { WarmSpec } from '../worker-contract.js';
 import type { ChannelIdentity } from './output-channels.js';
+import type { DeployTemplate } from './deploy-spec.js';
 import type { FromThread, ToThread } from './thread-messages.js';
 import { moduleThread } from '../../threads/module-thread.js';
 
@@ -44,6 +45,13 @@ export class ThreadPool {
     const forget = this.#templates.values().next().value!;
     this.#templates.delete(forget);
     return { held: false, forget };
+  }
+
+  /** Sends deploy template `id` to every thread that does not hold it yet, ahead of any run naming it. */
+  preload(id: string, template: DeployTemplate): void {
+    const { held, forget } = this.hold(id);
+    if (held) return;
+    this.broadcast({ k: 'template', id, template, ...(forget !== undefined ? { forget } : {}) });
   }
 
   /**
