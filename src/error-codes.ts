@@ -121,7 +121,8 @@ export const ERROR_CODES = {
   E_PROTOCOL: 'a malformed frame or message on a worker connection',
   E_PROTOCOL_VERSION: 'a worker and orchestrator that speak different protocol versions',
   E_DEPLOY_REFUSED: "a deployment outside what the worker's tenant was granted",
-  E_DEPLOY: 'a node deployed onto a resource that did not warm it',
+  E_DEPLOY:
+    'a node deployed onto a resource that did not warm it, or a deploy template sent ahead (`df.template`) that does not hash to its id',
   E_BUSY: 'a resource asked to run while it runs another dataflow',
   E_UNKNOWN_VERSION:
     'a run naming a deploy template the worker does not hold (the orchestrator sends it whole)',
