@@ -41,6 +41,35 @@ describe('flowVersion', () => {
     expect(flowVersion(flow)).toBe(now);
   });
 
+  it('does not follow type-only imports (erased when compiled), and follows value imports', () => {
+    write(
+      't.ts',
+      [
+        "import type { Api } from './api.js';",
+        "import type * as Shapes from './shapes.js';",
+        "export type { Row } from './rows.js';",
+        "import { type Unit, scale } from './scale.js';",
+        'export const t = (r: Api): Unit => scale(r as never);',
+        '',
+      ].join('\n'),
+      1,
+    );
+    for (const file of ['api.ts', 'shapes.ts', 'rows.ts', 'scale.ts'])
+      write(file, 'export const v = 1;\n', 1);
+    const module = path.join(dir, 't.ts');
+    const flow = {
+      template: { nodes: [], edges: [] },
+      functions: [{ name: 't', module, export: 't' }],
+    };
+    const before = flowVersion(flow);
+    write('api.ts', 'export const v = 2;\n', 2);
+    write('shapes.ts', 'export const v = 2;\n', 2);
+    write('rows.ts', 'export const v = 2;\n', 2);
+    expect(flowVersion(flow)).toBe(before);
+    write('scale.ts', 'export const v = 2;\n', 2);
+    expect(flowVersion(flow)).not.toBe(before);
+  });
+
   it('follows an import added to a module whose version was already taken', () => {
     write('g.mjs', 'export const g = (r) => r;\n', 1);
     write('extra.mjs', 'export const k = 1;\n', 1);

@@ -23,6 +23,14 @@ function hashFile(file: string): string {
 /** Relative specifiers in `import … from`, `export … from`, `import(…)`, `require(…)`, `import '…'`. */
 const RELATIVE_IMPORT =
   /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)(['"`])(\.{1,2}\/[^'"`\n]+)\1/g;
+/**
+ * TypeScript's type-only imports and re-exports (`import type … from`, `export type … from`):
+ * erased when the code is compiled, so the files they name never run and are not followed.
+ * (The examples' functions `import type` warmflow's own API, which made every warm request
+ * stat hundreds of files.) `import { type A, b }` loads its module and is followed.
+ */
+const TYPE_ONLY_IMPORT =
+  /\b(?:import|export)\s+type\s+(?:\{[^}]*\}|\*\s+as\s+[\w$]+|[\w$]+)\s+from\s*(['"`])[^'"`\n]+\1/g;
 /** Most files one function's code is followed through. */
 const MAX_CODE_FILES = 2000;
 const imports = new Map<string, { hash: string; deps: string[] }>();
@@ -56,7 +64,7 @@ function importsOf(file: string, hash: string): string[] {
     // unreadable: no imports to follow
   }
   const deps = new Set<string>();
-  for (const match of text.matchAll(RELATIVE_IMPORT)) {
+  for (const match of text.replace(TYPE_ONLY_IMPORT, '').matchAll(RELATIVE_IMPORT)) {
     const dep = resolveRelative(file, match[2]);
     if (dep !== null) deps.add(dep);
   }
