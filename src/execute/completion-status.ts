@@ -67,6 +67,12 @@ export interface CompletionStatus {
     request_to_first_record_ms: number | null;
     request_to_ready_ms: number;
     total_ms: number;
+    /**
+     * Present when no warm set was ready at the request but one was warming, and the run
+     * waited for it rather than start on-demand resources: how long it waited (part of the
+     * other timings).
+     */
+    pool_wait_ms?: number;
   };
   records: { in: number; out: number; dead_lettered: number };
   dead_letter_file: string | null;

@@ -122,6 +122,8 @@ export interface ExecutionEnvironment {
   /** The warm pools; absent or `cold`: on-demand only. */
   pool?: {
     claim(template: string, tenant: string, version?: string): Claim | null;
+    /** No set ready but one warming: waits for it (see `PreProvisioningService.claimWarming`). */
+    claimWarming?(template: string, tenant: string, version?: string): Promise<Claim | null>;
     release(claim: Claim, options?: { retire?: boolean }): Promise<void>;
   } | null;
   cold?: boolean;
@@ -190,6 +192,14 @@ export async function executeDataflow(
   const version = flowVersion(flow);
   let claim =
     env.cold === true ? null : (env.pool?.claim(flow.template.name, tenant, version) ?? null);
+  // No set ready, one warming (a pre-warm under way, a refill behind the last claim): it is
+  // ready before on-demand resources started now would be. The wait is in the status.
+  let poolWaitMs: number | undefined;
+  if (claim === null && env.cold !== true && env.pool?.claimWarming !== undefined) {
+    const waitFrom = performance.now();
+    claim = await env.pool.claimWarming(flow.template.name, tenant, version);
+    if (claim !== null) poolWaitMs = Math.round((performance.now() - waitFrom) * 1000) / 1000;
+  }
   let placed: Placed[] | null = claim === null ? null : placeFromClaim(claim, groups);
   // A claimed set this execution cannot place on is said in the status, never swapped for
   // on-demand resources silently: a pool that is never used costs its capacity for nothing.
@@ -524,6 +534,7 @@ export async function executeDataflow(
     });
     if (events.length > 0) status.events = events;
     if (poolNote !== undefined) status.pool_note = poolNote;
+    if (poolWaitMs !== undefined) status.timings.pool_wait_ms = poolWaitMs;
     if (checkpointed)
       status.checkpoints = {
         interval_ms: interval,

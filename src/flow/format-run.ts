@@ -51,6 +51,10 @@ export function formatStatus(status: CompletionStatus): string {
     `  records in ${num(status.records.in)}, out ${num(status.records.out)}, dead-lettered ${num(status.records.dead_lettered)}${status.dead_letter_file ? ` (${status.dead_letter_file})` : ''}`,
   ];
   if (status.pool_note !== undefined) lines.push(`  note: ${status.pool_note}`);
+  if (t.pool_wait_ms !== undefined)
+    lines.push(
+      `  waited ${num(t.pool_wait_ms, 1)} ms for the warm set (still warming at the request)`,
+    );
   if (status.checkpoints !== undefined) {
     const c = status.checkpoints;
     lines.push(

@@ -122,6 +122,36 @@ describe('a warm pool made by any front door is claimed by the next execution', 
     }
   });
 
+  it('a request that finds its pool still warming runs on that set once ready, and says how long it waited', async () => {
+    const service = new PreProvisioningService({ provider });
+    const provisioned = vi.spyOn(provider, 'provision');
+    try {
+      // The request comes while the pool is being filled (a policy's pre-warm not yet done).
+      const filling = service.preProvision({ flow, rprs: functionRprs(flow), tenant: 'claims' });
+      const status = await executeDataflow(request('warming'), { provider, pool: service });
+      const racs = await filling;
+      expect(status.error).toBeUndefined();
+      expect(status.provisioning).toBe('warm');
+      expect(status.timings.pool_wait_ms).toBeGreaterThan(0);
+      expect(formatStatus(status)).toMatch(/waited [\d.,]+ ms for the warm set/);
+      expect(status.timings.request_to_ready_ms).toBeGreaterThanOrEqual(
+        status.timings.pool_wait_ms!,
+      );
+      // Only the pool provisioned (its set, and the refill behind the claim): nothing on demand.
+      expect(provisioned.mock.calls.length).toBeGreaterThanOrEqual(racs.length);
+      for (const [asked] of provisioned.mock.calls) expect(asked.warm?.warm_up).toBe(true);
+      const used = new Set(status.nodes.map((n) => n.resource_id).filter((id) => id !== null));
+      expect([...used].every((id) => racs.some((r) => r.resource_id === id))).toBe(true);
+      // A request that finds a ready set does not wait.
+      const again = await executeDataflow(request('warming-again'), { provider, pool: service });
+      expect(again.provisioning).toBe('warm');
+      expect(again.timings.pool_wait_ms).toBeUndefined();
+    } finally {
+      provisioned.mockRestore();
+      await service.close();
+    }
+  });
+
   it('a claimed set the execution cannot place on is reported, not silently replaced', async () => {
     const service = new PreProvisioningService({ provider });
     try {

@@ -2,32 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Rpr } from '../../src/predictor/rpr.js';
 import { PoolStateStore } from '../../src/provision/pool/pool-state-store.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
-import type { PoolFlow } from '../../src/provision/pool/resource-plan.js';
 import { poolsPart, type LocalPartsConfig } from '../../src/server/parts/local-parts.js';
 import { FakeProvider } from './fake-provider.js';
+import { oneNodePool } from './one-node-pool.js';
 
-const flow: PoolFlow = {
-  template: {
-    name: 'never-warm',
-    nodes: [{ id: 'f1', kind: 'function' }],
-    edges: [],
-    transactions: [],
-  },
-  functions: [{ name: 'f1', module: '/fake/f1.js', export: 'f1' }],
-};
-const rprs: Rpr[] = [
-  {
-    node_id: 'f1',
-    resource_type: 'CPU',
-    cpu_cores: 1,
-    memory_gb: 0.1,
-    gpu_enabled: false,
-    data_store_instance: null,
-  },
-];
+const { flow, rprs } = oneNodePool('never-warm');
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -169,17 +169,36 @@ export class PreProvisioningService {
    * answers: a pool of an older version is retired instead, so changed code never runs stale.
    */
   claim(template: string, tenant: string, version?: string): Claim | null {
+    return this.#current(template, tenant, version)?.claim() ?? null;
+  }
+
+  /**
+   * {@link claim}, or, when no set is ready but one is warming (a pre-warm not yet done, a
+   * refill behind the last claim), that set once it is ready: see {@link WarmPool.claimWarming}.
+   * Waits at most `maxWaitMs` (default 30 s, the local provider's readiness bound).
+   */
+  async claimWarming(
+    template: string,
+    tenant: string,
+    version?: string,
+    maxWaitMs = 30_000,
+  ): Promise<Claim | null> {
+    return (await this.#current(template, tenant, version)?.claimWarming(maxWaitMs)) ?? null;
+  }
+
+  /** The pool of `template` for `tenant`; one filled for another `version` is retired, not answered. */
+  #current(template: string, tenant: string, version?: string): WarmPool | undefined {
     const id = key(tenant, template);
     const pool = this.#pools.get(id);
-    if (pool === undefined) return null;
+    if (pool === undefined) return undefined;
     const warmed = pool.plans[0]?.warm.version;
     if (version !== undefined && warmed !== undefined && warmed !== version) {
       this.#pools.delete(id);
       this.#config.store?.deletePool(tenant, template);
       void pool.close().catch(() => {});
-      return null;
+      return undefined;
     }
-    return pool.claim();
+    return pool;
   }
 
   /**

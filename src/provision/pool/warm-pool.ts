@@ -143,6 +143,10 @@ export class WarmPool {
   #lastError: string | undefined;
   #expired = false;
   #closed = false;
+  /** Callers of {@link claimWarming} waiting now: each waits only for a set no other waits for. */
+  #waiting = 0;
+  /** Wakes those callers: a set became ready or was retired. */
+  readonly #wake = new Set<() => void>();
 
   constructor(config: WarmPoolConfig) {
     this.#config = Object.freeze({ ...config });
@@ -179,7 +183,8 @@ export class WarmPool {
     const results = await Promise.allSettled(
       pending.flatMap((set) => set.slots.map((slot) => slot.ready)),
     );
-    const ready = pending.filter((set) => set.state === 'ready');
+    // A set claimed as soon as it was ready (by a caller waiting for it) was filled too.
+    const ready = pending.filter((set) => set.state === 'ready' || set.state === 'claimed');
     const failed = results.find((result) => result.status === 'rejected');
     // A set retired meanwhile (trimmed, expired) is not a failure; too few ready sets is.
     if (failed !== undefined && ready.length < Math.min(this.#target, pending.length))
@@ -220,6 +225,38 @@ export class WarmPool {
       });
     }
     return null;
+  }
+
+  /**
+   * Like {@link claim}, but when no set is ready and a set is warming that no other caller
+   * already waits for, waits for it — until a set is ready, the set fails, or `maxWaitMs`
+   * passes — instead of answering null at once. A set that began warming before the request
+   * is ready sooner than an on-demand one started now; starting both would spend the
+   * capacity twice. Resolves null when no set came.
+   */
+  async claimWarming(maxWaitMs: number): Promise<Claim | null> {
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const claim = this.claim();
+      if (claim !== null || this.#closed || this.#expired) return claim;
+      const warming = [...this.#sets.values()].filter((set) => set.state === 'warming').length;
+      const left = deadline - Date.now();
+      if (warming <= this.#waiting || left <= 0) return null;
+      this.#waiting++;
+      try {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            this.#wake.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, left);
+          this.#wake.add(done);
+        });
+      } finally {
+        this.#waiting--;
+      }
+    }
   }
 
   /** Gives a claimed set back (ready again) or retires it. Releasing twice is a no-op. */
@@ -427,6 +464,12 @@ export class WarmPool {
       'ready',
       null,
     );
+    this.#wakeWaiting();
+  }
+
+  /** Lets callers waiting in {@link claimWarming} look again. */
+  #wakeWaiting(): void {
+    for (const wake of [...this.#wake]) wake();
   }
 
   /** Replaces a lost resource of an idle set in place. */
@@ -457,6 +500,7 @@ export class WarmPool {
     if (set.state === 'retired') return;
     set.state = 'retired';
     this.#sets.delete(set.id);
+    this.#wakeWaiting();
     await Promise.all(set.slots.map((slot) => this.#releaseSlot(slot)));
   }
 }
