@@ -16,7 +16,14 @@ interface UnitContext {
   rprs: Rpr[];
 }
 
-const contexts = new WeakMap<PolicyKeeper, Map<string, UnitContext>>();
+interface KeeperUnits {
+  /** What each unit's last predicted request was. */
+  known: Map<string, UnitContext>;
+  /** A unit's first request being predicted: what a pre-warm due meanwhile waits for. */
+  pending: Map<string, Promise<UnitContext | undefined>>;
+}
+
+const contexts = new WeakMap<PolicyKeeper, KeeperUnits>();
 const unitKey = (tenant: string, flowId: string) => `${tenant}\u0000${flowId}`;
 
 /**
@@ -34,7 +41,7 @@ export function createPolicyKeeper(
     labelNames: ['tenant', 'action'],
     registers: [state.metrics.registry],
   });
-  const units = new Map<string, UnitContext>();
+  const units: KeeperUnits = { known: new Map(), pending: new Map() };
   const { pools } = state.deps;
   const sample = async (tenant: string) => state.timeline.sample(tenant, await pools.list(tenant));
   const keeper = new PolicyKeeper({
@@ -43,8 +50,13 @@ export function createPolicyKeeper(
     onDecision: (d) => decisions.inc({ tenant: d.tenant, action: d.action }),
     pools: {
       async warm(unit: LiveUnit) {
-        const ctx = units.get(unitKey(unit.tenant, unit.flow_id));
-        if (ctx === undefined) return;
+        // The policy may warm right after a unit's first request, before it is predicted.
+        const key = unitKey(unit.tenant, unit.flow_id);
+        const ctx = units.known.get(key) ?? (await units.pending.get(key));
+        if (ctx === undefined)
+          throw new Error(
+            `flow ${unit.flow_id} has no prediction to warm by: its first request failed before one was made`,
+          );
         // The same admission as `POST /v1/pools`: one at a time per tenant, against what
         // pools hold and what runs in flight hold on demand.
         await state.ledger.exclusive(unit.tenant, async () => {
@@ -83,12 +95,15 @@ export function observeExecution(
   state: AppState,
   tenant: Tenant,
   flow: FlowRecord,
-): (rprs: Rpr[]) => void {
+): (rprs: Rpr[] | undefined) => void {
   const keeper = state.keeper;
   if (keeper === undefined) return () => {};
   const units = contexts.get(keeper)!;
   const key = unitKey(tenant.id, flow.id);
-  const known = units.get(key)?.rprs;
+  const known = units.known.get(key)?.rprs;
+  let settle: ((ctx: UnitContext | undefined) => void) | undefined;
+  if (known === undefined && !units.pending.has(key))
+    units.pending.set(key, new Promise((resolve) => (settle = resolve)));
   keeper.observe({
     tenant: tenant.id,
     flow_id: flow.id,
@@ -99,5 +114,13 @@ export function observeExecution(
         ? 128 * flow.template.nodes.length
         : known.reduce((sum, r) => sum + r.memory_gb * 1024, 0),
   });
-  return (rprs) => units.set(key, { tenant, flow, rprs });
+  // Called with the RPRs once predicted, or undefined when the request failed before.
+  return (rprs) => {
+    const ctx = rprs === undefined ? undefined : { tenant, flow, rprs };
+    if (ctx !== undefined) units.known.set(key, ctx);
+    if (settle !== undefined) {
+      units.pending.delete(key);
+      settle(ctx);
+    }
+  };
 }

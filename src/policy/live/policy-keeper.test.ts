@@ -80,4 +80,37 @@ describe('PolicyKeeper', () => {
     ]);
     keeper.close();
   });
+
+  it('warms ahead of a window by the measured warm-up and its deviation', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const actions: string[] = [];
+    const takes = [200, 600];
+    const keeper = new PolicyKeeper({
+      policy: {
+        spec: 'later',
+        needsReference: false,
+        unit: () => ({ afterInvocation: () => ({ pre: 3, ka: 2, reason: 'test' }) }),
+      },
+      minuteMs: 1000,
+      pools: {
+        warm: (u) => {
+          actions.push(`warm ${u.flow_id} @${Date.now()}`);
+          return new Promise((r) => setTimeout(r, takes.shift()));
+        },
+        release: () => Promise.resolve(),
+      },
+    });
+    const unit = { tenant: 't', flow_id: 'f', template: 'f', memory_mb: 1 };
+    expect(keeper.leadMs).toBe(0);
+    keeper.observe(unit);
+    await vi.advanceTimersByTimeAsync(6500);
+    // One warm-up of 200 ms: lead 200 + 4 × 100.
+    expect(keeper.leadMs).toBe(600);
+    keeper.observe(unit); // minute 6: window 10–11, warmed 600 ms before 10 000
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(actions).toEqual(['warm f @4000', 'warm f @9400']);
+    // Then one of 600 ms: mean 250, deviation 0.75 × 100 + 0.25 × 400 = 175.
+    expect(keeper.leadMs).toBe(950);
+    keeper.close();
+  });
 });

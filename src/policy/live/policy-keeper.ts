@@ -63,7 +63,8 @@ interface UnitState {
  * `warmflow simulate`, fed one invocation minute per (tenant, flow) as requests arrive,
  * with the same window rule. After each invocation minute it releases the flow's pool
  * when the window starts later (pre > 0), pre-warms it ahead of the window's start by the
- * measured time a warm-up takes, and releases it when the window ends.
+ * measured time a warm-up takes (its slow cases: {@link leadMs}), and releases it when the
+ * window ends.
  */
 export class PolicyKeeper {
   readonly #config: Readonly<PolicyKeeperConfig>;
@@ -73,8 +74,13 @@ export class PolicyKeeper {
   readonly epochMs: number;
   #wasted = 0;
   #referenceWasted = 0;
-  /** Measured warm-up time (EWMA, ms): how far ahead of a window to start warming. */
-  #leadMs = 0;
+  /**
+   * Measured warm-up time: smoothed mean and mean deviation (ms). A window is warmed
+   * `mean + 4 × deviation` ahead of its start (the rule TCP times retransmissions by,
+   * RFC 6298): a warm-up that varies, as on a loaded machine, is started early enough for
+   * its slow cases, not its average.
+   */
+  #warmMs: { mean: number; deviation: number } | undefined;
   #closed = false;
   readonly #reference = fixedPolicy(10);
   readonly #counts = new Map<string, { invocation_minutes: number; cold_starts: number }>();
@@ -91,6 +97,12 @@ export class PolicyKeeper {
   /** The policy minute of a moment. */
   minuteAt(ms: number): number {
     return Math.floor((ms - this.epochMs) / this.#config.minuteMs);
+  }
+
+  /** How long before a window starts its pool is warmed (ms): 0 until a warm-up was measured. */
+  get leadMs(): number {
+    const w = this.#warmMs;
+    return w === undefined ? 0 : Math.round(w.mean + 4 * w.deviation);
   }
 
   /** Length of one policy minute (ms). */
@@ -175,7 +187,7 @@ export class PolicyKeeper {
     }
     if (Number.isFinite(state.from) && state.to >= state.from) {
       // The current minute counts as loaded, so a window starting next minute is warmed now.
-      const warmAt = state.from === minute + 1 ? this.#now() : startOf(state.from) - this.#leadMs;
+      const warmAt = state.from === minute + 1 ? this.#now() : startOf(state.from) - this.leadMs;
       at(warmAt, () => void this.#warm(state));
       at(
         startOf(state.to + 1),
@@ -190,7 +202,14 @@ export class PolicyKeeper {
     try {
       await this.#config.pools.warm(state.unit);
       const took = this.#now() - started;
-      this.#leadMs = this.#leadMs === 0 ? took : 0.7 * this.#leadMs + 0.3 * took;
+      const w = this.#warmMs;
+      this.#warmMs =
+        w === undefined
+          ? { mean: took, deviation: took / 2 }
+          : {
+              mean: 0.875 * w.mean + 0.125 * took,
+              deviation: 0.75 * w.deviation + 0.25 * Math.abs(w.mean - took),
+            };
       this.#record(
         state,
         this.minuteAt(started),

@@ -154,6 +154,12 @@ export function poolsPart(config: LocalPartsConfig): PoolsPort {
         sets: 1,
       });
       const status = config.service.status({ tenant, template: flow.template.name })[0];
+      // Taken down (a drain, a policy's release) while it was being filled.
+      if (status === undefined)
+        throw new WarmflowError(
+          'E_POOL_CLOSED',
+          `the pool of ${flow.template.name} was released before it was ready`,
+        );
       return poolView(status, flow.id);
     },
     async list(tenant) {

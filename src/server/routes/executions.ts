@@ -119,7 +119,12 @@ async function startExecution(
     );
     const dcp = profile?.dcp ?? null;
     const predicted = observeExecution(state, tenant, flow);
-    const rprs = await state.deps.predictor.predict({ tenant: tenant.id, flow, dcp });
+    const rprs = await state.deps.predictor
+      .predict({ tenant: tenant.id, flow, dcp })
+      .catch((error: unknown) => {
+        predicted(undefined);
+        throw error;
+      });
     predicted(rprs);
     unreserve = await reserveResources(state, tenant, flow, rprs, body.cold === true);
     record = {
