@@ -263,15 +263,26 @@ describe('checkpoint epochs of a template run again on the same warm resource', 
    */
   function watchedPool(onClaim: (pid: number) => void, refuse = 0): PreProvisioningService {
     let refused = 0;
+    /** The last claim was refused: the run found nothing ready, nor warming to wait for. */
+    let refusing = false;
     return new Proxy(pool, {
       get(target, property) {
         if (property === 'claim')
           return (...args: Parameters<PreProvisioningService['claim']>) => {
-            if (refused < refuse) {
+            refusing = refused < refuse;
+            if (refusing) {
               refused++;
               return null;
             }
             const claim = target.claim(...args);
+            const pid = claim?.resources[0]?.rac.process_id;
+            if (pid !== undefined) onClaim(pid);
+            return claim;
+          };
+        if (property === 'claimWarming')
+          return async (...args: Parameters<PreProvisioningService['claimWarming']>) => {
+            if (refusing) return null;
+            const claim = await target.claimWarming(...args);
             const pid = claim?.resources[0]?.rac.process_id;
             if (pid !== undefined) onClaim(pid);
             return claim;
