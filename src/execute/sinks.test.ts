@@ -50,6 +50,36 @@ describe('SinkFiles', () => {
     }
   });
 
+  it('names the dead-letter file after a rollback that kept dead letters and no later ones', async () => {
+    const dir = scratch();
+    try {
+      const sinks = new SinkFiles(path.join(dir, 'out'));
+      await sinks.write(DEAD_LETTER_TYPE, 2, Buffer.from('{"dead":1}\n{"dead":2}\n'));
+      await sinks.write('Item', 1, Buffer.from('{"n":1}\n'));
+      await sinks.sync();
+      const checkpoint = sinks.snapshot();
+      await sinks.write('Item', 1, Buffer.from('{"n":2}\n'));
+      // A resource died after the checkpoint: the run goes on from it, with no dead letter after.
+      await sinks.rollback(checkpoint, ['Item']);
+      await sinks.write('Item', 1, Buffer.from('{"n":2}\n'));
+      await sinks.close();
+      expect(sinks.deadLettered).toBe(2);
+      expect(sinks.deadLetterFile).toBe(path.join(dir, 'out', 'dead-letters.jsonl'));
+      expect(readFileSync(sinks.deadLetterFile!, 'utf8')).toBe('{"dead":1}\n{"dead":2}\n');
+      // Rolled back to a checkpoint before any dead letter: none, and no file named.
+      const none = new SinkFiles(path.join(dir, 'none'));
+      await none.write('Item', 1, Buffer.from('{"n":1}\n'));
+      const before = none.snapshot();
+      await none.write(DEAD_LETTER_TYPE, 1, Buffer.from('{"dead":1}\n'));
+      await none.rollback(before, ['Item']);
+      await none.close();
+      expect(none.deadLettered).toBe(0);
+      expect(none.deadLetterFile).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("writes through a symbolic or hard link to last run's output, replacing its content", async () => {
     const dir = scratch();
     try {

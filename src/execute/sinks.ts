@@ -151,9 +151,14 @@ export class SinkFiles {
     return this.#busyMs;
   }
 
-  /** Whether a dead-letter file was written. */
+  /**
+   * The dead-letter file, when this run wrote one: open now, or holding dead letters a
+   * rollback kept (the run went on from a checkpoint with no dead letter after it).
+   */
   get deadLetterFile(): string | null {
-    return this.#files.has(DEAD_LETTER_TYPE) ? this.fileFor(DEAD_LETTER_TYPE) : null;
+    return this.#files.has(DEAD_LETTER_TYPE) || this.deadLettered > 0
+      ? this.fileFor(DEAD_LETTER_TYPE)
+      : null;
   }
 
   /**
