@@ -214,6 +214,9 @@ async function runOnServer(
         `  request -> first output record ${status.timings.request_to_first_record_ms?.toFixed(1) ?? '—'} ms, total ${status.timings.total_ms.toFixed(0)} ms\n` +
         `  records in ${status.records.in}, out ${status.records.out}, dead-lettered ${status.records.dead_lettered}\n` +
         (status.pool_note !== undefined ? `  note: ${status.pool_note}\n` : '') +
+        (status.timings.pool_wait_ms !== undefined
+          ? `  waited ${status.timings.pool_wait_ms.toFixed(1)} ms for the warm set (still warming at the request)\n`
+          : '') +
         (status.error ? `  error ${status.error.code}: ${status.error.message}\n` : '') +
         `  (--json for the whole CompletionStatus; the dashboard shows it at ${target.url}/)\n`,
     );
