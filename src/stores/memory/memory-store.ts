@@ -37,6 +37,21 @@ function release(held: Held | undefined): unknown {
   return held instanceof JsonText ? JSON.parse(held.text) : held;
 }
 
+/**
+ * What one namespace of a {@link MemoryStore} held at a moment, for another memory store to
+ * start from ({@link MemoryStore.restore}). Opaque: its values are immutable (JSON text and
+ * primitives), so every store restored from it shares them and none sees another's writes.
+ */
+export interface MemorySnapshot {
+  /** Entries held. */
+  readonly size: number;
+  /** Characters of keys and JSON text held (what keeping the snapshot costs, about twice in bytes). */
+  readonly chars: number;
+}
+
+/** The entries of each snapshot a memory store made: only those can be restored. */
+const snapshots = new WeakMap<MemorySnapshot, ReadonlyMap<string, Held>>();
+
 /** Configuration of a {@link MemoryStore}. */
 export interface MemoryStoreConfig {
   /** Instance name from the flow's store catalogue. */
@@ -100,6 +115,33 @@ export class MemoryStore implements DataStore {
       if (items === undefined) this.#namespaces.set(namespace, (items = new Map()));
       items.set(key, text);
     }
+  }
+
+  /** What `namespace` holds now, to restore other memory stores from (see {@link MemorySnapshot}). */
+  snapshot(namespace: string): MemorySnapshot {
+    this.#open();
+    const entries = new Map(this.#namespaces.get(namespace));
+    let chars = 0;
+    for (const [key, held] of entries)
+      chars += key.length + (held instanceof JsonText ? held.text.length : 8);
+    const snapshot: MemorySnapshot = Object.freeze({ size: entries.size, chars });
+    snapshots.set(snapshot, entries);
+    return snapshot;
+  }
+
+  /**
+   * Puts every entry of `snapshot` into `namespace`, as `putMany` of the same values would
+   * (entries there under other keys stay), without encoding any of them again.
+   */
+  restore(namespace: string, snapshot: MemorySnapshot): number {
+    this.#open();
+    const entries = snapshots.get(snapshot);
+    if (entries === undefined)
+      throw new StoreError('E_STORE', this, 'restore() takes a snapshot a memory store made');
+    const items = this.#namespaces.get(namespace);
+    if (items === undefined) this.#namespaces.set(namespace, new Map(entries));
+    else for (const [key, held] of entries) items.set(key, held);
+    return entries.size;
   }
 
   async delete(namespace: string, key: string): Promise<void> {

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../stores/memory/memory-store.js';
 import { openStore } from '../../stores/open-store.js';
-import { loadSeed } from './run-stores.js';
+import { loadSeed, SeedCache } from './run-stores.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wf-seed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,5 +63,73 @@ describe('loadSeed', () => {
       ),
     ).rejects.toThrow(/ENOENT/);
     await store.close();
+  });
+});
+
+describe('SeedCache', () => {
+  /** Every entry of `type/P`, in order. */
+  const contents = async (store: MemoryStore) => {
+    const out: Array<[string, unknown]> = [];
+    for await (const entry of store.entries('type/P')) out.push(entry);
+    return out;
+  };
+  const seed = (file: string) => ({ type: 'P', store: 'profiles', key: 'id', file });
+
+  it('gives each run what loadSeed gives, shares nothing written, and reloads a changed file', async () => {
+    const file = path.join(dir, 'cached.jsonl');
+    const lines = Array.from({ length: 500 }, (_, i) =>
+      JSON.stringify({ id: `k${i % 400}`, name: `Zoë ${i}`, tags: [i, { deep: i }] }),
+    );
+    writeFileSync(file, lines.join('\n') + '\n\n');
+    const reference = new MemoryStore({ name: 'profiles' });
+    await loadSeed(reference, seed(file), { blocking: true });
+    const cache = new SeedCache();
+    const first = new MemoryStore({ name: 'profiles' });
+    const second = new MemoryStore({ name: 'profiles' });
+    await first.put('type/P', 'other', { kept: true });
+    await cache.load(first, seed(file));
+    await cache.load(second, seed(file));
+    const expected = await contents(reference);
+    expect(expected).toHaveLength(400);
+    // Loaded beside what the store held; the later duplicate of a key wins, as loadSeed.
+    expect(await contents(first)).toEqual([['other', { kept: true }], ...expected]);
+    expect(await contents(second)).toEqual(expected);
+    // A run's writes and a caller's changes to a record read stay that run's.
+    const read = (await first.get('type/P', 'k1')) as { tags: unknown[] };
+    read.tags.push('changed');
+    await first.put('type/P', 'k2', { id: 'k2', replaced: true });
+    await first.delete('type/P', 'k3');
+    const third = new MemoryStore({ name: 'profiles' });
+    await cache.load(third, seed(file));
+    expect(await contents(third)).toEqual(expected);
+    // The file rewritten at the same size, then at another size: the new content each time.
+    writeFileSync(file, lines.join('\n').replace('Zoë 499', 'Zoë 998') + '\n\n');
+    const fourth = new MemoryStore({ name: 'profiles' });
+    await cache.load(fourth, seed(file));
+    expect(await fourth.get('type/P', 'k99')).toMatchObject({ name: 'Zoë 998' });
+    writeFileSync(file, JSON.stringify({ id: 'only', n: 1 }) + '\n');
+    const fifth = new MemoryStore({ name: 'profiles' });
+    await cache.load(fifth, seed(file));
+    expect(await contents(fifth)).toEqual([['only', { id: 'only', n: 1 }]]);
+  });
+
+  it('fails on a malformed or missing file, and keeps nothing of it', async () => {
+    const file = path.join(dir, 'broken.jsonl');
+    writeFileSync(file, '{"id":"k1"}\n{"id":\n');
+    const cache = new SeedCache();
+    await expect(cache.load(new MemoryStore({ name: 'p' }), seed(file))).rejects.toThrow(
+      SyntaxError,
+    );
+    await expect(cache.load(new MemoryStore({ name: 'p' }), seed(file))).rejects.toThrow(
+      SyntaxError,
+    );
+    await expect(
+      cache.load(new MemoryStore({ name: 'p' }), seed(path.join(dir, 'none.jsonl'))),
+    ).rejects.toThrow(/ENOENT/);
+  });
+
+  it('restores only snapshots a memory store made', () => {
+    const store = new MemoryStore({ name: 'p' });
+    expect(() => store.restore('type/P', { size: 1, chars: 1 })).toThrow(/snapshot/);
   });
 });
