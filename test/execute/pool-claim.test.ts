@@ -156,13 +156,17 @@ describe('a warm pool made by any front door is claimed by the next execution', 
   it('a claimed set the execution cannot place on is reported, not silently replaced', async () => {
     const service = new PreProvisioningService({ provider });
     try {
-      // A pool planned one resource per function node (not the placement rule).
+      // A pool planned on two resources that cut the flow in halves (not the placement rule):
+      // two worker processes, where one per node started eleven at once beside other suites.
+      const ids = flow.template.nodes.map((n) => n.id);
+      const half = Math.ceil(ids.length / 2);
       await service.preProvision({
         flow,
-        rprs: flow.template.nodes.map((n) => ({ ...functionRprs(flow)[0], node_id: n.id })),
+        rprs: ids.map((id) => ({ ...functionRprs(flow)[0], node_id: id })),
         tenant: 'claims',
-        groups: flow.template.nodes.map((n) => [n.id]),
+        groups: [ids.slice(0, half), ids.slice(half)],
       });
+      expect(service.status({ tenant: 'claims' })[0].held.resources).toBe(2);
       const status = await executeDataflow(request('cold'), { provider, pool: service });
       expect(status.outcome).toBe('succeeded');
       expect(status.provisioning).toBe('on_demand');
