@@ -75,6 +75,13 @@ export class LiveCommit {
   readonly #lags: Record<string, number | null> = {};
   acknowledged = 0;
   commits = 0;
+  /**
+   * When set, a source's records pushed to a resource and not processed by it yet stay within
+   * this many (a batch goes anyway when nothing is ahead of it), and feeders read batches no
+   * larger: a resource about to be moved from is kept at work without a queue the move would
+   * wait for (a growing run's, while the bigger one warms).
+   */
+  aheadLimit: number | null = null;
   /** The live sources of the run, by source node. */
   readonly sources = new Map<string, LiveSource>();
 
@@ -311,12 +318,15 @@ export class LiveCommit {
     const seq = counts[item.source] ?? 0;
     counts[item.source] = seq + 1;
     this.#counts.set(session, counts);
-    await session.push({
-      source: item.source,
-      seq,
-      records: item.batch.items.length,
-      payload: item.payload,
-    });
+    await session.push(
+      {
+        source: item.source,
+        seq,
+        records: item.batch.items.length,
+        payload: item.payload,
+      },
+      this.aheadLimit ?? undefined,
+    );
   }
 
   async #acknowledgeCut(): Promise<void> {

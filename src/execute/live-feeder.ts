@@ -86,10 +86,11 @@ export async function feedLive(options: {
         stats.stopped_by = 'max_records';
         break;
       }
-      const room =
-        limits.max_records === undefined
-          ? batchSize
-          : Math.min(batchSize, limits.max_records - options.budget.read);
+      const room = Math.min(
+        batchSize,
+        options.commit.aheadLimit ?? batchSize,
+        limits.max_records === undefined ? batchSize : limits.max_records - options.budget.read,
+      );
       const batch = await live.next(room, pollMs);
       const now = performance.now();
       if (batch.items.length === 0) {

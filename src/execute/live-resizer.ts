@@ -42,6 +42,15 @@ export interface LiveResize {
 }
 
 /**
+ * Seconds of the old resource's work a growing run pushes ahead of what it has processed
+ * while the bigger resource warms: enough that it never waits for a push, little enough that
+ * the move does not wait long for it to finish.
+ */
+export const AHEAD_SECONDS = 0.25;
+/** Most records pushed ahead, per source, while a grow warms (8 full batches, as credits allow). */
+const MAX_AHEAD = 8000;
+
+/**
  * Carries out a {@link ResizePolicy}'s decisions for one running live flow: about once a
  * second it observes the rate that arrived on the run's streams — messages acknowledged by
  * the run plus the groups' lag (pending, or delivered and not acknowledged): every message
@@ -49,10 +58,12 @@ export interface LiveResize {
  * producer's rate — and the lag. When the policy decides, a resource of the new size is
  * provisioned warm (a real worker, its code loaded); then, at a commit (the checkpoint:
  * everything read is processed, written and acknowledged, nothing is pushed), the run
- * moves onto it with its keyed state and the old resource is released. A shrink runs on
- * while the smaller resource warms; a grow closes the gate at once, so the overloaded
- * resource works off what it holds while the bigger one warms. A resource that cannot be had (no capacity) is a refused resize,
- * said in the status; the flow runs on.
+ * moves onto it with its keyed state and the old resource is released. The flow runs on
+ * the old resource while the new one warms; growing, it is behind, so what is pushed to it
+ * ahead of what it has processed is held to {@link AHEAD_SECONDS} of its measured rate
+ * meanwhile: it keeps working at its full rate, and the move waits for that much at most,
+ * not for a queue that filled while the bigger one warmed. A resource that cannot be had
+ * (no capacity) is a refused resize, said in the status; the flow runs on.
  */
 export class LiveResizer {
   readonly resizes: LiveResize[] = [];
@@ -65,6 +76,9 @@ export class LiveResizer {
   /** Every resource the run moved away from, released. */
   #current: Replacement;
   #last: { at: number; arrived: number } | null = null;
+  /** The current resource's pushed records processed at the last observation, and its rate. */
+  #processed: { session: unknown; at: number; count: number; perSecond: number | null } | null =
+    null;
   #busy: Promise<void> | null = null;
   #sampling = false;
   #stopped = false;
@@ -111,6 +125,7 @@ export class LiveResizer {
       // yet): every message that reached the groups since the run began, counted once
       // whatever is being read, pushed or committed when the lag is asked.
       const arrived = this.#commit.acknowledged + lag;
+      this.#observeProcessed(now);
       const last = this.#last;
       this.#last = { at: now, arrived };
       if (last === null || now - last.at < 200) return;
@@ -120,6 +135,38 @@ export class LiveResizer {
     } finally {
       this.#sampling = false;
     }
+  }
+
+  /** The current resource's processing rate, from its pushed records processed between observations. */
+  #observeProcessed(now: number): void {
+    const session = this.#run.current;
+    const count = session.pushedProcessed;
+    const last = this.#processed;
+    if (last === null || last.session !== session) {
+      this.#processed = { session, at: now, count, perSecond: null };
+      return;
+    }
+    if (now - last.at < 200) return;
+    this.#processed = {
+      session,
+      at: now,
+      count,
+      perSecond: ((count - last.count) * 1000) / (now - last.at),
+    };
+  }
+
+  /**
+   * Records per source a growing run keeps pushed ahead of what its resource has processed:
+   * {@link AHEAD_SECONDS} of its measured rate (else of what its cores carry at the
+   * predictor's CPU per record).
+   */
+  #aheadLimit(fromCores: number): number {
+    const measured = this.#processed?.perSecond;
+    const perSecond =
+      measured !== null && measured !== undefined && measured > 0
+        ? measured
+        : (fromCores * 1e6) / this.#policy.cpuUsPerRecord;
+    return Math.min(MAX_AHEAD, Math.max(1, Math.round(perSecond * AHEAD_SECONDS)));
   }
 
   /** No more resizes; waits for one under way (its move done, or its resource released). */
@@ -156,22 +203,21 @@ export class LiveResizer {
         return null;
       },
     );
-    // Shrinking, the flow keeps up: it runs on while the smaller resource warms, and moves at
-    // the first commit after. Growing, it is behind: what was pushed to it is all it can work
-    // on, so the gate closes now and it works that off while the bigger one warms — the move
-    // then waits for the warm-up only, not for a queue that kept filling meanwhile.
-    if (decision.direction === 'shrink' && (await provisioning) === null) {
+    // The flow runs on the old resource while the new one warms and moves at the first commit
+    // after. Growing, it is behind: what is pushed ahead of what it has processed is held to
+    // a short while of its work, so it keeps working and the move waits for little.
+    const growing = decision.direction === 'grow';
+    if (growing) this.#commit.aheadLimit = this.#aheadLimit(decision.from_cores);
+    const next = await provisioning;
+    if (next === null) {
+      if (growing) this.#commit.aheadLimit = null;
       this.#refused(entry);
       return;
     }
     const previous = this.#current;
-    let next: Replacement | null = null;
-    let pauseStart = performance.now();
+    const pauseStart = performance.now();
     try {
       await this.#commit.checkpoint(async () => {
-        next = await provisioning;
-        if (next === null) return;
-        if (decision.direction === 'shrink') pauseStart = performance.now();
         const from = this.#run.current;
         await this.#run.moveTo(next, this.#commit.countsFor(from));
         this.#commit.forget(from);
@@ -184,10 +230,8 @@ export class LiveResizer {
       if (unused !== null && unused.rac.resource_id !== this.#run.current.rac.resource_id)
         await this.#release(unused).catch(() => undefined);
       return;
-    }
-    if (next === null) {
-      this.#refused(entry);
-      return;
+    } finally {
+      if (growing) this.#commit.aheadLimit = null;
     }
     entry.pause_ms = Math.round(performance.now() - pauseStart);
     entry.switched_at = new Date().toISOString();

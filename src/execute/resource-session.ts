@@ -14,6 +14,13 @@ import { ResourceError } from './resource-error.js';
 /** Pushed batches a session may have unacknowledged per source. */
 const PUSH_CREDITS = 8;
 
+/** A pushed source's batches and records the resource has not processed yet. */
+interface Credit {
+  inflight: number;
+  records: number;
+  waiters: Array<() => void>;
+}
+
 /**
  * The orchestrator's side of one resource during one run: sends `df.run`, writes the
  * resource's output batches to the sinks (acknowledging each once written), pushes source
@@ -35,7 +42,7 @@ export class ResourceSession {
   readonly #sinks: SinkFiles;
   readonly #onFrame: (frame: Frame<EventMessage>) => void;
   readonly #onClose: (error: Error | undefined) => void;
-  readonly #credits = new Map<string, { inflight: number; waiters: Array<() => void> }>();
+  readonly #credits = new Map<string, Credit>();
   /** Epoch ms (sub-ms precision) at which the resource said the run was deployed. */
   readyAt: number | null = null;
   /** Epoch ms at which the resource reported its first write to a store. */
@@ -95,6 +102,11 @@ export class ResourceSession {
       this.#closedReason = error?.message ?? 'connection closed';
       this.#failRun?.(this.#deathError(this.#closedReason));
     };
+  }
+
+  /** Pushed records the resource has processed (acknowledged) so far. */
+  get pushedProcessed(): number {
+    return this.#pushedRecords;
   }
 
   /** Runs the deployed spec; resolves with the resource's figures once it is over. */
@@ -160,11 +172,19 @@ export class ResourceSession {
     }
   }
 
-  /** Sends one source batch once the resource has credit for it. */
-  async push(batch: PushBatch): Promise<void> {
+  /**
+   * Sends one source batch once the resource has credit for it: fewer than
+   * {@link PUSH_CREDITS} of the source's batches unprocessed and, with `maxAhead`, the
+   * batch's records within that many unprocessed records of the source (a batch goes
+   * anyway when nothing is pushed ahead of it).
+   */
+  async push(batch: PushBatch, maxAhead?: number): Promise<void> {
     const credit = this.#credit(batch.source);
     while (
-      credit.inflight >= PUSH_CREDITS &&
+      (credit.inflight >= PUSH_CREDITS ||
+        (maxAhead !== undefined &&
+          credit.inflight > 0 &&
+          credit.records + batch.records > maxAhead)) &&
       this.#closedReason === null &&
       this.#runError === null
     ) {
@@ -175,6 +195,7 @@ export class ResourceSession {
     // The resource was waiting for input: its clock starts now.
     if (this.#awaitingInput()) this.#progressed();
     credit.inflight++;
+    credit.records += batch.records;
     this.#pushSizes.set(`${batch.source}\u0000${batch.seq}`, batch.records);
     try {
       this.#client.send({ type: 'df.batch', source: batch.source, seq: batch.seq }, batch.payload);
@@ -228,9 +249,10 @@ export class ResourceSession {
     if (!this.#client.closed) this.#client.send({ type: 'df.cancel' });
   }
 
-  #credit(source: string): { inflight: number; waiters: Array<() => void> } {
+  #credit(source: string): Credit {
     let credit = this.#credits.get(source);
-    if (credit === undefined) this.#credits.set(source, (credit = { inflight: 0, waiters: [] }));
+    if (credit === undefined)
+      this.#credits.set(source, (credit = { inflight: 0, records: 0, waiters: [] }));
     return credit;
   }
 
@@ -261,10 +283,12 @@ export class ResourceSession {
       case 'df.ack': {
         const credit = this.#credit(message.source);
         const id = `${message.source}\u0000${message.seq}`;
-        this.#pushedRecords += this.#pushSizes.get(id) ?? 0;
+        const records = this.#pushSizes.get(id) ?? 0;
+        this.#pushedRecords += records;
         this.#pushSizes.delete(id);
         this.#progressed();
         credit.inflight--;
+        credit.records -= records;
         credit.waiters.shift()?.();
         return;
       }

@@ -144,6 +144,11 @@ export class ResizePolicy {
     return this.#tuning;
   }
 
+  /** The predictor's CPU microseconds per record the sizes are computed from. */
+  get cpuUsPerRecord(): number {
+    return this.#cpuUsPerRecord;
+  }
+
   /** The forecast `leadSeconds` ahead, as of the last observation. */
   get forecast(): number {
     return this.#forecast.forecast(this.#lead);
