@@ -9,6 +9,7 @@ import type { Rpr } from '../predictor/rpr.js';
 import { LocalProvider } from '../provision/local/local-provider.js';
 import { PreProvisioningService } from '../provision/pool/pre-provisioning-service.js';
 import { claimFromOwner, type OwnerClaim } from '../provision/control/owner-claim.js';
+import { MAX_CLAIM_WAIT_MS } from '../provision/control/control-protocol.js';
 import type { ExecutionEnvironment, ExecutionRequest } from '../execute/execution-manager.js';
 import { flowVersion } from '../template/flow-version.js';
 import type { Provider } from '../provision/provider.js';
@@ -170,17 +171,25 @@ export async function runFlow(
       options.cold === true
         ? ({ owner: false } as const)
         : await claimFromOwner({ template: flow.template.name, tenant, version });
-    const poolNote =
-      owned.owner && owned.claimed === null && owned.reason !== 'no_pool'
+    // A set still warming there is waited for, inside the execution (its wait is the status'
+    // `timings.pool_wait_ms`); one that does not come leaves the run to start its own on demand.
+    const waiting =
+      owned.owner && owned.claimed === null && owned.reason === 'none_ready' && owned.warming > 0
+        ? { taken: null as OwnerClaim | null }
+        : null;
+    let poolNote =
+      owned.owner && owned.claimed === null && owned.reason !== 'no_pool' && waiting === null
         ? `${owned.why}; this run warmed its own resources`
         : undefined;
-    const taken = owned.owner ? owned.claimed : null;
+    let taken = owned.owner ? owned.claimed : null;
     const pool =
       options.cold === true
         ? null
         : taken !== null
           ? ownerPool(taken)
-          : new PreProvisioningService({ provider });
+          : waiting !== null
+            ? ownerWaitingPool({ template: flow.template.name, tenant, version }, waiting)
+            : new PreProvisioningService({ provider });
     try {
       let racs: Rac[] = [];
       let poolMs: number | null = null;
@@ -230,6 +239,15 @@ export async function runFlow(
               ...(calibration.made !== undefined ? { calibration: calibration.made } : {}),
             },
       );
+      if (waiting !== null) {
+        taken = waiting.taken;
+        if (taken !== null) {
+          racs = taken.claim.racs;
+          poolMs = 0;
+          poolFrom = `warmflow serve (pid ${taken.pid})`;
+        } else if (owned.owner && owned.claimed === null)
+          poolNote = `${owned.why}; none was ready for this run within ${MAX_CLAIM_WAIT_MS / 1000} s, so it started its resources on demand`;
+      }
       if (poolNote !== undefined && status.pool_note === undefined) status.pool_note = poolNote;
       return {
         flow,
@@ -245,7 +263,10 @@ export async function runFlow(
     } finally {
       if (pool instanceof PreProvisioningService) await pool.close();
       // Not used (the run failed before executing): the set goes back to the owner's pool.
-      else if (taken !== null && !ownerReleased.has(taken)) await taken.release().catch(() => {});
+      else {
+        const held = taken ?? waiting?.taken ?? null;
+        if (held !== null && !ownerReleased.has(held)) await held.release().catch(() => {});
+      }
     }
   } finally {
     if (options.provider === undefined) await provider.close();
@@ -294,6 +315,33 @@ export function replayDcps(
  */
 function calibratedThroughput(engine: EngineCalibration | undefined): number | undefined {
   return engine?.warm_records_per_second;
+}
+
+/**
+ * The execution's pool when the owner's pool had no set ready but one warming: the execution
+ * waits for that set (`claimWarming`, as it waits for one of its own process's pools) and
+ * gets it, recorded in `holder`, or none and starts its resources on demand.
+ */
+function ownerWaitingPool(
+  input: { template: string; tenant: string; version: string },
+  holder: { taken: OwnerClaim | null },
+): NonNullable<ExecutionEnvironment['pool']> {
+  return {
+    claim: () => null,
+    claimWarming: async () => {
+      if (holder.taken !== null) return null;
+      const owned = await claimFromOwner({ ...input, waitMs: MAX_CLAIM_WAIT_MS });
+      if (!owned.owner || owned.claimed === null) return null;
+      holder.taken = owned.claimed;
+      return owned.claimed.claim;
+    },
+    release: async (_claim, options) => {
+      const taken = holder.taken;
+      if (taken === null) return;
+      ownerReleased.add(taken);
+      await taken.release(options);
+    },
+  };
 }
 
 /** Sets given back to their owner by the execution (see {@link ownerPool}). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,115 @@ describe('a pool made by `warmflow pool up` (owned by `warmflow serve`) is claim
       sendControl({ op: 'release', claim_id: answer.claim!.claim_id }),
     ).rejects.toMatchObject({ code: 'E_NO_CLAIM' });
   });
+
+  it('a run that finds the owner’s only other set still warming waits for it and runs warm on it', async () => {
+    // Its own flow and module: the first worker to load the module after the marker file is
+    // made (the pool's refill behind the claim below) stays warming until the test says go —
+    // once the run is waiting at the owner. It removes the marker, so nothing else waits.
+    const marker = path.join(dir, 'hold-once');
+    const go = path.join(dir, 'go');
+    writeFileSync(
+      path.join(dir, 'held.js'),
+      `import { existsSync, unlinkSync } from 'node:fs';\n` +
+        `if (existsSync(${JSON.stringify(marker)})) {\n` +
+        `  unlinkSync(${JSON.stringify(marker)});\n` +
+        `  for (let i = 0; i < 600 && !existsSync(${JSON.stringify(go)}); i++)\n` +
+        `    await new Promise((resolve) => setTimeout(resolve, 50));\n` +
+        `}\n` +
+        `export function scale(r) { return { n: r.n * 2 }; }\n`,
+    );
+    const heldFlow = path.join(dir, 'held-flow.yaml');
+    writeFileSync(
+      heldFlow,
+      [
+        'name: front-doors-wait',
+        'streams:',
+        '  numbers: { type: N, source: numbers.jsonl }',
+        'functions:',
+        '  - { name: scale, module: held.js, input: [N], output: [M] }',
+        '',
+      ].join('\n'),
+    );
+    const heldRprs = path.join(dir, 'held-rprs.json');
+    writeFileSync(
+      heldRprs,
+      JSON.stringify([
+        {
+          node_id: 'scale',
+          resource_type: 'CPU',
+          cpu_cores: 0.25,
+          memory_gb: 0.25,
+          gpu_enabled: false,
+          data_store_instance: null,
+        },
+      ]),
+    );
+    expect((await runCli('pool', 'up', heldFlow, '--rpr', heldRprs)).code).toBe(0);
+    const poolOf = async () => (await pools()).find((p) => p.template === 'front-doors-wait')!;
+    // The owner lets the warming set finish once the run waits for it.
+    const service = owner.service;
+    const claimWarming = service.claimWarming.bind(service);
+    service.claimWarming = (...args) => {
+      writeFileSync(go, '');
+      return claimWarming(...args);
+    };
+    // Another client holds the ready set; the refill behind its claim stays warming.
+    writeFileSync(marker, '');
+    const holder = await ControlConnection.open();
+    try {
+      const held = (await holder.request({
+        op: 'claim',
+        template: 'front-doors-wait',
+      })) as unknown as ControlClaim;
+      expect(held.claim).not.toBeNull();
+      for (let i = 0; i < 100 && (await poolOf()).warming_sets !== 1; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      // The refill's worker has taken the marker: it waits, and no other worker will.
+      for (let i = 0; i < 300 && existsSync(marker); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(existsSync(marker)).toBe(false);
+      expect(await poolOf()).toMatchObject({ ready_sets: 0, warming_sets: 1, claimed_sets: 1 });
+      const heldIds = held.claim!.racs.map((r) => r.resource_id);
+
+      const run = await runCli(
+        'run',
+        heldFlow,
+        '--json',
+        '--no-history',
+        '--out',
+        path.join(dir, 'out-wait'),
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const status = JSON.parse(run.stdout) as Status & { timings: { pool_wait_ms?: number } };
+      expect(status).toMatchObject({
+        outcome: 'succeeded',
+        provisioning: 'warm',
+        records: { in: 200, out: 200 },
+      });
+      expect(status.pool_note).toBeUndefined();
+      expect(status.timings.pool_wait_ms ?? -1).toBeGreaterThan(0);
+      // The set that was warming ran it, not the held one.
+      const used = status.nodes.map((n) => n.resource_id).filter((id) => id !== null);
+      expect(used.length).toBeGreaterThan(0);
+      for (const id of used) expect(heldIds).not.toContain(id);
+      // Given back ready: the owner counts only the held claim.
+      expect(await poolOf()).toMatchObject({ ready_sets: 1, claimed_sets: 1 });
+
+      const text = await runCli(
+        'run',
+        heldFlow,
+        '--no-history',
+        '--out',
+        path.join(dir, 'out-wait'),
+      );
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('SUCCEEDED (warm pool)');
+    } finally {
+      service.claimWarming = claimWarming;
+      holder.close();
+      await runCli('pool', 'down', heldFlow);
+    }
+  }, 60_000);
 
   it('a pool made for another version of the flow is reported, not silently skipped', async () => {
     writeModule(3);

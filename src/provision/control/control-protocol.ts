@@ -27,7 +27,17 @@ export type ControlRequest =
    * counted by the owner) until `release` on the same connection, or until that connection
    * closes (then it is retired: the run that held it ended without saying how).
    */
-  | { op: 'claim'; template: string; tenant?: string; version?: string }
+  | {
+      op: 'claim';
+      template: string;
+      tenant?: string;
+      version?: string;
+      /**
+       * With no set ready but one warming, wait for it this long at most (capped at
+       * {@link MAX_CLAIM_WAIT_MS}); absent or 0: answer at once.
+       */
+      wait_ms?: number;
+    }
   | { op: 'release'; claim_id: string; retire?: boolean };
 
 /** The answer to `claim`: a set (with the pool's token, to connect to its workers) or why none. */
@@ -46,7 +56,12 @@ export interface ControlClaim {
   pool?: { ready_sets: number; warming_sets: number; claimed_sets: number };
   /** The owner's process id. */
   pid: number;
+  /** With a claim made after waiting for a warming set: how long it waited. */
+  waited_ms?: number;
 }
+
+/** Longest a `claim` waits for a warming set. */
+export const MAX_CLAIM_WAIT_MS = 30_000;
 
 /** A response: `ok` with the operation's result fields, or an error. */
 export type ControlResponse =

@@ -8,6 +8,8 @@ import type { ControlRequest, ControlResponse } from './control-protocol.js';
 /** The connection a request came on: what is held for it is given back when it closes. */
 export interface ControlPeer {
   onClose(callback: () => void): void;
+  /** Whether the connection has closed (an answer being prepared goes nowhere). */
+  readonly closed: boolean;
 }
 
 /** Answers one control request. */
@@ -43,10 +45,17 @@ export async function listenControl(
   const server = net.createServer((socket) => {
     let buffered = '';
     const closing: Array<() => void> = [];
-    const peer: ControlPeer = { onClose: (callback) => closing.push(callback) };
+    let closed = false;
+    const peer: ControlPeer = {
+      onClose: (callback) => closing.push(callback),
+      get closed() {
+        return closed;
+      },
+    };
     socket.setEncoding('utf8');
     socket.on('error', () => {});
     socket.on('close', () => {
+      closed = true;
       for (const callback of closing.splice(0)) callback();
     });
     socket.on('data', (chunk: string) => {

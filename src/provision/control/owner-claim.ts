@@ -2,7 +2,7 @@ import { WarmflowError } from '../../errors.js';
 import { WorkerClient } from '../../worker/client.js';
 import { Claim } from '../pool/claim.js';
 import { ControlConnection } from './control-client.js';
-import { controlSocketPath, type ControlClaim } from './control-protocol.js';
+import { MAX_CLAIM_WAIT_MS, controlSocketPath, type ControlClaim } from './control-protocol.js';
 
 /** A set claimed from the `warmflow serve` owning this home's pools, held over one connection. */
 export interface OwnerClaim {
@@ -10,6 +10,8 @@ export interface OwnerClaim {
   claim: Claim;
   /** The owner's process id. */
   pid: number;
+  /** How long the owner waited for the set to finish warming (absent: it was ready). */
+  waitedMs?: number;
   /** Gives the set back to the owner's pool (or retires it); closes the connections. */
   release(options?: { retire?: boolean }): Promise<void>;
 }
@@ -18,7 +20,14 @@ export interface OwnerClaim {
 export type OwnerClaimResult =
   | { owner: false }
   | { owner: true; claimed: OwnerClaim }
-  | { owner: true; claimed: null; why: string; reason: NotClaimed };
+  | {
+      owner: true;
+      claimed: null;
+      why: string;
+      reason: NotClaimed;
+      /** Sets of the pool warming at the owner (`none_ready`): one could be waited for. */
+      warming: number;
+    };
 
 /** Why the owner handed no set: it has no pool of the template, or one that cannot serve. */
 export type NotClaimed = NonNullable<ControlClaim['reason']> | 'unreachable';
@@ -26,14 +35,16 @@ export type NotClaimed = NonNullable<ControlClaim['reason']> | 'unreachable';
 /**
  * Claims a ready set of `template` from the `warmflow serve` that owns this WARMFLOW_HOME's
  * pools (`warmflow pool up`), for an execution in this process. `owner: false` when no serve
- * runs; without a set, `why` says what the owner's pool was doing. The set stays claimed and
- * counted by the owner until `release`; if this process ends first, the owner retires it.
+ * runs; without a set, `why` says what the owner's pool was doing. With `waitMs`, a set still
+ * warming there is waited for that long at most. The set stays claimed and counted by the
+ * owner until `release`; if this process ends first, the owner retires it.
  */
 export async function claimFromOwner(input: {
   template: string;
   tenant: string;
   version?: string;
   socketPath?: string;
+  waitMs?: number;
 }): Promise<OwnerClaimResult> {
   let connection: ControlConnection;
   try {
@@ -50,8 +61,9 @@ export async function claimFromOwner(input: {
         template: input.template,
         tenant: input.tenant,
         ...(input.version !== undefined ? { version: input.version } : {}),
+        ...(input.waitMs !== undefined && input.waitMs > 0 ? { wait_ms: input.waitMs } : {}),
       },
-      30_000,
+      30_000 + Math.min(MAX_CLAIM_WAIT_MS, Math.max(0, input.waitMs ?? 0)),
     )) as unknown as ControlClaim;
   } catch (error) {
     connection.close();
@@ -65,6 +77,7 @@ export async function claimFromOwner(input: {
       claimed: null,
       why: notClaimed(answer, input.template),
       reason: answer.reason ?? 'no_pool',
+      warming: answer.pool?.warming_sets ?? 0,
     };
   }
   const clients: WorkerClient[] = [];
@@ -90,6 +103,7 @@ export async function claimFromOwner(input: {
       claimed: null,
       why: `the warm set claimed from warmflow serve (pid ${answer.pid}) could not be reached (${(error as Error).message}); the owner retired it`,
       reason: 'unreachable',
+      warming: 0,
     };
   }
   const claim = new Claim({
@@ -100,7 +114,15 @@ export async function claimFromOwner(input: {
     token: held.token,
     resources: held.racs.map((rac, i) => ({ rac, client: clients[i] })),
   });
-  return { owner: true, claimed: { claim, pid: answer.pid, release } };
+  return {
+    owner: true,
+    claimed: {
+      claim,
+      pid: answer.pid,
+      release,
+      ...(answer.waited_ms !== undefined ? { waitedMs: answer.waited_ms } : {}),
+    },
+  };
 }
 
 function notClaimed(answer: ControlClaim, template: string): string {

@@ -11,7 +11,12 @@ import { PoolStateStore } from '../pool/pool-state-store.js';
 import { PreProvisioningService } from '../pool/pre-provisioning-service.js';
 import type { Claim } from '../pool/claim.js';
 import { listenControl, type ControlPeer } from './control-server.js';
-import { controlSocketPath, type ControlClaim, type ControlRequest } from './control-protocol.js';
+import {
+  MAX_CLAIM_WAIT_MS,
+  controlSocketPath,
+  type ControlClaim,
+  type ControlRequest,
+} from './control-protocol.js';
 
 /** The running owner of the local pools (what `warmflow serve` holds). */
 export interface PoolOwner {
@@ -78,19 +83,35 @@ async function templateOf(
 }
 
 /**
- * `claim`: a ready set for an execution in another process (`warmflow run`). The owner keeps
- * the set claimed, and counted, until `release`; a connection that closes first (the run was
- * killed) gives the set back retired, since its workers' state is unknown.
+ * `claim`: a ready set for an execution in another process (`warmflow run`). With `wait_ms`
+ * and no set ready but one warming, the owner waits for that set (as an execution in its own
+ * process does). The owner keeps the set claimed, and counted, until `release`; a connection
+ * that closes first (the run was killed) gives the set back retired, since its workers' state
+ * is unknown — unless it closed while the owner was still waiting: that set was never handed
+ * out, and goes back ready.
  */
-function claimFor(
+async function claimFor(
   service: PreProvisioningService,
   claims: Map<string, Claim>,
   request: Extract<ControlRequest, { op: 'claim' }>,
   peer: ControlPeer,
-): ControlClaim {
+): Promise<ControlClaim> {
   const tenant = request.tenant ?? 'default';
   const before = service.status({ tenant, template: request.template })[0];
-  const claim = service.claim(request.template, tenant, request.version);
+  let claim = service.claim(request.template, tenant, request.version);
+  let waitedMs: number | undefined;
+  const waitMs = Math.min(MAX_CLAIM_WAIT_MS, Math.max(0, request.wait_ms ?? 0));
+  if (claim === null && waitMs > 0 && before !== undefined && before.given_up === undefined) {
+    const from = performance.now();
+    claim = await service.claimWarming(request.template, tenant, request.version, waitMs);
+    if (claim !== null) {
+      waitedMs = Math.round(performance.now() - from);
+      if (peer.closed) {
+        await service.release(claim).catch(() => {});
+        claim = null;
+      }
+    }
+  }
   if (claim === null) {
     if (before === undefined || before.given_up !== undefined)
       return { claim: null, reason: 'no_pool', pid: process.pid };
@@ -104,21 +125,23 @@ function claimFor(
       pid: process.pid,
     };
   }
-  claims.set(claim.claim_id, claim);
+  const held = claim;
+  claims.set(held.claim_id, held);
   peer.onClose(() => {
-    if (!claims.delete(claim.claim_id)) return;
-    void service.release(claim, { retire: true }).catch(() => {});
+    if (!claims.delete(held.claim_id)) return;
+    void service.release(held, { retire: true }).catch(() => {});
   });
   return {
     claim: {
-      claim_id: claim.claim_id,
-      set_id: claim.set_id,
-      template: claim.template,
-      tenant: claim.tenant,
-      token: claim.token,
-      racs: claim.racs,
+      claim_id: held.claim_id,
+      set_id: held.set_id,
+      template: held.template,
+      tenant: held.tenant,
+      token: held.token,
+      racs: held.racs,
     },
     pid: process.pid,
+    ...(waitedMs !== undefined ? { waited_ms: waitedMs } : {}),
   };
 }
 
@@ -160,7 +183,7 @@ async function handle(
       return { released };
     }
     case 'claim':
-      return { ...claimFor(service, claims, request, peer) };
+      return { ...(await claimFor(service, claims, request, peer)) };
     case 'release': {
       const claim = claims.get(request.claim_id);
       if (claim === undefined)
