@@ -141,6 +141,12 @@ export interface CompletionStatus {
     size?: { cpu_cores: number; resource_id: string };
     /** Why a run that asked to be resized was not (e.g. no CPU per record to size from). */
     resize_note?: string;
+    /**
+     * What a death of its resource could do to the outputs: `exactly_once` when the run was
+     * checkpointed (docs/streams.md), else `at_least_once` — a redelivered message's outputs
+     * may be written twice — with `why` it was not checkpointed.
+     */
+    delivery: { guarantee: 'exactly_once' | 'at_least_once'; why?: string };
   };
 }
 

@@ -550,6 +550,17 @@ export async function executeDataflow(
         commits: commit.commits,
         sources: {},
         drift: monitor!.drift,
+        delivery: checkpointed
+          ? { guarantee: 'exactly_once' }
+          : {
+              guarantee: 'at_least_once',
+              why: notCheckpointed({
+                interval,
+                resizing,
+                resources: placed.length,
+                keepState: request.keep_state === true,
+              }),
+            },
       };
       if (resizer instanceof LiveResizer) {
         live.resizes = resizer.resizes;
@@ -765,6 +776,21 @@ function liveResizer(
     },
     onResize: (resize) => env.onEvent?.('resized', { ...resize }),
   });
+}
+
+/** Why a live run was not checkpointed (so its delivery is at-least-once). */
+function notCheckpointed(run: {
+  interval: number;
+  resizing: boolean;
+  resources: number;
+  keepState: boolean;
+}): string {
+  if (run.interval === 0) return 'checkpoints are off (checkpoint interval 0)';
+  if (run.resizing)
+    return 'a resized run is not checkpointed: it commits, and moves between resources, at commit points';
+  if (run.resources > 1) return 'a run on several resources is not checkpointed';
+  if (run.keepState) return 'a run that keeps its state (keep_state) is not checkpointed';
+  return 'a run that reads files as well as live streams is not checkpointed';
 }
 
 /** The request's stall timeout, else `WARMFLOW_STALL_TIMEOUT_MS`, else the default. */

@@ -74,6 +74,11 @@ export function formatStatus(status: CompletionStatus): string {
     lines.push(
       `  live: ${num(live.acknowledged)} messages acknowledged in ${num(live.commits)} commits${live.unacknowledged > 0 ? `, ${num(live.unacknowledged)} left unacknowledged (redelivered to the next run of the group)` : ''}`,
     );
+    lines.push(
+      live.delivery.guarantee === 'exactly_once'
+        ? '    delivery: exactly-once (checkpointed)'
+        : `    delivery: at-least-once, a redelivered message's outputs may be written twice (${live.delivery.why})`,
+    );
     for (const [stream, s] of Object.entries(live.sources))
       lines.push(
         `    ${stream}: ${s.url} group ${s.group}: ${num(s.messages)} read (${num(s.malformed)} malformed), stopped by ${s.stopped_by}, lag ${s.lag === null ? '—' : num(s.lag)}` +

@@ -131,7 +131,11 @@ describe.skipIf(!hasNats)('a running live flow resized ahead of its load', () =>
       ).finally(() => clearInterval(sampler));
       await producer.done;
       expect(status.outcome).toBe('succeeded');
-      expect(status.live).toMatchObject({ acknowledged: total, unacknowledged: 0 });
+      expect(status.live).toMatchObject({
+        acknowledged: total,
+        unacknowledged: 0,
+        delivery: { guarantee: 'at_least_once', why: expect.stringContaining('resized') },
+      });
 
       const resizes = status.live!.resizes!;
       const done = resizes.filter((r) => r.error === undefined);

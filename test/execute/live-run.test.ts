@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { formatStatus } from '../../src/flow/format-run.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
@@ -74,10 +75,12 @@ describe.skipIf(!hasNats)('a flow reading a JetStream stream', () => {
       expect(status.live).toMatchObject({
         acknowledged: n + 1,
         unacknowledged: 0,
+        delivery: { guarantee: 'exactly_once' },
         sources: {
           items: { group: 'g1', messages: n + 1, malformed: 1, stopped_by: 'max_records', lag: 0 },
         },
       });
+      expect(formatStatus(status)).toContain('delivery: exactly-once (checkpointed)');
       // The real-time DCP saw every record, and the drift from the baseline was recorded.
       // Every message is counted; fields are profiled on a sample of at most 2000 a second.
       const dcp = status.live!.sources.items.dcp!;

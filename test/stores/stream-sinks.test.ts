@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { formatStatus } from '../../src/flow/format-run.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
@@ -150,6 +151,13 @@ functions:
         expect(first.status.outcome).toBe('failed');
         expect(first.status.error?.code).toBe('E_RESOURCE_DIED');
         expect(first.status.live?.unacknowledged).toBeGreaterThan(0);
+        expect(first.status.live?.delivery).toEqual({
+          guarantee: 'at_least_once',
+          why: 'checkpoints are off (checkpoint interval 0)',
+        });
+        expect(formatStatus(first.status)).toContain(
+          "delivery: at-least-once, a redelivered message's outputs may be written twice (checkpoints are off",
+        );
         const second = await runOnEngine(flowFile, provider, {
           inputs: { items: url },
           live: { until_idle_ms: 2500 },
