@@ -236,7 +236,6 @@ export async function executeDataflow(
     const resizing =
       request.live?.resize !== undefined && placed.length === 1 && sources.some((s) => s.live);
     const checkpointed =
-      !resizing &&
       interval > 0 &&
       placed.length === 1 &&
       request.keep_state !== true &&
@@ -385,7 +384,7 @@ export async function executeDataflow(
     const resizer =
       resizing && monitor !== null
         ? liveResizer(request, env, {
-            run: sessions[0] as ResizingRun,
+            run: sessions[0] as ResizingRun | RecoveringRun,
             first: placed[0],
             commit: commit!,
             tenant,
@@ -556,7 +555,6 @@ export async function executeDataflow(
               guarantee: 'at_least_once',
               why: notCheckpointed({
                 interval,
-                resizing,
                 resources: placed.length,
                 keepState: request.keep_state === true,
               }),
@@ -566,7 +564,7 @@ export async function executeDataflow(
         live.resizes = resizer.resizes;
         live.size = {
           cpu_cores: resizer.cores,
-          resource_id: (sessions[0] as ResizingRun).current.rac.resource_id,
+          resource_id: (sessions[0] as ResizingRun | RecoveringRun).current.rac.resource_id,
         };
       } else if (typeof resizer === 'string') live.resize_note = resizer;
       const liveDcps = monitor!.dcps();
@@ -705,7 +703,7 @@ function liveResizer(
   request: ExecutionRequest,
   env: ExecutionEnvironment,
   part: {
-    run: ResizingRun;
+    run: ResizingRun | RecoveringRun;
     first: Placed;
     commit: LiveCommit;
     tenant: string;
@@ -779,15 +777,8 @@ function liveResizer(
 }
 
 /** Why a live run was not checkpointed (so its delivery is at-least-once). */
-function notCheckpointed(run: {
-  interval: number;
-  resizing: boolean;
-  resources: number;
-  keepState: boolean;
-}): string {
+function notCheckpointed(run: { interval: number; resources: number; keepState: boolean }): string {
   if (run.interval === 0) return 'checkpoints are off (checkpoint interval 0)';
-  if (run.resizing)
-    return 'a resized run is not checkpointed: it commits, and moves between resources, at commit points';
   if (run.resources > 1) return 'a run on several resources is not checkpointed';
   if (run.keepState) return 'a run that keeps its state (keep_state) is not checkpointed';
   return 'a run that reads files as well as live streams is not checkpointed';

@@ -1,4 +1,5 @@
 import type { LiveBatch, LiveSource } from '../sources/live/live-source.js';
+import { WarmflowError } from '../errors.js';
 import type { Recovery } from './completion-status.js';
 import type { RecoveringRun, RecoveryListener } from './recovery.js';
 import { ResourceError } from './resource-error.js';
@@ -210,12 +211,39 @@ export class LiveCommit {
   }
 
   /**
-   * Not checkpointed: a commit that keeps the gate closed until `during` is done. When
-   * `during` runs, every message pushed so far is processed, its outputs written and the
-   * message acknowledged, and nothing is pushed — the checkpoint a resized run moves to
-   * another resource at. A failure fails the run (the next {@link push} throws it).
+   * A commit that keeps the gate closed until `during` is done. When `during` runs, every
+   * message pushed so far is processed, its outputs written and the message acknowledged,
+   * and nothing is pushed — the point a resized run moves to another resource at. Not
+   * checkpointed, a failure fails the run (the next {@link push} throws it). Checkpointed,
+   * what was pushed is committed as an epoch and its checkpoint recorded first (the next
+   * resource restores it); a resource that died meanwhile is recovered as any death is, and
+   * the move is not made (this rejects; the run goes on).
    */
   async checkpoint(during: () => Promise<void>): Promise<void> {
+    if (this.#recovering !== null) {
+      const died = new WarmflowError(
+        'E_RESOURCE_DIED',
+        'the resource died at the commit before the move; the run recovers on another',
+      );
+      try {
+        await this.#exclusive(async () => {
+          await this.#commitEpoch(true);
+          if (
+            this.#cut !== null ||
+            this.#pending.length > 0 ||
+            this.#replaying ||
+            this.#dead.has(this.#current!)
+          )
+            throw died;
+          await during();
+        });
+      } catch (error) {
+        // A death is recovered from (the move is not made); anything else fails the run.
+        if (error !== died && !this.#recoverable(error)) this.#fail(error);
+        throw error;
+      }
+      return;
+    }
     try {
       await this.#exclusive(async () => {
         await this.#commitAll(true);
@@ -242,8 +270,11 @@ export class LiveCommit {
     await this.#acknowledge(items);
   }
 
-  /** Checkpointed: cuts the pushed batches as the next epoch and commits it. */
-  async #commitEpoch(): Promise<void> {
+  /**
+   * Checkpointed: cuts the pushed batches as the next epoch and commits it (the gate opens
+   * once the resource has committed it, unless `keepGate`).
+   */
+  async #commitEpoch(keepGate = false): Promise<void> {
     const session = this.#current!;
     // A replacement's replay is due: it commits what is cut or pending.
     if (this.#replaying || this.#dead.has(session) || this.#cut !== null) return;
@@ -258,7 +289,7 @@ export class LiveCommit {
       this.#dead.add(session);
       return;
     }
-    this.#openGate();
+    if (!keepGate) this.#openGate();
     await this.#acknowledgeCut();
   }
 
@@ -307,6 +338,10 @@ export class LiveCommit {
         void this.#exclusive(() => this.#replay(session, checkpointEpoch, recovery)).catch(
           (error: unknown) => this.#fail(error),
         );
+      },
+      moved: (session) => {
+        // At a commit with the gate closed and nothing pushed since: no replay is due.
+        this.#current = session;
       },
       failed: (error) => this.#fail(error),
     };

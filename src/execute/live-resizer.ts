@@ -1,7 +1,17 @@
 import type { ResizePolicy, ResizeDecision } from '../policy/live/resize-policy.js';
 import type { LiveCommit } from './live-commit.js';
 import type { Replacement } from './recovery.js';
-import type { ResizingRun } from './resizing-run.js';
+import type { ResourceSession } from './resource-session.js';
+
+/**
+ * The part of a run a resize moves: a `ResizingRun` (keyed state handed over at a
+ * commit) or, checkpointed, a `RecoveringRun` (the next resource restores the checkpoint of
+ * the commit the move is made at).
+ */
+export interface MovableRun {
+  readonly current: ResourceSession;
+  moveTo(next: Replacement, counts: Record<string, number>): Promise<void>;
+}
 
 /** How a live run is resized while it runs (request `live.resize`); see docs/policy.md. */
 export interface LiveResizeOptions {
@@ -68,7 +78,7 @@ const MAX_AHEAD = 8000;
 export class LiveResizer {
   readonly resizes: LiveResize[] = [];
   readonly #policy: ResizePolicy;
-  readonly #run: ResizingRun;
+  readonly #run: MovableRun;
   readonly #commit: LiveCommit;
   readonly #provision: (cores: number) => Promise<Replacement>;
   readonly #release: (resource: Replacement) => Promise<void>;
@@ -85,7 +95,7 @@ export class LiveResizer {
 
   constructor(options: {
     policy: ResizePolicy;
-    run: ResizingRun;
+    run: MovableRun;
     first: Replacement;
     commit: LiveCommit;
     provision: (cores: number) => Promise<Replacement>;

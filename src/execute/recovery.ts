@@ -73,6 +73,10 @@ export class RecoveringRun {
    */
   listener: RecoveryListener | null = null;
   #deathAt: number | null = null;
+  /** A planned move to another resource (a resize), once the current one has ended. */
+  #move: { next: Replacement; resolve: () => void; reject: (error: unknown) => void } | null = null;
+  /** Figures of the resources the part moved away from. */
+  readonly #left: RunResult[] = [];
 
   constructor(options: RecoveringRunOptions) {
     this.#options = options;
@@ -87,16 +91,37 @@ export class RecoveringRun {
     let resource = o.first;
     let latest = o.resume === true ? await o.store.latest(o.execution_id, o.part) : null;
     if (o.resume === true) await o.sinks.rollback(latest?.checkpoint.sinks ?? null, o.sinkTypes);
+    let moved: (() => void) | null = null;
     for (;;) {
       const session = this.#session(resource, latest);
       this.sessions.push(session);
       try {
         const running = session.run();
         const recovery = this.recoveries.at(-1);
-        if (recovery !== undefined)
+        if (moved !== null) {
+          this.listener?.moved(session);
+          moved();
+          moved = null;
+        } else if (recovery !== undefined)
           this.listener?.replaced(session, latest?.checkpoint.epoch ?? -1, recovery);
-        return await running;
+        const result = await running;
+        const move = this.#move;
+        if (move === null) return withFiguresOf(this.#left, result);
+        // Ended for a planned move: the next resource restores the checkpoint of the commit
+        // the move was made at (everything pushed is in it) and the run goes on there.
+        this.#move = null;
+        this.#left.push(result);
+        // The resource moved from is released by the resizer (or goes back to its pool).
+        resource = move.next;
+        latest = await o.store.latest(o.execution_id, o.part);
+        moved = move.resolve;
+        continue;
       } catch (error) {
+        if (this.#move !== null) {
+          // Died while it ended for a move: it is recovered from as any death; no move.
+          this.#move.reject(error);
+          this.#move = null;
+        }
         if (
           !(error instanceof ResourceError) ||
           error.code !== 'E_RESOURCE_DIED' ||
@@ -132,6 +157,20 @@ export class RecoveringRun {
         });
       }
     }
+  }
+
+  /**
+   * Moves the part to `next` (a resize): ends the current resource (`df.end` with `counts`,
+   * the batches pushed to it per source), then runs on `next` from the latest checkpoint.
+   * The caller holds the live commit's gate right after a recorded epoch that covers every
+   * batch pushed. Resolves once `next` was sent the run; rejects if the resource died first
+   * (the run then recovers as from any death).
+   */
+  moveTo(next: Replacement, counts: Record<string, number>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#move = { next, resolve, reject };
+      this.current.end(counts);
+    });
   }
 
   /** A replacement resource; one that fails to start is tried again, twice. */
@@ -253,8 +292,28 @@ export interface RecoveryListener {
    * `recovery` is its entry in the status (`records_replayed` is the listener's to set).
    */
   replaced(session: ResourceSession, checkpointEpoch: number, recovery: Recovery): void;
+  /** `session` continues the run after a planned move, from a checkpoint covering everything pushed. */
+  moved(session: ResourceSession): void;
   /** The part failed and will not recover. */
   failed(error: unknown): void;
+}
+
+/**
+ * The last resource's result (its node figures count from the checkpoint it restored, so they
+ * cover the whole run), with the CPU, time and peaks of the resources the part moved from.
+ */
+function withFiguresOf(left: readonly RunResult[], last: RunResult): RunResult {
+  if (left.length === 0) return last;
+  const all = [...left, last];
+  const stores = all.map((r) => r.first_store_write_at).filter((t): t is number => t !== null);
+  return {
+    ...last,
+    cpu_seconds: all.reduce((sum, r) => sum + r.cpu_seconds, 0),
+    peak_rss_bytes: Math.max(...all.map((r) => r.peak_rss_bytes)),
+    elapsed_ms: all.reduce((sum, r) => sum + r.elapsed_ms, 0),
+    threads: Math.max(...all.map((r) => r.threads)),
+    first_store_write_at: stores.length === 0 ? null : Math.min(...stores),
+  };
 }
 
 /** Input lines between a checkpoint's positions and the chunks a dead resource had taken. */

@@ -1,7 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeDataflow } from '../../src/execute/execution-manager.js';
+import {
+  executeDataflow,
+  type ExecutionEnvironment,
+  type ExecutionRequest,
+} from '../../src/execute/execution-manager.js';
+import type { LiveResize } from '../../src/execute/live-resizer.js';
 import { fitGroupRprs, planGroups } from '../../src/execute/plan.js';
 import { ruleRprs } from '../../src/predictor/rule-rprs.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
@@ -69,41 +74,85 @@ functions:
   return loadFlow(flowFile);
 }
 
+/** The flow, its groups, and RPRs of one core with the predictor's CPU per record, as calibration gives it. */
+async function resizeRun() {
+  const flow = await resizeFlow();
+  const groups = planGroups(flow.template);
+  const rprs = fitGroupRprs(ruleRprs(flow.template, 50), groups, 1).map((r) =>
+    r.node_id === 'work'
+      ? {
+          ...r,
+          reasoning: {
+            basis: 'calibration' as const,
+            per_record: { cpu_us: MS_PER_RECORD * 1000, bytes: 0 },
+          },
+        }
+      : r,
+  );
+  return { flow, groups, rprs };
+}
+
+/** Publishes `{id, user}` records at each phase's rate for its seconds; `onPhase` hears each start. */
+async function publishPhases(
+  s: Awaited<ReturnType<typeof natsStream>>,
+  phases: Array<[perSecond: number, seconds: number]>,
+  onPhase?: (at: number) => void,
+): Promise<void> {
+  let id = 0;
+  for (const [rate, seconds] of phases) {
+    onPhase?.(Date.now());
+    await atRate(rate, rate * seconds, () => {
+      const i = id++;
+      return s.publish({ id: i, user: `u${i % USERS}` });
+    });
+  }
+}
+
+/** Every record of `total` output once, and per user the running count one more each time. */
+function expectEachOnceCountedOn(outDir: string, total: number): void {
+  const counted = outputLines(path.join(outDir, 'Counted.jsonl')).map(
+    (l) => JSON.parse(l) as { id: number; user: string; seen: number },
+  );
+  expect(counted.map((c) => c.id).sort((a, b) => a - b)).toEqual(
+    Array.from({ length: total }, (_, i) => i),
+  );
+  const last = new Map<string, number>();
+  for (const c of counted.sort((a, b) => a.id - b.id)) {
+    expect(c.seen).toBe((last.get(c.user) ?? 0) + 1);
+    last.set(c.user, c.seen);
+  }
+}
+
+/** Runs the flow on the live stream `input`, on demand, resized between 1 and 2 cores, until `total` records. */
+function runResized(
+  run: Pick<ExecutionRequest, 'flow' | 'groups' | 'rprs'>,
+  input: string,
+  options: { total: number; outDir: string; onEvent: ExecutionEnvironment['onEvent'] },
+) {
+  return executeDataflow(
+    {
+      ...run,
+      out_dir: options.outDir,
+      inputs: { items: input },
+      live: { max_records: options.total, resize: { max_cores: 2 } },
+    },
+    { provider, cold: true, ...(options.onEvent ? { onEvent: options.onEvent } : {}) },
+  );
+}
+
 describe.skipIf(!hasNats)('a running live flow resized ahead of its load', () => {
   it('grows before its lag passes the bound when the producer steps up 4×, shrinks after it steps back, and keeps its keyed state across both moves', async () => {
     const name = uniqueName('WFRESIZE');
     const s = await natsStream(name);
     const group = 'resize';
     try {
-      const flow = await resizeFlow();
-      const groups = planGroups(flow.template);
-      // One core to start with, and the predictor's CPU per record, as calibration gives it.
-      const rprs = fitGroupRprs(ruleRprs(flow.template, 50), groups, 1).map((r) =>
-        r.node_id === 'work'
-          ? {
-              ...r,
-              reasoning: {
-                basis: 'calibration' as const,
-                per_record: { cpu_us: MS_PER_RECORD * 1000, bytes: 0 },
-              },
-            }
-          : r,
-      );
+      const { flow, groups, rprs } = await resizeRun();
       const total = PHASES.reduce((n, [rate, seconds]) => n + rate * seconds, 0);
       const phaseStarts: number[] = [];
       /** The group's lag as the test sees it, sampled every 200 ms. */
       const lags: Array<{ at: number; lag: number }> = [];
       const producer: { done?: Promise<void> } = {};
-      const produce = async () => {
-        let id = 0;
-        for (const [rate, seconds] of PHASES) {
-          phaseStarts.push(Date.now());
-          await atRate(rate, rate * seconds, () => {
-            const i = id++;
-            return s.publish({ id: i, user: `u${i % USERS}` });
-          });
-        }
-      };
+      const produce = () => publishPhases(s, PHASES, (at) => phaseStarts.push(at));
       const sampler = setInterval(() => {
         s.handle.jsm.consumers.info(name, group).then(
           (info) => lags.push({ at: Date.now(), lag: info.num_pending + info.num_ack_pending }),
@@ -111,30 +160,20 @@ describe.skipIf(!hasNats)('a running live flow resized ahead of its load', () =>
         );
       }, 200);
       const outDir = tempDir('warmflow-out-');
-      const status = await executeDataflow(
-        {
-          flow,
-          rprs,
-          groups,
-          out_dir: outDir,
-          inputs: { items: `${s.url}?group=${group}` },
-          live: { max_records: total, resize: { max_cores: 2 } },
+      // The producer starts once the flow reads: the phases are the flow's, not its start-up's.
+      const status = await runResized({ flow, groups, rprs }, `${s.url}?group=${group}`, {
+        total,
+        outDir,
+        onEvent: (event) => {
+          if (event === 'live') producer.done ??= produce();
         },
-        {
-          provider,
-          cold: true,
-          // The producer starts once the flow reads: the phases are the flow's, not its start-up's.
-          onEvent: (event) => {
-            if (event === 'live') producer.done ??= produce();
-          },
-        },
-      ).finally(() => clearInterval(sampler));
+      }).finally(() => clearInterval(sampler));
       await producer.done;
       expect(status.outcome).toBe('succeeded');
       expect(status.live).toMatchObject({
         acknowledged: total,
         unacknowledged: 0,
-        delivery: { guarantee: 'at_least_once', why: expect.stringContaining('resized') },
+        delivery: { guarantee: 'exactly_once' },
       });
 
       const resizes = status.live!.resizes!;
@@ -166,21 +205,76 @@ describe.skipIf(!hasNats)('a running live flow resized ahead of its load', () =>
       expect(shrink.from.resource_id).toBe(grow.to.resource_id);
       expect(status.live!.size).toEqual({ cpu_cores: 1, resource_id: shrink.to.resource_id });
       // Every record once, and per user the keyed count went on across both moves.
-      const counted = outputLines(path.join(outDir, 'Counted.jsonl')).map(
-        (l) => JSON.parse(l) as { id: number; user: string; seen: number },
-      );
-      expect(counted.map((c) => c.id).sort((a, b) => a - b)).toEqual(
-        Array.from({ length: total }, (_, i) => i),
-      );
-      const last = new Map<string, number>();
-      for (const c of counted.sort((a, b) => a.id - b.id)) {
-        expect(c.seen).toBe((last.get(c.user) ?? 0) + 1);
-        last.set(c.user, c.seen);
-      }
+      expectEachOnceCountedOn(outDir, total);
       expect(status.nodes.find((n) => n.node_id === 'work')?.records_in).toBe(total);
     } finally {
       await s.cleanup();
     }
     // About 40 s; the slack is for a loaded machine (the run drains its lag at the end).
+  }, 120_000);
+
+  it('checkpointed across a move: the bigger resource killed after the grow is recovered from the checkpoint the move was made at, every record once and every keyed count exact', async () => {
+    const name = uniqueName('WFRESIZEKILL');
+    const s = await natsStream(name);
+    const group = 'resize-kill';
+    try {
+      const { flow, groups, rprs } = await resizeRun();
+      const phases: Array<[number, number]> = [
+        [50, 4],
+        [200, 10],
+        [50, 6],
+      ];
+      const total = phases.reduce((n, [rate, seconds]) => n + rate * seconds, 0);
+      const producer: { done?: Promise<void> } = {};
+      const produce = () => publishPhases(s, phases);
+      const killed: Array<{ resource_id: string; pid: number }> = [];
+      const outDir = tempDir('warmflow-out-');
+      const status = await runResized({ flow, groups, rprs }, `${s.url}?group=${group}`, {
+        total,
+        outDir,
+        onEvent: (event, detail) => {
+          if (event === 'live') producer.done ??= produce();
+          // A second after the first move, the resource moved to is killed.
+          const resize = detail as LiveResize | undefined;
+          if (
+            event === 'resized' &&
+            killed.length === 0 &&
+            resize?.switched_at !== null &&
+            resize?.to.resource_id
+          ) {
+            const id = resize.to.resource_id;
+            killed.push({ resource_id: id, pid: -1 });
+            setTimeout(() => {
+              void provider.list().then((racs) => {
+                const pid = racs.find((r) => r.resource_id === id)?.process_id;
+                if (pid === undefined) return;
+                killed[0].pid = pid;
+                process.kill(pid, 'SIGKILL');
+              });
+            }, 1000);
+          }
+        },
+      });
+      await producer.done;
+      expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
+      expect(status.live).toMatchObject({
+        acknowledged: total,
+        unacknowledged: 0,
+        delivery: { guarantee: 'exactly_once' },
+      });
+      const grow = status.live!.resizes!.find((r) => r.error === undefined);
+      expect(grow?.direction).toBe('grow');
+      expect(killed).toHaveLength(1);
+      expect(killed[0].pid).toBeGreaterThan(0);
+      const recoveries = status.checkpoints!.recoveries;
+      expect(
+        recoveries.map((r) => r.resource_id),
+        JSON.stringify({ resizes: status.live!.resizes, recoveries }),
+      ).toEqual([killed[0].resource_id]);
+      // Every record once, and per user the keyed count exact: nothing lost, nothing twice.
+      expectEachOnceCountedOn(outDir, total);
+    } finally {
+      await s.cleanup();
+    }
   }, 120_000);
 });
