@@ -18,6 +18,12 @@ CREATE TABLE IF NOT EXISTS checkpoint_changes (
 `;
 
 /**
+ * Epochs of state changes a run's part keeps before they are folded into one: restoring reads
+ * every row, and a live run records an epoch a second.
+ */
+export const COMPACT_AFTER_EPOCHS = 64;
+
+/**
  * {@link CheckpointStore} in SQLite: the home database (`$WARMFLOW_HOME/warmflow.db`) unless
  * another file is given. Tables are prefixed `checkpoint_`.
  *
@@ -36,6 +42,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
     changes: string,
   ) => void;
   readonly #finish: (run: string) => void;
+  readonly #read: (run: string, part: number, epoch: number) => string[];
 
   private constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -48,10 +55,27 @@ export class SqliteCheckpointStore implements CheckpointStore {
     const mark = db.prepare(
       'INSERT INTO checkpoint_epochs (run, part, checkpoint) VALUES (?, ?, ?) ON CONFLICT (run, part) DO UPDATE SET checkpoint = excluded.checkpoint',
     );
+    const count = db.prepare(
+      'SELECT count(*) AS n FROM checkpoint_changes WHERE run = ? AND part = ? AND epoch <= ?',
+    );
+    const read = db.prepare(
+      'SELECT changes FROM checkpoint_changes WHERE run = ? AND part = ? AND epoch <= ? ORDER BY epoch',
+    );
+    const drop = db.prepare(
+      'DELETE FROM checkpoint_changes WHERE run = ? AND part = ? AND epoch < ?',
+    );
+    this.#read = (run, part, epoch) =>
+      (read.all(run, part, epoch) as Array<{ changes: string }>).map((r) => r.changes);
     this.#save = db.transaction(
       (run: string, part: number, epoch: number, checkpoint: string, changes: string) => {
         change.run(run, part, epoch, changes);
         mark.run(run, part, checkpoint);
+        // Many epochs: folded into this one's row (the state as of it), in the same transaction.
+        if ((count.get(run, part, epoch) as { n: number }).n > COMPACT_AFTER_EPOCHS) {
+          const state = applyChanges(this.#read(run, part, epoch));
+          change.run(run, part, epoch, JSON.stringify(state));
+          drop.run(run, part, epoch);
+        }
       },
     );
     const forget = [
@@ -99,27 +123,16 @@ export class SqliteCheckpointStore implements CheckpointStore {
     if (row === undefined) return null;
     const checkpoint = JSON.parse(row.checkpoint) as Checkpoint;
     // Epochs past the checkpoint cannot be here (a save writes both), but are skipped anyway.
-    const epochs = this.#db
-      .prepare(
-        'SELECT changes FROM checkpoint_changes WHERE run = ? AND part = ? AND epoch <= ? ORDER BY epoch',
-      )
-      .all(run, part, checkpoint.epoch) as Array<{ changes: string }>;
-    const nodes = new Map<string, Map<string, unknown>>();
-    for (const { changes } of epochs)
-      for (const [node, items] of Object.entries(
-        JSON.parse(changes) as Record<string, Array<[string, unknown]>>,
-      )) {
-        let state = nodes.get(node);
-        if (state === undefined) nodes.set(node, (state = new Map()));
-        // JSON has no undefined: a deleted slot is a pair without its value.
-        for (const item of items) {
-          if (item.length < 2) state.delete(item[0]);
-          else state.set(item[0], item[1]);
-        }
-      }
-    const state: Record<string, Array<[string, unknown]>> = {};
-    for (const [node, items] of nodes) state[node] = [...items];
-    return { checkpoint, state };
+    return { checkpoint, state: applyChanges(this.#read(run, part, checkpoint.epoch)) };
+  }
+
+  /** Rows of state changes a run's part holds (at most {@link COMPACT_AFTER_EPOCHS} + 1). */
+  changeRows(run: string, part: number): number {
+    return (
+      this.#db
+        .prepare('SELECT count(*) AS n FROM checkpoint_changes WHERE run = ? AND part = ?')
+        .get(run, part) as { n: number }
+    ).n;
   }
 
   async unfinished(): Promise<CheckpointedRun[]> {
@@ -136,6 +149,26 @@ export class SqliteCheckpointStore implements CheckpointStore {
   async close(): Promise<void> {
     this.#db.close();
   }
+}
+
+/** The state after epochs of changes (JSON, in epoch order): each node's slots, deleted ones gone. */
+function applyChanges(epochs: readonly string[]): Record<string, Array<[string, unknown]>> {
+  const nodes = new Map<string, Map<string, unknown>>();
+  for (const changes of epochs)
+    for (const [node, items] of Object.entries(
+      JSON.parse(changes) as Record<string, Array<[string, unknown]>>,
+    )) {
+      let state = nodes.get(node);
+      if (state === undefined) nodes.set(node, (state = new Map()));
+      // JSON has no undefined: a deleted slot is a pair without its value.
+      for (const item of items) {
+        if (item.length < 2) state.delete(item[0]);
+        else state.set(item[0], item[1]);
+      }
+    }
+  const state: Record<string, Array<[string, unknown]>> = {};
+  for (const [node, items] of nodes) state[node] = [...items];
+  return state;
 }
 
 const shared = new Map<string, Promise<SqliteCheckpointStore>>();

@@ -390,7 +390,9 @@ export async function executeDataflow(
             tenant,
             onDemand,
           })
-        : null;
+        : request.live?.resize !== undefined && monitor !== null
+          ? `not resized: the run is placed on ${placed.length} resources, and a resize moves a run placed on one`
+          : null;
     // About once a second: the live window per stream and any new drift, to the front door.
     const ticker =
       monitor === null

@@ -200,3 +200,52 @@ describe.skipIf(!hasRedis)('a flow reading a Redis Stream', () => {
     }
   });
 });
+
+describe.skipIf(!hasNats)('a live run on several resources asked to be resized', () => {
+  it('runs at its size, says why it was not resized, and that its delivery is at-least-once', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      path.join(dir, 'fns.mjs'),
+      `export function left(r) { return { id: r.id, side: 'left' }; }
+export function right(r) { return { id: r.id, side: 'right' }; }
+`,
+    );
+    const flowFile = path.join(dir, 'flow.yaml');
+    // Two streams with nothing between them: two placement groups, two resources.
+    writeFileSync(
+      flowFile,
+      `name: two_parts
+streams:
+  a: { type: A }
+  b: { type: B }
+functions:
+  - { name: left, module: ./fns.mjs, input: [A], output: [L] }
+  - { name: right, module: ./fns.mjs, input: [B], output: [R] }
+`,
+    );
+    const s = await natsStream(uniqueName('WFTWO'));
+    try {
+      const n = 50;
+      await atRate(500, n, (id) => s.publish({ id }));
+      const { status } = await runOnEngine(flowFile, provider, {
+        inputs: { a: `${s.url}?group=ga`, b: `${s.url}?group=gb` },
+        live: { max_records: 2 * n, resize: {} },
+      });
+      expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
+      expect(new Set(status.nodes.map((node) => node.resource_id)).size).toBe(2);
+      expect(status.live).toMatchObject({
+        acknowledged: 2 * n,
+        resize_note:
+          'not resized: the run is placed on 2 resources, and a resize moves a run placed on one',
+        delivery: {
+          guarantee: 'at_least_once',
+          why: 'a run on several resources is not checkpointed',
+        },
+      });
+      expect(status.live!.resizes).toBeUndefined();
+      expect(status.checkpoints).toBeUndefined();
+    } finally {
+      await s.cleanup();
+    }
+  }, 60_000);
+});
