@@ -1,4 +1,7 @@
 import { writeFileSync } from 'node:fs';
+import { fitGroupRprs, planGroups } from '../../src/execute/plan.js';
+import { ruleRprs } from '../../src/predictor/rule-rprs.js';
+import { loadFlow } from '../../src/template/load-flow.js';
 import { formatStatus } from '../../src/flow/format-run.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -227,12 +230,19 @@ functions:
     try {
       const n = 50;
       await atRate(500, n, (id) => s.publish({ id }));
-      const { status } = await runOnEngine(flowFile, provider, {
+      // One core each, so both fit this 2-core machine.
+      const flow = await loadFlow(flowFile);
+      const rprs = fitGroupRprs(ruleRprs(flow.template, 100), planGroups(flow.template), 1);
+      const { status } = await runOnEngine(flow, provider, {
+        rprs,
         inputs: { a: `${s.url}?group=ga`, b: `${s.url}?group=gb` },
         live: { max_records: 2 * n, resize: {} },
       });
       expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
-      expect(new Set(status.nodes.map((node) => node.resource_id)).size).toBe(2);
+      const on = (id: string) => status.nodes.find((node) => node.node_id === id)?.resource_id;
+      expect(on('left')).toBeTruthy();
+      expect(on('right')).toBeTruthy();
+      expect(on('left')).not.toBe(on('right'));
       expect(status.live).toMatchObject({
         acknowledged: 2 * n,
         resize_note:
