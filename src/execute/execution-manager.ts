@@ -24,7 +24,7 @@ import type { Dcp } from '../profiler/dcp.js';
 import { feedLive, type LiveBudget, type LiveFeederStats, type LiveLimits } from './live-feeder.js';
 import { DEFAULT_STALL_TIMEOUT_MS, preciseNow, ResourceSession } from './resource-session.js';
 import { SinkFiles } from './sinks.js';
-import { resolveSources } from './sources.js';
+import { refuseLiveOptionsWithoutStreams, resolveSources } from './sources.js';
 import type { Source } from '../sources/source.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { sharedCheckpointStore } from '../checkpoint/sqlite-checkpoint-store.js';
@@ -177,6 +177,7 @@ export async function executeDataflow(
   const flow = request.flow;
   const groups = request.groups ?? planGroups(flow.template);
   const sources = resolveSources(flow, request.inputs ?? {}, request.rate, request.opened_sources);
+  refuseLiveOptionsWithoutStreams(request.live, sources, 'E_INVALID_REQUEST');
   const stores = runStores(flow, request.stores);
 
   const exits = new Map<string, string>();

@@ -179,3 +179,27 @@ export function parseInputs(values: readonly string[]): Record<string, string> {
   }
   return inputs;
 }
+
+/**
+ * Live-run options (`live`: until idle, max records, resize) given to a run that reads no
+ * live stream are refused with `code`: they would be silently ignored.
+ */
+export function refuseLiveOptionsWithoutStreams(
+  live: object | undefined,
+  sources: ReadonlyArray<{ live: boolean }>,
+  code: 'E_INVALID_ARGUMENTS' | 'E_INVALID_REQUEST',
+): void {
+  if (live === undefined || Object.keys(live).length === 0) return;
+  if (sources.some((source) => source.live)) return;
+  const names = Object.keys(live).join(', ');
+  throw new WarmflowError(
+    code,
+    `live options (${names}) apply to a run reading a live stream, and this one reads none`,
+    {
+      hint:
+        code === 'E_INVALID_ARGUMENTS'
+          ? 'give a stream as an input (--input nats://HOST:PORT/STREAM or redis://HOST:PORT/DB?stream=KEY), or drop --until-idle, --max-records and --resize'
+          : 'give a stream as an input (nats:// or redis://), or drop "live"',
+    },
+  );
+}

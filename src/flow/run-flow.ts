@@ -19,7 +19,7 @@ import type { LoadedFlow } from '../template/load-flow.js';
 import type { StoreSpec } from '../template/types.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
 import { planGroups } from '../execute/plan.js';
-import { resolveSources } from '../execute/sources.js';
+import { refuseLiveOptionsWithoutStreams, resolveSources } from '../execute/sources.js';
 import { openSource } from '../sources/open.js';
 import type { Source } from '../sources/source.js';
 import { teeSource } from '../sources/tee.js';
@@ -100,6 +100,7 @@ export async function runFlow(
   const flow = await loadFlow(flowFile);
   const inputs = options.inputs ?? {};
   const sources = resolveSources(flow, inputs, options.rate);
+  refuseLiveOptionsWithoutStreams(options.live, sources, 'E_INVALID_ARGUMENTS');
   // Each input is opened once. A one-pass input (standard input) is teed: the profile and
   // calibration read its first records, the run reads those and the rest.
   const heads: Record<string, Source> = {};

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -61,6 +62,27 @@ describe('warmflow run', () => {
     ]);
     expect(code).toBe(2);
     expect(io.err()).toMatch(/--rate -5/);
+  });
+
+  it('refuses live-stream options for a run that reads no stream, with exit code 2, before doing anything', async () => {
+    const io = capture();
+    const out = tempDir();
+    const code = await main([
+      'node',
+      'warmflow',
+      'run',
+      path.join(repo, 'examples/iot/flow.yaml'),
+      '--max-records',
+      '10',
+      '--resize',
+      '--out',
+      out,
+    ]);
+    expect(code).toBe(2);
+    expect(io.err()).toMatch(
+      /live options \(max_records, resize\) apply to a run reading a live stream, and this one reads none/,
+    );
+    expect(readdirSync(out)).toEqual([]);
   });
 });
 
