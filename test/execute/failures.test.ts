@@ -149,3 +149,22 @@ describe('backpressure', () => {
     expect(sink!.maxPending).toBeLessThanOrEqual(8);
   });
 });
+
+describe('a request that cannot run as asked is refused before anything starts', () => {
+  it('refuses live-stream options for a run that reads no stream (E_INVALID_REQUEST), touching no provider', async () => {
+    const { flowFile } = itemFlow('pass', [JSON.stringify({ id: 1, pad: 'x' })]);
+    const untouchable = new Proxy({} as LocalProvider, {
+      get: (_, name) => {
+        throw new Error(`the provider was asked for ${String(name)}`);
+      },
+    });
+    await expect(
+      runOnEngine(flowFile, untouchable, { live: { max_records: 10, until_idle_ms: 500 } }),
+    ).rejects.toMatchObject({
+      code: 'E_INVALID_REQUEST',
+      message: expect.stringMatching(
+        /live options \(max_records, until_idle_ms\) apply to a run reading a live stream/,
+      ),
+    });
+  });
+});
