@@ -312,9 +312,15 @@ export async function executeDataflow(
             env.onEvent?.('checkpoint', { part, epoch, resource_id: resourceId }),
           replace: async () => {
             recovered = true;
-            const replacement = await replaceResource(request, env, p.group, tenant, version);
+            // A resized run goes on at the size it has now, not the one it started with.
+            const size =
+              resizer instanceof LiveResizer && resizer.cores !== cores(p)
+                ? { cpu_cores: resizer.cores }
+                : undefined;
+            const replacement = await replaceResource(request, env, p.group, tenant, version, size);
             if (replacement.claim !== undefined) extraClaims.push(replacement.claim);
             else onDemand.push({ ...replacement, group: p.group });
+            if (resizer instanceof LiveResizer) resizer.replaced(replacement);
             env.onEvent?.('recovered', { resource_id: replacement.rac.resource_id });
             return replacement;
           },
@@ -683,9 +689,11 @@ async function replaceResource(
   group: string[],
   tenant: string,
   version: string,
+  /** Another size than the RPRs' (a resized live run): on demand, the pool's sets are not it. */
+  size?: { cpu_cores: number },
 ): Promise<Replacement & { claim?: Claim }> {
   const claim =
-    env.cold === true
+    env.cold === true || size !== undefined
       ? null
       : (env.pool?.claim(request.flow.template.name, tenant, version) ?? null);
   if (claim !== null) {
@@ -693,8 +701,13 @@ async function replaceResource(
     if (placed !== null) return { ...placed[0], claim };
     await env.pool!.release(claim);
   }
-  const { placed } = await provisionResources(request, env.provider, tenant, [group]);
+  const { placed } = await provisionResources(request, env.provider, tenant, [group], size);
   return placed[0];
+}
+
+/** The whole cores a placed resource has (what a resized run's sizes are counted in). */
+function cores(placed: { rac: Rac }): number {
+  return Math.max(1, Math.round(placed.rac.rpr.cpu_cores));
 }
 
 /**
@@ -728,9 +741,9 @@ function liveResizer(
   const cpuUs = options.cpu_us_per_record ?? fromRprs;
   if (!(cpuUs > 0))
     return 'not resized: no CPU per record (the RPRs carry no estimate; give live.resize.cpu_us_per_record)';
-  const cores = Math.max(1, Math.round(part.first.rac.rpr.cpu_cores));
+  const start = cores(part.first);
   const minCores = options.min_cores ?? 1;
-  const maxCores = options.max_cores ?? Math.max(minCores, 4 * cores);
+  const maxCores = options.max_cores ?? Math.max(minCores, 4 * start);
   if (!(
     Number.isInteger(minCores) &&
     minCores >= 1 &&
@@ -748,7 +761,7 @@ function liveResizer(
     );
   const policy = new ResizePolicy({
     cpuUsPerRecord: cpuUs,
-    cores,
+    cores: start,
     tuning: {
       minCores,
       maxCores,

@@ -116,6 +116,14 @@ export class LiveResizer {
     return this.#policy.cores;
   }
 
+  /**
+   * The run's resource died and `resource` (of the size it had, {@link cores}) replaces it:
+   * the next resize moves the run from there and releases that one.
+   */
+  replaced(resource: Replacement): void {
+    this.#current = resource;
+  }
+
   /** The last forecast (records/s, `lead` seconds ahead). */
   get forecast(): number {
     return this.#policy.forecast;

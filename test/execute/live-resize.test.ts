@@ -228,12 +228,23 @@ describe.skipIf(!hasNats)('a running live flow resized ahead of its load', () =>
       const producer: { done?: Promise<void> } = {};
       const produce = () => publishPhases(s, phases);
       const killed: Array<{ resource_id: string; pid: number }> = [];
+      /** The cores of each replacement, as the provider placed it. */
+      const replacements: Array<Promise<{ resource_id: string; cpu_cores?: number }>> = [];
       const outDir = tempDir('warmflow-out-');
       const status = await runResized({ flow, groups, rprs }, `${s.url}?group=${group}`, {
         total,
         outDir,
         onEvent: (event, detail) => {
           if (event === 'live') producer.done ??= produce();
+          if (event === 'recovered') {
+            const id = (detail as { resource_id: string }).resource_id;
+            replacements.push(
+              provider.list().then((racs) => ({
+                resource_id: id,
+                cpu_cores: racs.find((r) => r.resource_id === id)?.rpr.cpu_cores,
+              })),
+            );
+          }
           // A second after the first move, the resource moved to is killed.
           const resize = detail as LiveResize | undefined;
           if (
@@ -271,6 +282,17 @@ describe.skipIf(!hasNats)('a running live flow resized ahead of its load', () =>
         recoveries.map((r) => r.resource_id),
         JSON.stringify({ resizes: status.live!.resizes, recoveries }),
       ).toEqual([killed[0].resource_id]);
+      // The replacement has the size the run had grown to, and a later resize moves from it.
+      const replacement = recoveries[0].replacement_resource_id;
+      expect(await Promise.all(replacements)).toEqual([
+        { resource_id: replacement, cpu_cores: grow!.to.cpu_cores },
+      ]);
+      const later = status.live!.resizes!.filter(
+        (r) => r.error === undefined && r !== grow && r.at > recoveries[0].at,
+      );
+      if (later.length > 0)
+        expect(later[0].from).toEqual({ cpu_cores: grow!.to.cpu_cores, resource_id: replacement });
+      else expect(status.live!.size).toEqual({ cpu_cores: 2, resource_id: replacement });
       // Every record once, and per user the keyed count exact: nothing lost, nothing twice.
       expectEachOnceCountedOn(outDir, total);
     } finally {
