@@ -44,11 +44,26 @@ export interface LiveResize {
   lag: number;
   /** Milliseconds the new resource took to be warm (started, code loaded, stores open). */
   warm_ms: number | null;
+  /**
+   * A grow onto a spare: how many milliseconds before the decision the resource began to warm
+   * (when the policy first leaned to this size).
+   */
+  prewarmed_ms?: number;
   /** When the run moved onto it (ISO time), and how long pushing stopped for the move. */
   switched_at: string | null;
   pause_ms: number | null;
   /** Why it was not carried out (the run stays on its resource). */
   error?: string;
+}
+
+/** A resource warming for a grow the policy leans to (`performance.now()` times). */
+interface Spare {
+  cores: number;
+  started: number;
+  /** When it was warm, once it is. */
+  readyAt: number | null;
+  /** Null: it could not be had. */
+  resource: Promise<Replacement | null>;
 }
 
 /**
@@ -92,6 +107,11 @@ export class LiveResizer {
   #busy: Promise<void> | null = null;
   #sampling = false;
   #stopped = false;
+  /**
+   * A resource of the size the policy leans to, warming before it decides: a grow takes it
+   * instead of starting one then. Released when the lean goes (a noisy second) or the run ends.
+   */
+  #spare: Spare | null = null;
 
   constructor(options: {
     policy: ResizePolicy;
@@ -150,6 +170,7 @@ export class LiveResizer {
       const rate = Math.max(0, ((arrived - last.arrived) * 1000) / (now - last.at));
       const decision = this.#policy.observe({ at: now, records_per_second: rate, lag });
       if (decision !== null && !this.#stopped) this.#busy = this.#resize(decision, now);
+      else this.#prepare();
     } finally {
       this.#sampling = false;
     }
@@ -187,10 +208,50 @@ export class LiveResizer {
     return Math.min(MAX_AHEAD, Math.max(1, Math.round(perSecond * AHEAD_SECONDS)));
   }
 
-  /** No more resizes; waits for one under way (its move done, or its resource released). */
+  /** No more resizes; waits for one under way (its move done, or its resource released), drops a spare. */
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#busy;
+    await this.#dropSpare();
+  }
+
+  /**
+   * After an observation without a decision: warms a spare of the size the policy leans to
+   * (one observation short of growing), or drops the spare when it no longer leans to it.
+   */
+  #prepare(): void {
+    const leaning = this.#stopped ? null : this.#policy.leaning;
+    if (leaning !== null && leaning <= this.#policy.cores) return;
+    if (this.#spare !== null && this.#spare.cores === leaning) return;
+    void this.#dropSpare();
+    if (leaning === null) return;
+    const spare: Spare = {
+      cores: leaning,
+      started: performance.now(),
+      readyAt: null,
+      resource: this.#provision(leaning).then(
+        (resource) => {
+          spare.readyAt = performance.now();
+          return resource;
+        },
+        () => null,
+      ),
+    };
+    this.#spare = spare;
+    // Behind already, probably: what is pushed ahead is kept short from now, so the move
+    // (if the policy decides) does not wait for a queue that filled meanwhile.
+    this.#commit.aheadLimit = this.#aheadLimit(this.#policy.cores);
+  }
+
+  /** Releases the spare, if any (once it is up, when it is still warming). */
+  async #dropSpare(): Promise<void> {
+    const spare = this.#spare;
+    if (spare === null) return;
+    this.#spare = null;
+    this.#commit.aheadLimit = null;
+    const resource = await spare?.resource;
+    if (resource !== undefined && resource !== null)
+      await this.#release(resource).catch(() => undefined);
   }
 
   async #resize(decision: ResizeDecision, decidedAt: number): Promise<void> {
@@ -210,9 +271,24 @@ export class LiveResizer {
     };
     this.resizes.push(entry);
     const started = performance.now();
-    const provisioning = this.#provision(decision.to_cores).then(
-      (resource) => {
-        entry.warm_ms = Math.round(performance.now() - started);
+    // A spare of this size has been warming since the policy leaned to it; one of another
+    // size is not wanted any more.
+    const spare = this.#spare?.cores === decision.to_cores ? this.#spare : null;
+    if (spare !== null) this.#spare = null;
+    else void this.#dropSpare();
+    const warming = async (): Promise<{ resource: Replacement; from: number; at: number }> => {
+      const ready = spare === null ? null : await spare.resource;
+      if (ready !== null) {
+        entry.prewarmed_ms = Math.round(started - spare!.started);
+        return { resource: ready, from: spare!.started, at: spare!.readyAt ?? performance.now() };
+      }
+      const from = performance.now();
+      const resource = await this.#provision(decision.to_cores);
+      return { resource, from, at: performance.now() };
+    };
+    const provisioning = warming().then(
+      ({ resource, from, at }) => {
+        entry.warm_ms = Math.round(at - from);
         entry.to.resource_id = resource.rac.resource_id;
         return resource;
       },

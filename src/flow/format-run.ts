@@ -95,7 +95,7 @@ export function formatStatus(status: CompletionStatus): string {
         `    resize ${r.direction} ${r.from.cpu_cores} -> ${r.to.cpu_cores} cores at ${r.at}: forecast ${num(r.forecast_records_per_second, 1)} records/s, lag ${num(r.lag)}` +
           (r.error !== undefined
             ? `; not done: ${r.error}`
-            : `; warm in ${num(r.warm_ms ?? 0)} ms, moved with a ${num(r.pause_ms ?? 0)} ms pause`),
+            : `; warm in ${num(r.warm_ms ?? 0)} ms${r.prewarmed_ms !== undefined ? ` (started ${num(r.prewarmed_ms)} ms before the decision)` : ''}, moved with a ${num(r.pause_ms ?? 0)} ms pause`),
       );
     if (live.resize_note !== undefined) lines.push(`    ${live.resize_note}`);
   }

@@ -346,7 +346,7 @@ export async function runAndReport(
         process.stderr.write(
           r.error !== undefined
             ? `resize ${r.from.cpu_cores} -> ${r.to.cpu_cores} cores not done: ${r.error}\n`
-            : `resized ${r.from.cpu_cores} -> ${r.to.cpu_cores} cores (forecast ${r.forecast_records_per_second} records/s, lag ${r.lag}; warm in ${r.warm_ms} ms, ${r.pause_ms} ms pause)\n`,
+            : `resized ${r.from.cpu_cores} -> ${r.to.cpu_cores} cores (forecast ${r.forecast_records_per_second} records/s, lag ${r.lag}; warm in ${r.warm_ms} ms${r.prewarmed_ms !== undefined ? `, started ${r.prewarmed_ms} ms before the decision` : ''}, ${r.pause_ms} ms pause)\n`,
         );
         return;
       }

@@ -126,4 +126,26 @@ describe('ResizePolicy', () => {
       to_cores: 2,
     });
   });
+
+  it('leans to the size it would grow to one observation before it decides, and not while it carries a decision out', () => {
+    const policy = make();
+    expect(policy.observe({ at: 0, records_per_second: 50, lag: 0 })).toBeNull();
+    expect(policy.leaning).toBeNull();
+    // The first second above one core: no decision yet, but the size it needs is known.
+    expect(policy.observe({ at: 1000, records_per_second: 300, lag: 0 })).toBeNull();
+    expect(policy.leaning).toBe(2);
+    // A noisy second: the lean goes with it.
+    expect(policy.observe({ at: 2000, records_per_second: 20, lag: 0 })).toBeNull();
+    expect(policy.leaning).toBeNull();
+    for (const at of [3000, 4000, 5000]) {
+      const decision = policy.observe({ at, records_per_second: 300, lag: 0 });
+      if (decision !== null) {
+        expect(decision).toMatchObject({ direction: 'grow', to_cores: 2 });
+        expect(policy.leaning).toBeNull();
+        return;
+      }
+      expect(policy.leaning).toBe(2);
+    }
+    throw new Error('no grow decided');
+  });
 });

@@ -118,6 +118,8 @@ export class ResizePolicy {
   #cores: number;
   #lead: number;
   #grow = 0;
+  /** The cores the last observation needed to grow to (when it needed more). */
+  #wanted = 0;
   #shrink = 0;
   #quietUntil = -Infinity;
   #pending = false;
@@ -149,6 +151,15 @@ export class ResizePolicy {
     return this.#cpuUsPerRecord;
   }
 
+  /**
+   * The cores the flow leans to: the last observation needed more than it has, but not yet
+   * `growAfter` in a row (or it is in its cooldown), and no decision is being carried out.
+   * Null otherwise. What a resource of that size can be warmed for before the decision.
+   */
+  get leaning(): number | null {
+    return this.#pending || this.#grow === 0 ? null : this.#wanted;
+  }
+
   /** The forecast `leadSeconds` ahead, as of the last observation. */
   get forecast(): number {
     return this.#forecast.forecast(this.#lead);
@@ -175,6 +186,7 @@ export class ResizePolicy {
     const shrunkFor = Math.max(forecast, this.#forecast.level) * t.shrinkHeadroom + backlog;
     const shrink = this.coresFor(shrunkFor);
     this.#grow = grow > this.#cores ? this.#grow + 1 : 0;
+    this.#wanted = grow;
     this.#shrink = shrink < this.#cores ? this.#shrink + 1 : 0;
     if (this.#pending || observation.at < this.#quietUntil) return null;
     const base = {
