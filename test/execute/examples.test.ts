@@ -1,8 +1,11 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
+import { openStore } from '../../src/stores/open-store.js';
 import type { StoreSpec } from '../../src/template/types.js';
-import { loadFlow } from '../../src/template/load-flow.js';
+import { loadFlow, type LoadedFlow } from '../../src/template/load-flow.js';
+import { SEED_MARKERS, type SeedMarker } from '../../src/worker/dataplane/run-stores.js';
 import { referenceRun } from './reference-run.js';
 import { outputLines, repo, runOnEngine, storeTable, tempDir } from './run-helpers.js';
 
@@ -25,6 +28,15 @@ async function checkExample(name: string, request: { rate?: number } = {}): Prom
     if (spec.kind === 'sqlite')
       stores[store] = { kind: 'sqlite', path: path.join(dir, `${store}.db`) };
   }
+  await checkFlow(flow, stores, request);
+}
+
+/** Runs `flow` on the engine with `stores` overriding its catalogue and compares with the reference. */
+async function checkFlow(
+  flow: LoadedFlow,
+  stores: Record<string, StoreSpec>,
+  request: { rate?: number } = {},
+): Promise<void> {
   const { status, outDir } = await runOnEngine(flow, provider, { stores, ...request });
   const expected = await referenceRun(flow);
   expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
@@ -69,5 +81,44 @@ describe('every example flow, end to end, against an independent reference run',
   });
   it('iot replayed at a rate (the orchestrator reads and pushes batches by the clock) gives the same result', async () => {
     await checkExample('iot', { rate: 50_000 });
+  });
+
+  it('clickstream with its profiles in SQLite: the seed is loaded by the first run, not by the next, and again once its file changes — each run right', async () => {
+    const dir = tempDir();
+    cpSync(path.join(repo, 'examples', 'clickstream'), dir, { recursive: true });
+    // Its TypeScript functions are ES modules, as in the repository.
+    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+    const flowFile = path.join(dir, 'flow.yaml');
+    const profiles: StoreSpec = { kind: 'sqlite', path: path.join(dir, 'profiles.db') };
+    const marker = async (): Promise<SeedMarker> => {
+      const store = await openStore('profiles', profiles);
+      try {
+        return (await store.get(SEED_MARKERS, 'UserProfile')) as SeedMarker;
+      } finally {
+        await store.close();
+      }
+    };
+    const run = async (n: number) =>
+      checkFlow(await loadFlow(flowFile), {
+        profiles,
+        warehouse: { kind: 'sqlite', path: path.join(dir, `warehouse-${n}.db`) },
+      });
+    await run(1);
+    const first = await marker();
+    expect(first.records).toBeGreaterThan(0);
+    await run(2);
+    expect(await marker()).toEqual(first);
+    // Every user on another plan: the next run loads the file again and enriches with it.
+    const seedFile = path.join(dir, 'data', 'profiles.jsonl');
+    const changed = readFileSync(seedFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.stringify({ ...JSON.parse(line), plan: 'changed' }));
+    writeFileSync(seedFile, changed.join('\n') + '\n');
+    await run(3);
+    const third = await marker();
+    expect(third.digest).not.toBe(first.digest);
+    expect(third.loaded_at >= first.loaded_at).toBe(true);
+    expect(third.records).toBe(first.records);
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../stores/memory/memory-store.js';
 import { openStore } from '../../stores/open-store.js';
-import { loadSeed, SeedCache } from './run-stores.js';
+import { loadSeed, primeSeed, SEED_MARKERS, SeedCache } from './run-stores.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wf-seed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,5 +131,46 @@ describe('SeedCache', () => {
   it('restores only snapshots a memory store made', () => {
     const store = new MemoryStore({ name: 'p' });
     expect(() => store.restore('type/P', { size: 1, chars: 1 })).toThrow(/snapshot/);
+  });
+});
+
+describe('primeSeed', () => {
+  it('loads a seed into a persistent store once per content of its file: again when the file changes, the marker is gone, or always is asked', async () => {
+    const file = path.join(dir, 'prime.jsonl');
+    const seed = { type: 'P', store: 'profiles', key: 'id', file };
+    const rows = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => JSON.stringify({ id: `k${i}`, tag })).join('\n') + '\n';
+    writeFileSync(file, rows(50, 'a'));
+    const spec = { kind: 'sqlite' as const, path: path.join(dir, 'prime.db') };
+    const store = await openStore('profiles', spec);
+    try {
+      expect(await primeSeed(store, seed)).toEqual({ loaded: true, records: 50 });
+      expect(await store.get(SEED_MARKERS, 'P')).toMatchObject({ key: 'id', records: 50, file });
+      // A row changed in the store: an unchanged file is not loaded again, so it stays.
+      await store.put('type/P', 'k1', { id: 'k1', tag: 'changed' });
+      expect(await primeSeed(store, seed)).toEqual({ loaded: false, records: 50 });
+      expect(await store.get('type/P', 'k1')).toEqual({ id: 'k1', tag: 'changed' });
+      // Asked to load always (the flow writes the type too): the seed's rows again.
+      expect(await primeSeed(store, seed, { always: true })).toEqual({ loaded: true, records: 50 });
+      expect(await store.get('type/P', 'k1')).toEqual({ id: 'k1', tag: 'a' });
+      // A changed file (same size, other bytes) is loaded.
+      writeFileSync(file, rows(50, 'b'));
+      expect(await primeSeed(store, seed)).toEqual({ loaded: true, records: 50 });
+      expect(await store.get('type/P', 'k49')).toEqual({ id: 'k49', tag: 'b' });
+      // Another key field is another seed.
+      expect(await primeSeed(store, { ...seed, key: 'tag' })).toMatchObject({ loaded: true });
+      // A store without the marker (new, or emptied) is loaded.
+      await store.delete(SEED_MARKERS, 'P');
+      expect(await primeSeed(store, seed)).toEqual({ loaded: true, records: 50 });
+    } finally {
+      await store.close();
+    }
+    // The marker is in the store, so another process (a reopened store) skips the load too.
+    const again = await openStore('profiles', spec);
+    try {
+      expect(await primeSeed(again, seed)).toEqual({ loaded: false, records: 50 });
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
@@ -152,6 +153,56 @@ export async function loadSeed(
   }
   if (batch.length > 0) await store.putMany(`type/${seed.type}`, batch);
   return count + batch.length;
+}
+
+/** Namespace of the markers saying which seed a persistent store holds, by type. */
+export const SEED_MARKERS = 'warmflow/seeds';
+
+/** What a persistent store holds under {@link SEED_MARKERS} once a seed is loaded. */
+export interface SeedMarker {
+  /** SHA-256 of the key field and the file's content. */
+  digest: string;
+  file: string;
+  key: string;
+  records: number;
+  loaded_at: string;
+}
+
+/** SHA-256 of what a loaded seed depends on: its key field and its file's bytes. */
+async function seedDigest(seed: SeedSpec): Promise<string> {
+  const hash = createHash('sha256').update(`${seed.type}\u0000${seed.key}\u0000`);
+  for await (const chunk of createReadStream(seed.file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Loads `seed` into a persistent store unless the store already holds it: after a load a
+ * marker (the digest of the key field and the file's content) is written under
+ * {@link SEED_MARKERS}, and a later run whose file hashes the same reads the marker instead
+ * of loading the file again. A changed file, a store without the marker (new, or emptied)
+ * or `always` (a flow that also writes the type into that store: each run starts from the
+ * seed's rows) loads it. A load that fails leaves the old marker, which no longer matches.
+ */
+export async function primeSeed(
+  store: DataStore,
+  seed: SeedSpec,
+  options: { always?: boolean } = {},
+): Promise<{ loaded: boolean; records: number }> {
+  const digest = await seedDigest(seed);
+  if (options.always !== true) {
+    const marker = (await store.get(SEED_MARKERS, seed.type)) as SeedMarker | undefined;
+    if (marker?.digest === digest) return { loaded: false, records: marker.records };
+  }
+  const records = await loadSeed(store, seed);
+  const marker: SeedMarker = {
+    digest,
+    file: seed.file,
+    key: seed.key,
+    records,
+    loaded_at: new Date().toISOString(),
+  };
+  await store.put(SEED_MARKERS, seed.type, marker);
+  return { loaded: true, records };
 }
 
 /** Seed files up to this size are kept parsed between runs (see {@link SeedCache}). */
