@@ -27,6 +27,8 @@ import { SinkFiles } from './sinks.js';
 import { refuseLiveOptionsWithoutStreams, resolveSources } from './sources.js';
 import type { Source } from '../sources/source.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { StoreConnections } from '../stores/store-connections.js';
+import type { DataStore } from '../stores/store.js';
 import { sharedCheckpointStore } from '../checkpoint/sqlite-checkpoint-store.js';
 import { ResourceError } from './resource-error.js';
 import { DEFAULT_MAX_RECOVERIES, RecoveringRun, type Replacement } from './recovery.js';
@@ -125,6 +127,8 @@ export interface ExecutionEnvironment {
     /** No set ready but one warming: waits for it (see `PreProvisioningService.claimWarming`). */
     claimWarming?(template: string, tenant: string, version?: string): Promise<Claim | null>;
     release(claim: Claim, options?: { retire?: boolean }): Promise<void>;
+    /** Store connections kept between runs, used to prepare them (see `StoreConnections`). */
+    stores?: StoreConnections;
   } | null;
   cold?: boolean;
   /** Creates the JSONL sinks (default {@link SinkFiles}); lets embedders and tests wrap them. */
@@ -225,7 +229,7 @@ export async function executeDataflow(
       onDemand.push(...placed);
       env.onEvent?.('provisioned', { resources: placed.length });
     }
-    await prepareStores(request, stores, groups, executionId);
+    await prepareStores(request, stores, groups, executionId, env.pool?.stores);
     const sinks = env.sinks?.(request.out_dir) ?? new SinkFiles(request.out_dir);
     const sinkTypes = flow.template.nodes
       .filter((n) => n.kind === 'write' && n.data_store === undefined)
@@ -892,7 +896,18 @@ async function prepareStores(
   stores: Record<string, StoreSpec>,
   groups: string[][],
   executionId: string,
+  /** Kept connections (a pool's owner); else each store is opened and closed here. */
+  connections?: StoreConnections,
 ): Promise<void> {
+  const use = async <T>(name: string, spec: StoreSpec, work: (store: DataStore) => Promise<T>) => {
+    if (connections !== undefined) return connections.use(name, spec, work);
+    const store = await openStore(name, spec);
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  };
   // A resumed run's stores hold the state of the epochs they committed.
   if (request.keep_state !== true && request.resume !== true) {
     for (const group of groups) {
@@ -908,12 +923,9 @@ async function prepareStores(
       for (const [node, name] of Object.entries(spec.state_stores)) {
         const storeSpec = stores[name];
         if (storeSpec === undefined || storeSpec.kind === 'memory') continue;
-        const store = await openStore(name, storeSpec);
-        try {
-          await store.drop(`state/${request.flow.template.name}/${node}`);
-        } finally {
-          await store.close();
-        }
+        await use(name, storeSpec, (store) =>
+          store.drop(`state/${request.flow.template.name}/${node}`),
+        );
       }
     }
   }
@@ -925,17 +937,14 @@ async function prepareStores(
     const written = request.flow.template.nodes.some(
       (n) => n.kind === 'write' && n.type === type && n.data_store === spec.store,
     );
-    const store = await openStore(spec.store, storeSpec);
-    try {
-      // Loaded once per content of the file, not on every run (see primeSeed).
-      await primeSeed(
-        store,
-        { type, store: spec.store, key: spec.key, file: path.resolve(request.flow.dir, spec.seed) },
-        { always: written },
-      );
-    } finally {
-      await store.close();
-    }
+    const seed = {
+      type,
+      store: spec.store,
+      key: spec.key,
+      file: path.resolve(request.flow.dir, spec.seed),
+    };
+    // Loaded once per content of the file, not on every run (see primeSeed).
+    await use(spec.store, storeSpec, (store) => primeSeed(store, seed, { always: written }));
   }
 }
 

@@ -1,3 +1,4 @@
+import { StoreConnections } from '../../stores/store-connections.js';
 import { randomBytes } from 'node:crypto';
 import { sharedCheckpointStore } from '../../checkpoint/sqlite-checkpoint-store.js';
 import { WarmflowError } from '../../errors.js';
@@ -64,6 +65,12 @@ export class PreProvisioningService {
   readonly #givenUp = new Map<string, PoolStatus>();
   readonly #unwatch: () => void;
   readonly #expiryTimer: NodeJS.Timeout;
+  /**
+   * Connections to the persistent stores the pools' flows use, kept for the runs this
+   * service's sets serve: preparing a warm run (the last execution's keyed state dropped, a
+   * seed's marker read) reuses them instead of connecting. Closed with the service.
+   */
+  readonly stores = new StoreConnections();
 
   constructor(config: PreProvisioningConfig) {
     this.#config = Object.freeze({ ...config });
@@ -343,6 +350,7 @@ export class PreProvisioningService {
     this.#pools.clear();
     this.#givenUp.clear();
     await Promise.all(pools.map((pool) => pool.close()));
+    await this.stores.close();
   }
 }
 
