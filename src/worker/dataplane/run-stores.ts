@@ -168,11 +168,29 @@ export interface SeedMarker {
   loaded_at: string;
 }
 
+/**
+ * Digests of seed files this process read, by type, key and file, with the file's stamp
+ * (size, modification and change time in ns, inode) when it was read: a warm run's seed is
+ * not read again while the file is the same.
+ */
+const digests = new Map<string, { stamp: string; digest: string }>();
+/** Seed digests kept at most (the oldest go first). */
+const DIGESTS_HELD = 256;
+
 /** SHA-256 of what a loaded seed depends on: its key field and its file's bytes. */
 async function seedDigest(seed: SeedSpec): Promise<string> {
+  const id = `${seed.type}\u0000${seed.key}\u0000${seed.file}`;
+  const stat = statSync(seed.file, { bigint: true });
+  const stamp = `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`;
+  const known = digests.get(id);
+  if (known?.stamp === stamp) return known.digest;
   const hash = createHash('sha256').update(`${seed.type}\u0000${seed.key}\u0000`);
   for await (const chunk of createReadStream(seed.file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const digest = hash.digest('hex');
+  digests.delete(id);
+  digests.set(id, { stamp, digest });
+  if (digests.size > DIGESTS_HELD) digests.delete(digests.keys().next().value!);
+  return digest;
 }
 
 /**
