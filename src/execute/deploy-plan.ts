@@ -7,7 +7,7 @@ import type { ResolvedSource } from './sources.js';
 
 /** The store catalogue of a run: the flow's, with overrides, sqlite paths absolute. */
 export function runStores(
-  flow: LoadedFlow,
+  flow: { dir: string; spec: { stores?: Record<string, StoreSpec> } },
   overrides: Record<string, StoreSpec> = {},
 ): Record<string, StoreSpec> {
   const stores: Record<string, StoreSpec> = {};

@@ -12,7 +12,7 @@ import type { StoreSpec } from '../template/types.js';
 import type { LoadedFlow } from '../template/load-flow.js';
 import { WorkerClient } from '../worker/client.js';
 import { MALFORMED_KEPT, type RunResult } from '../worker/dataplane/deploy-spec.js';
-import { DEAD_LETTER_TYPE, primeSeed } from '../worker/worker-contract.js';
+import { DEAD_LETTER_TYPE, persistentSeeds, primeSeed } from '../worker/worker-contract.js';
 import type { CompletionStatus } from './completion-status.js';
 import { buildDeploySpec, runStores } from './deploy-plan.js';
 import { completionStatus, DEFAULT_MAX_DEAD_LETTER_RATIO } from './completion-builder.js';
@@ -929,23 +929,9 @@ async function prepareStores(
       }
     }
   }
-  for (const [type, spec] of Object.entries(request.flow.spec.types ?? {})) {
-    if (spec.seed === undefined || spec.store === undefined || spec.key === undefined) continue;
-    const storeSpec = stores[spec.store];
-    if (storeSpec === undefined || storeSpec.kind === 'memory') continue;
-    // A flow that also writes the type into that store starts each run from the seed's rows.
-    const written = request.flow.template.nodes.some(
-      (n) => n.kind === 'write' && n.type === type && n.data_store === spec.store,
-    );
-    const seed = {
-      type,
-      store: spec.store,
-      key: spec.key,
-      file: path.resolve(request.flow.dir, spec.seed),
-    };
-    // Loaded once per content of the file, not on every run (see primeSeed).
-    await use(spec.store, storeSpec, (store) => primeSeed(store, seed, { always: written }));
-  }
+  // Loaded once per content of the file, not on every run (see primeSeed).
+  for (const { seed, store: storeSpec, always } of persistentSeeds(request.flow, stores))
+    await use(seed.store, storeSpec, (store) => primeSeed(store, seed, { always }));
 }
 
 async function feedPushSources(

@@ -40,4 +40,4 @@ export interface ResourceUsage {
 /** The type under which a data plane sends dead-lettered records (to the dead-letter file). */
 export const DEAD_LETTER_TYPE = '$dead-letter';
 
-export { loadSeed, primeSeed } from './dataplane/run-stores.js';
+export { loadSeed, persistentSeeds, primeSeed } from './dataplane/run-stores.js';

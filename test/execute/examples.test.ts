@@ -1,7 +1,10 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitGroupRprs, planGroups } from '../../src/execute/plan.js';
+import { ruleRprs } from '../../src/predictor/rule-rprs.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
+import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import { openStore } from '../../src/stores/open-store.js';
 import type { StoreSpec } from '../../src/template/types.js';
 import { loadFlow, type LoadedFlow } from '../../src/template/load-flow.js';
@@ -31,16 +34,25 @@ async function checkExample(name: string, request: { rate?: number } = {}): Prom
   await checkFlow(flow, stores, request);
 }
 
-/** Runs `flow` on the engine with `stores` overriding its catalogue and compares with the reference. */
+/**
+ * Runs `flow` on the engine with `stores` overriding its catalogue (on demand, or on a set of
+ * `pool`) and compares with the reference.
+ */
 async function checkFlow(
   flow: LoadedFlow,
   stores: Record<string, StoreSpec>,
   request: { rate?: number } = {},
+  pool?: PreProvisioningService,
 ): Promise<void> {
-  const { status, outDir } = await runOnEngine(flow, provider, { stores, ...request });
+  const { status, outDir } = await runOnEngine(
+    flow,
+    provider,
+    { stores, ...request },
+    pool === undefined ? {} : { pool, cold: false },
+  );
   const expected = await referenceRun(flow);
   expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
-  expect(status.provisioning).toBe('on_demand');
+  expect(status.provisioning).toBe(pool === undefined ? 'on_demand' : 'warm');
   expect(status.records.dead_lettered).toBe(expected.dead);
   for (const [type, table] of expected.stores) {
     const storeName = flow.spec.types![type].store!;
@@ -120,5 +132,46 @@ describe('every example flow, end to end, against an independent reference run',
     expect(third.digest).not.toBe(first.digest);
     expect(third.loaded_at >= first.loaded_at).toBe(true);
     expect(third.records).toBe(first.records);
+  });
+
+  it('clickstream with its profiles in SQLite, from a warm pool: the seed is loaded while the pool warms, and the first warm run finds it there', async () => {
+    const dir = tempDir();
+    cpSync(path.join(repo, 'examples', 'clickstream'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+    const flowFile = path.join(dir, 'flow.yaml');
+    writeFileSync(
+      flowFile,
+      readFileSync(flowFile, 'utf8').replace(
+        'profiles: { kind: memory }',
+        'profiles: { kind: sqlite, path: ./profiles.db }',
+      ),
+    );
+    const flow = await loadFlow(flowFile);
+    const profiles: StoreSpec = { kind: 'sqlite', path: path.join(dir, 'profiles.db') };
+    const marker = async (): Promise<SeedMarker | undefined> => {
+      const store = await openStore('profiles', profiles);
+      try {
+        return (await store.get(SEED_MARKERS, 'UserProfile')) as SeedMarker | undefined;
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await marker()).toBeUndefined();
+    const groups = planGroups(flow.template);
+    const rprs = fitGroupRprs(ruleRprs(flow.template, 100), groups, 2);
+    const pool = new PreProvisioningService({ provider });
+    try {
+      await pool.preProvision({ flow, rprs, groups, tenant: 'default' });
+      const primed = await marker();
+      expect(primed?.records).toBeGreaterThan(0);
+      expect(pool.stores.size).toBe(1);
+      const warehouse: StoreSpec = { kind: 'sqlite', path: path.join(dir, 'out', 'warehouse.db') };
+      await checkFlow(flow, { profiles, warehouse }, {}, pool);
+      // The run read the marker (kept connection) and did not load the file again.
+      expect(await marker()).toEqual(primed);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.stores.size).toBe(0);
   });
 });

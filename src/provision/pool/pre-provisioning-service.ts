@@ -9,7 +9,9 @@ import type { Claim } from './claim.js';
 import type { PoolDefinition, PoolStateStore } from './pool-state-store.js';
 import { planResources, type PoolFlow, type ResourcePlan } from './resource-plan.js';
 import { killStaleWorkers } from './stale-workers.js';
+import { runStores } from '../../execute/deploy-plan.js';
 import { deployTemplate } from '../../worker/dataplane/deploy-spec.js';
+import { persistentSeeds, primeSeed } from '../../worker/dataplane/run-stores.js';
 import { WarmPool, type PoolStatus } from './warm-pool.js';
 
 /** What `preProvision` takes. */
@@ -87,13 +89,31 @@ export class PreProvisioningService {
       const { template, id } = deployTemplate(input.flow, plan.node_ids);
       return { ...plan, deploy: { template_id: id, template } };
     });
-    return this.provisionPlans({
-      tenant: input.tenant,
-      template: input.flow.template.name,
-      plans,
-      sets: input.sets ?? 1,
-      keepAliveMs: input.keepAliveMs ?? this.#config.defaultKeepAliveMs ?? 600_000,
-    });
+    // The flow's seeds in persistent stores are loaded while the sets warm, so the first run
+    // finds them there (a seed that cannot be loaded now is said by the run that needs it).
+    const { dir, spec } = input.flow;
+    const seeds =
+      dir === undefined || spec === undefined
+        ? []
+        : persistentSeeds({ ...input.flow, dir, spec }, runStores({ dir, spec }));
+    const priming = Promise.allSettled(
+      seeds
+        .filter(({ always }) => !always)
+        .map(({ seed, store }) =>
+          this.stores.use(seed.store, store, (opened) => primeSeed(opened, seed)),
+        ),
+    );
+    try {
+      return await this.provisionPlans({
+        tenant: input.tenant,
+        template: input.flow.template.name,
+        plans,
+        sets: input.sets ?? 1,
+        keepAliveMs: input.keepAliveMs ?? this.#config.defaultKeepAliveMs ?? 600_000,
+      });
+    } finally {
+      await priming;
+    }
   }
 
   /** Like {@link preProvision}, from already planned resources (what a restart restores). */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
 import { MemoryStore, type MemorySnapshot } from '../../stores/memory/memory-store.js';
@@ -191,6 +192,36 @@ async function seedDigest(seed: SeedSpec): Promise<string> {
   digests.set(id, { stamp, digest });
   if (digests.size > DIGESTS_HELD) digests.delete(digests.keys().next().value!);
   return digest;
+}
+
+/** What of a flow {@link persistentSeeds} reads. */
+export interface SeededFlow {
+  dir: string;
+  spec: { types?: Record<string, { seed?: string; store?: string; key?: string }> };
+  template: { nodes: ReadonlyArray<{ kind: string; type?: string; data_store?: string }> };
+}
+
+/**
+ * The seeds of `flow` that go into persistent stores of the catalogue `stores` (memory stores
+ * are seeded in each thread), each with its store's spec; `always` when the flow also writes
+ * the type into that store (each run then starts from the seed's rows).
+ */
+export function persistentSeeds(
+  flow: SeededFlow,
+  stores: Record<string, StoreSpec>,
+): Array<{ seed: SeedSpec; store: StoreSpec; always: boolean }> {
+  const seeds: Array<{ seed: SeedSpec; store: StoreSpec; always: boolean }> = [];
+  for (const [type, spec] of Object.entries(flow.spec.types ?? {})) {
+    if (spec.seed === undefined || spec.store === undefined || spec.key === undefined) continue;
+    const store = stores[spec.store];
+    if (store === undefined || store.kind === 'memory') continue;
+    const always = flow.template.nodes.some(
+      (n) => n.kind === 'write' && n.type === type && n.data_store === spec.store,
+    );
+    const file = path.resolve(flow.dir, spec.seed);
+    seeds.push({ seed: { type, store: spec.store, key: spec.key, file }, store, always });
+  }
+  return seeds;
 }
 
 /**
