@@ -1,24 +1,10 @@
-import path from 'node:path';
 import type { Rpr } from '../predictor/rpr.js';
 import type { StoreSpec } from '../template/types.js';
 import type { LoadedFlow } from '../template/load-flow.js';
 import { deployTemplate, type DeploySpec } from '../worker/dataplane/deploy-spec.js';
 import type { ResolvedSource } from './sources.js';
 
-/** The store catalogue of a run: the flow's, with overrides, sqlite paths absolute. */
-export function runStores(
-  flow: { dir: string; spec: { stores?: Record<string, StoreSpec> } },
-  overrides: Record<string, StoreSpec> = {},
-): Record<string, StoreSpec> {
-  const stores: Record<string, StoreSpec> = {};
-  for (const [name, spec] of Object.entries({ ...(flow.spec.stores ?? {}), ...overrides })) {
-    stores[name] =
-      spec.kind === 'sqlite' && spec.path !== undefined && spec.path !== ':memory:'
-        ? { ...spec, path: path.resolve(flow.dir, spec.path) }
-        : { ...spec };
-  }
-  return stores;
-}
+export { runStores } from '../stores/run-catalogue.js';
 
 /**
  * Builds what `df.run` deploys onto the resource serving `nodeIds`: the template, its

@@ -9,7 +9,7 @@ import type { Claim } from './claim.js';
 import type { PoolDefinition, PoolStateStore } from './pool-state-store.js';
 import { planResources, type PoolFlow, type ResourcePlan } from './resource-plan.js';
 import { killStaleWorkers } from './stale-workers.js';
-import { runStores } from '../../execute/deploy-plan.js';
+import { runStores } from '../../stores/run-catalogue.js';
 import { deployTemplate } from '../../worker/dataplane/deploy-spec.js';
 import { persistentSeeds, primeSeed } from '../../worker/dataplane/run-stores.js';
 import { WarmPool, type PoolStatus } from './warm-pool.js';
