@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { DriftEvent } from '../profiler/drift.js';
 import type { LiveDcp } from '../profiler/live-window.js';
-import type { LiveResize } from './live-resizer.js';
+import type { LiveResize, LiveSpares } from './live-resizer.js';
 import type { Rpr } from '../predictor/rpr.js';
 import type { StorageType } from '../predictor/placement/network-storage.js';
 
@@ -141,6 +141,11 @@ export interface CompletionStatus {
     size?: { cpu_cores: number; resource_id: string };
     /** Why a run that asked to be resized was not (e.g. no CPU per record to size from). */
     resize_note?: string;
+    /**
+     * Resources warmed ahead of a grow the policy leaned to: started, taken by a grow,
+     * released unused (the lean went, or the run ended), not had (no capacity).
+     */
+    spares?: LiveSpares;
     /**
      * What a death of its resource could do to the outputs: `exactly_once` when the run was
      * checkpointed (docs/streams.md), else `at_least_once` — a redelivered message's outputs

@@ -428,6 +428,7 @@ export async function executeDataflow(
                       cpu_cores: resizer.cores,
                       forecast_records_per_second: Math.round(resizer.forecast * 10) / 10,
                       resizes: resizer.resizes.map((r) => ({ ...r })),
+                      spares: { ...resizer.spares },
                     },
                   }
                 : {}),
@@ -575,6 +576,7 @@ export async function executeDataflow(
       };
       if (resizer instanceof LiveResizer) {
         live.resizes = resizer.resizes;
+        live.spares = { ...resizer.spares };
         live.size = {
           cpu_cores: resizer.cores,
           resource_id: (sessions[0] as ResizingRun | RecoveringRun).current.rac.resource_id,

@@ -87,6 +87,7 @@ describe('LiveResizer', () => {
     expect(resizer.cores).toBe(2);
     // The resource moved from is released; the spare, now the run's, is not.
     expect(released).toEqual(['first']);
+    expect(resizer.spares).toEqual({ started: 1, used: 1, released: 0, failed: 0 });
   });
 
   it('releases the spare when the lean goes (a noisy second), and at the end of the run', async () => {
@@ -111,6 +112,7 @@ describe('LiveResizer', () => {
     provisioned[1].ready(resource('spare-2', 2));
     await stopping;
     expect(released).toEqual(['spare-1', 'spare-2']);
+    expect(resizer.spares).toEqual({ started: 2, used: 0, released: 2, failed: 0 });
     expect(run.moves).toEqual([]);
     expect(resizer.resizes).toHaveLength(0);
   });

@@ -56,6 +56,17 @@ export interface LiveResize {
   error?: string;
 }
 
+/**
+ * What the spares of a resized run came to (`CompletionStatus.live.spares`): started, taken by
+ * a grow, released unused (a lean that went, or the run's end), or not had (no capacity).
+ */
+export interface LiveSpares {
+  started: number;
+  used: number;
+  released: number;
+  failed: number;
+}
+
 /** A resource warming for a grow the policy leans to (`performance.now()` times). */
 interface Spare {
   cores: number;
@@ -92,6 +103,8 @@ const MAX_AHEAD = 8000;
  */
 export class LiveResizer {
   readonly resizes: LiveResize[] = [];
+  /** What the spares came to: a lean that goes costs a resource warmed for nothing. */
+  readonly spares: LiveSpares = { started: 0, used: 0, released: 0, failed: 0 };
   readonly #policy: ResizePolicy;
   readonly #run: MovableRun;
   readonly #commit: LiveCommit;
@@ -234,10 +247,14 @@ export class LiveResizer {
           spare.readyAt = performance.now();
           return resource;
         },
-        () => null,
+        () => {
+          this.spares.failed++;
+          return null;
+        },
       ),
     };
     this.#spare = spare;
+    this.spares.started++;
     // Behind already, probably: what is pushed ahead is kept short from now, so the move
     // (if the policy decides) does not wait for a queue that filled meanwhile.
     this.#commit.aheadLimit = this.#aheadLimit(this.#policy.cores);
@@ -249,9 +266,10 @@ export class LiveResizer {
     if (spare === null) return;
     this.#spare = null;
     this.#commit.aheadLimit = null;
-    const resource = await spare?.resource;
-    if (resource !== undefined && resource !== null)
-      await this.#release(resource).catch(() => undefined);
+    const resource = await spare.resource;
+    if (resource === null) return;
+    this.spares.released++;
+    await this.#release(resource).catch(() => undefined);
   }
 
   async #resize(decision: ResizeDecision, decidedAt: number): Promise<void> {
@@ -279,6 +297,7 @@ export class LiveResizer {
     const warming = async (): Promise<{ resource: Replacement; from: number; at: number }> => {
       const ready = spare === null ? null : await spare.resource;
       if (ready !== null) {
+        this.spares.used++;
         entry.prewarmed_ms = Math.round(started - spare!.started);
         return { resource: ready, from: spare!.started, at: spare!.readyAt ?? performance.now() };
       }

@@ -97,6 +97,10 @@ export function formatStatus(status: CompletionStatus): string {
             ? `; not done: ${r.error}`
             : `; warm in ${num(r.warm_ms ?? 0)} ms${r.prewarmed_ms !== undefined ? ` (started ${num(r.prewarmed_ms)} ms before the decision)` : ''}, moved with a ${num(r.pause_ms ?? 0)} ms pause`),
       );
+    if (live.spares !== undefined && live.spares.started > 0)
+      lines.push(
+        `    spares warmed ahead of a grow: ${num(live.spares.started)} (${num(live.spares.used)} used, ${num(live.spares.released)} released unused${live.spares.failed > 0 ? `, ${num(live.spares.failed)} not had` : ''})`,
+      );
     if (live.resize_note !== undefined) lines.push(`    ${live.resize_note}`);
   }
   const totalS = Math.max(t.total_ms / 1000, 1e-9);

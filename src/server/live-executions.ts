@@ -1,5 +1,5 @@
 import type { LiveStreamFigures } from '../execute/live-monitor.js';
-import type { LiveResize } from '../execute/live-resizer.js';
+import type { LiveResize, LiveSpares } from '../execute/live-resizer.js';
 import type { DriftEvent } from '../profiler/drift.js';
 import type { LiveDcp } from '../profiler/live-window.js';
 
@@ -39,6 +39,8 @@ export interface LiveResizeState {
   cpu_cores: number;
   forecast_records_per_second: number;
   resizes: LiveResize[];
+  /** Resources warmed ahead of a grow so far (see `CompletionStatus.live.spares`). */
+  spares?: LiveSpares;
 }
 
 /** What the execution manager reports about once a second (`onEvent('live', …)`). */

@@ -201,6 +201,7 @@ describe.skipIf(!hasNats)('a running live flow resized ahead of its load', () =>
       expect(grow.warm_ms).toBeGreaterThan(0);
       // Its resource began warming when the policy first leaned to 2 cores, before it decided.
       expect(grow.prewarmed_ms).toBeGreaterThan(0);
+      expect(status.live!.spares!.used).toBe(1);
       expect(grow.to.resource_id).not.toBe(grow.from.resource_id);
       // Shrunk after the step back, onto another resource again.
       expect(at(shrink.at)).toBeGreaterThanOrEqual(phaseStarts[2]);
