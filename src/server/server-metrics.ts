@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { resourceMemoryRequestGb } from '../execute/resource-request.js';
 import type { CompletionStatus } from '../execute/completion-status.js';
+import type { LiveSpares } from '../execute/live-resizer.js';
 import type { PoolView } from './ports.js';
 
 /**
@@ -25,8 +26,12 @@ export class ServerMetrics {
   readonly #liveRecordBytes: Gauge;
   readonly #liveCores: Gauge;
   readonly #liveResizes: Counter;
-  /** Each resized live execution's tenant and the resizes of it already counted. */
-  readonly #resizesSeen = new Map<string, { tenant: string; counted: number }>();
+  readonly #liveSpares: Counter;
+  /** Each resized live execution's tenant, and its resizes and spares already counted. */
+  readonly #resizesSeen = new Map<
+    string,
+    { tenant: string; counted: number; spares: LiveSpares }
+  >();
   /** The label sets of each live execution's streams, removed when it ends. */
   readonly #liveSeries = new Map<string, Array<Record<string, string>>>();
   /** The (tenant, template) series of the per-template gauge, so dead ones can go. */
@@ -94,6 +99,12 @@ export class ServerMetrics {
       name: 'warmflow_live_resizes_total',
       help: 'Resizes of running live executions (direction grow or shrink; refused: not carried out)',
       labelNames: ['tenant', 'direction', 'result'],
+      registers,
+    });
+    this.#liveSpares = new Counter({
+      name: 'warmflow_live_spares_total',
+      help: 'Resources warmed ahead of a grow of a live execution, by outcome: started, used (taken by the grow), released (unused: the lean went or the run ended), failed (not had)',
+      labelNames: ['tenant', 'outcome'],
       registers,
     });
     this.#predictionError = new Histogram({
@@ -175,19 +186,12 @@ export class ServerMetrics {
     resize?: {
       cpu_cores: number;
       resizes: ReadonlyArray<{ direction: string; switched_at: string | null; error?: string }>;
+      spares?: LiveSpares;
     },
   ): void {
     if (resize !== undefined) {
       this.#liveCores.set({ tenant, execution }, resize.cpu_cores);
-      // Counted once decided and carried out (or refused); one under way waits for its outcome.
-      const done = resize.resizes.filter((r) => r.switched_at !== null || r.error !== undefined);
-      for (const r of done.slice(this.#resizesSeen.get(execution)?.counted ?? 0))
-        this.#liveResizes.inc({
-          tenant,
-          direction: r.direction,
-          result: r.error === undefined ? 'done' : 'refused',
-        });
-      this.#resizesSeen.set(execution, { tenant, counted: done.length });
+      this.#countResizes(tenant, execution, resize.resizes, resize.spares);
     }
     const series: Array<Record<string, string>> = [];
     for (const [stream, figures] of Object.entries(streams)) {
@@ -198,6 +202,38 @@ export class ServerMetrics {
       if (figures.lag !== null) this.#liveLag.set(labels, figures.lag);
     }
     this.#liveSeries.set(execution, series);
+  }
+
+  /**
+   * Counts the resizes and spares of a live execution not counted yet: a resize counts once
+   * decided and carried out (or refused), one under way waits for its outcome.
+   */
+  #countResizes(
+    tenant: string,
+    execution: string,
+    resizes: ReadonlyArray<{ direction: string; switched_at: string | null; error?: string }>,
+    spares: LiveSpares | undefined,
+  ): void {
+    const seen = this.#resizesSeen.get(execution) ?? {
+      tenant,
+      counted: 0,
+      spares: { started: 0, used: 0, released: 0, failed: 0 },
+    };
+    const done = resizes.filter((r) => r.switched_at !== null || r.error !== undefined);
+    for (const r of done.slice(seen.counted))
+      this.#liveResizes.inc({
+        tenant,
+        direction: r.direction,
+        result: r.error === undefined ? 'done' : 'refused',
+      });
+    seen.counted = Math.max(seen.counted, done.length);
+    if (spares !== undefined)
+      for (const outcome of ['started', 'used', 'released', 'failed'] as const) {
+        const more = spares[outcome] - seen.spares[outcome];
+        if (more > 0) this.#liveSpares.inc({ tenant, outcome }, more);
+        seen.spares[outcome] = Math.max(seen.spares[outcome], spares[outcome]);
+      }
+    this.#resizesSeen.set(execution, seen);
   }
 
   /** Drops the series of a live execution that ended. */
@@ -215,6 +251,14 @@ export class ServerMetrics {
   completed(status: CompletionStatus): void {
     const tenant = status.tenant;
     this.#executions.inc({ tenant, outcome: status.outcome });
+    // What happened after the last live report (a spare released at the end, a last resize).
+    if (status.live?.resizes !== undefined || status.live?.spares !== undefined)
+      this.#countResizes(
+        tenant,
+        status.execution_id,
+        status.live.resizes ?? [],
+        status.live.spares,
+      );
     this.#byProvisioning.inc({ tenant, provisioning: status.provisioning });
     const first = status.timings.request_to_first_record_ms;
     if (first !== null) this.#firstRecord.observe({ tenant }, first / 1000);
