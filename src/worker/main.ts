@@ -4,7 +4,7 @@ import { WarmflowError } from '../errors.js';
 import type { WarmSpec } from './worker-contract.js';
 import { createDataPlane } from './dataplane/index.js';
 import type { WorkerLog } from './dataplane-contract.js';
-import { OrphanWatch } from './orphan-watch.js';
+import { exitIfOrphanedWhileStarting, OrphanWatch } from './orphan-watch.js';
 import { WorkerServer } from './worker-server.js';
 
 /** Environment variable carrying the pool's token (never argv: other users can read argv). */
@@ -152,6 +152,10 @@ export function parseWorkerArgs(
  */
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const log = stderrLog(options.resourceId);
+  const starting = exitIfOrphanedWhileStarting(options.orchestratorPid, (reason) => {
+    log.error({ reason }, 'worker exiting: its orchestrator is gone');
+    process.exit(1);
+  });
   const dataPlane = await createDataPlane({
     warm: options.warm,
     cpuCores: options.cpuCores,
@@ -185,6 +189,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       resolveDone();
     });
   };
+  starting();
   const watch = new OrphanWatch({
     server,
     orchestratorPid: options.orchestratorPid,

@@ -83,3 +83,36 @@ export class OrphanWatch {
     }
   }
 }
+
+/**
+ * While a worker starts (its functions loading, its stores opening) nobody can adopt it: its
+ * address is known to no one until it is ready. An orchestrator lost then (its IPC channel
+ * closes, or `orchestratorPid` is gone) ends the worker at once, so a start that never ends (a
+ * function module whose top-level code hangs) does not outlive the orchestrator that asked
+ * for it. Returns the function that stops watching (once the worker serves and an
+ * {@link OrphanWatch} takes over).
+ */
+export function exitIfOrphanedWhileStarting(
+  orchestratorPid: number | undefined,
+  onOrphaned: (reason: string) => void,
+): () => void {
+  const lost = (reason: string) => {
+    stop();
+    onOrphaned(reason);
+  };
+  const onDisconnect = () => lost('IPC channel closed while the worker was starting');
+  if (process.channel !== undefined) process.on('disconnect', onDisconnect);
+  const poll =
+    orchestratorPid === undefined
+      ? undefined
+      : setInterval(() => {
+          if (!processExists(orchestratorPid))
+            lost(`orchestrator pid ${orchestratorPid} is gone while the worker was starting`);
+        }, 500);
+  poll?.unref();
+  function stop(): void {
+    clearInterval(poll);
+    process.off('disconnect', onDisconnect);
+  }
+  return stop;
+}

@@ -93,6 +93,38 @@ describe('worker process', () => {
     expect(child.exitCode).toBe(0);
   });
 
+  it('exits when its orchestrator goes while it is still starting (a module that never loads)', async () => {
+    const neverLoads = {
+      functions: [
+        { node_id: 'never', module: path.join(fixtures, 'never-loads.ts'), export: 'never' },
+      ],
+      stores: {},
+    };
+    // Its IPC parent lets go.
+    const child = start({ nodeIds: ['never'], warm: neverLoads });
+    child.on('message', () => {}); // nothing comes: it never gets ready
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(child.exitCode).toBeNull();
+    const exit = exited(child);
+    child.disconnect();
+    await exit;
+    expect(child.exitCode).toBe(1);
+    // The orchestrator pid it was given is gone.
+    const orchestrator = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    started.push(orchestrator);
+    const second = start({
+      nodeIds: ['never'],
+      warm: neverLoads,
+      orchestratorPid: orchestrator.pid!,
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(second.exitCode).toBeNull();
+    const secondExit = exited(second);
+    orchestrator.kill('SIGKILL');
+    await secondExit;
+    expect(second.exitCode).toBe(1);
+  });
+
   it('exits when nobody watches its heartbeat, stays while someone does', async () => {
     const child = start({ watchTimeoutMs: 400 });
     const { address } = await waitForReady(child);
