@@ -6,6 +6,8 @@
  * Last line: one JSON object with cold_ms_p50, warm_ms_p50 and ratio (cold / warm), and
  * `warm_ms_p50_back_to_back`: the same warm run repeated 5 ms apart afterwards (no idle
  * pause, no cold start between), what the path costs while the machine's caches stay warm.
+ * `warm_ms_p50_ci90` and `ratio_ci90`: bootstrap 90 % intervals of the two over the trials, so
+ * a difference between two runs of the bench can be told from its noise.
  */
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -16,6 +18,7 @@ import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow } from '../src/template/load-flow.js';
 import { latencyFlow } from './bench-flows.js';
+import { bootstrap90 } from './predict-stats.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 30);
 
@@ -80,6 +83,22 @@ async function main(): Promise<void> {
     }
     const warmP50 = quantile(warm, 0.5);
     const coldP50 = quantile(cold, 0.5);
+    // How far one run of the bench can be trusted: the trials resampled (a trial's warm and
+    // cold run together), 90 % of the medians and ratios between these bounds.
+    const trials = warm.map((w, i) => [w, cold[i]] as const);
+    const warmCi = bootstrap90(warm, (xs) => quantile(xs, 0.5));
+    const ratioCi = bootstrap90(
+      trials,
+      (xs) =>
+        quantile(
+          xs.map((t) => t[1]),
+          0.5,
+        ) /
+        quantile(
+          xs.map((t) => t[0]),
+          0.5,
+        ),
+    );
     console.log(
       JSON.stringify({
         trials: TRIALS,
@@ -88,6 +107,8 @@ async function main(): Promise<void> {
         cold_ms_p50: r2(coldP50),
         cold_ms_p90: r2(quantile(cold, 0.9)),
         ratio: r2(coldP50 / warmP50),
+        warm_ms_p50_ci90: warmCi.map(r2),
+        ratio_ci90: ratioCi.map(r2),
         warm_ms_p50_back_to_back: r2(quantile(backToBack, 0.5)),
         goal: { warm_ms_p50_below: 2, ratio_at_least: 100 },
         load_average: loadavg().map((l) => r2(l)),
