@@ -12,6 +12,7 @@
  * The headline is `efficiency` = warmflow records/s ÷ (threads × the best one-thread loop):
  * 1.0 would be perfect scaling of the best hand-written code over warmflow's threads. The
  * older ratios against one thread (`vs_loop`, `vs_tuned_loop`, `vs_streams`) are kept beside.
+ * `efficiency_ci90` and `vs_parallel_loops_ci90`: bootstrap 90 % intervals over the trials.
  * Last line: one JSON object.
  */
 import { closeSync, createReadStream, fstatSync, openSync, readSync, rmSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow } from '../src/template/load-flow.js';
 import { throughputFlow } from './bench-flows.js';
+import { bootstrap90 } from './predict-stats.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
@@ -298,9 +300,30 @@ async function main(): Promise<void> {
     const bestLoop = Math.max(loopRate, tunedRate);
     const parallelRate = rate(times.parallel_loops);
     const r2 = (x: number) => Math.round(x * 100) / 100;
+    // How far one run can be trusted: the trials resampled (each trial's runs together, as they
+    // alternated), 90 % of the figures between these bounds.
+    const trials = times.ours.map((_, i) => ({
+      ours: times.ours[i],
+      loop: times.loop[i],
+      tuned: times.tuned_loop[i],
+      parallel: times.parallel_loops[i],
+    }));
+    const of = (sample: typeof trials, key: keyof (typeof trials)[number]) =>
+      median(sample.map((t) => t[key]));
+    const efficiencyCi = bootstrap90(
+      trials,
+      (sample) =>
+        // Rates are records per ms: the fastest loop is the one with the shortest median time.
+        1 / of(sample, 'ours') / (threads / Math.min(of(sample, 'loop'), of(sample, 'tuned'))),
+    );
+    const vsParallelCi = bootstrap90(
+      trials,
+      (sample) => of(sample, 'parallel') / of(sample, 'ours'),
+    );
     console.log(
       JSON.stringify({
         efficiency: r2(ours / (threads * bestLoop)),
+        efficiency_ci90: efficiencyCi.map(r2),
         best_loop_records_per_s: bestLoop,
         records: RECORDS,
         trials: TRIALS,
@@ -318,6 +341,7 @@ async function main(): Promise<void> {
         // for `efficiency` with hand-written code, measured in the same run.
         parallel_loops_efficiency: r2(parallelRate / (2 * tunedRate)),
         vs_parallel_loops: r2(ours / parallelRate),
+        vs_parallel_loops_ci90: vsParallelCi.map(r2),
       }),
     );
   } finally {
