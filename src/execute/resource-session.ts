@@ -142,24 +142,34 @@ export class ResourceSession {
    */
   async #deploy(): Promise<Frame<ResponseOk<'df.run'>>> {
     const id = this.#spec.template_id;
-    const send = (whole: boolean) =>
-      this.#client.request(
-        {
-          type: 'df.run',
-          spec:
-            whole || id === undefined
-              ? this.#spec
-              : { ...splitDeploySpec(this.#spec).run, template_id: id },
-          // Checkpointed runs report more often: a recovery says how far the dead one had read.
-          progress_interval_ms: Math.min(
-            progressInterval(this.#stallMs),
-            Math.max(100, (this.#spec.checkpoint?.interval_ms ?? Infinity) / 2),
-          ),
-          // Each thread sends its output over its own channel, when this client opened them.
-          ...(this.#client.outChannel !== undefined ? { out: this.#client.outChannel } : {}),
-        },
-        this.#payload,
-      );
+    // A checkpointed run of files only can be taken by the threads straight from their channels
+    // (its first epoch is read before the main thread has handed it over, nothing of it
+    // commits before then); the others wait for the worker's main thread.
+    const resume = this.#spec.checkpoint?.resume;
+    const toThreads =
+      this.#spec.checkpoint !== undefined &&
+      resume === undefined &&
+      this.#spec.handover !== true &&
+      this.#spec.sources.every((source) => source.mode === 'file');
+    const send = (whole: boolean) => {
+      const request = {
+        type: 'df.run' as const,
+        spec:
+          whole || id === undefined
+            ? this.#spec
+            : { ...splitDeploySpec(this.#spec).run, template_id: id },
+        // Checkpointed runs report more often: a recovery says how far the dead one had read.
+        progress_interval_ms: Math.min(
+          progressInterval(this.#stallMs),
+          Math.max(100, (this.#spec.checkpoint?.interval_ms ?? Infinity) / 2),
+        ),
+        // Each thread sends its output over its own channel, when this client opened them.
+        ...(this.#client.outChannel !== undefined ? { out: this.#client.outChannel } : {}),
+      };
+      return toThreads && !whole && id !== undefined && this.#client.outChannel !== undefined
+        ? this.#client.run(request, this.#payload)
+        : this.#client.request(request, this.#payload);
+    };
     if (id === undefined || !this.#client.templates.has(id)) {
       if (id !== undefined) this.#client.templates.add(id);
       return send(true);

@@ -4,7 +4,9 @@ import net from 'node:net';
 import { WarmflowError } from '../errors.js';
 import { FramedSocket } from './framed-socket.js';
 import {
+  PRE_AUTH_MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
+  encodeFrame,
   fromWireError,
   type EventMessage,
   type FromWorker,
@@ -216,6 +218,8 @@ export class WorkerClient extends EventEmitter<{
     message: RequestBody<K>,
     payload?: Buffer,
     options: { timeoutMs?: number } = {},
+    /** Called with the encoded frame (no payload) before it is written here. */
+    before?: (head: Buffer) => void,
   ): Promise<Frame<ResponseOk<K>>> {
     const id = this.#nextId++;
     return new Promise<Frame<ResponseOk<K>>>((resolve, reject) => {
@@ -246,10 +250,35 @@ export class WorkerClient extends EventEmitter<{
         type: message.type,
       });
       try {
-        this.#socket.send({ ...message, id } as RequestMessage, payload);
+        if (before === undefined) this.#socket.send({ ...message, id } as RequestMessage, payload);
+        else {
+          const [head] = encodeFrame({ ...message, id } as RequestMessage);
+          before(head);
+          this.#socket.sendEncoded(head);
+        }
       } catch (error) {
         this.#pending.delete(id);
         reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  /**
+   * Sends `df.run` and resolves with its answer, as {@link request} does; the same frame goes
+   * first to every thread's output channel (when this client opened them), so that each thread can start the run itself without waiting for the worker's main
+   * thread to hand it over. Only a run part goes (a run that carries a payload, or a frame
+   * larger than a channel takes, goes to the worker alone).
+   */
+  run(message: RequestBody<'df.run'>, payload?: Buffer): Promise<Frame<ResponseOk<'df.run'>>> {
+    if (payload !== undefined || this.#threads.length === 0) return this.request(message, payload);
+    return this.request(message, undefined, {}, (head) => {
+      if (head.length > PRE_AUTH_MAX_FRAME_BYTES) return;
+      for (const thread of this.#threads) {
+        try {
+          thread.#socket.sendEncoded(head);
+        } catch {
+          // A channel that has closed closes this connection too (see #openChannels).
+        }
       }
     });
   }

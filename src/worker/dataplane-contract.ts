@@ -1,3 +1,4 @@
+import type { WorkerGrant } from '../template/types.js';
 import type { WarmSpec } from './worker-contract.js';
 import type {
   DataPlaneMessage,
@@ -75,6 +76,8 @@ export interface DataPlane {
     host: string,
     token: string,
     identity: { resource_id: string; node_ids: string[] },
+    /** What the worker may run: a thread checks a run sent over its channel against it. */
+    grant?: WorkerGrant,
   ): Promise<string[]>;
   /** Extra figures reported with `health` and on the heartbeat (queue depths, records/s...). */
   stats?(): unknown;

@@ -104,6 +104,17 @@ export class FramedSocket<In extends WireMessage = WireMessage> extends EventEmi
     return ok;
   }
 
+  /** Sends a frame encoded already (`encodeFrame`'s head, no payload): one encoding for several sockets. */
+  sendEncoded(head: Buffer): boolean {
+    if (this.#closed || this.#socket.destroyed) {
+      throw new WarmflowError(
+        'E_CONNECTION_CLOSED',
+        `connection to ${this.remoteAddress} is closed`,
+      );
+    }
+    return this.#socket.write(head);
+  }
+
   /** Answers request `request` (sets `re` and `ok: true`). */
   reply<K extends RequestType>(
     request: RequestMessage<K>,

@@ -86,10 +86,12 @@ export class WorkerServer extends EventEmitter<{ shutdown: [string]; control: [n
   async #openChannels(host: string): Promise<void> {
     const plane = this.#config.dataPlane;
     if (plane.openChannels === undefined) return;
-    this.#threads = await plane.openChannels(host, this.#config.token, {
-      resource_id: this.#config.resourceId,
-      node_ids: this.#config.nodeIds,
-    });
+    this.#threads = await plane.openChannels(
+      host,
+      this.#config.token,
+      { resource_id: this.#config.resourceId, node_ids: this.#config.nodeIds },
+      this.#config.grant,
+    );
   }
 
   /** Orchestrator connections currently watching heartbeats. */

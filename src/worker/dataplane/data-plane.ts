@@ -99,7 +99,7 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
       }
       current.handle(message, payload);
     },
-    openChannels: (host, token, identity) => pool.openChannels(host, token, identity),
+    openChannels: (host, token, identity, grant) => pool.openChannels(host, token, identity, grant),
     stats: () => ({ threads: pool.threads.length, running: current !== null, runs: runs.started }),
     close: async () => {
       await warmUp?.stop();

@@ -8,6 +8,7 @@ import {
   digestMatches,
   type Frame,
   type NoticeMessage,
+  type RequestMessage,
   type ToWorker,
 } from '../protocol.js';
 import { parseToWorker, requestOf } from '../wire-messages.js';
@@ -34,8 +35,11 @@ export interface ChannelIdentity {
  * It is as guarded as the worker's own server: a connection must first say `hello` with the
  * pool's token, the protocol version and the name of its channel (the name `df.run`'s `out`
  * will give); anything else, a wrong token, or silence past the auth timeout drops it.
- * Frames are at most {@link PRE_AUTH_MAX_FRAME_BYTES} (a hello, an acknowledgement), and
- * after `hello` only `df.out-ack` is accepted.
+ * Frames are at most {@link PRE_AUTH_MAX_FRAME_BYTES} (a hello, an acknowledgement, a run
+ * part), and after `hello` only `df.out-ack` and `df.run` are accepted. A `df.run` here is the
+ * copy of the worker's that lets the thread start the run before the worker's main thread has
+ * handed it over; the thread checks it as the worker does (`thread-entry.ts`), never answers
+ * it, and the worker's main thread still decides whether the run goes on.
  */
 export class OutputChannels {
   readonly #server: net.Server;
@@ -45,6 +49,7 @@ export class OutputChannels {
   readonly #channels = new Map<string, FramedSocket<ToWorker>>();
   readonly #onAck: (channel: string, ack: NoticeMessage<'df.out-ack'>) => void;
   readonly #onClose: (channel: string) => void;
+  readonly #onRun: (channel: string, request: RequestMessage<'df.run'>) => void;
 
   constructor(
     digest: Uint8Array,
@@ -53,12 +58,15 @@ export class OutputChannels {
       onAck: (channel: string, ack: NoticeMessage<'df.out-ack'>) => void;
       /** An authenticated channel closed. */
       onClose: (channel: string) => void;
+      /** A run sent to the thread itself, beside the worker's `df.run` (validated as the worker validates it). */
+      onRun: (channel: string, request: RequestMessage<'df.run'>) => void;
     },
   ) {
     this.#digest = digest;
     this.#identity = identity;
     this.#onAck = events.onAck;
     this.#onClose = events.onClose;
+    this.#onRun = events.onRun;
     this.#server = net.createServer((socket) => this.#accept(socket));
     this.#server.maxConnections = MAX_CONNECTIONS;
   }
@@ -90,10 +98,10 @@ export class OutputChannels {
           if (request !== undefined) framed.fail(request, error);
           throw error;
         }
-        if (message.type !== 'hello' && message.type !== 'df.out-ack')
+        if (message.type !== 'hello' && message.type !== 'df.out-ack' && message.type !== 'df.run')
           throw new WarmflowError(
             'E_PROTOCOL',
-            `an output channel takes "hello" and "df.out-ack", not "${message.type}"`,
+            `an output channel takes "hello", "df.out-ack" and "df.run", not "${message.type}"`,
           );
         return message;
       },
@@ -153,6 +161,7 @@ export class OutputChannels {
         return;
       }
       if (message.type === 'df.out-ack') this.#onAck(name, message);
+      else if (message.type === 'df.run') this.#onRun(name, message);
       else framed.destroy(new WarmflowError('E_PROTOCOL', `"${message.type}" after hello`));
     });
   }

@@ -133,6 +133,11 @@ export class PartitionRuntime {
       limits?: number[];
       /** Graphs compiled from this spec's template by earlier runs, by source nodes. */
       graphs?: Map<string, NodeGraph>;
+      /**
+       * A checkpointed run without `limits` yet (taken from the thread's channel): its first
+       * epoch is each file source's first chunk until an `epoch` message brings the real one.
+       */
+      provisional?: boolean;
     } = {},
   ): Promise<void> {
     const { step = { at: '' }, restore = {}, limits, graphs } = options;
@@ -197,6 +202,8 @@ export class PartitionRuntime {
       this.#sources.push(state);
       this.#byId.set(source.node_id, state);
     }
+    if (options.provisional === true && spec.checkpoint !== undefined && limits === undefined)
+      this.#limits = this.#sources.map((s) => Math.min(s.total, (start[s.index] ?? 0) + 1));
     if (!spec.sources.some((s) => s.mode === 'push')) this.#pushEnded = true;
     const early = this.#early ?? [];
     this.#early = null;

@@ -13,6 +13,7 @@ import {
 import type { EpochStage } from './batch-executor.js';
 import { EpochCommitter, type EpochCommitResult } from './epoch-committer.js';
 import { partitionOf } from './node-context.js';
+import { chunkCounters } from './run-counters.js';
 import type { RunStores } from './run-stores.js';
 import type { FromThread } from './thread-messages.js';
 import type { ThreadPool } from './thread-pool.js';
@@ -99,6 +100,7 @@ export class ResourceRun {
    * anyway, since a thread would take one for the warm-up run it is still on.
    */
   #held: Array<() => void> | null = [];
+  #yielded = false;
 
   constructor(options: {
     pool: ThreadPool;
@@ -160,8 +162,16 @@ export class ResourceRun {
     const sourceDone = this.#expect('source-done');
     // One shared "next chunk" counter per source: threads take chunks as they get to them
     // (a busy or descheduled thread does not hold the others back).
-    const counters = new SharedArrayBuffer(4 * Math.max(1, this.#spec.sources.length));
-    this.#counters = new Int32Array(counters);
+    const claimed = this.#warmUp
+      ? this.#pool.warmUpCounters(this.#spec.execution_id)
+      : this.#pool.counters(this.#spec.sources.length, this.#spec.execution_id);
+    if (claimed === null) {
+      this.#yielded = true;
+      this.fail(new WarmflowError('E_CANCELLED', 'the warm-up gave way to a run'));
+      return;
+    }
+    const { counters, next } = claimed;
+    this.#counters = chunkCounters(counters);
     const resume = this.#spec.checkpoint?.resume;
     resume?.positions.forEach((p, i) => Atomics.store(this.#counters!, i, p));
     // A checkpointed run's first epoch goes with the deploy: threads read from the moment
@@ -179,6 +189,7 @@ export class ResourceRun {
         ...(held ? {} : { template }),
         ...(forget !== undefined ? { forget } : {}),
         counters,
+        next,
         ...(limits !== undefined ? { limits } : {}),
         ...(this.#request.out !== undefined ? { out: this.#request.out } : {}),
         ...(this.#warmUp ? { warmUp: true } : {}),
@@ -690,13 +701,18 @@ export class ResourceRun {
     this.#done = true;
     clearInterval(this.#sampler);
     clearInterval(this.#ticker);
-    this.#pool.broadcast({ k: 'cancel' });
+    this.#pool.broadcast({ k: 'cancel', run: this.#spec.execution_id });
     this.#connection.fail(this.#request, error);
     this.#onEnd();
   }
 
   get done(): boolean {
     return this.#done;
+  }
+
+  /** A warm-up run that never started: a thread had taken a run from its channel. */
+  get yielded(): boolean {
+    return this.#yielded;
   }
 }
 

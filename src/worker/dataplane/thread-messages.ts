@@ -1,18 +1,27 @@
 export { DEAD_LETTER_TYPE } from '../worker-contract.js';
 import type { ErrorCode } from '../../errors.js';
 import type { WarmSpec } from '../worker-contract.js';
+import type { WorkerGrant } from '../../template/types.js';
 import type { ChannelIdentity } from './output-channels.js';
 import type { EpochStage } from './batch-executor.js';
 import type { DeployTemplate, NodeStats, RunSpec } from './deploy-spec.js';
 
 /** Messages from the worker's main thread to a data-plane thread. */
 export type ToThread =
-  | { k: 'warm'; warm: WarmSpec; index: number; count: number }
+  /** `next`: the counters of the thread's next run (`run-counters.ts`). */
+  | { k: 'warm'; warm: WarmSpec; index: number; count: number; next: SharedArrayBuffer }
   /**
    * Open the thread's output channel (`OutputChannels`) on `host`, checking hellos against the
    * pool token's `digest`; answered by `listening`.
    */
-  | { k: 'listen'; host: string; digest: Uint8Array; identity: ChannelIdentity }
+  | {
+      k: 'listen';
+      host: string;
+      digest: Uint8Array;
+      identity: ChannelIdentity;
+      /** What the worker may run (checked before a run taken from the channel starts). */
+      grant?: WorkerGrant;
+    }
   | {
       k: 'deploy';
       /** The run part of the spec; its template part is `template`, or the one held under its id. */
@@ -21,7 +30,10 @@ export type ToThread =
       template?: DeployTemplate;
       /** A template to drop (the main thread keeps as many as the threads). */
       forget?: string;
+      /** The run's counters, claimed for it (`run-counters.ts`). */
       counters: SharedArrayBuffer;
+      /** The counters of the next run, which a run taken from the channel uses. */
+      next: SharedArrayBuffer;
       /** Checkpointed state of this thread's keys, per keyed node (`[item key, value]`). */
       restore?: Record<string, Array<[string, unknown]>>;
       /** A checkpointed run of file sources: its first epoch (as `epoch`'s limits). */
@@ -49,8 +61,12 @@ export type ToThread =
   | { k: 'stage'; state?: boolean }
   | { k: 'finish' }
   | { k: 'out-ack' }
-  /** Drop the current run; with `stopped`, answer `stopped` after it (nothing of it follows). */
-  | { k: 'cancel'; stopped?: boolean };
+  /**
+   * Drop the current run; with `stopped`, answer `stopped` after it (nothing of it follows).
+   * With `run`: only a run of that execution that the thread took from its channel (the worker
+   * refused its `df.run`), and never take it later.
+   */
+  | { k: 'cancel'; stopped?: boolean; run?: string };
 
 /** Messages from a data-plane thread to the worker's main thread. */
 export type FromThread =

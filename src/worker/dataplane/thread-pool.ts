@@ -3,10 +3,12 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { WarmflowError } from '../../errors.js';
 import { tokenDigest } from '../protocol.js';
 import type { WarmSpec } from '../worker-contract.js';
+import type { WorkerGrant } from '../../template/types.js';
 import type { ChannelIdentity } from './output-channels.js';
 import type { DeployTemplate } from './deploy-spec.js';
 import type { FromThread, ToThread } from './thread-messages.js';
 import { moduleThread } from '../../threads/module-thread.js';
+import { claimRunCounters, fitsRunCounters, newRunCounters, runTag } from './run-counters.js';
 
 /** Listener of one thread's messages, with the thread's index. */
 export type ThreadListener = (index: number, message: FromThread) => void;
@@ -28,7 +30,44 @@ export class ThreadPool {
   /** Deploy templates every thread holds, least recently used first. */
   readonly #templates = new Set<string>();
 
+  /** The counters every thread holds for the next run (see `run-counters.ts`). */
+  #next = newRunCounters();
+
   private constructor() {}
+
+  /**
+   * The counters run `executionId` of `sources` sources is deployed with (claimed for it), and
+   * those of the next run, which go to every thread with this run's deploy. They are the ones
+   * the threads hold when a thread may have taken the run from its channel already; counters
+   * another run has claimed (a run a thread took that never came here) are never used again.
+   */
+  counters(
+    sources: number,
+    executionId: string,
+  ): { counters: SharedArrayBuffer; next: SharedArrayBuffer } {
+    const tag = runTag(executionId);
+    let counters = this.#next;
+    if (!fitsRunCounters(counters, sources) || !claimRunCounters(counters, tag)) {
+      counters = newRunCounters(sources);
+      claimRunCounters(counters, tag);
+    }
+    this.#next = newRunCounters();
+    return { counters, next: this.#next };
+  }
+
+  /**
+   * The counters for a warm-up run: the next run's, claimed for it, unless a thread has
+   * claimed them for a run it took from its channel (null: the warm-up gives way to that run,
+   * which a warm-up's deploy would drop).
+   */
+  warmUpCounters(
+    executionId: string,
+  ): { counters: SharedArrayBuffer; next: SharedArrayBuffer } | null {
+    if (!claimRunCounters(this.#next, runTag(executionId))) return null;
+    const counters = this.#next;
+    this.#next = newRunCounters();
+    return { counters, next: this.#next };
+  }
 
   /**
    * Whether every thread holds deploy template `id`; when not, it is counted as held from
@@ -104,7 +143,7 @@ export class ThreadPool {
       );
       const peers = ports[i];
       thread.postMessage(
-        { k: 'warm', warm, index: i, count, peers },
+        { k: 'warm', warm, index: i, count, peers, next: pool.#next },
         peers.filter((p): p is MessagePort => p !== null),
       );
     }
@@ -125,7 +164,12 @@ export class ThreadPool {
    * Opens every thread's output channel (`OutputChannels`) on `host`, a loopback address or
    * `unix:/path` (thread i's socket file is `/path.i`); resolves with their addresses.
    */
-  async openChannels(host: string, token: string, identity: ChannelIdentity): Promise<string[]> {
+  async openChannels(
+    host: string,
+    token: string,
+    identity: ChannelIdentity,
+    grant?: WorkerGrant,
+  ): Promise<string[]> {
     return Promise.all(
       this.threads.map(
         (thread, i) =>
@@ -155,6 +199,7 @@ export class ThreadPool {
               // The thread runs tenant code: it gets what checks the token, not the token.
               digest: tokenDigest(token),
               identity,
+              ...(grant !== undefined ? { grant } : {}),
             } satisfies ToThread);
           }),
       ),

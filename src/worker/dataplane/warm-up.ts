@@ -194,7 +194,11 @@ export class WarmUp {
           queueMicrotask(() => run.handle({ type: 'df.checkpointed', epoch }, undefined)),
         onEnd: resolve,
         onFail: (error) => {
-          if (!this.#stopRequested)
+          if (run.yielded) {
+            // A thread took a request's run from its channel: no more warm-up runs.
+            this.#stopRequested = true;
+            this.#log.info({ phase: 'taken' }, 'warm-up stopped for a run');
+          } else if (!this.#stopRequested)
             this.#log.warn({ error: (error as Error).message }, 'warm-up run failed');
         },
       });
