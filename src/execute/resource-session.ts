@@ -274,6 +274,9 @@ export class ResourceSession {
         // Output of an earlier run on this resource (cancelled before all of it arrived).
         const execution = this.#spec.execution_id;
         if (message.execution_id !== undefined && message.execution_id !== execution) return;
+        // Output means the run is deployed on a thread: a thread that took the run from its
+        // channel sends its first output before the worker's main thread says `df.deployed`.
+        this.readyAt ??= preciseNow();
         this.#recordsOut += message.count;
         this.#progressed();
         void this.#sinks
@@ -303,7 +306,7 @@ export class ResourceSession {
         return;
       }
       case 'df.deployed':
-        this.readyAt = preciseNow();
+        this.readyAt ??= preciseNow();
         this.#progressed();
         this.onDeployed?.();
         return;
