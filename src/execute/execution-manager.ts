@@ -910,8 +910,10 @@ async function prepareStores(
       await store.close();
     }
   };
-  // A resumed run's stores hold the state of the epochs they committed.
-  if (request.keep_state !== true && request.resume !== true) {
+  // A resumed run's stores hold the state of the epochs they committed. Memory stores start
+  // empty with every run: without a persistent store there is no state to drop.
+  const persistent = Object.values(stores).some((spec) => spec.kind !== 'memory');
+  if (persistent && request.keep_state !== true && request.resume !== true) {
     for (const group of groups) {
       const spec = buildDeploySpec({
         executionId,
