@@ -296,6 +296,8 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
     }
     case 'deploy': {
       armed = message.next;
+      // The main thread keeps as many templates as the threads: it says which one goes.
+      if (message.forget !== undefined) templates.delete(message.forget);
       const run = message.spec.execution_id;
       if (taken !== null && taken.run === run && !taken.confirmed) {
         // The run this thread took from its channel: the same counters mean the same chunks.
@@ -317,7 +319,6 @@ async function onMessage(message: ToThread & { peers?: Array<MessagePort | null>
           `thread ${index} started run ${run} from its channel and dropped it before the worker deployed it; its first records may have been sent, so it is not run again`,
         );
       remember(recent, run);
-      if (message.forget !== undefined) templates.delete(message.forget);
       const id = message.spec.template_id;
       let kept = id === undefined ? undefined : templates.get(id);
       if (message.template !== undefined) {
