@@ -14,6 +14,7 @@ import { loadavg } from 'node:os';
 import { executeDataflow } from '../src/execute/execution-manager.js';
 import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
 import { ruleRprs } from '../src/predictor/rule-rprs.js';
+import type { CpuPinningMode } from '../src/provision/local/cpu-pinning.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow } from '../src/template/load-flow.js';
@@ -21,6 +22,13 @@ import { latencyFlow } from './bench-flows.js';
 import { bootstrap90 } from './predict-stats.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 30);
+/**
+ * CPU placement of the pool's resources (`BENCH_CPU_PINNING`, default `exclusive`): the warm
+ * resource (one core) has a CPU of its own, the orchestrator and the on-demand resource of
+ * the cold runs share the others — as a latency-sensitive deployment is set up
+ * (`warmflow serve --cpu-pinning exclusive`). `none` measures the kernel's own placement.
+ */
+const PINNING: CpuPinningMode = process.env.BENCH_CPU_PINNING === 'none' ? 'none' : 'exclusive';
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,7 +41,7 @@ const r2 = (x: number): number => Math.round(x * 100) / 100;
 async function main(): Promise<void> {
   const bench = latencyFlow();
   const flow = await loadFlow(bench.flowFile);
-  const provider = new LocalProvider();
+  const provider = new LocalProvider({ cpuPinning: PINNING });
   const pool = new PreProvisioningService({ provider });
   try {
     const groups = planGroups(flow.template);
@@ -111,6 +119,7 @@ async function main(): Promise<void> {
         ratio_ci90: ratioCi.map(r2),
         warm_ms_p50_back_to_back: r2(quantile(backToBack, 0.5)),
         goal: { warm_ms_p50_below: 2, ratio_at_least: 100 },
+        cpu_pinning: PINNING,
         load_average: loadavg().map((l) => r2(l)),
       }),
     );

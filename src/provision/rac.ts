@@ -26,4 +26,6 @@ export interface Rac {
   rpr: Rpr;
   /** Local provider only: the worker's process id (for clean-up after an orchestrator restart). */
   process_id?: number;
+  /** Local provider with exclusive CPU pinning only: the CPUs this resource has to itself. */
+  cpus?: number[];
 }

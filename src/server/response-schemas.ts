@@ -106,6 +106,7 @@ export const RacSchema = z
     ready_at: z.string().nullable(),
     rpr: RprOutSchema,
     process_id: z.number().optional(),
+    cpus: z.array(z.number()).optional(),
   })
   .openapi('Rac', { description: 'a Resource Allocation Confirmation (docs/provision.md)' });
 

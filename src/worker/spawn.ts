@@ -47,6 +47,8 @@ export interface SpawnWorkerOptions {
   sandbox?: SandboxSpec;
   /** `unix:/path` to listen on instead of a loopback port (a confined worker has no network). */
   listen?: string;
+  /** Wraps the final command (after confinement), e.g. to start it on some CPUs only. */
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
 }
 
 /** Starts a worker as a child process with an IPC channel (used for the ready message and to notice the parent's death). */
@@ -74,10 +76,11 @@ export function spawnWorker(options: SpawnWorkerOptions): ChildProcess {
     argv.push('--orchestrator-pid', String(options.orchestratorPid));
   if (options.listen !== undefined) argv.push('--listen', options.listen);
   const out = options.logFd ?? 'ignore';
-  const run =
+  const confined =
     options.sandbox === undefined
       ? { command, args: argv }
       : confineCommand(command, argv, options.sandbox);
+  const run = options.wrap === undefined ? confined : options.wrap(confined.command, confined.args);
   // The token and the spec go over the IPC channel, never in the environment or argv, where
   // /proc/<pid>/environ and cmdline would show them.
   const env = { ...options.env };

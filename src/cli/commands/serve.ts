@@ -14,6 +14,7 @@ interface ServeOptions {
   keepRuns?: string;
   stores?: string;
   sandbox: string;
+  cpuPinning: string;
   keepAlivePolicy?: string;
   policyTimeScale: string;
 }
@@ -71,6 +72,11 @@ export function registerServe(program: Command): void {
       'auto',
     )
     .option(
+      '--cpu-pinning <how>',
+      'local workers on CPUs: none | exclusive (a resource of whole cores gets CPUs of its own, one or more stay shared)',
+      'none',
+    )
+    .option(
       '--keep-alive-policy <policy>',
       "pre-warm and release every flow's pool by a policy on its execution requests: fixed:K, hybrid, warmflow, warmflow:B",
     )
@@ -108,6 +114,13 @@ export function registerServe(program: Command): void {
           `--sandbox must be auto, bwrap or none, got "${options.sandbox}"`,
         );
       }
+      if (!['none', 'exclusive'].includes(options.cpuPinning)) {
+        throw new WarmflowError(
+          'E_INVALID_ARGUMENTS',
+          `--cpu-pinning must be none or exclusive, got "${options.cpuPinning}"`,
+        );
+      }
+      const cpuPinning = options.cpuPinning as 'none' | 'exclusive';
       const { resolveMechanism } = await import('../../tenancy/sandbox.js');
       const { defaultAreas } = await import('../../server/app-state.js');
       const { StoreCatalogue } = await import('../../stores/store-catalogue.js');
@@ -119,7 +132,7 @@ export function registerServe(program: Command): void {
       const providerInstance = await makeProvider(options);
       const { startPoolOwner } = await import('../../provision/control/pool-owner.js');
       const owner = await startPoolOwner({
-        provider: { capacity, areas, sandbox },
+        provider: { capacity, areas, sandbox, cpuPinning },
         ...(providerInstance ? { providerInstance } : {}),
       });
       let http: { url: string; close(): Promise<void>; admin: string } | undefined;
@@ -160,6 +173,7 @@ export function registerServe(program: Command): void {
         pid: process.pid,
         provider: owner.provider.name,
         sandbox,
+        cpu_pinning: cpuPinning,
         control_socket: owner.socketPath,
         ...(http
           ? {

@@ -23,6 +23,7 @@ import type {
 } from '../provider.js';
 import type { Rac } from '../rac.js';
 import { checkCapacity, type Allocation } from './capacity-check.js';
+import { CpuPinning, type CpuPinningMode } from './cpu-pinning.js';
 import { detectMachineCapacity, roundCores, type MachineCapacity } from './machine-capacity.js';
 
 /** Configuration of a {@link LocalProvider}. */
@@ -47,6 +48,11 @@ export interface LocalProviderConfig {
   areas?: TenantAreas;
   /** How workers of `areas` are confined (see `SandboxMechanism`); default `none`. */
   sandbox?: SandboxMechanism;
+  /**
+   * CPU placement (see {@link CpuPinningMode}): `exclusive` gives a resource of whole cores
+   * CPUs of its own while one or more stay shared; default `none`.
+   */
+  cpuPinning?: CpuPinningMode;
 }
 
 interface LocalResource {
@@ -85,9 +91,11 @@ export class LocalProvider implements Provider {
   readonly #gpusInUse = new Set<number>();
   #machine: Promise<MachineCapacity> | undefined;
   readonly #healthTimer: NodeJS.Timeout;
+  readonly #pinning: CpuPinning | null;
 
   constructor(config: LocalProviderConfig = {}) {
     this.#config = Object.freeze({ ...config });
+    this.#pinning = (config.cpuPinning ?? 'none') === 'exclusive' ? new CpuPinning() : null;
     this.#healthTimer = setInterval(() => this.#checkHealth(), this.#heartbeatMs);
     this.#healthTimer.unref();
   }
@@ -178,6 +186,9 @@ export class LocalProvider implements Provider {
         }
       : undefined;
     const logFd = openSync(path.join(cwd, 'worker.log'), 'a', 0o600);
+    // CPUs of its own when it asks for whole cores and they are free; else the shared ones.
+    const pinning = this.#pinning;
+    const cpus = pinning?.give(resourceId, want.cpu_cores) ?? null;
     let child: ChildProcess;
     try {
       child = spawnWorker({
@@ -192,9 +203,27 @@ export class LocalProvider implements Provider {
         orchestratorPid: process.pid,
         logFd,
         ...(sandbox !== undefined ? { sandbox, listen: `unix:${path.join(cwd, 'w.sock')}` } : {}),
+        ...(pinning !== null
+          ? {
+              wrap: (command: string, args: string[]) =>
+                pinning.wrap(cpus ?? pinning.shared, command, args),
+            }
+          : {}),
       });
+    } catch (error) {
+      this.#allocated.cpu_cores -= want.cpu_cores;
+      this.#allocated.memory_gb -= want.memory_gb;
+      this.#allocated.gpus -= want.gpus;
+      if (gpuIndex !== undefined) this.#gpusInUse.delete(gpuIndex);
+      pinning?.forget(resourceId);
+      throw error;
     } finally {
       closeSync(logFd); // the child holds its own copy
+    }
+    if (pinning !== null) {
+      if (cpus === null && child.pid !== undefined) pinning.share(resourceId, child.pid);
+      // The orchestrator and the shared resources leave the CPUs just given.
+      pinning.apply();
     }
     const rac: Rac = {
       resource_id: resourceId,
@@ -207,6 +236,7 @@ export class LocalProvider implements Provider {
       provider: this.name,
       ready_at: null,
       rpr: { ...request.rpr, cpu_cores: want.cpu_cores },
+      ...(cpus !== null ? { cpus } : {}),
     };
     if (child.pid !== undefined) rac.process_id = child.pid;
     const resource: LocalResource = {
@@ -302,6 +332,7 @@ export class LocalProvider implements Provider {
     clearInterval(this.#healthTimer);
     await Promise.all([...this.#resources.keys()].map((id) => this.release(id)));
     this.#listeners.clear();
+    this.#pinning?.restore();
   }
 
   #emit(event: ResourceEvent): void {
@@ -349,6 +380,11 @@ export class LocalProvider implements Provider {
     this.#allocated.memory_gb -= resource.allocation.memory_gb;
     this.#allocated.gpus -= resource.allocation.gpus;
     if (resource.gpuIndex !== undefined) this.#gpusInUse.delete(resource.gpuIndex);
+    if (this.#pinning !== null) {
+      // Its CPUs are shared again: the orchestrator and the shared resources may use them.
+      this.#pinning.forget(id);
+      this.#pinning.apply();
+    }
     resource.client?.close();
     const wasReady = resource.rac.status !== 'provisioning';
     resource.rac = { ...resource.rac, status: resource.releasing ? 'released' : 'failed' };
