@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ARMED_SOURCES,
@@ -35,5 +36,24 @@ describe('run counters', () => {
     expect(claimRunCounters(counters, runTag('x'))).toBe(true);
     expect(runCountersSerial(counters)).toBe(serial);
     expect(Atomics.add(chunkCounters(counters), 0, 1)).toBe(-1);
+  });
+
+  it('tag executions apart: 200,000 random ids, and ids a character apart, never share a tag', () => {
+    const seen = new Set<bigint>();
+    for (let i = 0; i < 200_000; i++) {
+      const tag = runTag(randomUUID());
+      expect(tag).not.toBe(0n);
+      seen.add(tag);
+    }
+    const id = randomUUID();
+    for (let at = 0; at < id.length; at++)
+      for (const c of '0123456789abcdef-')
+        if (id[at] !== c) seen.add(runTag(id.slice(0, at) + c + id.slice(at + 1)));
+    seen.add(runTag(id));
+    seen.add(runTag(id + id));
+    seen.add(runTag(''));
+    expect(seen.size).toBe(200_000 + 36 * 16 + 3);
+    expect(runTag(id)).toBe(runTag(String(id)));
+    expect(BigInt.asIntN(64, runTag(id))).toBe(runTag(id));
   });
 });

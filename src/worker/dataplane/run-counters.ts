@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /**
  * A run's shared counters: one "next chunk" counter per source, which the threads take file
@@ -25,9 +25,33 @@ export function newRunCounters(sources = ARMED_SOURCES): SharedArrayBuffer {
   return buffer;
 }
 
-/** The 64-bit tag of execution `id` (never 0). */
+/** MurmurHash3's 32-bit finaliser: every input bit flips each output bit with even odds. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The 64-bit tag of execution `id` (never 0): two independent 32-bit hashes of its characters.
+ * Not a cryptographic hash, and it need not be: execution ids are the orchestrator's random
+ * UUIDs (a request cannot name one), so two runs' tags are equal by chance only (2^-64). It is
+ * computed on a warm run's first steps, where a SHA-256 cost ~60-100 µs after an idle pause.
+ */
 export function runTag(id: string): bigint {
-  const tag = createHash('sha256').update(id).digest().readBigInt64LE(0);
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  const high = fmix32(h1 ^ id.length);
+  const low = fmix32(h2 ^ Math.imul(id.length, 0x27d4eb2d));
+  const tag = BigInt.asIntN(64, (BigInt(high) << 32n) | BigInt(low));
   return tag === 0n ? 1n : tag;
 }
 

@@ -37,7 +37,7 @@ export class RunStores {
   }
 
   async forRun(spec: DeploySpec, step: { at: string } = { at: '' }): Promise<OpenedStores> {
-    await this.#closeMemory();
+    if (this.#memory.length > 0) await this.#closeMemory();
     const stores = new Map<string, DataStore>();
     for (const [name, storeSpec] of Object.entries(spec.stores)) {
       step.at = `opening store "${name}" (${storeSpec.kind})`;
