@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { executeDataflow } from '../src/execute/execution-manager.js';
 import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
 import { ruleRprs } from '../src/predictor/rule-rprs.js';
-import type { CpuPinningMode } from '../src/provision/local/cpu-pinning.js';
+import { findTaskset, type CpuPinningMode } from '../src/provision/local/cpu-pinning.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow } from '../src/template/load-flow.js';
@@ -26,9 +26,11 @@ const TRIALS = Number(process.env.BENCH_TRIALS ?? 30);
  * CPU placement of the pool's resources (`BENCH_CPU_PINNING`, default `exclusive`): the warm
  * resource (one core) has a CPU of its own, the orchestrator and the on-demand resource of
  * the cold runs share the others — as a latency-sensitive deployment is set up
- * (`warmflow serve --cpu-pinning exclusive`). `none` measures the kernel's own placement.
+ * (`warmflow serve --cpu-pinning exclusive`). `none` measures the kernel's own placement (also
+ * the choice where `taskset` is missing); the last line says which was used.
  */
-const PINNING: CpuPinningMode = process.env.BENCH_CPU_PINNING === 'none' ? 'none' : 'exclusive';
+const PINNING: CpuPinningMode =
+  process.env.BENCH_CPU_PINNING === 'none' || findTaskset() === null ? 'none' : 'exclusive';
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
