@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,6 +110,8 @@ export class CpuPinning {
   /** Processes (trees) kept on the shared CPUs, by resource id. */
   readonly #shared = new Map<string, number>();
   #applied: string;
+  /** The placements under way, one after the other. */
+  #applying: Promise<void> = Promise.resolve();
 
   constructor() {
     const taskset = findTaskset();
@@ -174,28 +176,31 @@ export class CpuPinning {
 
   /**
    * Puts this process and every shared resource on the shared CPUs, when they changed since
-   * the last time. Synchronous (a few ms per process): done when a resource starts or ends,
-   * never on a run's path.
+   * the last placement; resolves once done. Done when a resource starts or ends (a `taskset`
+   * per process, a few ms each, run beside the event loop, not on it), one placement after
+   * the other, each with the ledger as it is when it starts.
    */
-  apply(): void {
-    const list = formatCpuList(this.shared);
-    if (list === this.#applied) return;
-    this.#applied = list;
-    const pids = [process.pid, ...[...this.#shared.values()].flatMap((pid) => processTree(pid))];
-    for (const pid of pids) this.#pin(pid, list);
+  apply(): Promise<void> {
+    this.#applying = this.#applying.then(async () => {
+      const list = formatCpuList(this.shared);
+      if (list === this.#applied) return;
+      this.#applied = list;
+      const pids = [process.pid, ...[...this.#shared.values()].flatMap((pid) => processTree(pid))];
+      await Promise.all(pids.map((pid) => this.#pin(pid, list)));
+    });
+    return this.#applying;
   }
 
   /** Every CPU shared again, this process included (the provider is closing). */
-  restore(): void {
+  restore(): Promise<void> {
     this.#given.clear();
-    this.apply();
+    return this.apply();
   }
 
-  #pin(pid: number, list: string): void {
-    try {
-      execFileSync(this.#taskset, ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
-    } catch {
-      // The process ended meanwhile: nothing to place.
-    }
+  #pin(pid: number, list: string): Promise<void> {
+    // A process that ended meanwhile has nothing to place: its failure is not one.
+    return new Promise((resolve) =>
+      execFile(this.#taskset, ['-a', '-p', '-c', list, String(pid)], () => resolve()),
+    );
   }
 }

@@ -220,11 +220,8 @@ export class LocalProvider implements Provider {
     } finally {
       closeSync(logFd); // the child holds its own copy
     }
-    if (pinning !== null) {
-      if (cpus === null && child.pid !== undefined) pinning.share(resourceId, child.pid);
-      // The orchestrator and the shared resources leave the CPUs just given.
-      pinning.apply();
-    }
+    if (pinning !== null && cpus === null && child.pid !== undefined)
+      pinning.share(resourceId, child.pid);
     const rac: Rac = {
       resource_id: resourceId,
       status: 'provisioning',
@@ -253,6 +250,8 @@ export class LocalProvider implements Provider {
     };
     this.#resources.set(resourceId, resource);
     child.once('exit', (code, signal) => this.#onExit(resource, code, signal));
+    // The orchestrator and the shared resources leave the CPUs just given.
+    await pinning?.apply();
 
     try {
       const ready = await waitForReady(child, {
@@ -305,6 +304,8 @@ export class LocalProvider implements Provider {
       clearTimeout(timer);
     }
     await resource.exited;
+    // Its CPUs (if it had any) are shared again once this resolves.
+    await this.#pinning?.apply();
   }
 
   async list(filter: { tenant?: string; template?: string } = {}): Promise<Rac[]> {
@@ -332,7 +333,7 @@ export class LocalProvider implements Provider {
     clearInterval(this.#healthTimer);
     await Promise.all([...this.#resources.keys()].map((id) => this.release(id)));
     this.#listeners.clear();
-    this.#pinning?.restore();
+    await this.#pinning?.restore();
   }
 
   #emit(event: ResourceEvent): void {
@@ -383,7 +384,7 @@ export class LocalProvider implements Provider {
     if (this.#pinning !== null) {
       // Its CPUs are shared again: the orchestrator and the shared resources may use them.
       this.#pinning.forget(id);
-      this.#pinning.apply();
+      void this.#pinning.apply();
     }
     resource.client?.close();
     const wasReady = resource.rac.status !== 'provisioning';
