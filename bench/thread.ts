@@ -8,8 +8,9 @@
  * per-record path can be told from noise:
  *   ours — the file's chunks parsed by `parseLines`, `BatchExecutor.runSource` over them as
  *          partition 0 of 2 (every keyed record handed to the exchange, as a thread of a
- *          two-thread run does), the own share run at once, the other share structured-
- *          cloned (what `postMessage` does) and run as if received: all the work of both
+ *          two-thread run does), the own share run at once, the other share as it crosses
+ *          to the other thread (packed as columns where it fits, structured-cloned as
+ *          `postMessage` does, unpacked) and run as if received: all the work of both
  *          threads, none of their waiting;
  *   loop — `bench:throughput`'s tuned loop (64 KiB reads, a line at a time);
  *   parse — `parseLines` alone, the part of ours no framework can skip.
@@ -23,6 +24,7 @@ import { loadFunction } from '../src/worker/load-function.js';
 import { parseLines } from '../src/sources/jsonl-chunks.js';
 import { compileGraph } from '../src/worker/dataplane/node-graph.js';
 import { BatchExecutor } from '../src/worker/dataplane/batch-executor.js';
+import { packItems, unpackItems } from '../src/worker/dataplane/record-columns.js';
 import type { UserFunction } from '../src/template/function-api.js';
 import { throughputFlow } from './bench-flows.js';
 import { bootstrap90 } from './predict-stats.js';
@@ -130,7 +132,8 @@ async function main(): Promise<void> {
         other = [];
         await executor.runSource(source, parsed.records, parsed.positions, true);
         if (own.length > 0) await executor.runAt(own);
-        if (other.length > 0) await executor.runAt(structuredClone(other));
+        // What `postMessage` does to the other share: packed, cloned, unpacked by the peer.
+        if (other.length > 0) await executor.runAt(unpackItems(structuredClone(packItems(other))));
       }
       return executor.stats.count.records_in;
     };

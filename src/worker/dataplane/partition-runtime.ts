@@ -1,3 +1,4 @@
+import { unpackItems } from './record-columns.js';
 import { deadLetterFailure } from './failure-location.js';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
@@ -288,13 +289,13 @@ export class PartitionRuntime {
     }
     switch (message.k) {
       case 'o':
-        this.#sources[message.source].reorder.set(message.chunk, message.items);
+        this.#sources[message.source].reorder.set(message.chunk, unpackItems(message.items));
         break;
       case 'wm':
         this.#sources[message.source].marks[from] = message.next;
         break;
       case 'x':
-        this.#links.received(from, message.items);
+        this.#links.received(from, unpackItems(message.items));
         break;
       case 'a':
         this.#links.acknowledged(from);

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import { packItems } from './record-columns.js';
 import type { ExchangeItem, PeerMessage } from './thread-messages.js';
 
 /** FIFO batches (second keyed exchange and beyond) a thread may have unacknowledged per peer. */
@@ -33,9 +34,11 @@ export class PeerExchange {
     this.#links = peers.map(() => ({ inflight: 0, queue: [], partial: new Map() }));
   }
 
-  /** Sends a message of the ordered exchange to peer `p` at once. */
+  /** Sends a message of the ordered exchange to peer `p` at once (records as columns). */
   send(p: number, message: PeerMessage): void {
-    this.#peers[p]!.postMessage(message);
+    this.#peers[p]!.postMessage(
+      message.k === 'o' ? { ...message, items: packItems(message.items) } : message,
+    );
   }
 
   /** Sends a message to every peer. */
@@ -116,6 +119,7 @@ export class PeerExchange {
   }
 
   #sendFifo(p: number, message: PeerMessage): void {
+    if (message.k === 'x') message = { ...message, items: packItems(message.items) };
     const link = this.#links[p];
     this.#activity++;
     if (link.inflight < PEER_CREDITS) {

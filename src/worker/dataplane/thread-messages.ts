@@ -1,3 +1,4 @@
+import type { Columns } from './record-columns.js';
 export { DEAD_LETTER_TYPE } from '../worker-contract.js';
 import type { ErrorCode } from '../../errors.js';
 import type { WarmSpec } from '../worker-contract.js';
@@ -97,6 +98,8 @@ export interface ExchangeItem {
   node: string;
   recs: unknown[];
   pos: number[];
+  /** On the way between threads: the records as columns (`recs` empty), see `packItems`. */
+  columns?: Columns;
 }
 
 /**

@@ -1,0 +1,122 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fromColumns, packItems, toColumns, unpackItems } from './record-columns.js';
+
+/** Keys and insertion order as structured cloning keeps them, values compared with Object.is. */
+function same(a: unknown[], b: unknown[]): void {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Record<string, unknown>;
+    const y = b[i] as Record<string, unknown>;
+    expect(Object.keys(x)).toEqual(Object.keys(y));
+    expect(Object.getPrototypeOf(x)).toBe(Object.prototype);
+    for (const key of Object.keys(x)) expect(Object.is(x[key], y[key])).toBe(true);
+  }
+}
+
+const primitive = fc.oneof(
+  fc.string(),
+  fc.double(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY),
+);
+// Keys include integer-like ones, which objects order first whatever the insertion order.
+const key = fc.oneof(fc.string({ maxLength: 6 }), fc.nat(20).map(String), fc.constant('__proto__'));
+
+describe('records as columns', () => {
+  it('rebuild, after a structured clone, what cloning the records gives', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(key, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.array(primitive, { minLength: 6, maxLength: 6 }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (keys, rows) => {
+          const recs = rows.map((row) => {
+            const record: Record<string, unknown> = {};
+            // `__proto__` as an own key, as JSON.parse makes it (an assignment would set the prototype).
+            keys.forEach((k, j) =>
+              Object.defineProperty(record, k, {
+                value: row[j],
+                enumerable: true,
+                writable: true,
+                configurable: true,
+              }),
+            );
+            return record;
+          });
+          const columns = toColumns(recs);
+          // An own `__proto__` stays a record of its own: rebuilding would set the prototype.
+          if (keys.includes('__proto__')) {
+            expect(columns).toBeNull();
+            return;
+          }
+          expect(columns).not.toBeNull();
+          same(fromColumns(structuredClone(columns!)), structuredClone(recs));
+        },
+      ),
+    );
+  });
+
+  it('are not made of records that structured cloning would copy otherwise', () => {
+    const nested = [{ a: 1 }, { a: { b: 2 } }];
+    const arrays = [{ a: 1 }, { a: [1] }];
+    const otherKeys = [
+      { a: 1, b: 2 },
+      { b: 2, a: 1 },
+    ];
+    const fewer = [{ a: 1, b: 2 }, { a: 1 }];
+    const more = [{ a: 1 }, { a: 1, b: 2 }];
+    const undef = [{ a: 1 }, { a: undefined }];
+    const classed = [
+      { a: 1 },
+      new (class Thing {
+        a = 1;
+      })(),
+    ];
+    const nullProto = [{ a: 1 }, Object.assign(Object.create(null) as object, { a: 1 })];
+    const dates = [{ a: 1 }, { a: new Date(0) }];
+    const bigints = [{ a: 1 }, { a: 1n }];
+    const notObjects = [1, 'a'];
+    for (const recs of [
+      nested,
+      arrays,
+      otherKeys,
+      fewer,
+      more,
+      undef,
+      classed,
+      nullProto,
+      dates,
+      bigints,
+      notObjects,
+      [{}],
+    ])
+      expect(toColumns(recs)).toBeNull();
+  });
+
+  it('travel in items: packed where they fit, as they are elsewhere, rebuilt on arrival', () => {
+    const flat = [
+      { user: 'u1', cents: 100 },
+      { user: 'u2', cents: -0 },
+    ];
+    const mixed = [{ user: 'u1' }, { user: 'u2', extra: [1] }];
+    const packed = packItems([
+      { node: 'count', recs: flat, pos: [1, 2] },
+      { node: 'other', recs: mixed, pos: [3, 4] },
+      { node: 'empty', recs: [], pos: [] },
+    ]);
+    expect(packed[0].recs).toEqual([]);
+    expect(packed[0].columns?.keys).toEqual(['user', 'cents']);
+    expect(packed[1]).toEqual({ node: 'other', recs: mixed, pos: [3, 4] });
+    const arrived = unpackItems(structuredClone(packed));
+    same(arrived[0].recs, flat);
+    expect(arrived[0].pos).toEqual([1, 2]);
+    expect(arrived[0].columns).toBeUndefined();
+    expect(arrived[1].recs).toEqual(mixed);
+    expect(arrived[2].recs).toEqual([]);
+  });
+});
