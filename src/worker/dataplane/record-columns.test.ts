@@ -111,12 +111,44 @@ describe('records as columns', () => {
     ]);
     expect(packed[0].recs).toEqual([]);
     expect(packed[0].columns?.keys).toEqual(['user', 'cents']);
-    expect(packed[1]).toEqual({ node: 'other', recs: mixed, pos: [3, 4] });
+    // A string column crosses as one text, a number column and the positions as Float64Arrays.
+    expect(packed[0].columns?.cols[0]).toEqual({ text: 'u1u2', ends: Uint32Array.of(2, 4) });
+    expect(packed[0].columns?.cols[1]).toEqual(Float64Array.of(100, -0));
+    expect(packed[0].positions).toEqual(Float64Array.of(1, 2));
+    expect(packed[1].recs).toBe(mixed);
+    expect(packed[1].columns).toBeUndefined();
     const arrived = unpackItems(structuredClone(packed));
     same(arrived[0].recs, flat);
     expect(arrived[0].pos).toEqual([1, 2]);
     expect(arrived[0].columns).toBeUndefined();
+    expect(arrived[0].positions).toBeUndefined();
     expect(arrived[1].recs).toEqual(mixed);
+    expect(arrived[1].pos).toEqual([3, 4]);
     expect(arrived[2].recs).toEqual([]);
+    expect(arrived[2].pos).toEqual([]);
+  });
+
+  it('keep every string and number exactly, whatever a column holds', () => {
+    // Columns of one type each (joined text, Float64Array) and of mixed types (as they are).
+    const column = fc.oneof(
+      fc.array(fc.string({ unit: 'binary' }), { minLength: 1, maxLength: 30 }),
+      fc.array(fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, Number.NaN)), {
+        minLength: 1,
+        maxLength: 30,
+      }),
+      fc.array(primitive, { minLength: 1, maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(fc.array(column, { minLength: 1, maxLength: 4 }), (columns) => {
+        const n = Math.min(...columns.map((c) => c.length));
+        const recs = Array.from({ length: n }, (_, i) =>
+          Object.fromEntries(columns.map((c, j) => [`f${j}`, c[i]])),
+        );
+        const pos = Array.from({ length: n }, (_, i) => i * 97 + 2 ** 40);
+        const [arrived] = unpackItems(structuredClone(packItems([{ node: 'k', recs, pos }])));
+        same(arrived.recs, recs);
+        expect(arrived.pos).toEqual(pos);
+      }),
+    );
   });
 });

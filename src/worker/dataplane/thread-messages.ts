@@ -100,6 +100,8 @@ export interface ExchangeItem {
   pos: number[];
   /** On the way between threads: the records as columns (`recs` empty), see `packItems`. */
   columns?: Columns;
+  /** On the way between threads: the positions (`pos` empty). */
+  positions?: Float64Array;
 }
 
 /**
