@@ -221,33 +221,17 @@ export class BatchExecutor {
       for (const k of keys) seen.add(k);
       if (state !== undefined) await state.prefetch(keys);
     }
-    // The hot loop: no closure or allocation per record beyond what the function returns,
-    // and an await only when the function actually returned a promise (or thenable).
-    const outRecs: unknown[] = [];
-    const outPos: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const record = recs[i];
-      ctx.record = record;
-      if (field !== undefined) ctx.key = keyString(fieldOf(record, field));
-      let result: unknown;
-      try {
-        result = fn(record, ctx);
-        if (isThenable(result)) result = await result;
-      } catch (error) {
-        this.#dead(node.id, record, error, pos[i]);
-        continue;
-      }
-      if (result === undefined || result === null) continue;
-      if (Array.isArray(result)) {
-        for (const r of result as unknown[]) {
-          outRecs.push(r);
-          outPos.push(pos[i]);
-        }
-      } else {
-        outRecs.push(result);
-        outPos.push(pos[i]);
-      }
-    }
+    // The hot loop (`callFrom`): no closure or allocation per record beyond what the
+    // function returns; records whose function returned a promise are awaited by `awaitFrom`.
+    const out: NodeOutput = {
+      recs: [],
+      pos: [],
+      pending: undefined,
+      dead: (record, error, position) => this.#dead(node.id, record, error, position),
+    };
+    const at = callFrom(fn, ctx, recs, pos, field, 0, out);
+    if (at < n) await awaitFrom(fn, ctx, recs, pos, field, at, out);
+    const { recs: outRecs, pos: outPos } = out;
     stats.busy_ms += onCpuMs() - started;
     if (node.outputs.length === 1) {
       stats.records_out += outRecs.length;
@@ -432,6 +416,91 @@ export class BatchExecutor {
     }
     this.#outlets.dead(node, record, error, position);
   }
+}
+
+/** What a node's records gave, collected by {@link callFrom} and {@link awaitFrom}. */
+interface NodeOutput {
+  recs: unknown[];
+  pos: number[];
+  /** What the record {@link callFrom} stopped at returned: a promise (or thenable). */
+  pending: PromiseLike<unknown> | undefined;
+  dead(record: unknown, error: unknown, position: number): void;
+}
+
+/** Adds what a function returned for the record at `position` to `out`. */
+function collect(out: NodeOutput, result: unknown, position: number): void {
+  if (result === undefined || result === null) return;
+  if (Array.isArray(result)) {
+    for (const r of result as unknown[]) {
+      out.recs.push(r);
+      out.pos.push(position);
+    }
+  } else {
+    out.recs.push(result);
+    out.pos.push(position);
+  }
+}
+
+/**
+ * Calls `fn` on the records from `from` on while it returns at once; stops at the first
+ * that returns a promise (or thenable), left in `out.pending`, and returns its index
+ * (`recs.length` when none did). Synchronous, so a function that never returns a promise
+ * costs no await at all.
+ */
+function callFrom(
+  fn: UserFunction,
+  ctx: NodeContext,
+  recs: readonly unknown[],
+  pos: readonly number[],
+  field: string | undefined,
+  from: number,
+  out: NodeOutput,
+): number {
+  const n = recs.length;
+  for (let i = from; i < n; i++) {
+    const record = recs[i];
+    ctx.record = record;
+    if (field !== undefined) ctx.key = keyString(fieldOf(record, field));
+    let result: unknown;
+    try {
+      result = fn(record, ctx);
+    } catch (error) {
+      out.dead(record, error, pos[i]);
+      continue;
+    }
+    if (isThenable(result)) {
+      out.pending = result;
+      return i;
+    }
+    collect(out, result, pos[i]);
+  }
+  return n;
+}
+
+/**
+ * Awaits the promise of record `at` (see {@link callFrom}), then goes on with the next
+ * records, one at a time: a record's function runs only once the one before it finished
+ * (`ctx` is the current record's, and a key's state changes in input order). Kept apart
+ * from the executor's own frame, which every await would suspend and resume.
+ */
+async function awaitFrom(
+  fn: UserFunction,
+  ctx: NodeContext,
+  recs: readonly unknown[],
+  pos: readonly number[],
+  field: string | undefined,
+  at: number,
+  out: NodeOutput,
+): Promise<void> {
+  const n = recs.length;
+  for (let i = at; i < n; i = callFrom(fn, ctx, recs, pos, field, i + 1, out)) {
+    try {
+      collect(out, await out.pending, pos[i]);
+    } catch (error) {
+      out.dead(recs[i], error, pos[i]);
+    }
+  }
+  out.pending = undefined;
 }
 
 /** Whether a function returned a promise (or any thenable) rather than its result. */
