@@ -130,7 +130,9 @@ export const ERROR_CODES = {
   E_THREAD: 'a data-plane thread died',
   E_DATAPLANE: 'the data plane failed with an error that has no code of its own',
   E_MODULE: 'a function module that does not load or lacks the named export',
-  E_STATE: '`ctx.state` used by a node that is not keyed',
+  E_STATE:
+    '`ctx.state` used by a node that is not keyed, or `ctx.state.read`/`write` of a name the function does not declare',
+  E_STATE_DECLARATION: 'a function declaring `state` without a `key`, or a state name twice',
   E_LOOKUP: '`ctx.input` or `ctx.lookup` on a type with no key or store',
 
   // Runs

@@ -26,6 +26,7 @@ export const TemplateSchema = z
         type: z.string().optional(),
         data_store: z.string().optional(),
         key: z.string().optional(),
+        state: z.array(z.string()).optional(),
       }),
     ),
     edges: z.array(z.looseObject({ from: z.string(), to: z.string(), type: z.string() })),

@@ -1,3 +1,4 @@
+import { WarmflowError } from '../errors.js';
 import type { KeyedState } from '../template/function-api.js';
 import type { DataStore } from './store.js';
 
@@ -11,6 +12,11 @@ export interface KeyedStateOptions {
   retain?: boolean;
   /** Cached entries above which clean ones are dropped at `flush()`; default 100 000. */
   maxCachedEntries?: number;
+  /**
+   * State names the node declares: every `prefetch` loads them (from the first batch on),
+   * so they can be read synchronously with {@link KeyedStateStore.read}.
+   */
+  names?: readonly string[];
 }
 
 /** Separates the record key from the state name in an item key; NUL cannot clash with JSON text keys users type. */
@@ -53,7 +59,12 @@ export class KeyedStateStore {
   constructor(store: DataStore, template: string, node: string, options: KeyedStateOptions = {}) {
     this.#store = store;
     this.namespace = `state/${template}/${node}`;
-    this.#config = Object.freeze({ retain: true, maxCachedEntries: 100_000, ...options });
+    this.#config = Object.freeze({
+      retain: options.retain ?? true,
+      maxCachedEntries: options.maxCachedEntries ?? 100_000,
+      names: options.names ?? [],
+    });
+    for (const name of this.#config.names) this.#names.add(name);
   }
 
   /** The item key of state `name` of record key `key`. */
@@ -97,7 +108,22 @@ export class KeyedStateStore {
     return value;
   }
 
-  async set(key: string, name: string, value: unknown): Promise<void> {
+  /**
+   * The cached value of `key`'s state `name`, synchronously: a declared name, after the
+   * `prefetch` of a batch holding `key` (clean entries are dropped only by `flush`).
+   */
+  read(key: string, name: string): unknown {
+    const slot = this.#cache.get(KeyedStateStore.itemKey(key, name));
+    if (slot === undefined)
+      throw new WarmflowError(
+        'E_STATE',
+        `state "${name}" of key "${key}" is not loaded: read it with await get(), or declare it and prefetch the key first`,
+      );
+    return slot.value;
+  }
+
+  /** `set`, synchronously (the write goes to the cache; `flush` stores it). */
+  write(key: string, name: string, value: unknown): void {
     this.#names.add(name);
     const item = KeyedStateStore.itemKey(key, name);
     const slot = this.#cache.get(item);
@@ -109,6 +135,10 @@ export class KeyedStateStore {
       slot.value = value;
       slot.dirty = true;
     }
+  }
+
+  async set(key: string, name: string, value: unknown): Promise<void> {
+    this.write(key, name, value);
   }
 
   async delete(key: string, name: string): Promise<void> {
@@ -194,5 +224,13 @@ class KeyState implements KeyedState {
 
   delete(name: string): Promise<void> {
     return this.#owner.delete(this.#key, name);
+  }
+
+  read<T = unknown>(name: string): T | undefined {
+    return this.#owner.read(this.#key, name) as T | undefined;
+  }
+
+  write(name: string, value: unknown): void {
+    this.#owner.write(this.#key, name, value);
   }
 }

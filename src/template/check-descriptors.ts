@@ -50,6 +50,29 @@ export function checkDescriptors(
       // Specs built in code may skip the lists the schema defaults; inference needs them.
       kept.push({ fn: { ...fn, input: fn.input ?? [], output: fn.output ?? [] }, index });
     }
+    const state = fn.state ?? [];
+    if (state.length > 0 && fn.key === undefined)
+      problems.push(
+        problem(
+          locate,
+          'E_STATE_DECLARATION',
+          `function "${fn.name}" declares state but has no key; state is per key: add \`key: <field>\``,
+          `${at}.state`,
+          [fn.name],
+        ),
+      );
+    state.forEach((name, i) => {
+      if (state.indexOf(name) !== i)
+        problems.push(
+          problem(
+            locate,
+            'E_STATE_DECLARATION',
+            `function "${fn.name}" declares state "${name}" twice`,
+            `${at}.state[${i}]`,
+            [fn.name, name],
+          ),
+        );
+    });
     for (const side of ['input', 'output'] as const) {
       const types = fn[side] ?? [];
       if (types.length === 0) {

@@ -100,6 +100,12 @@ const functionSchema = z
       .string()
       .optional()
       .describe('Field to partition by; a keyed function has per-key state.'),
+    state: z
+      .array(z.string().min(1, { message: 'a state name must not be empty' }))
+      .optional()
+      .describe(
+        'State names of a keyed function, loaded before it runs: the ones it reads and writes synchronously (ctx.state.read / ctx.state.write).',
+      ),
     gpu: z
       .enum(['none', 'optional', 'required'])
       .optional()

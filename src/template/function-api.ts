@@ -22,11 +22,29 @@ export type UserFunction<In = any, Out = any> = (
   ctx: FunctionContext,
 ) => Out | Out[] | undefined | Promise<Out | Out[] | undefined>;
 
-/** Named values in the current key's state (keyed functions only). */
+/**
+ * Named values in the current key's state (keyed functions only).
+ *
+ * `read` and `write` are the synchronous forms, for the state names the function declares
+ * (`state: [count]` beside its `key`): those are loaded for every key of a batch before the
+ * function runs, so nothing is awaited — an `await` costs more than the state access itself.
+ * A name not declared is refused by `read`/`write` (E_STATE); `get`/`set` take any name.
+ *
+ * ```ts
+ * // flow: { name: count, input: [Purchase], output: [Tally], key: user, state: [n] }
+ * export function count(p: Purchase, ctx: FunctionContext) {
+ *   ctx.state.write('n', (ctx.state.read<number>('n') ?? 0) + 1);
+ * }
+ * ```
+ */
 export interface KeyedState {
   get<T = unknown>(name: string): Promise<T | undefined>;
   set(name: string, value: unknown): Promise<void>;
   delete(name: string): Promise<void>;
+  /** The value of declared state `name` for the current key (undefined when none). */
+  read<T = unknown>(name: string): T | undefined;
+  /** Sets declared state `name` for the current key; `undefined` deletes it. */
+  write(name: string, value: unknown): void;
 }
 
 /** What a function receives besides its record. */

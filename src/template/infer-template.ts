@@ -147,6 +147,8 @@ export function inferTemplate(spec: FlowSpec, options: InferOptions = {}): Templ
   const functionNodes = functions.map(({ fn }): TemplateNode => {
     const node: TemplateNode = { id: fn.name, kind: 'function' };
     if (fn.key !== undefined) node.key = fn.key;
+    if (fn.key !== undefined && fn.state !== undefined && fn.state.length > 0)
+      node.state = [...fn.state];
     return node;
   });
   return {

@@ -65,6 +65,12 @@ export interface FunctionSpec {
   output: string[];
   /** Field to partition by; a keyed function has per-key state. */
   key?: string;
+  /**
+   * State names of a keyed function, declared (as a Flink state descriptor is) so that each
+   * key's slots are loaded before the function runs: the ones it may read synchronously with
+   * `ctx.state.read(name)` / `ctx.state.write(name, value)`.
+   */
+  state?: string[];
   /** Whether the function can use a GPU. */
   gpu?: 'none' | 'optional' | 'required';
 }
@@ -99,6 +105,8 @@ export interface TemplateNode {
   data_store?: string;
   /** For function nodes: partition key, if keyed. */
   key?: string;
+  /** For keyed function nodes: the declared state names (see {@link FunctionSpec.state}). */
+  state?: string[];
 }
 
 /** A typed edge: `from` produces `type`, `to` consumes it. */

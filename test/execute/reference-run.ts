@@ -97,14 +97,18 @@ export async function referenceRun(
       return;
     }
     const k = keyValue === undefined ? undefined : asKey(keyValue);
+    const read = <T>(name: string) => state.get(`${node}\u0000${k}\u0000${name}`) as T | undefined;
+    const write = (name: string, value: unknown) => {
+      state.set(`${node}\u0000${k}\u0000${name}`, value);
+      const seen = result.keys.get(node) ?? new Set<string>();
+      seen.add(k!);
+      result.keys.set(node, seen);
+    };
     const keyed: KeyedState = {
-      get: async <T>(name: string) => state.get(`${node}\u0000${k}\u0000${name}`) as T | undefined,
-      set: async (name: string, value: unknown) => {
-        state.set(`${node}\u0000${k}\u0000${name}`, value);
-        const seen = result.keys.get(node) ?? new Set<string>();
-        seen.add(k!);
-        result.keys.set(node, seen);
-      },
+      get: async <T>(name: string) => read<T>(name),
+      set: async (name: string, value: unknown) => write(name, value),
+      read,
+      write,
       delete: async (name: string) => {
         state.delete(`${node}\u0000${k}\u0000${name}`);
       },

@@ -190,6 +190,28 @@ describe('flow problems name the functions, types and line', () => {
     expectProblem(problems, 'E_DUPLICATE_TYPE', 6, ['f', 'A']);
   });
 
+  it('state declared by a function without a key, and a state name twice', () => {
+    const { problems } = problemsOf(
+      lines(
+        'name: stateful',
+        'streams:',
+        '  s: { type: A }',
+        'functions:',
+        '  - { name: f, input: [A], output: [B], state: [n] }', // line 5
+        '  - { name: g, input: [B], output: [C], key: id, state: [n, m, n] }', // line 6
+      ),
+    );
+    const found = problems.filter((p) => p.code === 'E_STATE_DECLARATION');
+    expect(found.map((p) => [p.path, p.position?.line])).toEqual([
+      ['functions[0].state', 5],
+      ['functions[1].state[2]', 6],
+    ]);
+    expect(found[0].message).toBe(
+      'function "f" declares state but has no key; state is per key: add `key: <field>`',
+    );
+    expect(found[1].message).toBe('function "g" declares state "n" twice');
+  });
+
   it('malformed YAML, with its position', () => {
     const { problems, message } = problemsOf(
       lines('name: broken', 'functions:', '  - name: [f', '    input: [A]'),

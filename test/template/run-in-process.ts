@@ -95,6 +95,14 @@ export async function runInProcess(flow: LoadedFlow): Promise<InProcessResult> {
           guard();
           state.set(slot(name), structuredClone(value));
         },
+        read: <T>(name: string) => {
+          guard();
+          return structuredClone(state.get(slot(name))) as T | undefined;
+        },
+        write: (name, value) => {
+          guard();
+          state.set(slot(name), structuredClone(value));
+        },
         delete: async (name) => {
           guard();
           state.delete(slot(name));

@@ -33,10 +33,16 @@ export class SandboxState {
     const lookups = this.#lookups;
     const state: KeyedState = {
       async get<T>(name: string): Promise<T | undefined> {
+        return state.read<T>(name);
+      },
+      async set(name: string, value: unknown): Promise<void> {
+        state.write(name, value);
+      },
+      read<T>(name: string): T | undefined {
         if (key === undefined) throw new Error(`state used in unkeyed function "${node}"`);
         return keys.get(key)?.get(name) as T | undefined;
       },
-      async set(name: string, value: unknown): Promise<void> {
+      write(name: string, value: unknown): void {
         if (key === undefined) throw new Error(`state used in unkeyed function "${node}"`);
         let values = keys.get(key);
         if (values === undefined) keys.set(key, (values = new Map()));

@@ -96,14 +96,19 @@ export class BatchExecutor {
           ? new LocalKeyedState({ trackChanges: true })
           : store === undefined || store.kind === 'memory'
             ? new LocalKeyedState()
-            : new KeyedStateStore(store, options.template, node.id);
+            : new KeyedStateStore(store, options.template, node.id, { names: node.state });
         this.#states.set(node.id, state);
         this.#keys.set(node.id, new Set());
       }
       this.#contexts.set(
         node.id,
-        new NodeContext(node.id, options.template, state, options.lookups, (type, found) =>
-          this.#countLookup(type, found),
+        new NodeContext(
+          node.id,
+          options.template,
+          state,
+          options.lookups,
+          (type, found) => this.#countLookup(type, found),
+          node.state,
         ),
       );
     }

@@ -5,6 +5,13 @@
 export interface StateBackend {
   get(key: string, name: string): Promise<unknown>;
   set(key: string, name: string, value: unknown): Promise<void>;
+  /**
+   * Synchronous `get` of a declared name: its slots are loaded before the node runs (a
+   * store-backed state prefetches the declared names of every key of the batch).
+   */
+  read(key: string, name: string): unknown;
+  /** Synchronous `set` (`undefined` deletes). */
+  write(key: string, name: string, value: unknown): void;
   delete(key: string, name: string): Promise<void>;
   prefetch(keys: Iterable<string>): Promise<void>;
   flush(): Promise<void>;
@@ -110,12 +117,21 @@ export class LocalKeyedState implements StateBackend {
   }
 
   get(key: string, name: string): Promise<unknown> {
-    const slots = this.#slotsOf(key);
-    const value = slots === undefined ? undefined : slots.get(name);
+    const value = this.read(key, name);
     return value === undefined ? DONE : Promise.resolve(value);
   }
 
+  read(key: string, name: string): unknown {
+    const slots = this.#slotsOf(key);
+    return slots === undefined ? undefined : slots.get(name);
+  }
+
   set(key: string, name: string, value: unknown): Promise<void> {
+    this.write(key, name, value);
+    return DONE;
+  }
+
+  write(key: string, name: string, value: unknown): void {
     let slots = this.#slotsOf(key);
     if (slots === undefined) {
       this.#keys.set(key, (slots = new KeySlots(key)));
@@ -127,7 +143,6 @@ export class LocalKeyedState implements StateBackend {
       slots.changed = true;
       changed.push(slots);
     }
-    return DONE;
   }
 
   /**

@@ -31,6 +31,8 @@ export class NodeContext implements FunctionContext {
     lookups: ReadonlyMap<string, LookupTarget>,
     /** Told of every lookup (the read node of `type` counts them: in = lookups, out = found). */
     counted: (type: string, found: boolean) => void = () => undefined,
+    /** The state names the node declares: the only ones `state.read`/`state.write` take. */
+    declared: readonly string[] = [],
   ) {
     this.node = node;
     this.template = template;
@@ -45,10 +47,25 @@ export class NodeContext implements FunctionContext {
       }
       return this.key;
     };
+    const names = new Set(declared);
+    const declaredKey = (name: string): string => {
+      const key = current();
+      if (!names.has(name))
+        throw new WarmflowError(
+          'E_STATE',
+          `node "${node}" reads or writes state "${name}" synchronously but does not declare it`,
+          {
+            hint: `declare it beside the key: state: [${[...names, name].join(', ')}] (or use await ctx.state.get/set)`,
+          },
+        );
+      return key;
+    };
     this.state = {
       get: <T>(name: string) => keyed!.get(current(), name) as Promise<T | undefined>,
       set: (name, value) => keyed!.set(current(), name, value),
       delete: (name) => keyed!.delete(current(), name),
+      read: <T>(name: string) => keyed!.read(declaredKey(name), name) as T | undefined,
+      write: (name, value) => keyed!.write(declaredKey(name), name, value),
     };
   }
 

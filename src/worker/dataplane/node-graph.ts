@@ -11,6 +11,8 @@ export type Route =
 export interface GraphNode {
   id: string;
   key: string | undefined;
+  /** State names the function declares (read and written synchronously); empty if none. */
+  state: readonly string[];
   /** Output types in descriptor order; records are routed by their type. */
   outputs: string[];
   routes: Map<string, Route[]>;
@@ -84,6 +86,7 @@ export function compileGraph(
     return {
       id,
       key: node.key,
+      state: node.state ?? [],
       outputs: [...new Set(outputs)],
       routes,
       reads: (tx?.reads ?? []).map(stripRead),
