@@ -16,7 +16,11 @@ export function shape(e) {
 export function purchases(e) {
   return e.kind === 'buy' ? { user: e.user, cents: e.cents } : undefined;
 }
-export async function count(e, ctx) {
+export function count(e, ctx) {
+  ctx.state.write('n', (ctx.state.read('n') ?? 0) + 1);
+  return undefined;
+}
+export async function countAwaited(e, ctx) {
   const n = (await ctx.state.get('n')) ?? 0;
   await ctx.state.set('n', n + 1);
   return undefined;
@@ -46,11 +50,28 @@ export function eventLine(i: number): string {
   });
 }
 
+/** How the throughput flow's count uses its state: read/write of a declared name, or awaited get/set. */
+export type BenchState = 'declared' | 'awaited';
+
+/** `BENCH_STATE` (declared, the default, or awaited); anything else is refused. */
+export function benchState(): BenchState {
+  const value = process.env.BENCH_STATE ?? 'declared';
+  if (value !== 'declared' && value !== 'awaited')
+    throw new Error(`BENCH_STATE must be declared or awaited, got "${value}"`);
+  return value;
+}
+
 /**
  * The throughput flow: parse -> map (shape) -> filter (purchases) -> keyed count per user,
- * the count kept in per-key state (`ctx.state`), as users of warmflow would write it.
+ * the count kept in per-key state, as users of warmflow would write it: by default with the
+ * synchronous `ctx.state.read`/`write` of a declared name (`state: [n]`); with `awaited`, with
+ * `await ctx.state.get`/`set` (three awaits a keyed record, ~2,400 instructions).
  */
-export function throughputFlow(records: number): BenchFlow {
+export function throughputFlow(records: number, state: BenchState = 'declared'): BenchFlow {
+  const count =
+    state === 'declared'
+      ? '  - { name: count, module: ./functions.mjs, input: [Purchase], output: [Tally], key: user, state: [n] }'
+      : '  - { name: count, module: ./functions.mjs, export: countAwaited, input: [Purchase], output: [Tally], key: user }';
   const { dir, flowFile } = writeFlow('warmflow-bench-', [
     'name: bench_throughput',
     'streams:',
@@ -58,7 +79,7 @@ export function throughputFlow(records: number): BenchFlow {
     'functions:',
     '  - { name: shape, module: ./functions.mjs, input: [Event], output: [Shaped] }',
     '  - { name: purchases, module: ./functions.mjs, input: [Shaped], output: [Purchase] }',
-    '  - { name: count, module: ./functions.mjs, input: [Purchase], output: [Tally], key: user }',
+    count,
   ]);
   const input = path.join(dir, 'events.jsonl');
   const lines: string[] = [];

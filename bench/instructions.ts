@@ -20,6 +20,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { benchState } from './bench-flows.js';
 import { threadModel } from './thread-model.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
       loop_instructions_per_record: perRecord.loop,
       parse_instructions_per_record: perRecord.parse,
       ratio: Math.round((perRecord.loop! / perRecord.ours!) * 1000) / 1000,
+      state: benchState(),
     }),
   );
 }

@@ -21,7 +21,7 @@ import { compileGraph } from '../src/worker/dataplane/node-graph.js';
 import { BatchExecutor } from '../src/worker/dataplane/batch-executor.js';
 import { packItems, unpackItems } from '../src/worker/dataplane/record-columns.js';
 import type { UserFunction } from '../src/template/function-api.js';
-import { throughputFlow } from './bench-flows.js';
+import { benchState, throughputFlow } from './bench-flows.js';
 
 const CHUNK_BYTES = 256 * 1024;
 
@@ -80,7 +80,7 @@ function loop(buffer: Buffer): number {
 
 /** Generates the throughput flow's `records` records and loads its functions. */
 export async function threadModel(records: number): Promise<ThreadModel> {
-  const bench = throughputFlow(records);
+  const bench = throughputFlow(records, benchState());
   try {
     const flow = await loadFlow(bench.flowFile);
     const template = flow.template;
@@ -119,7 +119,10 @@ export async function threadModel(records: number): Promise<ThreadModel> {
         outlets: {
           exchange: (p, node, recs, pos) => (p === 0 ? own : other).push({ node, recs, pos }),
           sink: () => undefined,
-          dead: () => undefined,
+          // No record of the bench is malformed: a dead letter is a failure of the model.
+          dead: (node, _record, error) => {
+            throw new Error(`node ${node} dead-lettered a record: ${String(error)}`);
+          },
           stored: () => undefined,
         },
       });

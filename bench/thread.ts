@@ -10,6 +10,7 @@
  * Last line: one JSON object — `ours_us_per_record`, `loop_us_per_record`, `ratio` (loop ÷
  * ours, time), `parse_us_per_record`, `ratio_ci90` (bootstrap over the rounds).
  */
+import { benchState } from './bench-flows.js';
 import { threadModel } from './thread-model.js';
 import { bootstrap90 } from './predict-stats.js';
 
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
         ratio: r3(median(times.loop) / median(times.ours)),
         ratio_ci90: ratioCi.map(r3),
         parse_us_per_record: perRecord(times.parse),
+        state: benchState(),
       }),
     );
   } finally {

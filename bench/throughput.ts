@@ -25,7 +25,7 @@ import { ruleRprs } from '../src/predictor/rule-rprs.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
 import { loadFlow } from '../src/template/load-flow.js';
-import { throughputFlow } from './bench-flows.js';
+import { benchState, throughputFlow } from './bench-flows.js';
 import { bootstrap90 } from './predict-stats.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -213,7 +213,7 @@ function baselineThread(): void {
 }
 
 async function main(): Promise<void> {
-  const bench = throughputFlow(RECORDS);
+  const bench = throughputFlow(RECORDS, benchState());
   const flow = await loadFlow(bench.flowFile);
   // The reference result, computed before the pool exists (a long synchronous loop would stall its heartbeats).
   const expected = loop(bench.input);
@@ -342,6 +342,7 @@ async function main(): Promise<void> {
         parallel_loops_efficiency: r2(parallelRate / (2 * tunedRate)),
         vs_parallel_loops: r2(ours / parallelRate),
         vs_parallel_loops_ci90: vsParallelCi.map(r2),
+        state: benchState(),
       }),
     );
   } finally {
