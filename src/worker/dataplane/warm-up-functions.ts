@@ -10,7 +10,8 @@ interface WarmUpRecord {
 
 /**
  * warmflow's own functions for the warm-up flow (never a tenant's: a warm-up run must have no
- * effect outside the resource): a map, a filter and a keyed tally kept in `ctx.state`, the
+ * effect outside the resource): a map, a filter and a keyed tally kept in `ctx.state` (a
+ * declared name read and written synchronously, another awaited), the
  * shape of most flows, so the data plane's code around functions is compiled and its heap grown.
  */
 export const WARM_UP_FUNCTIONS: ReadonlyMap<string, UserFunction> = new Map<string, UserFunction>([
@@ -18,7 +19,10 @@ export const WARM_UP_FUNCTIONS: ReadonlyMap<string, UserFunction> = new Map<stri
   ['keep', (r: { kind: string }) => (r.kind === 'refund' ? undefined : r)],
   [
     'tally',
+    // Both ways of keyed state: a declared name read and written synchronously, and another
+    // awaited.
     async (r: { cents: number }, ctx: FunctionContext) => {
+      ctx.state.write('n', (ctx.state.read<number>('n') ?? 0) + 1);
       const total = (await ctx.state.get<number>('total')) ?? 0;
       await ctx.state.set('total', total + r.cents);
       return undefined;

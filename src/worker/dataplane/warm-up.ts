@@ -29,7 +29,7 @@ const TEMPLATE: Template = {
     { id: 'source:records', kind: 'source', type: 'WarmUpRecord' },
     { id: 'shape', kind: 'function' },
     { id: 'keep', kind: 'function' },
-    { id: 'tally', kind: 'function', key: 'key' },
+    { id: 'tally', kind: 'function', key: 'key', state: ['n'] },
     { id: 'write:WarmUpTally', kind: 'write', type: 'WarmUpTally' },
   ],
   edges: [
