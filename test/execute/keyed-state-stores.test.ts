@@ -62,3 +62,34 @@ describe("clickstream's sessionize keeps its per-user state in each kind of stor
     );
   }
 });
+
+describe('declared state in a store outside the thread (a run that keeps its state is not checkpointed)', () => {
+  it('sqlite: sessionize reads its declared state synchronously, prefetched per batch; sessions equal the reference run', async () => {
+    const flow = await loadFlow(path.join(repo, 'examples', 'clickstream', 'flow.yaml'));
+    expect(flow.template.nodes.find((n) => n.id === 'sessionize')?.state).toEqual(['session']);
+    const spec: StoreSpec = { kind: 'sqlite', path: path.join(dir, 'kept-state.db') };
+    const warehouse: StoreSpec = { kind: 'sqlite', path: path.join(dir, 'kept-warehouse.db') };
+    const { status } = await runOnEngine(flow, provider, {
+      stores: { warehouse, state: spec },
+      state_store: 'state',
+      keep_state: true,
+    });
+    expect(status.outcome, JSON.stringify(status.error)).toBe('succeeded');
+    expect(status.checkpoints).toBeUndefined();
+    const sessionize = status.nodes.find((n) => n.node_id === 'sessionize');
+    expect(sessionize?.dead_lettered ?? 0).toBe(0);
+    const expected = await referenceRun(flow);
+    const sessions = await storeTable('warehouse', warehouse, 'Session');
+    expect(sessions.size).toBe(expected.stores.get('Session')!.size);
+    for (const [id, session] of expected.stores.get('Session')!)
+      expect(sessions.get(id)).toEqual(session);
+    const store = await openStore('state', spec);
+    try {
+      expect(await store.count('state/clickstream/sessionize')).toBe(
+        expected.keys.get('sessionize')!.size,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -17,10 +17,11 @@ interface OpenSession {
  * minutes of inactivity. Every click emits the current session's summary; the store
  * keeps the latest per `session_id` (`<user_id>:<start_ts>`), so once the stream is
  * done it holds one complete record per session. Clicks must arrive in time order per
- * user (the data is); a late click joins the open session.
+ * user (the data is); a late click joins the open session. Its state `session` is declared
+ * in the flow (`state: [session]`), so it is read and written without awaiting.
  */
-export async function sessionize(click: EnrichedClick, ctx: FunctionContext): Promise<Session> {
-  const open = await ctx.state.get<OpenSession>('session');
+export function sessionize(click: EnrichedClick, ctx: FunctionContext): Session {
+  const open = ctx.state.read<OpenSession>('session');
   const session: OpenSession =
     open === undefined || click.ts - open.last > SESSION_GAP_MS
       ? { start: click.ts, last: click.ts, clicks: 0, pages: [], entry: click.page }
@@ -28,7 +29,7 @@ export async function sessionize(click: EnrichedClick, ctx: FunctionContext): Pr
   session.last = Math.max(session.last, click.ts);
   session.clicks += 1;
   if (!session.pages.includes(click.page)) session.pages.push(click.page);
-  await ctx.state.set('session', session);
+  ctx.state.write('session', session);
   return {
     session_id: `${click.user_id}:${session.start}`,
     user_id: click.user_id,
