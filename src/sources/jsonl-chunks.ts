@@ -1,4 +1,6 @@
+import { isAscii } from 'node:buffer';
 import { readSync } from 'node:fs';
+import { FlatRecordParser } from './flat-record-parser.js';
 import { jsonDepth, MAX_RECORD_DEPTH, tooDeepMessage } from './json-depth.js';
 
 /** A malformed line, kept for the dead-letter file. */
@@ -134,13 +136,20 @@ export function afterLines(buffer: Buffer, start: number, end: number, lines: nu
  */
 const DECODE_BYTES = 16 * 1024;
 
-/** Splits `buffer[start, end)` into lines and parses each; offsets are file byte offsets. */
+/** This thread's flat-record parser: a file's shapes are compiled once, not once a chunk. */
+const flat = new FlatRecordParser();
+
+/**
+ * Splits `buffer[start, end)` into lines and parses each; offsets are file byte offsets.
+ * `parser` is the thread's flat-record parser unless a caller keeps its own.
+ */
 export function parseLines(
   buffer: Buffer,
   start: number,
   end: number,
   fileOffset: number,
   pieceBytes = DECODE_BYTES,
+  parser = flat,
 ): ParsedChunk {
   const chunk: ParsedChunk = { records: [], positions: [], bad: [], bytes: end - start };
   // Each piece's records and offsets, joined once at the end (pushing every record of every
@@ -160,11 +169,13 @@ export function parseLines(
       }
     }
     const text = buffer.toString('utf8', from, to);
-    let piece: { records: unknown[]; positions: number[] } | null = parseBatch(
-      text,
-      buffer.subarray(from, to),
-      fileOffset + from,
-    );
+    const bytes = buffer.subarray(from, to);
+    // Both fast paths index the text by byte: only for ASCII (invalid UTF-8 can decode to as
+    // many characters as bytes and still not be the same characters).
+    let piece: { records: unknown[]; positions: number[] } | null = isAscii(bytes)
+      ? (parseFlat(parser, text, bytes, fileOffset + from, chunk.bad) ??
+        parseBatch(text, bytes, fileOffset + from))
+      : null;
     if (piece === null) {
       const lines: ParsedChunk = { records: [], positions: [], bad: chunk.bad, bytes: to - from };
       parsePiece(lines, text, to - from, fileOffset + from);
@@ -182,6 +193,48 @@ export function parseLines(
     chunk.positions = chunk.positions.concat(...positions);
   }
   return chunk;
+}
+
+/**
+ * Parses the lines of an ASCII piece (`text`, the same characters as `bytes`, from file byte
+ * `at0`) with the shape-compiled {@link FlatRecordParser}; a line it does not take is parsed
+ * alone by {@link parseLine}. Null when the piece's first line is not a flat record (nested
+ * data): {@link parseBatch} then parses the piece in one `JSON.parse`.
+ */
+function parseFlat(
+  flat: FlatRecordParser,
+  text: string,
+  bytes: Buffer,
+  at0: number,
+  bad: BadLine[],
+): { records: unknown[]; positions: number[]; bad: BadLine[] } | null {
+  const limit = bytes.length;
+  let record = flat.parse(bytes, text, 0, limit);
+  if (record === undefined) return null;
+  const piece = { records: [] as unknown[], positions: [] as number[], bad };
+  let at = 0;
+  for (;;) {
+    if (record !== undefined) {
+      // The record's line must end right after it (a CR allowed before the newline).
+      let e = flat.end;
+      if (bytes[e] === 13 && (e + 1 === limit || bytes[e + 1] === 10)) e++;
+      if (e >= limit || bytes[e] === 10) {
+        piece.records.push(record);
+        piece.positions.push(at0 + at);
+        at = e + 1;
+        if (at >= limit) break;
+        record = flat.parse(bytes, text, at, limit);
+        continue;
+      }
+    }
+    let nl = bytes.indexOf(10, at);
+    if (nl < 0 || nl >= limit) nl = limit;
+    parseLine(piece, text, at, nl, at0 + at);
+    at = nl + 1;
+    if (at >= limit) break;
+    record = flat.parse(bytes, text, at, limit);
+  }
+  return piece;
 }
 
 /**
@@ -286,30 +339,36 @@ function parsePiece(chunk: ParsedChunk, text: string, bytes: number, at0: number
   while (at < text.length) {
     let nl = text.indexOf('\n', at);
     if (nl < 0) nl = text.length;
-    let stop = nl;
-    if (stop > at && text.charCodeAt(stop - 1) === 13) stop--;
-    const lineAt = ascii ? at0 + at : byteOffset;
-    if (stop > at) {
-      const line = text.slice(at, stop);
-      try {
-        // Linear depth check first: a record nested deeper than the limit is a bad line.
-        if (
-          line.length > 2 * MAX_RECORD_DEPTH &&
-          jsonDepth(line, MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH
-        )
-          throw new Error(tooDeepMessage(MAX_RECORD_DEPTH));
-        chunk.records.push(JSON.parse(line));
-        chunk.positions.push(lineAt);
-      } catch (error) {
-        if (line.trim() !== '')
-          chunk.bad.push({
-            offset: lineAt,
-            text: line.slice(0, 4096),
-            error: (error as Error).message,
-          });
-      }
-    }
+    parseLine(chunk, text, at, nl, ascii ? at0 + at : byteOffset);
     if (!ascii) byteOffset += Buffer.byteLength(text.slice(at, nl)) + 1;
     at = nl + 1;
+  }
+}
+
+/**
+ * Parses the line `text[at, nl)` (a trailing CR dropped) found at file offset `lineAt` with
+ * `JSON.parse`: its record goes to `into`, or, malformed or nested too deep, its error to
+ * `into.bad`. A blank line is neither.
+ */
+function parseLine(
+  into: { records: unknown[]; positions: number[]; bad: BadLine[] },
+  text: string,
+  at: number,
+  nl: number,
+  lineAt: number,
+): void {
+  let stop = nl;
+  if (stop > at && text.charCodeAt(stop - 1) === 13) stop--;
+  if (stop === at) return;
+  const line = text.slice(at, stop);
+  try {
+    // Linear depth check first: a record nested deeper than the limit is a bad line.
+    if (line.length > 2 * MAX_RECORD_DEPTH && jsonDepth(line, MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH)
+      throw new Error(tooDeepMessage(MAX_RECORD_DEPTH));
+    into.records.push(JSON.parse(line));
+    into.positions.push(lineAt);
+  } catch (error) {
+    if (line.trim() !== '')
+      into.bad.push({ offset: lineAt, text: line.slice(0, 4096), error: (error as Error).message });
   }
 }

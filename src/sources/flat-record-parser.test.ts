@@ -1,0 +1,239 @@
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FlatRecordParser, LINES_PER_COMPILE, MAX_SHAPES } from './flat-record-parser.js';
+import { parseLines } from './jsonl-chunks.js';
+import { MAX_RECORD_DEPTH, jsonDepth, tooDeepMessage } from './json-depth.js';
+
+/** Equal as JSON.parse would give it: same values (SameValue: -0 is not 0), same key order. */
+function sameRecord(a: unknown, b: unknown): boolean {
+  if (!isDeepStrictEqual(a, b)) return false;
+  if (a === null || typeof a !== 'object') return true;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b as object);
+  return (
+    ka.join('\u0000') === kb.join('\u0000') &&
+    ka.every((k) =>
+      sameRecord((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
+  );
+}
+
+/** What parseLines must give: each line alone through JSON.parse, with its byte offset. */
+function reference(text: string) {
+  const records: unknown[] = [];
+  const positions: number[] = [];
+  const bad: Array<{ offset: number; text: string; error: string }> = [];
+  let offset = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line !== '')
+      try {
+        if (
+          line.length > 2 * MAX_RECORD_DEPTH &&
+          jsonDepth(line, MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH
+        )
+          throw new Error(tooDeepMessage(MAX_RECORD_DEPTH));
+        records.push(JSON.parse(line));
+        positions.push(offset);
+      } catch (error) {
+        if (line.trim() !== '')
+          bad.push({ offset, text: line.slice(0, 4096), error: (error as Error).message });
+      }
+    offset += Buffer.byteLength(raw) + 1;
+  }
+  return { records, positions, bad };
+}
+
+// Keys an object literal or the shape cache could get wrong, beside ordinary ones.
+const key = fc.oneof(
+  fc.constantFrom('user', 'kind', 'amount', 'ts', 'a', 'b', '__proto__', '0', '12', 'constructor'),
+  fc.constantFrom('}); throw 1; ({', '${x}', "a'b", 'a"b', 'a\\b', 'ü', 'a b', ''),
+  fc.string({ maxLength: 5 }),
+);
+// Value texts: what JSON.stringify writes, and hand-written numbers and tokens, valid or not.
+const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 24 });
+const numberText = fc
+  .tuple(
+    fc.constantFrom('', '-'),
+    digits,
+    fc.option(digits),
+    fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits)),
+  )
+  .map(
+    ([sign, int, frac, exp]) =>
+      `${sign}${int}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`,
+  );
+const valueText = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 12 }).map((s) => JSON.stringify(s)) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ unit: 'grapheme', maxLength: 6 }).map((s) => JSON.stringify(s)),
+  },
+  { weight: 3, arbitrary: fc.double().map((d) => JSON.stringify(d)) },
+  { weight: 2, arbitrary: fc.integer().map(String) },
+  { weight: 1, arbitrary: fc.maxSafeInteger().map(String) },
+  { weight: 3, arbitrary: numberText },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'true',
+      'false',
+      'null',
+      '-0',
+      '-0.0',
+      '0.1',
+      '1.5',
+      '-',
+      '1.',
+      '.5',
+      '01',
+      '-01',
+      'tru',
+      'nul',
+      'True',
+      '"\\u0041"',
+      '"a\\"b"',
+      '"tab\there"',
+      '"unterminated',
+      '{"x":1}',
+      '[1,2]',
+      '{}',
+      '[]',
+      '9007199254740993',
+      '9007199254740992',
+      '9007199254740991',
+      '1e400',
+    ),
+  },
+);
+const blank = fc.constantFrom('', '', '', ' ', '  ', '\t');
+const flatLine = fc
+  .tuple(fc.array(fc.tuple(key, blank, valueText, blank), { maxLength: 6 }), blank, blank)
+  .map(
+    ([pairs, open, close]) =>
+      `{${open}${pairs.map(([k, b1, v, b2]) => `${JSON.stringify(k)}${b1}:${b2}${v}`).join(`,${open}`)}${close}}`,
+  );
+// Lines the fast path takes: one shape, printable ASCII strings, short numbers, literals.
+const plain = fc.oneof(
+  fc
+    .string({ unit: fc.constantFrom(...' !#$%&()*+,-./09:;<=>?@AZ[]^_`az{|}~'), maxLength: 8 })
+    .map((v) => JSON.stringify(v)),
+  fc.integer({ min: -1e6, max: 1e6 }).map(String),
+  fc.integer({ min: -99999, max: 99999 }).map((c) => (c / 100).toString()),
+  fc.constantFrom('true', 'false', 'null', '0', '-0', '0.5'),
+  // Escapes the fast path must leave to JSON.parse, in lines of the same shape.
+  fc.constantFrom('"a\\nb"', '"\\u0041"', '"a\\\\"', '"\\/"', '"a\\"b"'),
+);
+const plainLine = fc
+  .tuple(plain, plain, plain)
+  .map(([a, b, c]) => `{"user":${a},"kind":${b},"amount":${c}}`);
+const line = fc.oneof(
+  { weight: 16, arbitrary: plainLine },
+  { weight: 8, arbitrary: flatLine },
+  { weight: 1, arbitrary: flatLine.map((l) => `${l}\r`) },
+  { weight: 1, arbitrary: flatLine.map((l) => `${l} `) },
+  { weight: 1, arbitrary: flatLine.map((l) => l.slice(0, Math.max(0, l.length - 2))) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('', '  ', '{broken', '[1]', '{"a":1}{"b":2}', '{"a":1},{"b":2}'),
+  },
+  { weight: 1, arbitrary: fc.json() },
+);
+
+describe('FlatRecordParser', () => {
+  it('parses the lines of a file exactly as JSON.parse of each line does (any keys, values, blanks, piece size)', () => {
+    let taken = 0;
+    let records = 0;
+    fc.assert(
+      fc.property(
+        fc.array(line, { minLength: 3, maxLength: 40 }),
+        fc.integer({ min: 8, max: 2048 }),
+        fc.boolean(),
+        (lines, pieceBytes, lastNewline) => {
+          const text = lines.join('\n') + (lastNewline ? '\n' : '');
+          const bytes = Buffer.from(text);
+          const parser = new FlatRecordParser();
+          const got = parseLines(bytes, 0, bytes.length, 0, pieceBytes, parser);
+          taken += parser.taken;
+          records += got.records.length;
+          const expected = reference(text);
+          expect(got.positions).toEqual(expected.positions);
+          expect(got.bad).toEqual(expected.bad);
+          expect(got.records.length).toBe(expected.records.length);
+          got.records.forEach((r, i) => {
+            if (!sameRecord(r, expected.records[i]))
+              throw new Error(
+                `record ${i}: ${JSON.stringify(r)} is not ${JSON.stringify(expected.records[i])}`,
+              );
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // The fast path itself was checked, not only JSON.parse behind it.
+    expect(taken).toBeGreaterThan(records / 10);
+  });
+
+  it('takes the flat records JSON.stringify writes, compact or spaced, without JSON.parse', () => {
+    const parser = new FlatRecordParser();
+    const lines = [
+      '{"user":"u1","kind":"buy","amount":12.34,"ts":1700000000010}',
+      '{"user":"u22","kind":"view","amount":-0.5,"ts":1700000000020}',
+      '{"user": "u3", "kind": null, "amount": 0, "ts": true}',
+      '{}',
+      '{"}); throw 1; ({":1,"constructor":"x","a b":false}',
+    ];
+    for (const l of lines) {
+      const bytes = Buffer.from(`${l}\n`);
+      const record = parser.parse(bytes, bytes.toString('latin1'), 0, bytes.length);
+      expect(record, l).toBeDefined();
+      expect(sameRecord(record, JSON.parse(l)), l).toBe(true);
+      expect(parser.end).toBe(l.length);
+    }
+    expect(parser.shapes).toBe(4);
+  });
+
+  it('gives up on what it cannot prove: escapes, nesting, exponents, long numbers, __proto__ and index keys', () => {
+    const parser = new FlatRecordParser();
+    for (const l of [
+      '{"a":"x\\"y"}',
+      '{"a":"x\\ny"}',
+      '{"a":{"b":1}}',
+      '{"a":[1]}',
+      '{"a":1e5}',
+      '{"a":9007199254740993}',
+      '{"a":0.30000000000000004}',
+      '{"__proto__":1}',
+      '{"0":1}',
+      '{"a":1,"a":2}',
+      '{"a":"é"}',
+      '{"a":01}',
+    ]) {
+      const bytes = Buffer.from(l);
+      expect(parser.parse(bytes, bytes.toString('latin1'), 0, bytes.length), l).toBeUndefined();
+    }
+  });
+
+  it(`compiles at most ${MAX_SHAPES} shapes at once, one more per ${LINES_PER_COMPILE} lines, and parses every line still`, () => {
+    const lines = Array.from({ length: 200 }, (_, i) => JSON.stringify({ [`k${i}`]: i, v: 'x' }));
+    const text = lines.join('\n') + '\n';
+    const bytes = Buffer.from(text);
+    const parser = new FlatRecordParser();
+    const got = parseLines(bytes, 0, bytes.length, 0, 16 * 1024, parser);
+    expect(parser.shapes).toBe(MAX_SHAPES);
+    expect(parser.taken).toBe(MAX_SHAPES);
+    expect(got.records).toEqual(lines.map((l) => JSON.parse(l)));
+    expect(got.positions).toEqual(reference(text).positions);
+    // Lines of a shape it knows earn compiles back: a new file's shape is compiled again.
+    const known = Buffer.from(`${lines[0]}\n`.repeat(LINES_PER_COMPILE));
+    parseLines(known, 0, known.length, 0, 16 * 1024, parser);
+    const next = Buffer.from('{"fresh":1}\n{"fresh":2}\n');
+    const before = parser.taken;
+    expect(parseLines(next, 0, next.length, 0, 16 * 1024, parser).records).toEqual([
+      { fresh: 1 },
+      { fresh: 2 },
+    ]);
+    expect(parser.taken - before).toBe(2);
+  });
+});

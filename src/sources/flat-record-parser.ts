@@ -1,0 +1,329 @@
+/**
+ * A parser for flat JSON records (objects whose values are strings, numbers, booleans or
+ * null) compiled per record shape, as simdjson's On-Demand and Jackson's Afterburner do for
+ * known layouts: most lines of a JSONL file repeat the same keys in the same order with the
+ * same separators, so the bytes between the values are checked as constants and the object is
+ * built by one literal with fixed keys. `JSON.parse` finds the keys, allocates a growing
+ * property list and walks map transitions for every record; this costs a few byte compares.
+ *
+ * It parses only what it can prove to mean what `JSON.parse` means, and gives up (returns
+ * `undefined`) on anything else — a nested value, an escape in a string, a number it cannot
+ * convert exactly, any byte it does not expect — so the caller parses that line with
+ * `JSON.parse`, which gives the value or the error. Input is ASCII bytes (the caller checks);
+ * string values are cut from the same text decoded as one string.
+ *
+ * Numbers: `-?int(.frac)?` whose digits, read as an integer `m`, stay below 2^53 and whose
+ * fraction has at most 22 digits: then `m` and `10^frac` are exact doubles and `m / 10^frac`
+ * is the correctly rounded value, as `JSON.parse` gives (Clinger's fast path). Exponents and
+ * longer numbers give up.
+ *
+ * Shapes come from the data: a line no compiled shape takes is scanned for its own shape; a
+ * flat one is compiled (`new Function` over its keys, each written as a JSON string literal, so
+ * no key can be code). At most {@link MAX_SHAPES} are kept (the oldest goes first), and compiling
+ * spends a token: {@link MAX_SHAPES} to start with, one more every {@link LINES_PER_COMPILE}
+ * lines, so hostile input of ever-new shapes costs a compile per thousand lines at most, and a
+ * long-lived thread still compiles the shapes of the next file it reads. Keys that an object literal would treat differently from
+ * `JSON.parse` (`__proto__`), array-index keys (ordered first by both, but not worth proving)
+ * and keys needing escapes are never compiled.
+ */
+
+/** Shapes one parser keeps compiled, and compiles at once from a standing start. */
+export const MAX_SHAPES = 32;
+/** Lines parsed (or tried) that earn one more compile. */
+export const LINES_PER_COMPILE = 1024;
+/** Keys of a compiled shape at most; wider records go to `JSON.parse`. */
+export const MAX_SHAPE_KEYS = 64;
+/** Compiled shapes tried, most recent first, before a line's own shape is scanned. */
+const TRIED = 4;
+
+/** Parses the record at `bytes[at]` (below `limit`); `undefined` when this shape does not take it. */
+type ShapeFn = (bytes: Uint8Array, text: string, at: number, limit: number) => object | undefined;
+
+interface Shape {
+  parse: ShapeFn;
+  /** Where the last record parsed ended (just after its `}`). */
+  end: () => number;
+}
+
+/** The value reader shared by every compiled shape; `pos` is the compiled closure's cursor. */
+const VALUE = `
+function value(b, t, end) {
+  const p = pos;
+  const c = b[p];
+  if (c === 34) {
+    let i = p + 1;
+    for (; i < end; i++) {
+      const x = b[i];
+      if (x === 34) break;
+      if (x === 92 || x < 32 || x > 126) return undefined;
+    }
+    if (i >= end) return undefined;
+    pos = i + 1;
+    return t.slice(p + 1, i);
+  }
+  let i = p;
+  let x = c;
+  const negative = x === 45;
+  if (negative) x = b[++i];
+  if (x >= 48 && x <= 57) {
+    let m = 0;
+    if (x === 48) {
+      x = b[++i];
+      if (x >= 48 && x <= 57) return undefined;
+    } else
+      while (x >= 48 && x <= 57) {
+        m = m * 10 + (x - 48);
+        x = b[++i];
+      }
+    let frac = 0;
+    if (x === 46) {
+      x = b[++i];
+      while (x >= 48 && x <= 57) {
+        m = m * 10 + (x - 48);
+        frac++;
+        x = b[++i];
+      }
+      if (frac === 0 || frac > 22) return undefined;
+    }
+    if (x === 101 || x === 69 || m >= 9007199254740992) return undefined;
+    pos = i;
+    const v = frac === 0 ? m : m / POW10[frac];
+    return negative ? -v : v;
+  }
+  if (negative) return undefined;
+  if (c === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) {
+    pos = p + 4;
+    return true;
+  }
+  if (c === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) {
+    pos = p + 5;
+    return false;
+  }
+  if (c === 110 && b[p + 1] === 117 && b[p + 2] === 108 && b[p + 3] === 108) {
+    pos = p + 4;
+    return null;
+  }
+  return undefined;
+}`;
+
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * The shape of a flat record: its keys and the exact bytes around its values (`glues[k]`
+ * precedes value k, the last glue ends with `}`).
+ */
+export interface RecordShape {
+  keys: string[];
+  glues: Uint8Array[];
+}
+
+const JSON_BLANK = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 10;
+
+/**
+ * The shape of the flat record at `bytes[at, end)` (the line without its newline), or null
+ * when the line is not a flat object of compilable keys. Values are skipped by their grammar
+ * loosely — whatever is accepted here is checked again by the compiled parser.
+ */
+export function scanShape(bytes: Uint8Array, at: number, end: number): RecordShape | null {
+  const keys: string[] = [];
+  const glues: Uint8Array[] = [];
+  let glueFrom = at;
+  let i = at;
+  const blanks = (): void => {
+    while (i < end && JSON_BLANK(bytes[i])) i++;
+  };
+  if (bytes[i] !== 0x7b) return null;
+  i++;
+  blanks();
+  if (bytes[i] === 0x7d) {
+    if (i + 1 !== end) return null;
+    return { keys, glues: [bytes.slice(glueFrom, end)] };
+  }
+  const seen = new Set<string>();
+  for (;;) {
+    if (bytes[i] !== 0x22) return null;
+    const keyFrom = ++i;
+    while (i < end && bytes[i] !== 0x22) {
+      const c = bytes[i];
+      if (c === 0x5c || c < 0x20 || c > 0x7e) return null;
+      i++;
+    }
+    if (i >= end) return null;
+    const key = String.fromCharCode(...bytes.subarray(keyFrom, i));
+    i++;
+    if (key === '__proto__' || /^(0|[1-9][0-9]*)$/.test(key) || seen.has(key)) return null;
+    if (keys.length === MAX_SHAPE_KEYS) return null;
+    seen.add(key);
+    keys.push(key);
+    blanks();
+    if (bytes[i] !== 0x3a) return null;
+    i++;
+    blanks();
+    glues.push(bytes.slice(glueFrom, i));
+    // Skip the value: a string without escapes, or a run of number/literal characters.
+    const c = bytes[i];
+    if (c === 0x22) {
+      i++;
+      while (i < end && bytes[i] !== 0x22) {
+        if (bytes[i] === 0x5c) return null;
+        i++;
+      }
+      if (i >= end) return null;
+      i++;
+    } else {
+      const from = i;
+      while (i < end && /[-+.0-9a-zA-Z]/.test(String.fromCharCode(bytes[i]))) i++;
+      if (i === from) return null;
+    }
+    glueFrom = i;
+    blanks();
+    if (bytes[i] === 0x2c) {
+      i++;
+      blanks();
+      continue;
+    }
+    if (bytes[i] !== 0x7d || i + 1 !== end) return null;
+    glues.push(bytes.slice(glueFrom, end));
+    return { keys, glues };
+  }
+}
+
+/** The source of a shape's parser: glue compares, one value read per key, one literal. */
+function shapeSource(shape: RecordShape): string {
+  const lines = ['let pos = 0;', VALUE, 'function parse(b, t, p, end) {'];
+  const glueCheck = (glue: Uint8Array): string =>
+    Array.from(glue, (byte, k) => `b[p + ${k}] !== ${byte}`).join(' || ');
+  shape.keys.forEach((_, k) => {
+    const glue = shape.glues[k];
+    lines.push(`  if (${glueCheck(glue)}) return undefined;`);
+    lines.push(`  pos = p + ${glue.length};`);
+    lines.push(`  const v${k} = value(b, t, end);`);
+    lines.push(`  if (v${k} === undefined) return undefined;`);
+    lines.push('  p = pos;');
+  });
+  const last = shape.glues[shape.keys.length];
+  lines.push(`  if (${glueCheck(last)}) return undefined;`);
+  lines.push(`  pos = p + ${last.length};`);
+  lines.push(`  if (pos > end) return undefined;`);
+  const fields = shape.keys.map((key, k) => `${JSON.stringify(key)}: v${k}`);
+  lines.push(`  return { ${fields.join(', ')} };`, '}', 'return { parse, end: () => pos };');
+  return lines.join('\n');
+}
+
+/** Compiles a shape; null where the runtime forbids code generation from strings. */
+function compile(shape: RecordShape): Shape | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- keys are JSON string literals; see the file's comment
+    return new Function('POW10', shapeSource(shape))(POW10) as Shape;
+  } catch {
+    return null;
+  }
+}
+
+/** The key a shape is cached under: its glues, which hold its keys. */
+function shapeKey(shape: RecordShape): string {
+  return shape.glues.map((g) => String.fromCharCode(...g)).join('\u0000');
+}
+
+/**
+ * Parses flat records of the shapes it has seen; one per thread, kept across chunks so a
+ * file's shape is compiled once.
+ *
+ * ```ts
+ * const parser = new FlatRecordParser();
+ * const bytes = Buffer.from('{"user":"u1","cents":250}\n');
+ * const text = bytes.toString('latin1');
+ * parser.parse(bytes, text, 0, bytes.length); // { user: 'u1', cents: 250 }
+ * parser.end; // 25: the newline after it
+ * ```
+ */
+export class FlatRecordParser {
+  /** Compiled shapes by their glues, oldest first; null where compiling failed. */
+  readonly #compiled = new Map<string, Shape | null>();
+  /** Most recently used first, at most {@link TRIED}. */
+  readonly #recent: Shape[] = [];
+  #end = 0;
+  #lines = 0;
+  #taken = 0;
+  #tokens = MAX_SHAPES;
+  #linesAtTokens = 0;
+
+  /** Shapes compiled and kept. */
+  get shapes(): number {
+    return this.#compiled.size;
+  }
+
+  /** Records this parser has taken (the rest went to `JSON.parse`). */
+  get taken(): number {
+    return this.#taken;
+  }
+
+  /** Where the last record parsed ended: just after its `}`. */
+  get end(): number {
+    return this.#end;
+  }
+
+  /**
+   * The flat record starting at `bytes[at]` (ASCII below `limit`; `text` is the same bytes as
+   * a string, index for index), or `undefined` when it is not one this parser can prove: parse
+   * the line with `JSON.parse`. The record may be followed by anything: the caller checks that
+   * its line ends at {@link FlatRecordParser.end}. A line no recent shape takes is scanned for
+   * its own shape, which needs its newline (or `limit`).
+   */
+  parse(bytes: Uint8Array, text: string, at: number, limit: number): object | undefined {
+    this.#lines++;
+    const recent = this.#recent;
+    for (let k = 0; k < recent.length; k++) {
+      const shape = recent[k];
+      const record = shape.parse(bytes, text, at, limit);
+      if (record !== undefined) {
+        if (k > 0) {
+          recent.splice(k, 1);
+          recent.unshift(shape);
+        }
+        this.#end = shape.end();
+        this.#taken++;
+        return record;
+      }
+    }
+    const shape = this.#shapeOf(bytes, at, limit);
+    if (shape === null) return undefined;
+    if (!recent.includes(shape)) {
+      recent.unshift(shape);
+      if (recent.length > TRIED) recent.pop();
+    }
+    const record = shape.parse(bytes, text, at, limit);
+    if (record === undefined) return undefined;
+    this.#end = shape.end();
+    this.#taken++;
+    return record;
+  }
+
+  /** The compiled shape of the line at `at`: found, compiled now, or null (not flat; no token). */
+  #shapeOf(bytes: Uint8Array, at: number, limit: number): Shape | null {
+    let lineEnd = at;
+    while (lineEnd < limit && bytes[lineEnd] !== 10) lineEnd++;
+    if (lineEnd > at && bytes[lineEnd - 1] === 13) lineEnd--;
+    const found = scanShape(bytes, at, lineEnd);
+    if (found === null) return null;
+    const key = shapeKey(found);
+    const known = this.#compiled.get(key);
+    if (known !== undefined) return known;
+    this.#tokens = Math.min(
+      MAX_SHAPES,
+      this.#tokens + (this.#lines - this.#linesAtTokens) / LINES_PER_COMPILE,
+    );
+    this.#linesAtTokens = this.#lines;
+    if (this.#tokens < 1) return null;
+    this.#tokens--;
+    if (this.#compiled.size >= MAX_SHAPES) {
+      const [oldest, shape] = this.#compiled.entries().next().value!;
+      this.#compiled.delete(oldest);
+      const k = shape === null ? -1 : this.#recent.indexOf(shape);
+      if (k >= 0) this.#recent.splice(k, 1);
+    }
+    const shape = compile(found);
+    this.#compiled.set(key, shape);
+    return shape;
+  }
+}
