@@ -5,12 +5,17 @@
  *   loop       — a hand-written single-threaded loop doing the same work, reading 1 MiB at a time;
  *   tuned loop — the same loop reading 64 KiB at a time (V8 decodes a string above ~128 KiB into
  *                large-object space, several times slower than small pieces);
- *   streams    — the same as Node stream.pipeline with object-mode Transform streams.
+ *   streams    — the same as Node stream.pipeline with object-mode Transform streams;
+ *   flat loop  — the tuned loop with warmflow's own line parser (`parseLines`, which compiles a
+ *                parser per record shape) in place of `JSON.parse` a line: the same hand-written
+ *                loop with the parser warmflow uses, so `efficiency_vs_flat_loop` is what the
+ *                framework costs apart from what its parser gains.
  * Each baseline runs in its own long-lived thread that first does one untimed pass over the
  * file, so it is JIT-warmed as warmflow's warm resource is after its first run.
  *
  * The headline is `efficiency` = warmflow records/s ÷ (threads × the best one-thread loop):
- * 1.0 would be perfect scaling of the best hand-written code over warmflow's threads. The
+ * 1.0 would be perfect scaling of the best hand-written code (`JSON.parse` a line, as users
+ * write it) over warmflow's threads; above 1, warmflow's parser outruns `JSON.parse`. The
  * older ratios against one thread (`vs_loop`, `vs_tuned_loop`, `vs_streams`) are kept beside.
  * `efficiency_ci90` and `vs_parallel_loops_ci90`: bootstrap 90 % intervals over the trials.
  * Last line: one JSON object.
@@ -24,6 +29,7 @@ import { fitGroupRprs, planGroups } from '../src/execute/plan.js';
 import { ruleRprs } from '../src/predictor/rule-rprs.js';
 import { LocalProvider } from '../src/provision/local/local-provider.js';
 import { PreProvisioningService } from '../src/provision/pool/pre-provisioning-service.js';
+import { parseLines } from '../src/sources/jsonl-chunks.js';
 import { loadFlow } from '../src/template/load-flow.js';
 import { benchState, throughputFlow } from './bench-flows.js';
 import { bootstrap90 } from './predict-stats.js';
@@ -87,6 +93,36 @@ function loop(
   return counts;
 }
 
+/** The flat loop: the tuned loop's 64 KiB reads, parsed by warmflow's `parseLines`. */
+function flatLoop(file: string, readBytes = 1 << 16): Map<string, number> {
+  const counts = new Map<string, number>();
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.allocUnsafe(readBytes);
+  let position = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, position);
+      if (n === 0) break;
+      // Up to the read's last newline; the rest is read again with the next read.
+      let end = buffer.lastIndexOf(10, n - 1) + 1;
+      if (end === 0) {
+        if (n === buffer.length) throw new Error('bench input has a line longer than a read');
+        end = n;
+      }
+      const parsed = parseLines(buffer, 0, end, position);
+      position += end;
+      for (const e of parsed.records as Event[]) {
+        const s = shape(e);
+        if (s.kind !== 'buy') continue;
+        counts.set(s.user, (counts.get(s.user) ?? 0) + 1);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return counts;
+}
+
 /** The streams baseline: object-mode Transforms in stream.pipeline. */
 async function streams(file: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
@@ -143,7 +179,7 @@ interface Pass {
   buys: number;
 }
 
-type Baseline = 'loop' | 'tuned_loop' | 'streams' | 'tuned_half';
+type Baseline = 'loop' | 'tuned_loop' | 'streams' | 'tuned_half' | 'flat_loop';
 
 /**
  * Where the file splits in two halves at a line boundary: the first newline at or after
@@ -204,6 +240,7 @@ function baselineThread(): void {
       if (mode === 'loop') counts = loop(file);
       else if (mode === 'tuned_loop') counts = loop(file, 1 << 16);
       else if (mode === 'tuned_half') counts = loop(file, 1 << 16, half);
+      else if (mode === 'flat_loop') counts = flatLoop(file);
       else counts = await streams(file);
       let buys = 0;
       for (const n of counts.values()) buys += n;
@@ -231,12 +268,14 @@ async function main(): Promise<void> {
       tuned_loop: [] as number[],
       streams: [] as number[],
       parallel_loops: [] as number[],
+      flat_loop: [] as number[],
     };
     const middle = halfway(bench.input);
     const baselines = {
       loop: new BaselineThread('loop', bench.input),
       tuned_loop: new BaselineThread('tuned_loop', bench.input),
       streams: new BaselineThread('streams', bench.input),
+      flat_loop: new BaselineThread('flat_loop', bench.input),
       first_half: new BaselineThread('tuned_half', bench.input, { from: 0, to: middle }),
       second_half: new BaselineThread('tuned_half', bench.input, { from: middle, to: Infinity }),
     };
@@ -251,6 +290,7 @@ async function main(): Promise<void> {
       times.loop.push(checked('loop', await baselines.loop.time()));
       times.tuned_loop.push(checked('tuned loop', await baselines.tuned_loop.time()));
       times.streams.push(checked('streams', await baselines.streams.time()));
+      times.flat_loop.push(checked('flat loop', await baselines.flat_loop.time()));
       // The machine's own two-core ceiling: the tuned loop on each half of the file, in two
       // threads at once, timed to the later one.
       const t0 = performance.now();
@@ -286,7 +326,7 @@ async function main(): Promise<void> {
       }
       const perS = (ms: number[]) => Math.round((RECORDS / ms[ms.length - 1]) * 1000);
       console.log(
-        `trial ${trial + 1}: ours ${perS(times.ours)}/s, loop ${perS(times.loop)}/s, tuned loop ${perS(times.tuned_loop)}/s, streams ${perS(times.streams)}/s, parallel loops ${perS(times.parallel_loops)}/s`,
+        `trial ${trial + 1}: ours ${perS(times.ours)}/s, loop ${perS(times.loop)}/s, tuned loop ${perS(times.tuned_loop)}/s, streams ${perS(times.streams)}/s, flat loop ${perS(times.flat_loop)}/s, parallel loops ${perS(times.parallel_loops)}/s`,
       );
     }
     for (const baseline of Object.values(baselines)) await baseline.close();
@@ -295,6 +335,7 @@ async function main(): Promise<void> {
     const loopRate = rate(times.loop);
     const streamsRate = rate(times.streams);
     const tunedRate = rate(times.tuned_loop);
+    const flatRate = rate(times.flat_loop);
     const first = Math.round((RECORDS / times.ours[0]) * 1000);
     const threads = Math.max(1, Math.ceil(rprs.reduce((s, r) => s + r.cpu_cores, 0) - 1e-9));
     const bestLoop = Math.max(loopRate, tunedRate);
@@ -342,6 +383,9 @@ async function main(): Promise<void> {
         parallel_loops_efficiency: r2(parallelRate / (2 * tunedRate)),
         vs_parallel_loops: r2(ours / parallelRate),
         vs_parallel_loops_ci90: vsParallelCi.map(r2),
+        flat_loop_records_per_s: flatRate,
+        // Against the same loop with warmflow's parser: the framework's own cost per core.
+        efficiency_vs_flat_loop: r2(ours / (threads * flatRate)),
         state: benchState(),
       }),
     );
