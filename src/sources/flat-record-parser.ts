@@ -9,8 +9,11 @@
  * It parses only what it can prove to mean what `JSON.parse` means, and gives up (returns
  * `undefined`) on anything else — a nested value, an escape in a string, a number it cannot
  * convert exactly, any byte it does not expect — so the caller parses that line with
- * `JSON.parse`, which gives the value or the error. Input is ASCII bytes (the caller checks);
- * string values are cut from the same text decoded as one string.
+ * `JSON.parse`, which gives the value or the error. Input is the bytes of UTF-8 lines with the
+ * same bytes decoded as Latin-1 (one character per byte, so byte and character offsets agree):
+ * an ASCII string value is cut from that text, one with other bytes is decoded from its own
+ * bytes as UTF-8 — the same characters the line's decoding gives there, invalid sequences
+ * included, since a string's bytes lie between two ASCII quotes, which end any sequence.
  *
  * Numbers: `-?int(.frac)?` whose digits, read as an integer `m`, stay below 2^53 and whose
  * fraction has at most 22 digits: then `m` and `10^frac` are exact doubles and `m / 10^frac`
@@ -35,9 +38,12 @@ export const LINES_PER_COMPILE = 1024;
 export const MAX_SHAPE_KEYS = 64;
 /** Compiled shapes tried, most recent first, before a line's own shape is scanned. */
 const TRIED = 4;
+/** Lines in a row found not flat before scanning pauses; the pause starts at this many lines and doubles. */
+const MISSES_BEFORE_PAUSE = 8;
+const MAX_PAUSE_LINES = 1 << 16;
 
 /** Parses the record at `bytes[at]` (below `limit`); `undefined` when this shape does not take it. */
-type ShapeFn = (bytes: Uint8Array, text: string, at: number, limit: number) => object | undefined;
+type ShapeFn = (bytes: Buffer, text: string, at: number, limit: number) => object | undefined;
 
 interface Shape {
   parse: ShapeFn;
@@ -52,14 +58,16 @@ function value(b, t, end) {
   const c = b[p];
   if (c === 34) {
     let i = p + 1;
+    let wide = false;
     for (; i < end; i++) {
       const x = b[i];
       if (x === 34) break;
-      if (x === 92 || x < 32 || x > 126) return undefined;
+      if (x === 92 || x < 32) return undefined;
+      if (x > 127) wide = true;
     }
     if (i >= end) return undefined;
     pos = i + 1;
-    return t.slice(p + 1, i);
+    return wide ? b.toString('utf8', p + 1, i) : t.slice(p + 1, i);
   }
   let i = p;
   let x = c;
@@ -119,6 +127,14 @@ export interface RecordShape {
 
 const JSON_BLANK = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 10;
 
+/** A byte of a number or literal (`-+.`, digits, letters), which the compiled parser checks again. */
+const isTokenByte = (c: number): boolean =>
+  c === 0x2d ||
+  c === 0x2b ||
+  c === 0x2e ||
+  (c >= 0x30 && c <= 0x39) ||
+  ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+
 /**
  * The shape of the flat record at `bytes[at, end)` (the line without its newline), or null
  * when the line is not a flat object of compilable keys. Values are skipped by their grammar
@@ -172,7 +188,7 @@ export function scanShape(bytes: Uint8Array, at: number, end: number): RecordSha
       i++;
     } else {
       const from = i;
-      while (i < end && /[-+.0-9a-zA-Z]/.test(String.fromCharCode(bytes[i]))) i++;
+      while (i < end && isTokenByte(bytes[i])) i++;
       if (i === from) return null;
     }
     glueFrom = i;
@@ -247,6 +263,11 @@ export class FlatRecordParser {
   #taken = 0;
   #tokens = MAX_SHAPES;
   #linesAtTokens = 0;
+  // Nested data is not flat line after line: after a few misses in a row, lines are not
+  // scanned for a shape (the compiled ones are still tried) for a pause that doubles.
+  #misses = 0;
+  #pause = MISSES_BEFORE_PAUSE * 8;
+  #scanFrom = 0;
 
   /** Shapes compiled and kept. */
   get shapes(): number {
@@ -264,13 +285,13 @@ export class FlatRecordParser {
   }
 
   /**
-   * The flat record starting at `bytes[at]` (ASCII below `limit`; `text` is the same bytes as
-   * a string, index for index), or `undefined` when it is not one this parser can prove: parse
+   * The flat record starting at `bytes[at]` (below `limit`; `text` is the same bytes decoded as
+   * Latin-1, index for index), or `undefined` when it is not one this parser can prove: parse
    * the line with `JSON.parse`. The record may be followed by anything: the caller checks that
    * its line ends at {@link FlatRecordParser.end}. A line no recent shape takes is scanned for
    * its own shape, which needs its newline (or `limit`).
    */
-  parse(bytes: Uint8Array, text: string, at: number, limit: number): object | undefined {
+  parse(bytes: Buffer, text: string, at: number, limit: number): object | undefined {
     this.#lines++;
     const recent = this.#recent;
     for (let k = 0; k < recent.length; k++) {
@@ -286,6 +307,7 @@ export class FlatRecordParser {
         return record;
       }
     }
+    if (this.#lines < this.#scanFrom) return undefined;
     const shape = this.#shapeOf(bytes, at, limit);
     if (shape === null) return undefined;
     if (!recent.includes(shape)) {
@@ -305,7 +327,16 @@ export class FlatRecordParser {
     while (lineEnd < limit && bytes[lineEnd] !== 10) lineEnd++;
     if (lineEnd > at && bytes[lineEnd - 1] === 13) lineEnd--;
     const found = scanShape(bytes, at, lineEnd);
-    if (found === null) return null;
+    if (found === null) {
+      if (++this.#misses >= MISSES_BEFORE_PAUSE) {
+        this.#misses = 0;
+        this.#scanFrom = this.#lines + this.#pause;
+        this.#pause = Math.min(MAX_PAUSE_LINES, this.#pause * 2);
+      }
+      return null;
+    }
+    this.#misses = 0;
+    this.#pause = MISSES_BEFORE_PAUSE * 8;
     const key = shapeKey(found);
     const known = this.#compiled.get(key);
     if (known !== undefined) return known;

@@ -168,17 +168,23 @@ export function parseLines(
         to = next < 0 || next >= end ? end : next + 1;
       }
     }
-    const text = buffer.toString('utf8', from, to);
     const bytes = buffer.subarray(from, to);
-    // Both fast paths index the text by byte: only for ASCII (invalid UTF-8 can decode to as
+    // The flat parser reads the bytes with their Latin-1 text (one character per byte); the
+    // batched parse indexes its text by byte, so only ASCII (invalid UTF-8 can decode to as
     // many characters as bytes and still not be the same characters).
-    let piece: { records: unknown[]; positions: number[] } | null = isAscii(bytes)
-      ? (parseFlat(parser, text, bytes, fileOffset + from, chunk.bad) ??
-        parseBatch(text, bytes, fileOffset + from))
-      : null;
+    const ascii = isAscii(bytes);
+    const latin1 = buffer.toString('latin1', from, to);
+    let piece: { records: unknown[]; positions: number[] } | null =
+      parseFlat(parser, latin1, ascii, bytes, fileOffset + from, chunk.bad) ??
+      (ascii ? parseBatch(latin1, bytes, fileOffset + from) : null);
     if (piece === null) {
       const lines: ParsedChunk = { records: [], positions: [], bad: chunk.bad, bytes: to - from };
-      parsePiece(lines, text, to - from, fileOffset + from);
+      parsePiece(
+        lines,
+        ascii ? latin1 : buffer.toString('utf8', from, to),
+        to - from,
+        fileOffset + from,
+      );
       piece = lines;
     }
     records.push(piece.records);
@@ -196,14 +202,16 @@ export function parseLines(
 }
 
 /**
- * Parses the lines of an ASCII piece (`text`, the same characters as `bytes`, from file byte
- * `at0`) with the shape-compiled {@link FlatRecordParser}; a line it does not take is parsed
- * alone by {@link parseLine}. Null when the piece's first line is not a flat record (nested
- * data): {@link parseBatch} then parses the piece in one `JSON.parse`.
+ * Parses the lines of a piece (`bytes` from file byte `at0`, `text` the same bytes as Latin-1,
+ * `ascii` whether they are) with the shape-compiled {@link FlatRecordParser}; a line it does
+ * not take is parsed alone by {@link parseLine} (decoded as UTF-8 unless ASCII). Null when the
+ * piece's first line is not a flat record (nested data): {@link parseBatch} then parses an
+ * ASCII piece in one `JSON.parse`.
  */
 function parseFlat(
   flat: FlatRecordParser,
   text: string,
+  ascii: boolean,
   bytes: Buffer,
   at0: number,
   bad: BadLine[],
@@ -229,7 +237,11 @@ function parseFlat(
     }
     let nl = bytes.indexOf(10, at);
     if (nl < 0 || nl >= limit) nl = limit;
-    parseLine(piece, text, at, nl, at0 + at);
+    if (ascii) parseLine(piece, text, at, nl, at0 + at);
+    else {
+      const line = bytes.toString('utf8', at, nl);
+      parseLine(piece, line, 0, line.length, at0 + at);
+    }
     at = nl + 1;
     if (at >= limit) break;
     record = flat.parse(bytes, text, at, limit);
