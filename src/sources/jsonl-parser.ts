@@ -4,6 +4,7 @@ import {
   type ChunkParser,
   type SourceItem,
 } from './source.js';
+import { FlatRecordParser } from './flat-record-parser.js';
 import { MAX_RECORD_DEPTH, nestsDeeperThan, tooDeepMessage } from './json-depth.js';
 
 /**
@@ -22,6 +23,7 @@ export class JsonlParser implements ChunkParser {
   #carry: Buffer[] = [];
   #carryBytes = 0;
   #line = 0;
+  readonly #flat = new FlatRecordParser();
 
   /** `keepText`: each item also holds its line's text (`SourceItem.text`). */
   constructor(maxRecordBytes = defaultMaxRecordBytes(), keepText = false) {
@@ -44,6 +46,28 @@ export class JsonlParser implements ChunkParser {
       this.#emit(line, 0, line.length, line.length + 1, out);
       start = end + 1;
       end = chunk.indexOf(10, start);
+    }
+    if (end !== -1 && !this.#keepText) {
+      // The chunk's whole lines: flat records through the shape-compiled parser.
+      const last = chunk.lastIndexOf(10) + 1;
+      scanFlatLines(
+        this.#flat,
+        chunk,
+        start,
+        last,
+        (record, from, to) => {
+          if (to - from > this.#maxRecordBytes)
+            throw recordTooLong(this.#line + 1, this.#maxRecordBytes);
+          out.push({ record, line: ++this.#line, bytes: to - from + 1 });
+        },
+        (from, to) => {
+          if (to - from > this.#maxRecordBytes)
+            throw recordTooLong(this.#line + 1, this.#maxRecordBytes);
+          this.#emit(chunk, from, to, to - from + 1, out);
+        },
+      );
+      start = last;
+      end = -1;
     }
     while (end !== -1) {
       if (end - start > this.#maxRecordBytes)
@@ -91,6 +115,54 @@ export class JsonlParser implements ChunkParser {
   }
 }
 
+/** Bytes decoded to Latin-1 at a time for the flat parser (small strings stay out of large-object space). */
+const PIECE_BYTES = 16 * 1024;
+
+/**
+ * The lines of `buffer[from, to)` (`to` just after a newline, or the buffer's end): each flat
+ * record the parser takes goes to `onRecord(record, lineStart, newlineAt)`, every other line —
+ * blank, nested, malformed — to `onLine(lineStart, newlineAt)` for `JSON.parse`. The bytes are
+ * decoded to Latin-1 a piece of whole lines at a time, for the parser's ASCII strings.
+ */
+export function scanFlatLines(
+  parser: FlatRecordParser,
+  buffer: Buffer,
+  from: number,
+  to: number,
+  onRecord: (record: object, lineStart: number, newlineAt: number) => void,
+  onLine: (lineStart: number, newlineAt: number) => void,
+): void {
+  while (from < to) {
+    let pieceEnd = to;
+    if (to - from > PIECE_BYTES) {
+      const nl = buffer.lastIndexOf(10, from + PIECE_BYTES - 1);
+      pieceEnd =
+        nl >= from ? nl + 1 : Math.min(to, buffer.indexOf(10, from + PIECE_BYTES) + 1 || to);
+    }
+    const bytes = buffer.subarray(from, pieceEnd);
+    const text = buffer.toString('latin1', from, pieceEnd);
+    const limit = bytes.length;
+    let at = 0;
+    while (at < limit) {
+      const record = parser.parse(bytes, text, at, limit);
+      if (record !== undefined) {
+        let e = parser.end;
+        if (bytes[e] === 13 && (e + 1 === limit || bytes[e + 1] === 10)) e++;
+        if (e >= limit || bytes[e] === 10) {
+          onRecord(record, from + at, from + e);
+          at = e + 1;
+          continue;
+        }
+      }
+      let nl = bytes.indexOf(10, at);
+      if (nl < 0) nl = limit;
+      onLine(from + at, from + nl);
+      at = nl + 1;
+    }
+    from = pieceEnd;
+  }
+}
+
 /**
  * Splits a whole in-memory JSONL buffer and parses it, calling `onRecord` per line:
  * the same scan as {@link JsonlParser} without building items, for benchmarks and
@@ -101,24 +173,28 @@ export function scanJsonl(
   onRecord: (record: unknown, bytes: number) => void,
   onError?: (line: number, error: string) => void,
 ): void {
-  let start = 0;
   let line = 0;
-  while (start < buffer.length) {
-    let end = buffer.indexOf(10, start);
-    if (end === -1) end = buffer.length;
+  const blankOrParse = (start: number, end: number): void => {
     line++;
-    const bytes = end - start + 1;
-    if (end > start) {
-      let record: unknown;
-      try {
-        record = JSON.parse(buffer.toString('utf8', start, end));
-      } catch (error) {
-        onError?.(line, (error as Error).message);
-        start = end + 1;
-        continue;
-      }
-      onRecord(record, bytes);
+    if (end <= start) return;
+    let record: unknown;
+    try {
+      record = JSON.parse(buffer.toString('utf8', start, end));
+    } catch (error) {
+      onError?.(line, (error as Error).message);
+      return;
     }
-    start = end + 1;
-  }
+    onRecord(record, end - start + 1);
+  };
+  scanFlatLines(
+    new FlatRecordParser(),
+    buffer,
+    0,
+    buffer.length,
+    (record, start, end) => {
+      line++;
+      onRecord(record, end - start + 1);
+    },
+    blankOrParse,
+  );
 }
