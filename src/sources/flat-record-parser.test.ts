@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -69,7 +71,7 @@ const numberText = fc
       `${sign}${int}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`,
   );
 const valueText = fc.oneof(
-  { weight: 3, arbitrary: fc.string({ maxLength: 12 }).map((s) => JSON.stringify(s)) },
+  { weight: 3, arbitrary: fc.string({ maxLength: 30 }).map((s) => JSON.stringify(s)) },
   {
     weight: 1,
     arbitrary: fc.string({ unit: 'grapheme', maxLength: 6 }).map((s) => JSON.stringify(s)),
@@ -122,6 +124,10 @@ const flatLine = fc
 const plain = fc.oneof(
   fc
     .string({ unit: fc.constantFrom(...' !#$%&()*+,-./09:;<=>?@AZ[]^_`az{|}~'), maxLength: 8 })
+    .map((v) => JSON.stringify(v)),
+  // 13 characters and more: cut from the record's own text, not the piece's.
+  fc
+    .string({ unit: fc.constantFrom(...'0123456789abcdef-:/.'), minLength: 13, maxLength: 40 })
     .map((v) => JSON.stringify(v)),
   fc.integer({ min: -1e6, max: 1e6 }).map(String),
   fc.integer({ min: -99999, max: 99999 }).map((c) => (c / 100).toString()),
@@ -272,6 +278,7 @@ describe('FlatRecordParser', () => {
       '{}',
       '{"}); throw 1; ({":1,"constructor":"x","a b":false}',
       '{"name":"Sant Julià de Lòria","emoji":"😀","lat":"42.46372"}',
+      '{"id":"0123456789abcdefXYZ","n":1,"s":"short","url":"https://example.com/a/b"}',
     ];
     for (const l of lines) {
       const bytes = Buffer.from(`${l}\n`);
@@ -280,7 +287,7 @@ describe('FlatRecordParser', () => {
       expect(sameRecord(record, JSON.parse(l)), l).toBe(true);
       expect(parser.end).toBe(Buffer.byteLength(l));
     }
-    expect(parser.shapes).toBe(5);
+    expect(parser.shapes).toBe(6);
   });
 
   it('gives up on what it cannot prove: escapes, nesting, exponents, long numbers, __proto__ and index keys', () => {
@@ -337,5 +344,30 @@ describe('FlatRecordParser', () => {
     const got = parseLines(bytes, 0, bytes.length, 0, 16 * 1024, parser);
     expect(got.records).toEqual([...nested, ...flatLines].map((l) => JSON.parse(l)));
     expect(parser.taken).toBeGreaterThan(1000);
+  });
+
+  it('a long string value kept alive keeps its own record text alive, not the 16 KiB piece it came in', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const parser = new FlatRecordParser();
+    const kept: unknown[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 1000; i++) {
+      const text =
+        Array.from(
+          { length: 180 },
+          (_, j) => `{"id":"${String(i * 1000 + j).padStart(20, '0')}","pad":"${'x'.repeat(40)}"}`,
+        ).join('\n') + '\n';
+      const bytes = Buffer.from(text);
+      const got = parseLines(bytes, 0, bytes.length, 0, 16 * 1024, parser);
+      kept.push((got.records[0] as { id: string }).id);
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(parser.taken).toBe(180_000);
+    expect(kept[999]).toBe(String(999_000).padStart(20, '0'));
+    // Retained pieces would be 1,000 × ~13 KiB; the records' own texts are ~80 bytes each.
+    expect(grown).toBeLessThan(2 * 1024 * 1024);
   });
 });

@@ -51,7 +51,13 @@ interface Shape {
   end: () => number;
 }
 
-/** The value reader shared by every compiled shape; `pos` is the compiled closure's cursor. */
+/**
+ * The value reader shared by every compiled shape; `pos` is the compiled closure's cursor.
+ * An ASCII string of 13 characters or more (V8's shortest sliced string) is not cut from the
+ * piece's text, which a slice would keep alive as long as the record (a record kept in state
+ * would hold 16 KiB): it is marked `LONG` and cut at the record's end from the record's own
+ * text, so a kept value holds at most its record's bytes, as `JSON.parse`'s copies would.
+ */
 const VALUE = `
 function value(b, t, end) {
   const p = pos;
@@ -67,7 +73,11 @@ function value(b, t, end) {
     }
     if (i >= end) return undefined;
     pos = i + 1;
-    return wide ? b.toString('utf8', p + 1, i) : t.slice(p + 1, i);
+    if (wide) return b.toString('utf8', p + 1, i);
+    if (i - p - 1 < 13) return t.slice(p + 1, i);
+    longFrom[longs] = p + 1;
+    longTo[longs++] = i;
+    return LONG;
   }
   let i = p;
   let x = c;
@@ -206,14 +216,24 @@ export function scanShape(bytes: Uint8Array, at: number, end: number): RecordSha
 
 /** The source of a shape's parser: glue compares, one value read per key, one literal. */
 function shapeSource(shape: RecordShape): string {
-  const lines = ['let pos = 0;', VALUE, 'function parse(b, t, p, end) {'];
+  const lines = [
+    'let pos = 0;',
+    'let longs = 0;',
+    'const longFrom = [];',
+    'const longTo = [];',
+    'const LONG = {};',
+    VALUE,
+    'function parse(b, t, p, end) {',
+    '  const at = p;',
+    '  longs = 0;',
+  ];
   const glueCheck = (glue: Uint8Array): string =>
     Array.from(glue, (byte, k) => `b[p + ${k}] !== ${byte}`).join(' || ');
   shape.keys.forEach((_, k) => {
     const glue = shape.glues[k];
     lines.push(`  if (${glueCheck(glue)}) return undefined;`);
     lines.push(`  pos = p + ${glue.length};`);
-    lines.push(`  const v${k} = value(b, t, end);`);
+    lines.push(`  let v${k} = value(b, t, end);`);
     lines.push(`  if (v${k} === undefined) return undefined;`);
     lines.push('  p = pos;');
   });
@@ -221,6 +241,15 @@ function shapeSource(shape: RecordShape): string {
   lines.push(`  if (${glueCheck(last)}) return undefined;`);
   lines.push(`  pos = p + ${last.length};`);
   lines.push(`  if (pos > end) return undefined;`);
+  lines.push(
+    '  if (longs > 0) {',
+    "    const own = b.toString('latin1', at, pos);",
+    '    let k = 0;',
+  );
+  shape.keys.forEach((_, k) =>
+    lines.push(`    if (v${k} === LONG) v${k} = own.slice(longFrom[k] - at, longTo[k++] - at);`),
+  );
+  lines.push('  }');
   const fields = shape.keys.map((key, k) => `${JSON.stringify(key)}: v${k}`);
   lines.push(`  return { ${fields.join(', ')} };`, '}', 'return { parse, end: () => pos };');
   return lines.join('\n');
