@@ -344,6 +344,18 @@ describe('FlatRecordParser', () => {
     const got = parseLines(bytes, 0, bytes.length, 0, 16 * 1024, parser);
     expect(got.records).toEqual([...nested, ...flatLines].map((l) => JSON.parse(l)));
     expect(parser.taken).toBeGreaterThan(1000);
+    // A long nested file before a flat one (a thread's warm-up, then a run) delays the flat
+    // one's shape by at most one pause: pauses are counted in lines, not in pieces.
+    const moreFlat = Array.from({ length: 10_000 }, (_, i) =>
+      JSON.stringify({ id: i, kind: 'buy' }),
+    );
+    const longer = Buffer.from(
+      [...Array.from({ length: 100_000 }, (_, i) => nested[i % 1000]), ...moreFlat].join('\n') +
+        '\n',
+    );
+    const fresh = new FlatRecordParser();
+    parseLines(longer, 0, longer.length, 0, 16 * 1024, fresh);
+    expect(fresh.taken).toBeGreaterThanOrEqual(10_000 - 4096 - 8);
   });
 
   it('a long string value kept alive keeps its own record text alive, not the 16 KiB piece it came in', () => {

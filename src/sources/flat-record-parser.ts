@@ -40,7 +40,11 @@ export const MAX_SHAPE_KEYS = 64;
 const TRIED = 4;
 /** Lines in a row found not flat before scanning pauses; the pause starts at this many lines and doubles. */
 const MISSES_BEFORE_PAUSE = 8;
-const MAX_PAUSE_LINES = 1 << 16;
+/**
+ * The longest pause: nested data is then scanned for 8 lines in 4,096, and the next file a
+ * thread reads is parsed by `JSON.parse` for at most this many lines before its shape is seen.
+ */
+const MAX_PAUSE_LINES = 4096;
 
 /** Parses the record at `bytes[at]` (below `limit`); `undefined` when this shape does not take it. */
 type ShapeFn = (bytes: Buffer, text: string, at: number, limit: number) => object | undefined;
@@ -293,7 +297,8 @@ export class FlatRecordParser {
   #tokens = MAX_SHAPES;
   #linesAtTokens = 0;
   // Nested data is not flat line after line: after a few misses in a row, lines are not
-  // scanned for a shape (the compiled ones are still tried) for a pause that doubles.
+  // scanned for a shape (the compiled ones are still tried) for a pause that doubles, up
+  // to MAX_PAUSE_LINES.
   #misses = 0;
   #pause = MISSES_BEFORE_PAUSE * 8;
   #scanFrom = 0;
@@ -311,6 +316,14 @@ export class FlatRecordParser {
   /** Where the last record parsed ended: just after its `}`. */
   get end(): number {
     return this.#end;
+  }
+
+  /**
+   * Counts `lines` parsed without this parser (a piece whose first line was not flat, parsed
+   * whole by `JSON.parse`): pauses and compile tokens are measured in lines, not calls.
+   */
+  passed(lines: number): void {
+    this.#lines += lines;
   }
 
   /**

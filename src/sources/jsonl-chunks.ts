@@ -174,18 +174,28 @@ export function parseLines(
     // many characters as bytes and still not be the same characters).
     const ascii = isAscii(bytes);
     const latin1 = buffer.toString('latin1', from, to);
-    let piece: { records: unknown[]; positions: number[] } | null =
-      parseFlat(parser, latin1, ascii, bytes, fileOffset + from, chunk.bad) ??
-      (ascii ? parseBatch(latin1, bytes, fileOffset + from) : null);
+    let piece: { records: unknown[]; positions: number[] } | null = parseFlat(
+      parser,
+      latin1,
+      ascii,
+      bytes,
+      fileOffset + from,
+      chunk.bad,
+    );
     if (piece === null) {
-      const lines: ParsedChunk = { records: [], positions: [], bad: chunk.bad, bytes: to - from };
-      parsePiece(
-        lines,
-        ascii ? latin1 : buffer.toString('utf8', from, to),
-        to - from,
-        fileOffset + from,
-      );
-      piece = lines;
+      piece = ascii ? parseBatch(latin1, bytes, fileOffset + from) : null;
+      if (piece === null) {
+        const lines: ParsedChunk = { records: [], positions: [], bad: chunk.bad, bytes: to - from };
+        parsePiece(
+          lines,
+          ascii ? latin1 : buffer.toString('utf8', from, to),
+          to - from,
+          fileOffset + from,
+        );
+        piece = lines;
+      }
+      // The flat parser saw the first line; the others count towards its pauses too.
+      parser.passed(Math.max(0, piece.records.length - 1));
     }
     records.push(piece.records);
     positions.push(piece.positions);
