@@ -42,7 +42,8 @@ export function warmUpLine(i: number): string {
     kind: kinds[i % 4],
     amount: ((i * 31) % 10_000) / 100,
     at: 1_700_000_000_000 + i * 10,
-    tags: i % 5 === 0 ? ['a', i % 7] : [],
+    // Blocks of flat and of nested records, so both ways of parsing a piece get compiled.
+    ...(Math.floor(i / 10_000) % 2 === 1 ? { tags: i % 5 === 0 ? ['a', i % 7] : [] } : {}),
     note: i % 3 === 0 ? 'n'.repeat(i % 40) : null,
   });
 }
