@@ -15,10 +15,11 @@
  * bytes as UTF-8 — the same characters the line's decoding gives there, invalid sequences
  * included, since a string's bytes lie between two ASCII quotes, which end any sequence.
  *
- * Numbers: `-?int(.frac)?` whose digits, read as an integer `m`, stay below 2^53 and whose
- * fraction has at most 22 digits: then `m` and `10^frac` are exact doubles and `m / 10^frac`
- * is the correctly rounded value, as `JSON.parse` gives (Clinger's fast path). Exponents and
- * longer numbers give up.
+ * Numbers follow JSON's grammar exactly. One whose digits, read as an integer `m`, stay
+ * below 2^53, with at most 22 after the point and no exponent, is `m / 10^frac`: both exact
+ * doubles, so the quotient is the correctly rounded value `JSON.parse` gives (Clinger's fast
+ * path). Any other (more digits, an exponent) is converted by `Number` from its text, V8's
+ * same correctly rounded conversion (checked against `JSON.parse` on millions of texts).
  *
  * Shapes come from the data: a line no compiled shape takes is scanned for its own shape; a
  * flat one is compiled (`new Function` over its keys, each written as a JSON string literal, so
@@ -105,10 +106,18 @@ function value(b, t, end) {
         frac++;
         x = b[++i];
       }
-      if (frac === 0 || frac > 22) return undefined;
+      if (frac === 0) return undefined;
     }
-    if (x === 101 || x === 69 || m >= 9007199254740992) return undefined;
+    let exact = m < 9007199254740992 && frac <= 22;
+    if (x === 101 || x === 69) {
+      x = b[++i];
+      if (x === 43 || x === 45) x = b[++i];
+      if (!(x >= 48 && x <= 57)) return undefined;
+      while (x >= 48 && x <= 57) x = b[++i];
+      exact = false;
+    }
     pos = i;
+    if (!exact) return +t.slice(p, i);
     const v = frac === 0 ? m : m / POW10[frac];
     return negative ? -v : v;
   }
