@@ -14,6 +14,7 @@
  * ours and loop count the purchases; the counts must agree.
  */
 import { closeSync, openSync, readSync, fstatSync, rmSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { loadFlow } from '../src/template/load-flow.js';
 import { loadFunction } from '../src/worker/load-function.js';
 import { parseLines } from '../src/sources/jsonl-chunks.js';
@@ -21,9 +22,13 @@ import { compileGraph } from '../src/worker/dataplane/node-graph.js';
 import { BatchExecutor } from '../src/worker/dataplane/batch-executor.js';
 import { packItems, unpackItems } from '../src/worker/dataplane/record-columns.js';
 import type { UserFunction } from '../src/template/function-api.js';
+import { DATA_PLANE_V8_FLAGS } from '../src/worker/spawn.js';
 import { benchState, throughputFlow } from './bench-flows.js';
 
 const CHUNK_BYTES = 256 * 1024;
+
+// The V8 flags of a worker process, so the model's records live as a data-plane thread's do.
+for (const flag of DATA_PLANE_V8_FLAGS) setFlagsFromString(flag);
 
 /** The three ways through the records; each returns what it counted. */
 export interface ThreadModel {
