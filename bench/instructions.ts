@@ -1,8 +1,8 @@
 /**
  * `npm run bench:instructions`: the instructions one data-plane thread executes per record,
- * counted by valgrind's callgrind, for `threadModel`'s three ways through the same records
+ * counted by valgrind's callgrind, for `threadModel`'s four ways through the same records
  * (warmflow's parts as a thread of a two-thread run runs them, the hand-written loop, the
- * parse alone).
+ * same loop parsing with warmflow's parser, the parse alone).
  *
  * Times on this kind of machine move by a third from one run to the next; an instruction
  * count does not move with the machine's load (the same build and input count the same
@@ -16,6 +16,7 @@
  * Every child first runs the loop once and checks each round's count against it.
  * Needs valgrind (`apt-get install valgrind`). BENCH_RECORDS (default 100,000) records.
  * Last line: one JSON object — `ours_instructions_per_record`, `loop_instructions_per_record`,
+ * `flat_loop_instructions_per_record` (the loop with warmflow's parser),
  * `parse_instructions_per_record`, `ratio` (loop ÷ ours).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,7 +25,7 @@ import { benchState } from './bench-flows.js';
 import { threadModel } from './thread-model.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
-const WAYS = ['ours', 'loop', 'parse'] as const;
+const WAYS = ['ours', 'loop', 'flat', 'parse'] as const;
 type Way = (typeof WAYS)[number];
 
 /** In the child: the loop once (the count to check), then `rounds` rounds of `way`. */
@@ -34,7 +35,13 @@ async function child(way: Way, rounds: number): Promise<void> {
     const buys = model.loop();
     for (let round = 0; round < rounds; round++) {
       const counted =
-        way === 'ours' ? await model.ours() : way === 'loop' ? model.loop() : model.parse();
+        way === 'ours'
+          ? await model.ours()
+          : way === 'loop'
+            ? model.loop()
+            : way === 'flat'
+              ? model.flatLoop()
+              : model.parse();
       const expected = way === 'parse' ? RECORDS : buys;
       if (counted !== expected) throw new Error(`${way} counted ${counted}, not ${expected}`);
     }
@@ -92,6 +99,7 @@ async function main(): Promise<void> {
       records: RECORDS,
       ours_instructions_per_record: perRecord.ours,
       loop_instructions_per_record: perRecord.loop,
+      flat_loop_instructions_per_record: perRecord.flat,
       parse_instructions_per_record: perRecord.parse,
       ratio: Math.round((perRecord.loop! / perRecord.ours!) * 1000) / 1000,
       state: benchState(),

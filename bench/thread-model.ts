@@ -10,6 +10,8 @@
  *          `postMessage` does, unpacked) and run as if received: all the work of both
  *          threads, none of their waiting;
  *   loop — `bench:throughput`'s tuned loop (64 KiB reads, a line at a time);
+ *   flatLoop — the same loop over the chunks parsed by `parseLines` (warmflow's parser, flat
+ *          records by their shape), so ours ÷ it is the framework's own cost;
  *   parse — `parseLines` alone, the part of ours no framework can skip.
  * ours and loop count the purchases; the counts must agree.
  */
@@ -35,6 +37,7 @@ export interface ThreadModel {
   records: number;
   ours(): Promise<number>;
   loop(): number;
+  flatLoop(): number;
   parse(): number;
   /** Removes the generated flow and input. */
   close(): void;
@@ -142,6 +145,22 @@ export async function threadModel(records: number): Promise<ThreadModel> {
       }
       return executor.stats.count.records_in;
     };
+    const flatLoop = (): number => {
+      const counts = new Map<string, number>();
+      for (const [from, to] of pieces)
+        for (const e of parseLines(buffer, from, to, 0).records as Array<{
+          user: string;
+          kind: string;
+          amount: number;
+        }>) {
+          const s = { user: e.user, kind: e.kind, cents: Math.round(e.amount * 100) };
+          if (s.kind !== 'buy') continue;
+          counts.set(s.user, (counts.get(s.user) ?? 0) + 1);
+        }
+      let buys = 0;
+      for (const n of counts.values()) buys += n;
+      return buys;
+    };
     const parse = (): number => {
       let n = 0;
       for (const [from, to] of pieces) n += parseLines(buffer, from, to, 0).records.length;
@@ -151,6 +170,7 @@ export async function threadModel(records: number): Promise<ThreadModel> {
       records,
       ours,
       loop: () => loop(buffer),
+      flatLoop,
       parse,
       close: () => rmSync(bench.dir, { recursive: true, force: true }),
     };
