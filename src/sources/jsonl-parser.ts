@@ -48,7 +48,7 @@ export class JsonlParser implements ChunkParser {
       end = chunk.indexOf(10, start);
     }
     if (end !== -1 && !this.#keepText) {
-      // The chunk's whole lines: flat records through the shape-compiled parser.
+      // The chunk's whole lines: records of a known layout through the shape-compiled parser.
       const last = chunk.lastIndexOf(10) + 1;
       scanFlatLines(
         this.#flat,
