@@ -24,14 +24,14 @@
  * same correctly rounded conversion (checked against `JSON.parse` on millions of texts).
  *
  * Shapes come from the data: a line no compiled shape takes is scanned for its own shape; a
- * compilable one is compiled (`new Function` over its keys, each written as a JSON string literal, so
- * no key can be code). At most {@link MAX_SHAPES} are kept (the oldest not among the last
- * used goes first), and compiling
- * spends a token: {@link MAX_SHAPES} to start with, one more every {@link LINES_PER_COMPILE}
- * lines, so hostile input of ever-new shapes costs a compile per thousand lines at most, and a
- * long-lived thread still compiles the shapes of the next file it reads. Keys that an object literal would treat differently from
- * `JSON.parse` (`__proto__`), array-index keys (ordered first by both, but not worth proving)
- * and keys needing escapes are never compiled.
+ * compilable one is compiled (`new Function` over its keys, each written as a JSON string
+ * literal, so no key can be code). At most {@link MAX_SHAPES} are kept (the oldest not among
+ * the last used goes first), and compiling spends a token: {@link MAX_SHAPES} to start with,
+ * one more every {@link LINES_PER_COMPILE} lines, so hostile input of ever-new shapes costs a
+ * compile per thousand lines at most, and a long-lived thread still compiles the shapes of the
+ * next file it reads. Keys that an object literal would treat differently from `JSON.parse`
+ * (`__proto__`), array-index keys (ordered first by both, but not worth proving) and keys
+ * needing escapes are never compiled.
  */
 
 /** Shapes one parser keeps compiled, and compiles at once from a standing start. */
@@ -42,15 +42,15 @@ export const LINES_PER_COMPILE = 1024;
 export const MAX_SHAPE_KEYS = 64;
 /** Compiled shapes tried, most recent first, before a line's own shape is scanned. */
 const TRIED = 4;
-/** Lines in a row of no compilable shape before scanning pauses; the pause starts at this many lines and doubles. */
+/** Lines in a row of no compilable shape before scanning pauses (for 64 lines, doubling). */
 const MISSES_BEFORE_PAUSE = 8;
 /**
- * The longest pause: nested data is then scanned for 8 lines in 4,096, and the next file a
+ * The longest pause: such data is then scanned for 8 lines in 4,096, and the next file a
  * thread reads is parsed by `JSON.parse` for at most this many lines before its shape is seen.
  */
 const MAX_PAUSE_LINES = 4096;
 
-/** Parses the record at `bytes[at]` (below `limit`); `undefined` when this shape does not take it. */
+/** Parses the record at `bytes[at]` (below `limit`); `undefined` when the shape does not fit. */
 type ShapeFn = (bytes: Buffer, text: string, at: number, limit: number) => object | undefined;
 
 interface Shape {
@@ -160,7 +160,7 @@ const MAX_SHAPE_DEPTH = 16;
 
 const JSON_BLANK = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 10;
 
-/** A byte of a number or literal (`-+.`, digits, letters), which the compiled parser checks again. */
+/** A byte of a number or literal (`-+.`, digits, letters); the compiled parser checks again. */
 const isTokenByte = (c: number): boolean =>
   c === 0x2d ||
   c === 0x2b ||
@@ -392,9 +392,9 @@ export class FlatRecordParser {
   #taken = 0;
   #tokens = MAX_SHAPES;
   #linesAtTokens = 0;
-  // Data of no compilable shape (arrays of objects, escapes) misses line after line: after a few misses in a row, lines are not
-  // scanned for a shape (the compiled ones are still tried) for a pause that doubles, up
-  // to MAX_PAUSE_LINES.
+  // Data of no compilable shape (arrays of objects, escapes) misses line after line: after a
+  // few misses in a row, lines are not scanned for a shape (the compiled ones are still
+  // tried) for a pause that doubles, up to MAX_PAUSE_LINES.
   #misses = 0;
   #pause = MISSES_BEFORE_PAUSE * 8;
   #scanFrom = 0;
@@ -415,8 +415,8 @@ export class FlatRecordParser {
   }
 
   /**
-   * Counts `lines` parsed without this parser (a piece whose first line had no compilable shape, parsed
-   * whole by `JSON.parse`): pauses and compile tokens are measured in lines, not calls.
+   * Counts `lines` parsed without this parser (a piece whose first line had no compilable
+   * shape, parsed whole by `JSON.parse`): pauses and tokens are measured in lines, not calls.
    */
   passed(lines: number): void {
     this.#lines += lines;

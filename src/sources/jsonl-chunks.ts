@@ -215,8 +215,8 @@ export function parseLines(
  * Parses the lines of a piece (`bytes` from file byte `at0`, `text` the same bytes as Latin-1,
  * `ascii` whether they are) with the shape-compiled {@link FlatRecordParser}; a line it does
  * not take is parsed alone by {@link parseLine} (decoded as UTF-8 unless ASCII). Null when the
- * piece's first line has no compilable shape (arrays of objects, say): {@link parseBatch} then parses an
- * ASCII piece in one `JSON.parse`.
+ * piece's first line has no compilable shape (arrays of objects, say): {@link parseBatch}
+ * then parses an ASCII piece in one `JSON.parse`.
  */
 function parseFlat(
   flat: FlatRecordParser,

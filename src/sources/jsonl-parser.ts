@@ -115,7 +115,7 @@ export class JsonlParser implements ChunkParser {
   }
 }
 
-/** Bytes decoded to Latin-1 at a time for the flat parser (small strings stay out of large-object space). */
+/** Bytes decoded to Latin-1 at a time for the shape-compiled parser (out of large-object space). */
 const PIECE_BYTES = 16 * 1024;
 
 /**
