@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromColumns, packItems, toColumns, unpackItems } from './record-columns.js';
+import {
+  compiledShapes,
+  fromColumns,
+  packItems,
+  toColumns,
+  unpackItems,
+} from './record-columns.js';
 
 /** Keys and insertion order as structured cloning keeps them, values compared with Object.is. */
 function same(a: unknown[], b: unknown[]): void {
@@ -114,6 +120,11 @@ describe('records as columns', () => {
     // A string column crosses as one text, a number column and the positions as Float64Arrays.
     expect(packed[0].columns?.cols[0]).toEqual({ text: 'u1u2', ends: Uint32Array.of(2, 4) });
     expect(packed[0].columns?.cols[1]).toEqual(Float64Array.of(100, -0));
+    // A column of 32-bit integers crosses as an Int32Array (they come back as small integers).
+    const ints = packItems([{ node: 'count', recs: [{ n: 1 }, { n: -(2 ** 31) }], pos: [0, 1] }]);
+    expect(ints[0].columns?.cols[0]).toEqual(Int32Array.of(1, -(2 ** 31)));
+    const wide = packItems([{ node: 'count', recs: [{ n: 1 }, { n: 2 ** 31 }], pos: [0, 1] }]);
+    expect(wide[0].columns?.cols[0]).toEqual(Float64Array.of(1, 2 ** 31));
     expect(packed[0].positions).toEqual(Float64Array.of(1, 2));
     expect(packed[1].recs).toBe(mixed);
     expect(packed[1].columns).toBeUndefined();
@@ -150,5 +161,47 @@ describe('records as columns', () => {
         expect(arrived.pos).toEqual(pos);
       }),
     );
+  });
+
+  it('rebuild the same records once their shape is compiled, whatever the keys', () => {
+    // A shape is compiled the second time a batch of it arrives: the first batch is built key
+    // by key, the later ones by the compiled builder, and all must equal the clones.
+    const anyKey = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 8 }),
+      fc.constantFrom('"', '\\', '\u2028', '}; throw 1; ({', 'constructor', 'toString'),
+      fc.nat(20).map(String),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(anyKey, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.array(primitive, { minLength: 5, maxLength: 5 }), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        (keys, rows) => {
+          const recs = rows.map((row) => Object.fromEntries(keys.map((k, j) => [k, row[j]])));
+          const columns = toColumns(recs);
+          if (columns === null) return;
+          const clones = structuredClone(recs);
+          for (let round = 0; round < 3; round++)
+            same(fromColumns(structuredClone(columns)), clones);
+        },
+      ),
+    );
+  });
+
+  it('compile a bounded number of shapes, however many arrive', () => {
+    const before = compiledShapes().compiled;
+    for (let i = 0; i < 2_000; i++) {
+      const columns = toColumns([{ [`k${i}`]: i, v: 'x' }])!;
+      // Each shape twice: the second batch would compile it if the bounds let it.
+      fromColumns(structuredClone(columns));
+      const [record] = fromColumns(structuredClone(columns)) as Array<Record<string, unknown>>;
+      expect(record).toEqual({ [`k${i}`]: i, v: 'x' });
+    }
+    // 32 held at most; compiles spend tokens (32, one more per 1,024 records rebuilt).
+    expect(compiledShapes().held).toBeLessThanOrEqual(32);
+    expect(compiledShapes().compiled - before).toBeLessThanOrEqual(40);
+    expect(compiledShapes().compiled - before).toBeGreaterThan(0);
   });
 });
