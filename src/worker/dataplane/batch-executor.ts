@@ -8,6 +8,7 @@ import { NodeContext, fieldOf, keyString, partitionOf, type LookupTarget } from 
 import { deadLetterFailure } from './failure-location.js';
 import { WriteBuffer, type StagedWrite, type StoreRoute } from './write-buffer.js';
 import { onCpuMs } from './on-cpu-clock.js';
+import { isThenable, runChain, type ChainOutput, type ChainStage } from './node-chain.js';
 
 /** Where an executor hands records that leave its thread. */
 export interface ExecutorOutlets {
@@ -31,6 +32,26 @@ const STATE_FLUSH_MS = 250;
 interface Pending {
   recs: unknown[];
   pos: number[];
+}
+
+/**
+ * A batch of a chain in this many runs node by node instead, each node's CPU time measured on
+ * its own: the chained batches' time is shared out by those measurements.
+ */
+const CHAIN_SAMPLE_EVERY = 16;
+
+/** Function nodes run record by record, one into the next (see {@link chainsOf}). */
+interface Chain {
+  nodes: GraphNode[];
+  stages: ChainStage[];
+  /** Batches of the chain so far (which ones run node by node: {@link CHAIN_SAMPLE_EVERY}). */
+  batches: number;
+}
+
+/** A node's CPU time and records when it ran node by node (to share out a chain's time). */
+interface Measured {
+  ms: number;
+  records: number;
 }
 
 /** What one thread holds of a checkpoint epoch when it ends. */
@@ -58,6 +79,9 @@ export class BatchExecutor {
   readonly #keys = new Map<string, Set<string>>();
   readonly #writes: WriteBuffer;
   readonly #checkpoints: boolean;
+  /** Chains by their first node. */
+  readonly #chains = new Map<string, Chain>();
+  readonly #measured = new Map<string, Measured>();
   #ordered = false;
   #lastStateFlush = performance.now();
 
@@ -77,6 +101,8 @@ export class BatchExecutor {
      * its changes taken per epoch) and store writes are staged until their epoch commits.
      */
     checkpoints?: boolean;
+    /** Whether chains of nodes run record by record (default true; see {@link chainsOf}). */
+    chaining?: boolean;
   }) {
     this.#graph = options.graph;
     this.#functions = options.functions;
@@ -112,6 +138,17 @@ export class BatchExecutor {
         ),
       );
     }
+    if (options.chaining !== false)
+      for (const nodes of chainsOf(options.graph))
+        this.#chains.set(nodes[0].id, {
+          nodes,
+          stages: nodes.map((node) => ({
+            fn: this.#functions.get(node.id)!,
+            ctx: this.#contexts.get(node.id)!,
+            key: node.key,
+          })),
+          batches: 0,
+        });
   }
 
   /**
@@ -190,7 +227,10 @@ export class BatchExecutor {
       const input = pending.get(node.id);
       if (input === undefined || input.recs.length === 0) continue;
       pending.delete(node.id);
-      await this.#runNode(node, input, pending);
+      const chain = this.#chains.get(node.id);
+      if (chain !== undefined && chain.batches++ % CHAIN_SAMPLE_EVERY !== 0)
+        await this.#runChain(chain, input, pending);
+      else await this.#runNode(node, input, pending);
     }
     await this.#flushWrites();
     // State is written back every STATE_FLUSH_MS, not per batch: the cache already makes
@@ -208,24 +248,31 @@ export class BatchExecutor {
     }
   }
 
+  /**
+   * A keyed node's keys of a batch, before it runs: counted (local state knows its own size)
+   * and their state prefetched from its store.
+   */
+  async #prepareKeys(node: GraphNode, recs: readonly unknown[]): Promise<void> {
+    const field = node.key;
+    const state = this.#states.get(node.id);
+    if (field === undefined || state instanceof LocalKeyedState) return;
+    const keys = new Set<string>();
+    for (let i = 0; i < recs.length; i++) keys.add(keyString(fieldOf(recs[i], field)));
+    const seen = this.#keys.get(node.id)!;
+    for (const k of keys) seen.add(k);
+    if (state !== undefined) await state.prefetch(keys);
+  }
+
   async #runNode(node: GraphNode, input: Pending, pending: Map<string, Pending>): Promise<void> {
     const started = onCpuMs();
     const fn = this.#functions.get(node.id)!;
     const ctx = this.#contexts.get(node.id)!;
     const stats = this.stats[node.id];
-    const state = this.#states.get(node.id);
     const { recs, pos } = input;
     const n = recs.length;
     stats.records_in += n;
     const field = node.key;
-    if (field !== undefined && !(state instanceof LocalKeyedState)) {
-      // Distinct keys are counted here only for stores; local state knows its own size.
-      const keys = new Set<string>();
-      for (let i = 0; i < n; i++) keys.add(keyString(fieldOf(recs[i], field)));
-      const seen = this.#keys.get(node.id)!;
-      for (const k of keys) seen.add(k);
-      if (state !== undefined) await state.prefetch(keys);
-    }
+    await this.#prepareKeys(node, recs);
     // The hot loop (`callFrom`): no closure or allocation per record beyond what the
     // function returns; records whose function returned a promise are awaited by `awaitFrom`.
     const out: NodeOutput = {
@@ -237,7 +284,63 @@ export class BatchExecutor {
     const at = callFrom(fn, ctx, recs, pos, field, 0, out);
     if (at < n) await awaitFrom(fn, ctx, recs, pos, field, at, out);
     const { recs: outRecs, pos: outPos } = out;
-    stats.busy_ms += onCpuMs() - started;
+    const ms = onCpuMs() - started;
+    stats.busy_ms += ms;
+    const measured = this.#measured.get(node.id);
+    if (measured === undefined) this.#measured.set(node.id, { ms, records: n });
+    else {
+      measured.ms += ms;
+      measured.records += n;
+    }
+    this.#emit(node, outRecs, outPos, pending);
+  }
+
+  /**
+   * Runs a batch through a chain record by record. Its CPU time is measured for the whole
+   * chain and shared out between its nodes by what each cost a record when the chain last ran
+   * node by node (one batch in {@link CHAIN_SAMPLE_EVERY}, the first included), times the
+   * records each took in this batch.
+   */
+  async #runChain(chain: Chain, input: Pending, pending: Map<string, Pending>): Promise<void> {
+    const started = onCpuMs();
+    const { nodes } = chain;
+    await this.#prepareKeys(nodes[0], input.recs);
+    const out: ChainOutput = {
+      recs: [],
+      pos: [],
+      ins: nodes.map(() => 0),
+      outs: nodes.map(() => 0),
+      dead: (stage, record, error, position) =>
+        this.#dead(nodes[stage].id, record, error, position),
+    };
+    const waiting = runChain(chain.stages, input.recs, input.pos, out);
+    if (waiting !== undefined) await waiting;
+    const ms = onCpuMs() - started;
+    const weights = nodes.map((node, k) => {
+      const measured = this.#measured.get(node.id);
+      return measured === undefined || measured.records === 0
+        ? out.ins[k]
+        : (out.ins[k] * measured.ms) / measured.records;
+    });
+    const total = weights.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < nodes.length; k++) {
+      const stats = this.stats[nodes[k].id];
+      stats.records_in += out.ins[k];
+      // The last node's records are counted out as they are routed (by type), as unchained.
+      if (k < nodes.length - 1) stats.records_out += out.outs[k];
+      stats.busy_ms += total > 0 ? (ms * weights[k]) / total : ms / nodes.length;
+    }
+    this.#emit(nodes[nodes.length - 1], out.recs, out.pos, pending);
+  }
+
+  /** Counts out and routes what `node` gave, by output type. */
+  #emit(
+    node: GraphNode,
+    outRecs: unknown[],
+    outPos: number[],
+    pending: Map<string, Pending>,
+  ): void {
+    const stats = this.stats[node.id];
     if (node.outputs.length === 1) {
       stats.records_out += outRecs.length;
       this.#route(node.routes.get(node.outputs[0]) ?? [], outRecs, outPos, pending, true);
@@ -508,11 +611,46 @@ async function awaitFrom(
   out.pending = undefined;
 }
 
-/** Whether a function returned a promise (or any thenable) rather than its result. */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
+/**
+ * The chains of `graph`: runs of function nodes where each one's records all go to the next
+ * and to nothing else — it has one output type, whose one route is an unkeyed function node
+ * that takes records from no other node or source. Such a pair runs record by record
+ * ({@link runChain}) without changing what either sees: the second node's input is exactly
+ * the first one's output, in the same order; only the first node of a chain may be keyed
+ * (the next ones would need their records partitioned first).
+ */
+export function chainsOf(graph: NodeGraph): GraphNode[][] {
+  const feeds = new Map<string, number>();
+  const fed = (route: Route) => {
+    if (route.kind === 'function') feeds.set(route.node, (feeds.get(route.node) ?? 0) + 1);
+  };
+  for (const routes of graph.sourceRoutes.values()) routes.forEach(fed);
+  for (const node of graph.functions)
+    for (const routes of node.routes.values()) routes.forEach(fed);
+  const next = (node: GraphNode): GraphNode | undefined => {
+    if (node.outputs.length !== 1) return undefined;
+    const routes = node.routes.get(node.outputs[0]) ?? [];
+    if (routes.length !== 1) return undefined;
+    const route = routes[0];
+    if (route.kind !== 'function' || route.key !== undefined) return undefined;
+    const target = graph.byId.get(route.node);
+    if (target === undefined || feeds.get(target.id) !== 1)
+      return undefined;
+    return target;
+  };
+  const inChain = new Set<string>();
+  const chains: GraphNode[][] = [];
+  for (const node of graph.functions) {
+    if (inChain.has(node.id)) continue;
+    const chain = [node];
+    for (let to = next(node); to !== undefined && !inChain.has(to.id); to = next(to)) {
+      chain.push(to);
+      inChain.add(to.id);
+    }
+    if (chain.length > 1) {
+      inChain.add(node.id);
+      chains.push(chain);
+    }
+  }
+  return chains;
 }
