@@ -10,9 +10,13 @@
  * can tell it. Instructions are not time — a cache miss costs many, a vectorised copy few —
  * so `bench:thread` and `bench:throughput` remain the judges; this tells where work was saved.
  *
- * Each way runs in its own `node --single-threaded` under callgrind (V8's compiler then
- * works on the main thread, where it is counted too), once with one round and once with
- * three: the difference is two steady rounds, the start-up and the JIT's first round cancel.
+ * Each way runs in its own `node --single-threaded --predictable` under callgrind (V8's
+ * compiler then works on the main thread, where it is counted too), once with one round and
+ * once with three: the difference is two steady rounds, the start-up and the JIT's first
+ * round cancel. `--predictable` is V8's deterministic mode (among others, a fixed schedule
+ * for its collections instead of one paced by measured time, which under callgrind, ~50x
+ * slower, drifts): without it the same build counted 4,300–5,500 instructions a record from
+ * one run to the next; with it, within ~1 %.
  * Every child first runs the loop once and checks each round's count against it.
  * Needs valgrind (`apt-get install valgrind`). BENCH_RECORDS (default 100,000) records.
  * Last line: one JSON object — `ours_instructions_per_record`, `loop_instructions_per_record`,
@@ -60,6 +64,7 @@ function counted(way: Way, rounds: number): Promise<number> {
         '--callgrind-out-file=/dev/null',
         process.execPath,
         '--single-threaded',
+        '--predictable',
         fileURLToPath(import.meta.url),
         '--child',
         way,
