@@ -567,7 +567,7 @@ function callFrom(
   const n = recs.length;
   for (let i = from; i < n; i++) {
     const record = recs[i];
-    ctx.record = record;
+    if (ctx.tracksRecord) ctx.record = record;
     if (field !== undefined) ctx.key = keyString(fieldOf(record, field));
     let result: unknown;
     try {

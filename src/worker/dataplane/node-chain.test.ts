@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FunctionContext, UserFunction } from '../../template/function-api.js';
 import { inferTemplate } from '../../template/infer-template.js';
+import { openStore } from '../../stores/open-store.js';
+import type { DataStore } from '../../stores/store.js';
 import { parseFlow } from '../../template/parse-flow.js';
 import { BatchExecutor, chainsOf } from './batch-executor.js';
 import { compileGraph } from './node-graph.js';
@@ -18,7 +20,8 @@ type Action =
   | 'async'
   | 'async-drop'
   | 'async-array'
-  | 'async-reject';
+  | 'async-reject'
+  | 'lookup';
 const ACTIONS: Action[] = [
   'map',
   'drop',
@@ -31,6 +34,7 @@ const ACTIONS: Action[] = [
   'async-drop',
   'async-array',
   'async-reject',
+  'lookup',
 ];
 
 interface Rec {
@@ -44,7 +48,8 @@ function behaving(name: string, actions: Action[], keyed: boolean, wrong: string
   return (record: unknown, ctx: FunctionContext) => {
     if (record === null || typeof record !== 'object') return { v: 1, g: 'g0', via: name };
     const r = record as Rec;
-    if ((ctx as unknown as { record: unknown }).record !== record)
+    const context = ctx as unknown as { record: unknown; tracksRecord: boolean };
+    if (context.tracksRecord && context.record !== record)
       wrong.push(`${name}: ctx.record is not the record`);
     if (keyed && ctx.key !== r.g) wrong.push(`${name}: ctx.key ${ctx.key} for ${r.g}`);
     const next = (d: number): Rec => ({
@@ -75,6 +80,14 @@ function behaving(name: string, actions: Action[], keyed: boolean, wrong: string
         return Promise.resolve([next(6), next(7)]);
       case 'async-reject':
         return Promise.reject(new Error(`${name} rejects ${r.v}`));
+      case 'lookup':
+        // `ctx.input` finds the type by the current record's key field (`g`): g0 and g1 are
+        // there. Without a store for the type it throws, a dead letter either way.
+        return ctx.input<string>('Seen').then((found) => {
+          const expected = { g0: 'zero', g1: 'one' }[r.g];
+          if (found !== expected) wrong.push(`${name}: ctx.input found ${found} for ${r.g}`);
+          return next(found === undefined ? 8 : 9);
+        });
     }
   };
 }
@@ -109,6 +122,7 @@ async function run(
   functions: Map<string, UserFunction>,
   batches: Rec[][],
   chaining: boolean,
+  seen?: DataStore,
 ) {
   const sunk: unknown[] = [];
   const dead: string[] = [];
@@ -118,7 +132,7 @@ async function run(
     functions,
     stores: new Map(),
     stateStores: new Map(),
-    lookups: new Map(),
+    lookups: new Map(seen === undefined ? [] : [['Seen', { store: seen, key: 'g' }]]),
     partition: 0,
     partitions: 1,
     chaining,
@@ -146,13 +160,17 @@ async function run(
 
 describe('nodes chained record by record', () => {
   it('give what the same nodes give batch by batch, whatever their functions return', async () => {
+    const store = await openStore('seen', { kind: 'memory' });
+    await store.put('type/Seen', 'g0', 'zero');
+    await store.put('type/Seen', 'g1', 'one');
     const actions = fc.array(fc.constantFrom(...ACTIONS), { minLength: 1, maxLength: 6 });
     await fc.assert(
       fc.asyncProperty(
         fc.tuple(actions, actions, actions),
         fc.boolean(),
+        fc.boolean(),
         fc.array(fc.array(fc.nat(996), { maxLength: 12 }), { minLength: 1, maxLength: 40 }),
-        async ([a, b, c], keyed, values) => {
+        async ([a, b, c], keyed, lookups, values) => {
           const wrong: string[] = [];
           const functions = new Map([
             ['a', behaving('a', a, keyed, wrong)],
@@ -160,8 +178,9 @@ describe('nodes chained record by record', () => {
             ['c', behaving('c', c, false, wrong)],
           ]);
           const batches = values.map((vs) => vs.map((v) => ({ v, g: `g${v % 5}` })));
-          const chained = await run(keyed, functions, batches, true);
-          const apart = await run(keyed, functions, batches, false);
+          const seen = lookups ? store : undefined;
+          const chained = await run(keyed, functions, batches, true, seen);
+          const apart = await run(keyed, functions, batches, false, seen);
           expect(wrong).toEqual([]);
           expect(chained.sunk).toEqual(apart.sunk);
           expect(chained.dead).toEqual(apart.dead);

@@ -81,7 +81,7 @@ function advance(
     const stage = stages[k];
     const ctx = stage.ctx;
     out.ins[k]++;
-    ctx.record = record;
+    if (ctx.tracksRecord) ctx.record = record;
     if (stage.key !== undefined) ctx.key = keyString(fieldOf(record, stage.key));
     let result: unknown;
     try {

@@ -19,7 +19,14 @@ export class NodeContext implements FunctionContext {
   readonly node: string;
   readonly template: string;
   key: string | undefined = undefined;
+  /** The current record, for {@link input}; kept only where there is a store to look in. */
   record: unknown = undefined;
+  /**
+   * Whether the executor keeps {@link record} current: only `ctx.input` reads it, and with no
+   * type placed in a store it throws before. Storing each record into this long-lived object
+   * is a write barrier's slow path a call, ~30 instructions a record a node.
+   */
+  readonly tracksRecord: boolean;
   readonly state: KeyedState;
   readonly #lookups: ReadonlyMap<string, LookupTarget>;
   readonly #counted: (type: string, found: boolean) => void;
@@ -37,6 +44,7 @@ export class NodeContext implements FunctionContext {
     this.node = node;
     this.template = template;
     this.#lookups = lookups;
+    this.tracksRecord = lookups.size > 0;
     this.#counted = counted;
     const current = (): string => {
       if (keyed === undefined || this.key === undefined) {
