@@ -16,7 +16,7 @@
  * round cancel. `--predictable` is V8's deterministic mode (among others, a fixed schedule
  * for its collections instead of one paced by measured time, which under callgrind, ~50x
  * slower, drifts): without it the same build counted 4,300–5,500 instructions a record from
- * one run to the next; with it, within ~1 %.
+ * one run to the next; with it, within ~1 % (the flat loop ~4 %).
  * Every child first runs the loop once and checks each round's count against it.
  * Needs valgrind (`apt-get install valgrind`). BENCH_RECORDS (default 100,000) records.
  * Last line: one JSON object — `ours_instructions_per_record`, `loop_instructions_per_record`,
