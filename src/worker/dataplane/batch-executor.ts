@@ -634,8 +634,7 @@ export function chainsOf(graph: NodeGraph): GraphNode[][] {
     const route = routes[0];
     if (route.kind !== 'function' || route.key !== undefined) return undefined;
     const target = graph.byId.get(route.node);
-    if (target === undefined || feeds.get(target.id) !== 1)
-      return undefined;
+    if (target === undefined || feeds.get(target.id) !== 1) return undefined;
     return target;
   };
   const inChain = new Set<string>();
