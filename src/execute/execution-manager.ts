@@ -124,6 +124,8 @@ export interface ExecutionEnvironment {
   /** The warm pools; absent or `cold`: on-demand only. */
   pool?: {
     claim(template: string, tenant: string, version?: string): Claim | null;
+    /** A request for `template` arrived: wake the set a claim would take (see `PreProvisioningService.wake`). */
+    wake?(template: string, tenant: string): void;
     /** No set ready but one warming: waits for it (see `PreProvisioningService.claimWarming`). */
     claimWarming?(template: string, tenant: string, version?: string): Promise<Claim | null>;
     release(claim: Claim, options?: { retire?: boolean }): Promise<void>;
@@ -179,6 +181,8 @@ export async function executeDataflow(
   const executionId = request.execution_id ?? randomUUID();
   const tenant = request.tenant ?? 'default';
   const flow = request.flow;
+  // First of all, so the warm set's threads are awake by the time the run is sent to them.
+  if (env.cold !== true) env.pool?.wake?.(flow.template.name, tenant);
   const groups = request.groups ?? planGroups(flow.template);
   const sources = resolveSources(flow, request.inputs ?? {}, request.rate, request.opened_sources);
   refuseLiveOptionsWithoutStreams(request.live, sources, 'E_INVALID_REQUEST');

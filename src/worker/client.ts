@@ -264,6 +264,21 @@ export class WorkerClient extends EventEmitter<{
   }
 
   /**
+   * Tells each data-plane thread that a run is on its way, so that it stays awake for it up
+   * to `ms` (at most `MAX_WAKE_MS`) rather than sleep until the frame wakes it (over the
+   * output channels; nothing is sent without them).
+   */
+  wake(ms: number): void {
+    for (const thread of this.#threads) {
+      try {
+        thread.#socket.send({ type: 'df.wake', ms });
+      } catch {
+        // A channel that has closed closes this connection too (see #openChannels).
+      }
+    }
+  }
+
+  /**
    * Sends `df.run` and resolves with its answer, as {@link request} does; the same frame goes
    * first to every thread's output channel (when this client opened them), so that each thread can start the run itself without waiting for the worker's main
    * thread to hand it over. Only a run part goes (a run that carries a payload, or a frame

@@ -140,7 +140,15 @@ export interface WorkerNotices {
   'df.cancel': NoFields;
   /** Checkpoint `epoch` (-1: the run's plan) is recorded: the resource may go on. */
   'df.checkpointed': { epoch: number };
+  /**
+   * Over a thread's output channel: a run is on its way, stay awake for it up to `ms`
+   * (at most {@link MAX_WAKE_MS}) instead of sleeping between events.
+   */
+  'df.wake': { ms: number };
 }
+
+/** The longest a `df.wake` keeps a data-plane thread awake (ms). */
+export const MAX_WAKE_MS = 5;
 
 /** Messages the worker sends unasked. */
 export interface WorkerEvents {

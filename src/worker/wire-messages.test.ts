@@ -40,6 +40,8 @@ describe('parseToWorker', () => {
       { type: 'df.batch', source: 's', seq: 0 },
       { type: 'df.out-ack', thread: 1 },
       { type: 'df.cancel' },
+      { type: 'df.wake', ms: 3 },
+      { type: 'df.wake', ms: 0.5 },
     ];
     for (const message of messages) expect(parseToWorker(message)).toBe(message);
   });
@@ -49,6 +51,12 @@ describe('parseToWorker', () => {
     [{ type: 'df.batch', seq: 1 }, /"source" holds nothing, expected a string/],
     [{ type: 'df.end', counts: { s: 'many' } }, /"counts.s" holds "many"/],
     [{ type: 'ping' }, /malformed "ping" request: field "id" holds nothing/],
+    // A wake-up keeps a thread busy: never longer than the bound, never an unbounded value.
+    [{ type: 'df.wake', ms: 6 }, /"ms" holds 6, expected a number of milliseconds from 0 to 5/],
+    [{ type: 'df.wake', ms: -1 }, /"ms" holds -1/],
+    [{ type: 'df.wake', ms: '3' }, /"ms" holds "3"/],
+    [{ type: 'df.wake', ms: Number.POSITIVE_INFINITY }, /"ms" holds/],
+    [{ type: 'df.wake' }, /"ms" holds nothing/],
     [{ type: 'df.run', id: 1, spec: {} }, /field "spec.execution_id" holds nothing/],
     [{ type: 'df.template', id: 1, template_id: 'a' }, /field "template" holds nothing/],
     [

@@ -1,11 +1,12 @@
 import { WarmflowError, isErrorCode } from '../errors.js';
-import type {
-  EventType,
-  FromWorker,
-  NoticeType,
-  RequestType,
-  ToWorker,
-  WireError,
+import {
+  MAX_WAKE_MS,
+  type EventType,
+  type FromWorker,
+  type NoticeType,
+  type RequestType,
+  type ToWorker,
+  type WireError,
 } from './protocol.js';
 
 /**
@@ -49,6 +50,11 @@ const epochNumber = is(
   (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= -1,
 );
 const anything: Check = () => undefined;
+/** How long a `df.wake` keeps a thread awake: a bounded number of milliseconds. */
+const wakeMs = is(
+  `a number of milliseconds from 0 to ${MAX_WAKE_MS}`,
+  (v) => typeof v === 'number' && v >= 0 && v <= MAX_WAKE_MS,
+);
 
 function literal(expected: string | boolean): Check {
   return is(JSON.stringify(expected), (v) => v === expected);
@@ -270,6 +276,7 @@ const notices: { [K in NoticeType]: Check } = {
   'df.out-ack': fields({ thread: count, execution_id: optional(string) }),
   'df.cancel': none,
   'df.checkpointed': fields({ epoch: epochNumber }),
+  'df.wake': fields({ ms: wakeMs }),
 };
 
 const events: { [K in EventType]: Check } = {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import type { ResourceEvent } from '../../src/provision/provider.js';
 import { PoolStateStore } from '../../src/provision/pool/pool-state-store.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import type { PoolFlow } from '../../src/provision/pool/resource-plan.js';
+import { cpuOver } from '../helpers/process-cpu.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../worker/fixtures');
 const home = mkdtempSync(path.join(os.tmpdir(), 'warmflow-pool-'));
@@ -179,6 +180,36 @@ describe('local provider + warm pool (real worker processes)', () => {
       'ready',
     ]);
   });
+
+  it.skipIf(!existsSync('/proc/self/task'))(
+    'wakes the threads of the set a claim would take when a request comes, for that tenant only',
+    async () => {
+      const [rac] = await service.preProvision({
+        flow: flow('woken'),
+        rprs,
+        tenant: 'default',
+        keepAliveMs: 0,
+      });
+      const idle = (during?: () => Promise<void>): Promise<number> =>
+        cpuOver(rac.process_id!, 100, during);
+      // Three wake-ups ~4 ms apart, each for 5 ms: the threads poll for ~13 ms.
+      const wake = (tenant: string) => async (): Promise<void> => {
+        for (let i = 0; i < 3; i++) {
+          if (i > 0) await new Promise((resolve) => setTimeout(resolve, 4));
+          service.wake('woken', tenant, 5);
+        }
+      };
+      // Once the resource's warm-up run is over (its log says so), it sleeps.
+      const log = path.join(home, 'workers', 'default', rac.resource_id, 'worker.log');
+      await until('the warm-up to end', () =>
+        existsSync(log) ? readFileSync(log, 'utf8').includes('data plane warmed up') : false,
+      );
+      await until('the worker to sleep', async () => (await idle()) < 2);
+      expect(await idle(wake('other-tenant'))).toBeLessThan(2);
+      expect(await idle(wake('default'))).toBeGreaterThan(5);
+      await service.down({ template: 'woken' });
+    },
+  );
 
   it('expires an idle pool after its keep-alive', async () => {
     const racs = await service.preProvision({

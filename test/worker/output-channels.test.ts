@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import {
 import { parseToWorker } from '../../src/worker/wire-messages.js';
 import { WorkerServer } from '../../src/worker/worker-server.js';
 import { spawnWorker, waitForReady } from '../../src/worker/spawn.js';
+import { cpuOver } from '../helpers/process-cpu.js';
 
 const token = 'channel-token-0123456789abcdef';
 const RECORDS = 3000;
@@ -190,6 +191,39 @@ describe('output channels of the data-plane threads', () => {
     const client = await WorkerClient.connect(address, token, { channels: true });
     client.close();
   });
+
+  it.skipIf(!existsSync('/proc/self/task'))(
+    'keeps the threads awake on a wake-up, for at most its bound, and refuses one past the bound',
+    async () => {
+      const client = await WorkerClient.connect(address, token, { channels: true });
+      const idle = (): Promise<number> => cpuOver(child.pid!, 100);
+      // Asleep, the threads take next to nothing. Woken for 5 ms, and again twice ~4 ms apart
+      // (each wake-up extends the last), each polls its loop until 5 ms after the last one
+      // (two threads), and no longer.
+      const asleep = await idle();
+      const woken = idle();
+      const first = performance.now();
+      client.wake(5);
+      for (let i = 0; i < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 4));
+        client.wake(5);
+      }
+      const span = performance.now() - first + 5;
+      const awake = await woken;
+      expect(asleep).toBeLessThan(2);
+      expect(awake).toBeGreaterThan(asleep + 5);
+      expect(awake).toBeLessThan(asleep + 2 * span + 10);
+      client.close();
+      // Past the bound (the wire check): the channel is closed, the worker goes on.
+      const [channel] = await openChannels('greedy');
+      const closed = new Promise((resolve) => channel.once('close', resolve));
+      channel.send({ type: 'df.wake', ms: 60_000 });
+      await closed;
+      expect(await idle()).toBeLessThan(2);
+      const after = await WorkerClient.connect(address, token, { channels: true });
+      after.close();
+    },
+  );
 });
 
 describe('the orchestrator’s end of an output channel', () => {

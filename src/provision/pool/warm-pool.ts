@@ -197,6 +197,22 @@ export class WarmPool {
     this.#lastActivity = Date.now();
   }
 
+  /**
+   * Wakes the set the next {@link claim} would hand out: its workers' data-plane threads stay
+   * awake up to `ms` for the run on its way (`WorkerClient.wake`). Nothing is claimed; a
+   * wake-up that no run follows costs those threads `ms` of CPU.
+   */
+  wake(ms: number): void {
+    if (this.#closed || this.#expired) return;
+    for (const set of this.#sets.values()) {
+      if (set.state !== 'ready') continue;
+      const resources = connectedOf(set);
+      if (resources?.every(({ client }) => !client.closed) !== true) continue;
+      for (const { client } of resources) client.wake(ms);
+      return;
+    }
+  }
+
   /** Hands a ready set to one caller, or null when none is ready. Atomic: synchronous. */
   claim(): Claim | null {
     if (this.#closed || this.#expired) return null;

@@ -90,6 +90,8 @@ export async function createWarmflowDataPlane(context: DataPlaneContext): Promis
         connection.reply(message, {});
         return;
       }
+      // A wake-up is for a thread's output channel; the main thread has nothing to wake.
+      if (message.type === 'df.wake') return;
       if (current === null) {
         if (message.type === 'df.out-ack' || message.type === 'df.cancel') return;
         throw new WarmflowError(

@@ -36,7 +36,7 @@ export interface ChannelIdentity {
  * pool's token, the protocol version and the name of its channel (the name `df.run`'s `out`
  * will give); anything else, a wrong token, or silence past the auth timeout drops it.
  * Frames are at most {@link PRE_AUTH_MAX_FRAME_BYTES} (a hello, an acknowledgement, a run
- * part), and after `hello` only `df.out-ack` and `df.run` are accepted. A `df.run` here is the
+ * part), and after `hello` only `df.out-ack`, `df.wake` and `df.run` are accepted. A `df.run` here is the
  * copy of the worker's that lets the thread start the run before the worker's main thread has
  * handed it over; the thread checks it as the worker does (`thread-entry.ts`), never answers
  * it, and the worker's main thread still decides whether the run goes on.
@@ -48,6 +48,7 @@ export class OutputChannels {
   readonly #identity: ChannelIdentity;
   readonly #channels = new Map<string, FramedSocket<ToWorker>>();
   readonly #onAck: (channel: string, ack: NoticeMessage<'df.out-ack'>) => void;
+  readonly #onWake: (ms: number) => void;
   readonly #onClose: (channel: string) => void;
   readonly #onRun: (channel: string, request: RequestMessage<'df.run'>) => void;
 
@@ -60,6 +61,8 @@ export class OutputChannels {
       onClose: (channel: string) => void;
       /** A run sent to the thread itself, beside the worker's `df.run` (validated as the worker validates it). */
       onRun: (channel: string, request: RequestMessage<'df.run'>) => void;
+      /** A run is on its way: stay awake for it up to `ms` (validated: at most `MAX_WAKE_MS`). */
+      onWake: (ms: number) => void;
     },
   ) {
     this.#digest = digest;
@@ -67,6 +70,7 @@ export class OutputChannels {
     this.#onAck = events.onAck;
     this.#onClose = events.onClose;
     this.#onRun = events.onRun;
+    this.#onWake = events.onWake;
     this.#server = net.createServer((socket) => this.#accept(socket));
     this.#server.maxConnections = MAX_CONNECTIONS;
   }
@@ -98,10 +102,15 @@ export class OutputChannels {
           if (request !== undefined) framed.fail(request, error);
           throw error;
         }
-        if (message.type !== 'hello' && message.type !== 'df.out-ack' && message.type !== 'df.run')
+        if (
+          message.type !== 'hello' &&
+          message.type !== 'df.out-ack' &&
+          message.type !== 'df.wake' &&
+          message.type !== 'df.run'
+        )
           throw new WarmflowError(
             'E_PROTOCOL',
-            `an output channel takes "hello", "df.out-ack" and "df.run", not "${message.type}"`,
+            `an output channel takes "hello", "df.out-ack", "df.wake" and "df.run", not "${message.type}"`,
           );
         return message;
       },
@@ -162,6 +171,7 @@ export class OutputChannels {
       }
       if (message.type === 'df.out-ack') this.#onAck(name, message);
       else if (message.type === 'df.run') this.#onRun(name, message);
+      else if (message.type === 'df.wake') this.#onWake(message.ms);
       else framed.destroy(new WarmflowError('E_PROTOCOL', `"${message.type}" after hello`));
     });
   }

@@ -222,7 +222,7 @@ export class ResourceRun {
 
   /** A message of the orchestrator's for this run. */
   handle(
-    message: Exclude<DataPlaneMessage, { type: 'df.run' | 'df.template' }>,
+    message: Exclude<DataPlaneMessage, { type: 'df.run' | 'df.template' | 'df.wake' }>,
     payload: Buffer | undefined,
   ): void {
     if (this.#held !== null && message.type !== 'df.cancel') {
