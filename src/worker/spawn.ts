@@ -6,6 +6,7 @@ import type { WarmSpec } from './worker-contract.js';
 import { fromWireError } from './protocol.js';
 import { isWireError } from './wire-messages.js';
 import { confineCommand, type SandboxSpec } from '../tenancy/sandbox.js';
+import { killProcessTree } from '../process-tree.js';
 import { SPEC_ENV, TOKEN_ENV, type StartMessage } from './main.js';
 
 /**
@@ -63,6 +64,29 @@ export interface SpawnWorkerOptions {
  */
 export const DATA_PLANE_V8_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
 
+/** Workers started inside a bubblewrap sandbox: the child is bwrap, the worker runs under it. */
+const sandboxed = new WeakSet<ChildProcess>();
+
+/**
+ * Kills a worker started by {@link spawnWorker} at once. A sandboxed one is killed with the
+ * whole sandbox ({@link killProcessTree}): a SIGKILL of bwrap alone, early in its start, can
+ * leave the sandbox running with no parent.
+ */
+export function killWorker(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (sandboxed.has(child) && child.pid !== undefined) void killProcessTree(child.pid);
+  else child.kill('SIGKILL');
+}
+
+/**
+ * Asks a worker to end (SIGTERM) — except a sandboxed one, which is killed with its sandbox:
+ * bwrap does not pass the signal on, and ends the sandbox abruptly either way.
+ */
+export function terminateWorker(child: ChildProcess): void {
+  if (sandboxed.has(child)) killWorker(child);
+  else child.kill('SIGTERM');
+}
+
 /** Starts a worker as a child process with an IPC channel (used for the ready message and to notice the parent's death). */
 export function spawnWorker(options: SpawnWorkerOptions): ChildProcess {
   const { command, args } = workerCommand();
@@ -105,8 +129,9 @@ export function spawnWorker(options: SpawnWorkerOptions): ChildProcess {
     stdio: ['ignore', out, out, 'ipc'],
   });
   const start: StartMessage = { type: 'start', token: options.token, warm: options.warm };
+  if (options.sandbox !== undefined && options.sandbox.mechanism !== 'none') sandboxed.add(child);
   child.send(start, (error) => {
-    if (error) child.kill('SIGKILL');
+    if (error) killWorker(child);
   });
   return child;
 }
@@ -126,7 +151,7 @@ export function waitForReady(
     };
     const fail = (error: Error) => {
       cleanup();
-      child.kill('SIGKILL');
+      killWorker(child);
       reject(error);
     };
     const onMessage = (message: unknown) => {

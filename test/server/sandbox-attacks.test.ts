@@ -156,6 +156,11 @@ describe.skipIf(!confined)('tenant code against a live server (local provider, s
     const pool = await api(keys.bob, 'POST', '/v1/pools', { flow_id: bobFlow.json.id });
     expect(pool.status, pool.text).toBe(201);
     expect(pool.json.resources[0].network_address).toMatch(/^unix:/);
+    // Its process id is the host's, the sandbox's, whose command line names the resource.
+    const rac = pool.json.resources[0];
+    const cmdline = readFileSync(`/proc/${rac.process_id}/cmdline`, 'utf8').split('\0');
+    expect(path.basename(cmdline[0])).toBe('bwrap');
+    expect(cmdline).toContain(rac.resource_id);
     expect((await api(keys.bob, 'DELETE', `/v1/pools/${pool.json.id}`)).status).toBeLessThan(300);
 
     const flow = await api(

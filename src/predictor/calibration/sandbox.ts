@@ -2,6 +2,7 @@ import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WarmflowError } from '../../errors.js';
+import { killProcessTree } from '../../process-tree.js';
 import { confineCommand, type SandboxSpec } from '../../tenancy/sandbox.js';
 import type { CalibrateRequest, CalibrateResult, SandboxReply } from './sandbox-protocol.js';
 
@@ -78,7 +79,10 @@ export function runInSandbox(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      child.kill('SIGKILL');
+      // A confined child is bwrap: killed alone early in its start, it can leave the sandbox running.
+      if (sandbox !== undefined && child.pid !== undefined && child.exitCode === null)
+        void killProcessTree(child.pid);
+      else child.kill('SIGKILL');
       reject(
         new WarmflowError('E_CALIBRATION', `calibrating "${request.node}": ${message}`, {
           cause,

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WarmflowError } from '../../errors.js';
+import { processTree } from '../../process-tree.js';
 
 /**
  * How a local provider places its workers on the machine's CPUs:
@@ -71,31 +72,6 @@ export function findTaskset(): string | null {
     if (existsSync(candidate)) return candidate;
   }
   return null;
-}
-
-/** A process and all its descendants (`/proc/PID/task/TID/children`), the process first. */
-function processTree(pid: number): number[] {
-  const tree: number[] = [];
-  const pending = [pid];
-  while (pending.length > 0 && tree.length < 1024) {
-    const next = pending.shift()!;
-    tree.push(next);
-    let tasks: string[];
-    try {
-      tasks = readdirSync(`/proc/${next}/task`);
-    } catch {
-      continue;
-    }
-    for (const task of tasks) {
-      try {
-        const children = readFileSync(`/proc/${next}/task/${task}/children`, 'utf8').trim();
-        if (children !== '') pending.push(...children.split(/\s+/).map(Number));
-      } catch {
-        // The thread ended meanwhile.
-      }
-    }
-  }
-  return tree;
 }
 
 /**

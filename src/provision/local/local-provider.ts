@@ -13,7 +13,7 @@ import {
 } from '../../tenancy/sandbox.js';
 import { WorkerClient } from '../../worker/client.js';
 import { CONFINED_ENV } from '../../worker/load-function.js';
-import { spawnWorker, waitForReady } from '../../worker/spawn.js';
+import { killWorker, spawnWorker, terminateWorker, waitForReady } from '../../worker/spawn.js';
 import type {
   Capacity,
   Provider,
@@ -268,14 +268,15 @@ export class LocalProvider implements Provider {
       resource.rac = {
         ...rac,
         network_address: ready.address,
-        process_id: ready.pid,
+        // A sandboxed worker counts pids in a namespace of its own: the host's id is its sandbox's.
+        process_id: sandbox === undefined ? ready.pid : (child.pid ?? ready.pid),
         status: 'ready',
         ready_at: new Date().toISOString(),
       };
       resource.lastBeat = Date.now();
     } catch (error) {
       resource.releasing = true;
-      child.kill('SIGKILL');
+      killWorker(child);
       await resource.exited;
       throw error instanceof WarmflowError
         ? error
@@ -298,8 +299,8 @@ export class LocalProvider implements Provider {
       const client = resource.client;
       if (client !== undefined && !client.closed)
         client.request({ type: 'shutdown', reason: 'released' }).catch(() => {});
-      else resource.child.kill('SIGTERM');
-      const timer = setTimeout(() => resource.child.kill('SIGKILL'), 2_000);
+      else terminateWorker(resource.child);
+      const timer = setTimeout(() => killWorker(resource.child), 2_000);
       await resource.exited;
       clearTimeout(timer);
     }
@@ -354,7 +355,7 @@ export class LocalProvider implements Provider {
     const limit = resource.allocation.memory_gb * 2 ** 30 * (this.#config.memoryTolerance ?? 1.1);
     if (usage.rss_bytes > limit && !resource.memoryKilled) {
       resource.memoryKilled = true;
-      resource.child.kill('SIGKILL');
+      killWorker(resource.child);
     }
   }
 

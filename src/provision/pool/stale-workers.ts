@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { killProcessTree } from '../../process-tree.js';
 import type { Rac } from '../rac.js';
 
 /** Whether `pid` is (still) the worker of `resourceId`: its command line names that resource. */
@@ -21,12 +22,9 @@ export async function killStaleWorkers(racs: Rac[]): Promise<number> {
   for (const rac of racs) {
     const pid = rac.process_id;
     if (pid === undefined || !(await isWorkerOf(pid, rac.resource_id))) continue;
-    try {
-      process.kill(pid, 'SIGKILL');
-      killed++;
-    } catch {
-      // exited between the check and the signal
-    }
+    // With whatever it started: a sandboxed worker's pid is its sandbox's.
+    await killProcessTree(pid);
+    killed++;
   }
   return killed;
 }
