@@ -9,7 +9,7 @@ import type { ResourceEvent } from '../../src/provision/provider.js';
 import { PoolStateStore } from '../../src/provision/pool/pool-state-store.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import type { PoolFlow } from '../../src/provision/pool/resource-plan.js';
-import { cpuOver } from '../helpers/process-cpu.js';
+import { runnableOver } from '../helpers/process-runnable.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../worker/fixtures');
 const home = mkdtempSync(path.join(os.tmpdir(), 'warmflow-pool-'));
@@ -192,8 +192,11 @@ describe('local provider + warm pool (real worker processes)', () => {
       });
       try {
         const idle = (during?: () => Promise<void>): Promise<number> =>
-          cpuOver(rac.process_id!, 100, during);
+          runnableOver(rac.process_id!, 100, during);
         // Woken again and again for 5 ms, every ~4 ms for ~40 ms: the threads poll that long.
+        // Measured as the time they are runnable, not their CPU time, which a loaded machine
+        // cuts short: polling, 87–175 ms over the window here (threads and run queue), with
+        // or without three busy loops beside; a thread that ignores wake-ups, 5–10 ms.
         const wake = (tenant: string) => async (): Promise<void> => {
           for (const until = performance.now() + 40; performance.now() < until;) {
             service.wake('woken', tenant, 5);
@@ -205,11 +208,11 @@ describe('local provider + warm pool (real worker processes)', () => {
         await until('the warm-up to end', () =>
           existsSync(log) ? readFileSync(log, 'utf8').includes('data plane warmed up') : false,
         );
-        await until('the worker to sleep', async () => (await idle()) < 2);
+        await until('the worker to sleep', async () => (await idle()) < 5);
         const other = await idle(wake('other-tenant'));
         const woken = await idle(wake('default'));
         const after = await idle();
-        expect(woken).toBeGreaterThan(8);
+        expect(woken).toBeGreaterThan(50);
         // Another tenant's request wakes nothing, and a wake-up ends.
         expect(other).toBeLessThan(woken / 4);
         expect(after).toBeLessThan(woken / 4);
