@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,11 +22,20 @@ function sleeping(duration: string): number[] {
   return found;
 }
 
+const shells: ChildProcess[] = [];
 const durations: string[] = [];
 
+// Whatever a test leaves, a failing one too: the shell first, so that it starts no more.
 afterEach(() => {
+  for (const shell of shells.splice(0)) shell.kill('SIGKILL'); // nothing once it has exited
   for (const duration of durations.splice(0))
-    for (const pid of sleeping(duration)) process.kill(pid, 'SIGKILL');
+    for (const pid of sleeping(duration)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone.
+      }
+    }
 });
 
 /** A shell that keeps starting `sleep`s in the background: a process tree that grows. */
@@ -36,6 +45,7 @@ async function forkingShell() {
   const child = spawn('/bin/sh', ['-c', `while :; do sleep ${duration} & sleep 0.005; done`], {
     stdio: 'ignore',
   });
+  shells.push(child);
   const exit = once(child, 'exit');
   while (sleeping(duration).length < 3) await sleep(10);
   return { pid: child.pid!, exit, duration };
@@ -49,7 +59,6 @@ describe('process tree', () => {
     const tree = processTree(pid);
     expect(tree[0]).toBe(pid);
     for (const each of started) expect(tree).toContain(each);
-    process.kill(pid, 'SIGKILL');
   });
 
   it('kills a process and all it started, while it keeps starting more', async () => {
