@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   executeDataflow,
@@ -13,12 +12,13 @@ import type { Provider } from '../../src/provision/provider.js';
 import { openStore } from '../../src/stores/open-store.js';
 import type { StoreSpec } from '../../src/template/types.js';
 import { loadFlow, type LoadedFlow } from '../../src/template/load-flow.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 export const repo = path.resolve(import.meta.dirname, '../..');
 
-/** A fresh temporary folder. */
+/** A fresh temporary folder, removed once the test file is done. */
 export function tempDir(prefix = 'warmflow-exec-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  return scratchDir(prefix);
 }
 
 /** Runs a flow on the engine with rule RPRs fitted to two cores (two threads: exchanges and ordering are exercised). */
