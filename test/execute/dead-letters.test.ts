@@ -1,15 +1,15 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CompletionStatus } from '../../src/execute/completion-status.js';
 import { runCli } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const require = createRequire(import.meta.url);
 // vega-datasets exports only its JS entry; its data folder sits next to it in the package.
 const vega = join(dirname(dirname(require.resolve('vega-datasets'))), 'data');
-const dir = mkdtempSync(join(tmpdir(), 'warmflow-dead-letters-'));
+const dir = scratchDir('warmflow-dead-letters-');
 const movies = JSON.parse(readFileSync(join(vega, 'movies.json'), 'utf8')) as unknown[];
 writeFileSync(join(dir, 'movies.jsonl'), movies.map((m) => JSON.stringify(m)).join('\n') + '\n');
 

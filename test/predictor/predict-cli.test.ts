@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { Rpr } from '../../src/predictor/rpr.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const flowFile = fileURLToPath(new URL('../../examples/clickstream/flow.yaml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'predict-cli-'));
@@ -34,7 +35,7 @@ beforeEach(() => {
   err = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
   vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  process.env.WARMFLOW_HOME = mkdtempSync(join(tmpdir(), 'predict-home-'));
+  process.env.WARMFLOW_HOME = scratchDir('predict-home-');
 });
 afterEach(() => {
   vi.restoreAllMocks();

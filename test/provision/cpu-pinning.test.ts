@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import {
   parseCpuList,
 } from '../../src/provision/local/cpu-pinning.js';
 import { LocalProvider } from '../../src/provision/local/local-provider.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../worker/fixtures');
 
@@ -54,7 +54,7 @@ function threadCpus(pid: number): number[][] {
 
 describe.runIf(canPin)('a local provider with exclusive CPU pinning', () => {
   const provider = new LocalProvider({
-    root: mkdtempSync(path.join(os.tmpdir(), 'warmflow-pinning-')),
+    root: scratchDir('warmflow-pinning-'),
     // Room for three resources on a machine of two cores: the CPUs given are the physical ones.
     capacity: { cpu_cores: 4, memory_gb: 4 },
     cpuPinning: 'exclusive',

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +9,10 @@ import { PoolStateStore } from '../../src/provision/pool/pool-state-store.js';
 import { PreProvisioningService } from '../../src/provision/pool/pre-provisioning-service.js';
 import type { PoolFlow } from '../../src/provision/pool/resource-plan.js';
 import { runnableOver } from '../helpers/process-runnable.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../worker/fixtures');
-const home = mkdtempSync(path.join(os.tmpdir(), 'warmflow-pool-'));
+const home = scratchDir('warmflow-pool-');
 
 function flow(name: string): PoolFlow {
   return {

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PoolStateStore } from '../../src/provision/pool/pool-state-store.js';
@@ -7,6 +6,7 @@ import { PreProvisioningService } from '../../src/provision/pool/pre-provisionin
 import { poolsPart, type LocalPartsConfig } from '../../src/server/parts/local-parts.js';
 import { FakeProvider } from './fake-provider.js';
 import { oneNodePool } from './one-node-pool.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const { flow, rprs } = oneNodePool('never-warm');
 
@@ -43,7 +43,7 @@ async function start(file: string) {
 
 describe('a pool request whose warm-up always fails', () => {
   it('is tried a bounded number of times across restarts, then reported as given up', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'warmflow-pool-attempts-'));
+    const dir = scratchDir('warmflow-pool-attempts-');
     dirs.push(dir);
     const file = path.join(dir, 'home.db');
 
@@ -106,7 +106,7 @@ describe('a pool request whose warm-up always fails', () => {
   });
 
   it('starts counting again once a warm-up succeeds', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'warmflow-pool-attempts-'));
+    const dir = scratchDir('warmflow-pool-attempts-');
     dirs.push(dir);
     const file = path.join(dir, 'home.db');
     const provider = new FakeProvider();

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +6,7 @@ import { sendControl } from '../../src/provision/control/control-client.js';
 import { startPoolOwner, type PoolOwner } from '../../src/provision/control/pool-owner.js';
 import type { PoolStatus } from '../../src/provision/pool/warm-pool.js';
 import type { Rac } from '../../src/provision/rac.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const flowFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/flow.yaml');
 const rpr = (node_id: string): Rpr => ({
@@ -24,7 +23,7 @@ describe('warmflow serve as pool owner, over the control socket', () => {
   const previousHome = process.env.WARMFLOW_HOME;
   let owner: PoolOwner;
   beforeAll(() => {
-    process.env.WARMFLOW_HOME = mkdtempSync(path.join(os.tmpdir(), 'warmflow-owner-'));
+    process.env.WARMFLOW_HOME = scratchDir('warmflow-owner-');
   });
   afterAll(async () => {
     await owner?.close();

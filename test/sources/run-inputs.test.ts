@@ -1,16 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const repo = join(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 // vega-datasets exports only its JS entry; its data folder sits next to it in the package.
 const vega = join(dirname(dirname(require.resolve('vega-datasets'))), 'data');
-const dir = mkdtempSync(join(tmpdir(), 'warmflow-run-inputs-'));
+const dir = scratchDir('warmflow-run-inputs-');
 
 /** A flow over movies: per genre, the movie's title and gross, written to a JSONL sink. */
 function moviesFlow(): { flow: string; data: string; count: number } {

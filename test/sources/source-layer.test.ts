@@ -1,6 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -14,11 +13,12 @@ import {
   type Source,
   type SourceItem,
 } from '../../src/sources/index.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const require = createRequire(import.meta.url);
 // vega-datasets exports only its JS entry; its data folder sits next to it in the package.
 const vega = join(dirname(dirname(require.resolve('vega-datasets'))), 'data');
-const dir = mkdtempSync(join(tmpdir(), 'warmflow-source-layer-'));
+const dir = scratchDir('warmflow-source-layer-');
 
 async function all(source: Source | AsyncIterable<SourceItem[]>): Promise<SourceItem[]> {
   const items: SourceItem[] = [];
