@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     setupFiles: ['test/setup-home.ts'],
+    // Fails the run if a process a test started is still running once all are done.
+    globalSetup: ['test/leak-check.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Tests spawn real worker processes; two cores cannot take more files at once.
